@@ -1,0 +1,86 @@
+/**
+ * The telephony side of a call, behind one small interface. A carrier dials, reports the call's progress
+ * as `CarrierEvent`s and, once answered, hands the engine a `VoiceChannel` to talk through. Carrier wire
+ * formats stop here: the engine sees only these types. Capabilities are data: the engine reads the flags
+ * and never asks which carrier it has.
+ */
+
+export interface CarrierCapabilities {
+  /** Can send keypad digits into the call. */
+  dtmfOut: boolean;
+  /** Exchanges text (the carrier does speech recognition and synthesis). */
+  textMode: boolean;
+  /** Exchanges μ-law audio frames (the engine does speech). */
+  mediaStream: boolean;
+  /** Knows in advance which destinations exist (the simulated network). */
+  knowsDestinations: boolean;
+}
+
+export interface DialRequest {
+  callId: string;
+  sid: string;
+  to: string;
+  from?: string;
+  /** BCP 47-ish language code of the call (`en`, `sv`, …). */
+  language: string;
+  /** Seconds to ring before giving up as no-answer. */
+  ringTimeoutSeconds?: number;
+  record: boolean;
+}
+
+/** How a call that never connected, or that connected and then ended, finished on the carrier side. */
+export type CarrierEndStatus = 'completed' | 'busy' | 'no_answer' | 'failed' | 'canceled';
+
+export type AnsweredBy = 'human' | 'machine' | 'unknown';
+
+export type CarrierEvent =
+  | { type: 'ringing' }
+  | { type: 'answered'; answeredBy: AnsweredBy; channel: VoiceChannel }
+  | { type: 'ended'; status: CarrierEndStatus; reason?: string; error?: string };
+
+/** What the callee's side sends to the agent through a voice channel. */
+export type CalleeInput =
+  /** A finished utterance of the callee (a final transcript). */
+  | { type: 'speech'; text: string }
+  /** The callee has started speaking (barge-in signal); may be followed by `speech`. */
+  | { type: 'speech_started' }
+  /** Keypad digits pressed on the far end. */
+  | { type: 'dtmf'; digits: string }
+  /** The far end hung up. */
+  | { type: 'hangup' };
+
+export type SayResult = { done: true } | { done: false; heard: string };
+
+/**
+ * The live speech path of an answered call in text mode (the carrier does the audio).
+ * Audio modes (Media Streams, realtime models) implement the same interface in the engine's voice layer.
+ */
+export interface VoiceChannel {
+  /**
+   * Speaks `text` to the callee. Resolves when it has been said in full (`{done: true}`), or when the
+   * callee spoke over it or `signal` aborted, with the part that was actually heard.
+   */
+  say(text: string, signal?: AbortSignal): Promise<SayResult>;
+  sendDigits(digits: string): Promise<void>;
+  /** Ends the call from our side. */
+  hangup(): Promise<void>;
+  /** Receives the callee's side. Only one listener is kept. */
+  onInput(listener: (input: CalleeInput) => void): void;
+}
+
+export interface CarrierCallHandle {
+  /** Hangs up (or cancels, while ringing). Idempotent. */
+  hangup(): Promise<void>;
+}
+
+export interface Carrier {
+  readonly name: string;
+  readonly capabilities: CarrierCapabilities;
+  /**
+   * Places a call. Progress arrives through `onEvent` (`ringing`, `answered` with its channel, `ended`),
+   * in order, each at most once; `ended` is always the last.
+   */
+  dial(req: DialRequest, onEvent: (e: CarrierEvent) => void): Promise<CarrierCallHandle>;
+  /** With `knowsDestinations`: why `to` cannot be dialled, or null when it can. */
+  checkDestination?(to: string): string | null;
+}

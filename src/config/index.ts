@@ -1,0 +1,143 @@
+/**
+ * The one place where Switchboard reads its environment. Every other module receives a typed `Config`.
+ * An invalid value stops start-up with a `ConfigError` naming the variable (see `loadConfig`).
+ */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  /** Folder of the embedded PGlite store (used when `databaseUrl` is unset). */
+  dataDir: string;
+  databaseUrl?: string;
+  /** Redis for the cluster bus and shared rate limits; in-process when unset. */
+  redisUrl?: string;
+  /** Public base URL of this deployment (callback URLs, WebSocket URLs, recording links). */
+  publicUrl: string;
+  /** Fallback secret for webhook signatures when an organisation has none of its own. */
+  webhookSigningSecret?: string;
+  logLevel: LogLevel;
+  /** Speed of the simulated phone network's clock: 1 = real time, 20 = twenty times faster. */
+  simTimeScale: number;
+  scenariosDir: string;
+  /** Requests per minute per API key on every face. */
+  rateLimitPerMinute: number;
+  /** Calls that may be live at once on this node; further calls wait as `queued`. */
+  maxConcurrentCalls: number;
+  /** Seconds SIGTERM waits for live calls to finish before ending them. */
+  shutdownGraceSeconds: number;
+  /** Smallest credit balance that may start a call (402 below it). */
+  minCallCredits: number;
+  /** Credits given to the development organisation created on first start. */
+  devOrgCredits: number;
+  /** Largest accepted request body, in bytes. */
+  bodyLimit: number;
+  /** This node's name in a cluster (owner of the sessions it runs). */
+  nodeId: string;
+  /** Key prefix for everything this deployment writes to Redis. */
+  redisPrefix: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly problem: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number (got "${raw}")`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max} (got ${n})`);
+  return n;
+}
+
+function num(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  const n = Number(raw);
+  if (!Number.isFinite(n)) throw new ConfigError(name, `must be a number (got "${raw}")`);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max} (got ${n})`);
+  return n;
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'must be a URL');
+  }
+  if (!protocols.includes(u.protocol)) {
+    throw new ConfigError(name, `must start with ${protocols.map((p) => p + '//').join(' or ')}`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], def: T): T {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  if (!(values as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${values.join(', ')} (got "${raw}")`);
+  }
+  return raw as T;
+}
+
+/** Reads and validates the configuration from `env` (default `process.env`). Throws `ConfigError`. */
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'production', 'test'] as const, 'development');
+  const port = int(env, 'PORT', 3000, 0, 65535);
+  const host = str(env, 'HOST') ?? '127.0.0.1';
+  const publicUrl = url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`;
+  const webhookSigningSecret = str(env, 'WEBHOOK_SIGNING_SECRET');
+  if (webhookSigningSecret !== undefined && webhookSigningSecret.length < 16) {
+    throw new ConfigError('WEBHOOK_SIGNING_SECRET', 'must be at least 16 characters');
+  }
+  return {
+    nodeEnv,
+    port,
+    host,
+    dataDir: path.resolve(str(env, 'DATA_DIR') ?? './data'),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    publicUrl,
+    webhookSigningSecret,
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    simTimeScale: num(env, 'SIM_TIME_SCALE', 1, 0.01, 100000),
+    scenariosDir: path.resolve(str(env, 'SCENARIOS_DIR') ?? path.join(projectRoot(), 'scenarios')),
+    rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 1000, 1, 10_000_000),
+    maxConcurrentCalls: int(env, 'MAX_CONCURRENT_CALLS', 200, 1, 100_000),
+    shutdownGraceSeconds: int(env, 'SHUTDOWN_GRACE_SECONDS', 30, 0, 3600),
+    minCallCredits: int(env, 'MIN_CALL_CREDITS', 1, 0, 1_000_000),
+    devOrgCredits: int(env, 'DEV_ORG_CREDITS', 1000, 0, 1_000_000_000),
+    bodyLimit: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
+    nodeId: str(env, 'NODE_ID') ?? `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    redisPrefix: str(env, 'REDIS_PREFIX') ?? 'sb:',
+  };
+}
+
+/** The repository root (two levels above this file both in `src/` and in `dist/`). */
+export function projectRoot(): string {
+  const here = path.dirname(new URL(import.meta.url).pathname);
+  // src/config or dist/config → root
+  return path.resolve(here, '..', '..');
+}

@@ -1,0 +1,213 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database, JobRow } from '../store/schema.js';
+import type { Logger } from '../lib/logger.js';
+
+type DbOrTrx = Kysely<Database> | Transaction<Database>;
+
+export interface NewJob {
+  kind: string;
+  payload: unknown;
+  /** Enqueueing the same key again keeps the first job (e.g. one delivery per event and target). */
+  key?: string;
+  runAt?: Date;
+  maxAttempts?: number;
+}
+
+/** A handler asks for another try later by throwing this. */
+export class RetryJob extends Error {
+  constructor(
+    readonly delayMs: number,
+    message = 'retry',
+  ) {
+    super(message);
+  }
+}
+
+export type JobHandler = (payload: any, job: JobRow) => Promise<void>;
+
+/**
+ * Adds a job in the caller's transaction, so that the job exists if and only if the state change that
+ * caused it was committed.
+ */
+export async function enqueueJob(db: DbOrTrx, job: NewJob): Promise<void> {
+  await db
+    .insertInto('jobs')
+    .values({
+      kind: job.kind,
+      payload: JSON.stringify(job.payload),
+      key: job.key ?? null,
+      run_at: job.runAt ?? new Date(),
+      max_attempts: job.maxAttempts ?? 1,
+      locked_at: null,
+      locked_by: null,
+      last_error: null,
+    })
+    .onConflict((oc) => oc.column('key').doNothing())
+    .execute();
+}
+
+export interface JobRunnerOptions {
+  nodeId: string;
+  concurrency?: number;
+  pollMs?: number;
+  /** A lock older than this belongs to a node that died; its job is run again. */
+  lockTimeoutMs?: number;
+  /** The embedded store has one process: every lock left in it is stale. */
+  releaseAllLocksAtStart?: boolean;
+}
+
+/**
+ * Durable, retried, delayed work kept in the `jobs` table (claimed with SKIP LOCKED, so any number of
+ * nodes may run it). Modelled on graphile-worker, small enough to run on PGlite as well as PostgreSQL.
+ */
+export class JobRunner {
+  private readonly handlers = new Map<string, JobHandler>();
+  private running = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+  private polling = false;
+  private again = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly concurrency: number;
+  private readonly pollMs: number;
+  private readonly lockTimeoutMs: number;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly log: Logger,
+    private readonly opts: JobRunnerOptions,
+  ) {
+    this.concurrency = opts.concurrency ?? 10;
+    this.pollMs = opts.pollMs ?? 500;
+    this.lockTimeoutMs = opts.lockTimeoutMs ?? 60_000;
+  }
+
+  register(kind: string, handler: JobHandler): void {
+    this.handlers.set(kind, handler);
+  }
+
+  async start(): Promise<void> {
+    if (this.opts.releaseAllLocksAtStart) {
+      await this.db.updateTable('jobs').set({ locked_at: null, locked_by: null }).where('locked_at', 'is not', null).execute();
+    }
+    this.stopped = false;
+    this.wake();
+  }
+
+  /** Looks for due jobs now (after an enqueue) instead of at the next poll. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.polling) {
+      this.again = true;
+      return;
+    }
+    void this.poll();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.wake(), this.pollMs);
+    this.timer.unref();
+  }
+
+  private async poll(): Promise<void> {
+    this.polling = true;
+    try {
+      do {
+        this.again = false;
+        const free = this.concurrency - this.running;
+        if (free <= 0) break;
+        const jobs = await this.claim(free);
+        for (const job of jobs) this.track(this.run(job));
+        if (jobs.length === free) this.again = true;
+      } while (this.again && !this.stopped);
+    } catch (err) {
+      if (!this.stopped) this.log.error({ err }, 'job poll failed');
+    } finally {
+      this.polling = false;
+      this.schedule();
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    this.inFlight.add(p);
+    void p.finally(() => {
+      this.inFlight.delete(p);
+      this.wake();
+    });
+  }
+
+  private async claim(limit: number): Promise<JobRow[]> {
+    const stale = new Date(Date.now() - this.lockTimeoutMs);
+    const r = await sql<JobRow>`
+      update jobs set locked_at = now(), locked_by = ${this.opts.nodeId}, attempts = attempts + 1
+      where id in (
+        select id from jobs
+        where run_at <= now() and (locked_at is null or locked_at < ${stale})
+        order by run_at, id
+        limit ${limit}
+        for update skip locked
+      )
+      returning *`.execute(this.db);
+    return r.rows;
+  }
+
+  private async run(job: JobRow): Promise<void> {
+    this.running++;
+    try {
+      const handler = this.handlers.get(job.kind);
+      if (!handler) throw new Error(`no handler for job kind ${job.kind}`);
+      const payload = typeof job.payload === 'string' ? JSON.parse(job.payload) : job.payload;
+      await handler(payload, job);
+      await this.db.deleteFrom('jobs').where('id', '=', job.id).execute();
+    } catch (err) {
+      const retry = err instanceof RetryJob;
+      if (retry && job.attempts < job.max_attempts) {
+        await this.db
+          .updateTable('jobs')
+          .set({ locked_at: null, locked_by: null, run_at: new Date(Date.now() + err.delayMs), last_error: err.message })
+          .where('id', '=', job.id)
+          .execute()
+          .catch((e) => this.log.error({ err: e }, 'job reschedule failed'));
+      } else {
+        if (!retry) this.log.error({ err, kind: job.kind, jobId: job.id }, 'job failed');
+        await this.db.deleteFrom('jobs').where('id', '=', job.id).execute().catch(() => {});
+      }
+    } finally {
+      this.running--;
+    }
+  }
+
+  /** Jobs waiting or running (for tests and shutdown). */
+  async pendingCount(): Promise<number> {
+    const r = await this.db.selectFrom('jobs').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  /** Stops claiming; waits up to `timeoutMs` for running jobs to finish (their locks then lapse). */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    const all = Promise.allSettled([...this.inFlight]);
+    await Promise.race([all, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+  }
+
+  /** Runs due jobs until none is left due within `withinMs` (shutdown flush). */
+  async drain(deadlineMs: number): Promise<void> {
+    const end = Date.now() + deadlineMs;
+    while (Date.now() < end) {
+      if (this.running === 0) {
+        const due = await this.db
+          .selectFrom('jobs')
+          .select('id')
+          .where('run_at', '<=', new Date(Date.now() + 2000))
+          .limit(1)
+          .execute();
+        if (due.length === 0) return;
+      }
+      this.wake();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}

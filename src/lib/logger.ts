@@ -1,0 +1,29 @@
+import { pino, type Logger } from 'pino';
+import type { LogLevel } from '../config/index.js';
+
+export type { Logger };
+
+/**
+ * Paths that may hold personal data; pino replaces them before a line is written. Phone numbers are
+ * masked where they are logged on purpose (see `maskPhone`); these paths catch the rest.
+ */
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.query.api_key',
+  '*.phone_number',
+  '*.to',
+  '*.from',
+  '*.userPhone',
+  '*.persona',
+  '*.digits',
+  '*.text',
+  '*.apiKey',
+];
+
+export function createLogger(level: LogLevel, dest?: NodeJS.WritableStream): Logger {
+  return pino(
+    { level, redact: { paths: REDACT, censor: '[redacted]' }, base: undefined },
+    dest ?? pino.destination({ dest: 1, sync: false }),
+  );
+}

@@ -1,0 +1,91 @@
+import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationProvider } from 'kysely';
+import pg from 'pg';
+import * as m0001 from './migrations/0001_init.js';
+import { pgliteAsPool } from './pglite-pool.js';
+import { lockDataDir } from './lock.js';
+import type { Database } from './schema.js';
+
+export type { Database } from './schema.js';
+export * from './schema.js';
+export { DataDirBusyError } from './lock.js';
+
+export type Db = Kysely<Database>;
+
+export interface Store {
+  db: Db;
+  kind: 'pglite' | 'postgres';
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** PostgreSQL URL; the embedded PGlite store in `dataDir` when absent. */
+  databaseUrl?: string;
+  dataDir?: string;
+  /** PostgreSQL schema to use (created if missing); tests give each run its own. */
+  schema?: string;
+  /** Connections in the PostgreSQL pool. */
+  poolSize?: number;
+  /** PGlite only: keep the database in memory (tests). */
+  inMemory?: boolean;
+}
+
+const migrations: Record<string, Migration> = { '0001_init': m0001 };
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+// timestamptz and bigint come back as JS values the rest of the code expects.
+pg.types.setTypeParser(20, (v) => v); // bigint ids stay strings (no precision loss)
+
+/** Opens the store and brings its schema up to date. */
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  const store = opts.databaseUrl ? await openPostgres(opts) : await openPglite(opts);
+  await migrate(store.db);
+  return store;
+}
+
+async function openPostgres(opts: StoreOptions): Promise<Store> {
+  const schema = opts.schema;
+  if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error('invalid schema name');
+  if (schema) {
+    const c = new pg.Client({ connectionString: opts.databaseUrl });
+    await c.connect();
+    await c.query(`create schema if not exists ${schema}`);
+    await c.end();
+  }
+  const pool = new pg.Pool({
+    connectionString: opts.databaseUrl,
+    max: opts.poolSize ?? 10,
+    options: schema ? `-c search_path=${schema}` : undefined,
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, kind: 'postgres', close: () => db.destroy() };
+}
+
+async function openPglite(opts: StoreOptions): Promise<Store> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const release = opts.inMemory ? () => {} : lockDataDir(opts.dataDir ?? './data');
+  try {
+    const pglite = opts.inMemory ? new PGlite() : new PGlite(opts.dataDir + '/pg');
+    await pglite.waitReady;
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pgliteAsPool(pglite) as any }) });
+    return {
+      db,
+      kind: 'pglite',
+      close: async () => {
+        await db.destroy();
+        release();
+      },
+    };
+  } catch (e) {
+    release();
+    throw e;
+  }
+}
+
+export async function migrate(db: Db): Promise<void> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`migration ${failed?.migrationName ?? '?'} failed`, { cause: error });
+  }
+}
