@@ -3,21 +3,9 @@
  * the call session (how: media, turns, timers, commands) drives it. A brain never sees the carrier.
  */
 
-export interface Persona {
-  name?: string;
-  phone?: string;
-  personal_security_number?: string;
-  address?: string;
-  role?: string;
-}
+import type { Persona, SharePolicy } from '../core/calls/persona.js';
 
-export interface SharePolicy {
-  name_voice: boolean;
-  phone_voice: boolean;
-  phone_dtmf: boolean;
-  pnr_voice: boolean;
-  pnr_dtmf: boolean;
-}
+export type { Persona, SharePolicy };
 
 /** What the agent knows about its call. Personal fields the share policy forbids are already left out. */
 export interface AgentBrief {

@@ -1,0 +1,149 @@
+/**
+ * Switchboard assembled: store, bus, jobs, core, engine, carrier, brain and the HTTP server, with the
+ * start and shutdown sequences. The CLI, the tests and the benchmarks all build it here.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import type { Config } from './config/index.js';
+import { openBus, type Bus } from './bus/index.js';
+import { createCore, type Core } from './core/index.js';
+import { newWebhookSecret } from './core/orgs.js';
+import { webhookDeliveryHandler, WEBHOOK_JOB } from './core/webhooks/index.js';
+import { JobRunner } from './jobs/runner.js';
+import { openStore, type Store } from './store/index.js';
+import { RealClock, type Clock } from './lib/clock.js';
+import { createLogger, type Logger } from './lib/logger.js';
+import type { Carrier } from './carriers/carrier.js';
+import { SimCarrier, loadScenarios } from './carriers/sim/index.js';
+import type { Brain } from './engine/brain.js';
+import { Dialer } from './engine/dialer.js';
+import { RulesBrain } from './ai/rules/index.js';
+import { buildServer } from './server.js';
+
+export interface SwitchboardOverrides {
+  log?: Logger;
+  clock?: Clock;
+  carrier?: Carrier;
+  brain?: Brain;
+  /** Use an already-open store (tests share one). */
+  store?: Store;
+  /** PostgreSQL schema for this instance (tests). */
+  schema?: string;
+  /** Keep the embedded database in memory (tests). */
+  inMemory?: boolean;
+  jobPollMs?: number;
+}
+
+export interface Switchboard {
+  config: Config;
+  app: FastifyInstance;
+  core: Core;
+  store: Store;
+  bus: Bus;
+  jobs: JobRunner;
+  dialer: Dialer;
+  brain: Brain;
+  carrier: Carrier;
+  clock: Clock;
+  log: Logger;
+  /** Creates the development organisation on an empty store; returns its new key (shown once) or null. */
+  bootstrapDevOrg(): Promise<{ key: string; webhookSecret: string } | null>;
+  /** Listens on config.host:config.port; returns the base URL. */
+  listen(): Promise<string>;
+  /** SIGTERM: stop taking calls, let live ones finish (up to the grace period), flush deliveries, close. */
+  shutdown(): Promise<void>;
+}
+
+export async function createSwitchboard(config: Config, o: SwitchboardOverrides = {}): Promise<Switchboard> {
+  const log = o.log ?? createLogger(config.logLevel);
+  const store =
+    o.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: o.schema, inMemory: o.inMemory }));
+  const bus = openBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix });
+  const clock = o.clock ?? new RealClock(config.simTimeScale);
+  const carrier = o.carrier ?? new SimCarrier({ scenarios: await loadScenarios(config.scenariosDir), clock, log });
+  const brain = o.brain ?? new RulesBrain();
+
+  const jobs = new JobRunner(store.db, log, {
+    nodeId: config.nodeId,
+    pollMs: o.jobPollMs,
+    releaseAllLocksAtStart: store.kind === 'pglite',
+  });
+  const core = createCore({
+    db: store.db,
+    bus,
+    log,
+    config,
+    carrierName: carrier.name,
+    checkDestination: carrier.checkDestination?.bind(carrier),
+    wakeJobs: () => jobs.wake(),
+  });
+  jobs.register(WEBHOOK_JOB, webhookDeliveryHandler({ db: store.db, config, log }));
+
+  const dialer = new Dialer({
+    calls: core.calls,
+    bus,
+    carrier,
+    brain,
+    clock,
+    log,
+    nodeId: config.nodeId,
+    maxConcurrent: config.maxConcurrentCalls,
+  });
+  core.calls.setLauncher(dialer);
+
+  const rateLimitRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
+  const app = await buildServer({ core, bus, log, activeCalls: () => dialer.liveCount, rateLimitRedis });
+
+  await recoverOrphans(core, store);
+  await jobs.start();
+  log.info({ brain: brain.name, carrier: carrier.name, store: store.kind, bus: config.redisUrl ? 'redis' : 'memory' }, 'switchboard ready');
+
+  let closed = false;
+  return {
+    config,
+    app,
+    core,
+    store,
+    bus,
+    jobs,
+    dialer,
+    brain,
+    carrier,
+    clock,
+    log,
+    async bootstrapDevOrg() {
+      if ((await core.orgs.count()) > 0) return null;
+      const webhookSecret = newWebhookSecret();
+      const { org, created } = await core.orgs.ensure('development', { credits: config.devOrgCredits, webhookSecret });
+      if (!created) return null;
+      return { key: await core.orgs.createKey(org.id, 'first start'), webhookSecret };
+    },
+    async listen() {
+      return app.listen({ port: config.port, host: config.host });
+    },
+    async shutdown() {
+      if (closed) return;
+      closed = true;
+      core.calls.stopAcceptingCalls();
+      await dialer.drain(config.shutdownGraceSeconds * 1000);
+      await app.close();
+      await jobs.drain(Math.min(15_000, config.shutdownGraceSeconds * 1000 + 2000));
+      await jobs.stop();
+      await bus.close();
+      rateLimitRedis?.disconnect();
+      if (!o.store) await store.close();
+    },
+  };
+}
+
+/**
+ * The embedded store belongs to one process, so any call still live in it at start-up lost its session
+ * when the previous process died: it is closed as failed, with a reason, and its webhooks still go out.
+ */
+async function recoverOrphans(core: Core, store: Store): Promise<void> {
+  if (store.kind !== 'pglite') return;
+  for (const call of await core.calls.liveCalls()) {
+    const to = call.status === 'in_progress' ? 'failed' : 'canceled';
+    await core.calls.transition(call.id, to, { reason: 'server_restarted', error: 'session_lost' });
+  }
+}

@@ -1,0 +1,81 @@
+import { Command } from 'commander';
+import { loadConfig } from '../config/index.js';
+import { createSwitchboard, type Switchboard } from '../app.js';
+
+interface CallOptions {
+  to: string;
+  task: string;
+  language?: string;
+  server?: string;
+  key?: string;
+}
+
+/**
+ * Places one call and prints its live transcript, then its outcome. Against a running server with
+ * --server/--key; otherwise an embedded server runs in this process for the one call.
+ */
+export function callCommand(): Command {
+  return new Command('call')
+    .description('Place a call and follow its transcript live')
+    .requiredOption('--to <number>', 'E.164 number to call (see `switchboard scenarios`)')
+    .requiredOption('--task <text>', 'what the agent should get done')
+    .option('--language <code>', 'language of the call (default sv)')
+    .option('--server <url>', 'a running Switchboard (default: an embedded one in this process)')
+    .option('--key <key>', 'API key for --server (SWITCHBOARD_API_KEY)')
+    .action(async (opts: CallOptions) => {
+      let sb: Switchboard | undefined;
+      let base = opts.server?.replace(/\/+$/, '');
+      let key = opts.key ?? process.env.SWITCHBOARD_API_KEY;
+      if (!base) {
+        const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+        sb = await createSwitchboard(config);
+        const { org } = await sb.core.orgs.ensure('development', { credits: config.devOrgCredits });
+        key = await sb.core.orgs.createKey(org.id, 'cli call');
+        base = await sb.listen();
+      }
+      if (!key) throw new Error('--key (or SWITCHBOARD_API_KEY) is required with --server');
+      try {
+        const code = await placeAndFollow(base, key, opts);
+        process.exitCode = code;
+      } finally {
+        await sb?.shutdown();
+      }
+    });
+}
+
+async function placeAndFollow(base: string, key: string, o: CallOptions): Promise<number> {
+  const headers = { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' };
+  const body = { phone_number: o.to, task: o.task, ...(o.language ? { language: o.language } : {}) };
+  const res = await fetch(`${base}/v1/start-call`, { method: 'POST', headers, body: JSON.stringify(body) });
+  const started = (await res.json()) as { sid?: string; error?: string };
+  if (!res.ok || !started.sid) {
+    process.stderr.write(`could not start the call: ${started.error ?? res.status}\n`);
+    return 1;
+  }
+  process.stdout.write(`call ${started.sid} started\n`);
+  const stream = await fetch(`${base}/v1/calls/${started.sid}/transcripts/stream`, { headers });
+  if (!stream.ok || !stream.body) throw new Error(`transcript stream failed: ${stream.status}`);
+  const decoder = new TextDecoder();
+  let buf = '';
+  for await (const chunk of stream.body as unknown as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(chunk, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (event === 'added' && data) {
+        const t = JSON.parse(data) as { role: string; text: string };
+        process.stdout.write(`${t.role === 'assistant' ? 'agent ' : 'callee'}: ${t.text}\n`);
+      }
+    }
+  }
+  const call = (await (await fetch(`${base}/v1/calls/${started.sid}`, { headers })).json()) as Record<string, any>;
+  process.stdout.write(
+    `\noutcome: ${call.status}${call.answered_by ? ` (answered by ${call.answered_by})` : ''}` +
+      ` · goal completed: ${call.summary?.goal_completed ? 'yes' : 'no'}` +
+      `${call.end_reason ? ` · ended: ${call.end_reason}` : ''} · ${call.duration ?? 0} s · brain: ${call.brain}\n`,
+  );
+  return 0;
+}

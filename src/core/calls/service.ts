@@ -1,0 +1,409 @@
+/**
+ * Calls: the rules of starting, finding, ending and recording calls. Faces call this with typed inputs;
+ * the engine calls it to record what happens on a live call. Every state change and every event is
+ * written in one transaction with the webhook deliveries it causes, then published on the bus.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { sql, type Transaction } from 'kysely';
+import type { Bus } from '../../bus/bus.js';
+import { channels } from '../../bus/bus.js';
+import type { Logger } from '../../lib/logger.js';
+import { isCallSid, isUuid, newCallSid, newId } from '../../lib/ids.js';
+import type { CallEventRow, CallRow, Database, Db } from '../../store/index.js';
+import { SwitchboardError, notFound, validationError } from '../errors.js';
+import { checkCredits, priceCall } from '../credits.js';
+import { enqueueWebhook } from '../webhooks/index.js';
+import type { CallCommand, CallEvent, CommandEnvelope, CommandReply, NewCallEvent } from './events.js';
+import type { CallRequest } from './request.js';
+import { canMove, isTerminal, type CallState } from './states.js';
+import type { CallWebhookEvent, WebhookPayloads } from './webhook-payloads.js';
+
+/** The engine's side of starting a call: core hands a stored call over to be dialled (dependency inversion). */
+export interface CallLauncher {
+  launch(call: CallRow): void;
+}
+
+export interface CallServiceOptions {
+  db: Db;
+  bus: Bus;
+  log: Logger;
+  payloads: WebhookPayloads;
+  minCallCredits: number;
+  /** Carrier that dials new calls, and its check of destinations it knows (the simulated network). */
+  carrierName: string;
+  checkDestination?: (to: string) => string | null;
+  /** How long an end command waits for the owning session before the call is closed without it. */
+  commandTimeoutMs?: number;
+  /** Sends webhook deliveries now rather than at the next poll. */
+  wakeJobs?: () => void;
+}
+
+export interface StartOptions {
+  /** `Idempotency-Key` header (or the face's equivalent). */
+  idempotencyKey?: string;
+  /** The request as the client sent it, to tell a retry from a different request under the same key. */
+  rawBody?: unknown;
+}
+
+export interface EndResult {
+  alreadyClosed: boolean;
+  call: CallRow;
+}
+
+export interface TransitionFields {
+  reason?: string;
+  error?: string;
+  answeredBy?: string;
+  outcome?: string;
+  goalCompleted?: boolean;
+  summary?: string;
+  extracted?: unknown;
+  /** Connected seconds measured on the session's clock (the simulated network may run fast). */
+  durationSeconds?: number;
+  brain?: string;
+}
+
+const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+
+function bodyHash(body: unknown): string {
+  return createHash('sha256').update(JSON.stringify(body ?? null)).digest('hex');
+}
+
+export class CallService {
+  private launcher: CallLauncher | undefined;
+  private acceptingCalls = true;
+
+  constructor(private readonly o: CallServiceOptions) {}
+
+  setLauncher(l: CallLauncher): void {
+    this.launcher = l;
+  }
+
+  /** SIGTERM: new calls are refused from now on. */
+  stopAcceptingCalls(): void {
+    this.acceptingCalls = false;
+  }
+
+  // ---- starting -------------------------------------------------------------------------------
+
+  /**
+   * Stores a new call as `queued` and hands it to the launcher. With an idempotency key (the header or
+   * `metadata.client_request_id`), a retry of the same request returns the first call and dials nothing.
+   */
+  async start(orgId: string, req: CallRequest, opts: StartOptions = {}): Promise<{ call: CallRow; replayed: boolean }> {
+    if (!this.acceptingCalls) throw new SwitchboardError('SB_ERR_SHUTTING_DOWN', 'Server is shutting down', {}, true);
+    const keys = this.idempotencyKeys(req, opts);
+    const hash = bodyHash(opts.rawBody ?? req);
+    const prior = await this.findByIdempotency(orgId, keys, hash);
+    if (prior) return { call: prior, replayed: true };
+
+    if (this.o.checkDestination) {
+      const reason = this.o.checkDestination(req.to);
+      if (reason) throw validationError('phone_number', reason);
+    }
+    if (req.fromNumber && !(await this.mayCallFrom(orgId, req.fromNumber))) {
+      throw new SwitchboardError('SB_ERR_FROM_NOT_VERIFIED', 'from_number is not a verified caller ID', { field: 'from_number' });
+    }
+    await checkCredits(this.o.db, orgId, this.o.minCallCredits);
+
+    const inserted = await this.o.db.transaction().execute(async (trx) => {
+      const call = await trx
+        .insertInto('calls')
+        .values({
+          id: newId(),
+          sid: newCallSid(),
+          org_id: orgId,
+          direction: 'outbound',
+          from_number: req.fromNumber ?? null,
+          to_number: req.to,
+          status: 'queued',
+          request: JSON.stringify(req),
+          carrier: this.o.carrierName,
+          brain: null,
+          answered_by: null,
+          outcome: null,
+          end_reason: null,
+          last_error: null,
+          goal_completed: null,
+          summary: null,
+          extracted: null,
+          duration_seconds: null,
+          credits_charged: null,
+          owner_node: null,
+          answered_at: null,
+          ended_at: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      for (const key of keys) {
+        const r = await trx
+          .insertInto('idempotency_keys')
+          .values({ org_id: orgId, key, body_hash: hash, call_id: call.id })
+          .onConflict((oc) => oc.columns(['org_id', 'key']).doNothing())
+          .executeTakeFirst();
+        // Someone else stored this key first (a concurrent retry): give up ours and answer theirs.
+        if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0) throw new IdempotencyRace();
+      }
+      return call;
+    }).catch(async (e) => {
+      if (e instanceof IdempotencyRace) return null;
+      throw e;
+    });
+    if (!inserted) {
+      const winner = await this.findByIdempotency(orgId, keys, hash);
+      if (winner) return { call: winner, replayed: true };
+      throw new SwitchboardError('SB_ERR_IDEMPOTENCY_MISMATCH', 'Idempotency key is being used by another request', {});
+    }
+    this.launcher?.launch(inserted);
+    return { call: inserted, replayed: false };
+  }
+
+  private idempotencyKeys(req: CallRequest, opts: StartOptions): string[] {
+    const keys: string[] = [];
+    if (opts.idempotencyKey) keys.push('hdr:' + opts.idempotencyKey);
+    const crid = req.metadata?.client_request_id;
+    if (typeof crid === 'string' && crid) keys.push('crid:' + crid);
+    return keys;
+  }
+
+  private async findByIdempotency(orgId: string, keys: string[], hash: string): Promise<CallRow | null> {
+    if (keys.length === 0) return null;
+    const rows = await this.o.db
+      .selectFrom('idempotency_keys')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('key', 'in', keys)
+      .where('created_at', '>', new Date(Date.now() - IDEMPOTENCY_WINDOW_MS))
+      .execute();
+    if (rows.length === 0) return null;
+    if (rows.some((r) => r.body_hash !== hash)) {
+      throw new SwitchboardError(
+        'SB_ERR_IDEMPOTENCY_MISMATCH',
+        'Idempotency key was already used with a different request body',
+        { field: rows[0].key.startsWith('crid:') ? 'metadata.client_request_id' : 'Idempotency-Key' },
+      );
+    }
+    return (await this.o.db.selectFrom('calls').selectAll().where('id', '=', rows[0].call_id).executeTakeFirst()) ?? null;
+  }
+
+  /**
+   * Whether the organisation may show `number` as caller ID: a verified caller ID or one of its own
+   * numbers. Neither exists before caller-ID verification and phone numbers are added, so every
+   * `from_number` is refused until then, as FACES.md requires.
+   */
+  private async mayCallFrom(_orgId: string, _number: string): Promise<boolean> {
+    return false;
+  }
+
+  // ---- reading --------------------------------------------------------------------------------
+
+  /** A call of this organisation by UUID or sid; another organisation's call is simply not found. */
+  async find(orgId: string, idOrSid: string): Promise<CallRow> {
+    const call = await this.findAny(idOrSid);
+    if (!call || call.org_id !== orgId) throw notFound('Call');
+    return call;
+  }
+
+  async findAny(idOrSid: string): Promise<CallRow | undefined> {
+    if (isUuid(idOrSid)) return this.o.db.selectFrom('calls').selectAll().where('id', '=', idOrSid).executeTakeFirst();
+    if (isCallSid(idOrSid)) return this.o.db.selectFrom('calls').selectAll().where('sid', '=', idOrSid).executeTakeFirst();
+    return undefined;
+  }
+
+  async transcript(callId: string, afterSeq = 0): Promise<CallEventRow[]> {
+    return this.o.db
+      .selectFrom('call_events')
+      .selectAll()
+      .where('call_id', '=', callId)
+      .where('kind', '=', 'transcript')
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .execute();
+  }
+
+  requestOf(call: CallRow): CallRequest {
+    return (typeof call.request === 'string' ? JSON.parse(call.request) : call.request) as CallRequest;
+  }
+
+  // ---- ending ---------------------------------------------------------------------------------
+
+  /**
+   * Ends a call. The command goes over the bus to the session that owns the call (on whichever node);
+   * when no session answers in time (its node died), the call is closed here as `canceled`/`failed`.
+   */
+  async end(orgId: string, idOrSid: string): Promise<EndResult> {
+    const call = await this.find(orgId, idOrSid);
+    if (isTerminal(call.status)) return { alreadyClosed: true, call };
+    const reply = await this.command(call.id, { type: 'end', reason: 'ended_by_api' });
+    if (!reply.ok) {
+      const to: CallState = call.status === 'in_progress' ? 'failed' : 'canceled';
+      await this.transition(call.id, to, { reason: 'ended_by_api', error: reply.error ?? 'session_unreachable' });
+    }
+    const after = await this.find(orgId, call.id);
+    return { alreadyClosed: false, call: after };
+  }
+
+  /** Sends a command to the session owning the call and waits for its acknowledgement. */
+  async command(callId: string, command: CallCommand): Promise<CommandReply> {
+    const replyTo = randomUUID();
+    let unsubscribe: (() => Promise<void>) | undefined;
+    const reply = new Promise<CommandReply>((resolve) => {
+      const timer = setTimeout(() => resolve({ ok: false, error: 'session_unreachable' }), this.o.commandTimeoutMs ?? 3000);
+      timer.unref();
+      void this.o.bus
+        .subscribe(channels.commandReplies(replyTo), (m) => {
+          clearTimeout(timer);
+          resolve(m as CommandReply);
+        })
+        .then(async (u) => {
+          unsubscribe = u;
+          const env: CommandEnvelope = { command, replyTo };
+          await this.o.bus.publish(channels.callCommands(callId), env);
+        });
+    });
+    const r = await reply;
+    await unsubscribe?.();
+    return r;
+  }
+
+  // ---- recording what happens (called by the engine) -------------------------------------------
+
+  /** Claims a call for this node's session (the owner receives its commands). */
+  async setOwner(callId: string, nodeId: string | null, brain?: string): Promise<void> {
+    await this.o.db
+      .updateTable('calls')
+      .set({ owner_node: nodeId, ...(brain ? { brain } : {}), updated_at: new Date() })
+      .where('id', '=', callId)
+      .execute();
+  }
+
+  /** Appends an event to the call's log, with its webhooks, and publishes it. Returns the stored event. */
+  async record(callId: string, e: NewCallEvent): Promise<CallEvent> {
+    const stored = await this.o.db.transaction().execute(async (trx) => {
+      const { seq, call } = await this.nextSeq(trx, callId);
+      const row = await this.insertEvent(trx, callId, seq, e);
+      if (e.type === 'transcript') await this.enqueueWebhooks(trx, call, 'transcript_updated', [row]);
+      return row;
+    });
+    const event = toCallEvent(stored);
+    await this.o.bus.publish(channels.callEvents(callId), event);
+    this.o.wakeJobs?.();
+    return event;
+  }
+
+  /**
+   * Moves the call to `to` if the state machine allows it (never backwards, never out of an end state);
+   * returns false and changes nothing otherwise. Reaching an end state prices the call and enqueues
+   * `call_completed` (and `price_updated`) in the same transaction.
+   */
+  async transition(callId: string, to: CallState, f: TransitionFields = {}): Promise<boolean> {
+    const result = await this.o.db.transaction().execute(async (trx) => {
+      const call = await trx.selectFrom('calls').selectAll().where('id', '=', callId).forUpdate().executeTakeFirst();
+      if (!call || !canMove(call.status as CallState, to)) return null;
+      const now = new Date();
+      const terminal = isTerminal(to);
+      const connected = f.durationSeconds ?? (call.answered_at ? Math.max(0, (now.getTime() - new Date(call.answered_at).getTime()) / 1000) : 0);
+      const price = terminal ? priceCall(call.answered_at || to === 'completed' || to === 'voicemail' ? connected : 0) : undefined;
+      const updated = await trx
+        .updateTable('calls')
+        .set({
+          status: to,
+          updated_at: now,
+          ...(to === 'in_progress' ? { answered_at: now } : {}),
+          ...(f.answeredBy !== undefined ? { answered_by: f.answeredBy } : {}),
+          ...(f.outcome !== undefined ? { outcome: f.outcome } : {}),
+          ...(f.reason !== undefined ? { end_reason: f.reason } : {}),
+          ...(f.error !== undefined ? { last_error: f.error } : {}),
+          ...(f.goalCompleted !== undefined ? { goal_completed: f.goalCompleted } : {}),
+          ...(f.summary !== undefined ? { summary: f.summary } : {}),
+          ...(f.extracted !== undefined ? { extracted: JSON.stringify(f.extracted) } : {}),
+          ...(f.brain !== undefined ? { brain: f.brain } : {}),
+          ...(terminal
+            ? { ended_at: now, duration_seconds: Math.round(connected), credits_charged: price!.credits, owner_node: null }
+            : {}),
+        })
+        .where('id', '=', callId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      if (terminal && price!.credits > 0) {
+        await trx
+          .updateTable('orgs')
+          .set((eb) => ({ credits: eb('credits', '-', price!.credits) }))
+          .where('id', '=', call.org_id)
+          .execute();
+      }
+      const { seq } = await this.nextSeq(trx, callId);
+      const row = await this.insertEvent(trx, callId, seq, { type: 'status', status: to, reason: f.reason });
+      if (to === 'in_progress') await this.enqueueWebhooks(trx, updated, 'call_started', []);
+      if (terminal) {
+        const transcripts = await trx
+          .selectFrom('call_events')
+          .selectAll()
+          .where('call_id', '=', callId)
+          .where('kind', '=', 'transcript')
+          .orderBy('seq')
+          .execute();
+        await this.enqueueWebhooks(trx, updated, 'call_completed', transcripts);
+        await this.enqueueWebhooks(trx, updated, 'price_updated', [], price);
+      }
+      return row;
+    });
+    if (!result) return false;
+    await this.o.bus.publish(channels.callEvents(callId), toCallEvent(result));
+    this.o.wakeJobs?.();
+    return true;
+  }
+
+  /** Live calls whose owner is `nodeId` (shutdown) or any owner (recovery after a crash). */
+  async liveCalls(nodeId?: string): Promise<CallRow[]> {
+    let q = this.o.db.selectFrom('calls').selectAll().where('status', 'in', ['queued', 'ringing', 'in_progress']);
+    if (nodeId) q = q.where('owner_node', '=', nodeId);
+    return q.execute();
+  }
+
+  private async nextSeq(trx: Transaction<Database>, callId: string): Promise<{ seq: number; call: CallRow }> {
+    const call = await trx
+      .updateTable('calls')
+      .set({ next_seq: sql`next_seq + 1` })
+      .where('id', '=', callId)
+      .returningAll()
+      .executeTakeFirst();
+    if (!call) throw notFound('Call');
+    return { seq: call.next_seq - 1, call };
+  }
+
+  private async insertEvent(trx: Transaction<Database>, callId: string, seq: number, e: NewCallEvent): Promise<CallEventRow> {
+    const base = { call_id: callId, seq, kind: e.type };
+    const values =
+      e.type === 'transcript'
+        ? { ...base, role: e.role, text: e.text, data: null }
+        : e.type === 'status'
+          ? { ...base, role: null, text: null, data: JSON.stringify({ status: e.status, reason: e.reason ?? null }) }
+          : { ...base, role: null, text: null, data: JSON.stringify({ command: e.command, value: e.value ?? null }) };
+    return trx.insertInto('call_events').values(values).returningAll().executeTakeFirstOrThrow();
+  }
+
+  private async enqueueWebhooks(
+    trx: Transaction<Database>,
+    call: CallRow,
+    event: CallWebhookEvent,
+    transcripts: CallEventRow[],
+    price?: { credits: number; cost_breakdown: Record<string, number> },
+  ): Promise<void> {
+    const request = this.requestOf(call);
+    if (!request.webhook || !request.webhook.events.includes(event)) return;
+    const body = this.o.payloads.build({ event, call, request, transcripts, timestamp: Math.floor(Date.now() / 1000), price });
+    if (body === null) return;
+    await enqueueWebhook(trx, { orgId: call.org_id, callId: call.id, event, url: request.webhook.url, body });
+  }
+}
+
+class IdempotencyRace extends Error {}
+
+export function toCallEvent(row: CallEventRow): CallEvent {
+  const at = new Date(row.created_at).toISOString();
+  const data = (typeof row.data === 'string' ? JSON.parse(row.data) : row.data) as Record<string, any> | null;
+  if (row.kind === 'transcript') return { type: 'transcript', callId: row.call_id, seq: row.seq, at, role: row.role as any, text: row.text ?? '' };
+  if (row.kind === 'status') return { type: 'status', callId: row.call_id, seq: row.seq, at, status: data?.status, reason: data?.reason ?? undefined };
+  return { type: 'command', callId: row.call_id, seq: row.seq, at, command: data?.command, value: data?.value ?? undefined };
+}

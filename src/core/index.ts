@@ -1,0 +1,57 @@
+/** The core services, built once and shared by every face and the engine. */
+import type { Bus } from '../bus/bus.js';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../lib/logger.js';
+import type { Db } from '../store/index.js';
+import { CallService } from './calls/service.js';
+import { WebhookPayloads } from './calls/webhook-payloads.js';
+import { Orgs } from './orgs.js';
+import { checkWebhookUrl } from './webhooks/index.js';
+
+export * from './errors.js';
+export { CallService, type CallLauncher } from './calls/service.js';
+export { Orgs, type Org } from './orgs.js';
+export { WebhookPayloads } from './calls/webhook-payloads.js';
+
+export interface Core {
+  db: Db;
+  config: Config;
+  orgs: Orgs;
+  calls: CallService;
+  payloads: WebhookPayloads;
+  /** Why a webhook target is not acceptable in this deployment, or null. */
+  checkWebhookUrl(url: string): string | null;
+}
+
+export interface CoreDeps {
+  db: Db;
+  bus: Bus;
+  log: Logger;
+  config: Config;
+  carrierName: string;
+  checkDestination?: (to: string) => string | null;
+  wakeJobs?: () => void;
+}
+
+export function createCore(d: CoreDeps): Core {
+  const payloads = new WebhookPayloads();
+  const calls = new CallService({
+    db: d.db,
+    bus: d.bus,
+    log: d.log,
+    payloads,
+    minCallCredits: d.config.minCallCredits,
+    carrierName: d.carrierName,
+    checkDestination: d.checkDestination,
+    wakeJobs: d.wakeJobs,
+  });
+  const production = d.config.nodeEnv === 'production';
+  return {
+    db: d.db,
+    config: d.config,
+    orgs: new Orgs(d.db),
+    calls,
+    payloads,
+    checkWebhookUrl: (url) => checkWebhookUrl(url, { production }),
+  };
+}

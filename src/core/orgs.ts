@@ -1,0 +1,102 @@
+/**
+ * Organisations and their API keys. A key is shown once, when created; only its SHA-256 is stored.
+ * (A fast hash is right here: keys are 190 bits of randomness, so there is nothing to brute-force, and
+ * every request is authenticated by one indexed lookup.)
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Db, OrgRow } from '../store/index.js';
+import { newId } from '../lib/ids.js';
+
+export interface Org {
+  id: string;
+  name: string;
+}
+
+const KEY_PREFIX = 'sk_';
+
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+function newKey(): string {
+  return KEY_PREFIX + randomBytes(24).toString('base64url');
+}
+
+export function newWebhookSecret(): string {
+  return 'whsec_' + randomBytes(24).toString('base64url');
+}
+
+export class Orgs {
+  /** Recently authenticated keys (hash → org), so a burst of requests costs one lookup. */
+  private readonly cache = new Map<string, { org: Org; until: number }>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly cacheMs = 30_000,
+  ) {}
+
+  async findByName(name: string): Promise<OrgRow | undefined> {
+    return this.db.selectFrom('orgs').selectAll().where('name', '=', name).executeTakeFirst();
+  }
+
+  async get(id: string): Promise<OrgRow | undefined> {
+    return this.db.selectFrom('orgs').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async count(): Promise<number> {
+    const r = await this.db.selectFrom('orgs').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  /** Creates the organisation if it does not exist. */
+  async ensure(name: string, opts: { credits?: number; webhookSecret?: string } = {}): Promise<{ org: OrgRow; created: boolean }> {
+    const found = await this.findByName(name);
+    if (found) return { org: found, created: false };
+    const org = await this.db
+      .insertInto('orgs')
+      .values({ id: newId(), name, credits: opts.credits ?? 0, webhook_secret: opts.webhookSecret ?? null })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (org) return { org, created: true };
+    return { org: (await this.findByName(name))!, created: false };
+  }
+
+  /** Creates a key for the organisation and returns it in full (the only time it is seen). */
+  async createKey(orgId: string, name?: string): Promise<string> {
+    const key = newKey();
+    await this.db
+      .insertInto('api_keys')
+      .values({ id: newId(), org_id: orgId, prefix: key.slice(0, 10), hash: hashKey(key), name: name ?? null, revoked_at: null })
+      .execute();
+    return key;
+  }
+
+  async setWebhookSecret(orgId: string, secret: string | null): Promise<void> {
+    await this.db.updateTable('orgs').set({ webhook_secret: secret }).where('id', '=', orgId).execute();
+  }
+
+  async setCredits(orgId: string, credits: number): Promise<void> {
+    await this.db.updateTable('orgs').set({ credits }).where('id', '=', orgId).execute();
+  }
+
+  /** The organisation a key belongs to, or null for an unknown or revoked key. */
+  async authenticate(key: string): Promise<Org | null> {
+    if (!key.startsWith(KEY_PREFIX) || key.length > 200) return null;
+    const hash = hashKey(key);
+    const now = Date.now();
+    const hit = this.cache.get(hash);
+    if (hit && hit.until > now) return hit.org;
+    const row = await this.db
+      .selectFrom('api_keys')
+      .innerJoin('orgs', 'orgs.id', 'api_keys.org_id')
+      .select(['orgs.id as id', 'orgs.name as name'])
+      .where('api_keys.hash', '=', hash)
+      .where('api_keys.revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (!row) return null;
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(hash, { org: row, until: now + this.cacheMs });
+    return row;
+  }
+}

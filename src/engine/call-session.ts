@@ -1,0 +1,309 @@
+/**
+ * One live call: how it is carried out. The session dials through the carrier, moves the call's state as
+ * the carrier reports progress, runs the agent loop over the voice channel once answered (turns,
+ * barge-in, timers), executes the agent's actions, obeys commands sent over the bus, and closes the call
+ * with its outcome. What the agent says and does is the brain's business (./brain.ts).
+ */
+import type { Bus } from '../bus/bus.js';
+import { channels } from '../bus/bus.js';
+import type { CallService } from '../core/calls/service.js';
+import type { CallRequest } from '../core/calls/request.js';
+import type { CommandEnvelope, CommandReply } from '../core/calls/events.js';
+import type { CallState } from '../core/calls/states.js';
+import type { CallRow } from '../store/index.js';
+import type { AnsweredBy, CalleeInput, Carrier, CarrierCallHandle, CarrierEvent, VoiceChannel } from '../carriers/carrier.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import type { AgentAction, Brain, BrainInput, BrainSession, Turn } from './brain.js';
+import { KEYPAD_FIELD_LABEL, buildBrief, keypadDigits } from './brief.js';
+import { goodbyeLine } from './lines.js';
+
+export interface CallSessionDeps {
+  calls: CallService;
+  bus: Bus;
+  carrier: Carrier;
+  brain: Brain;
+  clock: Clock;
+  log: Logger;
+  nodeId: string;
+}
+
+/** How the conversation ended, as the session saw it. */
+interface Outcome {
+  goalCompleted?: boolean;
+  reason?: string;
+}
+
+export class CallSession {
+  readonly callId: string;
+  private readonly req: CallRequest;
+  private handle: CarrierCallHandle | undefined;
+  private channel: VoiceChannel | undefined;
+  private brainSession: BrainSession | undefined;
+  private answeredBy: AnsweredBy = 'unknown';
+  private answeredAt = 0;
+  private readonly history: Turn[] = [];
+  private outcome: Outcome = {};
+  private turn: AbortController | undefined;
+  private inputs: CalleeInput[] = [];
+  private working = false;
+  private hangingUp = false;
+  private readonly life = new AbortController();
+  private unsubscribe: (() => Promise<void>) | undefined;
+  private finished!: () => void;
+  /** Resolves when the call has reached an end state. */
+  readonly done = new Promise<void>((r) => (this.finished = r));
+
+  constructor(
+    private readonly call: CallRow,
+    private readonly d: CallSessionDeps,
+  ) {
+    this.callId = call.id;
+    this.req = d.calls.requestOf(call);
+  }
+
+  /** Takes ownership of the call and dials. Returns once dialling has begun. */
+  async start(): Promise<void> {
+    this.unsubscribe = await this.d.bus.subscribe(channels.callCommands(this.callId), (m) => void this.onCommand(m as CommandEnvelope));
+    await this.d.calls.setOwner(this.callId, this.d.nodeId, this.d.brain.name);
+    try {
+      this.handle = await this.d.carrier.dial(
+        {
+          callId: this.callId,
+          sid: this.call.sid,
+          to: this.req.to,
+          from: this.req.fromNumber,
+          language: this.req.language,
+          ringTimeoutSeconds: this.req.ringTimeoutSeconds,
+          record: this.req.record,
+        },
+        (e) => void this.onCarrierEvent(e),
+      );
+    } catch (err) {
+      this.d.log.warn({ err, callId: this.callId }, 'dial failed');
+      await this.finish('failed', { reason: 'dial_failed', error: (err as Error).message });
+    }
+  }
+
+  /** Ends the call from our side (API, supervisor, shutdown). */
+  async hangup(reason: string): Promise<void> {
+    if (this.hangingUp) return;
+    this.hangingUp = true;
+    this.outcome.reason ??= reason;
+    this.turn?.abort();
+    if (this.channel) await this.channel.hangup().catch(() => {});
+    else await this.handle?.hangup().catch(() => {});
+    // A carrier that never started the call sends no `ended`: close it ourselves.
+    if (!this.handle) await this.finish('canceled', { reason });
+  }
+
+  // ---- carrier progress ------------------------------------------------------------------------
+
+  private async onCarrierEvent(e: CarrierEvent): Promise<void> {
+    try {
+      if (e.type === 'ringing') {
+        await this.d.calls.transition(this.callId, 'ringing');
+      } else if (e.type === 'answered') {
+        await this.onAnswered(e.answeredBy, e.channel);
+      } else {
+        await this.onEnded(e);
+      }
+    } catch (err) {
+      this.d.log.error({ err, callId: this.callId }, 'carrier event failed');
+    }
+  }
+
+  private async onAnswered(answeredBy: AnsweredBy, channel: VoiceChannel): Promise<void> {
+    this.answeredBy = answeredBy;
+    this.answeredAt = this.d.clock.now();
+    this.channel = channel;
+    await this.d.calls.transition(this.callId, 'in_progress', { answeredBy });
+    if (this.hangingUp) {
+      await channel.hangup();
+      return;
+    }
+    this.brainSession = this.d.brain.startCall(buildBrief(this.req));
+    channel.onInput((input) => this.onInput(input));
+    this.startTimers();
+    this.enqueue({ type: 'answered', answeredBy });
+  }
+
+  private async onEnded(e: Extract<CarrierEvent, { type: 'ended' }>): Promise<void> {
+    this.life.abort();
+    this.turn?.abort();
+    if (!this.channel) {
+      // Never connected: the carrier's word is the outcome (busy, no answer, failed, canceled).
+      const status: CallState = e.status === 'completed' ? 'canceled' : e.status;
+      await this.finish(status, { reason: e.reason ?? (this.hangingUp ? this.outcome.reason : undefined), error: e.error });
+      return;
+    }
+    await this.settle();
+    const voicemail = this.answeredBy === 'machine';
+    await this.finish(voicemail ? 'voicemail' : 'completed', {
+      reason: this.outcome.reason ?? (this.hangingUp ? undefined : 'callee_hung_up'),
+    });
+  }
+
+  private async finish(status: CallState, f: { reason?: string; error?: string }): Promise<void> {
+    const connected = this.answeredAt ? (this.d.clock.now() - this.answeredAt) / 1000 : 0;
+    const voicemail = status === 'voicemail';
+    await this.d.calls.transition(this.callId, status, {
+      reason: f.reason,
+      error: f.error,
+      answeredBy: this.channel ? this.answeredBy : undefined,
+      outcome: voicemail ? 'voicemail' : this.channel ? (this.outcome.goalCompleted ? 'goal_completed' : 'goal_not_completed') : status,
+      goalCompleted: this.channel ? (this.outcome.goalCompleted ?? false) : false,
+      summary: this.summary(status, f.reason),
+      durationSeconds: connected,
+    });
+    await this.unsubscribe?.();
+    this.finished();
+  }
+
+  /** A short factual summary (LLM summaries replace this when a model is configured). */
+  private summary(status: CallState, reason?: string): string {
+    const said = this.history.filter((t) => t.role !== 'system').length;
+    if (!this.channel) return `The call was not connected (${status}).`;
+    const goal = this.outcome.goalCompleted ? 'The task was completed.' : 'The task was not completed.';
+    const who = this.answeredBy === 'machine' ? 'An answering machine answered.' : 'A person answered.';
+    return `${who} ${goal} ${said} turns were spoken${reason ? `; the call ended: ${reason.replace(/_/g, ' ')}` : ''}.`;
+  }
+
+  // ---- commands from the bus -------------------------------------------------------------------
+
+  private async onCommand(env: CommandEnvelope): Promise<void> {
+    let reply: CommandReply = { ok: true };
+    try {
+      if (env.command.type === 'end') await this.hangup(env.command.reason ?? 'ended_by_api');
+      else reply = { ok: false, error: 'unknown_command' };
+    } catch (err) {
+      reply = { ok: false, error: (err as Error).message };
+    }
+    await this.d.bus.publish(channels.commandReplies(env.replyTo), reply);
+  }
+
+  // ---- the conversation ------------------------------------------------------------------------
+
+  private onInput(input: CalleeInput): void {
+    if (input.type === 'hangup') return; // the carrier's `ended` follows
+    if (input.type === 'speech_started') {
+      // Barge-in: the callee talks over the agent; what is being said and planned is dropped.
+      this.turn?.abort();
+      return;
+    }
+    if (input.type === 'speech') {
+      this.history.push({ role: 'callee', text: input.text });
+      void this.d.calls.record(this.callId, { type: 'transcript', role: 'callee', text: input.text });
+      this.turn?.abort();
+      this.enqueue({ type: 'speech', text: input.text });
+    } else if (input.type === 'dtmf') {
+      this.enqueue({ type: 'dtmf', digits: input.digits });
+    }
+  }
+
+  private pending: BrainInput[] = [];
+  private idle: Promise<void> = Promise.resolve();
+
+  private enqueue(input: BrainInput): void {
+    this.pending.push(input);
+    if (!this.working) this.idle = this.work();
+  }
+
+  /** Runs queued inputs through the brain one turn at a time. */
+  private async work(): Promise<void> {
+    this.working = true;
+    try {
+      while (this.pending.length && !this.life.signal.aborted && !this.hangingUp) {
+        const input = this.pending.shift()!;
+        this.turn = new AbortController();
+        await this.runTurn(input, this.turn.signal).catch((err) => {
+          if ((err as Error).name !== 'AbortError') this.d.log.error({ err, callId: this.callId }, 'agent turn failed');
+        });
+      }
+    } finally {
+      this.working = false;
+    }
+  }
+
+  private async settle(): Promise<void> {
+    await this.idle.catch(() => {});
+  }
+
+  private async runTurn(input: BrainInput, signal: AbortSignal): Promise<void> {
+    const ctx = { brief: buildBrief(this.req), history: this.history, signal };
+    for await (const action of this.brainSession!.next(input, ctx)) {
+      if (signal.aborted || this.hangingUp) return;
+      const keepGoing = await this.act(action, signal);
+      if (!keepGoing) return;
+    }
+  }
+
+  /** Carries out one action; false stops the rest of the turn. */
+  private async act(a: AgentAction, signal: AbortSignal): Promise<boolean> {
+    const ch = this.channel!;
+    switch (a.type) {
+      case 'say': {
+        const r = await ch.say(a.text, signal);
+        const heard = r.done ? a.text : r.heard.trim();
+        if (heard) {
+          this.history.push({ role: 'agent', text: heard });
+          await this.d.calls.record(this.callId, { type: 'transcript', role: 'agent', text: heard });
+        }
+        return r.done;
+      }
+      case 'press':
+        await ch.sendDigits(a.digits);
+        await this.d.calls.record(this.callId, { type: 'command', command: 'press', value: a.digits });
+        return true;
+      case 'press_field': {
+        const digits = keypadDigits(this.req, a.field);
+        const label = KEYPAD_FIELD_LABEL[a.field];
+        if (!digits) {
+          this.history.push({ role: 'system', text: `The ${label} may not be entered by keypad.` });
+          return true;
+        }
+        await ch.sendDigits(digits);
+        const note = `[entered ${label} by keypad]`;
+        this.history.push({ role: 'agent', text: note });
+        await this.d.calls.record(this.callId, { type: 'transcript', role: 'agent', text: note });
+        await this.d.calls.record(this.callId, { type: 'command', command: 'press_field', value: a.field });
+        return true;
+      }
+      case 'wait':
+        return true;
+      case 'end':
+        this.outcome = { goalCompleted: a.goalCompleted, reason: a.reason };
+        await this.d.calls.record(this.callId, { type: 'command', command: 'end_call', value: a.reason });
+        await this.hangup(a.reason);
+        return false;
+      case 'transfer':
+        // Transfers need a carrier that can bridge calls; recorded, and the agent is told it did not happen.
+        this.history.push({ role: 'system', text: 'Transfer is not available on this call.' });
+        await this.d.calls.record(this.callId, { type: 'command', command: 'transfer_unavailable' });
+        return true;
+    }
+    void signal;
+  }
+
+  // ---- timers ----------------------------------------------------------------------------------
+
+  private startTimers(): void {
+    const max = this.req.maxDurationSeconds;
+    if (max && max > 0) {
+      this.d.clock
+        .sleep(max * 1000, this.life.signal)
+        .then(async () => {
+          if (this.hangingUp) return;
+          this.turn?.abort();
+          this.pending = [];
+          await this.settle();
+          this.outcome.reason = 'max_duration';
+          const bye = goodbyeLine(this.req.language);
+          const r = await this.channel!.say(bye);
+          if (r.done || r.heard) await this.d.calls.record(this.callId, { type: 'transcript', role: 'agent', text: r.done ? bye : r.heard });
+          await this.hangup('max_duration');
+        })
+        .catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Starts stored calls on this node, at most `maxConcurrent` at a time; further calls wait as `queued`
+ * (carriers limit calls per second and per account as well). A call waiting here already answers
+ * commands: ending it cancels it before it is dialled.
+ */
+import type { Bus } from '../bus/bus.js';
+import { channels } from '../bus/bus.js';
+import type { CommandEnvelope } from '../core/calls/events.js';
+import type { CallLauncher, CallService } from '../core/calls/service.js';
+import type { CallRow } from '../store/index.js';
+import type { Carrier } from '../carriers/carrier.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import type { Brain } from './brain.js';
+import { CallSession } from './call-session.js';
+
+export interface DialerOptions {
+  calls: CallService;
+  bus: Bus;
+  carrier: Carrier;
+  brain: Brain;
+  clock: Clock;
+  log: Logger;
+  nodeId: string;
+  maxConcurrent: number;
+}
+
+interface Waiting {
+  call: CallRow;
+  unsubscribe: () => Promise<void>;
+}
+
+export class Dialer implements CallLauncher {
+  private readonly live = new Map<string, CallSession>();
+  private readonly waiting: Waiting[] = [];
+  private draining = false;
+
+  constructor(private readonly o: DialerOptions) {}
+
+  get liveCount(): number {
+    return this.live.size;
+  }
+
+  get queuedCount(): number {
+    return this.waiting.length;
+  }
+
+  launch(call: CallRow): void {
+    void this.admit(call).catch((err) => this.o.log.error({ err, callId: call.id }, 'launch failed'));
+  }
+
+  private async admit(call: CallRow): Promise<void> {
+    if (this.live.size < this.o.maxConcurrent && this.waiting.length === 0) return this.run(call);
+    const unsubscribe = await this.o.bus.subscribe(channels.callCommands(call.id), (m) => void this.cancelWaiting(call.id, m as CommandEnvelope));
+    await this.o.calls.setOwner(call.id, this.o.nodeId);
+    this.waiting.push({ call, unsubscribe });
+  }
+
+  private async cancelWaiting(callId: string, env: CommandEnvelope): Promise<void> {
+    const i = this.waiting.findIndex((w) => w.call.id === callId);
+    if (i < 0) return; // it has started meanwhile: its session answers
+    const [w] = this.waiting.splice(i, 1);
+    await w.unsubscribe();
+    await this.o.calls.transition(callId, 'canceled', { reason: env.command.reason ?? 'ended_by_api' });
+    await this.o.bus.publish(channels.commandReplies(env.replyTo), { ok: true });
+  }
+
+  private async run(call: CallRow): Promise<void> {
+    const session = new CallSession(call, this.o);
+    this.live.set(call.id, session);
+    void session.done.then(() => {
+      this.live.delete(call.id);
+      void this.next();
+    });
+    await session.start();
+  }
+
+  private async next(): Promise<void> {
+    if (this.draining) return;
+    while (this.live.size < this.o.maxConcurrent && this.waiting.length) {
+      const w = this.waiting.shift()!;
+      await w.unsubscribe();
+      await this.run(w.call);
+    }
+  }
+
+  /**
+   * Shutdown: waiting calls are canceled at once; live calls may finish until `graceMs`, then are hung up.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.draining = true;
+    for (const w of this.waiting.splice(0)) {
+      await w.unsubscribe();
+      await this.o.calls.transition(w.call.id, 'canceled', { reason: 'server_shutdown' });
+    }
+    const all = Promise.all([...this.live.values()].map((s) => s.done));
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
+    if ((await Promise.race([all, timeout])) === 'timeout') {
+      await Promise.all([...this.live.values()].map((s) => s.hangup('server_shutdown')));
+      await Promise.race([all, new Promise((r) => setTimeout(r, 5000).unref())]);
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The CallMyCall face (`/v1`): the native API, documents 000 and 001, decisions in FACES.md.
+ * An encapsulated plugin: its auth, rate limit and error bodies do not leak into other faces.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { Core, Org } from '../../core/index.js';
+import { SwitchboardError } from '../../core/errors.js';
+import { hashKey } from '../../core/orgs.js';
+import { requestKey } from '../shared/auth.js';
+import { callMyCallErrorHandler } from './errors.js';
+import { callRoutes } from './routes/calls.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { callMyCallWebhook } from './webhooks.js';
+import type { Bus } from '../../bus/bus.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    org: Org;
+  }
+  interface FastifyContextConfig {
+    /** Streaming routes also accept `?api_key=` (EventSource and WebSocket cannot set headers). */
+    streaming?: boolean;
+  }
+}
+
+export interface FaceOptions {
+  core: Core;
+  bus: Bus;
+  /** Shared rate-limit store (Redis) when the deployment has one. */
+  rateLimitRedis?: unknown;
+}
+
+export const callMyCallFace: FastifyPluginAsync<FaceOptions> = async (app, opts) => {
+  const { core } = opts;
+  core.payloads.register('callmycall', callMyCallWebhook);
+  app.setErrorHandler(callMyCallErrorHandler);
+  app.setNotFoundHandler((_req, reply) => void reply.status(404).send({ error: 'Not found' }));
+
+  await app.register(rateLimit, {
+    max: core.config.rateLimitPerMinute,
+    timeWindow: 60_000,
+    hook: 'onRequest',
+    keyGenerator: (req) => {
+      const key = requestKey(req, true);
+      return key ? 'k:' + hashKey(key) : 'ip:' + req.ip;
+    },
+    ...(opts.rateLimitRedis ? { redis: opts.rateLimitRedis as any, nameSpace: core.config.redisPrefix + 'rl:v1:' } : {}),
+    errorResponseBuilder: () => new SwitchboardError('SB_ERR_RATE_LIMITED', 'Too Many Requests', {}, true),
+  });
+
+  app.addHook('onRequest', async (req) => {
+    const key = requestKey(req, req.routeOptions.config?.streaming === true);
+    if (!key) throw new SwitchboardError('SB_ERR_UNAUTHENTICATED', 'Authorization header with API key is required');
+    const org = await core.orgs.authenticate(key);
+    if (!org) throw new SwitchboardError('SB_ERR_UNAUTHENTICATED', 'Invalid API key');
+    req.org = org;
+  });
+
+  await app.register(callRoutes, opts);
+  await app.register(webhookRoutes, opts);
+};

@@ -1,0 +1,72 @@
+/**
+ * CallMyCall's words for the core's states, speakers and calls — the one table of this face
+ * (FACES.md: Twilio CallStatus words; voicemail is `completed` with `answered_by: "machine"`).
+ */
+import type { CallState } from '../../core/calls/states.js';
+import type { Speaker } from '../../core/calls/events.js';
+import type { CallEventRow, CallRow } from '../../store/index.js';
+
+export const STATUS_WORDS: Record<CallState, string> = {
+  queued: 'queued',
+  ringing: 'ringing',
+  in_progress: 'in-progress',
+  completed: 'completed',
+  busy: 'busy',
+  no_answer: 'no-answer',
+  voicemail: 'completed',
+  failed: 'failed',
+  canceled: 'canceled',
+};
+
+export const ROLE_WORDS: Record<Speaker, string> = {
+  agent: 'assistant',
+  callee: 'user',
+  supervisor: 'supervisor',
+  system: 'system',
+};
+
+export function statusWord(s: string): string {
+  return STATUS_WORDS[s as CallState] ?? s;
+}
+
+export function transcriptItem(e: CallEventRow): { role: string; text: string; seq: number } {
+  return { role: ROLE_WORDS[e.role as Speaker] ?? e.role ?? 'system', text: e.text ?? '', seq: e.seq };
+}
+
+function iso(d: Date | string | null): string | null {
+  return d ? new Date(d).toISOString() : null;
+}
+
+function parse(v: unknown): unknown {
+  return typeof v === 'string' ? JSON.parse(v) : v;
+}
+
+/** GET /v1/calls/:callId: the union of 000's flat fields and 001's `call` + `transcripts`. */
+export function callView(call: CallRow, transcripts: CallEventRow[], recordingUrl?: string) {
+  const items = transcripts.map(transcriptItem);
+  const status = statusWord(call.status);
+  return {
+    sid: call.sid,
+    id: call.id,
+    status,
+    direction: call.direction === 'inbound' ? 'inbound' : 'outbound-api',
+    from: call.from_number,
+    to: call.to_number,
+    duration: call.duration_seconds,
+    ...(recordingUrl ? { recordingUrl } : {}),
+    transcript: items.length ? { segments: items, text: items.map((i) => `${i.role}: ${i.text}`).join('\n') } : null,
+    answered_by: call.answered_by,
+    outcome: call.outcome,
+    end_reason: call.end_reason,
+    last_error: call.last_error,
+    brain: call.brain,
+    summary: call.summary !== null || call.goal_completed !== null ? { goal_completed: call.goal_completed, text: call.summary } : null,
+    extracted: parse(call.extracted) ?? null,
+    credits: call.credits_charged,
+    created_at: iso(call.created_at),
+    answered_at: iso(call.answered_at),
+    ended_at: iso(call.ended_at),
+    call: { call_id: call.sid, status, to: call.to_number, created_at: iso(call.created_at) },
+    transcripts: items,
+  };
+}

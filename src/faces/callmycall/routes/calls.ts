@@ -1,0 +1,146 @@
+/** Start, end, read and follow calls: POST /v1/start-call, POST /v1/end-call, GET /v1/calls/:callId(/transcripts/stream). */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { channels } from '../../../bus/bus.js';
+import { canonicalStartCall } from '../../../core/calls/request.js';
+import type { CallEvent } from '../../../core/calls/events.js';
+import { isTerminal } from '../../../core/calls/states.js';
+import { SwitchboardError } from '../../../core/errors.js';
+import { SseStream } from '../../shared/sse.js';
+import type { FaceOptions } from '../index.js';
+import { ROLE_WORDS, callView, statusWord, transcriptItem } from '../map.js';
+import { CallIdParams, EndCallBody, EndCallResponse, ErrorBody, StartCallBody, StartCallResponse } from '../schemas.js';
+
+const PING_MS = 15_000;
+
+export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { core, bus }) => {
+  app.post(
+    '/start-call',
+    {
+      schema: {
+        summary: 'Start an outbound AI call',
+        tags: ['CallMyCall'],
+        body: StartCallBody,
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }),
+        response: { 200: StartCallResponse, 400: ErrorBody, 401: ErrorBody, 402: ErrorBody, 429: ErrorBody },
+      },
+    },
+    async (req) => {
+      const request = canonicalStartCall(req.body);
+      if (request.webhook) {
+        const reason = checkTarget(request.webhook.url);
+        if (reason) throw new SwitchboardError('SB_ERR_VALIDATION', `Invalid webhook: ${reason}`, { field: 'webhook' });
+      }
+      const { call } = await core.calls.start(req.org.id, request, {
+        idempotencyKey: req.headers['idempotency-key'],
+        rawBody: req.body,
+      });
+      return { success: true, sid: call.sid, id: call.id };
+    },
+  );
+
+  app.post(
+    '/end-call',
+    {
+      schema: {
+        summary: 'End a call',
+        tags: ['CallMyCall'],
+        body: EndCallBody,
+        response: { 200: EndCallResponse, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (req) => {
+      const { alreadyClosed, call } = await core.calls.end(req.org.id, req.body.callSid);
+      const transcript = (await core.calls.transcript(call.id)).map(transcriptItem);
+      return { success: true, ok: true, alreadyClosed, transcript };
+    },
+  );
+
+  app.get(
+    '/calls/:callId',
+    {
+      schema: {
+        summary: 'Call status, metadata and transcript (UUID or sid)',
+        tags: ['CallMyCall'],
+        params: CallIdParams,
+        response: { 200: Type.Unknown(), 401: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (req) => {
+      const call = await core.calls.find(req.org.id, req.params.callId);
+      return callView(call, await core.calls.transcript(call.id));
+    },
+  );
+
+  app.get(
+    '/calls/:callId/transcripts/stream',
+    {
+      config: { streaming: true },
+      schema: {
+        summary: 'Live transcript (Server-Sent Events: added, ping, ended)',
+        tags: ['CallMyCall'],
+        params: CallIdParams,
+        querystring: Type.Object({
+          api_key: Type.Optional(Type.String()),
+          last_event_id: Type.Optional(Type.String({ pattern: '^\\d{1,9}$' })),
+        }),
+        headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ pattern: '^\\d{1,9}$' })) }),
+        response: { 401: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (req, reply) => {
+      const call = await core.calls.find(req.org.id, req.params.callId);
+      let last = Number(req.headers['last-event-id'] ?? req.query.last_event_id ?? 0);
+      const sse = new SseStream(reply.raw);
+      reply.hijack();
+
+      // Subscribe before reading the backlog, so nothing said in between is lost; seq removes duplicates.
+      const buffered: CallEvent[] = [];
+      let live = false;
+      let ended = false;
+      const end = (status: string) => {
+        if (ended) return;
+        ended = true;
+        sse.send('ended', { status: statusWord(status) });
+        sse.close();
+      };
+      const onEvent = (e: CallEvent) => {
+        if (!live) return void buffered.push(e);
+        if (e.seq <= last) return;
+        if (e.type === 'transcript') {
+          last = e.seq;
+          sse.send('added', { role: ROLE_WORDS[e.role] ?? e.role, text: e.text, seq: e.seq }, e.seq);
+        } else if (e.type === 'status' && isTerminal(e.status)) {
+          end(e.status);
+        }
+      };
+      const unsubscribe = await bus.subscribe(channels.callEvents(call.id), (m) => onEvent(m as CallEvent));
+      const ping = setInterval(() => sse.send('ping', { ts: Math.floor(Date.now() / 1000) }), PING_MS);
+      sse.onClose(() => {
+        clearInterval(ping);
+        void unsubscribe();
+      });
+
+      sse.open();
+      for (const row of await core.calls.transcript(call.id, last)) {
+        last = row.seq;
+        sse.send('added', transcriptItem(row), row.seq);
+      }
+      live = true;
+      for (const e of buffered.splice(0)) onEvent(e);
+      const now = await core.calls.find(req.org.id, call.id);
+      if (isTerminal(now.status)) {
+        // Anything recorded after the backlog read but before the end is sent first.
+        for (const row of await core.calls.transcript(call.id, last)) {
+          last = row.seq;
+          sse.send('added', transcriptItem(row), row.seq);
+        }
+        end(now.status);
+      }
+    },
+  );
+
+  function checkTarget(url: string): string | null {
+    return core.checkWebhookUrl(url);
+  }
+};
