@@ -4,8 +4,8 @@ import type { PGlite } from '@electric-sql/pglite';
  * Makes one PGlite instance look like a `pg` pool of one connection, so that Kysely's own
  * PostgresDialect (and so the same SQL, migrations and tests) serves both stores.
  * We write this small adapter ourselves because the published Kysely PGlite dialects do not yet support
- * PGlite 0.5. PGlite is a single connection: `connect()` hands it out to one holder at a time (through
- * PGlite's own `runExclusive`), which keeps one request's transaction from interleaving with another's.
+ * PGlite 0.5. PGlite is a single connection: `connect()` hands it out to one holder at a time (a promise
+ * queue of our own), which keeps one request's transaction from interleaving with another's.
  */
 export function pgliteAsPool(db: PGlite) {
   const client = {
@@ -23,16 +23,15 @@ export function pgliteAsPool(db: PGlite) {
       /* replaced per checkout */
     },
   };
+  // Our own lock, not PGlite's `runExclusive`: in PGlite 0.5 `query`/`exec` take the same internal mutex
+  // that `runExclusive` holds, so a query issued by the holder waited for itself forever.
+  let tail: Promise<void> = Promise.resolve();
   return {
     connect(): Promise<typeof client> {
-      return new Promise((resolveClient, rejectClient) => {
-        db.runExclusive(
-          () =>
-            new Promise<void>((releaseLock) => {
-              resolveClient({ ...client, release: () => releaseLock() });
-            }),
-        ).catch(rejectClient);
-      });
+      const prev = tail;
+      let releaseLock!: () => void;
+      tail = new Promise<void>((r) => (releaseLock = r));
+      return prev.then(() => ({ ...client, release: () => releaseLock() }));
     },
     async end() {
       await db.close();
