@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import type { LookupAddress } from 'node:dns';
+import { checkWebhookUrl, guardedLookup, isForbiddenAddress, type Resolver } from '../../src/core/webhooks/index.js';
+
+const prod = { production: true };
+const dev = { production: false };
+
+describe('webhook target rules', () => {
+  it('refuses what is not an http(s) URL everywhere', () => {
+    expect(checkWebhookUrl('not a url', dev)).toMatch(/valid URL/);
+    expect(checkWebhookUrl('ftp://example.com/x', dev)).toMatch(/http or https/);
+    expect(checkWebhookUrl('file:///etc/passwd', prod)).toMatch(/http or https/);
+  });
+
+  it('allows http, https and loopback in development', () => {
+    expect(checkWebhookUrl('http://127.0.0.1:3000/hook', dev)).toBeNull();
+    expect(checkWebhookUrl('http://localhost:3000/hook', dev)).toBeNull();
+    expect(checkWebhookUrl('https://hooks.example.com/x?token=1', dev)).toBeNull();
+  });
+
+  it('requires https and a public host in production', () => {
+    expect(checkWebhookUrl('https://hooks.example.com/x', prod)).toBeNull();
+    expect(checkWebhookUrl('https://8.8.8.8/x', prod)).toBeNull();
+    expect(checkWebhookUrl('http://hooks.example.com/x', prod)).toMatch(/https/);
+    for (const host of [
+      '127.0.0.1', '10.0.0.5', '172.16.3.4', '172.31.255.255', '192.168.1.1', '169.254.169.254', '0.0.0.0',
+      '[::1]', '[fc00::1]', '[fd12::1]', '[fe80::1]', '[::]', '[::ffff:127.0.0.1]', '0x7f.1', '2130706433',
+    ]) {
+      expect(checkWebhookUrl(`https://${host}/x`, prod), host).toMatch(/private or local/);
+    }
+    for (const host of ['localhost', 'LOCALHOST.', 'api.localhost', 'printer.local', 'metadata.google.internal', 'db']) {
+      expect(checkWebhookUrl(`https://${host}/x`, prod), host).toMatch(/local host name/);
+    }
+  });
+
+  it('classifies addresses', () => {
+    expect(isForbiddenAddress('172.15.0.1')).toBe(false);
+    expect(isForbiddenAddress('172.16.0.1')).toBe(true);
+    expect(isForbiddenAddress('2606:4700::1111')).toBe(false);
+    expect(isForbiddenAddress('fe80::1%eth0')).toBe(true);
+  });
+
+  function lookupOnce(production: boolean, resolve: Resolver, all: boolean) {
+    const lookup = guardedLookup({ production, resolve });
+    return new Promise<{ err: NodeJS.ErrnoException | null; result: unknown }>((r) =>
+      lookup('hooks.example.com', { all } as any, ((err: NodeJS.ErrnoException | null, a: string | LookupAddress[]) =>
+        r({ err, result: a })) as any),
+    );
+  }
+
+  it('refuses, in production, a name resolving to a private address (DNS rebinding)', async () => {
+    const rebinding: Resolver = async () => [{ address: '93.184.216.34', family: 4 }, { address: '127.0.0.1', family: 4 }];
+    const refused = await lookupOnce(true, rebinding, false);
+    expect((refused.err as any)?.code).toBe('SB_WEBHOOK_TARGET_REFUSED');
+    const allowedInDev = await lookupOnce(false, rebinding, true);
+    expect(allowedInDev.err).toBeNull();
+    expect(allowedInDev.result).toHaveLength(2);
+    const pub = await lookupOnce(true, async () => [{ address: '93.184.216.34', family: 4 }], false);
+    expect(pub).toEqual({ err: null, result: '93.184.216.34' });
+  });
+});
