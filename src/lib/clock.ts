@@ -57,7 +57,7 @@ export class VirtualClock implements Clock {
   private pending: NodeJS.Timeout | undefined;
   constructor(
     start = Date.UTC(2026, 0, 1),
-    /** Real milliseconds of quiet before time jumps. */
+    /** Real milliseconds of quiet before time jumps; `Infinity` = only `advance()` moves time. */
     private readonly quietMs = 2,
   ) {
     this.t = start;
@@ -106,6 +106,7 @@ export class VirtualClock implements Clock {
     s.resolve();
   }
   private schedule(): void {
+    if (!Number.isFinite(this.quietMs)) return;
     if (this.pending) clearTimeout(this.pending);
     this.pending = setTimeout(() => {
       this.pending = undefined;

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyWebhookSignature } from '../../src/core/webhooks/index.js';
+import { BACKENDS } from '../helpers/backends.js';
+import { startSwitchboard, until, type TestSwitchboard } from '../helpers/switchboard.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook-receiver.js';
+
+const SECRET = 'whsec_test_secret_for_acme_org';
+
+for (const backend of BACKENDS) {
+  describe(`CallMyCall webhooks end to end [${backend.name}]`, () => {
+    let t: TestSwitchboard;
+    let rx: WebhookReceiver;
+    let headers: Record<string, string>;
+    beforeAll(async () => {
+      t = await startSwitchboard(backend, { SHUTDOWN_GRACE_SECONDS: '1' });
+      await t.sb.core.orgs.setWebhookSecret(t.orgId, SECRET);
+      rx = await startWebhookReceiver();
+      headers = { authorization: `Bearer ${t.key}` };
+    });
+    afterAll(async () => {
+      await t.close();
+      await rx.close();
+    });
+
+    it('delivers a correctly signed call_completed with the transcript (and only the chosen events)', async () => {
+      rx.received.length = 0;
+      const r = await t.sb.app.inject({
+        method: 'POST',
+        url: '/v1/start-call',
+        headers,
+        payload: {
+          phone_number: '+15550100',
+          task: 'Confirm my booking for Tuesday at 7 pm, booking reference AB123',
+          language: 'en',
+          persona: { name: 'Alex Smith' },
+          webhook: rx.url,
+          webhook_events: ['call_started', 'call_completed'],
+        },
+      });
+      const sid = r.json().sid;
+      const completed = await until(async () => rx.received.find((w) => w.json.event === 'call_completed'), 20_000, 'call_completed');
+      expect(verifyWebhookSignature(SECRET, String(completed.headers['x-callmycall-signature']), completed.rawBody)).toBe(true);
+      expect(completed.headers['webhook-id']).toMatch(/\S+/);
+      const body = completed.json;
+      expect(body).toMatchObject({ event: 'call_completed', call_id: sid, sid, timestamp: expect.any(Number) });
+      expect(body.data).toMatchObject({ status: 'completed', to: '+15550100', answered_by: 'human', summary: { goal_completed: true } });
+      expect(body.data.transcripts.length).toBeGreaterThan(2);
+      expect(body.data.transcripts[0]).toEqual({ role: expect.any(String), content: expect.any(String), timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), seq: expect.any(Number) });
+      const started = rx.received.find((w) => w.json.event === 'call_started');
+      expect(started?.json.data).toEqual({ status: 'in-progress', to: '+15550100', from: null });
+      // transcript_updated and price_updated were not asked for.
+      expect(rx.received.every((w) => ['call_started', 'call_completed'].includes(w.json.event))).toBe(true);
+      // Every attempt is listed.
+      const list = (await t.sb.app.inject({ method: 'GET', url: `/v1/webhook/deliveries?call_id=${sid}`, headers })).json();
+      expect(list.deliveries.map((d: any) => d.event).sort()).toEqual(['call_completed', 'call_started']);
+      expect(list.deliveries.every((d: any) => d.status_code === 200)).toBe(true);
+    });
+
+    it('sends call_completed by default and transcript_updated segments when asked', async () => {
+      rx.received.length = 0;
+      await t.sb.app.inject({
+        method: 'POST',
+        url: '/v1/start-call',
+        headers,
+        payload: { phone_number: '+15550100', task: 'Confirm my booking, reference AB123', language: 'en', webhook: rx.url, webhook_events: ['transcript_updated', 'call_completed'] },
+      });
+      const done = await until(async () => rx.received.find((w) => w.json.event === 'call_completed'), 20_000);
+      const updates = rx.received.filter((w) => w.json.event === 'transcript_updated');
+      expect(updates.length).toBeGreaterThan(0);
+      const streamed = updates.flatMap((u) => u.json.data.transcripts.map((s: any) => s.seq)).sort((a: number, b: number) => a - b);
+      expect(streamed).toEqual(done.json.data.transcripts.map((s: any) => s.seq));
+    });
+
+    it('POST /v1/webhook/test sends a signed sample and reports the delivery', async () => {
+      rx.received.length = 0;
+      const r = await t.sb.app.inject({ method: 'POST', url: '/v1/webhook/test', headers, payload: { webhook_url: rx.url, event: 'call_completed' } });
+      expect(r.statusCode).toBe(200);
+      expect(r.json()).toMatchObject({ success: true, status_code: 200, duration_ms: expect.any(Number) });
+      expect(rx.received).toHaveLength(1);
+      expect(verifyWebhookSignature(SECRET, String(rx.received[0].headers['x-callmycall-signature']), rx.received[0].rawBody)).toBe(true);
+      const bad = await t.sb.app.inject({ method: 'POST', url: '/v1/webhook/test', headers, payload: { webhook_url: rx.url, event: 'nope' } });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().error).toMatch(/event/);
+      const missing = await t.sb.app.inject({ method: 'POST', url: '/v1/webhook/test', headers, payload: {} });
+      expect(missing.json().error).toBe('Missing webhook_url');
+    });
+  });
+}

@@ -1,0 +1,40 @@
+/**
+ * The stores every store-touching suite runs against: embedded PGlite always, PostgreSQL when
+ * TEST_DATABASE_URL is set (CI sets it). Each opened PostgreSQL store gets a schema of its own, dropped
+ * on close, so runs never collide.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { openStore, type Store } from '../../src/store/index.js';
+
+export interface Backend {
+  name: 'pglite' | 'postgres';
+  open(): Promise<Store>;
+}
+
+const pgUrl = process.env.TEST_DATABASE_URL;
+
+export const BACKENDS: Backend[] = [
+  { name: 'pglite', open: () => openStore({ inMemory: true }) },
+  ...(pgUrl
+    ? [
+        {
+          name: 'postgres' as const,
+          async open() {
+            const schema = 't_' + randomBytes(6).toString('hex');
+            const store = await openStore({ databaseUrl: pgUrl, schema, poolSize: 5 });
+            return {
+              ...store,
+              close: async () => {
+                await store.close();
+                const c = new pg.Client({ connectionString: pgUrl });
+                await c.connect();
+                await c.query(`drop schema if exists ${schema} cascade`);
+                await c.end();
+              },
+            };
+          },
+        },
+      ]
+    : []),
+];

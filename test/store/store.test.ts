@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { migrate, type Store } from '../../src/store/index.js';
+import { enqueueJob } from '../../src/jobs/runner.js';
+import { newCallSid, newId } from '../../src/lib/ids.js';
+import { BACKENDS } from '../helpers/backends.js';
+
+for (const backend of BACKENDS) {
+  describe(`store [${backend.name}]`, () => {
+    let store: Store;
+    let orgId: string;
+    beforeAll(async () => {
+      store = await backend.open();
+      orgId = newId();
+      await store.db.insertInto('orgs').values({ id: orgId, name: 'o-' + orgId, webhook_secret: null, credits: 5 }).execute();
+    });
+    afterAll(() => store.close());
+
+    const newCall = () => ({
+      id: newId(), sid: newCallSid(), org_id: orgId, direction: 'outbound', from_number: null, to_number: '+15550100', status: 'queued',
+      request: JSON.stringify({ task: 't' }), carrier: 'sim', brain: null, answered_by: null, outcome: null, end_reason: null, last_error: null,
+      goal_completed: null, summary: null, extracted: null, duration_seconds: null, credits_charged: null, owner_node: null, answered_at: null, ended_at: null,
+    });
+
+    it('migrates idempotently (running the migrations again changes nothing)', async () => {
+      await migrate(store.db);
+      const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = current_schema() order by 1`.execute(store.db);
+      expect(tables.rows.map((r) => r.table_name)).toEqual(
+        expect.arrayContaining(['api_keys', 'call_events', 'calls', 'idempotency_keys', 'jobs', 'orgs', 'webhook_deliveries']),
+      );
+    });
+
+    it('round-trips a call with JSON and unique sids', async () => {
+      const c = newCall();
+      await store.db.insertInto('calls').values(c).execute();
+      const back = await store.db.selectFrom('calls').selectAll().where('sid', '=', c.sid).executeTakeFirstOrThrow();
+      expect(back.request).toEqual({ task: 't' });
+      expect(back.next_seq).toBe(1);
+      await expect(store.db.insertInto('calls').values({ ...newCall(), sid: c.sid }).execute()).rejects.toThrow();
+    });
+
+    it('keeps one row per idempotency key and organisation', async () => {
+      const c = newCall();
+      await store.db.insertInto('calls').values(c).execute();
+      const row = { org_id: orgId, key: 'hdr:k1', body_hash: 'h', call_id: c.id };
+      await store.db.insertInto('idempotency_keys').values(row).execute();
+      const again = await store.db.insertInto('idempotency_keys').values(row).onConflict((oc) => oc.columns(['org_id', 'key']).doNothing()).executeTakeFirst();
+      expect(Number(again.numInsertedOrUpdatedRows)).toBe(0);
+    });
+
+    it('serialises concurrent transactions (no lost sequence numbers)', async () => {
+      const c = newCall();
+      await store.db.insertInto('calls').values(c).execute();
+      await Promise.all(
+        Array.from({ length: 20 }, () =>
+          store.db.transaction().execute(async (trx) => {
+            const r = await trx.updateTable('calls').set({ next_seq: sql`next_seq + 1` }).where('id', '=', c.id).returning('next_seq').executeTakeFirstOrThrow();
+            await trx.insertInto('call_events').values({ call_id: c.id, seq: r.next_seq - 1, kind: 'transcript', role: 'agent', text: 'x', data: null }).execute();
+          }),
+        ),
+      );
+      const seqs = (await store.db.selectFrom('call_events').select('seq').where('call_id', '=', c.id).orderBy('seq').execute()).map((r) => r.seq);
+      expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    });
+
+    it('rolls back a failed transaction entirely', async () => {
+      const c = newCall();
+      await expect(
+        store.db.transaction().execute(async (trx) => {
+          await trx.insertInto('calls').values(c).execute();
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await store.db.selectFrom('calls').select('id').where('id', '=', c.id).executeTakeFirst()).toBeUndefined();
+    });
+
+    it('enqueues one job per key', async () => {
+      await enqueueJob(store.db, { kind: 'k', payload: { a: 1 }, key: 'only-once' });
+      await enqueueJob(store.db, { kind: 'k', payload: { a: 2 }, key: 'only-once' });
+      const jobs = await store.db.selectFrom('jobs').selectAll().where('key', '=', 'only-once').execute();
+      expect(jobs).toHaveLength(1);
+      expect(jobs[0].payload).toEqual({ a: 1 });
+    });
+  });
+}

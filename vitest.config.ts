@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Each file gets its own database (PGlite in memory, or its own PostgreSQL schema).
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
