@@ -39,7 +39,7 @@ for (const backend of BACKENDS) {
         headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
         body: JSON.stringify({ phone_number: to, task, language: 'en', persona: { name: 'Alex Smith' } }),
       });
-      return (await r.json()).sid as string;
+      return ((await r.json()) as any).sid as string;
     }
 
     it('streams the whole conversation as `added` events with id = seq, then `ended`, then closes', async () => {
@@ -57,7 +57,7 @@ for (const backend of BACKENDS) {
       expect(new Set(seqs).size).toBe(seqs.length);
       expect(events[events.length - 1]).toMatchObject({ event: 'ended', data: { status: 'completed' } });
       // It matches what GET /v1/calls returns.
-      const call = await (await fetch(`${base}/v1/calls/${sid}`, { headers: { authorization: `Bearer ${t.key}` } })).json();
+      const call: any = await (await fetch(`${base}/v1/calls/${sid}`, { headers: { authorization: `Bearer ${t.key}` } })).json();
       expect(added.map((e) => e.data)).toEqual(call.transcripts);
     });
 

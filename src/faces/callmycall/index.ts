@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import type { Core, Org } from '../../core/index.js';
+import type { Org } from '../../core/index.js';
 import { SwitchboardError } from '../../core/errors.js';
 import { hashKey } from '../../core/orgs.js';
 import { requestKey } from '../shared/auth.js';
@@ -12,7 +12,7 @@ import { callMyCallErrorHandler } from './errors.js';
 import { callRoutes } from './routes/calls.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { callMyCallWebhook } from './webhooks.js';
-import type { Bus } from '../../bus/bus.js';
+import type { FaceOptions } from '../shared/options.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,12 +24,7 @@ declare module 'fastify' {
   }
 }
 
-export interface FaceOptions {
-  core: Core;
-  bus: Bus;
-  /** Shared rate-limit store (Redis) when the deployment has one. */
-  rateLimitRedis?: unknown;
-}
+export type { FaceOptions };
 
 export const callMyCallFace: FastifyPluginAsync<FaceOptions> = async (app, opts) => {
   const { core } = opts;

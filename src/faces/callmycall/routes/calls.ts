@@ -7,7 +7,7 @@ import type { CallEvent } from '../../../core/calls/events.js';
 import { isTerminal } from '../../../core/calls/states.js';
 import { SwitchboardError } from '../../../core/errors.js';
 import { SseStream } from '../../shared/sse.js';
-import type { FaceOptions } from '../index.js';
+import type { FaceOptions } from '../../shared/options.js';
 import { ROLE_WORDS, callView, statusWord, transcriptItem } from '../map.js';
 import { CallIdParams, EndCallBody, EndCallResponse, ErrorBody, StartCallBody, StartCallResponse } from '../schemas.js';
 

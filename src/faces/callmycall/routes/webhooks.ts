@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { SwitchboardError } from '../../../core/errors.js';
 import { listDeliveries, sendTestWebhook } from '../../../core/webhooks/index.js';
-import type { FaceOptions } from '../index.js';
+import type { FaceOptions } from '../../shared/options.js';
 import { DeliveriesQuery, ErrorBody, WebhookTestBody } from '../schemas.js';
 
 export const webhookRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { core }) => {

@@ -1,0 +1,23 @@
+/**
+ * Who may import whom (docs/architecture.md): cli → server → faces → core → {store, bus, jobs};
+ * engine → {ai, carriers, bus, core}; config is read by all. `npm run lint` fails on a break.
+ */
+module.exports = {
+  forbidden: [
+    { name: 'core-not-faces-or-engine', severity: 'error', from: { path: '^src/core' }, to: { path: '^src/(faces|engine|server|cli|app)' } },
+    // core/calls/persona.ts is shared vocabulary; the brain interface lives in engine and re-exports it.
+    { name: 'engine-not-faces', severity: 'error', from: { path: '^src/engine' }, to: { path: '^src/(faces|server|cli|app)' } },
+    { name: 'faces-not-store-or-engine', severity: 'error', from: { path: '^src/faces' }, to: { path: '^src/(store|engine|carriers|ai|jobs)', dependencyTypesNot: ['type-only'] } },
+    { name: 'ai-not-carriers', severity: 'error', from: { path: '^src/ai' }, to: { path: '^src/carriers' } },
+    { name: 'carriers-not-ai', severity: 'error', from: { path: '^src/carriers' }, to: { path: '^src/ai' } },
+    { name: 'ai-and-carriers-not-core-services', severity: 'error', from: { path: '^src/(ai|carriers)' }, to: { path: '^src/(faces|server|cli|app|jobs|store)' } },
+    { name: 'store-bus-jobs-not-core', severity: 'error', from: { path: '^src/(store|bus|jobs)' }, to: { path: '^src/(core|engine|faces|carriers|ai|server|cli|app)' } },
+    { name: 'no-circular', severity: 'error', from: {}, to: { circular: true, dependencyTypesNot: ['type-only'] } },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};
