@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
+
+describe('config', () => {
+  it('has working defaults with an empty environment', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ port: 3000, host: '127.0.0.1', simTimeScale: 1, rateLimitPerMinute: 1000, nodeEnv: 'development', logLevel: 'info' });
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.publicUrl).toBe('http://localhost:3000');
+    expect(c.dataDir).toMatch(/data$/);
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['REDIS_URL', 'http://x'],
+    ['PUBLIC_URL', 'not a url'],
+    ['LOG_LEVEL', 'loud'],
+    ['SIM_TIME_SCALE', 'fast'],
+    ['NODE_ENV', 'staging'],
+    ['WEBHOOK_SIGNING_SECRET', 'short'],
+    ['RATE_LIMIT_PER_MINUTE', '0'],
+  ])('refuses %s=%s with a message naming the variable', (name, value) => {
+    let err: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).variable).toBe(name);
+    expect((err as Error).message).toContain(name);
+  });
+
+  it('reads the values it is given', () => {
+    const c = loadConfig({ PORT: '8080', SIM_TIME_SCALE: '20', DATABASE_URL: 'postgres://u@h/db', PUBLIC_URL: 'https://sb.example.com/' });
+    expect(c.port).toBe(8080);
+    expect(c.simTimeScale).toBe(20);
+    expect(c.databaseUrl).toBe('postgres://u@h/db');
+    expect(c.publicUrl).toBe('https://sb.example.com');
+  });
+});
