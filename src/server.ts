@@ -44,7 +44,6 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
       return typeof h === 'string' && /^[\w-]{1,64}$/.test(h) ? h : randomUUID();
     },
     requestIdHeader: false,
-    disableRequestLogging: false,
     trustProxy: d.core.config.nodeEnv === 'production',
   }).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -14,6 +14,8 @@ export type Db = Kysely<Database>;
 export interface Store {
   db: Db;
   kind: 'pglite' | 'postgres';
+  /** The PostgreSQL schema in use, when not the default. */
+  schema?: string;
   close(): Promise<void>;
 }
 
@@ -38,7 +40,7 @@ pg.types.setTypeParser(20, (v) => v); // bigint ids stay strings (no precision l
 /** Opens the store and brings its schema up to date. */
 export async function openStore(opts: StoreOptions): Promise<Store> {
   const store = opts.databaseUrl ? await openPostgres(opts) : await openPglite(opts);
-  await migrate(store.db);
+  await migrate(store.db, opts.schema);
   return store;
 }
 
@@ -57,7 +59,7 @@ async function openPostgres(opts: StoreOptions): Promise<Store> {
     options: schema ? `-c search_path=${schema}` : undefined,
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'postgres', close: () => db.destroy() };
+  return { db, kind: 'postgres', schema, close: () => db.destroy() };
 }
 
 async function openPglite(opts: StoreOptions): Promise<Store> {
@@ -81,8 +83,9 @@ async function openPglite(opts: StoreOptions): Promise<Store> {
   }
 }
 
-export async function migrate(db: Db): Promise<void> {
-  const migrator = new Migrator({ db, provider });
+/** Brings the schema up to date; `schema` keeps Kysely's own bookkeeping tables in that schema too. */
+export async function migrate(db: Db, schema?: string): Promise<void> {
+  const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

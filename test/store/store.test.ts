@@ -23,7 +23,7 @@ for (const backend of BACKENDS) {
     });
 
     it('migrates idempotently (running the migrations again changes nothing)', async () => {
-      await migrate(store.db);
+      await migrate(store.db, store.schema);
       const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = current_schema() order by 1`.execute(store.db);
       expect(tables.rows.map((r) => r.table_name)).toEqual(
         expect.arrayContaining(['api_keys', 'call_events', 'calls', 'idempotency_keys', 'jobs', 'orgs', 'webhook_deliveries']),

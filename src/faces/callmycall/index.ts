@@ -52,6 +52,8 @@ export const callMyCallFace: FastifyPluginAsync<FaceOptions> = async (app, opts)
     req.org = org;
   });
 
-  await app.register(callRoutes, opts);
-  await app.register(webhookRoutes, opts);
+  // Pass only our own options on: Fastify's (the prefix) must not apply twice.
+  const own: FaceOptions = { core: opts.core, bus: opts.bus, rateLimitRedis: opts.rateLimitRedis };
+  await app.register(callRoutes, own);
+  await app.register(webhookRoutes, own);
 };
