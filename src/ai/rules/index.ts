@@ -1,0 +1,3 @@
+/** The offline rules brain (`rules`): drives calls when no language model is configured. */
+export { RulesBrain, type RulesBrainOptions } from './rules-brain.js';
+export { parseMenu, chooseOption, scoreOption, type MenuOption } from './match.js';

@@ -1,0 +1,96 @@
+/**
+ * Everything the rules brain says, per language. English and Swedish are written out; any other language
+ * falls back to English, because a rules brain cannot translate and a clear English call beats a garbled
+ * one (an LLM brain handles other languages).
+ */
+
+export interface Phrases {
+  hello(behalfOf?: string): string;
+  /** "I'm calling to <clause>." */
+  callingTo(clause: string): string;
+  /** When the task does not start with a verb: "I'm calling about the following: <task>." */
+  callingAbout(task: string): string;
+  /** Words that open an imperative task ("confirm my booking…"). */
+  taskVerbs: RegExp;
+  /** Turns the client's first-person task into words for the callee. */
+  thirdPerson(clause: string): string;
+  itIs(value: string): string;
+  referenceIs(ref: string): string;
+  whenIs(when: string): string;
+  whoIAm(role?: string, behalfOf?: string): string;
+  dontHave: string;
+  cannotShare: string;
+  keypadOffer: string;
+  restate(statement: string): string;
+  thanksDone: string;
+  thanksAnswer: string;
+  refusedBye: string;
+  goodbye: string;
+  giveUp: string;
+  voicemail(statement: string, behalfOf?: string, phone?: string): string;
+}
+
+const en: Phrases = {
+  hello: (who) => (who ? `Hi, this is an assistant calling on behalf of ${who}.` : 'Hi, this is an assistant calling.'),
+  callingTo: (c) => `I'm calling to ${c}.`,
+  callingAbout: (t) => `I'm calling about the following: ${t}.`,
+  taskVerbs:
+    /^(confirm|move|reschedule|cancel|book|reserve|ask|check|find|get|make|order|tell|let|request|change|inform|remind|schedule|see|verify|arrange|enquire|inquire|postpone)\b/i,
+  thirdPerson: (c) => c.replace(/\bmy\b/gi, 'the').replace(/\bmine\b/gi, 'theirs'),
+  itIs: (v) => `It's ${v}.`,
+  referenceIs: (r) => `The booking reference is ${r}.`,
+  whenIs: (w) => `It's ${w}.`,
+  whoIAm: (role, who) =>
+    `I'm ${role ? `${role.match(/^(a|an|the)\b/i) ? role : `the ${role}`}` : 'an assistant'}${who ? `, calling on behalf of ${who}` : ''}.`,
+  dontHave: "I'm sorry, I don't have that information.",
+  cannotShare: "I'm sorry, I'm not able to share that.",
+  keypadOffer: "I can't say that aloud, but I can type it on the keypad if that helps.",
+  restate: (s) => `Sorry, let me explain. ${s}`,
+  thanksDone: 'Wonderful, thank you so much for your help. Goodbye!',
+  thanksAnswer: "Thank you, that's very helpful. Goodbye!",
+  refusedBye: 'I understand. Thank you for your time anyway. Goodbye!',
+  goodbye: 'Thank you, goodbye!',
+  giveUp: "I'm sorry, I don't think I can get any further today. Thank you for your time. Goodbye!",
+  voicemail: (s, who, phone) =>
+    `Hello, this is a message from an assistant${who ? ` calling on behalf of ${who}` : ''}. ${s}${
+      phone ? ` You can call back on ${phone}.` : ''
+    } Thank you, goodbye.`,
+};
+
+const sv: Phrases = {
+  hello: (who) => (who ? `Hej, det här är en assistent som ringer för ${who}s räkning.` : 'Hej, det här är en assistent som ringer.'),
+  callingTo: (c) => `Jag ringer för att ${c}.`,
+  callingAbout: (t) => `Jag ringer angående följande: ${t}.`,
+  taskVerbs:
+    /^(bekräfta|flytta|avboka|boka|fråga|kolla|kontrollera|ta reda|beställa|ändra|meddela|påminna|höra|be|säga|få|omboka)(?![a-zåäö])/i,
+  // "min bokning" → "bokningen", "mitt möte" → "mötet": the definite form instead of the client's "my".
+  thirdPerson: (c) =>
+    c
+      .replace(/\bmin\s+([a-zåäö]+)/gi, (_, n: string) => n + (/[ae]$/.test(n) ? 'n' : 'en'))
+      .replace(/\bmitt\s+([a-zåäö]+)/gi, (_, n: string) => n + (/e$/.test(n) ? 't' : 'et'))
+      .replace(/\bmina\s+/gi, ''),
+  itIs: (v) => `Det är ${v}.`,
+  referenceIs: (r) => `Bokningsnumret är ${r}.`,
+  whenIs: (w) => `Den är ${w}.`,
+  whoIAm: (role, who) => `Jag är ${role ?? 'en assistent'}${who ? ` och ringer för ${who}s räkning` : ''}.`,
+  dontHave: 'Tyvärr har jag inte den uppgiften.',
+  cannotShare: 'Tyvärr kan jag inte lämna ut det.',
+  keypadOffer: 'Jag kan inte säga det högt, men jag kan knappa in det på telefonen om det går bra.',
+  restate: (s) => `Förlåt, jag förklarar. ${s}`,
+  thanksDone: 'Toppen, tack så mycket för hjälpen. Hej då!',
+  thanksAnswer: 'Tack, det var till stor hjälp. Hej då!',
+  refusedBye: 'Jag förstår. Tack ändå för hjälpen. Hej då!',
+  goodbye: 'Tack, hej då!',
+  giveUp: 'Tyvärr tror jag inte att jag kommer längre i dag. Tack för din tid. Hej då!',
+  voicemail: (s, who, phone) =>
+    `Hej, det här är ett meddelande från en assistent${who ? ` som ringer för ${who}s räkning` : ''}. ${s}${
+      phone ? ` Ni kan ringa tillbaka på ${phone}.` : ''
+    } Tack, hej då.`,
+};
+
+const TABLE: Record<string, Phrases> = { en, sv };
+
+/** The phrase table for a call's language; English for languages without one. */
+export function phrasesFor(language: string): Phrases {
+  return TABLE[language.toLowerCase().slice(0, 2)] ?? en;
+}

@@ -1,0 +1,239 @@
+/**
+ * The offline brain: drives calls with plain rules when no language model is configured, so the demo and
+ * the tests need no key and no network. It states the task, answers what it can from the brief, finds its
+ * way through phone menus, keeps quiet on hold, leaves voicemail after the beep, and ends politely once
+ * the callee has done (or refused) what was asked.
+ */
+import type { AgentAction, AgentBrief, Brain, BrainContext, BrainInput, BrainSession } from '../../engine/brain.js';
+import { RealClock, type Clock } from '../../lib/clock.js';
+import {
+  askedField,
+  chooseOption,
+  findReference,
+  findWhen,
+  isAffirmative,
+  isBeep,
+  isCompleted,
+  isGoodbye,
+  isGreeting,
+  isHelpQuestion,
+  isHold,
+  isQuestion,
+  isRefusal,
+  isStalling,
+  norm,
+  parseMenu,
+  type AskedField,
+} from './match.js';
+import { phrasesFor, type Phrases } from './phrases.js';
+
+export interface RulesBrainOptions {
+  /** Clock for the pause before speaking first to a callee who says nothing. Default: real time. */
+  clock?: Clock;
+  /**
+   * How long a person who answered may stay silent before the agent speaks first. Most people (and every
+   * phone menu) speak first, and the agent answers that; this keeps the agent from talking over them.
+   */
+  greetAfterMs?: number;
+}
+
+export class RulesBrain implements Brain {
+  readonly name = 'rules';
+  constructor(private readonly opts: RulesBrainOptions = {}) {}
+  startCall(brief: AgentBrief): BrainSession {
+    return new RulesSession(brief, this.opts.clock ?? new RealClock(), this.opts.greetAfterMs ?? 7000);
+  }
+}
+
+type KeypadField = AgentBrief['keypadFields'][number];
+
+const end = (goalCompleted: boolean, reason: string): AgentAction => ({ type: 'end', goalCompleted, reason });
+const say = (text: string): AgentAction => ({ type: 'say', text });
+const WAIT: AgentAction = { type: 'wait' };
+
+class RulesSession implements BrainSession {
+  private opened = false;
+  /** The person now on the line has not heard the task (true again after a menu or a queue). */
+  private needTask = true;
+  private machine = false;
+  private final: { goalCompleted: boolean; reason: string } | undefined;
+  private offeredKeypad: KeypadField | undefined;
+  private restated = 0;
+
+  constructor(
+    brief: AgentBrief,
+    private readonly clock: Clock,
+    private readonly greetAfterMs: number,
+  ) {
+    void brief; // the live brief arrives with every input (a PATCH may change it)
+  }
+
+  async *next(input: BrainInput, ctx: BrainContext): AsyncIterable<AgentAction> {
+    const p = phrasesFor(ctx.brief.language);
+    if (this.final) {
+      // We already said goodbye; whatever comes now, the call is over.
+      if (input.type === 'speech') yield end(this.final.goalCompleted, this.final.reason);
+      return;
+    }
+    if (input.type === 'answered') {
+      if (input.answeredBy === 'machine') {
+        this.machine = true;
+        yield WAIT; // the message goes after the beep
+        return;
+      }
+      if (this.opened) return;
+      try {
+        await this.clock.sleep(this.greetAfterMs, ctx.signal);
+      } catch {
+        return; // the callee spoke first: answer that instead
+      }
+      if (!this.opened) yield* this.open(ctx.brief, p);
+      return;
+    }
+    if (input.type === 'speech') yield* this.onSpeech(input.text, ctx.brief, p);
+  }
+
+  private *onSpeech(text: string, brief: AgentBrief, p: Phrases): Generator<AgentAction> {
+    const t = norm(text);
+    if (isBeep(t)) {
+      const statement = this.statement(brief, p);
+      yield say(p.voicemail(statement, brief.persona.name, brief.persona.phone));
+      yield* this.finish(false, 'voicemail');
+      return;
+    }
+    if (this.machine) {
+      yield WAIT; // the answering machine's greeting
+      return;
+    }
+
+    const asked = askedField(text);
+    if (asked?.keypad && this.keypadField(asked.field, brief)) {
+      yield { type: 'press_field', field: this.keypadField(asked.field, brief)! };
+      return;
+    }
+    const options = parseMenu(text);
+    if (options.length) {
+      const choice = chooseOption(options, `${brief.task} ${brief.additionalPrompt}`);
+      if (choice) {
+        this.needTask = true;
+        yield { type: 'press', digits: choice.digits };
+      } else yield WAIT;
+      return;
+    }
+    if (isHold(t)) {
+      this.needTask = true;
+      yield WAIT;
+      return;
+    }
+
+    if (this.opened && isRefusal(t)) {
+      // A callee who is already saying goodbye gets a short one back before they put the phone down.
+      yield say(isGoodbye(t) ? p.goodbye : p.refusedBye);
+      yield* this.finish(false, 'task_refused');
+      return;
+    }
+    if (this.opened && isCompleted(t)) {
+      yield say(p.thanksDone);
+      yield* this.finish(true, 'task_completed');
+      return;
+    }
+    if (isGoodbye(t)) {
+      yield say(p.goodbye);
+      yield* this.finish(false, 'callee_ended');
+      return;
+    }
+    if (asked) {
+      yield* this.answerField(asked.field, brief, p);
+      return;
+    }
+    if (this.offeredKeypad && isAffirmative(t)) {
+      const field = this.offeredKeypad;
+      this.offeredKeypad = undefined;
+      yield { type: 'press_field', field };
+      return;
+    }
+    if (isHelpQuestion(t) || (this.needTask && (isQuestion(t) || isGreeting(t)))) {
+      yield* this.open(brief, p);
+      return;
+    }
+    if (isQuestion(t)) {
+      // A question we cannot place: say again why we called, twice at most.
+      if (this.restated++ >= 2) {
+        yield say(p.giveUp);
+        yield* this.finish(false, 'not_understood');
+      } else yield say(p.restate(this.statement(brief, p)));
+      return;
+    }
+    if (this.opened && !this.needTask && /^(ask|find out|check whether|check if|enquire|inquire|fråga|ta reda på|höra)\b/i.test(brief.task.trim()) && !isStalling(t)) {
+      // The task was a question, and this is the answer.
+      yield say(p.thanksAnswer);
+      yield* this.finish(true, 'answer_received');
+      return;
+    }
+    yield WAIT; // announcements, "let me check", small talk
+  }
+
+  private *open(brief: AgentBrief, p: Phrases): Generator<AgentAction> {
+    const statement = this.statement(brief, p);
+    yield say(this.opened ? statement : `${p.hello(brief.persona.name)} ${statement}`);
+    this.opened = true;
+    this.needTask = false;
+  }
+
+  private *finish(goalCompleted: boolean, reason: string): Generator<AgentAction> {
+    this.final = { goalCompleted, reason };
+    yield end(goalCompleted, reason);
+  }
+
+  /** "I'm calling to confirm the booking for Tuesday at 7 pm." from the client's "Confirm my booking…". */
+  private statement(brief: AgentBrief, p: Phrases): string {
+    let task = brief.task.trim().replace(/[.!\s]+$/, '');
+    task = task.replace(/^(please|could you|can you|kindly|snälla|kan du)\s+/i, '');
+    task = task.replace(/^(call|ring|phone)\b.*?\b(and|to|och|för att)\s+/i, '');
+    if (/^(i|i'm|we|jag|vi)\b/i.test(task)) return `${task}.`;
+    const clause = task.charAt(0).toLowerCase() + task.slice(1);
+    return p.taskVerbs.test(clause) ? p.callingTo(p.thirdPerson(clause)) : p.callingAbout(p.thirdPerson(task));
+  }
+
+  private keypadField(field: AskedField, brief: AgentBrief): KeypadField | undefined {
+    return (field === 'phone' || field === 'personal_security_number') && brief.keypadFields.includes(field) ? field : undefined;
+  }
+
+  private *answerField(field: AskedField, brief: AgentBrief, p: Phrases): Generator<AgentAction> {
+    const info = `${brief.task} ${brief.additionalPrompt}`;
+    const persona = brief.persona;
+    switch (field) {
+      case 'name':
+        yield say(persona.name ? p.itIs(persona.name) : p.cannotShare);
+        return;
+      case 'phone':
+      case 'personal_security_number': {
+        const value = field === 'phone' ? persona.phone : persona.personal_security_number;
+        if (value) yield say(p.itIs(value));
+        else if (this.keypadField(field, brief)) {
+          this.offeredKeypad = field;
+          yield say(p.keypadOffer);
+        } else yield say(p.cannotShare);
+        return;
+      }
+      case 'address':
+        yield say(persona.address ? p.itIs(persona.address) : p.cannotShare);
+        return;
+      case 'role':
+        yield say(p.whoIAm(persona.role, persona.name));
+        return;
+      case 'reference': {
+        const ref = findReference(info);
+        yield say(ref ? p.referenceIs(ref) : p.dontHave);
+        return;
+      }
+      case 'when': {
+        const when = findWhen(info);
+        yield say(when ? p.whenIs(when) : p.dontHave);
+        return;
+      }
+      default:
+        yield say(p.dontHave);
+    }
+  }
+}

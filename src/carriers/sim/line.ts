@@ -1,0 +1,194 @@
+/**
+ * The two ends of one simulated call. The agent's end is a text-mode `VoiceChannel`; the party's end
+ * (`PartyEnd`) lets a scripted party speak, listen and hang up. Speech takes clock time at the line's pace
+ * (words per second), so a call watched at real speed reads like a real one, and a `VirtualClock` runs it
+ * at once. What each side hears arrives when the other side has finished speaking (or the part said
+ * before being cut off).
+ */
+import type { CalleeInput, SayResult, VoiceChannel } from '../carrier.js';
+import type { Clock } from '../../lib/clock.js';
+
+/** What a party does with what reaches it. Implemented by the parties in ./parties/. */
+export interface Party {
+  /** The call was answered: the party starts (greets, plays its welcome, …). */
+  start(): void;
+  /** The agent finished saying `text` (or was cut off after it). */
+  hear(text: string): void;
+  /** The agent pressed keypad digits. */
+  digits(digits: string): void;
+}
+
+export interface SpeakOptions {
+  /** Speak even while the agent is talking, cutting the agent off (IVR prompts, hold messages, beeps). */
+  overAgent?: boolean;
+  /** Stops the utterance early (an IVR prompt cut by a key press). */
+  cut?: AbortSignal;
+}
+
+/** The party's side of the line. */
+export interface PartyEnd {
+  readonly clock: Clock;
+  /** Aborted when the call has ended. */
+  readonly signal: AbortSignal;
+  /** Says `text`; resolves true when said in full. Utterances of one party never overlap. */
+  speak(text: string, opts?: SpeakOptions): Promise<boolean>;
+  /** Sleeps on the line's clock; resolves false (never rejects) when the call ended or `signal` aborted. */
+  pause(ms: number, signal?: AbortSignal): Promise<boolean>;
+  agentSpeaking(): boolean;
+  hangup(): void;
+}
+
+export type LineLog = Array<{ who: 'agent' | 'party'; text: string }>;
+
+function words(text: string): string[] {
+  return text.split(/\s+/).filter(Boolean);
+}
+
+/** The agent's speech currently on the line. */
+interface AgentSpeech {
+  start: number;
+  words: string[];
+  stop: AbortController;
+}
+
+export class Line implements PartyEnd {
+  readonly channel: VoiceChannel;
+  readonly log: LineLog = [];
+  party: Party | undefined;
+  private readonly ended = new AbortController();
+  private listener: ((input: CalleeInput) => void) | undefined;
+  private queued: CalleeInput[] = [];
+  private agent: AgentSpeech | undefined;
+  private agentQuiet: Array<() => void> = [];
+  private partyChain: Promise<unknown> = Promise.resolve();
+  private sayChain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly clock: Clock,
+    private readonly wordsPerSecond: number,
+    /** Called once when the call ends; `byParty` tells who hung up. */
+    private readonly onEnd: (byParty: boolean) => void,
+  ) {
+    this.channel = {
+      say: (text, signal) => this.agentSay(text, signal),
+      sendDigits: (d) => this.agentDigits(d),
+      hangup: async () => this.end(false),
+      onInput: (l) => {
+        this.listener = l;
+        const q = this.queued;
+        this.queued = [];
+        for (const i of q) l(i);
+      },
+    };
+  }
+
+  get signal(): AbortSignal {
+    return this.ended.signal;
+  }
+
+  get isEnded(): boolean {
+    return this.ended.signal.aborted;
+  }
+
+  /** Clock milliseconds needed to say `n` words. */
+  durationOf(n: number): number {
+    return Math.round((n / this.wordsPerSecond) * 1000);
+  }
+
+  // ---- the party's end -----------------------------------------------------------------------
+
+  speak(text: string, opts: SpeakOptions = {}): Promise<boolean> {
+    const run = async (): Promise<boolean> => {
+      if (this.isEnded || opts.cut?.aborted) return false;
+      // A person waits for the agent to finish; a machine talks regardless.
+      if (!opts.overAgent) while (this.agent) await new Promise<void>((r) => this.agentQuiet.push(r));
+      if (this.isEnded || opts.cut?.aborted) return false;
+      if (this.agent) {
+        this.agent.stop.abort();
+        this.deliver({ type: 'speech_started' });
+      }
+      const w = words(text);
+      const start = this.clock.now();
+      const stop = opts.cut ? AbortSignal.any([this.signal, opts.cut]) : this.signal;
+      const full = await this.pause(this.durationOf(w.length), stop);
+      const said = full ? text : w.slice(0, this.wordsBy(start)).join(' ');
+      if (said && !this.isEnded) {
+        this.log.push({ who: 'party', text: said });
+        this.deliver({ type: 'speech', text: said });
+      }
+      return full && !this.isEnded;
+    };
+    const p = this.partyChain.then(run, run);
+    this.partyChain = p.catch(() => {});
+    return p;
+  }
+
+  async pause(ms: number, signal?: AbortSignal): Promise<boolean> {
+    try {
+      await this.clock.sleep(ms, signal ? AbortSignal.any([this.signal, signal]) : this.signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  agentSpeaking(): boolean {
+    return this.agent !== undefined;
+  }
+
+  hangup(): void {
+    this.end(true);
+  }
+
+  // ---- the agent's end -----------------------------------------------------------------------
+
+  private agentSay(text: string, signal?: AbortSignal): Promise<SayResult> {
+    const run = async (): Promise<SayResult> => {
+      if (this.isEnded || signal?.aborted) return { done: false, heard: '' };
+      const w = words(text);
+      const speech: AgentSpeech = { start: this.clock.now(), words: w, stop: new AbortController() };
+      this.agent = speech;
+      const stops = [this.signal, speech.stop.signal, ...(signal ? [signal] : [])];
+      const full = await this.pause(this.durationOf(w.length), AbortSignal.any(stops));
+      this.agent = undefined;
+      const heard = full ? text : w.slice(0, this.wordsBy(speech.start)).join(' ');
+      if (heard && !this.isEnded) {
+        this.log.push({ who: 'agent', text: heard });
+        this.party?.hear(heard);
+      }
+      for (const r of this.agentQuiet.splice(0)) r();
+      return full && !this.isEnded ? { done: true } : { done: false, heard };
+    };
+    const p = this.sayChain.then(run, run);
+    this.sayChain = p.catch(() => {});
+    return p;
+  }
+
+  private async agentDigits(digits: string): Promise<void> {
+    for (const d of digits) {
+      // A keypad tone lasts about a tenth of a second, with a short gap.
+      if (this.isEnded || !(await this.pause(150))) return;
+      this.log.push({ who: 'agent', text: `[pressed ${d}]` });
+      this.party?.digits(d);
+    }
+  }
+
+  // ---- both ----------------------------------------------------------------------------------
+
+  private wordsBy(start: number): number {
+    return Math.floor(((this.clock.now() - start) / 1000) * this.wordsPerSecond);
+  }
+
+  private deliver(input: CalleeInput): void {
+    if (this.listener) this.listener(input);
+    else this.queued.push(input);
+  }
+
+  private end(byParty: boolean): void {
+    if (this.isEnded) return;
+    if (byParty) this.deliver({ type: 'hangup' });
+    this.ended.abort();
+    for (const r of this.agentQuiet.splice(0)) r();
+    this.onEnd(byParty);
+  }
+}

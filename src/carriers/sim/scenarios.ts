@@ -1,0 +1,225 @@
+/**
+ * Scenario files: who answers which number on the simulated phone network, and how. One YAML file holds
+ * one scenario (a mapping) or several (a sequence of mappings); the format is described in
+ * scenarios/README.md. Structure is checked with TypeBox schemas (one per kind, so an error names the
+ * exact field rather than a failed union), then cross-references (menu targets, duplicate numbers) by hand.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { parse } from 'yaml';
+import { isE164 } from '../../lib/phone.js';
+
+const Str = Type.String({ minLength: 1 });
+const Seconds = Type.Number({ minimum: 0 });
+
+const Detail = Type.Object(
+  {
+    key: Str,
+    question: Str,
+    /** A regular expression the answer must match (case-insensitive); asked once more if it does not. */
+    expect: Type.Optional(Str),
+    retry: Type.Optional(Str),
+  },
+  { additionalProperties: false },
+);
+
+const Intent = Type.Object(
+  {
+    intent: Type.Union([Type.Literal('confirm'), Type.Literal('move'), Type.Literal('cancel'), Type.Literal('ask')]),
+    keywords: Type.Array(Str, { minItems: 1 }),
+    /** What the person says once every detail is known. `{when}` is replaced by the day/time the caller named. */
+    reply: Str,
+    /** `decline`: the reply refuses (e.g. fully booked); the person then waits for a goodbye. */
+    outcome: Type.Optional(Type.Union([Type.Literal('done'), Type.Literal('decline')])),
+    /** Used for `{when}` when the caller named no day or time. */
+    whenDefault: Type.Optional(Str),
+  },
+  { additionalProperties: false },
+);
+
+const Fact = Type.Object({ keywords: Type.Array(Str, { minItems: 1 }), answer: Str }, { additionalProperties: false });
+
+const Person = Type.Object(
+  {
+    name: Type.Optional(Str),
+    greeting: Str,
+    details: Type.Optional(Type.Array(Detail)),
+    intents: Type.Array(Intent, { minItems: 1 }),
+    facts: Type.Optional(Type.Array(Fact)),
+    lines: Type.Object(
+      {
+        /** When nothing the caller said was understood. */
+        pardon: Str,
+        /** When the caller cannot give a detail; the person then says goodbye and hangs up. */
+        cannotHelp: Str,
+        stillThere: Str,
+        goodbye: Str,
+      },
+      { additionalProperties: false },
+    ),
+    replyDelaySeconds: Type.Optional(Seconds),
+    silenceSeconds: Type.Optional(Seconds),
+  },
+  { additionalProperties: false },
+);
+
+const MenuTarget = Type.Union([
+  Str,
+  Type.Object({ say: Str, then: Type.Optional(Str) }, { additionalProperties: false }),
+]);
+
+const Menu = Type.Object(
+  {
+    prompt: Str,
+    options: Type.Record(Type.String({ pattern: '^[0-9*#]$' }), MenuTarget),
+    timeoutSeconds: Type.Optional(Seconds),
+    repeats: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+
+const Ivr = Type.Object(
+  {
+    welcome: Str,
+    start: Str,
+    menus: Type.Record(Type.String(), Menu),
+    invalidChoice: Str,
+    noInput: Str,
+    queue: Type.Object(
+      {
+        entry: Str,
+        waitSeconds: Seconds,
+        holdEverySeconds: Type.Number({ minimum: 1 }),
+        holdMessages: Type.Array(Str, { minItems: 1 }),
+      },
+      { additionalProperties: false },
+    ),
+    person: Person,
+  },
+  { additionalProperties: false },
+);
+
+const Voicemail = Type.Object(
+  { greeting: Str, maxMessageSeconds: Type.Number({ minimum: 1 }), savedLine: Type.Optional(Str) },
+  { additionalProperties: false },
+);
+
+const common = {
+  number: Str,
+  name: Str,
+  language: Str,
+  description: Str,
+  /** Seconds of ringing before the party answers (or the network gives up). */
+  ringSeconds: Type.Optional(Seconds),
+  /** Speaking pace of the party and of the agent on this line. */
+  wordsPerSecond: Type.Optional(Type.Number({ minimum: 0.1 })),
+};
+
+const KINDS = {
+  human: Type.Object({ kind: Type.Literal('human'), ...common, person: Person }, { additionalProperties: false }),
+  ivr: Type.Object({ kind: Type.Literal('ivr'), ...common, ivr: Ivr }, { additionalProperties: false }),
+  voicemail: Type.Object({ kind: Type.Literal('voicemail'), ...common, voicemail: Voicemail }, { additionalProperties: false }),
+  busy: Type.Object({ kind: Type.Literal('busy'), ...common }, { additionalProperties: false }),
+  no_answer: Type.Object({ kind: Type.Literal('no_answer'), ...common }, { additionalProperties: false }),
+  invalid: Type.Object({ kind: Type.Literal('invalid'), ...common }, { additionalProperties: false }),
+} satisfies Record<string, TSchema>;
+
+export type PersonSpec = Static<typeof Person>;
+export type IvrSpec = Static<typeof Ivr>;
+export type MenuSpec = Static<typeof Menu>;
+export type VoicemailSpec = Static<typeof Voicemail>;
+export type ScenarioKind = keyof typeof KINDS;
+export type Scenario = { [K in ScenarioKind]: Static<(typeof KINDS)[K]> }[ScenarioKind] & {
+  /** The file the scenario came from (for messages). */
+  file: string;
+};
+
+/** A scenario file that cannot be used; `file` and `field` say where. */
+export class ScenarioError extends Error {
+  readonly code = 'SB_ERR_SCENARIO_INVALID';
+  constructor(
+    readonly file: string,
+    readonly field: string,
+    detail: string,
+  ) {
+    super(`${file}: ${field}: ${detail}`);
+    this.name = 'ScenarioError';
+  }
+}
+
+/** Parses and validates the scenarios in one YAML text. */
+export function parseScenarios(text: string, file: string): Scenario[] {
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (err) {
+    throw new ScenarioError(file, '(file)', `not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const items = Array.isArray(doc) ? doc : [doc];
+  return items.map((item, i) => {
+    const at = (p: string) => (Array.isArray(doc) ? `[${i}]` : '') + p;
+    if (!item || typeof item !== 'object') throw new ScenarioError(file, at('(scenario)'), 'expected a mapping');
+    const kind = (item as { kind?: unknown }).kind;
+    if (typeof kind !== 'string' || !(kind in KINDS)) {
+      throw new ScenarioError(file, at('kind'), `expected one of ${Object.keys(KINDS).join(', ')}`);
+    }
+    const schema = KINDS[kind as ScenarioKind];
+    const first = Value.Errors(schema, item).First();
+    if (first) {
+      const field = first.path.replace(/^\//, '').replace(/\//g, '.') || '(scenario)';
+      throw new ScenarioError(file, at(field), first.message.toLowerCase());
+    }
+    const s = { ...(item as object), file } as Scenario;
+    if (!isE164(s.number)) throw new ScenarioError(file, at('number'), 'expected an E.164 number such as +15550100');
+    if (s.kind === 'ivr') checkIvr(s.ivr, file, at);
+    for (const person of s.kind === 'human' ? [s.person] : s.kind === 'ivr' ? [s.ivr.person] : []) {
+      const base = s.kind === 'ivr' ? 'ivr.person' : 'person';
+      person.details?.forEach((d, j) => {
+        if (d.expect) checkRegex(d.expect, file, at(`${base}.details.${j}.expect`));
+      });
+    }
+    return s;
+  });
+}
+
+function checkRegex(re: string, file: string, field: string): void {
+  try {
+    new RegExp(re, 'i');
+  } catch {
+    throw new ScenarioError(file, field, 'not a valid regular expression');
+  }
+}
+
+const SPECIAL_TARGETS = new Set(['queue', 'hangup']);
+
+function checkIvr(ivr: IvrSpec, file: string, at: (p: string) => string): void {
+  const known = (t: string) => SPECIAL_TARGETS.has(t) || t in ivr.menus;
+  if (!(ivr.start in ivr.menus)) throw new ScenarioError(file, at('ivr.start'), `no menu named "${ivr.start}"`);
+  for (const [name, menu] of Object.entries(ivr.menus)) {
+    for (const [key, target] of Object.entries(menu.options)) {
+      const t = typeof target === 'string' ? target : target.then;
+      if (t !== undefined && !known(t)) {
+        throw new ScenarioError(file, at(`ivr.menus.${name}.options.${key}`), `"${t}" is not a menu, "queue" or "hangup"`);
+      }
+    }
+  }
+}
+
+/** Loads every `*.yaml` / `*.yml` file in `dir`, sorted by number. Numbers must be unique. */
+export async function loadScenarios(dir: string): Promise<Scenario[]> {
+  const names = (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n)).sort();
+  const all: Scenario[] = [];
+  const seen = new Map<string, string>();
+  for (const n of names) {
+    const file = join(dir, n);
+    for (const s of parseScenarios(await readFile(file, 'utf8'), file)) {
+      const prev = seen.get(s.number);
+      if (prev) throw new ScenarioError(file, 'number', `${s.number} is already used in ${prev}`);
+      seen.set(s.number, file);
+      all.push(s);
+    }
+  }
+  return all.sort((a, b) => a.number.localeCompare(b.number));
+}

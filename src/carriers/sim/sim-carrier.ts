@@ -1,0 +1,127 @@
+/**
+ * The simulated phone network, the default carrier. Each number belongs to a scenario (scenarios/*.yaml):
+ * a person, a phone menu with a queue, an answering machine, or a line that is busy, never answered or
+ * not in service. Every wait runs on the injected clock, so `RealClock(20)` runs calls twenty times
+ * faster and `VirtualClock` runs them at once.
+ */
+import type {
+  Carrier,
+  CarrierCallHandle,
+  CarrierCapabilities,
+  CarrierEndStatus,
+  CarrierEvent,
+  DialRequest,
+} from '../carrier.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import { maskPhone } from '../../lib/phone.js';
+import { Line, type LineLog, type Party } from './line.js';
+import type { Scenario } from './scenarios.js';
+import { HumanParty } from './parties/human.js';
+import { IvrParty } from './parties/ivr.js';
+import { VoicemailParty } from './parties/voicemail.js';
+
+export interface SimCarrierOptions {
+  scenarios: Scenario[];
+  clock: Clock;
+  log: Logger;
+}
+
+/** Speaking pace when a scenario sets none: about 160 words a minute. */
+export const DEFAULT_WORDS_PER_SECOND = 2.7;
+const DEFAULT_RING_SECONDS = 4;
+/** How long the network rings an unanswered line before giving up, when the caller sets no timeout. */
+const NO_ANSWER_RING_SECONDS = 30;
+const MAX_KEPT_LINES = 200;
+
+export class SimCarrier implements Carrier {
+  readonly name = 'sim';
+  readonly capabilities: CarrierCapabilities = { dtmfOut: true, textMode: true, mediaStream: false, knowsDestinations: true };
+  private readonly byNumber = new Map<string, Scenario>();
+  private readonly lines = new Map<string, Line>();
+
+  constructor(private readonly opts: SimCarrierOptions) {
+    for (const s of opts.scenarios) this.byNumber.set(s.number, s);
+  }
+
+  checkDestination(to: string): string | null {
+    if (this.byNumber.has(to)) return null;
+    return 'no party on the simulated network answers this number; run `npx switchboard scenarios` to list them';
+  }
+
+  /**
+   * Everything said on a call's line (agent and party, as heard), for tests and debugging. Kept until the
+   * carrier is dropped; not part of the `Carrier` interface.
+   */
+  lineLog(callId: string): LineLog | undefined {
+    return this.lines.get(callId)?.log;
+  }
+
+  async dial(req: DialRequest, onEvent: (e: CarrierEvent) => void): Promise<CarrierCallHandle> {
+    const { clock, log } = this.opts;
+    const scenario = this.byNumber.get(req.to);
+    const ringing = new AbortController();
+    let ended = false;
+    let line: Line | undefined;
+    const emit = (e: CarrierEvent) => {
+      if (ended) return;
+      if (e.type === 'ended') ended = true;
+      try {
+        onEvent(e);
+      } catch (err) {
+        log.error({ err, callId: req.callId }, 'sim carrier listener failed');
+      }
+    };
+    const finish = (status: CarrierEndStatus, reason?: string) => {
+      log.info({ callId: req.callId, status, reason }, 'sim call ended');
+      emit({ type: 'ended', status, ...(reason ? { reason } : {}) });
+    };
+    log.info({ callId: req.callId, dest: maskPhone(req.to), scenario: scenario?.name }, 'sim call dialled');
+
+    const run = async () => {
+      // Setting up the call takes a moment on any network.
+      await clock.sleep(300, ringing.signal);
+      if (!scenario || scenario.kind === 'invalid') return finish('failed', 'invalid_number');
+      emit({ type: 'ringing' });
+      const ringSeconds = scenario.ringSeconds ?? (scenario.kind === 'no_answer' ? NO_ANSWER_RING_SECONDS : scenario.kind === 'busy' ? 1 : DEFAULT_RING_SECONDS);
+      const limit = req.ringTimeoutSeconds ?? Infinity;
+      if (scenario.kind === 'no_answer' || limit < ringSeconds) {
+        await clock.sleep(Math.min(ringSeconds, limit, NO_ANSWER_RING_SECONDS * 4) * 1000, ringing.signal);
+        return finish('no_answer');
+      }
+      await clock.sleep(ringSeconds * 1000, ringing.signal);
+      if (scenario.kind === 'busy') return finish('busy');
+      line = this.answer(scenario, req, (byParty) => finish('completed', byParty ? 'callee_hung_up' : 'caller_hung_up'));
+      emit({ type: 'answered', answeredBy: scenario.kind === 'voicemail' ? 'machine' : 'human', channel: line.channel });
+      line.party!.start();
+    };
+    run().catch((err: Error) => {
+      if (err.name === 'AbortError') return; // canceled while ringing: already reported
+      log.error({ err, callId: req.callId }, 'sim call failed');
+      finish('failed', 'simulation_error');
+    });
+
+    return {
+      hangup: async () => {
+        if (ended) return;
+        if (line) return line.channel.hangup();
+        ringing.abort();
+        finish('canceled');
+      },
+    };
+  }
+
+  private answer(scenario: Scenario, req: DialRequest, onEnd: (byParty: boolean) => void): Line {
+    const line = new Line(this.opts.clock, scenario.wordsPerSecond ?? DEFAULT_WORDS_PER_SECOND, onEnd);
+    let party: Party;
+    if (scenario.kind === 'human') party = new HumanParty(scenario.person, line, scenario.language);
+    else if (scenario.kind === 'ivr') party = new IvrParty(scenario.ivr, line, scenario.language);
+    else if (scenario.kind === 'voicemail') party = new VoicemailParty(scenario.voicemail, line);
+    else throw new Error('scenario kind cannot answer');
+    line.party = party;
+    this.lines.set(req.callId, line);
+    // Keep only recent lines' logs so a long-running server does not grow without bound.
+    if (this.lines.size > MAX_KEPT_LINES) this.lines.delete(this.lines.keys().next().value!);
+    return line;
+  }
+}
