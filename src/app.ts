@@ -61,7 +61,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   const bus = openBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix });
   const clock = o.clock ?? new RealClock(config.simTimeScale);
   const carrier = o.carrier ?? new SimCarrier({ scenarios: await loadScenarios(config.scenariosDir), clock, log });
-  const brain = o.brain ?? new RulesBrain();
+  const brain = o.brain ?? new RulesBrain({ clock });
 
   const jobs = new JobRunner(store.db, log, {
     nodeId: config.nodeId,

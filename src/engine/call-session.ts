@@ -45,7 +45,9 @@ export class CallSession {
   private readonly history: Turn[] = [];
   private outcome: Outcome = {};
   private turn: AbortController | undefined;
-  private inputs: CalleeInput[] = [];
+  /** Whether the current turn has begun to act (said or pressed something). */
+  private turnActed = false;
+  private remoteEnded = false;
   private working = false;
   private hangingUp = false;
   private readonly life = new AbortController();
@@ -129,14 +131,17 @@ export class CallSession {
   }
 
   private async onEnded(e: Extract<CarrierEvent, { type: 'ended' }>): Promise<void> {
+    this.remoteEnded = true;
     this.life.abort();
-    this.turn?.abort();
     if (!this.channel) {
       // Never connected: the carrier's word is the outcome (busy, no answer, failed, canceled).
       const status: CallState = e.status === 'completed' ? 'canceled' : e.status;
       await this.finish(status, { reason: e.reason ?? (this.hangingUp ? this.outcome.reason : undefined), error: e.error });
       return;
     }
+    // A turn under way may still hold the agent's verdict (its `end` action): let it finish briefly.
+    await Promise.race([this.settle(), new Promise((r) => setTimeout(r, 250).unref())]);
+    this.turn?.abort();
     await this.settle();
     const voicemail = this.answeredBy === 'machine';
     await this.finish(voicemail ? 'voicemail' : 'completed', {
@@ -193,8 +198,12 @@ export class CallSession {
     }
     if (input.type === 'speech') {
       this.history.push({ role: 'callee', text: input.text });
-      void this.d.calls.record(this.callId, { type: 'transcript', role: 'callee', text: input.text });
-      this.turn?.abort();
+      void this.d.calls
+        .record(this.callId, { type: 'transcript', role: 'callee', text: input.text })
+        .catch((err) => this.d.log.error({ err, callId: this.callId }, 'transcript not recorded'));
+      // New words supersede a turn that is still deciding; a turn that has begun to act runs to its end
+      // (talking over the agent is a barge-in, signalled by `speech_started`).
+      if (!this.turnActed) this.turn?.abort();
       this.enqueue({ type: 'speech', text: input.text });
     } else if (input.type === 'dtmf') {
       this.enqueue({ type: 'dtmf', digits: input.digits });
@@ -216,6 +225,7 @@ export class CallSession {
       while (this.pending.length && !this.life.signal.aborted && !this.hangingUp) {
         const input = this.pending.shift()!;
         this.turn = new AbortController();
+        this.turnActed = false;
         await this.runTurn(input, this.turn.signal).catch((err) => {
           if ((err as Error).name !== 'AbortError') this.d.log.error({ err, callId: this.callId }, 'agent turn failed');
         });
@@ -233,6 +243,8 @@ export class CallSession {
     const ctx = { brief: buildBrief(this.req), history: this.history, signal };
     for await (const action of this.brainSession!.next(input, ctx)) {
       if (signal.aborted || this.hangingUp) return;
+      this.turnActed = true;
+      if (this.remoteEnded && action.type !== 'end') continue; // the line is gone; only the verdict counts
       const keepGoing = await this.act(action, signal);
       if (!keepGoing) return;
     }

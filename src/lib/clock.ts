@@ -58,7 +58,7 @@ export class VirtualClock implements Clock {
   constructor(
     start = Date.UTC(2026, 0, 1),
     /** Real milliseconds of quiet before time jumps; `Infinity` = only `advance()` moves time. */
-    private readonly quietMs = 2,
+    private readonly quietMs = 5,
   ) {
     this.t = start;
   }

@@ -27,7 +27,7 @@ const Detail = Type.Object(
 
 const Intent = Type.Object(
   {
-    intent: Type.Union([Type.Literal('confirm'), Type.Literal('move'), Type.Literal('cancel'), Type.Literal('ask')]),
+    intent: Type.Union([Type.Literal('confirm'), Type.Literal('move'), Type.Literal('cancel'), Type.Literal('book'), Type.Literal('ask')]),
     keywords: Type.Array(Str, { minItems: 1 }),
     /** What the person says once every detail is known. `{when}` is replaced by the day/time the caller named. */
     reply: Str,
