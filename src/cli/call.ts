@@ -6,6 +6,7 @@ interface CallOptions {
   to: string;
   task: string;
   language?: string;
+  name?: string;
   server?: string;
   key?: string;
 }
@@ -20,6 +21,7 @@ export function callCommand(): Command {
     .requiredOption('--to <number>', 'E.164 number to call (see `switchboard scenarios`)')
     .requiredOption('--task <text>', 'what the agent should get done')
     .option('--language <code>', 'language of the call (default sv)')
+    .option('--name <name>', 'the name the agent calls on behalf of (persona.name)')
     .option('--server <url>', 'a running Switchboard (default: an embedded one in this process)')
     .option('--key <key>', 'API key for --server (SWITCHBOARD_API_KEY)')
     .action(async (opts: CallOptions) => {
@@ -45,7 +47,12 @@ export function callCommand(): Command {
 
 async function placeAndFollow(base: string, key: string, o: CallOptions): Promise<number> {
   const headers = { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' };
-  const body = { phone_number: o.to, task: o.task, ...(o.language ? { language: o.language } : {}) };
+  const body = {
+    phone_number: o.to,
+    task: o.task,
+    ...(o.language ? { language: o.language } : {}),
+    ...(o.name ? { persona: { name: o.name } } : {}),
+  };
   const res = await fetch(`${base}/v1/start-call`, { method: 'POST', headers, body: JSON.stringify(body) });
   const started = (await res.json()) as { sid?: string; error?: string };
   if (!res.ok || !started.sid) {
