@@ -279,15 +279,16 @@ export class CallService {
 
   /** Appends an event to the call's log, with its webhooks, and publishes it. Returns the stored event. */
   async record(callId: string, e: NewCallEvent): Promise<CallEvent> {
+    let enqueued = false;
     const stored = await this.o.db.transaction().execute(async (trx) => {
       const { seq, call } = await this.nextSeq(trx, callId);
       const row = await this.insertEvent(trx, callId, seq, e);
-      if (e.type === 'transcript') await this.enqueueWebhooks(trx, call, 'transcript_updated', [row]);
+      if (e.type === 'transcript') enqueued = await this.enqueueWebhooks(trx, call, 'transcript_updated', [row]);
       return row;
     });
     const event = toCallEvent(stored);
     await this.o.bus.publish(channels.callEvents(callId), event);
-    this.o.wakeJobs?.();
+    if (enqueued) this.o.wakeJobs?.();
     return event;
   }
 
@@ -297,6 +298,7 @@ export class CallService {
    * `call_completed` (and `price_updated`) in the same transaction.
    */
   async transition(callId: string, to: CallState, f: TransitionFields = {}): Promise<boolean> {
+    let enqueued = false;
     const result = await this.o.db.transaction().execute(async (trx) => {
       const call = await trx.selectFrom('calls').selectAll().where('id', '=', callId).forUpdate().executeTakeFirst();
       if (!call || !canMove(call.status as CallState, to)) return null;
@@ -334,7 +336,7 @@ export class CallService {
       }
       const { seq } = await this.nextSeq(trx, callId);
       const row = await this.insertEvent(trx, callId, seq, { type: 'status', status: to, reason: f.reason });
-      if (to === 'in_progress') await this.enqueueWebhooks(trx, updated, 'call_started', []);
+      if (to === 'in_progress') enqueued = (await this.enqueueWebhooks(trx, updated, 'call_started', [])) || enqueued;
       if (terminal) {
         const transcripts = await trx
           .selectFrom('call_events')
@@ -343,14 +345,14 @@ export class CallService {
           .where('kind', '=', 'transcript')
           .orderBy('seq')
           .execute();
-        await this.enqueueWebhooks(trx, updated, 'call_completed', transcripts);
-        await this.enqueueWebhooks(trx, updated, 'price_updated', [], price);
+        enqueued = (await this.enqueueWebhooks(trx, updated, 'call_completed', transcripts)) || enqueued;
+        enqueued = (await this.enqueueWebhooks(trx, updated, 'price_updated', [], price)) || enqueued;
       }
       return row;
     });
     if (!result) return false;
     await this.o.bus.publish(channels.callEvents(callId), toCallEvent(result));
-    this.o.wakeJobs?.();
+    if (enqueued) this.o.wakeJobs?.();
     return true;
   }
 
@@ -389,12 +391,13 @@ export class CallService {
     event: CallWebhookEvent,
     transcripts: CallEventRow[],
     price?: { credits: number; cost_breakdown: Record<string, number> },
-  ): Promise<void> {
+  ): Promise<boolean> {
     const request = this.requestOf(call);
-    if (!request.webhook || !request.webhook.events.includes(event)) return;
+    if (!request.webhook || !request.webhook.events.includes(event)) return false;
     const body = this.o.payloads.build({ event, call, request, transcripts, timestamp: Math.floor(Date.now() / 1000), price });
-    if (body === null) return;
+    if (body === null) return false;
     await enqueueWebhook(trx, { orgId: call.org_id, callId: call.id, event, url: request.webhook.url, body });
+    return true;
   }
 }
 
