@@ -33,14 +33,20 @@ export type AgentAction =
   | { type: 'press_field'; field: 'phone' | 'personal_security_number' }
   | { type: 'wait' }
   | { type: 'end'; goalCompleted: boolean; reason: string }
-  | { type: 'transfer'; to: string; warm: boolean };
+  | { type: 'transfer'; to: string; warm: boolean }
+  /** Ask the human operator (the client) a question; the answer arrives later as an `operator_answer` input. */
+  | { type: 'ask_operator'; question: string }
+  /** A person (not a menu, a recording or hold music) is now on the line. */
+  | { type: 'human_answered' };
 
 export type BrainInput =
   /** The call was answered: open the conversation. */
   | { type: 'answered'; answeredBy: 'human' | 'machine' | 'unknown' }
   | { type: 'speech'; text: string }
   | { type: 'dtmf'; digits: string }
-  /** Something the engine noticed (a timer, the operator, a change of task). */
+  /** The operator's answer to an `ask_operator` question (or null when none came in time). */
+  | { type: 'operator_answer'; question: string; answer: string | null }
+  /** Something the engine noticed (a timer, a change of task, a failed action). */
   | { type: 'notice'; text: string };
 
 export interface BrainContext {

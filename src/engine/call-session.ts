@@ -48,6 +48,8 @@ export class CallSession {
   /** Whether the current turn has begun to act (said or pressed something). */
   private turnActed = false;
   private remoteEnded = false;
+  /** A person is on the line (not a menu, a recording or a queue). */
+  private humanReached = false;
   private working = false;
   private hangingUp = false;
   private readonly life = new AbortController();
@@ -293,8 +295,22 @@ export class CallSession {
         this.history.push({ role: 'system', text: 'Transfer is not available on this call.' });
         await this.d.calls.record(this.callId, { type: 'command', command: 'transfer_unavailable' });
         return true;
+      case 'ask_operator':
+        await this.askOperator(a.question);
+        return true;
+      case 'human_answered':
+        this.humanReached = true;
+        await this.d.calls.record(this.callId, { type: 'command', command: 'human_answered' });
+        return true;
     }
     void signal;
+  }
+
+  // ---- the operator ---------------------------------------------------------------------------
+
+  /** Records the question; the answer comes back as an input (see onCommand). */
+  private async askOperator(question: string): Promise<void> {
+    await this.d.calls.record(this.callId, { type: 'command', command: 'ask_operator', value: question });
   }
 
   // ---- timers ----------------------------------------------------------------------------------
