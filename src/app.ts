@@ -80,6 +80,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   jobs.register(WEBHOOK_JOB, webhookDeliveryHandler({ db: store.db, config, log }));
 
   const dialer = new Dialer({
+    settings: { operatorAnswerTimeoutSeconds: config.operatorAnswerTimeoutSeconds, voicemailAction: config.voicemailAction },
     calls: core.calls,
     bus,
     carrier,

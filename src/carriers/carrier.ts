@@ -14,6 +14,8 @@ export interface CarrierCapabilities {
   mediaStream: boolean;
   /** Knows in advance which destinations exist (the simulated network). */
   knowsDestinations: boolean;
+  /** Can hand the callee over to another number (cold or warm). */
+  transfer: boolean;
 }
 
 export interface DialRequest {
@@ -64,6 +66,11 @@ export interface VoiceChannel {
   sendDigits(digits: string): Promise<void>;
   /** Ends the call from our side. */
   hangup(): Promise<void>;
+  /**
+   * Hands the callee over to `to` (carriers with the `transfer` capability). Cold: the agent leaves at once;
+   * warm: `briefing` is said to the destination before the agent leaves. The agent's part of the call ends.
+   */
+  transfer?(to: string, opts: { warm: boolean; briefing?: string }): Promise<void>;
   /** Receives the callee's side. Only one listener is kept. */
   onInput(listener: (input: CalleeInput) => void): void;
 }

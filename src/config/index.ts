@@ -41,6 +41,10 @@ export interface Config {
   nodeId: string;
   /** Key prefix for everything this deployment writes to Redis. */
   redisPrefix: string;
+  /** How long an agent waits for the operator's answer to its question before carrying on without it. */
+  operatorAnswerTimeoutSeconds: number;
+  /** What the agent does when an answering machine picks up: leave a message made from the task, or hang up. */
+  voicemailAction: 'leave_message' | 'hang_up';
 }
 
 export class ConfigError extends Error {
@@ -132,6 +136,8 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimit: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     nodeId: str(env, 'NODE_ID') ?? `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     redisPrefix: str(env, 'REDIS_PREFIX') ?? 'sb:',
+    operatorAnswerTimeoutSeconds: int(env, 'OPERATOR_ANSWER_TIMEOUT_SECONDS', 60, 1, 3600),
+    voicemailAction: oneOf(env, 'VOICEMAIL_ACTION', ['leave_message', 'hang_up'] as const, 'leave_message'),
   };
 }
 

@@ -8,7 +8,7 @@ import type { Bus } from '../bus/bus.js';
 import { channels } from '../bus/bus.js';
 import type { CallService } from '../core/calls/service.js';
 import type { CallRequest } from '../core/calls/request.js';
-import type { CommandEnvelope, CommandReply } from '../core/calls/events.js';
+import type { CallCommand, CommandEnvelope, CommandReply, LiveChanges } from '../core/calls/events.js';
 import type { CallState } from '../core/calls/states.js';
 import type { CallRow } from '../store/index.js';
 import type { AnsweredBy, CalleeInput, Carrier, CarrierCallHandle, CarrierEvent, VoiceChannel } from '../carriers/carrier.js';
@@ -18,7 +18,13 @@ import type { AgentAction, Brain, BrainInput, BrainSession, Turn } from './brain
 import { KEYPAD_FIELD_LABEL, buildBrief, keypadDigits } from './brief.js';
 import { goodbyeLine } from './lines.js';
 
+export interface SessionSettings {
+  operatorAnswerTimeoutSeconds: number;
+  voicemailAction: 'leave_message' | 'hang_up';
+}
+
 export interface CallSessionDeps {
+  settings: SessionSettings;
   calls: CallService;
   bus: Bus;
   carrier: Carrier;
@@ -36,7 +42,7 @@ interface Outcome {
 
 export class CallSession {
   readonly callId: string;
-  private readonly req: CallRequest;
+  private req: CallRequest;
   private handle: CarrierCallHandle | undefined;
   private channel: VoiceChannel | undefined;
   private brainSession: BrainSession | undefined;
@@ -50,6 +56,7 @@ export class CallSession {
   private remoteEnded = false;
   /** A person is on the line (not a menu, a recording or a queue). */
   private humanReached = false;
+  private transferred = false;
   private working = false;
   private hangingUp = false;
   private readonly life = new AbortController();
@@ -126,6 +133,11 @@ export class CallSession {
       await channel.hangup();
       return;
     }
+    if (answeredBy === 'machine' && this.d.settings.voicemailAction === 'hang_up') {
+      this.outcome = { goalCompleted: false, reason: 'voicemail' };
+      await this.hangup('voicemail');
+      return;
+    }
     this.brainSession = this.d.brain.startCall(buildBrief(this.req));
     channel.onInput((input) => this.onInput(input));
     this.startTimers();
@@ -158,7 +170,15 @@ export class CallSession {
       reason: f.reason,
       error: f.error,
       answeredBy: this.channel ? this.answeredBy : undefined,
-      outcome: voicemail ? 'voicemail' : this.channel ? (this.outcome.goalCompleted ? 'goal_completed' : 'goal_not_completed') : status,
+      outcome: voicemail
+        ? 'voicemail'
+        : this.transferred
+          ? 'transferred'
+          : this.channel
+            ? this.outcome.goalCompleted
+              ? 'goal_completed'
+              : 'goal_not_completed'
+            : status,
       goalCompleted: this.channel ? (this.outcome.goalCompleted ?? false) : false,
       summary: this.summary(status, f.reason),
       durationSeconds: connected,
@@ -179,14 +199,50 @@ export class CallSession {
   // ---- commands from the bus -------------------------------------------------------------------
 
   private async onCommand(env: CommandEnvelope): Promise<void> {
-    let reply: CommandReply = { ok: true };
+    let reply: CommandReply;
     try {
-      if (env.command.type === 'end') await this.hangup(env.command.reason ?? 'ended_by_api');
-      else reply = { ok: false, error: 'unknown_command' };
+      reply = await this.obey(env.command);
     } catch (err) {
       reply = { ok: false, error: (err as Error).message };
     }
     await this.d.bus.publish(channels.commandReplies(env.replyTo), reply);
+  }
+
+  private async obey(c: CallCommand): Promise<CommandReply> {
+    switch (c.type) {
+      case 'end':
+        void this.hangup(c.reason ?? 'ended_by_api');
+        return { ok: true };
+      case 'update':
+        this.applyChanges(c.changes);
+        return { ok: true };
+      case 'operator_answer': {
+        const q = this.question;
+        if (!q) return { ok: false, error: 'no_pending_question' };
+        this.question = undefined;
+        q.timeout.abort();
+        await this.d.calls.record(this.callId, { type: 'command', command: 'operator_answer' });
+        this.enqueue({ type: 'operator_answer', question: q.text, answer: c.answer });
+        return { ok: true };
+      }
+      case 'transfer':
+        if (!this.channel) return { ok: false, error: 'not_connected' };
+        void this.transfer(c.to, c.warm, c.reason ?? 'transferred_by_api');
+        return { ok: true };
+    }
+  }
+
+  /** A PATCH: the next turn sees the new brief; a new max_duration restarts its timer from now. */
+  private applyChanges(ch: LiveChanges): void {
+    const r = this.req;
+    this.req = {
+      ...r,
+      ...(ch.task !== undefined ? { task: ch.task } : {}),
+      ...(ch.transferNumber !== undefined ? { transferNumber: ch.transferNumber } : {}),
+      ...(ch.additionalPrompt !== undefined ? { additionalPrompt: [r.additionalPrompt, ch.additionalPrompt].filter(Boolean).join('\n') } : {}),
+      ...(ch.maxDurationSeconds !== undefined ? { maxDurationSeconds: ch.maxDurationSeconds } : {}),
+    };
+    if (ch.maxDurationSeconds !== undefined && this.channel) this.startMaxDuration(ch.maxDurationSeconds);
   }
 
   // ---- the conversation ------------------------------------------------------------------------
@@ -290,48 +346,119 @@ export class CallSession {
         await this.d.calls.record(this.callId, { type: 'command', command: 'end_call', value: a.reason });
         await this.hangup(a.reason);
         return false;
-      case 'transfer':
-        // Transfers need a carrier that can bridge calls; recorded, and the agent is told it did not happen.
-        this.history.push({ role: 'system', text: 'Transfer is not available on this call.' });
-        await this.d.calls.record(this.callId, { type: 'command', command: 'transfer_unavailable' });
-        return true;
+      case 'transfer': {
+        const to = a.to || this.req.transferNumber;
+        if (!to || !this.mayTransferTo(to)) {
+          this.history.push({ role: 'system', text: 'That transfer destination is not allowed for this call.' });
+          await this.d.calls.record(this.callId, { type: 'command', command: 'transfer_refused' });
+          return true;
+        }
+        return !(await this.transfer(to, a.warm, 'transferred'));
+      }
       case 'ask_operator':
         await this.askOperator(a.question);
         return true;
       case 'human_answered':
+        if (this.humanReached) return true;
         this.humanReached = true;
         await this.d.calls.record(this.callId, { type: 'command', command: 'human_answered' });
+        // With a transfer number, a person on the line is the moment to hand over (001: auto transfer).
+        if (this.req.transferNumber) return !(await this.transfer(this.req.transferNumber, false, 'auto_transfer'));
         return true;
     }
     void signal;
   }
 
+  // ---- transfers --------------------------------------------------------------------------------
+
+  /** The transfer number of the call, or a number the task or the extra instructions name. */
+  private mayTransferTo(to: string): boolean {
+    if (to === this.req.transferNumber) return true;
+    const digits = to.replace(/\D/g, '');
+    const allowed = `${this.req.task} ${this.req.additionalPrompt}`.replace(/[^\d+]/g, ' ');
+    return digits.length >= 6 && allowed.split(/\s+/).some((n) => n.replace(/\D/g, '') === digits);
+  }
+
+  /** Hands the callee to `to`; true when the agent's part of the call is over. */
+  private async transfer(to: string, warm: boolean, reason: string): Promise<boolean> {
+    const ch = this.channel;
+    if (!ch?.transfer || !this.d.carrier.capabilities.transfer) {
+      this.history.push({ role: 'system', text: 'Transfer is not available on this call.' });
+      await this.d.calls.record(this.callId, { type: 'command', command: 'transfer_unavailable' });
+      return false;
+    }
+    await this.d.calls.record(this.callId, { type: 'command', command: 'transfer', value: `${warm ? 'warm' : 'cold'} ${to}` });
+    this.outcome = { goalCompleted: this.outcome.goalCompleted ?? true, reason };
+    this.transferred = true;
+    try {
+      const briefing = warm ? `Transferring a call about: ${this.req.task}` : undefined;
+      await ch.transfer(to, { warm, briefing });
+      return true;
+    } catch (err) {
+      this.transferred = false;
+      this.d.log.warn({ err, callId: this.callId }, 'transfer failed');
+      this.history.push({ role: 'system', text: 'The transfer failed.' });
+      await this.d.calls.record(this.callId, { type: 'command', command: 'transfer_failed' });
+      return false;
+    }
+  }
+
   // ---- the operator ---------------------------------------------------------------------------
 
-  /** Records the question; the answer comes back as an input (see onCommand). */
+  private question: { text: string; timeout: AbortController } | undefined;
+
+  /**
+   * Records the question for the operator (API: POST /v1/calls/:callSid/operator-answer). The answer
+   * comes back as an input; without one in time, the agent is told so and carries on.
+   */
   private async askOperator(question: string): Promise<void> {
+    this.question?.timeout.abort();
+    const timeout = new AbortController();
+    this.question = { text: question, timeout };
     await this.d.calls.record(this.callId, { type: 'command', command: 'ask_operator', value: question });
+    this.d.clock
+      .sleep(this.d.settings.operatorAnswerTimeoutSeconds * 1000, AbortSignal.any([timeout.signal, this.life.signal]))
+      .then(() => {
+        if (this.question?.timeout !== timeout) return;
+        this.question = undefined;
+        this.enqueue({ type: 'operator_answer', question, answer: null });
+      })
+      .catch(() => {});
   }
 
   // ---- timers ----------------------------------------------------------------------------------
 
   private startTimers(): void {
-    const max = this.req.maxDurationSeconds;
-    if (max && max > 0) {
+    if (this.req.maxDurationSeconds) this.startMaxDuration(this.req.maxDurationSeconds);
+    const queue = this.req.maxQueueSeconds;
+    if (queue && queue > 0 && this.answeredBy !== 'machine') {
       this.d.clock
-        .sleep(max * 1000, this.life.signal)
-        .then(async () => {
-          if (this.hangingUp) return;
-          this.turn?.abort();
-          this.pending = [];
-          await this.settle();
-          this.outcome.reason = 'max_duration';
-          const bye = goodbyeLine(this.req.language);
-          const r = await this.channel!.say(bye);
-          if (r.done || r.heard) await this.d.calls.record(this.callId, { type: 'transcript', role: 'agent', text: r.done ? bye : r.heard });
-          await this.hangup('max_duration');
-        })
+        .sleep(queue * 1000, this.life.signal)
+        .then(() => (this.humanReached || this.hangingUp ? undefined : this.hangup('queue_timeout')))
         .catch(() => {});
     }
+  }
+
+  private maxDurationTimer: AbortController | undefined;
+
+  /** `max_duration` counts connected seconds from now: then a short goodbye, and the call ends. */
+  private startMaxDuration(seconds: number): void {
+    this.maxDurationTimer?.abort();
+    const t = (this.maxDurationTimer = new AbortController());
+    this.d.clock
+      .sleep(seconds * 1000, AbortSignal.any([t.signal, this.life.signal]))
+      .then(async () => {
+        if (this.hangingUp) return;
+        this.turn?.abort();
+        this.pending = [];
+        await this.settle();
+        this.outcome.reason = 'max_duration';
+        const bye = goodbyeLine(this.req.language);
+        const r = await this.channel!.say(bye);
+        const heard = r.done ? bye : r.heard;
+        if (heard) await this.d.calls.record(this.callId, { type: 'transcript', role: 'agent', text: heard });
+        await this.hangup('max_duration');
+      })
+      .catch(() => {});
   }
 }

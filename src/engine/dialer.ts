@@ -12,9 +12,10 @@ import type { Carrier } from '../carriers/carrier.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { Brain } from './brain.js';
-import { CallSession } from './call-session.js';
+import { CallSession, type SessionSettings } from './call-session.js';
 
 export interface DialerOptions {
+  settings: SessionSettings;
   calls: CallService;
   bus: Bus;
   carrier: Carrier;
@@ -59,6 +60,12 @@ export class Dialer implements CallLauncher {
   private async cancelWaiting(callId: string, env: CommandEnvelope): Promise<void> {
     const i = this.waiting.findIndex((w) => w.call.id === callId);
     if (i < 0) return; // it has started meanwhile: its session answers
+    if (env.command.type !== 'end') {
+      // Changes are already stored on the call and read when it starts; nothing else applies before dialling.
+      const ok = env.command.type === 'update';
+      await this.o.bus.publish(channels.commandReplies(env.replyTo), ok ? { ok } : { ok, error: 'not_connected' });
+      return;
+    }
     const [w] = this.waiting.splice(i, 1);
     await w.unsubscribe();
     await this.o.calls.transition(callId, 'canceled', { reason: env.command.reason ?? 'ended_by_api' });
@@ -80,7 +87,9 @@ export class Dialer implements CallLauncher {
     while (this.live.size < this.o.maxConcurrent && this.waiting.length) {
       const w = this.waiting.shift()!;
       await w.unsubscribe();
-      await this.run(w.call);
+      // Read it again: a PATCH may have changed it while it waited.
+      const fresh = await this.o.calls.findAny(w.call.id);
+      if (fresh && fresh.status === 'queued') await this.run(fresh);
     }
   }
 

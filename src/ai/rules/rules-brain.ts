@@ -59,6 +59,8 @@ class RulesSession implements BrainSession {
   private final: { goalCompleted: boolean; reason: string } | undefined;
   private offeredKeypad: KeypadField | undefined;
   private restated = 0;
+  /** Whether we have said that a person (not a menu or a queue) is on the line. */
+  private humanMarked = false;
 
   constructor(
     brief: AgentBrief,
@@ -153,6 +155,11 @@ class RulesSession implements BrainSession {
       return;
     }
     if (isHelpQuestion(t) || (this.needTask && (isQuestion(t) || isGreeting(t)))) {
+      if (!this.humanMarked) {
+        // A greeting or "how can I help" after menus and hold music: a person has picked up.
+        this.humanMarked = true;
+        yield { type: 'human_answered' };
+      }
       yield* this.open(brief, p);
       return;
     }

@@ -66,13 +66,16 @@ export class Line implements PartyEnd {
   constructor(
     readonly clock: Clock,
     private readonly wordsPerSecond: number,
-    /** Called once when the call ends; `byParty` tells who hung up. */
-    private readonly onEnd: (byParty: boolean) => void,
+    /** Called once when the call ends: the party hung up, the agent did, or the agent transferred the call. */
+    private readonly onEnd: (how: 'party' | 'agent' | 'transfer') => void,
+    /** Whether a number exists on the network (a transfer target must). */
+    private readonly reachable: (to: string) => boolean = () => true,
   ) {
     this.channel = {
       say: (text, signal) => this.agentSay(text, signal),
       sendDigits: (d) => this.agentDigits(d),
-      hangup: async () => this.end(false),
+      hangup: async () => this.end('agent'),
+      transfer: (to, opts) => this.agentTransfer(to, opts),
       onInput: (l) => {
         this.listener = l;
         const q = this.queued;
@@ -137,7 +140,7 @@ export class Line implements PartyEnd {
   }
 
   hangup(): void {
-    this.end(true);
+    this.end('party');
   }
 
   // ---- the agent's end -----------------------------------------------------------------------
@@ -184,11 +187,21 @@ export class Line implements PartyEnd {
     else this.queued.push(input);
   }
 
-  private end(byParty: boolean): void {
+  /** The simulated network bridges the callee to `to`; the agent's part of the call ends. */
+  private async agentTransfer(to: string, opts: { warm: boolean; briefing?: string }): Promise<void> {
     if (this.isEnded) return;
-    if (byParty) this.deliver({ type: 'hangup' });
+    if (!this.reachable(to)) throw new Error('transfer destination is not reachable');
+    // Connecting takes a moment; a warm transfer also briefs the person who answers.
+    if (!(await this.pause(opts.warm ? 4000 : 1000))) return;
+    this.log.push({ who: 'agent', text: `[${opts.warm ? 'warm' : 'cold'} transfer${opts.briefing ? `: ${opts.briefing}` : ''}]` });
+    this.end('transfer');
+  }
+
+  private end(how: 'party' | 'agent' | 'transfer'): void {
+    if (this.isEnded) return;
+    if (how === 'party') this.deliver({ type: 'hangup' });
     this.ended.abort();
     for (const r of this.agentQuiet.splice(0)) r();
-    this.onEnd(byParty);
+    this.onEnd(how);
   }
 }

@@ -36,7 +36,7 @@ const MAX_KEPT_LINES = 200;
 
 export class SimCarrier implements Carrier {
   readonly name = 'sim';
-  readonly capabilities: CarrierCapabilities = { dtmfOut: true, textMode: true, mediaStream: false, knowsDestinations: true };
+  readonly capabilities: CarrierCapabilities = { dtmfOut: true, textMode: true, mediaStream: false, knowsDestinations: true, transfer: true };
   private readonly byNumber = new Map<string, Scenario>();
   private readonly lines = new Map<string, Line>();
 
@@ -91,7 +91,7 @@ export class SimCarrier implements Carrier {
       }
       await clock.sleep(ringSeconds * 1000, ringing.signal);
       if (scenario.kind === 'busy') return finish('busy');
-      line = this.answer(scenario, req, (byParty) => finish('completed', byParty ? 'callee_hung_up' : 'caller_hung_up'));
+      line = this.answer(scenario, req, (how) => finish('completed', how === 'party' ? 'callee_hung_up' : how === 'transfer' ? 'transferred' : 'caller_hung_up'));
       emit({ type: 'answered', answeredBy: scenario.kind === 'voicemail' ? 'machine' : 'human', channel: line.channel });
       line.party!.start();
     };
@@ -111,8 +111,8 @@ export class SimCarrier implements Carrier {
     };
   }
 
-  private answer(scenario: Scenario, req: DialRequest, onEnd: (byParty: boolean) => void): Line {
-    const line = new Line(this.opts.clock, scenario.wordsPerSecond ?? DEFAULT_WORDS_PER_SECOND, onEnd);
+  private answer(scenario: Scenario, req: DialRequest, onEnd: (how: 'party' | 'agent' | 'transfer') => void): Line {
+    const line = new Line(this.opts.clock, scenario.wordsPerSecond ?? DEFAULT_WORDS_PER_SECOND, onEnd, (to) => this.byNumber.has(to));
     let party: Party;
     if (scenario.kind === 'human') party = new HumanParty(scenario.person, line, scenario.language);
     else if (scenario.kind === 'ivr') party = new IvrParty(scenario.ivr, line, scenario.language);

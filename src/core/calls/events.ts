@@ -17,8 +17,20 @@ export type NewCallEvent =
   | { type: 'status'; status: CallState; reason?: string }
   | { type: 'command'; command: string; value?: string };
 
+/** Changes to a live call (PATCH); they apply at the agent's next turn. */
+export interface LiveChanges {
+  task?: string;
+  transferNumber?: string;
+  additionalPrompt?: string;
+  maxDurationSeconds?: number;
+}
+
 /** Commands sent over the bus to the session that owns a live call. */
-export type CallCommand = { type: 'end'; reason?: string };
+export type CallCommand =
+  | { type: 'end'; reason?: string }
+  | { type: 'update'; changes: LiveChanges }
+  | { type: 'operator_answer'; answer: string }
+  | { type: 'transfer'; to: string; warm: boolean; reason?: string };
 
 export interface CommandEnvelope {
   command: CallCommand;

@@ -13,7 +13,7 @@ import type { CallEventRow, CallRow, Database, Db } from '../../store/index.js';
 import { SwitchboardError, notFound, validationError } from '../errors.js';
 import { checkCredits, priceCall } from '../credits.js';
 import { enqueueWebhook } from '../webhooks/index.js';
-import type { CallCommand, CallEvent, CommandEnvelope, CommandReply, NewCallEvent } from './events.js';
+import type { CallCommand, CallEvent, CommandEnvelope, CommandReply, LiveChanges, NewCallEvent } from './events.js';
 import type { CallRequest } from './request.js';
 import { canMove, isTerminal, type CallState } from './states.js';
 import type { CallWebhookEvent, WebhookPayloads } from './webhook-payloads.js';
@@ -241,6 +241,56 @@ export class CallService {
     }
     const after = await this.find(orgId, call.id);
     return { alreadyClosed: false, call: after };
+  }
+
+  /**
+   * Changes a live call: stored on the call's request and sent to its session, which applies them at the
+   * agent's next turn. An ended call cannot be changed (409).
+   */
+  async update(orgId: string, idOrSid: string, changes: LiveChanges): Promise<CallRow> {
+    const call = await this.liveCall(orgId, idOrSid);
+    const req = this.requestOf(call);
+    const next: CallRequest = {
+      ...req,
+      ...(changes.task !== undefined ? { task: changes.task } : {}),
+      ...(changes.transferNumber !== undefined ? { transferNumber: changes.transferNumber } : {}),
+      ...(changes.additionalPrompt !== undefined
+        ? { additionalPrompt: [req.additionalPrompt, changes.additionalPrompt].filter(Boolean).join('\n') }
+        : {}),
+      ...(changes.maxDurationSeconds !== undefined ? { maxDurationSeconds: changes.maxDurationSeconds } : {}),
+    };
+    await this.o.db.updateTable('calls').set({ request: JSON.stringify(next), updated_at: new Date() }).where('id', '=', call.id).execute();
+    await this.mustReach(call.id, { type: 'update', changes });
+    return this.find(orgId, call.id);
+  }
+
+  /** Answers the question the agent asked the operator (see the `ask_operator` tool). */
+  async answerOperator(orgId: string, idOrSid: string, answer: string): Promise<void> {
+    const call = await this.liveCall(orgId, idOrSid);
+    await this.mustReach(call.id, { type: 'operator_answer', answer });
+  }
+
+  /** Transfers a live call to `to` (warm by default, as 001). */
+  async transfer(orgId: string, idOrSid: string, to: string, warm: boolean, reason?: string): Promise<CallRow> {
+    const call = await this.liveCall(orgId, idOrSid);
+    if (call.status !== 'in_progress') {
+      throw new SwitchboardError('SB_ERR_CALL_NOT_ACTIVE', 'Call is not connected', { status: call.status });
+    }
+    await this.mustReach(call.id, { type: 'transfer', to, warm, reason });
+    return call;
+  }
+
+  private async liveCall(orgId: string, idOrSid: string): Promise<CallRow> {
+    const call = await this.find(orgId, idOrSid);
+    if (isTerminal(call.status)) throw new SwitchboardError('SB_ERR_CALL_NOT_ACTIVE', 'Call has already ended', { status: call.status });
+    return call;
+  }
+
+  private async mustReach(callId: string, command: CallCommand): Promise<void> {
+    const reply = await this.command(callId, command);
+    if (!reply.ok) {
+      throw new SwitchboardError('SB_ERR_CALL_NOT_ACTIVE', reply.error === 'no_pending_question' ? 'No pending question for this call' : 'Call session is not reachable', { reason: reply.error });
+    }
   }
 
   /** Sends a command to the session owning the call and waits for its acknowledgement. */
