@@ -421,6 +421,7 @@ export class CallSession {
       .then(() => {
         if (this.question?.timeout !== timeout) return;
         this.question = undefined;
+        void this.d.calls.record(this.callId, { type: 'command', command: 'operator_timeout' }).catch(() => {});
         this.enqueue({ type: 'operator_answer', question, answer: null });
       })
       .catch(() => {});

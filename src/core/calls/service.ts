@@ -221,6 +221,24 @@ export class CallService {
       .execute();
   }
 
+  /** The agent's unanswered question to the operator, if any (the last `ask_operator` not yet answered). */
+  async pendingQuestion(callId: string): Promise<{ question: string; asked_at: string } | null> {
+    const rows = await this.o.db
+      .selectFrom('call_events')
+      .select(['data', 'created_at'])
+      .where('call_id', '=', callId)
+      .where('kind', '=', 'command')
+      .orderBy('seq', 'desc')
+      .limit(50)
+      .execute();
+    for (const r of rows) {
+      const d = (typeof r.data === 'string' ? JSON.parse(r.data) : r.data) as { command: string; value?: string };
+      if (d.command === 'operator_answer' || d.command === 'operator_timeout') return null;
+      if (d.command === 'ask_operator') return { question: d.value ?? '', asked_at: new Date(r.created_at).toISOString() };
+    }
+    return null;
+  }
+
   requestOf(call: CallRow): CallRequest {
     return (typeof call.request === 'string' ? JSON.parse(call.request) : call.request) as CallRequest;
   }

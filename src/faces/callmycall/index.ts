@@ -11,6 +11,7 @@ import { requestKey } from '../shared/auth.js';
 import { callMyCallErrorHandler } from './errors.js';
 import { callRoutes } from './routes/calls.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { liveRoutes } from './routes/live.js';
 import { callMyCallWebhook } from './webhooks.js';
 import type { FaceOptions } from '../shared/options.js';
 
@@ -56,4 +57,5 @@ export const callMyCallFace: FastifyPluginAsync<FaceOptions> = async (app, opts)
   const own: FaceOptions = { core: opts.core, bus: opts.bus, rateLimitRedis: opts.rateLimitRedis };
   await app.register(callRoutes, own);
   await app.register(webhookRoutes, own);
+  await app.register(liveRoutes, own);
 };

@@ -113,3 +113,23 @@ export const DeliveriesQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
   call_id: Type.Optional(Type.String({ maxLength: 100 })),
 });
+
+export const CallSidParams = Type.Object({ callSid: Type.String({ minLength: 1, maxLength: 100 }) });
+
+export const PatchCallBody = Type.Object(
+  {
+    task: Type.Optional(Type.String({ minLength: 1, maxLength: 10_000 })),
+    transfer_number: Type.Optional(E164),
+    additional_prompt: Type.Optional(Type.String({ maxLength: 10_000 })),
+    max_duration: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 4 * 3600 })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const TransferBody = Type.Object({
+  destination: E164,
+  warm: Type.Optional(Type.Boolean()),
+  reason: Type.Optional(Type.String({ maxLength: 500 })),
+});
+
+export const OperatorAnswerBody = Type.Object({ answer: Type.String({ minLength: 1, maxLength: 2000 }) });

@@ -68,7 +68,8 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
     },
     async (req) => {
       const call = await core.calls.find(req.org.id, req.params.callId);
-      return callView(call, await core.calls.transcript(call.id));
+      const [transcripts, question] = await Promise.all([core.calls.transcript(call.id), core.calls.pendingQuestion(call.id)]);
+      return { ...callView(call, transcripts), operator_question: question };
     },
   );
 

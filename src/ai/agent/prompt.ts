@@ -1,0 +1,150 @@
+/**
+ * Prompt assembly for the LLM brain, in one place. The brief has already had the share policy applied
+ * (src/engine/brief.ts): a persona field that may not be said is absent, so nothing here can leak it. Keypad
+ * fields are named, never shown: Switchboard types the digits itself.
+ */
+import type { AgentBrief } from '../../engine/brain.js';
+
+export interface SystemPromptOptions {
+  /** A name for the agent to introduce itself with; without one it is "an assistant". */
+  agentName?: string;
+  /** The current time, for "tomorrow" and "next Tuesday". Default: now. */
+  now?: Date;
+  /** Describe the `[[command:param]]` protocol instead of tools (models without tool calling). */
+  inlineCommands: boolean;
+}
+
+const LANGUAGE_NAMES: Record<string, string> = {
+  sv: 'Swedish', en: 'English', de: 'German', fr: 'French', es: 'Spanish', no: 'Norwegian', nb: 'Norwegian Bokmål',
+  nn: 'Norwegian Nynorsk', da: 'Danish', fi: 'Finnish', nl: 'Dutch', it: 'Italian', pt: 'Portuguese', pl: 'Polish',
+  ar: 'Arabic', tr: 'Turkish', ja: 'Japanese', zh: 'Chinese', hi: 'Hindi', ru: 'Russian', uk: 'Ukrainian',
+  el: 'Greek', cs: 'Czech', hu: 'Hungarian', ro: 'Romanian', is: 'Icelandic', et: 'Estonian', lv: 'Latvian',
+  lt: 'Lithuanian', ko: 'Korean', th: 'Thai', vi: 'Vietnamese', id: 'Indonesian', he: 'Hebrew', fa: 'Persian',
+};
+
+/** The English name of a language code (`sv` → `Swedish`); the code itself when unknown; Swedish when empty. */
+export function languageName(code: string | undefined): string {
+  const c = (code ?? '').trim().toLowerCase() || 'sv';
+  return LANGUAGE_NAMES[c] ?? LANGUAGE_NAMES[c.slice(0, 2)] ?? c;
+}
+
+/** How a keypad field is named to the model (the same words the engine writes into the transcript). */
+export const KEYPAD_FIELD_NAMES: Record<AgentBrief['keypadFields'][number], string> = {
+  phone: "the caller's phone number",
+  personal_security_number: "the caller's personal identity number",
+};
+
+/**
+ * Replaces `{{name}}` (spaces allowed inside the braces) with `vars[name]` coerced to a string. A variable
+ * with no value (absent, null or undefined) renders empty and is listed in `missing`, once, in order of
+ * appearance: Truedy stores the list in the call's `context.missing_variables` instead of failing.
+ *
+ * @example renderTemplate('Hi {{name}}, {{ day }}', { name: 'Ann' }) // { text: 'Hi Ann, ', missing: ['day'] }
+ */
+export function renderTemplate(text: string, vars: Record<string, unknown>): { text: string; missing: string[] } {
+  const missing: string[] = [];
+  const out = text.replace(/\{\{\s*([\w.-]+)\s*\}\}/g, (_, name: string) => {
+    const v = Object.prototype.hasOwnProperty.call(vars, name) ? vars[name] : undefined;
+    if (v === undefined || v === null) {
+      if (!missing.includes(name)) missing.push(name);
+      return '';
+    }
+    if (typeof v === 'string') return v;
+    if (typeof v === 'object') return JSON.stringify(v);
+    return String(v);
+  });
+  return { text: out, missing };
+}
+
+function describeNow(now: Date): string {
+  const day = now.toLocaleDateString('en-GB', { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+  const time = now.toISOString().slice(11, 16);
+  return `${day}, ${time} UTC`;
+}
+
+/** The system prompt for one turn, built from the brief as it is now (a live change applies at the next turn). */
+export function buildSystemPrompt(brief: AgentBrief, opts: SystemPromptOptions): string {
+  const lang = languageName(brief.language);
+  const p = brief.persona;
+  const who = opts.agentName ? `${opts.agentName}, an assistant` : 'an assistant';
+  const parts: string[] = [];
+
+  parts.push(
+    `You are ${who} placing a phone call on behalf of ${p.name ?? 'a client'}. You are the caller: the person ` +
+      'or phone system that answers is the callee. Everything you write is spoken aloud to them by a text-to-speech voice.',
+  );
+  parts.push(`## Your task\n${brief.task.trim()}`);
+  if (brief.additionalPrompt.trim()) parts.push(`## Additional instructions\n${brief.additionalPrompt.trim()}`);
+
+  parts.push(
+    `## Language\nThe call is in ${lang}. Speak only ${lang}, even if the callee switches language, unless they ` +
+      `clearly cannot understand ${lang}.`,
+  );
+
+  const facts: string[] = [];
+  if (p.name) facts.push(`- You are calling on behalf of: ${p.name}`);
+  if (p.role) facts.push(`- Your role: ${p.role}`);
+  if (p.phone) facts.push(`- The caller's phone number (you may say it): ${p.phone}`);
+  if (p.personal_security_number) facts.push(`- The caller's personal identity number (you may say it): ${p.personal_security_number}`);
+  if (p.address) facts.push(`- The caller's address: ${p.address}`);
+  parts.push(
+    `## What you may share\n${facts.length ? `${facts.join('\n')}\n` : ''}` +
+      'Share nothing personal beyond this. If you are asked for something you do not have, say politely that you ' +
+      'cannot share it or do not have it. Never invent names, numbers, dates or references.',
+  );
+
+  if (brief.keypadFields.length) {
+    const how = opts.inlineCommands
+      ? (f: string) => `[[keypad:${f}]]`
+      : () => 'the enter_on_keypad tool';
+    const lines = brief.keypadFields.map((f) => `- You can enter ${KEYPAD_FIELD_NAMES[f]} on the keypad with ${how(f)}.`);
+    parts.push(
+      `## Keypad\n${lines.join('\n')}\nYou do not know these digits and cannot say them aloud: when asked for them, ` +
+        'offer to type them on the keypad, or type them when a menu asks for them.',
+    );
+  }
+
+  if (brief.transferNumber) {
+    parts.push(`## Transfer\nIf the task requires it, you may transfer the call to ${brief.transferNumber}.`);
+  }
+
+  const etiquette = [
+    'Speak in short, natural spoken sentences, one or two at a time, then let the callee answer.',
+    'Never use markdown, lists, headings, emojis or abbreviations that do not read aloud well. Write numbers, times and dates the way they are spoken.',
+    'Greet the person and say briefly why you are calling. Say you are an assistant calling on behalf of someone if asked.',
+    opts.inlineCommands
+      ? 'When you hear hold music, a recording or a phone menu announcement that needs no answer, stay silent by replying with only [[wait]].'
+      : 'When you hear hold music, a recording or a phone menu announcement that needs no answer, stay silent: call the wait tool and say nothing.',
+    opts.inlineCommands
+      ? 'In a phone menu, choose the option that fits the task and press it with [[press:digits]].'
+      : 'In a phone menu, choose the option that fits the task and press it with the press_keys tool.',
+    opts.inlineCommands
+      ? 'When a real person (not a menu or a recording) picks up, include [[human]] in your reply.'
+      : 'When a real person (not a menu or a recording) picks up, call mark_human_answered.',
+    'When the task is done, or cannot be done, thank the callee and say goodbye before you end the call.',
+    'If you need information from your client that you do not have, ask them (they answer later) and meanwhile tell the callee you are checking.',
+  ];
+  parts.push(`## Phone etiquette\n${etiquette.map((l) => `- ${l}`).join('\n')}`);
+
+  if (opts.inlineCommands) {
+    const cmds = [
+      '[[press:123]] sends the digits 0-9, * and # as keypad tones (w is a half-second pause).',
+      ...brief.keypadFields.map((f) => `[[keypad:${f}]] types ${KEYPAD_FIELD_NAMES[f]} on the keypad.`),
+      ...(brief.transferNumber ? [`[[transfer:${brief.transferNumber}]] transfers the call.`] : []),
+      '[[end_call:completed]] or [[end_call:not_completed]] ends the call (after you have said goodbye); [[end_call]] alone counts as not completed.',
+      '[[request_user:your question]] asks your client a question; the answer arrives later as a note.',
+      '[[wait]] says nothing and waits for the callee.',
+      '[[human]] marks that a real person is on the line.',
+    ];
+    parts.push(
+      '## Commands\nYou act by writing commands in double square brackets inside your reply. They are carried out in ' +
+        'order and are never spoken. Use only these:\n' +
+        cmds.map((c) => `- ${c}`).join('\n'),
+    );
+  } else {
+    parts.push('## Tools\nUse your tools to act (keypad, ending the call, asking your client). Never describe a tool call aloud.');
+  }
+
+  parts.push(`## Now\nIt is ${describeNow(opts.now ?? new Date())}.`);
+  return parts.join('\n\n');
+}

@@ -1,0 +1,70 @@
+/**
+ * Changing a live call: PATCH /v1/calls/:callSid (001), POST /v1/calls/:callSid/transfer (001), and the
+ * extension POST /v1/calls/:callSid/operator-answer (the answer to the agent's question to the operator).
+ * Each goes through the core and over the bus to the session that owns the call.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FaceOptions } from '../../shared/options.js';
+import { CallSidParams, ErrorBody, OperatorAnswerBody, PatchCallBody, TransferBody } from '../schemas.js';
+import { statusWord } from '../map.js';
+
+export const liveRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { core }) => {
+  app.patch(
+    '/calls/:callSid',
+    {
+      schema: {
+        summary: 'Update a live call (applies at the agent’s next turn)',
+        tags: ['CallMyCall'],
+        params: CallSidParams,
+        body: PatchCallBody,
+        response: { 200: Type.Object({ success: Type.Boolean(), callSid: Type.String(), status: Type.String() }), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (req) => {
+      const b = req.body;
+      const call = await core.calls.update(req.org.id, req.params.callSid, {
+        task: b.task,
+        transferNumber: b.transfer_number,
+        additionalPrompt: b.additional_prompt,
+        maxDurationSeconds: b.max_duration,
+      });
+      return { success: true, callSid: call.sid, status: statusWord(call.status) };
+    },
+  );
+
+  app.post(
+    '/calls/:callSid/transfer',
+    {
+      schema: {
+        summary: 'Transfer a live call (warm by default)',
+        tags: ['CallMyCall'],
+        params: CallSidParams,
+        body: TransferBody,
+        response: { 200: Type.Object({ success: Type.Boolean(), transferType: Type.String(), callSid: Type.String() }), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (req) => {
+      const warm = req.body.warm ?? true;
+      const call = await core.calls.transfer(req.org.id, req.params.callSid, req.body.destination, warm, req.body.reason);
+      return { success: true, transferType: warm ? 'warm' : 'cold', callSid: call.sid };
+    },
+  );
+
+  app.post(
+    '/calls/:callSid/operator-answer',
+    {
+      schema: {
+        summary: 'Answer the agent’s question to the operator (Switchboard extension)',
+        tags: ['CallMyCall'],
+        params: CallSidParams,
+        body: OperatorAnswerBody,
+        response: { 200: Type.Object({ success: Type.Boolean() }), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (req) => {
+      await core.calls.answerOperator(req.org.id, req.params.callSid, req.body.answer);
+      return { success: true };
+    },
+  );
+};
