@@ -14,7 +14,9 @@
  *   BENCH_TIME_SCALE     50      SIM_TIME_SCALE of the simulated network
  *   BENCH_PHONE          +15550100  number called (Bella Cucina: a short, successful call)
  *   BENCH_WORKERS        1       autocannon worker threads (0 = the load generator shares the server's thread)
- *   BENCH_LAUNCH         1       0 = calls are stored as `queued` but never dialled (isolates the request path)
+ *   BENCH_MODES          dialled,stored  dialled = every started call is dialled and run by the engine on
+ *                        the same process and database (the real figure); stored = the call is stored as
+ *                        `queued` but not handed to the dialer (the request path alone, for comparison)
  *   MAX_CONCURRENT_CALLS is passed through (default 200): calls beyond it wait in the dialer as `queued`.
  *
  * Timing figures live here, printed; never in test assertions.
@@ -36,11 +38,13 @@ const WARMUP = Number(env.BENCH_WARMUP ?? 2);
 const TIME_SCALE = env.BENCH_TIME_SCALE ?? '50';
 const PHONE = env.BENCH_PHONE ?? '+15550100';
 const WORKERS = Number(env.BENCH_WORKERS ?? 1);
-const LAUNCH = env.BENCH_LAUNCH !== '0';
+const MODES = (env.BENCH_MODES ?? 'dialled,stored').split(',').map((s) => s.trim()).filter(Boolean);
+for (const m of MODES) if (m !== 'dialled' && m !== 'stored') throw new Error(`BENCH_MODES: unknown mode ${m} (dialled | stored)`);
 const BODY = JSON.stringify({ phone_number: PHONE, task: 'Confirm my booking for Tuesday, reference AB123', language: 'en' });
 
 interface Row {
   store: string;
+  mode: string;
   duration: string;
   requests: number;
   callsPerSec: string;
@@ -112,14 +116,14 @@ async function statusCounts(sb: Switchboard): Promise<string> {
   return rows.map((r) => `${r.status} ${r.n}`).join(', ');
 }
 
-async function runStore(store: string): Promise<Row | null> {
+async function runStore(store: string, mode: string): Promise<Row | null> {
   const built = await build(store);
   if (!built) return null;
   const { sb, cleanup } = built;
   try {
     const { org } = await sb.core.orgs.ensure('bench', { credits: 1_000_000_000 });
     const key = await sb.core.orgs.createKey(org.id, 'bench');
-    if (!LAUNCH) sb.core.calls.setLauncher({ launch() {} });
+    if (mode === 'stored') sb.core.calls.setLauncher({ launch() {} });
     const url = await sb.listen();
     if (WARMUP > 0) await cannon(url, key, WARMUP);
     const r = await cannon(url, key, DURATION);
@@ -129,6 +133,7 @@ async function runStore(store: string): Promise<Row | null> {
     const after = `dialer: ${live} live, ${queued} waiting; calls: ${await statusCounts(sb)}`;
     return {
       store: sb.store.kind,
+      mode,
       duration: `${r.duration.toFixed(1)} s`,
       requests: r.requests.total,
       callsPerSec: (ok / r.duration).toFixed(0),
@@ -142,31 +147,32 @@ async function runStore(store: string): Promise<Row | null> {
     const t = performance.now();
     await sb.shutdown();
     await cleanup();
-    console.log(`${store}: shut down in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    console.log(`${store} (${mode}): shut down in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
 }
 
 function table(rows: Row[]): string {
-  const head = ['store', 'duration', 'requests', 'calls/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors'];
-  const body = rows.map((r) => [r.store, r.duration, String(r.requests), r.callsPerSec, r.p50, r.p99, String(r.non2xx), String(r.errors)]);
+  const head = ['store', 'calls', 'duration', 'requests', 'calls/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors'];
+  const body = rows.map((r) => [r.store, r.mode, r.duration, String(r.requests), r.callsPerSec, r.p50, r.p99, String(r.non2xx), String(r.errors)]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
-  return [line(head), '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...body.map(line)].join('\n');
+  const line = (cells: string[]) => '| ' + cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
+  return [line(head), '|' + widths.map((w, i) => (i < 2 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...body.map(line)].join('\n');
 }
 
 async function main() {
   const cfg = loadConfig({});
   console.log(
     `POST /v1/start-call · ${CONNECTIONS} connections · ${WARMUP} s warm-up + ${DURATION} s measured · SIM_TIME_SCALE ${TIME_SCALE} · ` +
-      `MAX_CONCURRENT_CALLS ${env.MAX_CONCURRENT_CALLS ?? cfg.maxConcurrentCalls} · to ${PHONE}${LAUNCH ? '' : ' · NOT DIALLED (BENCH_LAUNCH=0)'} · autocannon workers ${WORKERS}`,
+      `MAX_CONCURRENT_CALLS ${env.MAX_CONCURRENT_CALLS ?? cfg.maxConcurrentCalls} · to ${PHONE} · autocannon workers ${WORKERS}`,
   );
   console.log(`node ${process.version} · ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}) · ${os.platform()} ${os.release()}`);
   const rows: Row[] = [];
   for (const store of STORES) {
-    const row = await runStore(store);
-    if (row) {
+    for (const mode of MODES) {
+      const row = await runStore(store, mode);
+      if (!row) break;
       rows.push(row);
-      console.log(`${row.store}: ${row.after}`);
+      console.log(`${row.store} (${mode}): ${row.after}`);
     }
   }
   console.log('');
