@@ -181,7 +181,8 @@ class LlmSession implements BrainSession {
       yield { type: 'end', goalCompleted: false, reason: 'llm_error' };
       return;
     }
-    if (opening && !this.opened) {
+    if (opening && !ctx.history.some((t) => t.role === 'agent')) {
+      // Nothing said yet: a greeting is a better fallback than "could you repeat that?".
       this.opened = true;
       yield say(phrasesFor(ctx.brief.language).hello(ctx.brief.persona.name));
       return;
@@ -277,7 +278,7 @@ class LlmSession implements BrainSession {
 
   /** Carries out one command (yields its action) and returns the result to tell the model. */
   private async *perform(outcome: CommandOutcome, ctx: BrainContext, r: RoundResult): AsyncGenerator<AgentAction, { result: string; failed: boolean }> {
-  const inline = this.o.mode === 'inline';
+    const inline = this.o.mode === 'inline';
     if (!outcome.ok) {
       r.refused = true;
       return { result: result({ ok: false, error: outcome.error }), failed: true };
@@ -285,6 +286,8 @@ class LlmSession implements BrainSession {
     const a = outcome.action;
     const before = ctx.history.length;
     r.acted++;
+    // The engine stops pulling once the call ends: be over before the action goes out.
+    if (a.type === 'end') this.over = true;
     yield a;
     if (a.type === 'end' || a.type === 'transfer') r.ended = true;
     if (a.type === 'ask_operator' || a.type === 'human_answered') r.wantsWords = true;
@@ -313,13 +316,10 @@ class LlmSession implements BrainSession {
       };
     }
     return { result: result({ ok: true }), failed: false };
-}
+  }
 
-  private async *inlineCommand(
-    cmd: InlineCommand,
-    ctx: BrainContext,
-    r: RoundResult,
-  ): AsyncGenerator<AgentAction> {
+  /** An inline command, recorded where the model wrote it (and its failure, if any, as a note). */
+  private async *inlineCommand(cmd: InlineCommand, ctx: BrainContext, r: RoundResult): AsyncGenerator<AgentAction> {
     // The model sees its own commands where it wrote them, and hears about the ones that failed.
     const entry: Extra = { at: ctx.history.length, messages: [{ role: 'assistant', content: `[[${cmd.name}${cmd.param ? `:${cmd.param}` : ''}]]` }] };
     this.extras.push(entry);
@@ -335,7 +335,6 @@ class LlmSession implements BrainSession {
   /** Leaves a short message (the model writes it; a template if it cannot), then ends with `voicemail`. */
   private async *voicemail(ctx: BrainContext): AsyncGenerator<AgentAction> {
     this.machine = true;
-    this.over = true;
     const brief = ctx.brief;
     this.note(
       ctx,
@@ -379,6 +378,7 @@ class LlmSession implements BrainSession {
       const task = brief.task.trim().replace(/[.!\s]+$/, '');
       yield say(p.voicemail(p.callingAbout(task), brief.persona.name, brief.persona.phone));
     }
+    this.over = true;
     yield { type: 'end', goalCompleted: false, reason: 'voicemail' };
   }
 
