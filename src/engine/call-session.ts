@@ -17,6 +17,7 @@ import type { Logger } from '../lib/logger.js';
 import type { AgentAction, Brain, BrainInput, BrainSession, Turn } from './brain.js';
 import { KEYPAD_FIELD_LABEL, buildBrief, keypadDigits } from './brief.js';
 import { goodbyeLine } from './lines.js';
+import type { Metrics, TurnLatency } from '../metrics/index.js';
 
 export interface SessionSettings {
   operatorAnswerTimeoutSeconds: number;
@@ -25,6 +26,7 @@ export interface SessionSettings {
 
 export interface CallSessionDeps {
   settings: SessionSettings;
+  metrics?: Metrics;
   calls: CallService;
   bus: Bus;
   carrier: Carrier;
@@ -76,7 +78,7 @@ export class CallSession {
   /** Takes ownership of the call and dials. Returns once dialling has begun. */
   async start(): Promise<void> {
     this.unsubscribe = await this.d.bus.subscribe(channels.callCommands(this.callId), (m) => void this.onCommand(m as CommandEnvelope));
-    await this.d.calls.setOwner(this.callId, this.d.nodeId, this.d.brain.name);
+    await this.d.clock.hold(this.d.calls.setOwner(this.callId, this.d.nodeId, this.d.brain.name));
     try {
       this.handle = await this.d.carrier.dial(
         {
@@ -108,12 +110,21 @@ export class CallSession {
     if (!this.handle) await this.finish('canceled', { reason });
   }
 
+  /** Records an event; the session's clock stands still meanwhile (see Clock.hold). */
+  private rec(e: Parameters<CallService['record']>[1]) {
+    return this.d.clock.hold(this.d.calls.record(this.callId, e));
+  }
+
+  private move(...args: Parameters<CallService['transition']>) {
+    return this.d.clock.hold(this.d.calls.transition(...args));
+  }
+
   // ---- carrier progress ------------------------------------------------------------------------
 
   private async onCarrierEvent(e: CarrierEvent): Promise<void> {
     try {
       if (e.type === 'ringing') {
-        await this.d.calls.transition(this.callId, 'ringing');
+        await this.move(this.callId, 'ringing');
       } else if (e.type === 'answered') {
         await this.onAnswered(e.answeredBy, e.channel);
       } else {
@@ -128,7 +139,7 @@ export class CallSession {
     this.answeredBy = answeredBy;
     this.answeredAt = this.d.clock.now();
     this.channel = channel;
-    await this.d.calls.transition(this.callId, 'in_progress', { answeredBy });
+    await this.move(this.callId, 'in_progress', { answeredBy });
     if (this.hangingUp) {
       await channel.hangup();
       return;
@@ -166,7 +177,7 @@ export class CallSession {
   private async finish(status: CallState, f: { reason?: string; error?: string }): Promise<void> {
     const connected = this.answeredAt ? (this.d.clock.now() - this.answeredAt) / 1000 : 0;
     const voicemail = status === 'voicemail';
-    await this.d.calls.transition(this.callId, status, {
+    await this.move(this.callId, status, {
       reason: f.reason,
       error: f.error,
       answeredBy: this.channel ? this.answeredBy : undefined,
@@ -184,6 +195,15 @@ export class CallSession {
       durationSeconds: connected,
     });
     await this.unsubscribe?.();
+    if (this.d.metrics) {
+      const c = await this.d.calls.eventCounts(this.callId).catch(() => ({ transcript: 0, command: 0, override: 0 }));
+      this.d.metrics.observeCall(status, {
+        call_duration_seconds: connected,
+        transcript_count: c.transcript,
+        command_count: c.command,
+        override_count: c.override,
+      });
+    }
     this.finished();
   }
 
@@ -221,7 +241,7 @@ export class CallSession {
         if (!q) return { ok: false, error: 'no_pending_question' };
         this.question = undefined;
         q.timeout.abort();
-        await this.d.calls.record(this.callId, { type: 'command', command: 'operator_answer' });
+        await this.rec({ type: 'command', command: 'operator_answer' });
         this.enqueue({ type: 'operator_answer', question: q.text, answer: c.answer });
         return { ok: true };
       }
@@ -256,23 +276,26 @@ export class CallSession {
     }
     if (input.type === 'speech') {
       this.history.push({ role: 'callee', text: input.text });
-      void this.d.calls
-        .record(this.callId, { type: 'transcript', role: 'callee', text: input.text })
+      void this
+        .rec({ type: 'transcript', role: 'callee', text: input.text })
         .catch((err) => this.d.log.error({ err, callId: this.callId }, 'transcript not recorded'));
       // New words supersede a turn that is still deciding; a turn that has begun to act runs to its end
       // (talking over the agent is a barge-in, signalled by `speech_started`).
       if (!this.turnActed) this.turn?.abort();
-      this.enqueue({ type: 'speech', text: input.text });
+      this.enqueue({ type: 'speech', text: input.text }, performance.now());
     } else if (input.type === 'dtmf') {
       this.enqueue({ type: 'dtmf', digits: input.digits });
     }
   }
 
-  private pending: BrainInput[] = [];
+  private pending: Array<{ input: BrainInput; heardAt?: number }> = [];
+  private turnNo = 0;
+  /** Timings of the turn under way (performance.now() milliseconds). */
+  private timing: { heardAt: number; startedAt: number; firstOutput?: number; firstSay?: number } | undefined;
   private idle: Promise<void> = Promise.resolve();
 
-  private enqueue(input: BrainInput): void {
-    this.pending.push(input);
+  private enqueue(input: BrainInput, heardAt?: number): void {
+    this.pending.push({ input, heardAt });
     if (!this.working) this.idle = this.work();
   }
 
@@ -281,16 +304,32 @@ export class CallSession {
     this.working = true;
     try {
       while (this.pending.length && !this.life.signal.aborted && !this.hangingUp) {
-        const input = this.pending.shift()!;
+        const { input, heardAt } = this.pending.shift()!;
         this.turn = new AbortController();
         this.turnActed = false;
+        this.timing = heardAt !== undefined ? { heardAt, startedAt: performance.now() } : undefined;
         await this.runTurn(input, this.turn.signal).catch((err) => {
           if ((err as Error).name !== 'AbortError') this.d.log.error({ err, callId: this.callId }, 'agent turn failed');
         });
+        await this.recordTiming();
       }
     } finally {
       this.working = false;
     }
+  }
+
+  /** Stores and exports the latency figures of the turn that just ran (turns that answered speech). */
+  private async recordTiming(): Promise<void> {
+    const t = this.timing;
+    this.timing = undefined;
+    if (!t) return;
+    const latency: TurnLatency = {
+      transcript_to_gpt_ms: t.startedAt - t.heardAt,
+      gpt_first_token_ms: t.firstOutput !== undefined ? t.firstOutput - t.startedAt : null,
+      first_audio_playback_ms: t.firstSay !== undefined ? t.firstSay - t.heardAt : null,
+    };
+    this.d.metrics?.observeTurn(latency);
+    await this.d.clock.hold(this.d.calls.recordTurn(this.callId, ++this.turnNo, latency)).catch((err) => this.d.log.warn({ err, callId: this.callId }, 'turn figures not stored'));
   }
 
   private async settle(): Promise<void> {
@@ -301,6 +340,7 @@ export class CallSession {
     const ctx = { brief: buildBrief(this.req), history: this.history, signal };
     for await (const action of this.brainSession!.next(input, ctx)) {
       if (signal.aborted || this.hangingUp) return;
+      if (this.timing) this.timing.firstOutput ??= performance.now();
       this.turnActed = true;
       if (this.remoteEnded && action.type !== 'end') continue; // the line is gone; only the verdict counts
       const keepGoing = await this.act(action, signal);
@@ -313,17 +353,18 @@ export class CallSession {
     const ch = this.channel!;
     switch (a.type) {
       case 'say': {
+        if (this.timing) this.timing.firstSay ??= performance.now();
         const r = await ch.say(a.text, signal);
         const heard = r.done ? a.text : r.heard.trim();
         if (heard) {
           this.history.push({ role: 'agent', text: heard });
-          await this.d.calls.record(this.callId, { type: 'transcript', role: 'agent', text: heard });
+          await this.rec({ type: 'transcript', role: 'agent', text: heard });
         }
         return r.done;
       }
       case 'press':
         await ch.sendDigits(a.digits);
-        await this.d.calls.record(this.callId, { type: 'command', command: 'press', value: a.digits });
+        await this.rec({ type: 'command', command: 'press', value: a.digits });
         return true;
       case 'press_field': {
         const digits = keypadDigits(this.req, a.field);
@@ -335,22 +376,22 @@ export class CallSession {
         await ch.sendDigits(digits);
         const note = `[entered ${label} by keypad]`;
         this.history.push({ role: 'agent', text: note });
-        await this.d.calls.record(this.callId, { type: 'transcript', role: 'agent', text: note });
-        await this.d.calls.record(this.callId, { type: 'command', command: 'press_field', value: a.field });
+        await this.rec({ type: 'transcript', role: 'agent', text: note });
+        await this.rec({ type: 'command', command: 'press_field', value: a.field });
         return true;
       }
       case 'wait':
         return true;
       case 'end':
         this.outcome = { goalCompleted: a.goalCompleted, reason: a.reason };
-        await this.d.calls.record(this.callId, { type: 'command', command: 'end_call', value: a.reason });
+        await this.rec({ type: 'command', command: 'end_call', value: a.reason });
         await this.hangup(a.reason);
         return false;
       case 'transfer': {
         const to = a.to || this.req.transferNumber;
         if (!to || !this.mayTransferTo(to)) {
           this.history.push({ role: 'system', text: 'That transfer destination is not allowed for this call.' });
-          await this.d.calls.record(this.callId, { type: 'command', command: 'transfer_refused' });
+          await this.rec({ type: 'command', command: 'transfer_refused' });
           return true;
         }
         return !(await this.transfer(to, a.warm, 'transferred'));
@@ -361,7 +402,7 @@ export class CallSession {
       case 'human_answered':
         if (this.humanReached) return true;
         this.humanReached = true;
-        await this.d.calls.record(this.callId, { type: 'command', command: 'human_answered' });
+        await this.rec({ type: 'command', command: 'human_answered' });
         // With a transfer number, a person on the line is the moment to hand over (001: auto transfer).
         if (this.req.transferNumber) return !(await this.transfer(this.req.transferNumber, false, 'auto_transfer'));
         return true;
@@ -384,10 +425,10 @@ export class CallSession {
     const ch = this.channel;
     if (!ch?.transfer || !this.d.carrier.capabilities.transfer) {
       this.history.push({ role: 'system', text: 'Transfer is not available on this call.' });
-      await this.d.calls.record(this.callId, { type: 'command', command: 'transfer_unavailable' });
+      await this.rec({ type: 'command', command: 'transfer_unavailable' });
       return false;
     }
-    await this.d.calls.record(this.callId, { type: 'command', command: 'transfer', value: `${warm ? 'warm' : 'cold'} ${to}` });
+    await this.rec({ type: 'command', command: 'transfer', value: `${warm ? 'warm' : 'cold'} ${to}` });
     this.outcome = { goalCompleted: this.outcome.goalCompleted ?? true, reason };
     this.transferred = true;
     try {
@@ -398,7 +439,7 @@ export class CallSession {
       this.transferred = false;
       this.d.log.warn({ err, callId: this.callId }, 'transfer failed');
       this.history.push({ role: 'system', text: 'The transfer failed.' });
-      await this.d.calls.record(this.callId, { type: 'command', command: 'transfer_failed' });
+      await this.rec({ type: 'command', command: 'transfer_failed' });
       return false;
     }
   }
@@ -415,13 +456,13 @@ export class CallSession {
     this.question?.timeout.abort();
     const timeout = new AbortController();
     this.question = { text: question, timeout };
-    await this.d.calls.record(this.callId, { type: 'command', command: 'ask_operator', value: question });
+    await this.rec({ type: 'command', command: 'ask_operator', value: question });
     this.d.clock
       .sleep(this.d.settings.operatorAnswerTimeoutSeconds * 1000, AbortSignal.any([timeout.signal, this.life.signal]))
       .then(() => {
         if (this.question?.timeout !== timeout) return;
         this.question = undefined;
-        void this.d.calls.record(this.callId, { type: 'command', command: 'operator_timeout' }).catch(() => {});
+        void this.rec({ type: 'command', command: 'operator_timeout' }).catch(() => {});
         this.enqueue({ type: 'operator_answer', question, answer: null });
       })
       .catch(() => {});
@@ -457,7 +498,7 @@ export class CallSession {
         const bye = goodbyeLine(this.req.language);
         const r = await this.channel!.say(bye);
         const heard = r.done ? bye : r.heard;
-        if (heard) await this.d.calls.record(this.callId, { type: 'transcript', role: 'agent', text: heard });
+        if (heard) await this.rec({ type: 'transcript', role: 'agent', text: heard });
         await this.hangup('max_duration');
       })
       .catch(() => {});

@@ -13,9 +13,11 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { Brain } from './brain.js';
 import { CallSession, type SessionSettings } from './call-session.js';
+import type { Metrics } from '../metrics/index.js';
 
 export interface DialerOptions {
   settings: SessionSettings;
+  metrics?: Metrics;
   calls: CallService;
   bus: Bus;
   carrier: Carrier;

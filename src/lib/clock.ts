@@ -7,6 +7,11 @@ export interface Clock {
   now(): number;
   /** Resolves after `ms` of this clock's time; rejects with an `AbortError` when `signal` aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Runs real work (a database write) during which this clock's time must not move on. Real clocks just
+   * await it; the virtual clock holds its time still until it settles. Never wrap a sleep of this clock.
+   */
+  hold<T>(work: Promise<T>): Promise<T>;
 }
 
 function abortError(): Error {
@@ -21,6 +26,9 @@ export class RealClock implements Clock {
   constructor(readonly scale = 1) {}
   now(): number {
     return this.start + (Date.now() - this.start) * this.scale;
+  }
+  hold<T>(work: Promise<T>): Promise<T> {
+    return work;
   }
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -55,6 +63,7 @@ export class VirtualClock implements Clock {
   private seq = 0;
   private sleepers: Sleeper[] = [];
   private pending: NodeJS.Timeout | undefined;
+  private busy = 0;
   constructor(
     start = Date.UTC(2026, 0, 1),
     /** Real milliseconds of quiet before time jumps; `Infinity` = only `advance()` moves time. */
@@ -85,6 +94,15 @@ export class VirtualClock implements Clock {
       this.schedule();
     });
   }
+  async hold<T>(work: Promise<T>): Promise<T> {
+    this.busy++;
+    try {
+      return await work;
+    } finally {
+      this.busy--;
+      if (this.sleepers.length) this.schedule();
+    }
+  }
   /** Moves time forward by `ms` at once, waking every sleeper due by then. */
   advance(ms: number): void {
     const target = this.t + ms;
@@ -110,6 +128,7 @@ export class VirtualClock implements Clock {
     if (this.pending) clearTimeout(this.pending);
     this.pending = setTimeout(() => {
       this.pending = undefined;
+      if (this.busy > 0) return; // resumes when the held work settles
       const next = this.earliest();
       if (!next) return;
       this.wake(next);

@@ -1,6 +1,7 @@
 import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationProvider } from 'kysely';
 import pg from 'pg';
 import * as m0001 from './migrations/0001_init.js';
+import * as m0002 from './migrations/0002_call_turns.js';
 import { pgliteAsPool } from './pglite-pool.js';
 import { lockDataDir } from './lock.js';
 import type { Database } from './schema.js';
@@ -31,7 +32,7 @@ export interface StoreOptions {
   inMemory?: boolean;
 }
 
-const migrations: Record<string, Migration> = { '0001_init': m0001 };
+const migrations: Record<string, Migration> = { '0001_init': m0001, '0002_call_turns': m0002 };
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 // timestamptz and bigint come back as JS values the rest of the code expects.

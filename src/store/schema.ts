@@ -102,6 +102,15 @@ export interface WebhookDeliveriesTable {
   created_at: Timestamp;
 }
 
+export interface CallTurnsTable {
+  call_id: string;
+  turn: number;
+  transcript_to_gpt_ms: number | null;
+  gpt_first_token_ms: number | null;
+  first_audio_playback_ms: number | null;
+  created_at: Timestamp;
+}
+
 export interface Database {
   orgs: OrgsTable;
   api_keys: ApiKeysTable;
@@ -110,6 +119,7 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   jobs: JobsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  call_turns: CallTurnsTable;
 }
 
 export type OrgRow = Selectable<OrgsTable>;

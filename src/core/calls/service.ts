@@ -71,6 +71,7 @@ function bodyHash(body: unknown): string {
 
 export class CallService {
   private launcher: CallLauncher | undefined;
+  private readonly webhookEventsCache = new Map<string, string[]>();
   private acceptingCalls = true;
 
   constructor(private readonly o: CallServiceOptions) {}
@@ -221,6 +222,31 @@ export class CallService {
       .execute();
   }
 
+  /** Stores one turn's latency figures (004's names). */
+  async recordTurn(
+    callId: string,
+    turn: number,
+    t: { transcript_to_gpt_ms: number; gpt_first_token_ms: number | null; first_audio_playback_ms: number | null },
+  ): Promise<void> {
+    await this.o.db.insertInto('call_turns').values({ call_id: callId, turn, ...t }).execute();
+  }
+
+  async turns(callId: string) {
+    return this.o.db.selectFrom('call_turns').selectAll().where('call_id', '=', callId).orderBy('turn').execute();
+  }
+
+  /** How many transcript segments, commands and supervisor overrides a call had. */
+  async eventCounts(callId: string): Promise<{ transcript: number; command: number; override: number }> {
+    const rows = await this.o.db
+      .selectFrom('call_events')
+      .select(['kind', (eb) => eb.fn.countAll<string>().as('n')])
+      .where('call_id', '=', callId)
+      .groupBy('kind')
+      .execute();
+    const n = (k: string) => Number(rows.find((r) => r.kind === k)?.n ?? 0);
+    return { transcript: n('transcript'), command: n('command'), override: n('override') };
+  }
+
   /** The agent's unanswered question to the operator, if any (the last `ask_operator` not yet answered). */
   async pendingQuestion(callId: string): Promise<{ question: string; asked_at: string } | null> {
     const rows = await this.o.db
@@ -348,17 +374,42 @@ export class CallService {
   /** Appends an event to the call's log, with its webhooks, and publishes it. Returns the stored event. */
   async record(callId: string, e: NewCallEvent): Promise<CallEvent> {
     let enqueued = false;
-    const stored = await this.o.db.transaction().execute(async (trx) => {
-      const { seq, call } = await this.nextSeq(trx, callId);
-      const row = await this.insertEvent(trx, callId, seq, e);
-      if (e.type === 'transcript') enqueued = await this.enqueueWebhooks(trx, call, 'transcript_updated', [row]);
-      return row;
-    });
+    let stored: CallEventRow;
+    if (e.type === 'transcript' && (await this.webhookEvents(callId)).includes('transcript_updated')) {
+      stored = await this.o.db.transaction().execute(async (trx) => {
+        const { seq, call } = await this.nextSeq(trx, callId);
+        const row = await this.insertEvent(trx, callId, seq, e);
+        enqueued = await this.enqueueWebhooks(trx, call, 'transcript_updated', [row]);
+        return row;
+      });
+    } else {
+      // The hot path (every transcript line): one statement takes the sequence number and inserts.
+      const v = eventValues(e);
+      const r = await sql<CallEventRow>`
+        with c as (update calls set next_seq = next_seq + 1 where id = ${callId} returning next_seq - 1 as seq)
+        insert into call_events (call_id, seq, kind, role, text, data)
+        select ${callId}, c.seq, ${v.kind}, ${v.role}, ${v.text}, ${v.data}::jsonb from c
+        returning *`.execute(this.o.db);
+      if (!r.rows[0]) throw notFound('Call');
+      stored = r.rows[0];
+    }
     const event = toCallEvent(stored);
     await this.o.bus.publish(channels.callEvents(callId), event);
     if (enqueued) this.o.wakeJobs?.();
     return event;
   }
+
+  /** The webhook events a call asked for (they never change during a call, so they are kept in memory). */
+  private async webhookEvents(callId: string): Promise<string[]> {
+    const hit = this.webhookEventsCache.get(callId);
+    if (hit) return hit;
+    const row = await this.o.db.selectFrom('calls').select('request').where('id', '=', callId).executeTakeFirst();
+    const events = row ? (this.requestOf(row as CallRow).webhook?.events ?? []) : [];
+    if (this.webhookEventsCache.size > 10_000) this.webhookEventsCache.clear();
+    this.webhookEventsCache.set(callId, events);
+    return events;
+  }
+
 
   /**
    * Moves the call to `to` if the state machine allows it (never backwards, never out of an end state);
@@ -443,14 +494,7 @@ export class CallService {
   }
 
   private async insertEvent(trx: Transaction<Database>, callId: string, seq: number, e: NewCallEvent): Promise<CallEventRow> {
-    const base = { call_id: callId, seq, kind: e.type };
-    const values =
-      e.type === 'transcript'
-        ? { ...base, role: e.role, text: e.text, data: null }
-        : e.type === 'status'
-          ? { ...base, role: null, text: null, data: JSON.stringify({ status: e.status, reason: e.reason ?? null }) }
-          : { ...base, role: null, text: null, data: JSON.stringify({ command: e.command, value: e.value ?? null }) };
-    return trx.insertInto('call_events').values(values).returningAll().executeTakeFirstOrThrow();
+    return trx.insertInto('call_events').values({ call_id: callId, seq, ...eventValues(e) }).returningAll().executeTakeFirstOrThrow();
   }
 
   private async enqueueWebhooks(
@@ -470,6 +514,13 @@ export class CallService {
 }
 
 class IdempotencyRace extends Error {}
+
+/** The stored columns of a new event (one place for the shape of `call_events.data`). */
+function eventValues(e: NewCallEvent): { kind: string; role: string | null; text: string | null; data: string | null } {
+  if (e.type === 'transcript') return { kind: e.type, role: e.role, text: e.text, data: null };
+  if (e.type === 'status') return { kind: e.type, role: null, text: null, data: JSON.stringify({ status: e.status, reason: e.reason ?? null }) };
+  return { kind: e.type, role: null, text: null, data: JSON.stringify({ command: e.command, value: e.value ?? null }) };
+}
 
 export function toCallEvent(row: CallEventRow): CallEvent {
   const at = new Date(row.created_at).toISOString();
