@@ -18,6 +18,10 @@ import { SimCarrier, loadScenarios } from './carriers/sim/index.js';
 import type { Brain } from './engine/brain.js';
 import { Dialer } from './engine/dialer.js';
 import { RulesBrain } from './ai/rules/index.js';
+import { LlmBrain, summarizeCall } from './ai/agent/index.js';
+import { createLlm, withRetries, type Llm } from './ai/llm/index.js';
+import { Metrics } from './metrics/index.js';
+import type { Summarizer } from './engine/call-session.js';
 import { buildServer } from './server.js';
 
 export interface SwitchboardOverrides {
@@ -36,6 +40,9 @@ export interface SwitchboardOverrides {
 
 export interface Switchboard {
   config: Config;
+  metrics: Metrics;
+  /** The configured language model, if any. */
+  llm?: Llm;
   app: FastifyInstance;
   core: Core;
   store: Store;
@@ -61,7 +68,12 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   const bus = openBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix });
   const clock = o.clock ?? new RealClock(config.simTimeScale);
   const carrier = o.carrier ?? new SimCarrier({ scenarios: await loadScenarios(config.scenariosDir), clock, log });
-  const brain = o.brain ?? new RulesBrain({ clock });
+  const llm = config.llm ? withRetries(createLlm(config.llm), { attempts: 3, budgetMs: 8000 }) : undefined;
+  const brain = o.brain ?? (llm ? new LlmBrain({ llm, mode: config.llm!.mode, clock }) : new RulesBrain({ clock }));
+  const summarize: Summarizer | undefined = llm
+    ? (i) => summarizeCall(llm, { brief: i.brief, transcript: i.transcript, goalCompleted: i.goalCompleted })
+    : undefined;
+  const metrics = new Metrics({ defaultMetrics: true });
 
   const jobs = new JobRunner(store.db, log, {
     nodeId: config.nodeId,
@@ -81,6 +93,8 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
 
   const dialer = new Dialer({
     settings: { operatorAnswerTimeoutSeconds: config.operatorAnswerTimeoutSeconds, voicemailAction: config.voicemailAction },
+    metrics,
+    summarize,
     calls: core.calls,
     bus,
     carrier,
@@ -93,7 +107,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   core.calls.setLauncher(dialer);
 
   const rateLimitRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
-  const app = await buildServer({ core, bus, log, activeCalls: () => dialer.liveCount, rateLimitRedis });
+  const app = await buildServer({ core, bus, log, activeCalls: () => dialer.liveCount, rateLimitRedis, metrics });
 
   await recoverOrphans(core, store);
   await jobs.start();
@@ -102,6 +116,8 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   let closed = false;
   return {
     config,
+    metrics,
+    llm,
     app,
     core,
     store,

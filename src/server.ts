@@ -13,6 +13,7 @@ import type { Bus } from './bus/bus.js';
 import type { Core } from './core/index.js';
 import type { Logger } from './lib/logger.js';
 import { callMyCallFace } from './faces/callmycall/index.js';
+import type { Metrics } from './metrics/index.js';
 
 export interface ServerDeps {
   core: Core;
@@ -21,6 +22,7 @@ export interface ServerDeps {
   /** Live calls on this node, for /healthz. */
   activeCalls: () => number;
   rateLimitRedis?: unknown;
+  metrics?: Metrics;
 }
 
 function ajv(coerce: boolean) {
@@ -75,6 +77,11 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
     { schema: { summary: 'Health (open)', tags: ['Operations'], security: [] } },
     async () => ({ status: 'ok', uptime: Math.round(process.uptime()), activeCalls: d.activeCalls() }),
   );
+
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics (open; keep it on an internal network)', tags: ['Operations'], security: [] } }, async (_req, reply) => {
+    reply.header('Content-Type', d.metrics?.registry.contentType ?? 'text/plain');
+    return d.metrics ? d.metrics.text() : '';
+  });
 
   await app.register(callMyCallFace, { prefix: '/v1', core: d.core, bus: d.bus, rateLimitRedis: d.rateLimitRedis });
   return app as unknown as FastifyInstance;

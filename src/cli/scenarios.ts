@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { loadScenarios } from '../carriers/sim/index.js';
+import { scenarioTestsCommand } from './scenario-tests/command.js';
 
 export function scenariosCommand(): Command {
   return new Command('scenarios')
@@ -13,5 +14,6 @@ export function scenariosCommand(): Command {
       const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
       const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
       process.stdout.write([fmt(head), ...rows.map(fmt)].join('\n') + '\n');
-    });
+    })
+    .addCommand(scenarioTestsCommand());
 }

@@ -45,6 +45,16 @@ export interface Config {
   operatorAnswerTimeoutSeconds: number;
   /** What the agent does when an answering machine picks up: leave a message made from the task, or hang up. */
   voicemailAction: 'leave_message' | 'hang_up';
+  /** The language model; absent = the offline rules brain. */
+  llm?: {
+    provider: 'openai' | 'anthropic';
+    baseUrl?: string;
+    apiKey: string;
+    model: string;
+    /** `tools`: function calls; `inline`: 004's `[[press:1]]` commands in the text (models without tools). */
+    mode: 'tools' | 'inline';
+    timeoutMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -138,6 +148,29 @@ export function loadConfig(env: Env = process.env): Config {
     redisPrefix: str(env, 'REDIS_PREFIX') ?? 'sb:',
     operatorAnswerTimeoutSeconds: int(env, 'OPERATOR_ANSWER_TIMEOUT_SECONDS', 60, 1, 3600),
     voicemailAction: oneOf(env, 'VOICEMAIL_ACTION', ['leave_message', 'hang_up'] as const, 'leave_message'),
+    llm: readLlm(env),
+  };
+}
+
+/** The model is configured by LLM_MODEL (plus a key, except for local servers that need none). */
+function readLlm(env: Env): Config['llm'] {
+  const model = str(env, 'LLM_MODEL');
+  const baseUrl = url(env, 'LLM_BASE_URL', ['http:', 'https:']);
+  const apiKey = str(env, 'LLM_API_KEY');
+  if (!model) {
+    if (baseUrl || apiKey) throw new ConfigError('LLM_MODEL', 'is required when LLM_BASE_URL or LLM_API_KEY is set');
+    return undefined;
+  }
+  const provider = oneOf(env, 'LLM_PROVIDER', ['openai', 'anthropic'] as const, 'openai');
+  if (!apiKey && !baseUrl) throw new ConfigError('LLM_API_KEY', 'is required for the hosted API (or set LLM_BASE_URL for a local server)');
+  return {
+    provider,
+    baseUrl,
+    // Local OpenAI-compatible servers (Ollama, llama.cpp) ignore the key but want one.
+    apiKey: apiKey ?? 'local',
+    model,
+    mode: oneOf(env, 'LLM_MODE', ['tools', 'inline'] as const, 'tools'),
+    timeoutMs: int(env, 'LLM_TIMEOUT_MS', 30_000, 1000, 600_000),
   };
 }
 

@@ -14,7 +14,7 @@ import type { CallRow } from '../store/index.js';
 import type { AnsweredBy, CalleeInput, Carrier, CarrierCallHandle, CarrierEvent, VoiceChannel } from '../carriers/carrier.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import type { AgentAction, Brain, BrainInput, BrainSession, Turn } from './brain.js';
+import type { AgentAction, AgentBrief, Brain, BrainInput, BrainSession, Turn } from './brain.js';
 import { KEYPAD_FIELD_LABEL, buildBrief, keypadDigits } from './brief.js';
 import { goodbyeLine } from './lines.js';
 import type { Metrics, TurnLatency } from '../metrics/index.js';
@@ -24,9 +24,17 @@ export interface SessionSettings {
   voicemailAction: 'leave_message' | 'hang_up';
 }
 
+/** After a connected call: a summary, whether the goal was reached, and data extracted from the transcript. */
+export type Summarizer = (input: {
+  brief: AgentBrief;
+  transcript: Array<{ role: string; text: string }>;
+  goalCompleted?: boolean;
+}) => Promise<{ summary: string; goalCompleted: boolean; extracted: Record<string, unknown> }>;
+
 export interface CallSessionDeps {
   settings: SessionSettings;
   metrics?: Metrics;
+  summarize?: Summarizer;
   calls: CallService;
   bus: Bus;
   carrier: Carrier;
@@ -177,6 +185,7 @@ export class CallSession {
   private async finish(status: CallState, f: { reason?: string; error?: string }): Promise<void> {
     const connected = this.answeredAt ? (this.d.clock.now() - this.answeredAt) / 1000 : 0;
     const voicemail = status === 'voicemail';
+    const report = await this.report();
     await this.move(this.callId, status, {
       reason: f.reason,
       error: f.error,
@@ -190,8 +199,9 @@ export class CallSession {
               ? 'goal_completed'
               : 'goal_not_completed'
             : status,
-      goalCompleted: this.channel ? (this.outcome.goalCompleted ?? false) : false,
-      summary: this.summary(status, f.reason),
+      goalCompleted: this.channel ? (this.outcome.goalCompleted ?? report?.goalCompleted ?? false) : false,
+      summary: report?.summary ?? this.summary(status, f.reason),
+      extracted: report?.extracted,
       durationSeconds: connected,
     });
     await this.unsubscribe?.();
@@ -205,6 +215,19 @@ export class CallSession {
       });
     }
     this.finished();
+  }
+
+  /** The model's report on a connected call (summary, goal, extracted data), when a model is configured. */
+  private async report(): Promise<Awaited<ReturnType<Summarizer>> | undefined> {
+    if (!this.d.summarize || !this.channel) return undefined;
+    const transcript = this.history.filter((t) => t.role !== 'system').map((t) => ({ role: t.role, text: t.text }));
+    if (transcript.length === 0) return undefined;
+    try {
+      return await this.d.clock.hold(this.d.summarize({ brief: buildBrief(this.req), transcript, goalCompleted: this.outcome.goalCompleted }));
+    } catch (err) {
+      this.d.log.warn({ err, callId: this.callId }, 'call summary failed');
+      return undefined;
+    }
   }
 
   /** A short factual summary (LLM summaries replace this when a model is configured). */

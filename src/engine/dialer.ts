@@ -12,12 +12,13 @@ import type { Carrier } from '../carriers/carrier.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { Brain } from './brain.js';
-import { CallSession, type SessionSettings } from './call-session.js';
+import { CallSession, type SessionSettings, type Summarizer } from './call-session.js';
 import type { Metrics } from '../metrics/index.js';
 
 export interface DialerOptions {
   settings: SessionSettings;
   metrics?: Metrics;
+  summarize?: Summarizer;
   calls: CallService;
   bus: Bus;
   carrier: Carrier;

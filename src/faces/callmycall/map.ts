@@ -5,6 +5,7 @@
 import type { CallState } from '../../core/calls/states.js';
 import type { Speaker } from '../../core/calls/events.js';
 import type { CallEventRow, CallRow } from '../../store/index.js';
+import { summarize } from '../../metrics/index.js';
 
 export const STATUS_WORDS: Record<CallState, string> = {
   queued: 'queued',
@@ -68,5 +69,19 @@ export function callView(call: CallRow, transcripts: CallEventRow[], recordingUr
     ended_at: iso(call.ended_at),
     call: { call_id: call.sid, status, to: call.to_number, created_at: iso(call.created_at) },
     transcripts: items,
+  };
+}
+
+/** 004's latency names, p50 and max over the call's turns (ms). */
+export function latencyView(
+  turns: Array<{ transcript_to_gpt_ms: number | null; gpt_first_token_ms: number | null; first_audio_playback_ms: number | null }>,
+) {
+  const pick = (k: 'transcript_to_gpt_ms' | 'gpt_first_token_ms' | 'first_audio_playback_ms') =>
+    summarize(turns.map((t) => t[k]).filter((v): v is number => v !== null));
+  return {
+    turns: turns.length,
+    transcript_to_gpt_ms: pick('transcript_to_gpt_ms'),
+    gpt_first_token_ms: pick('gpt_first_token_ms'),
+    first_audio_playback_ms: pick('first_audio_playback_ms'),
   };
 }

@@ -8,7 +8,7 @@ import { isTerminal } from '../../../core/calls/states.js';
 import { SwitchboardError } from '../../../core/errors.js';
 import { SseStream } from '../../shared/sse.js';
 import type { FaceOptions } from '../../shared/options.js';
-import { ROLE_WORDS, callView, statusWord, transcriptItem } from '../map.js';
+import { ROLE_WORDS, callView, latencyView, statusWord, transcriptItem } from '../map.js';
 import { CallIdParams, EndCallBody, EndCallResponse, ErrorBody, StartCallBody, StartCallResponse } from '../schemas.js';
 
 const PING_MS = 15_000;
@@ -68,8 +68,12 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
     },
     async (req) => {
       const call = await core.calls.find(req.org.id, req.params.callId);
-      const [transcripts, question] = await Promise.all([core.calls.transcript(call.id), core.calls.pendingQuestion(call.id)]);
-      return { ...callView(call, transcripts), operator_question: question };
+      const [transcripts, question, turns] = await Promise.all([
+        core.calls.transcript(call.id),
+        core.calls.pendingQuestion(call.id),
+        core.calls.turns(call.id),
+      ]);
+      return { ...callView(call, transcripts), operator_question: question, latency: latencyView(turns) };
     },
   );
 
