@@ -177,8 +177,11 @@ export class CallSession {
     this.turn?.abort();
     await this.settle();
     const voicemail = this.answeredBy === 'machine';
-    await this.finish(voicemail ? 'voicemail' : 'completed', {
+    // The model kept failing: the call did not do its job, and says why.
+    const broken = this.outcome.reason === 'llm_error';
+    await this.finish(broken ? 'failed' : voicemail ? 'voicemail' : 'completed', {
       reason: this.outcome.reason ?? (this.hangingUp ? undefined : 'callee_hung_up'),
+      ...(broken ? { error: 'llm_error' } : {}),
     });
   }
 
