@@ -33,6 +33,16 @@ describe('config', () => {
     expect((err as Error).message).toContain(name);
   });
 
+  it('configures a language model only with LLM_MODEL, and says what is missing', () => {
+    expect(loadConfig({}).llm).toBeUndefined();
+    expect(loadConfig({ LLM_MODEL: 'gpt-4o-mini', LLM_API_KEY: 'k' }).llm).toMatchObject({ provider: 'openai', model: 'gpt-4o-mini', mode: 'tools' });
+    expect(loadConfig({ LLM_MODEL: 'llama3', LLM_BASE_URL: 'http://localhost:11434/v1' }).llm).toMatchObject({ apiKey: 'local' });
+    expect(() => loadConfig({ LLM_API_KEY: 'k' })).toThrow(/LLM_MODEL/);
+    expect(() => loadConfig({ LLM_MODEL: 'm' })).toThrow(/LLM_API_KEY/);
+    expect(() => loadConfig({ LLM_MODEL: 'm', LLM_API_KEY: 'k', LLM_MODE: 'telepathy' })).toThrow(/LLM_MODE/);
+    expect(() => loadConfig({ VOICEMAIL_ACTION: 'sing' })).toThrow(/VOICEMAIL_ACTION/);
+  });
+
   it('reads the values it is given', () => {
     const c = loadConfig({ PORT: '8080', SIM_TIME_SCALE: '20', DATABASE_URL: 'postgres://u@h/db', PUBLIC_URL: 'https://sb.example.com/' });
     expect(c.port).toBe(8080);
