@@ -21,9 +21,23 @@ const REDACT = [
   '*.apiKey',
 ];
 
+/** A URL as it may be logged: secrets in the query string replaced. */
+export function safeUrl(url: string | undefined): string | undefined {
+  return url?.replace(/([?&](?:api_key|session_token|token|key)=)[^&#]*/gi, '$1[redacted]');
+}
+
+const serializers = {
+  req: (req: { method?: string; url?: string; headers?: Record<string, unknown>; socket?: { remoteAddress?: string } }) => ({
+    method: req.method,
+    url: safeUrl(req.url),
+    host: req.headers?.host,
+    remoteAddress: req.socket?.remoteAddress,
+  }),
+};
+
 export function createLogger(level: LogLevel, dest?: NodeJS.WritableStream): Logger {
   return pino(
-    { level, redact: { paths: REDACT, censor: '[redacted]' }, base: undefined },
+    { level, redact: { paths: REDACT, censor: '[redacted]' }, base: undefined, serializers },
     dest ?? pino.destination({ dest: 1, sync: false }),
   );
 }
