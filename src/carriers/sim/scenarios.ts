@@ -65,9 +65,30 @@ const Person = Type.Object(
   { additionalProperties: false },
 );
 
+/** A keypad-entry step: asks for several digits (an account or identity number), ended by `#`. */
+const Collect = Type.Object(
+  {
+    prompt: Str,
+    /** Where to go once the digits are in: a menu, `queue` or `hangup`. */
+    then: Str,
+    /** Said once the digits are in (e.g. "Thank you."). */
+    say: Type.Optional(Str),
+    /** Entry ends by itself at this many digits (without `#`). */
+    maxDigits: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Fewer digits than this count as an invalid entry: `invalidChoice`, and the prompt again. */
+    minDigits: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Silence before the prompt is repeated, and after the last digit before the entry counts as done. Default 6. */
+    timeoutSeconds: Type.Optional(Seconds),
+    /** Times the prompt is repeated after silence or an invalid entry; then `noInput` and hang up. Default 2. */
+    repeats: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+
 const MenuTarget = Type.Union([
   Str,
   Type.Object({ say: Str, then: Type.Optional(Str) }, { additionalProperties: false }),
+  Type.Object({ collect: Collect }, { additionalProperties: false }),
 ]);
 
 const Menu = Type.Object(
@@ -129,6 +150,7 @@ const KINDS = {
 export type PersonSpec = Static<typeof Person>;
 export type IvrSpec = Static<typeof Ivr>;
 export type MenuSpec = Static<typeof Menu>;
+export type CollectSpec = Static<typeof Collect>;
 export type VoicemailSpec = Static<typeof Voicemail>;
 export type ScenarioKind = keyof typeof KINDS;
 export type Scenario = { [K in ScenarioKind]: Static<(typeof KINDS)[K]> }[ScenarioKind] & {
@@ -199,7 +221,11 @@ function checkIvr(ivr: IvrSpec, file: string, at: (p: string) => string): void {
   if (!(ivr.start in ivr.menus)) throw new ScenarioError(file, at('ivr.start'), `no menu named "${ivr.start}"`);
   for (const [name, menu] of Object.entries(ivr.menus)) {
     for (const [key, target] of Object.entries(menu.options)) {
-      const t = typeof target === 'string' ? target : target.then;
+      const c = typeof target === 'object' && 'collect' in target ? target.collect : undefined;
+      if (c?.minDigits !== undefined && c.maxDigits !== undefined && c.minDigits > c.maxDigits) {
+        throw new ScenarioError(file, at(`ivr.menus.${name}.options.${key}.collect.minDigits`), 'must not be more than maxDigits');
+      }
+      const t = typeof target === 'string' ? target : 'collect' in target ? target.collect.then : target.then;
       if (t !== undefined && !known(t)) {
         throw new ScenarioError(file, at(`ivr.menus.${name}.options.${key}`), `"${t}" is not a menu, "queue" or "hangup"`);
       }

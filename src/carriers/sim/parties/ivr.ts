@@ -1,10 +1,10 @@
 /**
  * An automated phone menu: a welcome, spoken menus answered on the keypad (a key press cuts the prompt
- * short, silence repeats it), then a hold queue with periodic hold messages, and finally a person
+ * short, silence repeats it), keypad-entry steps that collect several digits up to `#`, then a hold queue with periodic hold messages, and finally a person
  * (a `HumanParty`) who picks up. The machine talks over the caller; it ignores speech.
  */
 import type { Party, PartyEnd } from '../line.js';
-import type { IvrSpec } from '../scenarios.js';
+import type { CollectSpec, IvrSpec } from '../scenarios.js';
 import { HumanParty } from './human.js';
 
 export class IvrParty implements Party {
@@ -12,6 +12,8 @@ export class IvrParty implements Party {
   private keyWaiter: (() => void) | undefined;
   private cut: AbortController | undefined;
   private person: HumanParty | undefined;
+  /** Digits entered at each keypad-entry step, in order (for tests and logs). */
+  readonly entered: string[] = [];
 
   constructor(
     private readonly spec: IvrSpec,
@@ -51,8 +53,22 @@ export class IvrParty implements Party {
         if (!(await this.announce(spec.invalidChoice))) return;
         continue;
       }
-      let next = typeof target === 'string' ? target : target.then;
-      if (typeof target !== 'string' && !(await this.announce(target.say))) return;
+      let next: string | undefined;
+      if (typeof target === 'string') next = target;
+      else if ('collect' in target) {
+        const digits = await this.collect(target.collect);
+        if (end.signal.aborted) return;
+        if (digits === undefined) {
+          await this.announce(spec.noInput);
+          return end.hangup();
+        }
+        this.entered.push(digits);
+        if (target.collect.say && !(await this.announce(target.collect.say))) return;
+        next = target.collect.then;
+      } else {
+        if (!(await this.announce(target.say))) return;
+        next = target.then;
+      }
       next ??= 'hangup';
       if (next === 'hangup') return end.hangup();
       if (next === 'queue') return this.queue();
@@ -72,6 +88,43 @@ export class IvrParty implements Party {
         this.keys = '';
         return k;
       }
+    }
+    return undefined;
+  }
+
+  /**
+   * A keypad-entry step: plays the prompt (a key press cuts it short) and collects digits until `#`,
+   * `maxDigits`, or a silence after the last digit. Silence with nothing entered, or too few digits,
+   * repeats the prompt; returns undefined when the repeats run out.
+   */
+  private async collect(c: CollectSpec): Promise<string | undefined> {
+    const timeoutMs = (c.timeoutSeconds ?? 6) * 1000;
+    const times = (c.repeats ?? 2) + 1;
+    for (let i = 0; i < times && !this.end.signal.aborted; i++) {
+      this.keys = '';
+      this.cut = new AbortController();
+      await this.end.speak(c.prompt, { overAgent: true, cut: this.cut.signal });
+      let got: string | undefined;
+      for (;;) {
+        const hash = this.keys.indexOf('#');
+        if (hash >= 0) got = this.keys.slice(0, hash);
+        else if (c.maxDigits !== undefined && this.keys.length >= c.maxDigits) got = this.keys.slice(0, c.maxDigits);
+        if (got !== undefined || this.end.signal.aborted) break;
+        const before = this.keys.length;
+        await this.waitForKey(timeoutMs);
+        if (this.end.signal.aborted) return undefined;
+        if (this.keys.length === before) {
+          if (before > 0) got = this.keys; // silence after some digits: the entry is done
+          break;
+        }
+      }
+      this.keys = '';
+      if (got === undefined) continue; // silence: the prompt again
+      if (got.length === 0 || (c.minDigits !== undefined && got.length < c.minDigits)) {
+        if (!(await this.announce(this.spec.invalidChoice))) return undefined;
+        continue;
+      }
+      return got;
     }
     return undefined;
   }
