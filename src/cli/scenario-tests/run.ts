@@ -56,7 +56,7 @@ export interface ScenarioTestRun {
 const ORG = 'scenario-tests';
 
 export async function runScenarioTests(cases: ScenarioTestCase[], o: ScenarioTestOptions = {}): Promise<ScenarioTestRun> {
-  const env = { ...(o.env ?? process.env), LOG_LEVEL: 'silent', PORT: '0', SHUTDOWN_GRACE_SECONDS: '1' };
+  const env: NodeJS.ProcessEnv = { ...(o.env ?? process.env), LOG_LEVEL: 'silent', PORT: '0', SHUTDOWN_GRACE_SECONDS: '1' };
   // Self-contained: never a shared database or bus, whatever the environment says.
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
