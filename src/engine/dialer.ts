@@ -3,29 +3,14 @@
  * (carriers limit calls per second and per account as well). A call waiting here already answers
  * commands: ending it cancels it before it is dialled.
  */
-import type { Bus } from '../bus/bus.js';
 import { channels } from '../bus/bus.js';
 import type { CommandEnvelope } from '../core/calls/events.js';
-import type { CallLauncher, CallService } from '../core/calls/service.js';
+import type { CallLauncher } from '../core/calls/service.js';
 import type { CallRow } from '../store/index.js';
-import type { Carrier } from '../carriers/carrier.js';
-import type { Clock } from '../lib/clock.js';
-import type { Logger } from '../lib/logger.js';
-import type { Brain } from './brain.js';
-import { CallSession, type SessionSettings, type Summarizer } from './call-session.js';
-import type { Metrics } from '../metrics/index.js';
+import { CallSession, type CallSessionDeps } from './call-session.js';
 
-export interface DialerOptions {
-  settings: SessionSettings;
-  metrics?: Metrics;
-  summarize?: Summarizer;
-  calls: CallService;
-  bus: Bus;
-  carrier: Carrier;
-  brain: Brain;
-  clock: Clock;
-  log: Logger;
-  nodeId: string;
+/** What every session needs, and how many may run at once on this node. */
+export interface DialerOptions extends CallSessionDeps {
   maxConcurrent: number;
 }
 
