@@ -189,6 +189,8 @@ export class CallSession {
     const connected = this.answeredAt ? (this.d.clock.now() - this.answeredAt) / 1000 : 0;
     const voicemail = status === 'voicemail';
     const report = await this.report();
+    // The agent's own verdict wins; without one (the callee hung up, a timer ended the call) the model's.
+    const goalCompleted = this.channel ? (this.outcome.goalCompleted ?? report?.goalCompleted ?? false) : false;
     await this.move(this.callId, status, {
       reason: f.reason,
       error: f.error,
@@ -198,11 +200,11 @@ export class CallSession {
         : this.transferred
           ? 'transferred'
           : this.channel
-            ? this.outcome.goalCompleted
+            ? goalCompleted
               ? 'goal_completed'
               : 'goal_not_completed'
             : status,
-      goalCompleted: this.channel ? (this.outcome.goalCompleted ?? report?.goalCompleted ?? false) : false,
+      goalCompleted,
       summary: report?.summary ?? this.summary(status, f.reason),
       extracted: report?.extracted,
       durationSeconds: connected,
