@@ -68,7 +68,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   const bus = openBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix });
   const clock = o.clock ?? new RealClock(config.simTimeScale);
   const carrier = o.carrier ?? new SimCarrier({ scenarios: await loadScenarios(config.scenariosDir), clock, log });
-  const llm = config.llm ? withRetries(createLlm(config.llm), { attempts: 3, budgetMs: 8000 }) : undefined;
+  const llm = config.llm ? holdingClock(withRetries(createLlm(config.llm), { attempts: 3, budgetMs: 8000 }), clock) : undefined;
   const brain = o.brain ?? (llm ? new LlmBrain({ llm, mode: config.llm!.mode, clock }) : new RulesBrain({ clock }));
   const summarize: Summarizer | undefined = llm
     ? (i) => summarizeCall(llm, { brief: i.brief, transcript: i.transcript, goalCompleted: i.goalCompleted })
@@ -149,6 +149,28 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
       await bus.close();
       rateLimitRedis?.disconnect();
       if (!o.store) await store.close();
+    },
+  };
+}
+
+/**
+ * The model's thinking time is real time: while a chunk is awaited, the call's clock stands still (a
+ * no-op on the real clock), so a simulated phone menu does not run ahead of a slow model.
+ */
+function holdingClock(llm: Llm, clock: Clock): Llm {
+  return {
+    name: llm.name,
+    async *stream(req) {
+      const it = llm.stream(req)[Symbol.asyncIterator]();
+      try {
+        for (;;) {
+          const r = await clock.hold(it.next());
+          if (r.done) return;
+          yield r.value;
+        }
+      } finally {
+        await it.return?.();
+      }
     },
   };
 }

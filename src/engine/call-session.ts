@@ -504,7 +504,11 @@ export class CallSession {
     if (queue && queue > 0 && this.answeredBy !== 'machine') {
       this.d.clock
         .sleep(queue * 1000, this.life.signal)
-        .then(() => (this.humanReached || this.hangingUp ? undefined : this.hangup('queue_timeout')))
+        .then(() => {
+          if (this.humanReached || this.hangingUp) return;
+          this.outcome.goalCompleted ??= false; // a timer, not the agent, ended it
+          return this.hangup('queue_timeout');
+        })
         .catch(() => {});
     }
   }
@@ -523,6 +527,7 @@ export class CallSession {
         this.pending = [];
         await this.settle();
         this.outcome.reason = 'max_duration';
+        this.outcome.goalCompleted ??= false; // a timer, not the agent, ended it
         const bye = goodbyeLine(this.req.language);
         const r = await this.channel!.say(bye);
         const heard = r.done ? bye : r.heard;
