@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Config } from './config/index.js';
 import { openBus, type Bus } from './bus/index.js';
-import { createCore, type Core } from './core/index.js';
+import { createCore, TASK_JOB, type Core } from './core/index.js';
 import { newWebhookSecret } from './core/orgs.js';
 import { webhookDeliveryHandler, WEBHOOK_JOB } from './core/webhooks/index.js';
 import { JobRunner } from './jobs/runner.js';
@@ -79,6 +79,15 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     nodeId: config.nodeId,
     pollMs: o.jobPollMs,
     releaseAllLocksAtStart: store.kind === 'pglite',
+    excludeKinds: [TASK_JOB],
+  });
+  // Scheduled tasks have a runner of their own: a task holds its slot until its call ends (TASK_CONCURRENCY).
+  const taskJobs = new JobRunner(store.db, log, {
+    nodeId: config.nodeId,
+    pollMs: o.jobPollMs,
+    concurrency: config.taskConcurrency,
+    onlyRegisteredKinds: true,
+    lockTimeoutMs: 6 * 3600_000,
   });
   const core = createCore({
     db: store.db,
@@ -88,8 +97,10 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     carrierName: carrier.name,
     checkDestination: carrier.checkDestination?.bind(carrier),
     wakeJobs: () => jobs.wake(),
+    wakeTasks: () => taskJobs.wake(),
   });
   jobs.register(WEBHOOK_JOB, webhookDeliveryHandler({ db: store.db, config, log }));
+  taskJobs.register(TASK_JOB, core.tasks.jobHandler());
 
   const dialer = new Dialer({
     settings: { operatorAnswerTimeoutSeconds: config.operatorAnswerTimeoutSeconds, voicemailAction: config.voicemailAction },
@@ -111,6 +122,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
 
   await recoverOrphans(core, store);
   await jobs.start();
+  await taskJobs.start();
   log.info({ brain: brain.name, carrier: carrier.name, store: store.kind, bus: config.redisUrl ? 'redis' : 'memory' }, 'switchboard ready');
 
   let closed = false;
@@ -142,7 +154,10 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
       if (closed) return;
       closed = true;
       core.calls.stopAcceptingCalls();
+      await taskJobs.stop(0);
       await dialer.drain(config.shutdownGraceSeconds * 1000);
+      core.tasks.stopWaiting();
+      await taskJobs.stop(2000);
       await app.close();
       await jobs.drain(Math.min(15_000, config.shutdownGraceSeconds * 1000 + 2000));
       await jobs.stop();

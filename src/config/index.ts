@@ -45,6 +45,13 @@ export interface Config {
   operatorAnswerTimeoutSeconds: number;
   /** What the agent does when an answering machine picks up: leave a message made from the task, or hang up. */
   voicemailAction: 'leave_message' | 'hang_up';
+  /**
+   * 32-byte key (base64 or hex in CREDENTIALS_KEY) that seals phone-number credentials (AES-256-GCM) and
+   * signs live-transcript session tokens. Unset: a key file made once in DATA_DIR (an in-memory key in tests).
+   */
+  credentialsKey?: Buffer;
+  /** Scheduled tasks that may be running (their calls live) at once on this node. */
+  taskConcurrency: number;
   /** The language model; absent = the offline rules brain. */
   llm?: {
     provider: 'openai' | 'anthropic';
@@ -148,8 +155,19 @@ export function loadConfig(env: Env = process.env): Config {
     redisPrefix: str(env, 'REDIS_PREFIX') ?? 'sb:',
     operatorAnswerTimeoutSeconds: int(env, 'OPERATOR_ANSWER_TIMEOUT_SECONDS', 60, 1, 3600),
     voicemailAction: oneOf(env, 'VOICEMAIL_ACTION', ['leave_message', 'hang_up'] as const, 'leave_message'),
+    credentialsKey: readKey(env, 'CREDENTIALS_KEY'),
+    taskConcurrency: int(env, 'TASK_CONCURRENCY', 10, 1, 10_000),
     llm: readLlm(env),
   };
+}
+
+/** A 32-byte key given as 64 hex digits or base64. */
+function readKey(env: Env, name: string): Buffer | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+  if (key.length !== 32) throw new ConfigError(name, 'must be 32 bytes, as 64 hex digits or base64 (openssl rand -base64 32)');
+  return key;
 }
 
 /** The model is configured by LLM_MODEL (plus a key, except for local servers that need none). */

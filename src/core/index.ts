@@ -6,12 +6,20 @@ import type { Db } from '../store/index.js';
 import { CallService } from './calls/service.js';
 import { WebhookPayloads } from './calls/webhook-payloads.js';
 import { Orgs } from './orgs.js';
+import { Agents } from './agents.js';
+import { PhoneNumbers } from './numbers.js';
+import { Secrets } from './secrets.js';
+import { Tasks } from './tasks.js';
 import { checkWebhookUrl } from './webhooks/index.js';
 
 export * from './errors.js';
 export { CallService, type CallLauncher } from './calls/service.js';
 export { Orgs, type Org } from './orgs.js';
 export { WebhookPayloads } from './calls/webhook-payloads.js';
+export { Agents, agentCallRequest, type AgentInput, type AgentPatch } from './agents.js';
+export { PhoneNumbers, numberView, type PhoneNumberInput } from './numbers.js';
+export { Secrets } from './secrets.js';
+export { Tasks, TASK_JOB, TASK_STATUSES, TASK_WEBHOOK_EVENTS, type TaskInput, type TaskPatch } from './tasks.js';
 
 export interface Core {
   db: Db;
@@ -19,6 +27,11 @@ export interface Core {
   orgs: Orgs;
   calls: CallService;
   payloads: WebhookPayloads;
+  agents: Agents;
+  numbers: PhoneNumbers;
+  tasks: Tasks;
+  /** The deployment key: sealed credentials and signed short-lived tokens. */
+  secrets: Secrets;
   /** Why a webhook target is not acceptable in this deployment, or null. */
   checkWebhookUrl(url: string): string | null;
 }
@@ -31,6 +44,8 @@ export interface CoreDeps {
   carrierName: string;
   checkDestination?: (to: string) => string | null;
   wakeJobs?: () => void;
+  /** Wakes the scheduled-task runner (a task created already due). */
+  wakeTasks?: () => void;
 }
 
 export function createCore(d: CoreDeps): Core {
@@ -46,7 +61,22 @@ export function createCore(d: CoreDeps): Core {
     wakeJobs: d.wakeJobs,
   });
   const production = d.config.nodeEnv === 'production';
+  const secrets = new Secrets(d.config);
+  const agents = new Agents(d.db);
+  const tasks = new Tasks({
+    db: d.db,
+    bus: d.bus,
+    log: d.log,
+    calls,
+    agents,
+    checkWebhookUrl: (url) => checkWebhookUrl(url, { production }),
+    wakeTasks: d.wakeTasks,
+  });
   return {
+    agents,
+    numbers: new PhoneNumbers(d.db, secrets),
+    tasks,
+    secrets,
     db: d.db,
     config: d.config,
     orgs: new Orgs(d.db),

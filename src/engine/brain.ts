@@ -18,6 +18,10 @@ export interface AgentBrief {
   /** Persona fields the agent may type on the keypad without seeing them. */
   keypadFields: Array<'phone' | 'personal_security_number'>;
   transferNumber?: string;
+  /** The agent's own system prompt (an agents/tasks or Truedy agent), variables already rendered. */
+  agentPrompt?: string;
+  /** The agent's opening line (its starting message), variables already rendered. */
+  greeting?: string;
 }
 
 /** One thing that happened in the conversation, as the brain is told it. */

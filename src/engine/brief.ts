@@ -25,6 +25,8 @@ export function buildBrief(req: CallRequest): AgentBrief {
     persona,
     keypadFields,
     transferNumber: req.transferNumber,
+    ...(req.agent?.systemPrompt ? { agentPrompt: req.agent.systemPrompt } : {}),
+    ...(req.agent?.greeting ? { greeting: req.agent.greeting } : {}),
   };
 }
 

@@ -11,6 +11,8 @@ export interface NewJob {
   key?: string;
   runAt?: Date;
   maxAttempts?: number;
+  /** Among due jobs, a higher priority is claimed first (default 0). */
+  priority?: number;
 }
 
 /** A handler asks for another try later by throwing this. */
@@ -38,6 +40,7 @@ export async function enqueueJob(db: DbOrTrx, job: NewJob): Promise<void> {
       key: job.key ?? null,
       run_at: job.runAt ?? new Date(),
       max_attempts: job.maxAttempts ?? 1,
+      priority: job.priority ?? 0,
       locked_at: null,
       locked_by: null,
       last_error: null,
@@ -54,6 +57,13 @@ export interface JobRunnerOptions {
   lockTimeoutMs?: number;
   /** The embedded store has one process: every lock left in it is stale. */
   releaseAllLocksAtStart?: boolean;
+  /**
+   * Claim only jobs of the kinds registered on this runner (so that two runners over one table, e.g. the
+   * scheduled-task runner with its own concurrency, never take each other's jobs). Default: every kind.
+   */
+  onlyRegisteredKinds?: boolean;
+  /** Claim every kind except these (the general runner leaves the task runner's jobs alone). */
+  excludeKinds?: string[];
 }
 
 /**
@@ -140,17 +150,27 @@ export class JobRunner {
 
   private async claim(limit: number): Promise<JobRow[]> {
     const stale = new Date(Date.now() - this.lockTimeoutMs);
+    const kinds = this.opts.onlyRegisteredKinds ? [...this.handlers.keys()] : undefined;
+    if (kinds && kinds.length === 0) return [];
+    const only = kinds ? sql`and kind in (${sql.join(kinds)})` : sql``;
+    const except = this.opts.excludeKinds?.length ? sql`and kind not in (${sql.join(this.opts.excludeKinds)})` : sql``;
     const r = await sql<JobRow>`
       update jobs set locked_at = now(), locked_by = ${this.opts.nodeId}, attempts = attempts + 1
       where id in (
         select id from jobs
-        where run_at <= now() and (locked_at is null or locked_at < ${stale})
-        order by run_at, id
+        where run_at <= now() and (locked_at is null or locked_at < ${stale}) ${only} ${except}
+        order by priority desc, run_at, id
         limit ${limit}
         for update skip locked
       )
       returning *`.execute(this.db);
-    return r.rows;
+    // RETURNING has no order: run them in the order they were chosen.
+    return r.rows.sort(
+      (a, b) =>
+        (b.priority ?? 0) - (a.priority ?? 0) ||
+        new Date(a.run_at).getTime() - new Date(b.run_at).getTime() ||
+        Number(a.id) - Number(b.id),
+    );
   }
 
   private async run(job: JobRow): Promise<void> {
@@ -198,12 +218,13 @@ export class JobRunner {
     const end = Date.now() + deadlineMs;
     while (Date.now() < end) {
       if (this.running === 0) {
-        const due = await this.db
-          .selectFrom('jobs')
-          .select('id')
-          .where('run_at', '<=', new Date(Date.now() + 2000))
-          .limit(1)
-          .execute();
+        let q = this.db.selectFrom('jobs').select('id').where('run_at', '<=', new Date(Date.now() + 2000));
+        if (this.opts.onlyRegisteredKinds) {
+          if (this.handlers.size === 0) return;
+          q = q.where('kind', 'in', [...this.handlers.keys()]);
+        }
+        if (this.opts.excludeKinds?.length) q = q.where('kind', 'not in', this.opts.excludeKinds);
+        const due = await q.limit(1).execute();
         if (due.length === 0) return;
       }
       this.wake();

@@ -2,6 +2,7 @@ import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationProvid
 import pg from 'pg';
 import * as m0001 from './migrations/0001_init.js';
 import * as m0002 from './migrations/0002_call_turns.js';
+import * as m0003 from './migrations/0003_agents_numbers_tasks.js';
 import { pgliteAsPool } from './pglite-pool.js';
 import { lockDataDir } from './lock.js';
 import type { Database } from './schema.js';
@@ -32,7 +33,7 @@ export interface StoreOptions {
   inMemory?: boolean;
 }
 
-const migrations: Record<string, Migration> = { '0001_init': m0001, '0002_call_turns': m0002 };
+const migrations: Record<string, Migration> = { '0001_init': m0001, '0002_call_turns': m0002, '0003_agents_numbers_tasks': m0003 };
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 // timestamptz and bigint come back as JS values the rest of the code expects.

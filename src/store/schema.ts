@@ -50,6 +50,9 @@ export interface CallsTable {
   next_seq: ColumnType<number, number | undefined, number>;
   answered_at: Date | null;
   ended_at: Date | null;
+  /** The agent and task the call was made for (agents/tasks and Truedy faces); null otherwise. */
+  agent_id: ColumnType<string | null, string | null | undefined, string | null>;
+  task_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -82,6 +85,8 @@ export interface JobsTable {
   run_at: Timestamp;
   attempts: ColumnType<number, number | undefined, number>;
   max_attempts: number;
+  /** Higher runs first among due jobs. */
+  priority: ColumnType<number, number | undefined, number>;
   locked_at: Date | null;
   locked_by: string | null;
   last_error: string | null;
@@ -111,7 +116,61 @@ export interface CallTurnsTable {
   created_at: Timestamp;
 }
 
+export interface AgentsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  system_prompt: string;
+  description: string | null;
+  starting_message: string | null;
+  language: string;
+  voice_settings: Json<Record<string, unknown>>;
+  dtmf_rules: Json<Record<string, unknown>>;
+  enabled: boolean;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface PhoneNumbersTable {
+  id: string;
+  org_id: string;
+  number: string;
+  carrier: string;
+  /** AES-256-GCM sealed JSON (see core/secrets.ts); never returned by an API. */
+  credentials: string | null;
+  inbound_agent_id: string | null;
+  outbound_agent_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface TasksTable {
+  id: string;
+  org_id: string;
+  agent_id: string;
+  name: string;
+  to_number: string;
+  description: string | null;
+  starting_message: string | null;
+  context_data: Json<Record<string, unknown>>;
+  priority: number;
+  scheduled_at: Date | null;
+  webhook_url: string | null;
+  webhook_events: Json<string[]>;
+  /** pending → in_progress → completed | failed */
+  status: string;
+  call_id: string | null;
+  last_error: string | null;
+  started_at: Date | null;
+  completed_at: Date | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface Database {
+  agents: AgentsTable;
+  phone_numbers: PhoneNumbersTable;
+  tasks: TasksTable;
   orgs: OrgsTable;
   api_keys: ApiKeysTable;
   calls: CallsTable;
@@ -129,3 +188,6 @@ export type CallUpdate = Updateable<CallsTable>;
 export type CallEventRow = Selectable<CallEventsTable>;
 export type JobRow = Selectable<JobsTable>;
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
+export type AgentRow = Selectable<AgentsTable>;
+export type PhoneNumberRow = Selectable<PhoneNumbersTable>;
+export type TaskRow = Selectable<TasksTable>;

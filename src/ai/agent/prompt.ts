@@ -34,27 +34,8 @@ export const KEYPAD_FIELD_NAMES: Record<AgentBrief['keypadFields'][number], stri
   personal_security_number: "the caller's personal identity number",
 };
 
-/**
- * Replaces `{{name}}` (spaces allowed inside the braces) with `vars[name]` coerced to a string. A variable
- * with no value (absent, null or undefined) renders empty and is listed in `missing`, once, in order of
- * appearance: Truedy stores the list in the call's `context.missing_variables` instead of failing.
- *
- * @example renderTemplate('Hi {{name}}, {{ day }}', { name: 'Ann' }) // { text: 'Hi Ann, ', missing: ['day'] }
- */
-export function renderTemplate(text: string, vars: Record<string, unknown>): { text: string; missing: string[] } {
-  const missing: string[] = [];
-  const out = text.replace(/\{\{\s*([\w.-]+)\s*\}\}/g, (_, name: string) => {
-    const v = Object.prototype.hasOwnProperty.call(vars, name) ? vars[name] : undefined;
-    if (v === undefined || v === null) {
-      if (!missing.includes(name)) missing.push(name);
-      return '';
-    }
-    if (typeof v === 'string') return v;
-    if (typeof v === 'object') return JSON.stringify(v);
-    return String(v);
-  });
-  return { text: out, missing };
-}
+/** `{{variables}}` in prompts and greetings (one implementation, shared with the core). */
+export { renderTemplate } from '../../lib/template.js';
 
 function describeNow(now: Date): string {
   const day = now.toLocaleDateString('en-GB', { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
@@ -73,7 +54,9 @@ export function buildSystemPrompt(brief: AgentBrief, opts: SystemPromptOptions):
     `You are ${who} placing a phone call on behalf of ${p.name ?? 'a client'}. You are the caller: the person ` +
       'or phone system that answers is the callee. Everything you write is spoken aloud to them by a text-to-speech voice.',
   );
+  if (brief.agentPrompt?.trim()) parts.push(`## Who you are\n${brief.agentPrompt.trim()}`);
   parts.push(`## Your task\n${brief.task.trim()}`);
+  if (brief.greeting?.trim()) parts.push(`## Opening line\nOpen the call with: "${brief.greeting.trim()}"`);
   if (brief.additionalPrompt.trim()) parts.push(`## Additional instructions\n${brief.additionalPrompt.trim()}`);
 
   parts.push(

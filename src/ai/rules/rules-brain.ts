@@ -182,7 +182,8 @@ class RulesSession implements BrainSession {
 
   private *open(brief: AgentBrief, p: Phrases): Generator<AgentAction> {
     const statement = this.statement(brief, p);
-    yield say(this.opened ? statement : `${p.hello(brief.persona.name)} ${statement}`);
+    // An agent's starting message is the opening line as given; the task follows when asked how to help.
+    yield say(this.opened ? statement : (brief.greeting ?? `${p.hello(brief.persona.name)} ${statement}`));
     this.opened = true;
     this.needTask = false;
   }

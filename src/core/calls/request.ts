@@ -40,8 +40,22 @@ export interface CallRequest {
   sharePolicy: SharePolicy;
   transferNumber?: string;
   fromNumber?: string;
-  webhook?: { url: string; events: string[] };
+  /**
+   * Where the face's webhooks go. `events` are the core's events the call is subscribed to; `faceEvents`,
+   * when present, the face's own event names (agents/tasks: `call_failed` is the core's `call_completed`).
+   */
+  webhook?: { url: string; events: string[]; faceEvents?: string[] };
   metadata: Record<string, unknown>;
+  /** The agent the call is made by: its system prompt and greeting already rendered with `variables`. */
+  agent?: { id: string; name: string; systemPrompt: string; greeting?: string };
+  /** The task the call carries out (agents/tasks face); its status follows the call's end. */
+  taskId?: string;
+  /** Template variables (`{{name}}`), as given. */
+  variables?: Record<string, unknown>;
+  /** Variables the templates used that had no value: rendered empty and listed here. */
+  missingVariables?: string[];
+  /** Free context kept with the call (Truedy's `context`). */
+  context?: Record<string, unknown>;
   calendar: { enabled: boolean; permissions: { read: boolean; write: boolean } };
   userOnCall?: { userPhone: string };
 }

@@ -107,6 +107,7 @@ export class CallService {
     }
     await checkCredits(this.o.db, orgId, this.o.minCallCredits);
 
+    let dialingEnqueued = false;
     const inserted = await this.o.db.transaction().execute(async (trx) => {
       const call = await trx
         .insertInto('calls')
@@ -133,9 +134,14 @@ export class CallService {
           owner_node: null,
           answered_at: null,
           ended_at: null,
+          agent_id: req.agent?.id ?? null,
+          task_id: req.taskId ?? null,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
+      if (req.taskId) await trx.updateTable('tasks').set({ call_id: call.id, updated_at: new Date() }).where('id', '=', req.taskId).execute();
+      // Faces that announce dialling (agents/tasks' call_started) get it in the same transaction.
+      dialingEnqueued = await this.enqueueWebhooks(trx, call, 'call_dialing', []);
       for (const key of keys) {
         const r = await trx
           .insertInto('idempotency_keys')
@@ -156,6 +162,7 @@ export class CallService {
       throw new SwitchboardError('SB_ERR_IDEMPOTENCY_MISMATCH', 'Idempotency key is being used by another request', {});
     }
     this.launcher?.launch(inserted);
+    if (dialingEnqueued) this.o.wakeJobs?.();
     return { call: inserted, replayed: false };
   }
 
@@ -189,11 +196,11 @@ export class CallService {
 
   /**
    * Whether the organisation may show `number` as caller ID: a verified caller ID or one of its own
-   * numbers. Neither exists before caller-ID verification and phone numbers are added, so every
-   * `from_number` is refused until then, as FACES.md requires.
+   * numbers (`phone_numbers`). Verified caller IDs come later; until then only own numbers pass.
    */
-  private async mayCallFrom(_orgId: string, _number: string): Promise<boolean> {
-    return false;
+  async mayCallFrom(orgId: string, number: string): Promise<boolean> {
+    const own = await this.o.db.selectFrom('phone_numbers').select('id').where('org_id', '=', orgId).where('number', '=', number).executeTakeFirst();
+    return !!own;
   }
 
   // ---- reading --------------------------------------------------------------------------------
@@ -446,6 +453,21 @@ export class CallService {
         .where('id', '=', callId)
         .returningAll()
         .executeTakeFirstOrThrow();
+      if (terminal && updated.task_id) {
+        // The task follows its call's end: completed when the call completed, failed otherwise.
+        await trx
+          .updateTable('tasks')
+          .set({
+            status: to === 'completed' ? 'completed' : 'failed',
+            last_error: to === 'completed' ? null : (f.error ?? f.reason ?? to),
+            completed_at: now,
+            updated_at: now,
+          })
+          .where('id', '=', updated.task_id)
+          .where('status', '=', 'in_progress')
+          .where((eb) => eb.or([eb('call_id', '=', callId), eb('call_id', 'is', null)]))
+          .execute();
+      }
       if (terminal && price!.credits > 0) {
         await trx
           .updateTable('orgs')

@@ -5,7 +5,8 @@
 import type { CallRow, CallEventRow } from '../../store/index.js';
 import type { CallRequest } from './request.js';
 
-export type CallWebhookEvent = 'call_started' | 'transcript_updated' | 'call_completed' | 'price_updated';
+/** `call_dialing`: the call was stored and handed to the carrier (the agents/tasks face's `call_started`). */
+export type CallWebhookEvent = 'call_dialing' | 'call_started' | 'transcript_updated' | 'call_completed' | 'price_updated';
 
 export interface WebhookPayloadInput {
   event: CallWebhookEvent;

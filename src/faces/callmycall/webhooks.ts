@@ -39,6 +39,8 @@ export function callMyCallWebhook(i: WebhookPayloadInput): unknown {
     case 'price_updated':
       data = { credits: i.price?.credits ?? c.credits_charged ?? 0, cost_breakdown: i.price?.cost_breakdown ?? {} };
       break;
+    default:
+      return null; // events of other faces (call_dialing)
   }
   return { event: i.event, call_id: c.sid, sid: c.sid, timestamp: i.timestamp, data };
 }

@@ -1,0 +1,118 @@
+/**
+ * Phone numbers an organisation owns: the number (E.164), its carrier (`sim` now, `twilio` next) and the
+ * carrier credentials, sealed at rest with AES-256-GCM (core/secrets.ts) and never returned by an API.
+ * A number may be assigned to an agent for inbound calls and/or to an agent for outbound calls.
+ */
+import { isE164 } from '../lib/phone.js';
+import { isUuid, newId } from '../lib/ids.js';
+import type { Db, PhoneNumberRow } from '../store/index.js';
+import { SwitchboardError, notFound, validationError } from './errors.js';
+import type { Secrets } from './secrets.js';
+
+export const NUMBER_CARRIERS = ['sim', 'twilio'] as const;
+export type NumberCarrier = (typeof NUMBER_CARRIERS)[number];
+
+export interface PhoneNumberInput {
+  number: string;
+  carrier?: NumberCarrier;
+  credentials?: Record<string, unknown> | null;
+  inbound_agent_id?: string | null;
+  outbound_agent_id?: string | null;
+}
+
+/** A number as APIs may show it: everything but the credentials (only whether there are some). */
+export type PhoneNumberView = Omit<PhoneNumberRow, 'credentials'> & { has_credentials: boolean };
+
+export function numberView(r: PhoneNumberRow): PhoneNumberView {
+  const { credentials, ...rest } = r;
+  return { ...rest, has_credentials: credentials !== null };
+}
+
+export class PhoneNumbers {
+  constructor(
+    private readonly db: Db,
+    private readonly secrets: Secrets,
+  ) {}
+
+  private async checkAgent(orgId: string, field: string, id: string | null | undefined): Promise<void> {
+    if (id === undefined || id === null) return;
+    const a = isUuid(id) ? await this.db.selectFrom('agents').select('id').where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst() : undefined;
+    if (!a) throw validationError(field, `${field} is not an agent of this organisation`);
+  }
+
+  async add(orgId: string, i: PhoneNumberInput): Promise<PhoneNumberRow> {
+    if (!isE164(i.number)) throw validationError('number', 'number must be an E.164 phone number, e.g. +46700000000');
+    const carrier = i.carrier ?? 'sim';
+    if (!(NUMBER_CARRIERS as readonly string[]).includes(carrier)) throw validationError('carrier', `carrier must be one of ${NUMBER_CARRIERS.join(', ')}`);
+    await this.checkAgent(orgId, 'inbound_agent_id', i.inbound_agent_id);
+    await this.checkAgent(orgId, 'outbound_agent_id', i.outbound_agent_id);
+    const row = await this.db
+      .insertInto('phone_numbers')
+      .values({
+        id: newId(),
+        org_id: orgId,
+        number: i.number,
+        carrier,
+        credentials: i.credentials ? this.secrets.seal(i.credentials) : null,
+        inbound_agent_id: i.inbound_agent_id ?? null,
+        outbound_agent_id: i.outbound_agent_id ?? null,
+      })
+      .onConflict((oc) => oc.column('number').doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw new SwitchboardError('SB_ERR_VALIDATION', 'number is already registered', { field: 'number' });
+    return row;
+  }
+
+  async list(orgId: string): Promise<PhoneNumberRow[]> {
+    return this.db.selectFrom('phone_numbers').selectAll().where('org_id', '=', orgId).orderBy('created_at').execute();
+  }
+
+  async get(orgId: string, id: string): Promise<PhoneNumberRow> {
+    const r = isUuid(id)
+      ? await this.db.selectFrom('phone_numbers').selectAll().where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst()
+      : undefined;
+    if (!r) throw notFound('Phone number');
+    return r;
+  }
+
+  async update(orgId: string, id: string, p: Partial<Omit<PhoneNumberInput, 'number'>>): Promise<PhoneNumberRow> {
+    await this.get(orgId, id);
+    await this.checkAgent(orgId, 'inbound_agent_id', p.inbound_agent_id);
+    await this.checkAgent(orgId, 'outbound_agent_id', p.outbound_agent_id);
+    const set: Record<string, unknown> = { updated_at: new Date() };
+    if (p.carrier !== undefined) set.carrier = p.carrier;
+    if (p.credentials !== undefined) set.credentials = p.credentials ? this.secrets.seal(p.credentials) : null;
+    if (p.inbound_agent_id !== undefined) set.inbound_agent_id = p.inbound_agent_id;
+    if (p.outbound_agent_id !== undefined) set.outbound_agent_id = p.outbound_agent_id;
+    return this.db.updateTable('phone_numbers').set(set).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  }
+
+  async remove(orgId: string, id: string): Promise<void> {
+    await this.get(orgId, id);
+    await this.db.deleteFrom('phone_numbers').where('id', '=', id).execute();
+  }
+
+  /** The carrier credentials of a number, unsealed (for the carrier adapter only). */
+  async credentials(orgId: string, id: string): Promise<Record<string, unknown> | null> {
+    const r = await this.get(orgId, id);
+    return r.credentials ? this.secrets.open<Record<string, unknown>>(r.credentials) : null;
+  }
+
+  /** Whether `number` is one of the organisation's own numbers. */
+  async owns(orgId: string, number: string): Promise<boolean> {
+    const r = await this.db.selectFrom('phone_numbers').select('id').where('org_id', '=', orgId).where('number', '=', number).executeTakeFirst();
+    return !!r;
+  }
+
+  /** The numbers assigned to an agent for outbound calls. */
+  async outboundFor(orgId: string, agentId: string): Promise<PhoneNumberRow[]> {
+    return this.db.selectFrom('phone_numbers').selectAll().where('org_id', '=', orgId).where('outbound_agent_id', '=', agentId).orderBy('created_at').execute();
+  }
+
+  /** Who answers an inbound call to `number`: its organisation and agent, if it is assigned. */
+  async inboundAgent(number: string): Promise<{ orgId: string; agentId: string } | null> {
+    const r = await this.db.selectFrom('phone_numbers').select(['org_id', 'inbound_agent_id']).where('number', '=', number).executeTakeFirst();
+    return r?.inbound_agent_id ? { orgId: r.org_id, agentId: r.inbound_agent_id } : null;
+  }
+}
