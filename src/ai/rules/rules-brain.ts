@@ -182,8 +182,8 @@ class RulesSession implements BrainSession {
 
   private *open(brief: AgentBrief, p: Phrases): Generator<AgentAction> {
     const statement = this.statement(brief, p);
-    // An agent's starting message is the opening line as given; the task follows when asked how to help.
-    yield say(this.opened ? statement : (brief.greeting ?? `${p.hello(brief.persona.name)} ${statement}`));
+    // An agent's starting message is the opening line, in place of the usual hello; the task follows it.
+    yield say(this.opened ? statement : `${brief.greeting ?? p.hello(brief.persona.name)} ${statement}`);
     this.opened = true;
     this.needTask = false;
   }
