@@ -17,6 +17,7 @@ import type { Carrier } from './carriers/carrier.js';
 import { SimCarrier, loadScenarios } from './carriers/sim/index.js';
 import type { Brain } from './engine/brain.js';
 import { Dialer } from './engine/dialer.js';
+import { buildBrief } from './engine/brief.js';
 import { RulesBrain } from './ai/rules/index.js';
 import { LlmBrain, summarizeCall } from './ai/agent/index.js';
 import { createLlm, withRetries, type Llm } from './ai/llm/index.js';
@@ -98,6 +99,9 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     checkDestination: carrier.checkDestination?.bind(carrier),
     wakeJobs: () => jobs.wake(),
     wakeTasks: () => taskJobs.wake(),
+    summarize: llm
+      ? (i) => summarizeCall(llm, { brief: buildBrief(i.request), transcript: i.transcript, goalCompleted: i.goalCompleted })
+      : undefined,
   });
   jobs.register(WEBHOOK_JOB, webhookDeliveryHandler({ db: store.db, config, log }));
   taskJobs.register(TASK_JOB, core.tasks.jobHandler());

@@ -13,6 +13,7 @@ import type { Bus } from './bus/bus.js';
 import type { Core } from './core/index.js';
 import type { Logger } from './lib/logger.js';
 import { callMyCallFace } from './faces/callmycall/index.js';
+import { agentsApiFace, agentsLiveSocket } from './faces/agents-api/index.js';
 import type { Metrics } from './metrics/index.js';
 
 export interface ServerDeps {
@@ -84,5 +85,7 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
   });
 
   await app.register(callMyCallFace, { prefix: '/v1', core: d.core, bus: d.bus, rateLimitRedis: d.rateLimitRedis });
+  await app.register(agentsApiFace, { prefix: '/api/v1', core: d.core, bus: d.bus, rateLimitRedis: d.rateLimitRedis });
+  await app.register(agentsLiveSocket, { core: d.core, bus: d.bus });
   return app as unknown as FastifyInstance;
 }

@@ -10,6 +10,8 @@ import { Agents } from './agents.js';
 import { PhoneNumbers } from './numbers.js';
 import { Secrets } from './secrets.js';
 import { Tasks } from './tasks.js';
+import { CallReports, type ReportSummarizer } from './calls/report.js';
+import { CallIndex } from './calls/list.js';
 import { checkWebhookUrl } from './webhooks/index.js';
 
 export * from './errors.js';
@@ -19,6 +21,8 @@ export { WebhookPayloads } from './calls/webhook-payloads.js';
 export { Agents, agentCallRequest, type AgentInput, type AgentPatch } from './agents.js';
 export { PhoneNumbers, numberView, type PhoneNumberInput } from './numbers.js';
 export { Secrets } from './secrets.js';
+export { CallIndex, type CallListFilter } from './calls/list.js';
+export { CallReports, buildReport, type CallReport, type ReportSummarizer } from './calls/report.js';
 export { Tasks, TASK_JOB, TASK_STATUSES, TASK_WEBHOOK_EVENTS, type TaskInput, type TaskPatch } from './tasks.js';
 
 export interface Core {
@@ -32,6 +36,9 @@ export interface Core {
   tasks: Tasks;
   /** The deployment key: sealed credentials and signed short-lived tokens. */
   secrets: Secrets;
+  reports: CallReports;
+  /** Listing calls with filters. */
+  callIndex: CallIndex;
   /** Why a webhook target is not acceptable in this deployment, or null. */
   checkWebhookUrl(url: string): string | null;
 }
@@ -46,6 +53,8 @@ export interface CoreDeps {
   wakeJobs?: () => void;
   /** Wakes the scheduled-task runner (a task created already due). */
   wakeTasks?: () => void;
+  /** Re-summarises stored transcripts with a model, when one is configured. */
+  summarize?: ReportSummarizer;
 }
 
 export function createCore(d: CoreDeps): Core {
@@ -77,6 +86,8 @@ export function createCore(d: CoreDeps): Core {
     numbers: new PhoneNumbers(d.db, secrets),
     tasks,
     secrets,
+    reports: new CallReports(d.db, d.summarize),
+    callIndex: new CallIndex(d.db),
     db: d.db,
     config: d.config,
     orgs: new Orgs(d.db),

@@ -295,6 +295,18 @@ export class CallService {
   }
 
   /**
+   * Cancels a call: it ends `failed` (reason `canceled_by_api`) at once, whatever the session would have
+   * called its end, then the session (if any) is told to hang up; its own end is refused by the state machine.
+   */
+  async cancel(orgId: string, idOrSid: string): Promise<EndResult> {
+    const call = await this.find(orgId, idOrSid);
+    if (isTerminal(call.status)) return { alreadyClosed: true, call };
+    await this.transition(call.id, 'failed', { reason: 'canceled_by_api', error: 'canceled' });
+    await this.command(call.id, { type: 'end', reason: 'canceled_by_api' });
+    return { alreadyClosed: false, call: await this.find(orgId, call.id) };
+  }
+
+  /**
    * Changes a live call: stored on the call's request and sent to its session, which applies them at the
    * agent's next turn. An ended call cannot be changed (409).
    */

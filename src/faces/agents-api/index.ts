@@ -1,0 +1,67 @@
+/**
+ * The agents/tasks platform face (`/api/v1`, document 002, decisions in FACES.md and
+ * docs/faces/agents-api.md): `{success, data, meta}` envelope, `X-RateLimit-*` on every response, its own
+ * errors. An encapsulated plugin; the live transcript WebSocket (`/ws/calls/:id`) is `agentsLiveSocket`.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import { SwitchboardError } from '../../core/errors.js';
+import { hashKey } from '../../core/orgs.js';
+import { bearerKey } from '../shared/auth.js';
+import type { FaceOptions } from '../shared/options.js';
+import { agentsApiErrorHandler, meta } from './errors.js';
+import { agentRoutes } from './routes/agents.js';
+import { taskRoutes } from './routes/tasks.js';
+import { callRoutes } from './routes/calls.js';
+import { agentsApiWebhook } from './webhooks.js';
+
+export { agentsLiveSocket } from './live-socket.js';
+
+export const agentsApiFace: FastifyPluginAsync<FaceOptions> = async (app, opts) => {
+  const { core } = opts;
+  core.payloads.register('agents-api', agentsApiWebhook);
+  app.setErrorHandler(agentsApiErrorHandler);
+  app.setNotFoundHandler((req, reply) => void reply.status(404).send({ success: false, error: 'Not found', details: {}, meta: meta(req) }));
+
+  // 002's clients may send `Content-Type: application/json` with no body on POST /execute, /end, /cancel.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (!text.trim()) return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new SwitchboardError('SB_ERR_VALIDATION', 'Malformed JSON body', { field: 'body' }), undefined);
+    }
+  });
+
+  await app.register(rateLimit, {
+    max: core.config.rateLimitPerMinute,
+    timeWindow: 60_000,
+    hook: 'onRequest',
+    keyGenerator: (req) => {
+      const key = bearerKey(req);
+      return key ? 'k:' + hashKey(key) : 'ip:' + req.ip;
+    },
+    ...(opts.rateLimitRedis ? { redis: opts.rateLimitRedis as any, nameSpace: core.config.redisPrefix + 'rl:api-v1:' } : {}),
+    errorResponseBuilder: () => new SwitchboardError('SB_ERR_RATE_LIMITED', 'Too Many Requests', {}, true),
+  });
+  // 002: X-RateLimit-Reset is the Unix time (seconds) when the window resets, not seconds from now.
+  app.addHook('onSend', async (_req, reply) => {
+    const left = Number(reply.getHeader('x-ratelimit-reset'));
+    if (Number.isFinite(left) && left < 1_000_000_000) reply.header('x-ratelimit-reset', Math.ceil(Date.now() / 1000) + left);
+  });
+
+  app.addHook('onRequest', async (req) => {
+    const key = bearerKey(req);
+    if (!key) throw new SwitchboardError('SB_ERR_UNAUTHENTICATED', 'Authorization header with API key is required');
+    const org = await core.orgs.authenticate(key);
+    if (!org) throw new SwitchboardError('SB_ERR_UNAUTHENTICATED', 'Invalid API key');
+    req.org = org;
+  });
+
+  const own: FaceOptions = { core: opts.core, bus: opts.bus, rateLimitRedis: opts.rateLimitRedis };
+  await app.register(agentRoutes, own);
+  await app.register(taskRoutes, own);
+  await app.register(callRoutes, own);
+};

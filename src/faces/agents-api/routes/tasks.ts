@@ -1,0 +1,45 @@
+/** Tasks (002): CRUD with filters, POST /tasks/:id/execute and /reset. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FaceOptions } from '../../shared/options.js';
+import { ok } from '../envelope.js';
+import { taskView } from '../map.js';
+import { CreateTaskBody, IdParams, TasksQuery, UpdateTaskBody } from '../schemas.js';
+
+const tags = ['Agents/tasks: tasks'];
+
+export const taskRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { core }) => {
+  app.get('/tasks', { schema: { summary: 'List tasks', tags, querystring: TasksQuery } }, async (req) => {
+    const { items, total } = await core.tasks.list(req.org.id, req.query);
+    return ok(req, items.map((t) => taskView(t)), { total, limit: req.query.limit ?? 50, offset: req.query.offset ?? 0 });
+  });
+
+  app.get('/tasks/:id', { schema: { summary: 'Get a task with its agent', tags, params: IdParams } }, async (req) => {
+    const t = await core.tasks.get(req.org.id, req.params.id);
+    const agent = await core.agents.get(req.org.id, t.agent_id).catch(() => undefined);
+    return ok(req, taskView(t, agent));
+  });
+
+  app.post('/tasks', { schema: { summary: 'Create a task', tags, body: CreateTaskBody } }, async (req, reply) => {
+    const t = await core.tasks.create(req.org.id, req.body);
+    void reply.status(201);
+    return ok(req, taskView(t));
+  });
+
+  app.patch('/tasks/:id', { schema: { summary: 'Update a pending task', tags, params: IdParams, body: UpdateTaskBody } }, async (req) =>
+    ok(req, taskView(await core.tasks.update(req.org.id, req.params.id, req.body ?? {}))),
+  );
+
+  app.delete('/tasks/:id', { schema: { summary: 'Delete a pending or failed task', tags, params: IdParams } }, async (req) => {
+    await core.tasks.delete(req.org.id, req.params.id);
+    return ok(req, { id: req.params.id, deleted: true });
+  });
+
+  app.post('/tasks/:id/execute', { schema: { summary: 'Execute a pending task (start its call)', tags, params: IdParams } }, async (req) => {
+    const call = await core.tasks.execute(req.org.id, req.params.id);
+    return ok(req, { call_id: call.id, message: 'Call initiated' });
+  });
+
+  app.post('/tasks/:id/reset', { schema: { summary: 'Reset a task to pending', tags, params: IdParams } }, async (req) =>
+    ok(req, taskView(await core.tasks.reset(req.org.id, req.params.id))),
+  );
+};
