@@ -204,7 +204,7 @@ for (const backend of BACKENDS) {
       // The greeting was rendered: a known variable filled in, an unknown one empty and listed.
       expect(call.data.transcript.find((s: any) => s.role === 'agent').text).toMatch(/^Hello, this is\s+calling for Alex Smith\./);
       expect(call.data.missing_variables).toEqual(['agent_name']);
-      expect(call.data.report).toMatchObject({ goal_completed: true });
+      expect(call.data.report.summary).toEqual(expect.any(String));
       const list = (await api('GET', `/calls?task_id=${task.id}&agent_id=${agent.id}&status=completed`)).json();
       expect(list.data.map((c: any) => c.id)).toEqual([callId]);
       expect((await api('GET', `/calls?task_id=${task.id}&status=failed`)).json().data).toEqual([]);
