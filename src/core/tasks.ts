@@ -165,7 +165,7 @@ export class Tasks {
     this.check(p);
     const scheduledAt = when('scheduled_at', p.scheduled_at);
     const updated = await this.o.db.transaction().execute(async (trx) => {
-      const t = await trx.selectFrom('tasks').selectAll().where('id', '=', id).where('org_id', '=', orgId).forUpdate().executeTakeFirst();
+      const t = isUuid(id) ? await trx.selectFrom('tasks').selectAll().where('id', '=', id).where('org_id', '=', orgId).forUpdate().executeTakeFirst() : undefined;
       if (!t) throw notFound('Task');
       if (t.status !== 'pending') this.refuse('Only pending tasks can be updated', t);
       const set: Record<string, unknown> = { updated_at: new Date() };
@@ -189,7 +189,7 @@ export class Tasks {
   /** Deletes a pending or failed task (400 otherwise), with its job. */
   async delete(orgId: string, id: string): Promise<void> {
     await this.o.db.transaction().execute(async (trx) => {
-      const t = await trx.selectFrom('tasks').selectAll().where('id', '=', id).where('org_id', '=', orgId).forUpdate().executeTakeFirst();
+      const t = isUuid(id) ? await trx.selectFrom('tasks').selectAll().where('id', '=', id).where('org_id', '=', orgId).forUpdate().executeTakeFirst() : undefined;
       if (!t) throw notFound('Task');
       if (t.status !== 'pending' && t.status !== 'failed') this.refuse('Only pending or failed tasks can be deleted', t);
       await trx.deleteFrom('jobs').where('key', '=', jobKey(id)).execute();
@@ -200,7 +200,7 @@ export class Tasks {
   /** Back to pending (any task not already pending), so it can run again; a future schedule is kept. */
   async reset(orgId: string, id: string): Promise<TaskRow> {
     const t = await this.o.db.transaction().execute(async (trx) => {
-      const t = await trx.selectFrom('tasks').selectAll().where('id', '=', id).where('org_id', '=', orgId).forUpdate().executeTakeFirst();
+      const t = isUuid(id) ? await trx.selectFrom('tasks').selectAll().where('id', '=', id).where('org_id', '=', orgId).forUpdate().executeTakeFirst() : undefined;
       if (!t) throw notFound('Task');
       if (t.status === 'pending') this.refuse('Task is already pending', t);
       const u = await trx
@@ -221,7 +221,7 @@ export class Tasks {
    */
   async execute(orgId: string, id: string): Promise<CallRow> {
     const claimed = await this.o.db.transaction().execute(async (trx) => {
-      const t = await trx.selectFrom('tasks').selectAll().where('id', '=', id).where('org_id', '=', orgId).forUpdate().executeTakeFirst();
+      const t = isUuid(id) ? await trx.selectFrom('tasks').selectAll().where('id', '=', id).where('org_id', '=', orgId).forUpdate().executeTakeFirst() : undefined;
       if (!t) throw notFound('Task');
       if (t.status !== 'pending') this.refuse('Only pending tasks can be executed', t);
       await trx.deleteFrom('jobs').where('key', '=', jobKey(id)).where('locked_at', 'is', null).execute();
