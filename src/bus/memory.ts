@@ -7,15 +7,15 @@ import type { Bus, BusHandler } from './bus.js';
  */
 export class MemoryBus implements Bus {
   private readonly handlers = new Map<string, Set<BusHandler>>();
+  /** Wildcard subscriptions (few: metrics, dashboards), kept apart so exact channels are one lookup. */
+  private readonly patterns = new Map<string, Set<BusHandler>>();
 
   async publish(channel: string, message: unknown): Promise<void> {
+    const targets: BusHandler[] = [...(this.handlers.get(channel) ?? [])];
+    for (const [prefix, set] of this.patterns) if (channel.startsWith(prefix)) targets.push(...set);
+    if (targets.length === 0) return;
     // Deliver a copy, as a network bus would: subscribers must not share mutable objects.
     const payload = JSON.stringify(message);
-    const targets: BusHandler[] = [];
-    for (const [pattern, set] of this.handlers) {
-      if (pattern === channel || (pattern.endsWith('*') && channel.startsWith(pattern.slice(0, -1)))) targets.push(...set);
-    }
-    if (targets.length === 0) return;
     queueMicrotask(() => {
       for (const h of targets) {
         try {
@@ -28,16 +28,20 @@ export class MemoryBus implements Bus {
   }
 
   async subscribe(channel: string, handler: BusHandler): Promise<() => Promise<void>> {
-    let set = this.handlers.get(channel);
-    if (!set) this.handlers.set(channel, (set = new Set()));
+    const pattern = channel.endsWith('*');
+    const map = pattern ? this.patterns : this.handlers;
+    const key = pattern ? channel.slice(0, -1) : channel;
+    let set = map.get(key);
+    if (!set) map.set(key, (set = new Set()));
     set.add(handler);
     return async () => {
       set!.delete(handler);
-      if (set!.size === 0) this.handlers.delete(channel);
+      if (set!.size === 0 && map.get(key) === set) map.delete(key);
     };
   }
 
   async close(): Promise<void> {
     this.handlers.clear();
+    this.patterns.clear();
   }
 }

@@ -64,6 +64,7 @@ export class CallSession {
   /** Whether the current turn has begun to act (said or pressed something). */
   private turnActed = false;
   private remoteEnded = false;
+  private writes: Promise<unknown> = Promise.resolve();
   /** A person is on the line (not a menu, a recording or a queue). */
   private humanReached = false;
   private transferred = false;
@@ -120,11 +121,22 @@ export class CallSession {
 
   /** Records an event; the session's clock stands still meanwhile (see Clock.hold). */
   private rec(e: Parameters<CallService['record']>[1]) {
-    return this.d.clock.hold(this.d.calls.record(this.callId, e));
+    return this.inOrder(() => this.d.calls.record(this.callId, e));
   }
 
   private move(...args: Parameters<CallService['transition']>) {
-    return this.d.clock.hold(this.d.calls.transition(...args));
+    return this.inOrder(() => this.d.calls.transition(...args));
+  }
+
+  /**
+   * The call's writes run one after another, in the order they were asked for (so sequence numbers follow
+   * what happened, even over a pool of connections), without the agent's next turn having to wait for
+   * them. The session's clock stands still while any is under way (see Clock.hold).
+   */
+  private inOrder<T>(write: () => Promise<T>): Promise<T> {
+    const p = this.writes.then(write);
+    this.writes = p.catch((err) => this.d.log.error({ err, callId: this.callId }, 'call write failed'));
+    return this.d.clock.hold(p);
   }
 
   // ---- carrier progress ------------------------------------------------------------------------
@@ -339,7 +351,7 @@ export class CallSession {
         await this.runTurn(input, this.turn.signal).catch((err) => {
           if ((err as Error).name !== 'AbortError') this.d.log.error({ err, callId: this.callId }, 'agent turn failed');
         });
-        await this.recordTiming();
+        this.recordTiming();
       }
     } finally {
       this.working = false;
@@ -347,7 +359,7 @@ export class CallSession {
   }
 
   /** Stores and exports the latency figures of the turn that just ran (turns that answered speech). */
-  private async recordTiming(): Promise<void> {
+  private recordTiming(): void {
     const t = this.timing;
     this.timing = undefined;
     if (!t) return;
@@ -357,7 +369,8 @@ export class CallSession {
       first_audio_playback_ms: t.firstSay !== undefined ? t.firstSay - t.heardAt : null,
     };
     this.d.metrics?.observeTurn(latency);
-    await this.d.clock.hold(this.d.calls.recordTurn(this.callId, ++this.turnNo, latency)).catch((err) => this.d.log.warn({ err, callId: this.callId }, 'turn figures not stored'));
+    const turn = ++this.turnNo;
+    void this.inOrder(() => this.d.calls.recordTurn(this.callId, turn, latency)).catch((err) => this.d.log.warn({ err, callId: this.callId }, 'turn figures not stored'));
   }
 
   private async settle(): Promise<void> {
@@ -386,7 +399,7 @@ export class CallSession {
         const heard = r.done ? a.text : r.heard.trim();
         if (heard) {
           this.history.push({ role: 'agent', text: heard });
-          await this.rec({ type: 'transcript', role: 'agent', text: heard });
+          void this.rec({ type: 'transcript', role: 'agent', text: heard }).catch(() => {}); // not awaited: the next turn need not wait
         }
         return r.done;
       }

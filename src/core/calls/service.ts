@@ -71,7 +71,7 @@ function bodyHash(body: unknown): string {
 
 export class CallService {
   private launcher: CallLauncher | undefined;
-  private readonly webhookEventsCache = new Map<string, string[]>();
+  private readonly webhookEventsCache = new Map<string, Promise<string[]>>();
   private acceptingCalls = true;
 
   constructor(private readonly o: CallServiceOptions) {}
@@ -419,15 +419,22 @@ export class CallService {
   }
 
   /** The webhook events a call asked for (they never change during a call, so they are kept in memory). */
-  private async webhookEvents(callId: string): Promise<string[]> {
+  private webhookEvents(callId: string): Promise<string[]> {
     const hit = this.webhookEventsCache.get(callId);
     if (hit) return hit;
-    const row = await this.o.db.selectFrom('calls').select('request').where('id', '=', callId).executeTakeFirst();
-    const events = row ? (this.requestOf(row as CallRow).webhook?.events ?? []) : [];
+    // The promise is cached, so concurrent first writes of one call share a single lookup.
+    const lookup = this.o.db
+      .selectFrom('calls')
+      .select('request')
+      .where('id', '=', callId)
+      .executeTakeFirst()
+      .then((row) => (row ? (this.requestOf(row as CallRow).webhook?.events ?? []) : []));
     if (this.webhookEventsCache.size > 10_000) this.webhookEventsCache.clear();
-    this.webhookEventsCache.set(callId, events);
-    return events;
+    this.webhookEventsCache.set(callId, lookup);
+    lookup.catch(() => this.webhookEventsCache.delete(callId));
+    return lookup;
   }
+
 
 
   /**
