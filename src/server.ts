@@ -14,6 +14,7 @@ import type { Core } from './core/index.js';
 import type { Logger } from './lib/logger.js';
 import { callMyCallFace } from './faces/callmycall/index.js';
 import { agentsApiFace, agentsLiveSocket } from './faces/agents-api/index.js';
+import { truedyFace } from './faces/truedy/index.js';
 import type { Metrics } from './metrics/index.js';
 
 export interface ServerDeps {
@@ -87,5 +88,6 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
   await app.register(callMyCallFace, { prefix: '/v1', core: d.core, bus: d.bus, rateLimitRedis: d.rateLimitRedis });
   await app.register(agentsApiFace, { prefix: '/api/v1', core: d.core, bus: d.bus, rateLimitRedis: d.rateLimitRedis });
   await app.register(agentsLiveSocket, { core: d.core, bus: d.bus });
+  await app.register(truedyFace, { prefix: '/api/public/v1', core: d.core, bus: d.bus, rateLimitRedis: d.rateLimitRedis });
   return app as unknown as FastifyInstance;
 }

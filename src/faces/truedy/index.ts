@@ -1,0 +1,56 @@
+/**
+ * The Truedy face (`/api/public/v1`, document 003, decisions in FACES.md and docs/faces/truedy.md):
+ * outbound calls made by agents, `{data, meta}` envelope, `{error: {code, message, details}, meta}` errors
+ * (422 for every validation failure), `Authorization: Bearer KEY`, a per-key rate limit. An encapsulated plugin.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import { SwitchboardError } from '../../core/errors.js';
+import { hashKey } from '../../core/orgs.js';
+import { bearerKey } from '../shared/auth.js';
+import type { FaceOptions } from '../shared/options.js';
+import { truedyError, truedyErrorHandler } from './errors.js';
+import { callRoutes } from './routes/calls.js';
+
+export const truedyFace: FastifyPluginAsync<FaceOptions> = async (app, opts) => {
+  const { core } = opts;
+  app.setErrorHandler(truedyErrorHandler);
+  app.setNotFoundHandler((req, reply) => {
+    const r = truedyError(req, 404, 'not_found', 'Route not found', { method: req.method });
+    void reply.status(r.status).send(r.body);
+  });
+
+  // Clients often send `Content-Type: application/json` with no body (DELETE): that is no body, not bad JSON.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (!text.trim()) return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new SwitchboardError('SB_ERR_VALIDATION', 'Malformed JSON body', { field: 'body' }), undefined);
+    }
+  });
+
+  await app.register(rateLimit, {
+    max: core.config.rateLimitPerMinute,
+    timeWindow: 60_000,
+    hook: 'onRequest',
+    keyGenerator: (req) => {
+      const key = bearerKey(req);
+      return key ? 'k:' + hashKey(key) : 'ip:' + req.ip;
+    },
+    ...(opts.rateLimitRedis ? { redis: opts.rateLimitRedis as any, nameSpace: core.config.redisPrefix + 'rl:truedy:' } : {}),
+    errorResponseBuilder: () => new SwitchboardError('SB_ERR_RATE_LIMITED', 'Too Many Requests', {}, true),
+  });
+
+  app.addHook('onRequest', async (req) => {
+    const key = bearerKey(req);
+    if (!key) throw new SwitchboardError('SB_ERR_UNAUTHENTICATED', 'Authorization: Bearer API key is required');
+    const org = await core.orgs.authenticate(key);
+    if (!org) throw new SwitchboardError('SB_ERR_UNAUTHENTICATED', 'Invalid API key');
+    req.org = org;
+  });
+
+  await app.register(callRoutes, { core: opts.core, bus: opts.bus, rateLimitRedis: opts.rateLimitRedis });
+};
