@@ -270,11 +270,16 @@ export class Tasks {
    */
   jobHandler(): (payload: { taskId: string }) => Promise<void> {
     return async ({ taskId }) => {
-      const t = await this.o.db.selectFrom('tasks').selectAll().where('id', '=', taskId).executeTakeFirst();
-      if (!t || t.status !== 'pending') return;
-      let call: CallRow;
+      let call: CallRow | null;
       try {
-        call = await this.serially(() => this.execute(t.org_id, t.id));
+        // Everything up to the call's start runs in the chain, entered in claim order (the handlers of a
+        // batch are called in that order, synchronously), so priorities hold even over a connection pool.
+        call = await this.serially(async () => {
+          const t = await this.o.db.selectFrom('tasks').selectAll().where('id', '=', taskId).executeTakeFirst();
+          if (!t || t.status !== 'pending') return null;
+          return this.execute(t.org_id, t.id);
+        });
+        if (!call) return;
       } catch (err) {
         this.o.log.warn({ err, taskId }, 'scheduled task could not start');
         await this.o.db
