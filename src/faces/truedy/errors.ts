@@ -35,6 +35,9 @@ export function truedyErrorHandler(err: FastifyError, req: FastifyRequest, reply
   const details: Record<string, unknown> = { ...(p.details ?? {}) };
   if (p.field) details.field = p.field;
   delete details.resource;
-  const r = truedyError(req, m.status, m.code, p.message, details);
+  // A validation message always names its field (core messages such as the simulated network's may not).
+  const last = p.field?.split('.').pop();
+  const message = m.code === 'validation_error' && p.field && last && !p.message.includes(last) ? `${p.field}: ${p.message}` : p.message;
+  const r = truedyError(req, m.status, m.code, message, details);
   void reply.status(r.status).send(r.body);
 }
