@@ -6,11 +6,13 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config/index.js';
 import { DataDirBusyError } from '../store/index.js';
+import { SwitchboardError } from '../core/errors.js';
 import { serveCommand } from './serve.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { scenariosCommand } from './scenarios.js';
 import { callCommand } from './call.js';
+import { numbersCommand } from './numbers.js';
 
 const program = new Command('switchboard')
   .description('Switchboard: AI phone calls, on a simulated phone network or a real carrier.')
@@ -21,9 +23,10 @@ program.addCommand(keysCommand());
 program.addCommand(migrateCommand());
 program.addCommand(scenariosCommand());
 program.addCommand(callCommand());
+program.addCommand(numbersCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof DataDirBusyError) {
+  if (err instanceof ConfigError || err instanceof DataDirBusyError || err instanceof SwitchboardError || err instanceof SyntaxError) {
     process.stderr.write(`switchboard: ${err.message}\n`);
   } else {
     process.stderr.write(`switchboard: ${(err as Error)?.stack ?? String(err)}\n`);

@@ -44,6 +44,21 @@ describe('switchboard CLI', () => {
     expect(grep.stdout).toBe('');
   });
 
+  it('numbers add/list keeps credentials encrypted and refuses a bad number naming it', () => {
+    const dir = tmp();
+    expect(run(['keys', 'create', '--org', 'acme'], { DATA_DIR: dir }).status).toBe(0);
+    const add = run(['numbers', 'add', '--org', 'acme', '--number', '+15557770000', '--credentials', '{"authToken":"tok_secret_123"}'], { DATA_DIR: dir });
+    expect(add.status, add.stderr).toBe(0);
+    expect(JSON.parse(add.stdout)).toMatchObject({ number: '+15557770000', carrier: 'sim', has_credentials: true });
+    expect(add.stdout).not.toContain('tok_secret_123');
+    const list = run(['numbers', 'list', '--org', 'acme'], { DATA_DIR: dir });
+    expect(list.stdout).toContain('+15557770000');
+    expect(spawnSync('grep', ['-rl', 'tok_secret_123', dir], { encoding: 'utf8' }).stdout).toBe('');
+    const bad = run(['numbers', 'add', '--org', 'acme', '--number', '123'], { DATA_DIR: dir });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/number must be an E\.164/);
+  });
+
   it('scenarios lists the simulated numbers', () => {
     const r = run(['scenarios'], { DATA_DIR: tmp() });
     expect(r.status).toBe(0);
