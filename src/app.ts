@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import type { Config } from './config/index.js';
 import { openBus, type Bus } from './bus/index.js';
 import { createCore, TASK_JOB, type Core } from './core/index.js';
+import { routeInbound } from './core/calls/inbound.js';
 import { newWebhookSecret } from './core/orgs.js';
 import { webhookDeliveryHandler, WEBHOOK_JOB } from './core/webhooks/index.js';
 import { JobRunner } from './jobs/runner.js';
@@ -118,8 +119,11 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     log,
     nodeId: config.nodeId,
     maxConcurrent: config.maxConcurrentCalls,
+    routeInbound: (from, to) => routeInbound(core, from, to),
   });
   core.calls.setLauncher(dialer);
+  // Calls that ring our numbers are answered by their agents (carriers that deliver them).
+  if (carrier.capabilities.inbound && carrier.onInbound) carrier.onInbound((c) => void dialer.acceptInbound(c));
 
   const rateLimitRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
   const app = await buildServer({ core, bus, log, activeCalls: () => dialer.liveCount, rateLimitRedis, metrics });

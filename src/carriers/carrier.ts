@@ -16,6 +16,8 @@ export interface CarrierCapabilities {
   knowsDestinations: boolean;
   /** Can hand the callee over to another number (cold or warm). */
   transfer: boolean;
+  /** Delivers calls that ring our numbers (`onInbound`). */
+  inbound?: boolean;
 }
 
 export interface DialRequest {
@@ -75,6 +77,30 @@ export interface VoiceChannel {
   onInput(listener: (input: CalleeInput) => void): void;
 }
 
+/** What the engine needs to know to answer an inbound call. */
+export interface AnswerRequest {
+  callId: string;
+  sid: string;
+  /** BCP 47-ish language code of the call (the answering agent's). */
+  language: string;
+  record: boolean;
+}
+
+/**
+ * A call ringing one of our numbers, handed to the engine by a carrier with the `inbound` capability.
+ * The engine either answers it (then it runs like an answered outbound call: `answered` with the channel,
+ * later `ended`, through `onEvent`) or rejects it (the caller hears `message`, if any, and the line drops).
+ * Exactly one of the two is called, once.
+ */
+export interface InboundCall {
+  /** The caller's number (E.164). */
+  from: string;
+  /** Our number that was dialled (E.164). */
+  to: string;
+  answer(req: AnswerRequest, onEvent: (e: CarrierEvent) => void): Promise<CarrierCallHandle>;
+  reject(message?: string): Promise<void>;
+}
+
 export interface CarrierCallHandle {
   /** Hangs up (or cancels, while ringing). Idempotent. */
   hangup(): Promise<void>;
@@ -90,4 +116,6 @@ export interface Carrier {
   dial(req: DialRequest, onEvent: (e: CarrierEvent) => void): Promise<CarrierCallHandle>;
   /** With `knowsDestinations`: why `to` cannot be dialled, or null when it can. */
   checkDestination?(to: string): string | null;
+  /** With `inbound`: receives every call that rings one of our numbers (one handler is kept). */
+  onInbound?(handler: (call: InboundCall) => void): void;
 }

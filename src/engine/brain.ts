@@ -22,6 +22,8 @@ export interface AgentBrief {
   agentPrompt?: string;
   /** The agent's opening line (its starting message), variables already rendered. */
   greeting?: string;
+  /** Someone called us (`from`, when known): the agent answers, speaks first, and helps the caller. */
+  inbound?: { from?: string };
 }
 
 /** One thing that happened in the conversation, as the brain is told it. */

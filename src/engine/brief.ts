@@ -27,6 +27,7 @@ export function buildBrief(req: CallRequest): AgentBrief {
     transferNumber: req.transferNumber,
     ...(req.agent?.systemPrompt ? { agentPrompt: req.agent.systemPrompt } : {}),
     ...(req.agent?.greeting ? { greeting: req.agent.greeting } : {}),
+    ...(req.direction === 'inbound' ? { inbound: req.fromNumber ? { from: req.fromNumber } : {} } : {}),
   };
 }
 

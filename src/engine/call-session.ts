@@ -11,7 +11,7 @@ import type { CallRequest } from '../core/calls/request.js';
 import type { CallCommand, CommandEnvelope, CommandReply, LiveChanges } from '../core/calls/events.js';
 import type { CallState } from '../core/calls/states.js';
 import type { CallRow } from '../store/index.js';
-import type { AnsweredBy, CalleeInput, Carrier, CarrierCallHandle, CarrierEvent, VoiceChannel } from '../carriers/carrier.js';
+import type { AnsweredBy, CalleeInput, Carrier, CarrierCallHandle, CarrierEvent, InboundCall, VoiceChannel } from '../carriers/carrier.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { AgentAction, AgentBrief, Brain, BrainInput, BrainSession, Turn } from './brain.js';
@@ -79,15 +79,27 @@ export class CallSession {
   constructor(
     private readonly call: CallRow,
     private readonly d: CallSessionDeps,
+    /** A call that rings one of our numbers: the session answers it instead of dialling. */
+    private readonly inbound?: InboundCall,
   ) {
     this.callId = call.id;
     this.req = d.calls.requestOf(call);
   }
 
-  /** Takes ownership of the call and dials. Returns once dialling has begun. */
+  /** Takes ownership of the call and dials (or answers an inbound call). Returns once dialling has begun. */
   async start(): Promise<void> {
     this.unsubscribe = await this.d.bus.subscribe(channels.callCommands(this.callId), (m) => void this.onCommand(m as CommandEnvelope));
     await this.d.clock.hold(this.d.calls.setOwner(this.callId, this.d.nodeId, this.d.brain.name));
+    if (this.inbound) {
+      try {
+        const req = { callId: this.callId, sid: this.call.sid, language: this.req.language, record: this.req.record };
+        this.handle = await this.inbound.answer(req, (e) => void this.onCarrierEvent(e));
+      } catch (err) {
+        this.d.log.warn({ err, callId: this.callId }, 'answer failed');
+        await this.finish('failed', { reason: 'answer_failed', error: (err as Error).message });
+      }
+      return;
+    }
     try {
       this.handle = await this.d.carrier.dial(
         {
@@ -192,7 +204,7 @@ export class CallSession {
     // The model kept failing: the call did not do its job, and says why.
     const broken = this.outcome.reason === 'llm_error';
     await this.finish(broken ? 'failed' : voicemail ? 'voicemail' : 'completed', {
-      reason: this.outcome.reason ?? (this.hangingUp ? undefined : 'callee_hung_up'),
+      reason: this.outcome.reason ?? (this.hangingUp ? undefined : this.req.direction === 'inbound' ? 'caller_hung_up' : 'callee_hung_up'),
       ...(broken ? { error: 'llm_error' } : {}),
     });
   }
@@ -252,7 +264,7 @@ export class CallSession {
     const said = this.history.filter((t) => t.role !== 'system').length;
     if (!this.channel) return `The call was not connected (${status}).`;
     const goal = this.outcome.goalCompleted ? 'The task was completed.' : 'The task was not completed.';
-    const who = this.answeredBy === 'machine' ? 'An answering machine answered.' : 'A person answered.';
+    const who = this.req.direction === 'inbound' ? 'A caller called in and the agent answered.' : this.answeredBy === 'machine' ? 'An answering machine answered.' : 'A person answered.';
     return `${who} ${goal} ${said} turns were spoken${reason ? `; the call ended: ${reason.replace(/_/g, ' ')}` : ''}.`;
   }
 

@@ -6,12 +6,20 @@
 import { channels } from '../bus/bus.js';
 import type { CommandEnvelope } from '../core/calls/events.js';
 import type { CallLauncher } from '../core/calls/service.js';
+import type { CallRequest } from '../core/calls/request.js';
 import type { CallRow } from '../store/index.js';
+import type { InboundCall } from '../carriers/carrier.js';
 import { CallSession, type CallSessionDeps } from './call-session.js';
+import { allBusyLine, notInServiceLine } from './lines.js';
+
+/** Who answers a call to one of our numbers (core/calls/inbound.ts), or why nobody does. */
+export type InboundRouter = (from: string, to: string) => Promise<{ ok: true; orgId: string; request: CallRequest } | { ok: false; reason: string }>;
 
 /** What every session needs, and how many may run at once on this node. */
 export interface DialerOptions extends CallSessionDeps {
   maxConcurrent: number;
+  /** Routes inbound calls to their agents; without it every inbound call is refused. */
+  routeInbound?: InboundRouter;
 }
 
 interface Waiting {
@@ -60,8 +68,41 @@ export class Dialer implements CallLauncher {
     await this.o.bus.publish(channels.commandReplies(env.replyTo), { ok: true });
   }
 
-  private async run(call: CallRow): Promise<void> {
-    const session = new CallSession(call, this.o);
+  /**
+   * A call rings one of our numbers (from a carrier with the `inbound` capability). Answered by the agent
+   * the number is assigned to: the call is stored (`direction: 'inbound'`) and its session answers at once.
+   * Refused otherwise, with a short message and no stored call: an unassigned number (or a disabled agent)
+   * hears "not in service"; a full node, a server stopping, or an organisation without credits hears
+   * "all lines busy". Inbound calls never wait in the queue: a caller cannot be kept ringing. Returns the
+   * stored call, or null when refused.
+   */
+  async acceptInbound(inbound: InboundCall): Promise<CallRow | null> {
+    let language = 'en';
+    try {
+      const route = this.o.routeInbound ? await this.o.routeInbound(inbound.from, inbound.to) : { ok: false as const, reason: 'not_assigned' };
+      if (!route.ok) {
+        this.o.log.info({ reason: route.reason }, 'inbound call refused');
+        await inbound.reject(notInServiceLine());
+        return null;
+      }
+      language = route.request.language;
+      if (this.draining || this.live.size >= this.o.maxConcurrent) {
+        this.o.log.info({ orgId: route.orgId }, 'inbound call refused: no free line');
+        await inbound.reject(allBusyLine(language));
+        return null;
+      }
+      const call = await this.o.calls.startInbound(route.orgId, route.request);
+      await this.run(call, inbound);
+      return call;
+    } catch (err) {
+      this.o.log.warn({ err }, 'inbound call refused');
+      await inbound.reject(allBusyLine(language)).catch(() => {});
+      return null;
+    }
+  }
+
+  private async run(call: CallRow, inbound?: InboundCall): Promise<void> {
+    const session = new CallSession(call, this.o, inbound);
     this.live.set(call.id, session);
     void session.done.then(() => {
       this.live.delete(call.id);

@@ -67,7 +67,7 @@ describe('scenario files', () => {
 
   it('tells which destinations exist', async () => {
     const carrier = new SimCarrier({ scenarios: await loadScenarios(SCENARIO_DIR), clock: new VirtualClock(), log: silentLog });
-    expect(carrier.capabilities).toEqual({ dtmfOut: true, textMode: true, mediaStream: false, knowsDestinations: true, transfer: true });
+    expect(carrier.capabilities).toEqual({ dtmfOut: true, textMode: true, mediaStream: false, knowsDestinations: true, transfer: true, inbound: true });
     expect(carrier.checkDestination('+15550100')).toBeNull();
     expect(carrier.checkDestination('+15557777')).toMatch(/scenarios/);
   });

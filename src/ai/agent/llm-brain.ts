@@ -107,6 +107,12 @@ class LlmSession implements BrainSession {
           return;
         }
         if (this.opened) return;
+        if (ctx.brief.inbound) {
+          // We answered someone who called us: the one who answers speaks first.
+          this.note(ctx, '[You have just answered an incoming call. Greet the caller and ask how you can help.]');
+          yield* this.turn(ctx, true);
+          return;
+        }
         if (!(await this.pause(this.o.greetAfterMs ?? 2500, ctx.signal))) return; // the callee spoke first
         if (this.opened) return;
         this.note(ctx, '[The call has been answered and nobody has said anything yet. Greet them and say why you are calling.]');

@@ -51,8 +51,11 @@ export function buildSystemPrompt(brief: AgentBrief, opts: SystemPromptOptions):
   const parts: string[] = [];
 
   parts.push(
-    `You are ${who} placing a phone call on behalf of ${p.name ?? 'a client'}. You are the caller: the person ` +
-      'or phone system that answers is the callee. Everything you write is spoken aloud to them by a text-to-speech voice.',
+    brief.inbound
+      ? `You are ${who} answering an incoming phone call${brief.inbound.from ? ` from ${brief.inbound.from}` : ''}. The person who called ` +
+          'is "the callee" in what follows. Everything you write is spoken aloud to them by a text-to-speech voice.'
+      : `You are ${who} placing a phone call on behalf of ${p.name ?? 'a client'}. You are the caller: the person ` +
+          'or phone system that answers is the callee. Everything you write is spoken aloud to them by a text-to-speech voice.',
   );
   if (brief.agentPrompt?.trim()) parts.push(`## Who you are\n${brief.agentPrompt.trim()}`);
   parts.push(`## Your task\n${brief.task.trim()}`);

@@ -28,9 +28,17 @@ export interface Phrases {
   goodbye: string;
   giveUp: string;
   voicemail(statement: string, behalfOf?: string, phone?: string): string;
+  /** Answering a call to us: the hello without an agent greeting, asking for the caller's name, noting the request. */
+  inbound: { hello: string; askName: string; noted: string; notedMore: string };
 }
 
 const en: Phrases = {
+  inbound: {
+    hello: 'Hello, thank you for calling. How can I help you?',
+    askName: 'Certainly. May I have your name, please?',
+    noted: "Thank you. I've noted your request, and we'll get back to you to confirm it. Is there anything else I can help you with?",
+    notedMore: "I've noted that as well. Is there anything else?",
+  },
   hello: (who) => (who ? `Hi, this is an assistant calling on behalf of ${who}.` : 'Hi, this is an assistant calling.'),
   callingTo: (c) => `I'm calling to ${c}.`,
   callingAbout: (t) => `I'm calling about the following: ${t}.`,
@@ -58,6 +66,12 @@ const en: Phrases = {
 };
 
 const sv: Phrases = {
+  inbound: {
+    hello: 'Hej, tack för att du ringer. Vad kan jag hjälpa dig med?',
+    askName: 'Absolut. Vad är ditt namn?',
+    noted: 'Tack. Jag har antecknat det, och vi återkommer för att bekräfta. Är det något mer jag kan hjälpa till med?',
+    notedMore: 'Det har jag också antecknat. Något mer?',
+  },
   hello: (who) => (who ? `Hej, det här är en assistent som ringer för ${who}s räkning.` : 'Hej, det här är en assistent som ringer.'),
   callingTo: (c) => `Jag ringer för att ${c}.`,
   callingAbout: (t) => `Jag ringer angående följande: ${t}.`,

@@ -84,6 +84,13 @@ class RulesSession implements BrainSession {
         return;
       }
       if (this.opened) return;
+      if (ctx.brief.inbound) {
+        // We answered someone who called us: the one who answers speaks first.
+        this.opened = true;
+        this.needTask = false;
+        yield say(ctx.brief.greeting ?? p.inbound.hello);
+        return;
+      }
       try {
         await this.clock.sleep(this.greetAfterMs, ctx.signal);
       } catch {
@@ -92,7 +99,38 @@ class RulesSession implements BrainSession {
       if (!this.opened) yield* this.open(ctx.brief, p);
       return;
     }
-    if (input.type === 'speech') yield* this.onSpeech(input.text, ctx.brief, p);
+    if (input.type === 'speech') yield* ctx.brief.inbound ? this.onCallerSpeech(input.text, p) : this.onSpeech(input.text, ctx.brief, p);
+  }
+
+  /** Inbound: where the caller's request stands (told, name asked, noted). */
+  private request: 'none' | 'asked_name' | 'noted' = 'none';
+
+  /**
+   * A call to us, offline: the agent takes a message. It asks for the caller's name, notes the request,
+   * asks whether there is anything else, and says goodbye when the caller is done.
+   */
+  private *onCallerSpeech(text: string, p: Phrases): Generator<AgentAction> {
+    const t = norm(text);
+    if (isGoodbye(t) || (this.request === 'noted' && (isRefusal(t) || /\b(no|nothing|that'?s all|that'?s it|nej|inget)\b/i.test(t)))) {
+      yield say(p.goodbye);
+      yield* this.finish(this.request === 'noted', 'caller_done');
+      return;
+    }
+    if (this.request === 'none') {
+      if (isGreeting(t) && !/\b(like|want|need|book|ask|call(ing)? (about|to)|vill|skulle)\b/i.test(t) && t.split(/\s+/).length <= 6) {
+        yield WAIT; // "Hello?": the request follows
+        return;
+      }
+      this.request = 'asked_name';
+      yield say(p.inbound.askName);
+      return;
+    }
+    if (this.request === 'asked_name') {
+      this.request = 'noted';
+      yield say(p.inbound.noted);
+      return;
+    }
+    yield say(p.inbound.notedMore);
   }
 
   private *onSpeech(text: string, brief: AgentBrief, p: Phrases): Generator<AgentAction> {

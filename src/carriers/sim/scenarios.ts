@@ -127,6 +127,36 @@ const Voicemail = Type.Object(
   { additionalProperties: false },
 );
 
+/** A scripted person who calls one of our numbers (`SimCarrier.placeInbound`). */
+const Caller = Type.Object(
+  {
+    name: Type.Optional(Str),
+    /** Our number it rings when `placeInbound` names none. */
+    calls: Type.Optional(Str),
+    /** What the caller wants, said after the agent's greeting. */
+    request: Str,
+    /** Answers to the agent's questions: the first whose keyword appears in what the agent said. */
+    facts: Type.Optional(Type.Array(Fact)),
+    /** Words of the agent that mean the request is taken care of; the caller then says goodbye and hangs up. */
+    done: Type.Array(Str, { minItems: 1 }),
+    lines: Type.Object(
+      {
+        /** Said first when the agent says nothing for `greetingWaitSeconds` after answering. */
+        hello: Str,
+        /** A question of the agent the caller has no fact for. */
+        pardon: Str,
+        stillThere: Str,
+        goodbye: Str,
+      },
+      { additionalProperties: false },
+    ),
+    greetingWaitSeconds: Type.Optional(Seconds),
+    replyDelaySeconds: Type.Optional(Seconds),
+    silenceSeconds: Type.Optional(Seconds),
+  },
+  { additionalProperties: false },
+);
+
 const common = {
   number: Str,
   name: Str,
@@ -145,6 +175,7 @@ const KINDS = {
   busy: Type.Object({ kind: Type.Literal('busy'), ...common }, { additionalProperties: false }),
   no_answer: Type.Object({ kind: Type.Literal('no_answer'), ...common }, { additionalProperties: false }),
   invalid: Type.Object({ kind: Type.Literal('invalid'), ...common }, { additionalProperties: false }),
+  caller: Type.Object({ kind: Type.Literal('caller'), ...common, caller: Caller }, { additionalProperties: false }),
 } satisfies Record<string, TSchema>;
 
 export type PersonSpec = Static<typeof Person>;
@@ -152,6 +183,7 @@ export type IvrSpec = Static<typeof Ivr>;
 export type MenuSpec = Static<typeof Menu>;
 export type CollectSpec = Static<typeof Collect>;
 export type VoicemailSpec = Static<typeof Voicemail>;
+export type CallerSpec = Static<typeof Caller>;
 export type ScenarioKind = keyof typeof KINDS;
 export type Scenario = { [K in ScenarioKind]: Static<(typeof KINDS)[K]> }[ScenarioKind] & {
   /** The file the scenario came from (for messages). */
@@ -196,6 +228,9 @@ export function parseScenarios(text: string, file: string): Scenario[] {
     const s = { ...(item as object), file } as Scenario;
     if (!isE164(s.number)) throw new ScenarioError(file, at('number'), 'expected an E.164 number such as +15550100');
     if (s.kind === 'ivr') checkIvr(s.ivr, file, at);
+    if (s.kind === 'caller' && s.caller.calls !== undefined && !isE164(s.caller.calls)) {
+      throw new ScenarioError(file, at('caller.calls'), 'expected an E.164 number such as +15550170');
+    }
     for (const person of s.kind === 'human' ? [s.person] : s.kind === 'ivr' ? [s.ivr.person] : []) {
       const base = s.kind === 'ivr' ? 'ivr.person' : 'person';
       person.details?.forEach((d, j) => {

@@ -5,12 +5,14 @@
  * faster and `VirtualClock` runs them at once.
  */
 import type {
+  AnswerRequest,
   Carrier,
   CarrierCallHandle,
   CarrierCapabilities,
   CarrierEndStatus,
   CarrierEvent,
   DialRequest,
+  InboundCall,
 } from '../carrier.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
@@ -20,6 +22,10 @@ import type { Scenario } from './scenarios.js';
 import { HumanParty } from './parties/human.js';
 import { IvrParty } from './parties/ivr.js';
 import { VoicemailParty } from './parties/voicemail.js';
+import { CallerParty } from './parties/caller.js';
+
+/** How an inbound call placed on the network went: answered by the engine (with its call id) or not. */
+export type InboundOutcome = { answered: true; callId: string } | { answered: false; message?: string; log: LineLog };
 
 export interface SimCarrierOptions {
   scenarios: Scenario[];
@@ -36,15 +42,17 @@ const MAX_KEPT_LINES = 200;
 
 export class SimCarrier implements Carrier {
   readonly name = 'sim';
-  readonly capabilities: CarrierCapabilities = { dtmfOut: true, textMode: true, mediaStream: false, knowsDestinations: true, transfer: true };
+  readonly capabilities: CarrierCapabilities = { dtmfOut: true, textMode: true, mediaStream: false, knowsDestinations: true, transfer: true, inbound: true };
   private readonly byNumber = new Map<string, Scenario>();
   private readonly lines = new Map<string, Line>();
+  private inboundHandler: ((call: InboundCall) => void) | undefined;
 
   constructor(private readonly opts: SimCarrierOptions) {
     for (const s of opts.scenarios) this.byNumber.set(s.number, s);
   }
 
   checkDestination(to: string): string | null {
+    if (this.byNumber.get(to)?.kind === 'caller') return 'this number belongs to a simulated caller: it calls in and never answers';
     if (this.byNumber.has(to)) return null;
     return 'no party on the simulated network answers this number; run `npx switchboard scenarios` to list them';
   }
@@ -81,7 +89,7 @@ export class SimCarrier implements Carrier {
     const run = async () => {
       // Setting up the call takes a moment on any network.
       await clock.sleep(300, ringing.signal);
-      if (!scenario || scenario.kind === 'invalid') return finish('failed', 'invalid_number');
+      if (!scenario || scenario.kind === 'invalid' || scenario.kind === 'caller') return finish('failed', 'invalid_number');
       emit({ type: 'ringing' });
       const ringSeconds = scenario.ringSeconds ?? (scenario.kind === 'no_answer' ? NO_ANSWER_RING_SECONDS : scenario.kind === 'busy' ? 1 : DEFAULT_RING_SECONDS);
       const limit = req.ringTimeoutSeconds ?? Infinity;
@@ -111,6 +119,82 @@ export class SimCarrier implements Carrier {
     };
   }
 
+  onInbound(handler: (call: InboundCall) => void): void {
+    this.inboundHandler = handler;
+  }
+
+  /**
+   * A simulated person calls one of our numbers: the caller scenario numbered `from` (or named by
+   * `scenario`, number or name) rings `to` (default: the scenario's `calls`). Resolves once the engine has
+   * answered (with its call id; the conversation then runs on) or refused the call (with what was said).
+   */
+  async placeInbound(o: { from?: string; to?: string; scenario?: string }): Promise<InboundOutcome> {
+    const { clock, log } = this.opts;
+    const key = o.scenario ?? o.from;
+    const scenario = [...this.byNumber.values()].find((s) => s.kind === 'caller' && (s.number === key || s.name === key));
+    if (!scenario || scenario.kind !== 'caller') throw new Error(`no caller scenario ${key ?? '(none named)'} on the simulated network`);
+    const to = o.to ?? scenario.caller.calls;
+    if (!to) throw new Error(`caller scenario ${scenario.name} names no number to call; pass \`to\``);
+    const from = o.from ?? scenario.number;
+    const handler = this.inboundHandler;
+    if (!handler) throw new Error('nothing takes inbound calls on this carrier');
+    log.info({ from: maskPhone(from), to: maskPhone(to), scenario: scenario.name }, 'sim inbound call');
+    // Setting up the call takes a moment on any network.
+    await clock.sleep(300);
+    return new Promise<InboundOutcome>((resolve) => {
+      let settled = false;
+      const once = () => {
+        if (settled) throw new Error('inbound call already answered or rejected');
+        settled = true;
+      };
+      handler({
+        from,
+        to,
+        answer: async (req: AnswerRequest, onEvent) => {
+          once();
+          let ended = false;
+          const emit = (e: CarrierEvent) => {
+            if (ended) return;
+            if (e.type === 'ended') ended = true;
+            try {
+              onEvent(e);
+            } catch (err) {
+              log.error({ err, callId: req.callId }, 'sim carrier listener failed');
+            }
+          };
+          const line = this.newLine(scenario, req.callId, (how) =>
+            emit({ type: 'ended', status: 'completed', reason: how === 'party' ? 'caller_hung_up' : how === 'transfer' ? 'transferred' : 'agent_hung_up' }),
+          );
+          emit({ type: 'answered', answeredBy: 'human', channel: line.channel });
+          line.party!.start();
+          resolve({ answered: true, callId: req.callId });
+          return { hangup: () => line.channel.hangup() };
+        },
+        reject: async (message) => {
+          once();
+          const line = this.newLine(scenario, `rejected:${from}:${clock.now()}`, () => {});
+          if (message) await line.channel.say(message);
+          await line.channel.hangup();
+          log.info({ to: maskPhone(to) }, 'sim inbound call rejected');
+          resolve({ answered: false, message, log: line.log });
+        },
+      });
+    });
+  }
+
+  private newLine(scenario: Scenario, id: string, onEnd: (how: 'party' | 'agent' | 'transfer') => void): Line {
+    const line = new Line(this.opts.clock, scenario.wordsPerSecond ?? DEFAULT_WORDS_PER_SECOND, onEnd, (to) => this.byNumber.has(to));
+    if (scenario.kind === 'caller') line.party = new CallerParty(scenario.caller, line, scenario.language);
+    this.keep(id, line);
+    return line;
+  }
+
+  private keep(id: string, line: Line): void {
+    this.lines.set(id, line);
+    // Keep only recent lines' logs so a long-running server does not grow without bound.
+    if (this.lines.size > MAX_KEPT_LINES) this.lines.delete(this.lines.keys().next().value!);
+  }
+
   private answer(scenario: Scenario, req: DialRequest, onEnd: (how: 'party' | 'agent' | 'transfer') => void): Line {
     const line = new Line(this.opts.clock, scenario.wordsPerSecond ?? DEFAULT_WORDS_PER_SECOND, onEnd, (to) => this.byNumber.has(to));
     let party: Party;
@@ -119,9 +203,7 @@ export class SimCarrier implements Carrier {
     else if (scenario.kind === 'voicemail') party = new VoicemailParty(scenario.voicemail, line);
     else throw new Error('scenario kind cannot answer');
     line.party = party;
-    this.lines.set(req.callId, line);
-    // Keep only recent lines' logs so a long-running server does not grow without bound.
-    if (this.lines.size > MAX_KEPT_LINES) this.lines.delete(this.lines.keys().next().value!);
+    this.keep(req.callId, line);
     return line;
   }
 }

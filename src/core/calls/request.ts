@@ -17,6 +17,11 @@ export const VOICE_GENDERS = ['female', 'male'] as const;
 export interface CallRequest {
   /** Which face created the call: decides the words of its webhooks. */
   face: 'callmycall' | 'agents-api' | 'truedy' | 'phony';
+  /**
+   * `inbound`: someone called `to` (our number) from `fromNumber`, and the agent answers (speaking first).
+   * Absent on calls we place.
+   */
+  direction?: 'inbound';
   to: string;
   task: string;
   additionalPrompt: string;

@@ -166,6 +166,47 @@ export class CallService {
     return { call: inserted, replayed: false };
   }
 
+  /**
+   * Stores a call that rings one of our numbers (`req.direction` inbound, `fromNumber` the caller, `to` our
+   * number) as `ringing`; the engine answers it at once. No launcher: the engine that took the call runs it.
+   */
+  async startInbound(orgId: string, req: CallRequest): Promise<CallRow> {
+    if (!this.acceptingCalls) throw new SwitchboardError('SB_ERR_SHUTTING_DOWN', 'Server is shutting down', {}, true);
+    await checkCredits(this.o.db, orgId, this.o.minCallCredits);
+    const call = await this.o.db
+      .insertInto('calls')
+      .values({
+        id: newId(),
+        sid: newCallSid(),
+        org_id: orgId,
+        direction: 'inbound',
+        from_number: req.fromNumber ?? null,
+        to_number: req.to,
+        status: 'ringing',
+        request: JSON.stringify({ ...req, direction: 'inbound' }),
+        carrier: this.o.carrierName,
+        brain: null,
+        answered_by: null,
+        outcome: null,
+        end_reason: null,
+        last_error: null,
+        goal_completed: null,
+        summary: null,
+        extracted: null,
+        duration_seconds: null,
+        credits_charged: null,
+        owner_node: null,
+        answered_at: null,
+        ended_at: null,
+        agent_id: req.agent?.id ?? null,
+        task_id: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await this.record(call.id, { type: 'status', status: 'ringing' });
+    return call;
+  }
+
   private idempotencyKeys(req: CallRequest, opts: StartOptions): string[] {
     const keys: string[] = [];
     if (opts.idempotencyKey) keys.push('hdr:' + opts.idempotencyKey);
