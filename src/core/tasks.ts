@@ -219,7 +219,16 @@ export class Tasks {
    * Starts the task's call now (only a pending task: 400 otherwise). The task is claimed (pending →
    * in_progress) before dialling, so a scheduled run and a manual execute never both call.
    */
-  async execute(orgId: string, id: string): Promise<CallRow> {
+  /**
+   * Starts a pending task's call. With an idempotency key, a retry returns the call the first request
+   * started (even though the task is no longer pending) and dials nothing.
+   */
+  async execute(orgId: string, id: string, opts: { idempotencyKey?: string } = {}): Promise<CallRow> {
+    const rawBody = { execute_task: id };
+    if (opts.idempotencyKey) {
+      const prior = await this.o.calls.replay(orgId, opts.idempotencyKey, rawBody);
+      if (prior) return prior;
+    }
     const claimed = await this.o.db.transaction().execute(async (trx) => {
       const t = isUuid(id) ? await trx.selectFrom('tasks').selectAll().where('id', '=', id).where('org_id', '=', orgId).forUpdate().executeTakeFirst() : undefined;
       if (!t) throw notFound('Task');
@@ -249,7 +258,7 @@ export class Tasks {
         taskId: claimed.id,
         webhook: claimed.webhook_url && coreEvents.length ? { url: claimed.webhook_url, events: coreEvents, faceEvents } : undefined,
       });
-      const { call } = await this.o.calls.start(orgId, request);
+      const { call } = await this.o.calls.start(orgId, request, opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey, rawBody } : {});
       return call;
     } catch (err) {
       // Nothing was dialled: the task is pending again, with the reason.

@@ -207,6 +207,14 @@ export class CallService {
     return call;
   }
 
+  /**
+   * The call an earlier request with this idempotency key started (null when none); a different body under
+   * the same key is refused. For routes that do more than start a call (executing a task).
+   */
+  async replay(orgId: string, idempotencyKey: string, rawBody: unknown): Promise<CallRow | null> {
+    return this.findByIdempotency(orgId, ['hdr:' + idempotencyKey], bodyHash(rawBody));
+  }
+
   private idempotencyKeys(req: CallRequest, opts: StartOptions): string[] {
     const keys: string[] = [];
     if (opts.idempotencyKey) keys.push('hdr:' + opts.idempotencyKey);

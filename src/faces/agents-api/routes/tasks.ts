@@ -1,4 +1,5 @@
 /** Tasks (002): CRUD with filters, POST /tasks/:id/execute and /reset. */
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FaceOptions } from '../../shared/options.js';
 import { ok } from '../envelope.js';
@@ -34,10 +35,21 @@ export const taskRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
     return ok(req, { id: req.params.id, deleted: true });
   });
 
-  app.post('/tasks/:id/execute', { schema: { summary: 'Execute a pending task (start its call)', tags, params: IdParams } }, async (req) => {
-    const call = await core.tasks.execute(req.org.id, req.params.id);
+  app.post(
+    '/tasks/:id/execute',
+    {
+      schema: {
+        summary: 'Execute a pending task (start its call); Idempotency-Key makes retries safe',
+        tags,
+        params: IdParams,
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }),
+      },
+    },
+    async (req) => {
+    const call = await core.tasks.execute(req.org.id, req.params.id, { idempotencyKey: req.headers['idempotency-key'] });
     return ok(req, { call_id: call.id, message: 'Call initiated' });
-  });
+    },
+  );
 
   app.post('/tasks/:id/reset', { schema: { summary: 'Reset a task to pending', tags, params: IdParams } }, async (req) =>
     ok(req, taskView(await core.tasks.reset(req.org.id, req.params.id))),
