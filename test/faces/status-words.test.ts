@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CALL_STATES } from '../../src/core/calls/states.js';
 import { STATUS_WORDS as CMC } from '../../src/faces/callmycall/map.js';
 import { STATUS_WORDS as AGENTS, coreStates } from '../../src/faces/agents-api/map.js';
+import { STATUS_WORDS as TRUEDY, TRUEDY_STATUSES } from '../../src/faces/truedy/map.js';
 
 describe('status words per face', () => {
   it('CallMyCall: Twilio CallStatus words for every state', () => {
@@ -20,5 +21,12 @@ describe('status words per face', () => {
     // The status filter covers every state exactly once.
     const covered = ['initiated', 'in_progress', 'completed', 'failed'].flatMap(coreStates).sort();
     expect(covered).toEqual([...CALL_STATES].sort());
+  });
+
+  it("Truedy: 003's words for every state; canceled is failed", () => {
+    for (const s of CALL_STATES) expect(TRUEDY_STATUSES).toContain(TRUEDY[s]);
+    expect(TRUEDY.canceled).toBe('failed');
+    expect(TRUEDY.voicemail).toBe('voicemail');
+    expect(TRUEDY.no_answer).toBe('no_answer');
   });
 });
