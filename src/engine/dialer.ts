@@ -31,6 +31,7 @@ export class Dialer implements CallLauncher {
   private readonly live = new Map<string, CallSession>();
   private readonly waiting: Waiting[] = [];
   private draining = false;
+  private starting = 0;
 
   constructor(private readonly o: DialerOptions) {}
 
@@ -47,7 +48,7 @@ export class Dialer implements CallLauncher {
   }
 
   private async admit(call: CallRow): Promise<void> {
-    if (this.live.size < this.o.maxConcurrent && this.waiting.length === 0) return this.run(call);
+    if (this.hasRoom() && this.waiting.length === 0) return this.run(call);
     const unsubscribe = await this.o.bus.subscribe(channels.callCommands(call.id), (m) => void this.cancelWaiting(call.id, m as CommandEnvelope));
     await this.o.calls.setOwner(call.id, this.o.nodeId);
     this.waiting.push({ call, unsubscribe });
@@ -113,13 +114,24 @@ export class Dialer implements CallLauncher {
 
   private async next(): Promise<void> {
     if (this.draining) return;
-    while (this.live.size < this.o.maxConcurrent && this.waiting.length) {
+    while (this.hasRoom() && this.waiting.length) {
       const w = this.waiting.shift()!;
-      await w.unsubscribe();
-      // Read it again: a PATCH may have changed it while it waited.
-      const fresh = await this.o.calls.findAny(w.call.id);
-      if (fresh && fresh.status === 'queued') await this.run(fresh);
+      // The slot is taken before the awaits below, so concurrent calls of next() cannot overfill the node.
+      this.starting++;
+      try {
+        await w.unsubscribe();
+        // Read it again: a PATCH may have changed it while it waited.
+        const fresh = await this.o.calls.findAny(w.call.id);
+        if (fresh && fresh.status === 'queued') await this.run(fresh);
+      } finally {
+        this.starting--;
+      }
     }
+  }
+
+  /** Calls being started count against the limit as much as live ones. */
+  private hasRoom(): boolean {
+    return this.live.size + this.starting < this.o.maxConcurrent;
   }
 
   /**
