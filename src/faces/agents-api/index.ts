@@ -4,9 +4,8 @@
  * errors. An encapsulated plugin; the live transcript WebSocket (`/ws/calls/:id`) is `agentsLiveSocket`.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import rateLimit from '@fastify/rate-limit';
+import { keyRateLimit, lenientJson } from '../shared/plumbing.js';
 import { SwitchboardError } from '../../core/errors.js';
-import { hashKey } from '../../core/orgs.js';
 import { bearerKey } from '../shared/auth.js';
 import type { FaceOptions } from '../shared/options.js';
 import { agentsApiErrorHandler, meta } from './errors.js';
@@ -24,28 +23,8 @@ export const agentsApiFace: FastifyPluginAsync<FaceOptions> = async (app, opts) 
   app.setNotFoundHandler((req, reply) => void reply.status(404).send({ success: false, error: 'Not found', details: {}, meta: meta(req) }));
 
   // 002's clients may send `Content-Type: application/json` with no body on POST /execute, /end, /cancel.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (!text.trim()) return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(new SwitchboardError('SB_ERR_VALIDATION', 'Malformed JSON body', { field: 'body' }), undefined);
-    }
-  });
-
-  await app.register(rateLimit, {
-    max: core.config.rateLimitPerMinute,
-    timeWindow: 60_000,
-    hook: 'onRequest',
-    keyGenerator: (req) => {
-      const key = bearerKey(req);
-      return key ? 'k:' + hashKey(key) : 'ip:' + req.ip;
-    },
-    ...(opts.rateLimitRedis ? { redis: opts.rateLimitRedis as any, nameSpace: core.config.redisPrefix + 'rl:api-v1:' } : {}),
-    errorResponseBuilder: () => new SwitchboardError('SB_ERR_RATE_LIMITED', 'Too Many Requests', {}, true),
-  });
+  lenientJson(app);
+  await keyRateLimit(app, opts, 'api-v1', bearerKey);
   // 002: X-RateLimit-Reset is the Unix time (seconds) when the window resets, not seconds from now.
   app.addHook('onSend', async (_req, reply) => {
     const left = Number(reply.getHeader('x-ratelimit-reset'));

@@ -4,9 +4,8 @@
  * (422 for every validation failure), `Authorization: Bearer KEY`, a per-key rate limit. An encapsulated plugin.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import rateLimit from '@fastify/rate-limit';
+import { keyRateLimit, lenientJson } from '../shared/plumbing.js';
 import { SwitchboardError } from '../../core/errors.js';
-import { hashKey } from '../../core/orgs.js';
 import { bearerKey } from '../shared/auth.js';
 import type { FaceOptions } from '../shared/options.js';
 import { truedyError, truedyErrorHandler } from './errors.js';
@@ -20,29 +19,8 @@ export const truedyFace: FastifyPluginAsync<FaceOptions> = async (app, opts) => 
     void reply.status(r.status).send(r.body);
   });
 
-  // Clients often send `Content-Type: application/json` with no body (DELETE): that is no body, not bad JSON.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (!text.trim()) return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(new SwitchboardError('SB_ERR_VALIDATION', 'Malformed JSON body', { field: 'body' }), undefined);
-    }
-  });
-
-  await app.register(rateLimit, {
-    max: core.config.rateLimitPerMinute,
-    timeWindow: 60_000,
-    hook: 'onRequest',
-    keyGenerator: (req) => {
-      const key = bearerKey(req);
-      return key ? 'k:' + hashKey(key) : 'ip:' + req.ip;
-    },
-    ...(opts.rateLimitRedis ? { redis: opts.rateLimitRedis as any, nameSpace: core.config.redisPrefix + 'rl:truedy:' } : {}),
-    errorResponseBuilder: () => new SwitchboardError('SB_ERR_RATE_LIMITED', 'Too Many Requests', {}, true),
-  });
+  lenientJson(app);
+  await keyRateLimit(app, opts, 'truedy', bearerKey);
 
   app.addHook('onRequest', async (req) => {
     const key = bearerKey(req);
