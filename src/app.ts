@@ -98,6 +98,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     config,
     carrierName: carrier.name,
     checkDestination: carrier.checkDestination?.bind(carrier),
+    verifyCallerId: carrier.capabilities.callerIdVerification && carrier.verifyCallerId ? carrier.verifyCallerId.bind(carrier) : undefined,
     wakeJobs: () => jobs.wake(),
     wakeTasks: () => taskJobs.wake(),
     summarize: llm

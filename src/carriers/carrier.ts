@@ -18,7 +18,22 @@ export interface CarrierCapabilities {
   transfer: boolean;
   /** Delivers calls that ring our numbers (`onInbound`). */
   inbound?: boolean;
+  /** Verifies caller IDs by calling the number with a code the owner types (`verifyCallerId`). */
+  callerIdVerification?: boolean;
 }
+
+/** A caller-ID verification call: the carrier calls `phoneNumber` and asks its owner to type `code`. */
+export interface CallerIdVerificationRequest {
+  /** Switchboard's verification id (for logs and correlation). */
+  verificationId: string;
+  /** The number to verify (E.164). */
+  phoneNumber: string;
+  /** The validation code (6 digits) the owner is asked to type. */
+  code: string;
+}
+
+/** How a verification call ended: the code was typed (`verified`) or not (`failed`: not typed, not answered, no such number). */
+export type CallerIdVerificationResult = 'verified' | 'failed';
 
 export interface DialRequest {
   callId: string;
@@ -118,4 +133,9 @@ export interface Carrier {
   checkDestination?(to: string): string | null;
   /** With `inbound`: receives every call that rings one of our numbers (one handler is kept). */
   onInbound?(handler: (call: InboundCall) => void): void;
+  /**
+   * With `callerIdVerification`: places the verification call and resolves once it is over, with whether
+   * the owner typed the code. Twilio: the OutgoingCallerIds validation request; sim: a scenario decides.
+   */
+  verifyCallerId?(req: CallerIdVerificationRequest): Promise<CallerIdVerificationResult>;
 }

@@ -13,6 +13,7 @@ import { Tasks } from './tasks.js';
 import { CallReports, type ReportSummarizer } from './calls/report.js';
 import { CallIndex } from './calls/list.js';
 import { checkWebhookUrl } from './webhooks/index.js';
+import { CallerIds, type VerifyCallerId } from './caller-ids.js';
 
 export * from './errors.js';
 export { CallService, type CallLauncher } from './calls/service.js';
@@ -23,6 +24,7 @@ export { PhoneNumbers, numberView, type PhoneNumberInput } from './numbers.js';
 export { Secrets } from './secrets.js';
 export { CallIndex, type CallListFilter } from './calls/list.js';
 export { CallReports, buildReport, type CallReport, type ReportSummarizer } from './calls/report.js';
+export { CallerIds, VERIFICATION_STATUSES, type VerificationStatus, type VerifyCallerId } from './caller-ids.js';
 export { Tasks, TASK_JOB, TASK_STATUSES, TASK_WEBHOOK_EVENTS, type TaskInput, type TaskPatch } from './tasks.js';
 
 export interface Core {
@@ -34,6 +36,8 @@ export interface Core {
   agents: Agents;
   numbers: PhoneNumbers;
   tasks: Tasks;
+  /** Caller IDs verified by a call to the number (besides the organisation's own numbers). */
+  callerIds: CallerIds;
   /** The deployment key: sealed credentials and signed short-lived tokens. */
   secrets: Secrets;
   reports: CallReports;
@@ -50,6 +54,8 @@ export interface CoreDeps {
   config: Config;
   carrierName: string;
   checkDestination?: (to: string) => string | null;
+  /** The carrier's caller-ID verification call, when it has the `callerIdVerification` capability. */
+  verifyCallerId?: VerifyCallerId;
   wakeJobs?: () => void;
   /** Wakes the scheduled-task runner (a task created already due). */
   wakeTasks?: () => void;
@@ -85,6 +91,7 @@ export function createCore(d: CoreDeps): Core {
     agents,
     numbers: new PhoneNumbers(d.db, secrets),
     tasks,
+    callerIds: new CallerIds({ db: d.db, log: d.log, carrierName: d.carrierName, verify: d.verifyCallerId }),
     secrets,
     reports: new CallReports(d.db, d.summarize),
     callIndex: new CallIndex(d.db),

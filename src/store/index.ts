@@ -3,6 +3,7 @@ import pg from 'pg';
 import * as m0001 from './migrations/0001_init.js';
 import * as m0002 from './migrations/0002_call_turns.js';
 import * as m0003 from './migrations/0003_agents_numbers_tasks.js';
+import * as m0004 from './migrations/0004_caller_ids.js';
 import { pgliteAsPool } from './pglite-pool.js';
 import { lockDataDir } from './lock.js';
 import type { Database } from './schema.js';
@@ -33,7 +34,12 @@ export interface StoreOptions {
   inMemory?: boolean;
 }
 
-const migrations: Record<string, Migration> = { '0001_init': m0001, '0002_call_turns': m0002, '0003_agents_numbers_tasks': m0003 };
+const migrations: Record<string, Migration> = {
+  '0001_init': m0001,
+  '0002_call_turns': m0002,
+  '0003_agents_numbers_tasks': m0003,
+  '0004_caller_ids': m0004,
+};
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 // timestamptz and bigint come back as JS values the rest of the code expects.

@@ -167,7 +167,30 @@ export interface TasksTable {
   updated_at: Timestamp;
 }
 
+export interface CallerIdVerificationsTable {
+  id: string;
+  org_id: string;
+  phone_number: string;
+  /** pending → verified | failed */
+  status: string;
+  /** The 6-digit code the owner of the number is asked to type. */
+  validation_code: string;
+  /** The carrier that placed the verification call. */
+  carrier: string;
+  created_at: Timestamp;
+  finished_at: Date | null;
+}
+
+export interface CallerIdsTable {
+  org_id: string;
+  phone_number: string;
+  verification_id: string | null;
+  verified_at: Timestamp;
+}
+
 export interface Database {
+  caller_id_verifications: CallerIdVerificationsTable;
+  caller_ids: CallerIdsTable;
   agents: AgentsTable;
   phone_numbers: PhoneNumbersTable;
   tasks: TasksTable;
@@ -191,3 +214,5 @@ export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
 export type AgentRow = Selectable<AgentsTable>;
 export type PhoneNumberRow = Selectable<PhoneNumbersTable>;
 export type TaskRow = Selectable<TasksTable>;
+export type CallerIdVerificationRow = Selectable<CallerIdVerificationsTable>;
+export type CallerIdRow = Selectable<CallerIdsTable>;

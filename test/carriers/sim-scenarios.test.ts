@@ -67,8 +67,36 @@ describe('scenario files', () => {
 
   it('tells which destinations exist', async () => {
     const carrier = new SimCarrier({ scenarios: await loadScenarios(SCENARIO_DIR), clock: new VirtualClock(), log: silentLog });
-    expect(carrier.capabilities).toEqual({ dtmfOut: true, textMode: true, mediaStream: false, knowsDestinations: true, transfer: true, inbound: true });
+    expect(carrier.capabilities).toEqual({
+      dtmfOut: true,
+      textMode: true,
+      mediaStream: false,
+      knowsDestinations: true,
+      transfer: true,
+      inbound: true,
+      callerIdVerification: true,
+    });
     expect(carrier.checkDestination('+15550100')).toBeNull();
     expect(carrier.checkDestination('+15557777')).toMatch(/scenarios/);
   });
 });
+
+describe('caller-ID verification on the simulated network', () => {
+  it('verifies a number whose scenario types the code; everything else fails, after the call on the clock', async () => {
+    const clock = new VirtualClock();
+    const carrier = new SimCarrier({ scenarios: await loadScenarios(SCENARIO_DIR), clock, log: silentLog });
+    const verify = (phoneNumber: string) => carrier.verifyCallerId({ verificationId: 'v', phoneNumber, code: '123456' });
+    const start = clock.now();
+    expect(await verify('+15550160')).toBe('verified');
+    expect(clock.now() - start).toBeGreaterThanOrEqual(3000);
+    for (const n of ['+15550161', '+15550100', '+15550102', '+15550103', '+15550104', '+15550199', '+15550150', '+15557777']) {
+      expect(await verify(n), n).toBe('failed');
+    }
+  });
+
+  it('checks the verification field', () => {
+    const bad = 'number: "+15550160"\nname: X\nkind: human\nlanguage: en\ndescription: x\nverification: maybe\nperson:\n  greeting: Hi\n  intents: [{intent: ask, keywords: [a], reply: b}]\n  lines: {pardon: a, cannotHelp: b, stillThere: c, goodbye: d}\n';
+    expect(errorOf(() => parseScenarios(bad, 'x.yaml')).field).toBe('verification');
+  });
+});
+

@@ -169,7 +169,19 @@ const common = {
 };
 
 const KINDS = {
-  human: Type.Object({ kind: Type.Literal('human'), ...common, person: Person }, { additionalProperties: false }),
+  human: Type.Object(
+    {
+      kind: Type.Literal('human'),
+      ...common,
+      person: Person,
+      /**
+       * What the person does when the network's caller-ID verification call rings: types the code
+       * (`types_code`: the number becomes verified) or not (`ignores`, the default: verification fails).
+       */
+      verification: Type.Optional(Type.Union([Type.Literal('types_code'), Type.Literal('ignores')])),
+    },
+    { additionalProperties: false },
+  ),
   ivr: Type.Object({ kind: Type.Literal('ivr'), ...common, ivr: Ivr }, { additionalProperties: false }),
   voicemail: Type.Object({ kind: Type.Literal('voicemail'), ...common, voicemail: Voicemail }, { additionalProperties: false }),
   busy: Type.Object({ kind: Type.Literal('busy'), ...common }, { additionalProperties: false }),

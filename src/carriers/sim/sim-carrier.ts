@@ -11,6 +11,8 @@ import type {
   CarrierCapabilities,
   CarrierEndStatus,
   CarrierEvent,
+  CallerIdVerificationRequest,
+  CallerIdVerificationResult,
   DialRequest,
   InboundCall,
 } from '../carrier.js';
@@ -39,10 +41,20 @@ const DEFAULT_RING_SECONDS = 4;
 /** How long the network rings an unanswered line before giving up, when the caller sets no timeout. */
 const NO_ANSWER_RING_SECONDS = 30;
 const MAX_KEPT_LINES = 200;
+/** How long the network's verification prompt takes before the code can be typed. */
+const VERIFICATION_PROMPT_SECONDS = 4;
 
 export class SimCarrier implements Carrier {
   readonly name = 'sim';
-  readonly capabilities: CarrierCapabilities = { dtmfOut: true, textMode: true, mediaStream: false, knowsDestinations: true, transfer: true, inbound: true };
+  readonly capabilities: CarrierCapabilities = {
+    dtmfOut: true,
+    textMode: true,
+    mediaStream: false,
+    knowsDestinations: true,
+    transfer: true,
+    inbound: true,
+    callerIdVerification: true,
+  };
   private readonly byNumber = new Map<string, Scenario>();
   private readonly lines = new Map<string, Line>();
   private inboundHandler: ((call: InboundCall) => void) | undefined;
@@ -117,6 +129,39 @@ export class SimCarrier implements Carrier {
         finish('canceled');
       },
     };
+  }
+
+  /**
+   * Caller-ID verification on the simulated network: the network calls the number, says that a code is
+   * needed, and the scenario decides whether the code is typed (`verification: types_code` on a `human`
+   * scenario). Everything else fails: numbers in no scenario, busy or unanswered lines, answering machines,
+   * and people who ignore the call. Resolves when the verification call is over, on the carrier's clock.
+   */
+  async verifyCallerId(req: CallerIdVerificationRequest): Promise<CallerIdVerificationResult> {
+    const { clock, log } = this.opts;
+    const scenario = this.byNumber.get(req.phoneNumber);
+    const done = (result: CallerIdVerificationResult, reason: string) => {
+      log.info({ verificationId: req.verificationId, dest: maskPhone(req.phoneNumber), result, reason }, 'sim caller-ID verification ended');
+      return result;
+    };
+    log.info({ verificationId: req.verificationId, dest: maskPhone(req.phoneNumber), scenario: scenario?.name }, 'sim caller-ID verification call');
+    // Setting up the call takes a moment on any network.
+    await clock.sleep(300);
+    if (!scenario || scenario.kind === 'invalid' || scenario.kind === 'caller') return done('failed', 'invalid_number');
+    if (scenario.kind === 'busy') {
+      await clock.sleep((scenario.ringSeconds ?? 1) * 1000);
+      return done('failed', 'busy');
+    }
+    const ringSeconds = scenario.ringSeconds ?? (scenario.kind === 'no_answer' ? NO_ANSWER_RING_SECONDS : DEFAULT_RING_SECONDS);
+    await clock.sleep(Math.min(ringSeconds, NO_ANSWER_RING_SECONDS) * 1000);
+    if (scenario.kind !== 'human') return done('failed', scenario.kind === 'no_answer' ? 'no_answer' : 'not_a_person');
+    // The network's prompt ("Please enter your verification code"), then the person types or hangs up.
+    await clock.sleep(VERIFICATION_PROMPT_SECONDS * 1000);
+    if (scenario.verification === 'types_code') {
+      await clock.sleep(req.code.length * 500);
+      return done('verified', 'code_typed');
+    }
+    return done('failed', 'code_not_typed');
   }
 
   onInbound(handler: (call: InboundCall) => void): void {

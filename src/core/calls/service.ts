@@ -112,29 +112,7 @@ export class CallService {
       const call = await trx
         .insertInto('calls')
         .values({
-          id: newId(),
-          sid: newCallSid(),
-          org_id: orgId,
-          direction: 'outbound',
-          from_number: req.fromNumber ?? null,
-          to_number: req.to,
-          status: 'queued',
-          request: JSON.stringify(req),
-          carrier: this.o.carrierName,
-          brain: null,
-          answered_by: null,
-          outcome: null,
-          end_reason: null,
-          last_error: null,
-          goal_completed: null,
-          summary: null,
-          extracted: null,
-          duration_seconds: null,
-          credits_charged: null,
-          owner_node: null,
-          answered_at: null,
-          ended_at: null,
-          agent_id: req.agent?.id ?? null,
+          ...newCallRow(orgId, req, this.o.carrierName),
           task_id: req.taskId ?? null,
         })
         .returningAll()
@@ -176,29 +154,9 @@ export class CallService {
     const call = await this.o.db
       .insertInto('calls')
       .values({
-        id: newId(),
-        sid: newCallSid(),
-        org_id: orgId,
+        ...newCallRow(orgId, { ...req, direction: 'inbound' }, this.o.carrierName),
         direction: 'inbound',
-        from_number: req.fromNumber ?? null,
-        to_number: req.to,
         status: 'ringing',
-        request: JSON.stringify({ ...req, direction: 'inbound' }),
-        carrier: this.o.carrierName,
-        brain: null,
-        answered_by: null,
-        outcome: null,
-        end_reason: null,
-        last_error: null,
-        goal_completed: null,
-        summary: null,
-        extracted: null,
-        duration_seconds: null,
-        credits_charged: null,
-        owner_node: null,
-        answered_at: null,
-        ended_at: null,
-        agent_id: req.agent?.id ?? null,
         task_id: null,
       })
       .returningAll()
@@ -245,11 +203,18 @@ export class CallService {
 
   /**
    * Whether the organisation may show `number` as caller ID: a verified caller ID or one of its own
-   * numbers (`phone_numbers`). Verified caller IDs come later; until then only own numbers pass.
+   * numbers (`phone_numbers`).
    */
   async mayCallFrom(orgId: string, number: string): Promise<boolean> {
     const own = await this.o.db.selectFrom('phone_numbers').select('id').where('org_id', '=', orgId).where('number', '=', number).executeTakeFirst();
-    return !!own;
+    if (own) return true;
+    const verified = await this.o.db
+      .selectFrom('caller_ids')
+      .select('phone_number')
+      .where('org_id', '=', orgId)
+      .where('phone_number', '=', number)
+      .executeTakeFirst();
+    return !!verified;
   }
 
   // ---- reading --------------------------------------------------------------------------------
@@ -604,6 +569,35 @@ export class CallService {
 }
 
 class IdempotencyRace extends Error {}
+
+/** A new call's columns: what the request says, and nothing yet of what will happen. */
+function newCallRow(orgId: string, req: CallRequest, carrier: string) {
+  return {
+    id: newId(),
+    sid: newCallSid(),
+    org_id: orgId,
+    direction: 'outbound',
+    from_number: req.fromNumber ?? null,
+    to_number: req.to,
+    status: 'queued',
+    request: JSON.stringify(req),
+    carrier,
+    brain: null,
+    answered_by: null,
+    outcome: null,
+    end_reason: null,
+    last_error: null,
+    goal_completed: null,
+    summary: null,
+    extracted: null,
+    duration_seconds: null,
+    credits_charged: null,
+    owner_node: null,
+    answered_at: null,
+    ended_at: null,
+    agent_id: req.agent?.id ?? null,
+  };
+}
 
 /** The stored columns of a new event (one place for the shape of `call_events.data`). */
 function eventValues(e: NewCallEvent): { kind: string; role: string | null; text: string | null; data: string | null } {

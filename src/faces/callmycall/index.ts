@@ -3,15 +3,15 @@
  * An encapsulated plugin: its auth, rate limit and error bodies do not leak into other faces.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import rateLimit from '@fastify/rate-limit';
+import { keyRateLimit } from '../shared/plumbing.js';
 import type { Org } from '../../core/index.js';
 import { SwitchboardError } from '../../core/errors.js';
-import { hashKey } from '../../core/orgs.js';
 import { requestKey } from '../shared/auth.js';
 import { callMyCallErrorHandler } from './errors.js';
 import { callRoutes } from './routes/calls.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { liveRoutes } from './routes/live.js';
+import { callerIdRoutes } from './routes/caller-ids.js';
 import { callMyCallWebhook } from './webhooks.js';
 import type { FaceOptions } from '../shared/options.js';
 
@@ -33,17 +33,7 @@ export const callMyCallFace: FastifyPluginAsync<FaceOptions> = async (app, opts)
   app.setErrorHandler(callMyCallErrorHandler);
   app.setNotFoundHandler((_req, reply) => void reply.status(404).send({ error: 'Not found' }));
 
-  await app.register(rateLimit, {
-    max: core.config.rateLimitPerMinute,
-    timeWindow: 60_000,
-    hook: 'onRequest',
-    keyGenerator: (req) => {
-      const key = requestKey(req, true);
-      return key ? 'k:' + hashKey(key) : 'ip:' + req.ip;
-    },
-    ...(opts.rateLimitRedis ? { redis: opts.rateLimitRedis as any, nameSpace: core.config.redisPrefix + 'rl:v1:' } : {}),
-    errorResponseBuilder: () => new SwitchboardError('SB_ERR_RATE_LIMITED', 'Too Many Requests', {}, true),
-  });
+  await keyRateLimit(app, opts, 'v1', (req) => requestKey(req, true));
 
   app.addHook('onRequest', async (req) => {
     const key = requestKey(req, req.routeOptions.config?.streaming === true);
@@ -58,4 +48,5 @@ export const callMyCallFace: FastifyPluginAsync<FaceOptions> = async (app, opts)
   await app.register(callRoutes, own);
   await app.register(webhookRoutes, own);
   await app.register(liveRoutes, own);
+  await app.register(callerIdRoutes, own);
 };

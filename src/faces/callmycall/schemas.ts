@@ -133,3 +133,30 @@ export const TransferBody = Type.Object({
 });
 
 export const OperatorAnswerBody = Type.Object({ answer: Type.String({ minLength: 1, maxLength: 2000 }) });
+
+export const VerifyCallerIdBody = Type.Object({ phone_number: E164 });
+
+export const VerifyCallerIdResponse = Type.Object({
+  success: Type.Boolean(),
+  verification_id: Type.String(),
+  phone_number: Type.String(),
+  status: Type.Literal('pending'),
+  validation_code: Type.String({ description: 'The code the owner of the number is asked to type during the verification call' }),
+});
+
+export const VerificationIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+
+export const VerificationStatusResponse = Type.Object({
+  verification_id: Type.String(),
+  phone_number: Type.String(),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('verified'), Type.Literal('failed')]),
+  created_at: Type.Optional(Type.String()),
+  finished_at: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+});
+
+export const CallerIdsResponse = Type.Object({
+  caller_ids: Type.Array(Type.Object({ phone_number: Type.String(), verified_at: Type.String() })),
+});
+
+/** A literal `+` in the path (001's example) or `%2B`; both arrive decoded as `+`. */
+export const CallerIdParams = Type.Object({ phone_number: E164 });
