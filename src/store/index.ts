@@ -6,6 +6,7 @@ import * as m0003 from './migrations/0003_agents_numbers_tasks.js';
 import * as m0004 from './migrations/0004_caller_ids.js';
 import { pgliteAsPool } from './pglite-pool.js';
 import { lockDataDir } from './lock.js';
+import { isEmptyDataDir, loadTemplate } from './pglite-template.js';
 import type { Database } from './schema.js';
 
 export type { Database } from './schema.js';
@@ -74,7 +75,10 @@ async function openPglite(opts: StoreOptions): Promise<Store> {
   const { PGlite } = await import('@electric-sql/pglite');
   const release = opts.inMemory ? () => {} : lockDataDir(opts.dataDir ?? './data');
   try {
-    const pglite = opts.inMemory ? new PGlite() : new PGlite(opts.dataDir + '/pg');
+    const dir = (opts.dataDir ?? './data') + '/pg';
+    // A first start loads the template made at install time instead of creating the cluster (faster).
+    const template = !opts.inMemory && isEmptyDataDir(dir) ? loadTemplate() : undefined;
+    const pglite = opts.inMemory ? new PGlite() : new PGlite(dir, template ? { loadDataDir: template } : {});
     await pglite.waitReady;
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pgliteAsPool(pglite) as any }) });
     return {
