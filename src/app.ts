@@ -16,6 +16,8 @@ import { RealClock, type Clock } from './lib/clock.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import type { Carrier } from './carriers/carrier.js';
 import { SimCarrier, loadScenarios } from './carriers/sim/index.js';
+import { TwilioCarrier } from './carriers/twilio/twilio-carrier.js';
+import { twilioRoutes } from './carriers/twilio/routes.js';
 import type { Brain } from './engine/brain.js';
 import { Dialer } from './engine/dialer.js';
 import { buildBrief } from './engine/brief.js';
@@ -69,7 +71,11 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     o.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: o.schema, inMemory: o.inMemory }));
   const bus = openBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix });
   const clock = o.clock ?? new RealClock(config.simTimeScale);
-  const carrier = o.carrier ?? new SimCarrier({ scenarios: await loadScenarios(config.scenariosDir), clock, log });
+  const carrier: Carrier =
+    o.carrier ??
+    (config.carrier === 'twilio' && config.twilio
+      ? new TwilioCarrier({ ...config.twilio, publicUrl: config.publicUrl, log })
+      : new SimCarrier({ scenarios: await loadScenarios(config.scenariosDir), clock, log }));
   const llm = config.llm ? holdingClock(withRetries(createLlm(config.llm), { attempts: 3, budgetMs: 8000 }), clock) : undefined;
   const brain = o.brain ?? (llm ? new LlmBrain({ llm, mode: config.llm!.mode, clock }) : new RulesBrain({ clock }));
   const summarize: Summarizer | undefined = llm
@@ -128,6 +134,8 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
 
   const rateLimitRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
   const app = await buildServer({ core, bus, log, activeCalls: () => dialer.liveCount, rateLimitRedis, metrics });
+  // Twilio's callbacks and relay socket (verified by X-Twilio-Signature, not by key).
+  if (carrier instanceof TwilioCarrier) await app.register(twilioRoutes(carrier));
 
   await recoverOrphans(core, store);
   await jobs.start();

@@ -52,6 +52,17 @@ export interface Config {
   credentialsKey?: Buffer;
   /** Scheduled tasks that may be running (their calls live) at once on this node. */
   taskConcurrency: number;
+  /** The phone network: the simulated one (default) or Twilio (needs `twilio`). */
+  carrier: 'sim' | 'twilio';
+  /** Twilio account (CARRIER=twilio). */
+  twilio?: {
+    accountSid: string;
+    authToken: string;
+    /** Caller ID for calls that name none. */
+    fromNumber?: string;
+    /** Replaces https://api.twilio.com (tests only). */
+    apiBaseUrl?: string;
+  };
   /** The language model; absent = the offline rules brain. */
   llm?: {
     provider: 'openai' | 'anthropic';
@@ -158,7 +169,22 @@ export function loadConfig(env: Env = process.env): Config {
     credentialsKey: readKey(env, 'CREDENTIALS_KEY'),
     taskConcurrency: int(env, 'TASK_CONCURRENCY', 10, 1, 10_000),
     llm: readLlm(env),
+    ...readCarrier(env),
   };
+}
+
+/** CARRIER=twilio needs the account's SID and auth token; otherwise the TWILIO_* variables are ignored. */
+function readCarrier(env: Env): Pick<Config, 'carrier' | 'twilio'> {
+  const carrier = oneOf(env, 'CARRIER', ['sim', 'twilio'] as const, 'sim');
+  if (carrier === 'sim') return { carrier };
+  const accountSid = str(env, 'TWILIO_ACCOUNT_SID');
+  const authToken = str(env, 'TWILIO_AUTH_TOKEN');
+  if (!accountSid) throw new ConfigError('TWILIO_ACCOUNT_SID', 'is required when CARRIER=twilio');
+  if (!/^AC[0-9a-fA-F]{32}$/.test(accountSid)) throw new ConfigError('TWILIO_ACCOUNT_SID', 'must be AC followed by 32 hex digits');
+  if (!authToken) throw new ConfigError('TWILIO_AUTH_TOKEN', 'is required when CARRIER=twilio');
+  const fromNumber = str(env, 'TWILIO_FROM_NUMBER');
+  if (fromNumber !== undefined && !/^\+[1-9]\d{6,14}$/.test(fromNumber)) throw new ConfigError('TWILIO_FROM_NUMBER', 'must be an E.164 number (+15551234567)');
+  return { carrier, twilio: { accountSid, authToken, fromNumber, apiBaseUrl: url(env, 'TWILIO_API_BASE_URL', ['http:', 'https:']) } };
 }
 
 /** A 32-byte key given as 64 hex digits or base64. */

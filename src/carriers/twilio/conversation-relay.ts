@@ -1,0 +1,134 @@
+/**
+ * A VoiceChannel over one Twilio ConversationRelay WebSocket (protocols.md §5). Twilio does speech
+ * recognition and synthesis; this side exchanges text. Out: `text` tokens (the last one `last: true`),
+ * `sendDigits`, `end`. In: `prompt` (final ones become `speech`), `interrupt` (`speech_started`, and the
+ * say under way resolves with what was heard), `dtmf`, `error`; the socket closing is the far end hanging up.
+ */
+import type { WebSocket } from 'ws';
+import type { CalleeInput, SayResult, VoiceChannel } from '../carrier.js';
+import type { Logger } from '../../lib/logger.js';
+
+export interface ConversationRelayOptions {
+  socket: WebSocket;
+  /** BCP 47 language sent with each text token (`en-US`). */
+  lang: string;
+  /** Ends the call on Twilio's side (REST hang-up), after `end` was sent. */
+  hangupCall: () => Promise<void>;
+  /**
+   * Speaking pace used to judge when Twilio has finished saying a text (Twilio reports it only when
+   * subscribed to `info` events): about 160 words a minute. Tests use a fast pace.
+   */
+  wordsPerSecond?: number;
+  log: Logger;
+}
+
+interface SayUnderway {
+  resolve: (r: SayResult) => void;
+}
+
+export class ConversationRelayChannel implements VoiceChannel {
+  private listener: ((input: CalleeInput) => void) | undefined;
+  private current: SayUnderway | undefined;
+  private closed = false;
+  private hungUp = false;
+
+  constructor(private readonly o: ConversationRelayOptions) {
+    o.socket.on('message', (data) => this.onMessage(String(data)));
+    o.socket.on('close', () => this.onClose());
+    o.socket.on('error', (err) => o.log.warn({ err }, 'conversation relay socket error'));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  onInput(listener: (input: CalleeInput) => void): void {
+    this.listener = listener;
+  }
+
+  async say(text: string, signal?: AbortSignal): Promise<SayResult> {
+    if (this.closed) return { done: false, heard: '' };
+    this.current?.resolve({ done: false, heard: '' });
+    // Tokens streamed as words; the last one closes the turn.
+    const words = text.split(/(?<=\s)/).filter((w) => w !== '');
+    words.forEach((token, i) => this.send({ type: 'text', token, last: i === words.length - 1, lang: this.o.lang, interruptible: true }));
+    const wps = this.o.wordsPerSecond ?? 2.7;
+    const ms = Math.max(1, (text.split(/\s+/).filter(Boolean).length / wps) * 1000);
+    return new Promise<SayResult>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const mine: SayUnderway = {
+        resolve: (r) => {
+          if (this.current === mine) this.current = undefined;
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+      };
+      const onAbort = () => mine.resolve({ done: false, heard: '' });
+      this.current = mine;
+      timer = setTimeout(() => mine.resolve({ done: true }), ms);
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async sendDigits(digits: string): Promise<void> {
+    this.send({ type: 'sendDigits', digits });
+  }
+
+  async hangup(): Promise<void> {
+    if (this.hungUp) return;
+    this.hungUp = true;
+    this.send({ type: 'end' });
+    this.current?.resolve({ done: false, heard: '' });
+    await this.o.hangupCall().catch((err) => this.o.log.warn({ err }, 'twilio hang-up failed'));
+  }
+
+  /** The call ended on Twilio's side: the callee's side is told once. */
+  farEndGone(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.current?.resolve({ done: false, heard: '' });
+    this.listener?.({ type: 'hangup' });
+    if (this.o.socket.readyState === this.o.socket.OPEN) this.o.socket.close(1000);
+  }
+
+  private send(msg: Record<string, unknown>): void {
+    if (this.o.socket.readyState !== this.o.socket.OPEN) return;
+    this.o.socket.send(JSON.stringify(msg));
+  }
+
+  private onClose(): void {
+    this.farEndGone();
+  }
+
+  private onMessage(raw: string): void {
+    let m: Record<string, unknown>;
+    try {
+      m = JSON.parse(raw) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    switch (m.type) {
+      case 'prompt': {
+        const text = typeof m.voicePrompt === 'string' ? m.voicePrompt.trim() : '';
+        if (m.last !== false && text) this.listener?.({ type: 'speech', text });
+        break;
+      }
+      case 'interrupt': {
+        const heard = typeof m.utteranceUntilInterrupt === 'string' ? m.utteranceUntilInterrupt : '';
+        this.current?.resolve({ done: false, heard });
+        this.listener?.({ type: 'speech_started' });
+        break;
+      }
+      case 'dtmf':
+        if (typeof m.digit === 'string' && m.digit) this.listener?.({ type: 'dtmf', digits: m.digit });
+        break;
+      case 'error':
+        this.o.log.warn({ description: m.description }, 'conversation relay error');
+        break;
+      default:
+        break;
+    }
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * Twilio Programmable Voice behind the Carrier interface (first slice): outbound calls whose speech runs
+ * over ConversationRelay (text mode). Dialling goes through the official `twilio` package, loaded only
+ * when a call is placed; its HTTP client is pointed at `apiBaseUrl` in tests (the fake Twilio). Twilio
+ * tells us about the call through signed callbacks served by `twilioRoutes` (routes.ts): the TwiML
+ * request (`/start_call`), status callbacks (`/twilio/status`) and the relay socket (`/relay/ws`).
+ */
+import type { WebSocket } from 'ws';
+import type { Carrier, CarrierCallHandle, CarrierCapabilities, CarrierEndStatus, CarrierEvent, DialRequest } from '../carrier.js';
+import type { Logger } from '../../lib/logger.js';
+import { maskPhone } from '../../lib/phone.js';
+import { ConversationRelayChannel } from './conversation-relay.js';
+
+export interface TwilioCarrierOptions {
+  accountSid: string;
+  authToken: string;
+  /** Caller ID used when a call names none. */
+  fromNumber?: string;
+  /** Public base URL of this deployment (https in production; callbacks and the relay socket hang off it). */
+  publicUrl: string;
+  /** Replaces `https://api.twilio.com` (tests only). */
+  apiBaseUrl?: string;
+  /** Speaking pace used to judge when a said text is over (tests speed it up). */
+  wordsPerSecond?: number;
+  log: Logger;
+}
+
+/** One call Switchboard placed, known by its Twilio CallSid. */
+interface TwilioCall {
+  callSid: string;
+  req: DialRequest;
+  emit: (e: CarrierEvent) => void;
+  ringing: boolean;
+  answered: boolean;
+  ended: boolean;
+  channel?: ConversationRelayChannel;
+  fallback?: NodeJS.Timeout;
+}
+
+/** Twilio's final CallStatus values → how the call ended. */
+const END_STATUS: Record<string, CarrierEndStatus> = {
+  completed: 'completed',
+  busy: 'busy',
+  'no-answer': 'no_answer',
+  failed: 'failed',
+  canceled: 'canceled',
+};
+
+/** How long a call whose relay socket closed waits for Twilio's `completed` callback before ending anyway. */
+const ENDED_FALLBACK_MS = 15_000;
+
+type CallsApi = {
+  create(p: Record<string, unknown>): Promise<{ sid: string }>;
+  update(sid: string, p: Record<string, unknown>): Promise<unknown>;
+};
+
+export class TwilioCarrier implements Carrier {
+  readonly name = 'twilio';
+  readonly capabilities: CarrierCapabilities = {
+    dtmfOut: true,
+    textMode: true,
+    mediaStream: false,
+    knowsDestinations: false,
+    transfer: false,
+  };
+  private readonly calls = new Map<string, TwilioCall>();
+  private api: Promise<CallsApi> | undefined;
+
+  constructor(readonly opts: TwilioCarrierOptions) {}
+
+  get authToken(): string {
+    return this.opts.authToken;
+  }
+
+  /** The public base URL without a trailing slash. */
+  get publicUrl(): string {
+    return this.opts.publicUrl.replace(/\/+$/, '');
+  }
+
+  /** The relay socket's public URL (`wss://` behind `https://`). */
+  get relayUrl(): string {
+    return this.publicUrl.replace(/^http/, 'ws') + '/relay/ws';
+  }
+
+  async dial(req: DialRequest, onEvent: (e: CarrierEvent) => void): Promise<CarrierCallHandle> {
+    const from = req.from ?? this.opts.fromNumber;
+    if (!from) throw new Error('no caller ID: set TWILIO_FROM_NUMBER or give from_number');
+    const api = await this.restApi();
+    const created = await api.create({
+      to: req.to,
+      from,
+      url: `${this.publicUrl}/start_call`,
+      method: 'POST',
+      statusCallback: `${this.publicUrl}/twilio/status`,
+      statusCallbackMethod: 'POST',
+      statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+      timeout: Math.min(600, Math.max(1, Math.round(req.ringTimeoutSeconds ?? 60))),
+      ...(req.record ? { record: true } : {}),
+    });
+    const call: TwilioCall = {
+      callSid: created.sid,
+      req,
+      ringing: false,
+      answered: false,
+      ended: false,
+      emit: (e) => {
+        try {
+          onEvent(e);
+        } catch (err) {
+          this.opts.log.error({ err, callId: req.callId }, 'twilio carrier listener failed');
+        }
+      },
+    };
+    this.calls.set(created.sid, call);
+    this.opts.log.info({ callId: req.callId, callSid: created.sid, dest: maskPhone(req.to) }, 'twilio call placed');
+    return {
+      hangup: async () => {
+        if (call.ended) return;
+        if (call.channel) return call.channel.hangup();
+        // Not answered yet: cancel (queued/ringing) or, if it got further meanwhile, hang up.
+        await api.update(call.callSid, { status: 'canceled' }).catch(() => api.update(call.callSid, { status: 'completed' }));
+      },
+    };
+  }
+
+  /** Whether a call with this CallSid was placed by us and is still going. */
+  hasCall(callSid: string): boolean {
+    const c = this.calls.get(callSid);
+    return !!c && !c.ended;
+  }
+
+  /** The TwiML that connects a call we placed to the relay socket; null for a call we do not know. */
+  twimlFor(callSid: string): string | null {
+    const call = this.calls.get(callSid);
+    if (!call || call.ended) return null;
+    const lang = relayLanguage(call.req.language);
+    return (
+      '<?xml version="1.0" encoding="UTF-8"?><Response><Connect>' +
+      `<ConversationRelay url="${xml(this.relayUrl)}" language="${xml(lang)}" interruptible="any" dtmfDetection="true">` +
+      `<Parameter name="callSid" value="${xml(callSid)}"/>` +
+      '</ConversationRelay></Connect></Response>'
+    );
+  }
+
+  /**
+   * A status callback (already verified). Each carrier event is emitted at most once and never after
+   * `ended`, so duplicates and late arrivals change nothing.
+   */
+  onStatus(params: Record<string, string | string[]>): void {
+    const callSid = one(params.CallSid);
+    const status = one(params.CallStatus);
+    const call = callSid ? this.calls.get(callSid) : undefined;
+    if (!call || call.ended || !status) return;
+    if (status === 'ringing') {
+      if (call.ringing || call.answered) return;
+      call.ringing = true;
+      call.emit({ type: 'ringing' });
+      return;
+    }
+    const end = END_STATUS[status];
+    if (end) this.end(call, end, status === 'completed' ? undefined : status);
+    // `queued`, `initiated`, `in-progress`: the call is answered once its relay socket is set up.
+  }
+
+  /** A verified relay socket: its `setup` message names the call, which is then answered with this channel. */
+  attachRelay(socket: WebSocket): void {
+    const log = this.opts.log;
+    let call: TwilioCall | undefined;
+    const onSetup = (data: unknown) => {
+      let m: Record<string, unknown>;
+      try {
+        m = JSON.parse(String(data)) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      if (m.type !== 'setup') return;
+      socket.off('message', onSetup);
+      const params = (m.customParameters ?? {}) as Record<string, unknown>;
+      const callSid = typeof m.callSid === 'string' ? m.callSid : typeof params.callSid === 'string' ? params.callSid : '';
+      call = this.calls.get(callSid);
+      if (!call || call.ended || call.answered) {
+        log.warn({ callSid }, 'relay setup for an unknown call');
+        socket.close(1008, 'unknown call');
+        return;
+      }
+      const c = call;
+      c.answered = true;
+      c.channel = new ConversationRelayChannel({
+        socket,
+        lang: relayLanguage(c.req.language),
+        wordsPerSecond: this.opts.wordsPerSecond,
+        log,
+        hangupCall: async () => {
+          const api = await this.restApi();
+          await api.update(c.callSid, { status: 'completed' });
+        },
+      });
+      socket.on('close', () => {
+        // Twilio's `completed` callback normally follows; if it never comes, the call still ends.
+        if (!c.ended) c.fallback = setTimeout(() => this.end(c, 'completed', 'relay_closed'), ENDED_FALLBACK_MS).unref();
+      });
+      c.emit({ type: 'answered', answeredBy: 'human', channel: c.channel });
+    };
+    socket.on('message', onSetup);
+  }
+
+  private end(call: TwilioCall, status: CarrierEndStatus, reason?: string): void {
+    if (call.ended) return;
+    call.ended = true;
+    clearTimeout(call.fallback);
+    call.channel?.farEndGone();
+    this.calls.delete(call.callSid);
+    this.opts.log.info({ callId: call.req.callId, callSid: call.callSid, status }, 'twilio call ended');
+    call.emit({ type: 'ended', status, ...(reason ? { reason } : {}) });
+  }
+
+  /**
+   * The Calls resource of the official client. Its RequestClient is subclassed to send requests to
+   * `apiBaseUrl` instead of https://api.twilio.com when one is set (the fake in tests).
+   */
+  private restApi(): Promise<CallsApi> {
+    this.api ??= (async () => {
+      const { default: twilio } = await import('twilio');
+      const base = this.opts.apiBaseUrl?.replace(/\/+$/, '');
+      class RewritingClient extends twilio.RequestClient {
+        override request<TData>(o: Parameters<InstanceType<typeof twilio.RequestClient>['request']>[0] & { data?: TData }) {
+          return super.request<TData>(base ? { ...o, uri: o.uri.replace(/^https:\/\/api\.twilio\.com/, base) } : o);
+        }
+      }
+      const client = twilio(this.opts.accountSid, this.opts.authToken, { httpClient: new RewritingClient() });
+      return {
+        create: (p) => client.calls.create(p as any),
+        update: (sid, p) => client.calls(sid).update(p as any),
+      };
+    })();
+    return this.api;
+  }
+}
+
+/** ConversationRelay wants a full language tag (`en-US`); ours may be just `en`. */
+export function relayLanguage(lang: string): string {
+  if (lang.includes('-')) return lang;
+  const map: Record<string, string> = { en: 'en-US', sv: 'sv-SE', es: 'es-ES', de: 'de-DE', fr: 'fr-FR', it: 'it-IT', pt: 'pt-BR', nl: 'nl-NL', da: 'da-DK', nb: 'nb-NO', fi: 'fi-FI', ja: 'ja-JP' };
+  return map[lang] ?? `${lang}-${lang.toUpperCase()}`;
+}
+
+function one(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function xml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}

@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { WebSocket } from 'ws';
+import { BACKENDS } from '../helpers/backends.js';
+import { startSwitchboard, until, type TestSwitchboard } from '../helpers/switchboard.js';
+import { RealClock } from '../../src/lib/clock.js';
+import { FakeTwilio, RECEPTIONIST, sign } from '../fakes/twilio/fake-twilio.js';
+import { TwilioCarrier } from '../../src/carriers/twilio/twilio-carrier.js';
+
+const ACCOUNT = 'AC' + '0123456789abcdef'.repeat(2);
+const TOKEN = 'test-auth-token-0123456789';
+const FROM = '+15005550006';
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
+  const backend = BACKENDS[0];
+  let t: TestSwitchboard;
+  let fake: FakeTwilio;
+  let publicUrl: string;
+  const headers = () => ({ authorization: `Bearer ${t.key}` });
+
+  beforeAll(async () => {
+    fake = new FakeTwilio(ACCOUNT, TOKEN, {
+      '+15551230001': RECEPTIONIST,
+      '+15551230002': { outcome: 'busy' },
+      '+15551230003': { outcome: 'no-answer' },
+    });
+    await fake.start();
+    const port = await freePort();
+    publicUrl = `http://127.0.0.1:${port}`;
+    t = await startSwitchboard(
+      backend,
+      {
+        SHUTDOWN_GRACE_SECONDS: '1',
+        PORT: String(port),
+        PUBLIC_URL: publicUrl,
+        CARRIER: 'twilio',
+        TWILIO_ACCOUNT_SID: ACCOUNT,
+        TWILIO_AUTH_TOKEN: TOKEN,
+        TWILIO_FROM_NUMBER: FROM,
+        TWILIO_API_BASE_URL: fake.url,
+      },
+      { clock: new RealClock(1) as never },
+    );
+    (t.sb.carrier as TwilioCarrier).opts.wordsPerSecond = 1000;
+    await t.sb.listen();
+  }, 30_000);
+  afterAll(async () => {
+    await t?.close();
+    await fake?.close();
+  });
+
+  async function start(phone: string, body: Record<string, unknown> = {}) {
+    const r = await t.sb.app.inject({ method: 'POST', url: '/v1/start-call', headers: headers(), payload: { phone_number: phone, language: 'en', ...body } });
+    expect(r.statusCode, r.body).toBe(200);
+    return r.json().sid as string;
+  }
+  const get = async (sid: string) => (await t.sb.app.inject({ method: 'GET', url: `/v1/calls/${sid}`, headers: headers() })).json();
+  const ended = (sid: string) => until(async () => ((await get(sid)).ended_at ? get(sid) : null), 20_000, `call ${sid} to end`);
+  const fakeCall = (to: string) => [...fake.calls.values()].filter((c) => c.to === to).at(-1)!;
+
+  it('runs an outbound call from queued to completed with the receptionist', async () => {
+    const sid = await start('+15551230001', {
+      task: 'Confirm my dinner booking for Tuesday at 7 pm, booking reference AB123',
+      persona: { name: 'John Smith' },
+    });
+    const c = await ended(sid);
+    const fc = fakeCall('+15551230001');
+    await fc.done;
+    expect(c.status).toBe('completed');
+    expect(c.answered_by).toBe('human');
+    // The create request, as protocols.md §1 describes it.
+    expect(fc.request.From).toBe(FROM);
+    expect(fc.request.Url).toBe(`${publicUrl}/start_call`);
+    expect(fc.request.StatusCallback).toBe(`${publicUrl}/twilio/status`);
+    expect(fc.request.StatusCallbackEvent).toEqual(['initiated', 'ringing', 'answered', 'completed']);
+    expect(fc.twiml).toMatch(/<Connect><ConversationRelay url="ws:\/\/127\.0\.0\.1:\d+\/relay\/ws" language="en-US" interruptible="any"/);
+    expect(fc.twiml).toContain(`<Parameter name="callSid" value="${fc.sid}"/>`);
+    expect(fc.callbacks.every((cb) => cb.code === 204)).toBe(true);
+    expect(fc.callbacks.map((cb) => cb.status)).toEqual(['initiated', 'ringing', 'in-progress', 'completed']);
+    // The conversation ran over the relay.
+    expect(fc.calleeSaid[0]).toMatch(/Bella Cucina/);
+    expect(fc.agentTurns.some((a) => /John Smith/.test(a))).toBe(true);
+    const assistant = c.transcripts.filter((s: any) => s.role === 'assistant').map((s: any) => s.text).join(' ');
+    const user = c.transcripts.filter((s: any) => s.role === 'user').map((s: any) => s.text).join(' ');
+    expect(user).toMatch(/What name is the booking under/);
+    expect(assistant).toMatch(/John Smith/);
+    expect(fc.relayIn.some((m) => m.type === 'text' && m.last === true)).toBe(true);
+    expect(c.outcome).toBe('goal_completed');
+    expect(fc.calleeSaid.some((t) => /That's all confirmed/.test(t))).toBe(true);
+    // The agent ended the call: `end` on the relay, then the REST hang-up.
+    expect(fc.relayIn.filter((m) => m.type === 'end')).toEqual([{ type: 'end' }]);
+  }, 30_000);
+
+  it('busy and no-answer end with the right status', async () => {
+    const busy = await ended(await start('+15551230002', { task: 'Confirm my booking' }));
+    expect(busy.status).toBe('busy');
+    expect(busy.answered_by).toBeNull();
+    const na = await ended(await start('+15551230003', { task: 'Confirm my booking' }));
+    expect(na.status).toBe('no-answer');
+  }, 30_000);
+
+  it('a forged or unsigned callback is refused with 403 and changes nothing; replays and out-of-order ones change nothing', async () => {
+    const sid = await start('+15551230002', { task: 'Confirm my booking' });
+    const done = await ended(sid);
+    expect(done.status).toBe('busy');
+    const fc = fakeCall('+15551230002');
+    const url = `${publicUrl}/twilio/status`;
+    const form = { AccountSid: ACCOUNT, CallSid: fc.sid, CallStatus: 'in-progress', From: FROM, To: fc.to };
+    expect((await fake.post(url, form, null)).code).toBe(403);
+    expect((await fake.post(url, form, sign('wrong-token', url, form))).code).toBe(403);
+    expect((await fake.post(url, { ...form, CallStatus: 'completed' }, sign(TOKEN, url, form))).code).toBe(403);
+    // Signed, but late: a replayed `completed`, then `ringing` after the end.
+    expect((await fake.post(url, { ...form, CallStatus: 'completed' })).code).toBe(204);
+    expect((await fake.post(url, { ...form, CallStatus: 'ringing' })).code).toBe(204);
+    expect((await fake.post(url, { ...form, CallStatus: 'ringing' })).code).toBe(204);
+    const after = await get(sid);
+    expect(after.status).toBe('busy');
+    expect(after.ended_at).toBe(done.ended_at);
+  }, 30_000);
+
+  it('a forged /start_call and relay handshake are refused; an unknown call hears a short message', async () => {
+    const url = `${publicUrl}/start_call`;
+    const form = { AccountSid: ACCOUNT, CallSid: 'CA' + '0'.repeat(32), CallStatus: 'in-progress' };
+    expect((await fake.post(url, form, 'bm90IGEgc2lnbmF0dXJl')).code).toBe(403);
+    const unknown = await fake.post(url, form);
+    expect(unknown.code).toBe(200);
+    expect(unknown.body).toMatch(/<Say>[^<]+<\/Say><Hangup\/>/);
+    const wsUrl = publicUrl.replace(/^http/, 'ws') + '/relay/ws';
+    const handshake = (signature?: string) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(wsUrl, { headers: signature ? { 'x-twilio-signature': signature } : {} });
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => {
+          ws.close();
+          resolve(101);
+        });
+        ws.on('error', () => resolve(0));
+      });
+    expect(await handshake()).toBe(403);
+    expect(await handshake(sign('wrong-token', wsUrl))).toBe(403);
+    // Signed over the http:// form instead of ws://: refused too.
+    expect(await handshake(sign(TOKEN, `${publicUrl}/relay/ws`))).toBe(403);
+    expect(await handshake(sign(TOKEN, wsUrl))).toBe(101);
+  });
+});

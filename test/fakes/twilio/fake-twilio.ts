@@ -1,0 +1,288 @@
+/**
+ * A fake Twilio Programmable Voice, written from ../shared/protocols.md §1, §2, §3 and §5 (not from the
+ * adapter): the Calls REST resource, and for each created call a scripted callee that plays the call the
+ * way Twilio does — signed status callbacks (only the events asked for, `completed` always), the signed
+ * TwiML request to `Url`, and for `<Connect><ConversationRelay>` a signed WebSocket client that sends
+ * `setup` and then `prompt`s reacting to the agent's text turns. Outcomes are scripted per `To` number.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocket } from 'ws';
+
+export type FakeOutcome = 'answer' | 'busy' | 'no-answer' | 'failed';
+
+/** The callee: its outcome and, when answered, how it talks (a function of the agent's turns). */
+export interface FakeCallee {
+  outcome: FakeOutcome;
+  /** Said when the relay is set up (the one who answers speaks first). */
+  greeting?: string;
+  /** The callee's reply to the agent's n-th finished turn (0-based); null: the callee hangs up. */
+  reply?: (turn: string, n: number) => string | null;
+}
+
+export interface FakeCall {
+  sid: string;
+  to: string;
+  from: string;
+  /** The create request's form, as received. */
+  request: Record<string, string | string[]>;
+  /** CallStatus values POSTed to StatusCallback, in order, with the HTTP status Switchboard answered. */
+  callbacks: Array<{ status: string; code: number }>;
+  twiml?: string;
+  /** Relay messages the agent sent. */
+  relayIn: Array<Record<string, unknown>>;
+  /** The agent's finished turns (tokens joined up to `last: true`). */
+  agentTurns: string[];
+  /** Prompts the callee said. */
+  calleeSaid: string[];
+  digits: string[];
+  status: string;
+  done: Promise<void>;
+}
+
+const SID_HEX = () => randomBytes(16).toString('hex');
+
+/** The receptionist of a restaurant: greets, asks the name, confirms the booking, says goodbye. */
+export const RECEPTIONIST: FakeCallee = {
+  outcome: 'answer',
+  greeting: 'Good evening, Bella Cucina, Anna speaking. How can I help you?',
+  reply: (_turn, n) =>
+    [
+      'Of course. What name is the booking under?',
+      "Thank you. Let me see... yes, I have it here, a table for two on Tuesday at 7 pm. That's all confirmed. Anything else I can help with?",
+      'Thank you for calling Bella Cucina. Goodbye!',
+    ][n] ?? null,
+};
+
+export function sign(authToken: string, url: string, params: Record<string, string> = {}): string {
+  const data = url + Object.keys(params).sort().map((k) => k + params[k]).join('');
+  return createHmac('sha1', authToken).update(data, 'utf8').digest('base64');
+}
+
+export class FakeTwilio {
+  readonly calls = new Map<string, FakeCall>();
+  private server = http.createServer((req, res) => void this.handle(req, res));
+  private sockets = new Set<WebSocket>();
+  url = '';
+  /** Milliseconds between the steps of a call (ringing, answer, replies). */
+  stepMs = 20;
+
+  constructor(
+    readonly accountSid: string,
+    readonly authToken: string,
+    readonly callees: Record<string, FakeCallee>,
+  ) {}
+
+  async start(): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.terminate();
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server.close(r));
+  }
+
+  /** POSTs a form to `url`, signed with `token` (or a given signature, or none). */
+  async post(url: string, params: Record<string, string>, signature: string | null = sign(this.authToken, url, params)): Promise<{ code: number; body: string }> {
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'TwilioProxy/1.1' };
+    if (signature !== null) headers['x-twilio-signature'] = signature;
+    const r = await fetch(url, { method: 'POST', headers, body: new URLSearchParams(params).toString() });
+    return { code: r.status, body: await r.text() };
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const form: Record<string, string | string[]> = {};
+    for (const [k, v] of new URLSearchParams(Buffer.concat(chunks).toString())) {
+      const p = form[k];
+      form[k] = p === undefined ? v : Array.isArray(p) ? [...p, v] : [p, v];
+    }
+    const json = (code: number, body: unknown) => {
+      res.writeHead(code, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const expected = 'Basic ' + Buffer.from(`${this.accountSid}:${this.authToken}`).toString('base64');
+    if (req.headers.authorization !== expected) return json(401, { code: 20003, message: 'Authenticate', status: 401 });
+    const base = `/2010-04-01/Accounts/${this.accountSid}`;
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'POST' && path === `${base}/Calls.json`) {
+      const to = str(form.To);
+      const from = str(form.From);
+      if (!to || !from || !str(form.Url)) return json(400, { code: 21205, message: 'To, From and Url are required', status: 400 });
+      const call = this.create(form, to, from);
+      return json(201, this.resource(call));
+    }
+    const m = new RegExp(`^${base}/Calls/(CA[0-9a-f]{32})\\.json$`).exec(path);
+    if (req.method === 'POST' && m) {
+      const call = this.calls.get(m[1]);
+      if (!call) return json(404, { code: 20404, message: 'not found', status: 404 });
+      const status = str(form.Status);
+      if (status === 'completed' || status === 'canceled') {
+        if (status === 'canceled' && !['queued', 'ringing'].includes(call.status)) {
+          return json(400, { code: 21220, message: 'Call is not in a cancelable state', status: 400 });
+        }
+        this.finishers.get(call.sid)?.(status === 'canceled' ? 'canceled' : 'completed');
+      }
+      return json(200, this.resource(call));
+    }
+    json(404, { code: 20404, message: 'not found', status: 404 });
+  }
+
+  private finishers = new Map<string, (status: string) => void>();
+
+  private resource(c: FakeCall) {
+    return {
+      sid: c.sid,
+      account_sid: this.accountSid,
+      parent_call_sid: null,
+      to: c.to,
+      from: c.from,
+      status: c.status,
+      direction: 'outbound-api',
+      start_time: null,
+      end_time: null,
+      duration: null,
+      answered_by: null,
+      uri: `/2010-04-01/Accounts/${this.accountSid}/Calls/${c.sid}.json`,
+    };
+  }
+
+  private create(form: Record<string, string | string[]>, to: string, from: string): FakeCall {
+    let resolveDone!: () => void;
+    const call: FakeCall = {
+      sid: 'CA' + SID_HEX(),
+      to,
+      from,
+      request: form,
+      callbacks: [],
+      relayIn: [],
+      agentTurns: [],
+      calleeSaid: [],
+      digits: [],
+      status: 'queued',
+      done: new Promise<void>((r) => (resolveDone = r)),
+    };
+    this.calls.set(call.sid, call);
+    const events = new Set([form.StatusCallbackEvent ?? []].flat());
+    const statusUrl = str(form.StatusCallback);
+    let seq = 0;
+    const callback = async (status: string, extra: Record<string, string> = {}) => {
+      call.status = status === 'initiated' ? 'queued' : status;
+      if (!statusUrl) return;
+      const event = status === 'initiated' ? 'initiated' : status === 'ringing' ? 'ringing' : status === 'in-progress' ? 'answered' : 'completed';
+      if (event !== 'completed' && !events.has(event)) return;
+      const r = await this.post(statusUrl, { ...this.common(call), CallStatus: status, CallbackSource: 'call-progress-events', SequenceNumber: String(seq++), Timestamp: new Date().toUTCString(), ...extra }).catch(() => ({ code: 0 }));
+      call.callbacks.push({ status, code: r.code });
+    };
+    let ended = false;
+    let socket: WebSocket | undefined;
+    const finish = (status: string) => {
+      if (ended) return;
+      ended = true;
+      if (socket && socket.readyState === socket.OPEN) socket.close(1000);
+      void callback(status, { CallDuration: '7' }).then(resolveDone);
+    };
+    this.finishers.set(call.sid, finish);
+    const callee = this.callees[to] ?? { outcome: 'failed' };
+    const wait = (n = 1) => new Promise((r) => setTimeout(r, this.stepMs * n));
+
+    const play = async () => {
+      await wait();
+      await callback('initiated');
+      if (ended) return;
+      if (callee.outcome === 'failed') return finish('failed');
+      await wait();
+      await callback('ringing');
+      await wait(2);
+      if (ended) return;
+      if (callee.outcome === 'busy' || callee.outcome === 'no-answer') return finish(callee.outcome);
+      await callback('in-progress');
+      const url = str(form.Url)!;
+      const r = await this.post(url, { ...this.common(call), CallStatus: 'in-progress' });
+      call.twiml = r.body;
+      const relay = /<Connect[^>]*>\s*<ConversationRelay\s([^>]*?)\/?>([\s\S]*?)(<\/ConversationRelay>|$)/.exec(r.body);
+      if (r.code !== 200 || !relay) return finish('completed');
+      const attrs = Object.fromEntries([...relay[1].matchAll(/(\w+)="([^"]*)"/g)].map((a) => [a[1], unxml(a[2])]));
+      const customParameters = Object.fromEntries([...relay[2].matchAll(/<Parameter\s+name="([^"]*)"\s+value="([^"]*)"\s*\/>/g)].map((p) => [unxml(p[1]), unxml(p[2])]));
+      socket = new WebSocket(attrs.url, { headers: { 'x-twilio-signature': sign(this.authToken, attrs.url) } });
+      this.sockets.add(socket);
+      const ws = socket;
+      ws.on('unexpected-response', () => finish('completed'));
+      ws.on('error', () => finish('completed'));
+      ws.on('close', () => finish('completed'));
+      const say = async (text: string) => {
+        await wait();
+        if (ws.readyState !== ws.OPEN) return;
+        call.calleeSaid.push(text);
+        ws.send(JSON.stringify({ type: 'prompt', voicePrompt: text, lang: attrs.language ?? 'en-US', last: true }));
+      };
+      let tokens = '';
+      ws.on('message', (data) => {
+        const msg = JSON.parse(String(data)) as Record<string, unknown>;
+        call.relayIn.push(msg);
+        if (msg.type === 'sendDigits') call.digits.push(String(msg.digits));
+        if (msg.type === 'end') return finish('completed');
+        if (msg.type !== 'text') return;
+        tokens += String(msg.token ?? '');
+        if (msg.last !== true) return;
+        const turn = tokens.trim();
+        tokens = '';
+        const n = call.agentTurns.push(turn) - 1;
+        const reply = callee.reply?.(turn, n) ?? null;
+        if (reply === null) {
+          void wait(5).then(() => finish('completed'));
+          return;
+        }
+        void say(reply);
+      });
+      ws.on('open', () => {
+        ws.send(
+          JSON.stringify({
+            type: 'setup',
+            sessionId: 'VX' + SID_HEX(),
+            accountSid: this.accountSid,
+            parentCallSid: '',
+            callSid: call.sid,
+            from: call.from,
+            to: call.to,
+            forwardedFrom: '',
+            callType: 'PSTN',
+            callerName: '',
+            direction: 'outbound-api',
+            callStatus: 'IN-PROGRESS',
+            customParameters,
+          }),
+        );
+        if (callee.greeting) void say(callee.greeting);
+      });
+    };
+    setTimeout(() => void play(), 0);
+    return call;
+  }
+
+  private common(c: FakeCall): Record<string, string> {
+    return {
+      AccountSid: this.accountSid,
+      CallSid: c.sid,
+      From: c.from,
+      To: c.to,
+      Caller: c.from,
+      Called: c.to,
+      Direction: 'outbound-api',
+      ApiVersion: '2010-04-01',
+    };
+  }
+}
+
+function str(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function unxml(s: string): string {
+  return s.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
