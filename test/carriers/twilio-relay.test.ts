@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { EventEmitter } from 'node:events';
+import type { WebSocket } from 'ws';
+import { ConversationRelayChannel } from '../../src/carriers/twilio/conversation-relay.js';
+import { relayLanguage } from '../../src/carriers/twilio/twilio-carrier.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/lib/logger.js';
+import type { CalleeInput } from '../../src/carriers/carrier.js';
+
+/** A stand-in for the relay socket: records what is sent, lets the test play Twilio's messages. */
+class FakeSocket extends EventEmitter {
+  readonly OPEN = 1;
+  readyState = 1;
+  sent: Array<Record<string, unknown>> = [];
+  send(data: string) {
+    this.sent.push(JSON.parse(data));
+  }
+  close() {
+    this.readyState = 3;
+    this.emit('close');
+  }
+  twilio(msg: Record<string, unknown>) {
+    this.emit('message', Buffer.from(JSON.stringify(msg)));
+  }
+}
+
+function channel(wordsPerSecond = 1000) {
+  const socket = new FakeSocket();
+  let restHangups = 0;
+  const ch = new ConversationRelayChannel({
+    socket: socket as unknown as WebSocket,
+    lang: 'en-US',
+    wordsPerSecond,
+    log: createLogger('silent'),
+    hangupCall: async () => {
+      restHangups++;
+    },
+  });
+  const inputs: CalleeInput[] = [];
+  ch.onInput((i) => inputs.push(i));
+  return { socket, ch, inputs, restHangups: () => restHangups };
+}
+
+describe('ConversationRelay channel', () => {
+
+  it('say streams text tokens, the last one with last:true, and resolves done', async () => {
+    const { socket, ch } = channel();
+    expect(await ch.say('Hello there, John.')).toEqual({ done: true });
+    const texts = socket.sent.filter((m) => m.type === 'text');
+    expect(texts.map((m) => m.token).join('')).toBe('Hello there, John.');
+    expect(texts.map((m) => m.last)).toEqual([false, false, true]);
+    expect(texts[0].lang).toBe('en-US');
+  });
+
+  it('an interrupt resolves the say under way with what was heard, then signals speech_started', async () => {
+    const { socket, ch, inputs } = channel(1);
+    const said = ch.say('Your appointment is on Tuesday at nine in the morning.');
+    socket.twilio({ type: 'interrupt', utteranceUntilInterrupt: 'Your appointment is on', durationUntilInterruptMs: '460' });
+    expect(await said).toEqual({ done: false, heard: 'Your appointment is on' });
+    expect(inputs).toEqual([{ type: 'speech_started' }]);
+  });
+
+  it('final prompts become speech (partials ignored), dtmf becomes dtmf, error is only logged', () => {
+    const { socket, inputs } = channel();
+    socket.twilio({ type: 'prompt', voicePrompt: 'I need to', lang: 'en-US', last: false });
+    socket.twilio({ type: 'prompt', voicePrompt: 'I need to reschedule', lang: 'en-US', last: true });
+    socket.twilio({ type: 'dtmf', digit: '1' });
+    socket.twilio({ type: 'error', description: 'Invalid message received' });
+    socket.emit('message', Buffer.from('not json'));
+    expect(inputs).toEqual([
+      { type: 'speech', text: 'I need to reschedule' },
+      { type: 'dtmf', digits: '1' },
+    ]);
+  });
+
+  it('sendDigits and hangup send sendDigits and end (once), and hang up over REST', async () => {
+    const { socket, ch, restHangups } = channel();
+    await ch.sendDigits('9www1#');
+    await ch.hangup();
+    await ch.hangup();
+    expect(socket.sent).toEqual([{ type: 'sendDigits', digits: '9www1#' }, { type: 'end' }]);
+    expect(restHangups()).toBe(1);
+  });
+
+  it('the socket closing is the far end hanging up (once); a say under way resolves', async () => {
+    const { socket, ch, inputs } = channel(0.1);
+    const said = ch.say('A long sentence that takes a while.');
+    socket.close();
+    socket.close();
+    expect(await said).toEqual({ done: false, heard: '' });
+    expect(inputs).toEqual([{ type: 'hangup' }]);
+    expect(await ch.say('Anyone?')).toEqual({ done: false, heard: '' });
+  });
+
+  it('language tags for ConversationRelay', () => {
+    expect(relayLanguage('en')).toBe('en-US');
+    expect(relayLanguage('sv')).toBe('sv-SE');
+    expect(relayLanguage('en-GB')).toBe('en-GB');
+  });
+});
+
+describe('Twilio configuration', () => {
+  it('is the simulated network unless CARRIER=twilio, whatever TWILIO_* says', () => {
+    expect(loadConfig({}).carrier).toBe('sim');
+    const c = loadConfig({ TWILIO_ACCOUNT_SID: 'nonsense', TWILIO_AUTH_TOKEN: 'x' });
+    expect(c.carrier).toBe('sim');
+    expect(c.twilio).toBeUndefined();
+  });
+
+  it('CARRIER=twilio needs a valid account SID and a token', () => {
+    const sid = 'AC' + 'ab'.repeat(16);
+    expect(() => loadConfig({ CARRIER: 'twilio' })).toThrow(ConfigError);
+    expect(() => loadConfig({ CARRIER: 'twilio', TWILIO_ACCOUNT_SID: 'AC123', TWILIO_AUTH_TOKEN: 't' })).toThrow(/TWILIO_ACCOUNT_SID/);
+    expect(() => loadConfig({ CARRIER: 'twilio', TWILIO_ACCOUNT_SID: sid })).toThrow(/TWILIO_AUTH_TOKEN/);
+    expect(() => loadConfig({ CARRIER: 'twilio', TWILIO_ACCOUNT_SID: sid, TWILIO_AUTH_TOKEN: 't', TWILIO_FROM_NUMBER: '555' })).toThrow(/TWILIO_FROM_NUMBER/);
+    expect(() => loadConfig({ CARRIER: 'telnyx' })).toThrow(/CARRIER/);
+    const c = loadConfig({ CARRIER: 'twilio', TWILIO_ACCOUNT_SID: sid, TWILIO_AUTH_TOKEN: 't', TWILIO_FROM_NUMBER: '+15551230000', TWILIO_API_BASE_URL: 'http://127.0.0.1:9/' });
+    expect(c.twilio).toEqual({ accountSid: sid, authToken: 't', fromNumber: '+15551230000', apiBaseUrl: 'http://127.0.0.1:9' });
+  });
+});
