@@ -31,6 +31,12 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
       '+15551230001': RECEPTIONIST,
       '+15551230002': { outcome: 'busy' },
       '+15551230003': { outcome: 'no-answer' },
+      '+15551230004': {
+        ...RECEPTIONIST,
+        greeting: 'Thank you for calling Bella Cucina. For billing, press 1. For bookings, press 2.',
+        onDigits: (d) => (d.includes('2') ? 'Bookings, Anna speaking. How can I help you?' : null),
+      },
+      '+15551230005': { outcome: 'no-answer', ringSteps: 200 },
     });
     await fake.start();
     const port = await freePort();
@@ -97,6 +103,30 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
     expect(fc.calleeSaid.some((t) => /That's all confirmed/.test(t))).toBe(true);
     // The agent ended the call: `end` on the relay, then the REST hang-up.
     expect(fc.relayIn.filter((m) => m.type === 'end')).toEqual([{ type: 'end' }]);
+  }, 30_000);
+
+  it('a phone menu is navigated with digits the fake receives (sendDigits on the relay)', async () => {
+    const sid = await start('+15551230004', {
+      task: 'Confirm my dinner booking for Tuesday at 7 pm, booking reference AB123',
+      persona: { name: 'John Smith' },
+    });
+    const c = await ended(sid);
+    const fc = fakeCall('+15551230004');
+    await fc.done;
+    expect(fc.digits).toEqual(['2']);
+    expect(c.status).toBe('completed');
+    expect(fc.calleeSaid).toContain('Bookings, Anna speaking. How can I help you?');
+  }, 30_000);
+
+  it('a call ended through the API while ringing is canceled over REST', async () => {
+    const sid = await start('+15551230005', { task: 'Confirm my booking' });
+    await until(async () => (await get(sid)).status === 'ringing', 10_000, 'ringing');
+    const r = await t.sb.app.inject({ method: 'POST', url: '/v1/end-call', headers: headers(), payload: { callSid: sid } });
+    expect(r.statusCode).toBe(200);
+    const c = await ended(sid);
+    const fc = fakeCall('+15551230005');
+    expect(fc.updates.map((u) => u.Status)).toEqual(['canceled']);
+    expect(c.status).toBe('canceled');
   }, 30_000);
 
   it('busy and no-answer end with the right status', async () => {

@@ -19,6 +19,10 @@ export interface FakeCallee {
   greeting?: string;
   /** The callee's reply to the agent's n-th finished turn (0-based); null: the callee hangs up. */
   reply?: (turn: string, n: number) => string | null;
+  /** What the callee (a phone menu) says when keypad digits arrive; null: nothing. */
+  onDigits?: (digits: string) => string | null;
+  /** How many steps the phone rings (default 2). */
+  ringSteps?: number;
 }
 
 export interface FakeCall {
@@ -37,6 +41,8 @@ export interface FakeCall {
   /** Prompts the callee said. */
   calleeSaid: string[];
   digits: string[];
+  /** Update requests (`POST /Calls/{sid}.json`) received, as forms. */
+  updates: Array<Record<string, string | string[]>>;
   status: string;
   done: Promise<void>;
 }
@@ -121,6 +127,7 @@ export class FakeTwilio {
     if (req.method === 'POST' && m) {
       const call = this.calls.get(m[1]);
       if (!call) return json(404, { code: 20404, message: 'not found', status: 404 });
+      call.updates.push(form);
       const status = str(form.Status);
       if (status === 'completed' || status === 'canceled') {
         if (status === 'canceled' && !['queued', 'ringing'].includes(call.status)) {
@@ -164,6 +171,7 @@ export class FakeTwilio {
       agentTurns: [],
       calleeSaid: [],
       digits: [],
+      updates: [],
       status: 'queued',
       done: new Promise<void>((r) => (resolveDone = r)),
     };
@@ -198,7 +206,7 @@ export class FakeTwilio {
       if (callee.outcome === 'failed') return finish('failed');
       await wait();
       await callback('ringing');
-      await wait(2);
+      await wait(callee.ringSteps ?? 2);
       if (ended) return;
       if (callee.outcome === 'busy' || callee.outcome === 'no-answer') return finish(callee.outcome);
       await callback('in-progress');
@@ -225,7 +233,11 @@ export class FakeTwilio {
       ws.on('message', (data) => {
         const msg = JSON.parse(String(data)) as Record<string, unknown>;
         call.relayIn.push(msg);
-        if (msg.type === 'sendDigits') call.digits.push(String(msg.digits));
+        if (msg.type === 'sendDigits') {
+          call.digits.push(String(msg.digits));
+          const said = callee.onDigits?.(String(msg.digits)) ?? null;
+          if (said !== null) void say(said);
+        }
         if (msg.type === 'end') return finish('completed');
         if (msg.type !== 'text') return;
         tokens += String(msg.token ?? '');
