@@ -129,12 +129,15 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
     expect(c.status).toBe('canceled');
   }, 30_000);
 
-  it('busy and no-answer end with the right status', async () => {
+  it('busy, no-answer and failed end with the right status', async () => {
     const busy = await ended(await start('+15551230002', { task: 'Confirm my booking' }));
     expect(busy.status).toBe('busy');
     expect(busy.answered_by).toBeNull();
     const na = await ended(await start('+15551230003', { task: 'Confirm my booking' }));
     expect(na.status).toBe('no-answer');
+    // A number the fake network does not know: Twilio reports `failed`.
+    const failed = await ended(await start('+15551239999', { task: 'Confirm my booking' }));
+    expect(failed.status).toBe('failed');
   }, 30_000);
 
   it('a forged or unsigned callback is refused with 403 and changes nothing; replays and out-of-order ones change nothing', async () => {

@@ -158,7 +158,9 @@ export class TwilioCarrier implements Carrier {
       return;
     }
     const end = END_STATUS[status];
-    if (end) this.end(call, end, status === 'completed' ? undefined : status);
+    // The outcome is the status itself (like the simulated network, no separate reason); Twilio's error code, if any, is kept.
+    const code = one(params.ErrorCode) ?? one(params.SipResponseCode);
+    if (end) this.end(call, end, undefined, end === 'failed' && code ? `twilio_${code}` : undefined);
     // `queued`, `initiated`, `in-progress`: the call is answered once its relay socket is set up.
   }
 
@@ -204,14 +206,14 @@ export class TwilioCarrier implements Carrier {
     socket.on('message', onSetup);
   }
 
-  private end(call: TwilioCall, status: CarrierEndStatus, reason?: string): void {
+  private end(call: TwilioCall, status: CarrierEndStatus, reason?: string, error?: string): void {
     if (call.ended) return;
     call.ended = true;
     clearTimeout(call.fallback);
     call.channel?.farEndGone();
     this.calls.delete(call.callSid);
     this.opts.log.info({ callId: call.req.callId, callSid: call.callSid, status }, 'twilio call ended');
-    call.emit({ type: 'ended', status, ...(reason ? { reason } : {}) });
+    call.emit({ type: 'ended', status, ...(reason ? { reason } : {}), ...(error ? { error } : {}) });
   }
 
   /**
