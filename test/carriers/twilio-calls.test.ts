@@ -37,6 +37,12 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
         onDigits: (d) => (d.includes('2') ? 'Bookings, Anna speaking. How can I help you?' : null),
       },
       '+15551230005': { outcome: 'no-answer', ringSteps: 200 },
+      '+15551230006': {
+        outcome: 'answer',
+        answeredBy: 'machine_start',
+        greeting: "Hi, you've reached Anna. I can't take your call right now, please leave a message after the tone. *beep*",
+        reply: () => null,
+      },
     });
     await fake.start();
     const port = await freePort();
@@ -103,6 +109,21 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
     expect(fc.calleeSaid.some((t) => /That's all confirmed/.test(t))).toBe(true);
     // The agent ended the call: `end` on the relay, then the REST hang-up.
     expect(fc.relayIn.filter((m) => m.type === 'end')).toEqual([{ type: 'end' }]);
+  }, 30_000);
+
+  it('answering-machine detection: Twilio says machine_start, the call ends as voicemail', async () => {
+    const sid = await start('+15551230006', { task: 'Confirm my booking for Tuesday at 7 pm', persona: { name: 'John Smith' } });
+    const c = await ended(sid);
+    const fc = fakeCall('+15551230006');
+    await fc.done;
+    expect(fc.request.MachineDetection).toBe('Enable');
+    expect(fc.request.AsyncAmd).toBeUndefined();
+    expect(c.status).toBe('completed');
+    expect(c.answered_by).toBe('machine');
+    expect(c.outcome).toBe('voicemail');
+    // A person (the default verdict) is still answered by a human.
+    const human = await get(await start('+15551230001', { task: 'Confirm my booking' }));
+    expect(human.answered_by === null || human.answered_by === 'human').toBe(true);
   }, 30_000);
 
   it('a phone menu is navigated with digits the fake receives (sendDigits on the relay)', async () => {

@@ -30,7 +30,7 @@ export function twilioRoutes(carrier: TwilioCarrier) {
       if (!verified(req, carrier.publicUrl, form)) return refuse(reply);
       const callSid = typeof form.CallSid === 'string' ? form.CallSid : '';
       reply.type('text/xml');
-      return carrier.twimlFor(callSid) ?? UNKNOWN_CALL_TWIML;
+      return carrier.twimlFor(callSid, typeof form.AnsweredBy === 'string' ? form.AnsweredBy : undefined) ?? UNKNOWN_CALL_TWIML;
     });
 
     app.post('/twilio/status', { schema: { hide: true } }, async (req, reply) => {

@@ -6,7 +6,7 @@
  * request (`/start_call`), status callbacks (`/twilio/status`) and the relay socket (`/relay/ws`).
  */
 import type { WebSocket } from 'ws';
-import type { Carrier, CarrierCallHandle, CarrierCapabilities, CarrierEndStatus, CarrierEvent, DialRequest } from '../carrier.js';
+import type { AnsweredBy, Carrier, CarrierCallHandle, CarrierCapabilities, CarrierEndStatus, CarrierEvent, DialRequest } from '../carrier.js';
 import type { Logger } from '../../lib/logger.js';
 import { maskPhone } from '../../lib/phone.js';
 import { ConversationRelayChannel } from './conversation-relay.js';
@@ -35,6 +35,8 @@ interface TwilioCall {
   ended: boolean;
   channel?: ConversationRelayChannel;
   fallback?: NodeJS.Timeout;
+  /** Twilio's answering-machine verdict (sync AMD, from the `/start_call` request); human until told otherwise. */
+  answeredBy: AnsweredBy;
 }
 
 /** Twilio's final CallStatus values → how the call ended. */
@@ -95,6 +97,8 @@ export class TwilioCarrier implements Carrier {
       statusCallbackMethod: 'POST',
       statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
       timeout: Math.min(600, Math.max(1, Math.round(req.ringTimeoutSeconds ?? 60))),
+      // Sync answering-machine detection: Twilio's verdict (`AnsweredBy`) comes with the `/start_call` request.
+      machineDetection: 'Enable',
       ...(req.record ? { record: true } : {}),
     });
     const call: TwilioCall = {
@@ -103,6 +107,7 @@ export class TwilioCarrier implements Carrier {
       ringing: false,
       answered: false,
       ended: false,
+      answeredBy: 'human',
       emit: (e) => {
         try {
           onEvent(e);
@@ -130,9 +135,10 @@ export class TwilioCarrier implements Carrier {
   }
 
   /** The TwiML that connects a call we placed to the relay socket; null for a call we do not know. */
-  twimlFor(callSid: string): string | null {
+  twimlFor(callSid: string, answeredBy?: string): string | null {
     const call = this.calls.get(callSid);
     if (!call || call.ended) return null;
+    if (answeredBy) call.answeredBy = answeredByOf(answeredBy);
     const lang = relayLanguage(call.req.language);
     return (
       '<?xml version="1.0" encoding="UTF-8"?><Response><Connect>' +
@@ -201,7 +207,7 @@ export class TwilioCarrier implements Carrier {
         // Twilio's `completed` callback normally follows; if it never comes, the call still ends.
         if (!c.ended) c.fallback = setTimeout(() => this.end(c, 'completed', 'relay_closed'), ENDED_FALLBACK_MS).unref();
       });
-      c.emit({ type: 'answered', answeredBy: 'human', channel: c.channel });
+      c.emit({ type: 'answered', answeredBy: c.answeredBy, channel: c.channel });
     };
     socket.on('message', onSetup);
   }
@@ -244,6 +250,12 @@ export function relayLanguage(lang: string): string {
   if (lang.includes('-')) return lang;
   const map: Record<string, string> = { en: 'en-US', sv: 'sv-SE', es: 'es-ES', de: 'de-DE', fr: 'fr-FR', it: 'it-IT', pt: 'pt-BR', nl: 'nl-NL', da: 'da-DK', nb: 'nb-NO', fi: 'fi-FI', ja: 'ja-JP' };
   return map[lang] ?? `${lang}-${lang.toUpperCase()}`;
+}
+
+/** Twilio's `AnsweredBy` → ours: `machine_*` and `fax` are machines; `unknown` stays unknown; anything else a person. */
+export function answeredByOf(v: string): AnsweredBy {
+  if (v.startsWith('machine') || v === 'fax') return 'machine';
+  return v === 'unknown' ? 'unknown' : 'human';
 }
 
 function one(v: string | string[] | undefined): string | undefined {

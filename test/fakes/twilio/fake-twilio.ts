@@ -23,6 +23,12 @@ export interface FakeCallee {
   onDigits?: (digits: string) => string | null;
   /** How many steps the phone rings (default 2). */
   ringSteps?: number;
+  /**
+   * What Twilio's answering-machine detection decides when the call asks for it (`MachineDetection`):
+   * `human` (default), `machine_start`, `machine_end_beep`, `fax`, `unknown` … (protocols.md §1, AMD).
+   * Sync AMD: sent as `AnsweredBy` on the `Url` TwiML request and on the `completed` status callback.
+   */
+  answeredBy?: string;
 }
 
 export interface FakeCall {
@@ -188,12 +194,13 @@ export class FakeTwilio {
       call.callbacks.push({ status, code: r.code });
     };
     let ended = false;
+    let amdResult: Record<string, string> = {};
     let socket: WebSocket | undefined;
     const finish = (status: string) => {
       if (ended) return;
       ended = true;
       if (socket && socket.readyState === socket.OPEN) socket.close(1000);
-      void callback(status, { CallDuration: '7' }).then(resolveDone);
+      void callback(status, { CallDuration: '7', ...amdResult }).then(resolveDone);
     };
     this.finishers.set(call.sid, finish);
     const callee = this.callees[to] ?? { outcome: 'failed' };
@@ -211,7 +218,9 @@ export class FakeTwilio {
       if (callee.outcome === 'busy' || callee.outcome === 'no-answer') return finish(callee.outcome);
       await callback('in-progress');
       const url = str(form.Url)!;
-      const r = await this.post(url, { ...this.common(call), CallStatus: 'in-progress' });
+      const amd: Record<string, string> = str(form.MachineDetection) && str(form.AsyncAmd) !== 'true' ? { AnsweredBy: callee.answeredBy ?? 'human' } : {};
+      if (amd.AnsweredBy) amdResult = amd;
+      const r = await this.post(url, { ...this.common(call), CallStatus: 'in-progress', ...amd });
       call.twiml = r.body;
       const relay = /<Connect[^>]*>\s*<ConversationRelay\s([^>]*?)\/?>([\s\S]*?)(<\/ConversationRelay>|$)/.exec(r.body);
       if (r.code !== 200 || !relay) return finish('completed');
