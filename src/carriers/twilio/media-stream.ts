@@ -1,0 +1,321 @@
+/**
+ * The server side of one Twilio Media Streams WebSocket (protocols.md §4), for a bidirectional
+ * `<Connect><Stream>`. Twilio is the client and sends `connected`, `start`, `media`, `dtmf`, `mark`, `stop`
+ * (JSON text frames); this side sends `media`, `mark`, `clear`, each with the `streamSid`.
+ *
+ * The stream is tied to its call by a signed token passed as a `<Parameter>` (Twilio strips query strings
+ * from stream URLs, so it arrives in `start.customParameters`): `callId` and `token` =
+ * base64url(HMAC-SHA256(secret, "twilio-media-stream:" + callId)). Nothing is accepted before a `start`
+ * with a valid token; a stream whose token is missing or wrong, or that sends audio first, is closed
+ * (1008). The X-Twilio-Signature of the WebSocket handshake is checked by the route, before this class.
+ *
+ * Audio in: μ-law 8 kHz frames as an AsyncIterable (`frames()`), in `chunk` order (a repeated or older
+ * chunk is dropped). Out: `send()` splits audio into 160-byte (20 ms) `media` messages; `mark()` resolves
+ * when Twilio echoes it (all audio queued before it has played); `clear()` drops the unplayed audio and
+ * resolves the pending marks as not played. `sentBytes − playedBytes` is what was sent but not yet heard.
+ */
+import { EventEmitter } from 'node:events';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import type { Logger } from '../../lib/logger.js';
+
+/** μ-law bytes in 20 ms at 8 kHz. */
+export const FRAME_BYTES = 160;
+/** μ-law bytes per millisecond (8 kHz, one byte a sample). */
+export const BYTES_PER_MS = 8;
+
+const TOKEN_CONTEXT = 'twilio-media-stream:';
+
+/** The token that ties a media stream to the call `callId` (sent as `<Parameter name="token">`). */
+export function mediaStreamToken(secret: string, callId: string): string {
+  return createHmac('sha256', secret).update(TOKEN_CONTEXT + callId, 'utf8').digest('base64url');
+}
+
+/** Whether `token` is right for `callId`; compared in constant time. */
+export function isValidMediaStreamToken(secret: string, callId: string | undefined, token: string | undefined): boolean {
+  if (!callId || !token) return false;
+  const expected = Buffer.from(mediaStreamToken(secret, callId));
+  const got = Buffer.from(token);
+  return expected.length === got.length && timingSafeEqual(expected, got);
+}
+
+export interface MediaStreamStart {
+  /** Switchboard's call id, from the verified custom parameters. */
+  callId: string;
+  streamSid: string;
+  callSid: string;
+  accountSid: string;
+  tracks: string[];
+  customParameters: Record<string, string>;
+  mediaFormat: { encoding: string; sampleRate: number; channels: number };
+}
+
+export interface MarkResult {
+  name: string;
+  /** True when Twilio echoed it after playing the audio before it; false when cleared or the stream ended. */
+  played: boolean;
+}
+
+export interface TwilioMediaStreamOptions {
+  socket: WebSocket;
+  /** Secret the stream tokens are signed with. */
+  secret: string;
+  /** Names of the custom parameters carrying the call id and the token (default `callId`, `token`). */
+  callIdParameter?: string;
+  tokenParameter?: string;
+  /** A stream that has not sent a valid `start` by then is closed (default 10 s). */
+  startTimeoutMs?: number;
+  log?: Logger;
+}
+
+interface PendingMark {
+  name: string;
+  /** sentBytes when the mark was sent: what has been played once Twilio echoes it. */
+  at: number;
+  resolve: (r: MarkResult) => void;
+}
+
+export interface TwilioMediaStreamEvents {
+  start: [MediaStreamStart];
+  dtmf: [string];
+  stop: [];
+  close: [];
+  /** The stream was refused (bad or missing token, wrong format, audio before start). */
+  rejected: [string];
+}
+
+/** One Twilio Media Streams socket. Events: `start`, `dtmf` (one digit), `stop`, `close`, `rejected`. */
+export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
+  private info: MediaStreamStart | undefined;
+  private closed = false;
+  private lastChunk = 0;
+  private inbox: Buffer[] = [];
+  private waiting: ((r: IteratorResult<Buffer>) => void) | undefined;
+  private marks: PendingMark[] = [];
+  private sent = 0;
+  private played = 0;
+  private startTimer: NodeJS.Timeout | undefined;
+  /** Resolves with the verified start; rejects when the stream is refused or ends before it. */
+  readonly ready: Promise<MediaStreamStart>;
+  private settleReady!: { resolve: (s: MediaStreamStart) => void; reject: (e: Error) => void };
+
+  constructor(private readonly o: TwilioMediaStreamOptions) {
+    super();
+    this.ready = new Promise<MediaStreamStart>((resolve, reject) => (this.settleReady = { resolve, reject }));
+    this.ready.catch(() => undefined); // observed by whoever awaits it
+    o.socket.on('message', (data, isBinary) => {
+      if (isBinary) return this.reject('binary frame');
+      this.onMessage(String(data));
+    });
+    o.socket.on('close', () => this.onClose());
+    o.socket.on('error', (err) => o.log?.warn({ err }, 'media stream socket error'));
+    this.startTimer = setTimeout(() => this.reject('no start'), o.startTimeoutMs ?? 10_000);
+    this.startTimer.unref?.();
+  }
+
+  /** The verified start, once received. */
+  get started(): MediaStreamStart | undefined {
+    return this.info;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** μ-law bytes sent to Twilio (cleared audio excepted). */
+  get sentBytes(): number {
+    return this.sent;
+  }
+
+  /** μ-law bytes Twilio has confirmed played (up to the last echoed mark). */
+  get playedBytes(): number {
+    return this.played;
+  }
+
+  /** Sent but not confirmed heard, in ms. */
+  get unplayedMs(): number {
+    return (this.sent - this.played) / BYTES_PER_MS;
+  }
+
+  /** Inbound μ-law frames (one per `media` message), ending when the stream stops or closes. */
+  frames(): AsyncIterable<Buffer> {
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: () => {
+          const f = this.inbox.shift();
+          if (f) return Promise.resolve({ value: f, done: false });
+          if (this.closed) return Promise.resolve({ value: undefined, done: true });
+          return new Promise<IteratorResult<Buffer>>((resolve) => (this.waiting = resolve));
+        },
+        return: () => Promise.resolve({ value: undefined, done: true }),
+      }),
+    };
+  }
+
+  /** Queue μ-law audio for playback, as 160-byte media messages. */
+  send(mulaw: Buffer): void {
+    const sid = this.sendableSid();
+    if (!sid) return;
+    for (let i = 0; i < mulaw.length; i += FRAME_BYTES) {
+      const chunk = mulaw.subarray(i, i + FRAME_BYTES);
+      this.write({ event: 'media', streamSid: sid, media: { payload: chunk.toString('base64') } });
+      this.sent += chunk.length;
+    }
+  }
+
+  /** Mark the current end of the queued audio; resolves when Twilio echoes it (played) or it is cleared. */
+  mark(name: string): Promise<MarkResult> {
+    const sid = this.sendableSid();
+    if (!sid) return Promise.resolve({ name, played: false });
+    return new Promise<MarkResult>((resolve) => {
+      this.marks.push({ name, at: this.sent, resolve });
+      this.write({ event: 'mark', streamSid: sid, mark: { name } });
+    });
+  }
+
+  /** Barge-in: Twilio drops the unplayed audio; pending marks resolve as not played. Returns the ms dropped (at most). */
+  clear(): number {
+    const sid = this.sendableSid();
+    if (!sid) return 0;
+    this.write({ event: 'clear', streamSid: sid });
+    const dropped = this.unplayedMs;
+    this.sent = this.played;
+    this.flushMarks();
+    return dropped;
+  }
+
+  /** Close the socket (ends `<Connect>`; Twilio continues with the next TwiML). */
+  close(code = 1000, reason?: string): void {
+    if (this.o.socket.readyState === this.o.socket.OPEN || this.o.socket.readyState === this.o.socket.CONNECTING) {
+      this.o.socket.close(code, reason);
+    }
+    this.onClose();
+  }
+
+  private sendableSid(): string | undefined {
+    if (this.closed || !this.info) return undefined;
+    return this.info.streamSid;
+  }
+
+  private write(msg: Record<string, unknown>): void {
+    if (this.o.socket.readyState !== this.o.socket.OPEN) return;
+    this.o.socket.send(JSON.stringify(msg));
+  }
+
+  private flushMarks(): void {
+    const pending = this.marks;
+    this.marks = [];
+    for (const m of pending) m.resolve({ name: m.name, played: false });
+  }
+
+  private reject(why: string): void {
+    if (this.closed) return;
+    this.o.log?.warn({ why }, 'media stream refused');
+    this.emit('rejected', why);
+    this.settleReady.reject(new Error(`media stream refused: ${why}`));
+    this.close(1008, why);
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.startTimer);
+    if (!this.info) this.settleReady.reject(new Error('media stream closed before start'));
+    this.flushMarks();
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.({ value: undefined, done: true });
+    this.emit('close');
+  }
+
+  private onMessage(raw: string): void {
+    if (this.closed) return;
+    let m: Record<string, unknown>;
+    try {
+      m = JSON.parse(raw) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    if (m.event === 'connected') return;
+    if (m.event === 'start') return this.onStart(m);
+    if (!this.info) return this.reject(`${String(m.event)} before start`);
+    if (typeof m.streamSid === 'string' && m.streamSid !== this.info.streamSid) return;
+    switch (m.event) {
+      case 'media':
+        this.onMedia(m.media as Record<string, unknown> | undefined);
+        break;
+      case 'dtmf': {
+        const digit = (m.dtmf as Record<string, unknown> | undefined)?.digit;
+        if (typeof digit === 'string' && digit) this.emit('dtmf', digit);
+        break;
+      }
+      case 'mark': {
+        const name = (m.mark as Record<string, unknown> | undefined)?.name;
+        const i = this.marks.findIndex((p) => p.name === name);
+        if (i < 0) break; // cleared already, or not ours
+        // Twilio plays in order: marks before this one have played too.
+        const done = this.marks.splice(0, i + 1);
+        for (const p of done) {
+          this.played = Math.max(this.played, p.at);
+          p.resolve({ name: p.name, played: true });
+        }
+        break;
+      }
+      case 'stop':
+        this.emit('stop');
+        this.close(1000);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onStart(m: Record<string, unknown>): void {
+    if (this.info) return;
+    const s = (m.start ?? {}) as Record<string, unknown>;
+    const params: Record<string, string> = {};
+    for (const [k, v] of Object.entries((s.customParameters ?? {}) as Record<string, unknown>)) if (typeof v === 'string') params[k] = v;
+    const callId = params[this.o.callIdParameter ?? 'callId'];
+    const token = params[this.o.tokenParameter ?? 'token'];
+    if (!isValidMediaStreamToken(this.o.secret, callId, token)) return this.reject(token ? 'bad token' : 'missing token');
+    const fmt = (s.mediaFormat ?? {}) as Record<string, unknown>;
+    const mediaFormat = {
+      encoding: typeof fmt.encoding === 'string' ? fmt.encoding : 'audio/x-mulaw',
+      sampleRate: Number(fmt.sampleRate ?? 8000),
+      channels: Number(fmt.channels ?? 1),
+    };
+    if (mediaFormat.encoding !== 'audio/x-mulaw' || mediaFormat.sampleRate !== 8000 || mediaFormat.channels !== 1) {
+      return this.reject(`unsupported media format ${mediaFormat.encoding}/${mediaFormat.sampleRate}/${mediaFormat.channels}`);
+    }
+    const streamSid = typeof s.streamSid === 'string' ? s.streamSid : typeof m.streamSid === 'string' ? m.streamSid : '';
+    if (!streamSid) return this.reject('no streamSid');
+    clearTimeout(this.startTimer);
+    this.info = {
+      callId: callId as string,
+      streamSid,
+      callSid: typeof s.callSid === 'string' ? s.callSid : '',
+      accountSid: typeof s.accountSid === 'string' ? s.accountSid : '',
+      tracks: Array.isArray(s.tracks) ? s.tracks.filter((t): t is string => typeof t === 'string') : [],
+      customParameters: params,
+      mediaFormat,
+    };
+    this.settleReady.resolve(this.info);
+    this.emit('start', this.info);
+  }
+
+  private onMedia(media: Record<string, unknown> | undefined): void {
+    if (!media || typeof media.payload !== 'string') return;
+    if (media.track !== undefined && media.track !== 'inbound') return;
+    const chunk = Number(media.chunk);
+    if (Number.isFinite(chunk)) {
+      if (chunk <= this.lastChunk) return; // repeated or late
+      this.lastChunk = chunk;
+    }
+    const frame = Buffer.from(media.payload, 'base64');
+    const w = this.waiting;
+    if (w) {
+      this.waiting = undefined;
+      w({ value: frame, done: false });
+    } else this.inbox.push(frame);
+  }
+}

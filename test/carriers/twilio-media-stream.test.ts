@@ -1,0 +1,185 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { TwilioMediaStream, mediaStreamToken, isValidMediaStreamToken } from '../../src/carriers/twilio/media-stream.js';
+import { encodeMulaw } from '../../src/carriers/twilio/mulaw.js';
+import { FakeMediaStreamClient } from '../fakes/twilio/media-stream-client.js';
+
+const SECRET = 'stream-secret';
+
+/** A 440 Hz tone, `ms` long, as μ-law 8 kHz. */
+function tone(ms: number, hz = 440): Buffer {
+  const n = (ms * 8000) / 1000;
+  const pcm = new Int16Array(n);
+  for (let i = 0; i < n; i++) pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / 8000));
+  return encodeMulaw(pcm);
+}
+
+let servers: WebSocketServer[] = [];
+afterEach(async () => {
+  for (const s of servers) {
+    for (const c of s.clients) c.terminate();
+    await new Promise((r) => s.close(r));
+  }
+  servers = [];
+});
+
+/** A local ws server hosting one TwilioMediaStream per connection. */
+async function host(startTimeoutMs?: number) {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  servers.push(wss);
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  const streams: TwilioMediaStream[] = [];
+  wss.on('connection', (socket) => streams.push(new TwilioMediaStream({ socket, secret: SECRET, startTimeoutMs })));
+  const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/media/ws`;
+  const next = async () => {
+    for (let i = 0; i < 200 && streams.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    return streams[0];
+  };
+  return { url, next };
+}
+
+async function connected(opts: { holdMarks?: boolean; token?: string } = {}) {
+  const { url, next } = await host();
+  const client = await FakeMediaStreamClient.connect({
+    url,
+    holdMarks: opts.holdMarks,
+    customParameters: { callId: 'call_123', token: opts.token ?? mediaStreamToken(SECRET, 'call_123'), persona: 'receptionist' },
+  });
+  const stream = await next();
+  client.start();
+  return { client, stream };
+}
+
+describe('Twilio Media Streams transport', () => {
+  it('stream tokens: valid for their call only', () => {
+    const t = mediaStreamToken(SECRET, 'call_1');
+    expect(isValidMediaStreamToken(SECRET, 'call_1', t)).toBe(true);
+    expect(isValidMediaStreamToken(SECRET, 'call_2', t)).toBe(false);
+    expect(isValidMediaStreamToken('other', 'call_1', t)).toBe(false);
+    expect(isValidMediaStreamToken(SECRET, 'call_1', undefined)).toBe(false);
+  });
+
+  it('a start with a valid token is accepted and inbound frames arrive in order, ending at stop', async () => {
+    const { client, stream } = await connected();
+    const start = await stream.ready;
+    expect(start).toMatchObject({
+      callId: 'call_123',
+      streamSid: client.streamSid,
+      callSid: client.callSid,
+      tracks: ['inbound'],
+      mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
+    });
+    expect(start.customParameters.persona).toBe('receptionist');
+    const audio = tone(200); // 10 frames
+    client.speak(audio);
+    client.stop();
+    const frames: Buffer[] = [];
+    for await (const f of stream.frames()) frames.push(f);
+    expect(frames).toHaveLength(10);
+    expect(frames.every((f) => f.length === 160)).toBe(true);
+    expect(Buffer.concat(frames).equals(audio)).toBe(true);
+    expect(stream.isClosed).toBe(true);
+  });
+
+  it('a repeated chunk is dropped', async () => {
+    const { client, stream } = await connected();
+    await stream.ready;
+    const payload = (b: number) => Buffer.alloc(160, b).toString('base64');
+    for (const [chunk, b] of [[1, 1], [2, 2], [2, 2], [1, 1], [3, 3]] as const) {
+      client.send({ event: 'media', streamSid: client.streamSid, media: { track: 'inbound', chunk: String(chunk), timestamp: String(chunk * 20), payload: payload(b) } });
+    }
+    client.stop();
+    const firsts: number[] = [];
+    for await (const f of stream.frames()) firsts.push(f[0]);
+    expect(firsts).toEqual([1, 2, 3]);
+  });
+
+  it('dtmf arrives as an event', async () => {
+    const { client, stream } = await connected();
+    await stream.ready;
+    const digits: string[] = [];
+    stream.on('dtmf', (d) => digits.push(d));
+    client.dtmf('4');
+    client.dtmf('#');
+    await new Promise<void>((r) => setTimeout(r, 50));
+    expect(digits).toEqual(['4', '#']);
+  });
+
+  it('outbound audio goes out as 160-byte media messages with the streamSid; a mark resolves when echoed', async () => {
+    const { client, stream } = await connected();
+    await stream.ready;
+    const audio = tone(70); // 560 bytes: 160 + 160 + 160 + 80
+    stream.send(audio);
+    const result = await stream.mark('utt-1');
+    expect(result).toEqual({ name: 'utt-1', played: true });
+    const media = client.received.filter((m) => m.event === 'media');
+    expect(media.map((m) => Buffer.from(m.media.payload, 'base64').length)).toEqual([160, 160, 160, 80]);
+    expect(media.every((m) => m.streamSid === client.streamSid)).toBe(true);
+    expect(client.played.equals(audio)).toBe(true);
+    expect(client.received.find((m) => m.event === 'mark')).toEqual({ event: 'mark', streamSid: client.streamSid, mark: { name: 'utt-1' } });
+    expect(stream.sentBytes).toBe(560);
+    expect(stream.playedBytes).toBe(560);
+    expect(stream.unplayedMs).toBe(0);
+  });
+
+  it('audio sent minus marks acknowledged tells what was heard; clear sends clear and resolves pending marks', async () => {
+    const { client, stream } = await connected({ holdMarks: true });
+    await stream.ready;
+    stream.send(tone(100));
+    const first = stream.mark('utt-1');
+    await client.waitFor((m) => m.event === 'mark' && m.mark.name === 'utt-1');
+    client.playOut(); // Twilio plays the first utterance
+    expect(await first).toEqual({ name: 'utt-1', played: true });
+    stream.send(tone(200));
+    const second = stream.mark('utt-2');
+    await client.waitFor((m) => m.event === 'mark' && m.mark.name === 'utt-2');
+    expect(stream.playedBytes).toBe(800);
+    expect(stream.unplayedMs).toBe(200);
+    const dropped = stream.clear(); // barge-in
+    expect(dropped).toBe(200);
+    expect(await second).toEqual({ name: 'utt-2', played: false });
+    const clear = await client.waitFor((m) => m.event === 'clear');
+    expect(clear).toEqual({ event: 'clear', streamSid: client.streamSid });
+    expect(stream.unplayedMs).toBe(0);
+    expect(stream.sentBytes).toBe(800);
+    // the echo Twilio sends for the cleared mark is ignored
+    await new Promise<void>((r) => setTimeout(r, 30));
+    expect(stream.playedBytes).toBe(800);
+  });
+
+  it('a bad token closes the stream before any audio is accepted', async () => {
+    const { client, stream } = await connected({ token: mediaStreamToken('wrong-secret', 'call_123') });
+    await expect(stream.ready).rejects.toThrow(/bad token/);
+    client.speak(tone(40));
+    const { code } = await client.closed;
+    expect(code).toBe(1008);
+    const frames: Buffer[] = [];
+    for await (const f of stream.frames()) frames.push(f);
+    expect(frames).toEqual([]);
+  });
+
+  it('a missing token, or audio before start, closes the stream', async () => {
+    const { url, next } = await host();
+    const a = await FakeMediaStreamClient.connect({ url, customParameters: { callId: 'call_123' } });
+    const sa = await next();
+    a.start();
+    await expect(sa.ready).rejects.toThrow(/missing token/);
+    expect((await a.closed).code).toBe(1008);
+
+    const h2 = await host();
+    const b = await FakeMediaStreamClient.connect({ url: h2.url, customParameters: {} });
+    const sb = await h2.next();
+    b.speak(tone(20));
+    await expect(sb.ready).rejects.toThrow(/before start/);
+    expect((await b.closed).code).toBe(1008);
+  });
+
+  it('a stream that never starts is closed after the timeout', async () => {
+    const { url, next } = await host(50);
+    const c = await FakeMediaStreamClient.connect({ url, customParameters: {} });
+    const s = await next();
+    await expect(s.ready).rejects.toThrow(/no start/);
+    expect((await c.closed).code).toBe(1008);
+  });
+});
