@@ -126,6 +126,48 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
     expect(human.answered_by === null || human.answered_by === 'human').toBe(true);
   }, 30_000);
 
+  it('an inbound call to a number assigned to an agent is answered by it over the relay; an unassigned number hears a message', async () => {
+    expect(t.sb.carrier.capabilities.inbound).toBe(true);
+    const greeting = 'Thanks for calling Bella Cucina, how can I help?';
+    const agent = await t.sb.core.agents.create(t.orgId, {
+      name: 'Bella Cucina front desk',
+      system_prompt: 'You answer the phone for Bella Cucina, an Italian restaurant. Take table bookings.',
+      starting_message: greeting,
+      language: 'en',
+    });
+    const ours = '+15551230100';
+    await t.sb.core.numbers.add(t.orgId, { number: ours, inbound_agent_id: agent.id });
+    const caller = '+15551230200';
+    const fc = fake.placeInbound(`${publicUrl}/receive_call`, caller, ours, {
+      outcome: 'answer',
+      reply: (_turn, n) => (n === 0 ? "Hi, I'd like to book a table for two on Friday at 8 pm. My name is Alex Smith." : null),
+    });
+    await fc.done;
+    expect(fc.twiml).toMatch(/<Connect><ConversationRelay url="ws:\/\/127\.0\.0\.1:\d+\/relay\/ws"/);
+    expect(fc.agentTurns[0]).toBe(greeting);
+    const row = await until(
+      async () => (await t.sb.store.db.selectFrom('calls').selectAll().where('direction', '=', 'inbound').where('agent_id', '=', agent.id).executeTakeFirst()) ?? null,
+      10_000,
+      'inbound call stored',
+    );
+    const c = await ended(row.sid);
+    expect(c.direction).toBe('inbound');
+    expect(c.from).toBe(caller);
+    expect(c.to).toBe(ours);
+    expect(c.status).toBe('completed');
+    expect(c.transcripts[0]).toMatchObject({ role: 'assistant', text: greeting });
+    expect(c.transcripts.some((x: any) => x.role === 'user' && /Alex Smith/.test(x.text))).toBe(true);
+
+    // A number no agent answers: a short message and a hang-up (never a 404), no call stored.
+    const before = (await t.sb.store.db.selectFrom('calls').select('id').execute()).length;
+    const lost = fake.placeInbound(`${publicUrl}/receive_call`, caller, '+15551230199', { outcome: 'answer' });
+    await lost.done;
+    expect(lost.twiml).toMatch(/<Response><Say>[^<]*not in service[^<]*<\/Say><Hangup\/><\/Response>/i);
+    expect((await t.sb.store.db.selectFrom('calls').select('id').execute()).length).toBe(before);
+    // Unsigned: refused.
+    expect((await fake.post(`${publicUrl}/receive_call`, { CallSid: 'CA' + '1'.repeat(32), From: caller, To: ours }, null)).code).toBe(403);
+  }, 30_000);
+
   it('a phone menu is navigated with digits the fake receives (sendDigits on the relay)', async () => {
     const sid = await start('+15551230004', {
       task: 'Confirm my dinner booking for Tuesday at 7 pm, booking reference AB123',

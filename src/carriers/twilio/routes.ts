@@ -33,6 +33,15 @@ export function twilioRoutes(carrier: TwilioCarrier) {
       return carrier.twimlFor(callSid, typeof form.AnsweredBy === 'string' ? form.AnsweredBy : undefined) ?? UNKNOWN_CALL_TWIML;
     });
 
+    // A call to one of our numbers (the number's Voice URL): its agent answers, or a short message and hang-up.
+    app.post('/receive_call', { schema: { hide: true } }, async (req, reply) => {
+      const form = (req.body ?? {}) as Form;
+      if (!verified(req, carrier.publicUrl, form)) return refuse(reply);
+      const twiml = await carrier.receiveCall(form);
+      reply.type('text/xml');
+      return twiml;
+    });
+
     app.post('/twilio/status', { schema: { hide: true } }, async (req, reply) => {
       const form = (req.body ?? {}) as Form;
       if (!verified(req, carrier.publicUrl, form)) return refuse(reply);

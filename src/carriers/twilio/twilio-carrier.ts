@@ -6,7 +6,7 @@
  * request (`/start_call`), status callbacks (`/twilio/status`) and the relay socket (`/relay/ws`).
  */
 import type { WebSocket } from 'ws';
-import type { AnsweredBy, Carrier, CarrierCallHandle, CarrierCapabilities, CarrierEndStatus, CarrierEvent, DialRequest } from '../carrier.js';
+import type { AnsweredBy, Carrier, CarrierCallHandle, CarrierCapabilities, CarrierEndStatus, CarrierEvent, DialRequest, InboundCall } from '../carrier.js';
 import type { Logger } from '../../lib/logger.js';
 import { maskPhone } from '../../lib/phone.js';
 import { ConversationRelayChannel } from './conversation-relay.js';
@@ -37,6 +37,8 @@ interface TwilioCall {
   fallback?: NodeJS.Timeout;
   /** Twilio's answering-machine verdict (sync AMD, from the `/start_call` request); human until told otherwise. */
   answeredBy: AnsweredBy;
+  /** A call that rang one of our numbers (`/receive_call`). */
+  inbound?: boolean;
 }
 
 /** Twilio's final CallStatus values → how the call ended. */
@@ -51,6 +53,19 @@ const END_STATUS: Record<string, CarrierEndStatus> = {
 /** How long a call whose relay socket closed waits for Twilio's `completed` callback before ending anyway. */
 const ENDED_FALLBACK_MS = 15_000;
 
+/** Inbound calls: how long a closed relay socket waits for a status callback (rarely configured) before the call ends. */
+const INBOUND_ENDED_FALLBACK_MS = 500;
+
+/** How long an inbound call waits for the engine to answer or reject it before the caller hears NOT_CONNECTED. */
+const INBOUND_DECISION_MS = 10_000;
+
+const NOT_CONNECTED = 'Sorry, this call could not be connected. Goodbye.';
+
+/** TwiML that says `message` and hangs up. */
+export function sayAndHangup(message: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?><Response><Say>${xml(message)}</Say><Hangup/></Response>`;
+}
+
 type CallsApi = {
   create(p: Record<string, unknown>): Promise<{ sid: string }>;
   update(sid: string, p: Record<string, unknown>): Promise<unknown>;
@@ -64,9 +79,11 @@ export class TwilioCarrier implements Carrier {
     mediaStream: false,
     knowsDestinations: false,
     transfer: false,
+    inbound: true,
   };
   private readonly calls = new Map<string, TwilioCall>();
   private api: Promise<CallsApi> | undefined;
+  private inboundHandler: ((call: InboundCall) => void) | undefined;
 
   constructor(readonly opts: TwilioCarrierOptions) {}
 
@@ -126,6 +143,80 @@ export class TwilioCarrier implements Carrier {
         await api.update(call.callSid, { status: 'canceled' }).catch(() => api.update(call.callSid, { status: 'completed' }));
       },
     };
+  }
+
+  onInbound(handler: (call: InboundCall) => void): void {
+    this.inboundHandler = handler;
+  }
+
+  /**
+   * A call ringing one of our numbers (`POST /receive_call`, already verified): the engine answers it (the
+   * caller is connected to the relay socket, where the number's agent talks) or rejects it (a short `<Say>`
+   * and `<Hangup/>`). Resolves with the TwiML for Twilio; never fails.
+   */
+  async receiveCall(params: Record<string, string | string[]>): Promise<string> {
+    const callSid = one(params.CallSid) ?? '';
+    const from = one(params.From) ?? one(params.Caller) ?? '';
+    const to = one(params.To) ?? one(params.Called) ?? '';
+    const handler = this.inboundHandler;
+    if (!handler || !callSid) return sayAndHangup(NOT_CONNECTED);
+    // Twilio retried the request: the call is already answered.
+    const known = this.twimlFor(callSid);
+    if (known) return known;
+    const log = this.opts.log;
+    log.info({ callSid, from: maskPhone(from), to: maskPhone(to) }, 'twilio inbound call');
+    return new Promise<string>((resolve) => {
+      let settled = false;
+      const once = () => {
+        if (settled) throw new Error('inbound call already answered or rejected');
+        settled = true;
+        clearTimeout(timer);
+      };
+      // The engine decides at once; Twilio gives up on a TwiML request after 15 s.
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        resolve(sayAndHangup(NOT_CONNECTED));
+      }, INBOUND_DECISION_MS).unref();
+      handler({
+        from,
+        to,
+        answer: async (req, onEvent) => {
+          once();
+          const call: TwilioCall = {
+            callSid,
+            req: { callId: req.callId, sid: req.sid, to: from, from: to, language: req.language, record: req.record },
+            ringing: true,
+            answered: false,
+            ended: false,
+            answeredBy: 'human',
+            inbound: true,
+            emit: (e) => {
+              try {
+                onEvent(e);
+              } catch (err) {
+                log.error({ err, callId: req.callId }, 'twilio carrier listener failed');
+              }
+            },
+          };
+          this.calls.set(callSid, call);
+          resolve(this.twimlFor(callSid)!);
+          return {
+            hangup: async () => {
+              if (call.ended) return;
+              if (call.channel) return call.channel.hangup();
+              const api = await this.restApi();
+              await api.update(callSid, { status: 'completed' });
+            },
+          };
+        },
+        reject: async (message) => {
+          once();
+          log.info({ callSid, to: maskPhone(to) }, 'twilio inbound call rejected');
+          resolve(sayAndHangup(message ?? NOT_CONNECTED));
+        },
+      });
+    });
   }
 
   /** Whether a call with this CallSid was placed by us and is still going. */
@@ -205,7 +296,8 @@ export class TwilioCarrier implements Carrier {
       });
       socket.on('close', () => {
         // Twilio's `completed` callback normally follows; if it never comes, the call still ends.
-        if (!c.ended) c.fallback = setTimeout(() => this.end(c, 'completed', 'relay_closed'), ENDED_FALLBACK_MS).unref();
+        // Inbound calls get status callbacks only if the number is configured with one: a short wait.
+        if (!c.ended) c.fallback = setTimeout(() => this.end(c, 'completed', 'relay_closed'), c.inbound ? INBOUND_ENDED_FALLBACK_MS : ENDED_FALLBACK_MS).unref();
       });
       c.emit({ type: 'answered', answeredBy: c.answeredBy, channel: c.channel });
     };

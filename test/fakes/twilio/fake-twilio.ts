@@ -50,6 +50,8 @@ export interface FakeCall {
   /** Update requests (`POST /Calls/{sid}.json`) received, as forms. */
   updates: Array<Record<string, string | string[]>>;
   status: string;
+  /** `outbound-api` (created over REST) or `inbound` (placed with `placeInbound`). */
+  direction: 'outbound-api' | 'inbound';
   done: Promise<void>;
 }
 
@@ -156,7 +158,7 @@ export class FakeTwilio {
       to: c.to,
       from: c.from,
       status: c.status,
-      direction: 'outbound-api',
+      direction: c.direction,
       start_time: null,
       end_time: null,
       duration: null,
@@ -165,7 +167,17 @@ export class FakeTwilio {
     };
   }
 
-  private create(form: Record<string, string | string[]>, to: string, from: string): FakeCall {
+  /**
+   * Someone calls one of the account's numbers: Twilio requests the number's Voice URL (`voiceUrl`, e.g.
+   * `/receive_call`) with `Direction=inbound` and runs the TwiML it gets, like an answered outbound call
+   * (`<Connect><ConversationRelay>` → the relay socket, where `caller` talks). No status callbacks (none
+   * configured on the number).
+   */
+  placeInbound(voiceUrl: string, from: string, to: string, caller: FakeCallee): FakeCall {
+    return this.create({ To: to, From: from, Url: voiceUrl }, to, from, caller);
+  }
+
+  private create(form: Record<string, string | string[]>, to: string, from: string, inboundCaller?: FakeCallee): FakeCall {
     let resolveDone!: () => void;
     const call: FakeCall = {
       sid: 'CA' + SID_HEX(),
@@ -178,7 +190,8 @@ export class FakeTwilio {
       calleeSaid: [],
       digits: [],
       updates: [],
-      status: 'queued',
+      status: inboundCaller ? 'ringing' : 'queued',
+      direction: inboundCaller ? 'inbound' : 'outbound-api',
       done: new Promise<void>((r) => (resolveDone = r)),
     };
     this.calls.set(call.sid, call);
@@ -203,10 +216,11 @@ export class FakeTwilio {
       void callback(status, { CallDuration: '7', ...amdResult }).then(resolveDone);
     };
     this.finishers.set(call.sid, finish);
-    const callee = this.callees[to] ?? { outcome: 'failed' };
+    const callee = inboundCaller ?? this.callees[to] ?? { outcome: 'failed' };
     const wait = (n = 1) => new Promise((r) => setTimeout(r, this.stepMs * n));
 
     const play = async () => {
+      if (inboundCaller) return connect();
       await wait();
       await callback('initiated');
       if (ended) return;
@@ -217,10 +231,14 @@ export class FakeTwilio {
       if (ended) return;
       if (callee.outcome === 'busy' || callee.outcome === 'no-answer') return finish(callee.outcome);
       await callback('in-progress');
+      await connect();
+    };
+    const connect = async () => {
       const url = str(form.Url)!;
       const amd: Record<string, string> = str(form.MachineDetection) && str(form.AsyncAmd) !== 'true' ? { AnsweredBy: callee.answeredBy ?? 'human' } : {};
       if (amd.AnsweredBy) amdResult = amd;
-      const r = await this.post(url, { ...this.common(call), CallStatus: 'in-progress', ...amd });
+      const r = await this.post(url, { ...this.common(call), CallStatus: inboundCaller ? 'ringing' : 'in-progress', ...amd });
+      if (inboundCaller) call.status = 'in-progress';
       call.twiml = r.body;
       const relay = /<Connect[^>]*>\s*<ConversationRelay\s([^>]*?)\/?>([\s\S]*?)(<\/ConversationRelay>|$)/.exec(r.body);
       if (r.code !== 200 || !relay) return finish('completed');
@@ -274,7 +292,7 @@ export class FakeTwilio {
             forwardedFrom: '',
             callType: 'PSTN',
             callerName: '',
-            direction: 'outbound-api',
+            direction: call.direction,
             callStatus: 'IN-PROGRESS',
             customParameters,
           }),
@@ -294,7 +312,7 @@ export class FakeTwilio {
       To: c.to,
       Caller: c.from,
       Called: c.to,
-      Direction: 'outbound-api',
+      Direction: c.direction,
       ApiVersion: '2010-04-01',
     };
   }
