@@ -168,6 +168,32 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
     expect((await fake.post(`${publicUrl}/receive_call`, { CallSid: 'CA' + '1'.repeat(32), From: caller, To: ours }, null)).code).toBe(403);
   }, 30_000);
 
+  it('caller-ID verification goes through POST /OutgoingCallerIds.json; the status callback decides', async () => {
+    expect(t.sb.carrier.capabilities.callerIdVerification).toBe(true);
+    fake.typesCode.add('+15551230300');
+    const verify = async (phone: string) => {
+      const r = await t.sb.app.inject({ method: 'POST', url: '/v1/verify-caller-id', headers: headers(), payload: { phone_number: phone } });
+      expect(r.statusCode, r.body).toBe(200);
+      const id = r.json().verification_id as string;
+      await until(async () => fake.validations.find((v) => v.request.PhoneNumber === phone) ?? null, 10_000, 'validation request');
+      await fake.validations.find((v) => v.request.PhoneNumber === phone)!.done;
+      await t.sb.core.callerIds.drain();
+      return (await t.sb.app.inject({ method: 'GET', url: `/v1/verification-status/${id}`, headers: headers() })).json();
+    };
+    const ok = await verify('+15551230300');
+    expect(ok.status).toBe('verified');
+    const v = fake.validations.at(-1)!;
+    expect(v.request.StatusCallback).toMatch(new RegExp(`^${publicUrl}/twilio/caller-id-status\\?verification=`));
+    expect(v.callback).toEqual({ status: 'success', code: 204 });
+    const list = (await t.sb.app.inject({ method: 'GET', url: '/v1/verified-caller-ids', headers: headers() })).json();
+    expect(JSON.stringify(list)).toContain('+15551230300');
+    const bad = await verify('+15551230301');
+    expect(bad.status).toBe('failed');
+    // A forged callback is refused.
+    const url = String(v.request.StatusCallback);
+    expect((await fake.post(url, { VerificationStatus: 'success' }, sign('wrong-token', url, { VerificationStatus: 'success' }))).code).toBe(403);
+  }, 30_000);
+
   it('a phone menu is navigated with digits the fake receives (sendDigits on the relay)', async () => {
     const sid = await start('+15551230004', {
       task: 'Confirm my dinner booking for Tuesday at 7 pm, booking reference AB123',

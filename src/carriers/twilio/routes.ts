@@ -42,6 +42,16 @@ export function twilioRoutes(carrier: TwilioCarrier) {
       return twiml;
     });
 
+    // Twilio's caller-ID verification result (the StatusCallback of POST /OutgoingCallerIds.json).
+    app.post('/twilio/caller-id-status', { schema: { hide: true } }, async (req, reply) => {
+      const form = (req.body ?? {}) as Form;
+      if (!verified(req, carrier.publicUrl, form)) return refuse(reply);
+      const id = (req.query as Record<string, unknown> | undefined)?.verification;
+      const status = form.VerificationStatus;
+      if (typeof id === 'string') carrier.verificationStatus(id, typeof status === 'string' ? status : undefined);
+      return reply.code(204).send();
+    });
+
     app.post('/twilio/status', { schema: { hide: true } }, async (req, reply) => {
       const form = (req.body ?? {}) as Form;
       if (!verified(req, carrier.publicUrl, form)) return refuse(reply);

@@ -6,7 +6,7 @@
  * request (`/start_call`), status callbacks (`/twilio/status`) and the relay socket (`/relay/ws`).
  */
 import type { WebSocket } from 'ws';
-import type { AnsweredBy, Carrier, CarrierCallHandle, CarrierCapabilities, CarrierEndStatus, CarrierEvent, DialRequest, InboundCall } from '../carrier.js';
+import type { AnsweredBy, CallerIdVerificationRequest, CallerIdVerificationResult, Carrier, CarrierCallHandle, CarrierCapabilities, CarrierEndStatus, CarrierEvent, DialRequest, InboundCall } from '../carrier.js';
 import type { Logger } from '../../lib/logger.js';
 import { maskPhone } from '../../lib/phone.js';
 import { ConversationRelayChannel } from './conversation-relay.js';
@@ -66,8 +66,12 @@ export function sayAndHangup(message: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?><Response><Say>${xml(message)}</Say><Hangup/></Response>`;
 }
 
+/** How long a caller-ID verification waits for Twilio's status callback before it counts as failed. */
+const VERIFICATION_TIMEOUT_MS = 10 * 60_000;
+
 type CallsApi = {
   create(p: Record<string, unknown>): Promise<{ sid: string }>;
+  validate(p: Record<string, unknown>): Promise<{ callSid: string; validationCode: string }>;
   update(sid: string, p: Record<string, unknown>): Promise<unknown>;
 };
 
@@ -80,10 +84,13 @@ export class TwilioCarrier implements Carrier {
     knowsDestinations: false,
     transfer: false,
     inbound: true,
+    callerIdVerification: true,
   };
   private readonly calls = new Map<string, TwilioCall>();
   private api: Promise<CallsApi> | undefined;
   private inboundHandler: ((call: InboundCall) => void) | undefined;
+  /** Caller-ID verifications waiting for Twilio's verification status callback, by verification id. */
+  private readonly verifications = new Map<string, (result: CallerIdVerificationResult) => void>();
 
   constructor(readonly opts: TwilioCarrierOptions) {}
 
@@ -143,6 +150,47 @@ export class TwilioCarrier implements Carrier {
         await api.update(call.callSid, { status: 'canceled' }).catch(() => api.update(call.callSid, { status: 'completed' }));
       },
     };
+  }
+
+  /**
+   * Caller-ID verification through Twilio: `POST /OutgoingCallerIds.json` (`PhoneNumber`, `StatusCallback`);
+   * Twilio calls the number and its owner keys in Twilio's `validation_code`. The result arrives on the
+   * verification status callback (`VerificationStatus` success|failed, `/twilio/caller-id-status`); none
+   * within VERIFICATION_TIMEOUT_MS counts as failed. A refused request (e.g. already verified, invalid
+   * number) rejects, which the core records as failed.
+   */
+  async verifyCallerId(req: CallerIdVerificationRequest): Promise<CallerIdVerificationResult> {
+    const api = await this.restApi();
+    const statusCallback = `${this.publicUrl}/twilio/caller-id-status?verification=${encodeURIComponent(req.verificationId)}`;
+    const log = this.opts.log;
+    let settle!: (r: CallerIdVerificationResult) => void;
+    const result = new Promise<CallerIdVerificationResult>((resolve) => (settle = resolve));
+    // Registered before the request: the callback may arrive before the response.
+    const timer = setTimeout(() => this.verificationStatus(req.verificationId, 'timeout'), VERIFICATION_TIMEOUT_MS).unref();
+    this.verifications.set(req.verificationId, (r) => {
+      clearTimeout(timer);
+      this.verifications.delete(req.verificationId);
+      settle(r);
+    });
+    try {
+      const created = await api.validate({ phoneNumber: req.phoneNumber, statusCallback, statusCallbackMethod: 'POST', friendlyName: `Switchboard ${req.verificationId}` });
+      log.info({ verificationId: req.verificationId, dest: maskPhone(req.phoneNumber), callSid: created.callSid }, 'twilio caller-ID verification call');
+      // Twilio chooses the code the owner types; Switchboard's own code cannot be used (see docs/carriers/twilio.md).
+      if (created.validationCode !== req.code) log.warn({ verificationId: req.verificationId }, "twilio's validation code differs from Switchboard's");
+    } catch (err) {
+      clearTimeout(timer);
+      this.verifications.delete(req.verificationId);
+      throw err;
+    }
+    return result;
+  }
+
+  /** A verification status callback (already verified): `success` → verified, anything else → failed. */
+  verificationStatus(verificationId: string, status: string | undefined): void {
+    const done = this.verifications.get(verificationId);
+    if (!done) return;
+    this.opts.log.info({ verificationId, status }, 'twilio caller-ID verification ended');
+    done(status === 'success' ? 'verified' : 'failed');
   }
 
   onInbound(handler: (call: InboundCall) => void): void {
@@ -331,6 +379,7 @@ export class TwilioCarrier implements Carrier {
       return {
         create: (p) => client.calls.create(p as any),
         update: (sid, p) => client.calls(sid).update(p as any),
+        validate: (p) => client.validationRequests.create(p as any),
       };
     })();
     return this.api;

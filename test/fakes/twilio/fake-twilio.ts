@@ -74,8 +74,22 @@ export function sign(authToken: string, url: string, params: Record<string, stri
   return createHmac('sha1', authToken).update(data, 'utf8').digest('base64');
 }
 
+/** One `POST /OutgoingCallerIds.json` (caller-ID validation request) and what came of it. */
+export interface FakeValidation {
+  request: Record<string, string | string[]>;
+  validationCode: string;
+  callSid: string;
+  /** The verification status posted to `StatusCallback`, with the HTTP status Switchboard answered. */
+  callback?: { status: 'success' | 'failed'; code: number };
+  done: Promise<void>;
+}
+
 export class FakeTwilio {
   readonly calls = new Map<string, FakeCall>();
+  /** Caller-ID validation requests received, in order. */
+  readonly validations: FakeValidation[] = [];
+  /** Numbers whose owner keys in the validation code; every other number's verification fails. */
+  readonly typesCode = new Set<string>();
   private server = http.createServer((req, res) => void this.handle(req, res));
   private sockets = new Set<WebSocket>();
   url = '';
@@ -131,6 +145,11 @@ export class FakeTwilio {
       const call = this.create(form, to, from);
       return json(201, this.resource(call));
     }
+    if (req.method === 'POST' && path === `${base}/OutgoingCallerIds.json`) {
+      const phone = str(form.PhoneNumber);
+      if (!phone || !/^\+[1-9]\d{1,14}$/.test(phone)) return json(400, { code: 21450, message: 'Phone number is invalid', status: 400 });
+      return json(201, this.validate(form, phone));
+    }
     const m = new RegExp(`^${base}/Calls/(CA[0-9a-f]{32})\\.json$`).exec(path);
     if (req.method === 'POST' && m) {
       const call = this.calls.get(m[1]);
@@ -146,6 +165,29 @@ export class FakeTwilio {
       return json(200, this.resource(call));
     }
     json(404, { code: 20404, message: 'not found', status: 404 });
+  }
+
+  /** Twilio calls the number, says the code is needed; after a moment the callback says whether it was typed. */
+  private validate(form: Record<string, string | string[]>, phone: string) {
+    let resolveDone!: () => void;
+    const v: FakeValidation = {
+      request: form,
+      validationCode: String(Math.floor(Math.random() * 1_000_000)).padStart(6, '0'),
+      callSid: 'CA' + SID_HEX(),
+      done: new Promise<void>((r) => (resolveDone = r)),
+    };
+    this.validations.push(v);
+    const url = str(form.StatusCallback);
+    const status = this.typesCode.has(phone) ? 'success' : 'failed';
+    setTimeout(async () => {
+      if (url) {
+        const params = { AccountSid: this.accountSid, CallSid: v.callSid, OutgoingCallerIdSid: 'PN' + SID_HEX(), PhoneNumber: phone, VerificationStatus: status };
+        const r = await this.post(url, params).catch(() => ({ code: 0 }));
+        v.callback = { status, code: r.code };
+      }
+      resolveDone();
+    }, this.stepMs * 3);
+    return { account_sid: this.accountSid, call_sid: v.callSid, friendly_name: str(form.FriendlyName) ?? phone, phone_number: phone, validation_code: v.validationCode };
   }
 
   private finishers = new Map<string, (status: string) => void>();
