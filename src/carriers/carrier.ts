@@ -28,8 +28,13 @@ export interface CallerIdVerificationRequest {
   verificationId: string;
   /** The number to verify (E.164). */
   phoneNumber: string;
-  /** The validation code (6 digits) the owner is asked to type. */
+  /** Switchboard's proposed validation code (6 digits). */
   code: string;
+  /**
+   * Called once, as soon as the carrier knows the code the owner will actually be asked to type: the
+   * proposed one, or the carrier's own (Twilio chooses its code). The API answers with that code.
+   */
+  onCode?(code: string): void;
 }
 
 /** How a verification call ended: the code was typed (`verified`) or not (`failed`: not typed, not answered, no such number). */

@@ -58,7 +58,10 @@ export class CallerIds {
       .returningAll()
       .executeTakeFirstOrThrow();
     this.d.log.info({ verificationId: row.id, number: maskPhone(phoneNumber) }, 'caller-ID verification started');
-    const p = verify({ verificationId: row.id, phoneNumber, code: row.validation_code })
+    // The answer carries the code the owner will really be asked for (a carrier may choose its own).
+    let codeKnown!: (code: string) => void;
+    const code = new Promise<string>((r) => (codeKnown = r));
+    const p = verify({ verificationId: row.id, phoneNumber, code: row.validation_code, onCode: (c) => codeKnown(c) })
       .catch((err: unknown) => {
         this.d.log.error({ err, verificationId: row.id }, 'caller-ID verification call failed');
         return 'failed' as const;
@@ -67,6 +70,15 @@ export class CallerIds {
       .catch((err: unknown) => this.d.log.error({ err, verificationId: row.id }, 'caller-ID verification result not stored'))
       .finally(() => this.running.delete(p));
     this.running.add(p);
+    const known = await Promise.race([code, p.then(() => null), new Promise<null>((r) => setTimeout(() => r(null), 15_000).unref())]);
+    if (known && known !== row.validation_code) {
+      return this.d.db
+        .updateTable('caller_id_verifications')
+        .set({ validation_code: known })
+        .where('id', '=', row.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    }
     return row;
   }
 

@@ -176,6 +176,8 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
       expect(r.statusCode, r.body).toBe(200);
       const id = r.json().verification_id as string;
       await until(async () => fake.validations.find((v) => v.request.PhoneNumber === phone) ?? null, 10_000, 'validation request');
+      // The code shown is the one Twilio will ask the owner to type (Twilio chooses it).
+      expect(r.json().validation_code).toBe(fake.validations.find((v) => v.request.PhoneNumber === phone)!.validationCode);
       await fake.validations.find((v) => v.request.PhoneNumber === phone)!.done;
       await t.sb.core.callerIds.drain();
       return (await t.sb.app.inject({ method: 'GET', url: `/v1/verification-status/${id}`, headers: headers() })).json();

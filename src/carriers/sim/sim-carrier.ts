@@ -145,6 +145,7 @@ export class SimCarrier implements Carrier {
       return result;
     };
     log.info({ verificationId: req.verificationId, dest: maskPhone(req.phoneNumber), scenario: scenario?.name }, 'sim caller-ID verification call');
+    req.onCode?.(req.code); // the simulated network asks for Switchboard's code
     // Setting up the call takes a moment on any network.
     await clock.sleep(300);
     if (!scenario || scenario.kind === 'invalid' || scenario.kind === 'caller') return done('failed', 'invalid_number');

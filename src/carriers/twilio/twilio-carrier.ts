@@ -175,8 +175,8 @@ export class TwilioCarrier implements Carrier {
     try {
       const created = await api.validate({ phoneNumber: req.phoneNumber, statusCallback, statusCallbackMethod: 'POST', friendlyName: `Switchboard ${req.verificationId}` });
       log.info({ verificationId: req.verificationId, dest: maskPhone(req.phoneNumber), callSid: created.callSid }, 'twilio caller-ID verification call');
-      // Twilio chooses the code the owner types; Switchboard's own code cannot be used (see docs/carriers/twilio.md).
-      if (created.validationCode !== req.code) log.warn({ verificationId: req.verificationId }, "twilio's validation code differs from Switchboard's");
+      // Twilio chooses the code the owner types: that is the code the API shows.
+      req.onCode?.(String(created.validationCode));
     } catch (err) {
       clearTimeout(timer);
       this.verifications.delete(req.verificationId);
