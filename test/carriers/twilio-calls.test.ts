@@ -37,6 +37,7 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
         onDigits: (d) => (d.includes('2') ? 'Bookings, Anna speaking. How can I help you?' : null),
       },
       '+15551230005': { outcome: 'no-answer', ringSteps: 200 },
+      '+15551230007': { ...RECEPTIONIST, opensRelay: false },
       '+15551230006': {
         outcome: 'answer',
         answeredBy: 'machine_start',
@@ -93,7 +94,7 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
     expect(fc.request.Url).toBe(`${publicUrl}/start_call`);
     expect(fc.request.StatusCallback).toBe(`${publicUrl}/twilio/status`);
     expect(fc.request.StatusCallbackEvent).toEqual(['initiated', 'ringing', 'answered', 'completed']);
-    expect(fc.twiml).toMatch(/<Connect><ConversationRelay url="ws:\/\/127\.0\.0\.1:\d+\/relay\/ws" language="en-US" interruptible="any"/);
+    expect(fc.twiml).toMatch(/<Connect action="http:\/\/127\.0\.0\.1:\d+\/twilio\/relay-ended"><ConversationRelay url="ws:\/\/127\.0\.0\.1:\d+\/relay\/ws" language="en-US" interruptible="any"/);
     expect(fc.twiml).toContain(`<Parameter name="callSid" value="${fc.sid}"/>`);
     expect(fc.callbacks.every((cb) => cb.code === 204)).toBe(true);
     expect(fc.callbacks.map((cb) => cb.status)).toEqual(['initiated', 'ringing', 'in-progress', 'completed']);
@@ -107,8 +108,14 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
     expect(fc.relayIn.some((m) => m.type === 'text' && m.last === true)).toBe(true);
     expect(c.outcome).toBe('goal_completed');
     expect(fc.calleeSaid.some((t) => /That's all confirmed/.test(t))).toBe(true);
-    // The agent ended the call: `end` on the relay, then the REST hang-up.
+    // The agent ended the call: `end` on the relay; Twilio closed the session and requested the
+    // `<Connect action>`, whose TwiML hung up (no REST hang-up needed).
     expect(fc.relayIn.filter((m) => m.type === 'end')).toEqual([{ type: 'end' }]);
+    expect(fc.actions).toHaveLength(1);
+    expect(fc.actions[0].code).toBe(200);
+    expect(fc.actions[0].twiml).toMatch(/<Response><Hangup\/><\/Response>/);
+    expect(fc.actions[0].params.SessionId).toMatch(/^VX/);
+    expect(fc.updates).toEqual([]);
   }, 30_000);
 
   it('answering-machine detection: Twilio says machine_start, the call ends as voicemail', async () => {
@@ -143,7 +150,7 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
       reply: (_turn, n) => (n === 0 ? "Hi, I'd like to book a table for two on Friday at 8 pm. My name is Alex Smith." : null),
     });
     await fc.done;
-    expect(fc.twiml).toMatch(/<Connect><ConversationRelay url="ws:\/\/127\.0\.0\.1:\d+\/relay\/ws"/);
+    expect(fc.twiml).toMatch(/<Connect action="[^"]+"><ConversationRelay url="ws:\/\/127\.0\.0\.1:\d+\/relay\/ws"/);
     expect(fc.agentTurns[0]).toBe(greeting);
     const row = await until(
       async () => (await t.sb.store.db.selectFrom('calls').selectAll().where('direction', '=', 'inbound').where('agent_id', '=', agent.id).executeTakeFirst()) ?? null,
@@ -249,6 +256,78 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
     expect(after.status).toBe('busy');
     expect(after.ended_at).toBe(done.ended_at);
   }, 30_000);
+
+  it("a client speaking 004's event-keyed dialect on /relay/ws drives the call: transcripts in, replies, clear and digits out", async () => {
+    const sid = await start('+15551230007', {
+      task: 'Confirm my dinner booking for Tuesday at 7 pm, booking reference AB123',
+      persona: { name: 'John Smith' },
+    });
+    const fc = await until(async () => (fakeCall('+15551230007')?.twiml ? fakeCall('+15551230007') : null), 10_000, 'TwiML fetched');
+    const wsUrl = publicUrl.replace(/^http/, 'ws') + `/relay/ws?callSid=${fc.sid}`;
+    const ws = new WebSocket(wsUrl, { headers: { 'x-twilio-signature': sign(TOKEN, wsUrl) } });
+    const got: Array<Record<string, any>> = [];
+    ws.on('message', (d) => got.push(JSON.parse(String(d))));
+    await new Promise((r) => ws.on('open', r));
+    const replies = () => got.filter((m) => m.event === 'assistant_reply').map((m) => m.text as string);
+    const send = (m: unknown) => ws.send(JSON.stringify(m));
+    send({ event: 'start', callSid: fc.sid, from: FROM, to: fc.to });
+    send({ event: 'media', media: { chunk: Buffer.alloc(160, 0xff).toString('base64'), timestamp: 20 } });
+    send({ event: 'transcript', transcript: { text: 'Thank you for calling Bella Cucina. For billing, press 1. For bookings, press 2.', confidence: 0.98, final: true } });
+    // The menu is answered with 004's dtmf message, one digit each.
+    await until(async () => (got.some((m) => m.event === 'dtmf') ? true : null), 10_000, 'dtmf out');
+    expect(got.filter((m) => m.event === 'dtmf')).toEqual([{ event: 'dtmf', dtmf: { digit: '2' } }]);
+    send({ event: 'transcript', transcript: { text: 'Bookings, Anna speaking. How can I help you?', final: true } });
+    await until(async () => (replies().length >= 1 ? true : null), 10_000, 'first reply');
+    expect(replies()[0]).toMatch(/booking/i);
+    send({ event: 'transcript', transcript: { text: 'Of course. What name is the booking under?', final: true } });
+    await until(async () => (replies().some((r) => /John Smith/.test(r)) ? true : null), 10_000, 'name given');
+    // No JSON ping in either dialect, and nothing in Twilio's `type` dialect was sent to this client.
+    expect(got.every((m) => typeof m.event === 'string' && m.type === undefined)).toBe(true);
+    const c = await until(async () => {
+      const v = await get(sid);
+      return v.transcripts.some((x: any) => x.role === 'user' && /What name is the booking under/.test(x.text)) ? v : null;
+    }, 10_000, 'callee turn stored');
+    expect(c.status).toBe('in-progress');
+    ws.close();
+    // Twilio reports the end; the call completes.
+    await fake.post(`${publicUrl}/twilio/status`, { AccountSid: ACCOUNT, CallSid: fc.sid, CallStatus: 'completed', From: FROM, To: fc.to });
+    expect((await ended(sid)).status).toBe('completed');
+  }, 30_000);
+
+  it('while the agent speaks, a partial transcript in 004 dialect is a barge-in: the client is told to clear', async () => {
+    const earlier = new Set(fake.calls.keys());
+    const sid = await start('+15551230007', { task: 'Ask whether they have a table for two tonight', persona: { name: 'John Smith' } });
+    const fc = await until(async () => [...fake.calls.values()].find((f) => !earlier.has(f.sid) && f.twiml) ?? null, 10_000, 'TwiML fetched');
+    const wsUrl = publicUrl.replace(/^http/, 'ws') + '/relay/ws';
+    const ws = new WebSocket(wsUrl, { headers: { 'x-twilio-signature': sign(TOKEN, wsUrl) } });
+    const got: Array<Record<string, any>> = [];
+    ws.on('message', (d) => got.push(JSON.parse(String(d))));
+    await new Promise((r) => ws.on('open', r));
+    // Slow speech: the agent is still talking when the callee starts.
+    (t.sb.carrier as TwilioCarrier).opts.wordsPerSecond = 0.5;
+    try {
+      ws.send(JSON.stringify({ event: 'start', callSid: fc.sid }));
+      ws.send(JSON.stringify({ event: 'transcript', transcript: { text: 'Good evening, Bella Cucina, Anna speaking. How can I help you?', final: true } }));
+      await until(async () => (got.some((m) => m.event === 'assistant_reply') ? true : null), 10_000, 'reply');
+      ws.send(JSON.stringify({ event: 'transcript', transcript: { text: 'Sorry, one', final: false } }));
+      await until(async () => (got.some((m) => m.event === 'clear') ? true : null), 10_000, 'clear');
+    } finally {
+      (t.sb.carrier as TwilioCarrier).opts.wordsPerSecond = 1000;
+    }
+    ws.close();
+    await fake.post(`${publicUrl}/twilio/status`, { AccountSid: ACCOUNT, CallSid: fc.sid, CallStatus: 'completed', From: FROM, To: fc.to });
+    expect((await ended(sid)).status).toBe('completed');
+  }, 30_000);
+
+  it('a forged <Connect action> request is refused', async () => {
+    const url = `${publicUrl}/twilio/relay-ended`;
+    const form = { AccountSid: ACCOUNT, CallSid: 'CA' + '0'.repeat(32), CallStatus: 'in-progress', SessionStatus: 'completed' };
+    expect((await fake.post(url, form, null)).code).toBe(403);
+    expect((await fake.post(url, form, sign('wrong-token', url, form))).code).toBe(403);
+    const ok = await fake.post(url, form);
+    expect(ok.code).toBe(200);
+    expect(ok.body).toMatch(/<Hangup\/>/);
+  });
 
   it('a forged /start_call and relay handshake are refused; an unknown call hears a short message', async () => {
     const url = `${publicUrl}/start_call`;

@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { EventEmitter } from 'node:events';
 import type { WebSocket } from 'ws';
-import { ConversationRelayChannel } from '../../src/carriers/twilio/conversation-relay.js';
+import { ConversationRelayChannel, relayDialectOf } from '../../src/carriers/twilio/conversation-relay.js';
 import { relayLanguage } from '../../src/carriers/twilio/twilio-carrier.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/lib/logger.js';
@@ -73,13 +73,63 @@ describe('ConversationRelay channel', () => {
     ]);
   });
 
-  it('sendDigits and hangup send sendDigits and end (once), and hang up over REST', async () => {
+  it('sendDigits and hangup send sendDigits and end (once); Twilio closing the session is the hang-up', async () => {
     const { socket, ch, restHangups } = channel();
     await ch.sendDigits('9www1#');
+    const first = ch.hangup();
     await ch.hangup();
-    await ch.hangup();
+    socket.close();
+    await first;
     expect(socket.sent).toEqual([{ type: 'sendDigits', digits: '9www1#' }, { type: 'end' }]);
-    expect(restHangups()).toBe(1);
+    expect(restHangups()).toBe(0);
+  });
+
+  it('hangup falls back to the REST hang-up when Twilio does not close the session after end', async () => {
+    vi.useFakeTimers();
+    try {
+      const { socket, ch, restHangups } = channel();
+      const done = ch.hangup();
+      await vi.advanceTimersByTimeAsync(4_000);
+      expect(restHangups()).toBe(0);
+      await vi.advanceTimersByTimeAsync(2_000);
+      await done;
+      expect(socket.sent).toEqual([{ type: 'end' }]);
+      expect(restHangups()).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("004's event-keyed dialect: transcripts and dtmf in; assistant_reply, dtmf per digit and clear out; no end", async () => {
+    const socket = new FakeSocket();
+    let rest = 0;
+    const ch = new ConversationRelayChannel({ socket: socket as unknown as WebSocket, dialect: 'phony', lang: 'en-US', wordsPerSecond: 0.5, log: createLogger('silent'), hangupCall: async () => void rest++ });
+    // Said before anyone listened: kept for the listener.
+    socket.twilio({ event: 'transcript', transcript: { text: 'Hello, Bella Cucina.', confidence: 0.98, final: true } });
+    const inputs: CalleeInput[] = [];
+    ch.onInput((i) => inputs.push(i));
+    socket.twilio({ event: 'media', media: { chunk: 'AAAA', timestamp: 1 } });
+    socket.twilio({ event: 'dtmf', dtmf: { digit: '5' } });
+    const said = ch.say('Hi, I am calling about a booking.');
+    socket.twilio({ event: 'transcript', transcript: { text: 'Sorry', final: false } });
+    expect(await said).toEqual({ done: false, heard: '' });
+    await ch.sendDigits('1w2');
+    await ch.hangup();
+    expect(inputs).toEqual([
+      { type: 'speech', text: 'Hello, Bella Cucina.' },
+      { type: 'dtmf', digits: '5' },
+      { type: 'speech_started' },
+    ]);
+    expect(socket.sent).toEqual([
+      { event: 'assistant_reply', text: 'Hi, I am calling about a booking.' },
+      { event: 'clear' },
+      { event: 'dtmf', dtmf: { digit: '1' } },
+      { event: 'dtmf', dtmf: { digit: '2' } },
+    ]);
+    expect(rest).toBe(1);
+    expect(relayDialectOf({ type: 'setup' })).toBe('conversation-relay');
+    expect(relayDialectOf({ event: 'start' })).toBe('phony');
+    expect(relayDialectOf({ hello: 1 })).toBeNull();
   });
 
   it('the socket closing is the far end hanging up (once); a say under way resolves', async () => {

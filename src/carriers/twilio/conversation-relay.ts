@@ -3,13 +3,31 @@
  * recognition and synthesis; this side exchanges text. Out: `text` tokens (the last one `last: true`),
  * `sendDigits`, `end`. In: `prompt` (final ones become `speech`), `interrupt` (`speech_started`, and the
  * say under way resolves with what was heard), `dtmf`, `error`; the socket closing is the far end hanging up.
+ *
+ * The same path also speaks 004's own dialect (FACES.md: told apart by the key, `event` instead of `type`),
+ * for test clients written against 004: in `start`, `transcript` (final → `speech`, partial → barge-in),
+ * `dtmf`, `media` (audio needs a speech pipeline: ignored), `stop`; out `assistant_reply` with the agent's
+ * text (004 names no text message; this is the name 004's event stream uses), `dtmf` one digit each,
+ * `clear` on barge-in. No JSON ping on this socket in either dialect.
  */
 import type { WebSocket } from 'ws';
 import type { CalleeInput, SayResult, VoiceChannel } from '../carrier.js';
 import type { Logger } from '../../lib/logger.js';
 
+/** Twilio's ConversationRelay (`type`-keyed) or 004's own (`event`-keyed) messages. */
+export type RelayDialect = 'conversation-relay' | 'phony';
+
+/** Which dialect a message is in: by its key, `type` (Twilio) or `event` (004); null for neither. */
+export function relayDialectOf(m: Record<string, unknown>): RelayDialect | null {
+  if (typeof m.type === 'string') return 'conversation-relay';
+  if (typeof m.event === 'string') return 'phony';
+  return null;
+}
+
 export interface ConversationRelayOptions {
   socket: WebSocket;
+  /** Default `conversation-relay`. */
+  dialect?: RelayDialect;
   /** BCP 47 language sent with each text token (`en-US`). */
   lang: string;
   /** Ends the call on Twilio's side (REST hang-up), after `end` was sent. */
@@ -21,6 +39,9 @@ export interface ConversationRelayOptions {
   wordsPerSecond?: number;
   log: Logger;
 }
+
+/** How long after `end` Twilio has to close the session before the call is hung up over REST. */
+const END_GRACE_MS = 5_000;
 
 interface SayUnderway {
   resolve: (r: SayResult) => void;
@@ -38,20 +59,37 @@ export class ConversationRelayChannel implements VoiceChannel {
     o.socket.on('error', (err) => o.log.warn({ err }, 'conversation relay socket error'));
   }
 
+  private get phony(): boolean {
+    return this.o.dialect === 'phony';
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
 
   onInput(listener: (input: CalleeInput) => void): void {
     this.listener = listener;
+    // What the callee said before the session listened (a fast client speaks right after setup) is kept.
+    for (const input of this.early.splice(0)) listener(input);
+  }
+
+  /** Inputs that arrived before `onInput`. */
+  private early: CalleeInput[] = [];
+
+  private input(input: CalleeInput): void {
+    if (this.listener) this.listener(input);
+    else this.early.push(input);
   }
 
   async say(text: string, signal?: AbortSignal): Promise<SayResult> {
     if (this.closed) return { done: false, heard: '' };
     this.current?.resolve({ done: false, heard: '' });
     // Tokens streamed as words; the last one closes the turn.
-    const words = text.split(/(?<=\s)/).filter((w) => w !== '');
-    words.forEach((token, i) => this.send({ type: 'text', token, last: i === words.length - 1, lang: this.o.lang, interruptible: true }));
+    if (this.phony) this.send({ event: 'assistant_reply', text });
+    else {
+      const words = text.split(/(?<=\s)/).filter((w) => w !== '');
+      words.forEach((token, i) => this.send({ type: 'text', token, last: i === words.length - 1, lang: this.o.lang, interruptible: true }));
+    }
     const wps = this.o.wordsPerSecond ?? 2.7;
     const ms = Math.max(1, (text.split(/\s+/).filter(Boolean).length / wps) * 1000);
     return new Promise<SayResult>((resolve) => {
@@ -73,15 +111,34 @@ export class ConversationRelayChannel implements VoiceChannel {
   }
 
   async sendDigits(digits: string): Promise<void> {
-    this.send({ type: 'sendDigits', digits });
+    if (!this.phony) return this.send({ type: 'sendDigits', digits });
+    // 004 sends one digit a message; its pauses (`w`, `W`) have no message of their own.
+    for (const digit of digits.replace(/[wW]/g, '')) this.send({ event: 'dtmf', dtmf: { digit } });
   }
 
   async hangup(): Promise<void> {
     if (this.hungUp) return;
     this.hungUp = true;
-    this.send({ type: 'end' });
     this.current?.resolve({ done: false, heard: '' });
+    if (!this.phony) {
+      // Twilio closes the socket and requests the `<Connect action>` URL, which answers `<Hangup/>`.
+      this.send({ type: 'end' });
+      await this.closedWithin(END_GRACE_MS);
+      if (this.closed) return;
+    }
+    // 004's dialect has no `end`; and should Twilio not close the session in time, the call is hung up over REST.
     await this.o.hangupCall().catch((err) => this.o.log.warn({ err }, 'twilio hang-up failed'));
+  }
+
+  private closedWithin(ms: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms).unref();
+      this.o.socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** The call ended on Twilio's side: the callee's side is told once. */
@@ -89,7 +146,7 @@ export class ConversationRelayChannel implements VoiceChannel {
     if (this.closed) return;
     this.closed = true;
     this.current?.resolve({ done: false, heard: '' });
-    this.listener?.({ type: 'hangup' });
+    this.input({ type: 'hangup' });
     if (this.o.socket.readyState === this.o.socket.OPEN) this.o.socket.close(1000);
   }
 
@@ -109,25 +166,59 @@ export class ConversationRelayChannel implements VoiceChannel {
     } catch {
       return;
     }
+    if (m === null || typeof m !== 'object') return;
+    if (this.phony) return this.onPhonyMessage(m);
     switch (m.type) {
       case 'prompt': {
         const text = typeof m.voicePrompt === 'string' ? m.voicePrompt.trim() : '';
-        if (m.last !== false && text) this.listener?.({ type: 'speech', text });
+        if (m.last !== false && text) this.input({ type: 'speech', text });
         break;
       }
       case 'interrupt': {
         const heard = typeof m.utteranceUntilInterrupt === 'string' ? m.utteranceUntilInterrupt : '';
         this.current?.resolve({ done: false, heard });
-        this.listener?.({ type: 'speech_started' });
+        this.input({ type: 'speech_started' });
         break;
       }
       case 'dtmf':
-        if (typeof m.digit === 'string' && m.digit) this.listener?.({ type: 'dtmf', digits: m.digit });
+        if (typeof m.digit === 'string' && m.digit) this.input({ type: 'dtmf', digits: m.digit });
         break;
       case 'error':
         this.o.log.warn({ description: m.description }, 'conversation relay error');
         break;
       default:
+        break;
+    }
+  }
+
+  /** 004's `event`-keyed messages (see the header). */
+  private onPhonyMessage(m: Record<string, unknown>): void {
+    switch (m.event) {
+      case 'transcript': {
+        const t = (m.transcript ?? {}) as Record<string, unknown>;
+        const text = typeof t.text === 'string' ? t.text.trim() : '';
+        if (!text) return;
+        if (t.final === false) {
+          // The callee is talking over the agent: stop and tell the client to drop unplayed audio.
+          if (this.current) {
+            this.current.resolve({ done: false, heard: '' });
+            this.send({ event: 'clear' });
+          }
+          this.input({ type: 'speech_started' });
+        } else this.input({ type: 'speech', text });
+        break;
+      }
+      case 'dtmf': {
+        const d = (m.dtmf ?? {}) as Record<string, unknown>;
+        const digit = typeof d.digit === 'string' ? d.digit : typeof m.digit === 'string' ? m.digit : '';
+        if (digit) this.input({ type: 'dtmf', digits: digit });
+        break;
+      }
+      case 'stop':
+        this.o.socket.close(1000);
+        break;
+      default:
+        // `start` is handled by the carrier; `media` would need a speech pipeline.
         break;
     }
   }

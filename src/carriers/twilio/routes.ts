@@ -1,6 +1,7 @@
 /**
  * The Twilio carrier's own HTTP surface (a Fastify plugin, registered only when CARRIER=twilio):
- * `POST /start_call` (TwiML for a call we placed), `POST /twilio/status` (status callbacks) and the
+ * `POST /start_call` (TwiML for a call we placed), `POST /twilio/status` (status callbacks),
+ * `POST /twilio/relay-ended` (the `<Connect action>` of a finished relay session) and the
  * ConversationRelay socket `/relay/ws`. Every request is verified with X-Twilio-Signature against the
  * public URL (PUBLIC_URL + path; `wss://` for the socket): unsigned or wrongly signed → 403, nothing changes.
  */
@@ -52,6 +53,14 @@ export function twilioRoutes(carrier: TwilioCarrier) {
       return reply.code(204).send();
     });
 
+    // The `<Connect action>` of a ConversationRelay session that ended: the call hangs up.
+    app.post('/twilio/relay-ended', { schema: { hide: true } }, async (req, reply) => {
+      const form = (req.body ?? {}) as Form;
+      if (!verified(req, carrier.publicUrl, form)) return refuse(reply);
+      reply.type('text/xml');
+      return carrier.relayEnded(form);
+    });
+
     app.post('/twilio/status', { schema: { hide: true } }, async (req, reply) => {
       const form = (req.body ?? {}) as Form;
       if (!verified(req, carrier.publicUrl, form)) return refuse(reply);
@@ -69,7 +78,10 @@ export function twilioRoutes(carrier: TwilioCarrier) {
           if (!verified(req, carrier.publicUrl.replace(/^http/, 'ws'), {})) return refuse(reply);
         },
       },
-      (socket) => carrier.attachRelay(socket),
+      (socket, req) => {
+        const q = (req.query ?? {}) as Record<string, unknown>;
+        carrier.attachRelay(socket, typeof q.callSid === 'string' ? q.callSid : undefined);
+      },
     );
   };
 }

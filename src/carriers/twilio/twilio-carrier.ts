@@ -9,7 +9,7 @@ import type { WebSocket } from 'ws';
 import type { AnsweredBy, CallerIdVerificationRequest, CallerIdVerificationResult, Carrier, CarrierCallHandle, CarrierCapabilities, CarrierEndStatus, CarrierEvent, DialRequest, InboundCall } from '../carrier.js';
 import type { Logger } from '../../lib/logger.js';
 import { maskPhone } from '../../lib/phone.js';
-import { ConversationRelayChannel } from './conversation-relay.js';
+import { ConversationRelayChannel, relayDialectOf } from './conversation-relay.js';
 
 export interface TwilioCarrierOptions {
   accountSid: string;
@@ -60,6 +60,8 @@ const INBOUND_ENDED_FALLBACK_MS = 500;
 const INBOUND_DECISION_MS = 10_000;
 
 const NOT_CONNECTED = 'Sorry, this call could not be connected. Goodbye.';
+
+const HANGUP = '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>';
 
 /** TwiML that says `message` and hangs up. */
 export function sayAndHangup(message: string): string {
@@ -280,7 +282,7 @@ export class TwilioCarrier implements Carrier {
     if (answeredBy) call.answeredBy = answeredByOf(answeredBy);
     const lang = relayLanguage(call.req.language);
     return (
-      '<?xml version="1.0" encoding="UTF-8"?><Response><Connect>' +
+      `<?xml version="1.0" encoding="UTF-8"?><Response><Connect action="${xml(this.publicUrl + '/twilio/relay-ended')}">` +
       `<ConversationRelay url="${xml(this.relayUrl)}" language="${xml(lang)}" interruptible="any" dtmfDetection="true">` +
       `<Parameter name="callSid" value="${xml(callSid)}"/>` +
       '</ConversationRelay></Connect></Response>'
@@ -309,8 +311,26 @@ export class TwilioCarrier implements Carrier {
     // `queued`, `initiated`, `in-progress`: the call is answered once its relay socket is set up.
   }
 
-  /** A verified relay socket: its `setup` message names the call, which is then answered with this channel. */
-  attachRelay(socket: WebSocket): void {
+  /**
+   * Twilio's `<Connect action>` request, made when a relay session is over (already verified): the agent
+   * ended it (`end`) or the socket closed. The call is over for us, so the answer hangs up; a session that
+   * failed on Twilio's side (`ErrorCode`) is logged with its code.
+   */
+  relayEnded(params: Record<string, string | string[]>): string {
+    const callSid = one(params.CallSid);
+    const call = callSid ? this.calls.get(callSid) : undefined;
+    const fields = { callId: call?.req.callId, callSid, sessionStatus: one(params.SessionStatus), errorCode: one(params.ErrorCode) };
+    if (fields.errorCode) this.opts.log.warn({ ...fields, errorMessage: one(params.ErrorMessage) }, 'conversation relay session failed');
+    else this.opts.log.info(fields, 'conversation relay session ended');
+    return HANGUP;
+  }
+
+  /**
+   * A verified relay socket: its first message names the call, which is then answered with this channel.
+   * ConversationRelay sends `setup` (`callSid`, or our `callSid` parameter); a client speaking 004's dialect
+   * sends `{"event":"start","callSid":…}` or gives `callSid` in the URL query (`queryCallSid`).
+   */
+  attachRelay(socket: WebSocket, queryCallSid?: string): void {
     const log = this.opts.log;
     let call: TwilioCall | undefined;
     const onSetup = (data: unknown) => {
@@ -320,10 +340,13 @@ export class TwilioCarrier implements Carrier {
       } catch {
         return;
       }
-      if (m.type !== 'setup') return;
+      if (m === null || typeof m !== 'object') return;
+      const dialect = relayDialectOf(m);
+      if (!(dialect === 'conversation-relay' ? m.type === 'setup' : dialect === 'phony' && m.event === 'start')) return;
       socket.off('message', onSetup);
       const params = (m.customParameters ?? {}) as Record<string, unknown>;
-      const callSid = typeof m.callSid === 'string' ? m.callSid : typeof params.callSid === 'string' ? params.callSid : '';
+      const named = [m.callSid, params.callSid, queryCallSid].find((v): v is string => typeof v === 'string' && v !== '');
+      const callSid = named ?? '';
       call = this.calls.get(callSid);
       if (!call || call.ended || call.answered) {
         log.warn({ callSid }, 'relay setup for an unknown call');
@@ -334,6 +357,7 @@ export class TwilioCarrier implements Carrier {
       c.answered = true;
       c.channel = new ConversationRelayChannel({
         socket,
+        dialect: dialect ?? 'conversation-relay',
         lang: relayLanguage(c.req.language),
         wordsPerSecond: this.opts.wordsPerSecond,
         log,

@@ -29,6 +29,11 @@ export interface FakeCallee {
    * Sync AMD: sent as `AnsweredBy` on the `Url` TwiML request and on the `completed` status callback.
    */
   answeredBy?: string;
+  /**
+   * Whether the fake opens the relay socket itself (default true). False: the TwiML is fetched and the call
+   * stays up, for a test client of its own to connect (e.g. one speaking 004's dialect).
+   */
+  opensRelay?: boolean;
 }
 
 export interface FakeCall {
@@ -47,6 +52,8 @@ export interface FakeCall {
   /** Prompts the callee said. */
   calleeSaid: string[];
   digits: string[];
+  /** `<Connect action>` requests made when the relay session ended: the form sent and the TwiML answered. */
+  actions: Array<{ params: Record<string, string>; code: number; twiml: string }>;
   /** Update requests (`POST /Calls/{sid}.json`) received, as forms. */
   updates: Array<Record<string, string | string[]>>;
   status: string;
@@ -231,6 +238,7 @@ export class FakeTwilio {
       agentTurns: [],
       calleeSaid: [],
       digits: [],
+      actions: [],
       updates: [],
       status: inboundCaller ? 'ringing' : 'queued',
       direction: inboundCaller ? 'inbound' : 'outbound-api',
@@ -284,14 +292,27 @@ export class FakeTwilio {
       call.twiml = r.body;
       const relay = /<Connect[^>]*>\s*<ConversationRelay\s([^>]*?)\/?>([\s\S]*?)(<\/ConversationRelay>|$)/.exec(r.body);
       if (r.code !== 200 || !relay) return finish('completed');
+      if (callee.opensRelay === false) return;
       const attrs = Object.fromEntries([...relay[1].matchAll(/(\w+)="([^"]*)"/g)].map((a) => [a[1], unxml(a[2])]));
       const customParameters = Object.fromEntries([...relay[2].matchAll(/<Parameter\s+name="([^"]*)"\s+value="([^"]*)"\s*\/>/g)].map((p) => [unxml(p[1]), unxml(p[2])]));
       socket = new WebSocket(attrs.url, { headers: { 'x-twilio-signature': sign(this.authToken, attrs.url) } });
       this.sockets.add(socket);
       const ws = socket;
+      const sessionId = 'VX' + SID_HEX();
+      let handoffData: string | undefined;
       ws.on('unexpected-response', () => finish('completed'));
       ws.on('error', () => finish('completed'));
-      ws.on('close', () => finish('completed'));
+      // The session is over: Twilio requests the `<Connect action>` URL (protocols.md §5), runs the TwiML it
+      // gets (only `<Hangup/>` or nothing matters here), and the call completes.
+      const action = /<Connect\s[^>]*action="([^"]*)"/.exec(r.body)?.[1];
+      ws.on('close', () => {
+        if (!action || ended) return finish('completed');
+        const params = { ...this.common(call), CallStatus: 'in-progress', SessionId: sessionId, SessionStatus: 'completed', SessionDuration: '7', ...(handoffData ? { HandoffData: handoffData } : {}) };
+        void this.post(unxml(action), params)
+          .then((a) => call.actions.push({ params, code: a.code, twiml: a.body }))
+          .catch(() => undefined)
+          .then(() => finish('completed'));
+      });
       const say = async (text: string) => {
         await wait();
         if (ws.readyState !== ws.OPEN) return;
@@ -300,6 +321,10 @@ export class FakeTwilio {
       };
       let tokens = '';
       ws.on('message', (data) => {
+        const parsed = JSON.parse(String(data)) as Record<string, unknown>;
+        if (parsed.type === 'end' && typeof parsed.handoffData === 'string') handoffData = parsed.handoffData;
+      });
+      ws.on('message', (data) => {
         const msg = JSON.parse(String(data)) as Record<string, unknown>;
         call.relayIn.push(msg);
         if (msg.type === 'sendDigits') {
@@ -307,7 +332,8 @@ export class FakeTwilio {
           const said = callee.onDigits?.(String(msg.digits)) ?? null;
           if (said !== null) void say(said);
         }
-        if (msg.type === 'end') return finish('completed');
+        // After `end` Twilio closes the socket (then requests the `<Connect action>`, if any).
+        if (msg.type === 'end') return ws.close(1000);
         if (msg.type !== 'text') return;
         tokens += String(msg.token ?? '');
         if (msg.last !== true) return;
@@ -325,7 +351,7 @@ export class FakeTwilio {
         ws.send(
           JSON.stringify({
             type: 'setup',
-            sessionId: 'VX' + SID_HEX(),
+            sessionId,
             accountSid: this.accountSid,
             parentCallSid: '',
             callSid: call.sid,
