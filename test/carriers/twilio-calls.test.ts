@@ -238,6 +238,25 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
     expect(failed.status).toBe('failed');
   }, 30_000);
 
+  it('busy, no-answer, failed and voicemail read right on every face (/v1, /api/v1, /api/public/v1)', async () => {
+    const outcomes = [
+      { to: '+15551230002', v1: 'busy', agents: 'failed', truedy: 'busy' },
+      { to: '+15551230003', v1: 'no-answer', agents: 'failed', truedy: 'no_answer' },
+      { to: '+15551239998', v1: 'failed', agents: 'failed', truedy: 'failed' },
+      { to: '+15551230006', v1: 'completed', agents: 'failed', truedy: 'voicemail' },
+    ];
+    for (const o of outcomes) {
+      const c = await ended(await start(o.to, { task: 'Confirm my booking for Tuesday at 7 pm', persona: { name: 'John Smith' } }));
+      expect(c.status, o.to).toBe(o.v1);
+      const agents = await t.sb.app.inject({ method: 'GET', url: `/api/v1/calls/${c.id}`, headers: headers() });
+      expect(agents.statusCode, agents.body).toBe(200);
+      expect(agents.json().data.status, o.to).toBe(o.agents);
+      const truedy = await t.sb.app.inject({ method: 'GET', url: `/api/public/v1/calls/${c.id}`, headers: headers() });
+      expect(truedy.statusCode, truedy.body).toBe(200);
+      expect(truedy.json().data.status, o.to).toBe(o.truedy);
+    }
+  }, 60_000);
+
   it('a forged or unsigned callback is refused with 403 and changes nothing; replays and out-of-order ones change nothing', async () => {
     const sid = await start('+15551230002', { task: 'Confirm my booking' });
     const done = await ended(sid);
