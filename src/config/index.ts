@@ -57,7 +57,10 @@ export interface Config {
   /** Twilio account (CARRIER=twilio). */
   twilio?: {
     accountSid: string;
+    /** Verifies Twilio's callbacks; authenticates REST requests unless an API key is given. */
     authToken: string;
+    /** An API key (SK…) for REST requests instead of the auth token. */
+    apiKey?: { sid: string; secret: string };
     /** Caller ID for calls that name none. */
     fromNumber?: string;
     /** Replaces https://api.twilio.com (tests only). */
@@ -182,9 +185,18 @@ function readCarrier(env: Env): Pick<Config, 'carrier' | 'twilio'> {
   if (!accountSid) throw new ConfigError('TWILIO_ACCOUNT_SID', 'is required when CARRIER=twilio');
   if (!/^AC[0-9a-fA-F]{32}$/.test(accountSid)) throw new ConfigError('TWILIO_ACCOUNT_SID', 'must be AC followed by 32 hex digits');
   if (!authToken) throw new ConfigError('TWILIO_AUTH_TOKEN', 'is required when CARRIER=twilio');
+  // REST requests may authenticate with an API key pair instead (revocable, one per deployment); Twilio still
+  // signs its callbacks with the account's auth token, so the token is needed either way.
+  const apiKeySid = str(env, 'TWILIO_API_KEY_SID');
+  const apiKeySecret = str(env, 'TWILIO_API_KEY_SECRET');
+  if (apiKeySid !== undefined && !/^SK[0-9a-fA-F]{32}$/.test(apiKeySid)) throw new ConfigError('TWILIO_API_KEY_SID', 'must be SK followed by 32 hex digits');
+  if ((apiKeySid === undefined) !== (apiKeySecret === undefined)) {
+    throw new ConfigError(apiKeySid === undefined ? 'TWILIO_API_KEY_SID' : 'TWILIO_API_KEY_SECRET', 'TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET go together');
+  }
   const fromNumber = str(env, 'TWILIO_FROM_NUMBER');
   if (fromNumber !== undefined && !/^\+[1-9]\d{6,14}$/.test(fromNumber)) throw new ConfigError('TWILIO_FROM_NUMBER', 'must be an E.164 number (+15551234567)');
-  return { carrier, twilio: { accountSid, authToken, fromNumber, apiBaseUrl: url(env, 'TWILIO_API_BASE_URL', ['http:', 'https:']) } };
+  const apiKey = apiKeySid && apiKeySecret ? { apiKey: { sid: apiKeySid, secret: apiKeySecret } } : {};
+  return { carrier, twilio: { accountSid, authToken, ...apiKey, fromNumber, apiBaseUrl: url(env, 'TWILIO_API_BASE_URL', ['http:', 'https:']) } };
 }
 
 /** A 32-byte key given as 64 hex digits or base64. */

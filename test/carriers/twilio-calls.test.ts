@@ -6,6 +6,8 @@ import { startSwitchboard, until, type TestSwitchboard } from '../helpers/switch
 import { RealClock } from '../../src/lib/clock.js';
 import { FakeTwilio, RECEPTIONIST, sign } from '../fakes/twilio/fake-twilio.js';
 import { TwilioCarrier } from '../../src/carriers/twilio/twilio-carrier.js';
+import { createLogger } from '../../src/lib/logger.js';
+import { loadConfig } from '../../src/config/index.js';
 
 const ACCOUNT = 'AC' + '0123456789abcdef'.repeat(2);
 const TOKEN = 'test-auth-token-0123456789';
@@ -337,6 +339,23 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
     await fake.post(`${publicUrl}/twilio/status`, { AccountSid: ACCOUNT, CallSid: fc.sid, CallStatus: 'completed', From: FROM, To: fc.to });
     expect((await ended(sid)).status).toBe('completed');
   }, 30_000);
+
+  it('REST requests authenticate with an API key pair when one is configured; a wrong secret is refused', async () => {
+    const sid = 'SK' + 'abcdef0123456789'.repeat(2);
+    fake.apiKeys.set(sid, 'the-key-secret');
+    const log = createLogger('silent');
+    const withKey = new TwilioCarrier({ accountSid: ACCOUNT, authToken: TOKEN, apiKey: { sid, secret: 'the-key-secret' }, fromNumber: FROM, publicUrl, apiBaseUrl: fake.url, log });
+    const handle = await withKey.dial({ callId: 'key-test', sid: 'key-test', to: '+15551230002', language: 'en', record: false }, () => undefined);
+    expect(fake.authUsers.at(-1)).toBe(sid);
+    await handle.hangup();
+    const wrong = new TwilioCarrier({ accountSid: ACCOUNT, authToken: TOKEN, apiKey: { sid, secret: 'not-it' }, fromNumber: FROM, publicUrl, apiBaseUrl: fake.url, log });
+    await expect(wrong.dial({ callId: 'key-test-2', sid: 'key-test-2', to: '+15551230002', language: 'en', record: false }, () => undefined)).rejects.toThrow(/Authenticate/);
+    // The config takes the pair together, and only a well-formed key SID.
+    const env = { CARRIER: 'twilio', TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: TOKEN };
+    expect(loadConfig({ ...env, TWILIO_API_KEY_SID: sid, TWILIO_API_KEY_SECRET: 's' }).twilio?.apiKey).toEqual({ sid, secret: 's' });
+    expect(() => loadConfig({ ...env, TWILIO_API_KEY_SID: sid })).toThrow(/TWILIO_API_KEY_SECRET/);
+    expect(() => loadConfig({ ...env, TWILIO_API_KEY_SID: 'AK123', TWILIO_API_KEY_SECRET: 's' })).toThrow(/TWILIO_API_KEY_SID/);
+  });
 
   it('a forged <Connect action> request is refused', async () => {
     const url = `${publicUrl}/twilio/relay-ended`;

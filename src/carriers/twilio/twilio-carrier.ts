@@ -13,7 +13,10 @@ import { ConversationRelayChannel, relayDialectOf } from './conversation-relay.j
 
 export interface TwilioCarrierOptions {
   accountSid: string;
+  /** Verifies every callback (Twilio signs with it); authenticates REST requests unless `apiKey` is given. */
   authToken: string;
+  /** An API key pair (SK…) for REST requests, instead of the auth token. */
+  apiKey?: { sid: string; secret: string };
   /** Caller ID used when a call names none. */
   fromNumber?: string;
   /** Public base URL of this deployment (https in production; callbacks and the relay socket hang off it). */
@@ -399,7 +402,10 @@ export class TwilioCarrier implements Carrier {
           return super.request<TData>(base ? { ...o, uri: o.uri.replace(/^https:\/\/api\.twilio\.com/, base) } : o);
         }
       }
-      const client = twilio(this.opts.accountSid, this.opts.authToken, { httpClient: new RewritingClient() });
+      const { accountSid, authToken, apiKey } = this.opts;
+      const client = apiKey
+        ? twilio(apiKey.sid, apiKey.secret, { accountSid, httpClient: new RewritingClient() })
+        : twilio(accountSid, authToken, { httpClient: new RewritingClient() });
       return {
         create: (p) => client.calls.create(p as any),
         update: (sid, p) => client.calls(sid).update(p as any),

@@ -95,6 +95,10 @@ export class FakeTwilio {
   readonly calls = new Map<string, FakeCall>();
   /** Caller-ID validation requests received, in order. */
   readonly validations: FakeValidation[] = [];
+  /** API keys (SK… → secret) accepted besides the account's own credentials. */
+  readonly apiKeys = new Map<string, string>();
+  /** The Basic-auth user of every authenticated REST request, in order. */
+  readonly authUsers: string[] = [];
   /** Numbers whose owner keys in the validation code; every other number's verification fails. */
   readonly typesCode = new Set<string>();
   private server = http.createServer((req, res) => void this.handle(req, res));
@@ -141,8 +145,11 @@ export class FakeTwilio {
       res.writeHead(code, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    const expected = 'Basic ' + Buffer.from(`${this.accountSid}:${this.authToken}`).toString('base64');
-    if (req.headers.authorization !== expected) return json(401, { code: 20003, message: 'Authenticate', status: 401 });
+    // HTTP Basic with the Account SID and auth token, or with an API key (SK…) and its secret (protocols.md §1).
+    const [user, secret] = Buffer.from(String(req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString().split(':');
+    const known = user === this.accountSid ? secret === this.authToken : this.apiKeys.get(user) === secret;
+    if (!user || !known) return json(401, { code: 20003, message: 'Authenticate', status: 401 });
+    this.authUsers.push(user);
     const base = `/2010-04-01/Accounts/${this.accountSid}`;
     const path = (req.url ?? '').split('?')[0];
     if (req.method === 'POST' && path === `${base}/Calls.json`) {
