@@ -180,6 +180,12 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
   it('caller-ID verification goes through POST /OutgoingCallerIds.json; the status callback decides', async () => {
     expect(t.sb.carrier.capabilities.callerIdVerification).toBe(true);
     fake.typesCode.add('+15551230300');
+    // Before: refused as from_number, nothing dialled.
+    const callsBefore = fake.calls.size;
+    const refused = await t.sb.app.inject({ method: 'POST', url: '/v1/start-call', headers: headers(), payload: { phone_number: '+15551230002', task: 'Confirm my booking', from_number: '+15551230300' } });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({ error: 'from_number is not a verified caller ID' });
+    expect(fake.calls.size).toBe(callsBefore);
     const verify = async (phone: string) => {
       const r = await t.sb.app.inject({ method: 'POST', url: '/v1/verify-caller-id', headers: headers(), payload: { phone_number: phone } });
       expect(r.statusCode, r.body).toBe(200);
@@ -198,6 +204,10 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
     expect(v.callback).toEqual({ status: 'success', code: 204 });
     const list = (await t.sb.app.inject({ method: 'GET', url: '/v1/verified-caller-ids', headers: headers() })).json();
     expect(JSON.stringify(list)).toContain('+15551230300');
+    // After: accepted, and Twilio is asked to call from it.
+    const placed = await ended(await start('+15551230002', { task: 'Confirm my booking', from_number: '+15551230300' }));
+    expect(placed.status).toBe('busy');
+    expect(fakeCall('+15551230002').request.From).toBe('+15551230300');
     const bad = await verify('+15551230301');
     expect(bad.status).toBe('failed');
     // A forged callback is refused.
