@@ -18,6 +18,7 @@ import type { Carrier } from './carriers/carrier.js';
 import { SimCarrier, loadScenarios } from './carriers/sim/index.js';
 import { TwilioCarrier } from './carriers/twilio/twilio-carrier.js';
 import { twilioRoutes } from './carriers/twilio/routes.js';
+import { TwilioCluster } from './carriers/twilio/cluster.js';
 import type { Brain } from './engine/brain.js';
 import { Dialer } from './engine/dialer.js';
 import { buildBrief } from './engine/brief.js';
@@ -135,7 +136,10 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   const rateLimitRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
   const app = await buildServer({ core, bus, log, activeCalls: () => dialer.liveCount, rateLimitRedis, metrics });
   // Twilio's callbacks and relay socket (verified by X-Twilio-Signature, not by key).
-  if (carrier instanceof TwilioCarrier) await app.register(twilioRoutes(carrier));
+  // With several nodes (Redis), a callback for a call another node carries is passed on to it.
+  const twilioCluster = carrier instanceof TwilioCarrier && config.redisUrl ? new TwilioCluster(carrier, bus, log) : undefined;
+  await twilioCluster?.start();
+  if (carrier instanceof TwilioCarrier) await app.register(twilioRoutes(carrier, twilioCluster));
 
   await recoverOrphans(core, store);
   await jobs.start();
@@ -178,6 +182,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
       await app.close();
       await jobs.drain(Math.min(15_000, config.shutdownGraceSeconds * 1000 + 2000));
       await jobs.stop();
+      await twilioCluster?.close();
       await bus.close();
       rateLimitRedis?.disconnect();
       if (!o.store) await store.close();

@@ -7,6 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TwilioCarrier } from './twilio-carrier.js';
+import type { TwilioCluster } from './cluster.js';
 import { isValidTwilioSignature, parseForm } from './twilio-signature.js';
 
 type Form = Record<string, string | string[]>;
@@ -14,7 +15,8 @@ type Form = Record<string, string | string[]>;
 const UNKNOWN_CALL_TWIML =
   '<?xml version="1.0" encoding="UTF-8"?><Response><Say>Sorry, this call could not be connected. Goodbye.</Say><Hangup/></Response>';
 
-export function twilioRoutes(carrier: TwilioCarrier) {
+/** `cluster`: with several nodes, what concerns a call this node does not know is passed to its owner. */
+export function twilioRoutes(carrier: TwilioCarrier, cluster?: TwilioCluster) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     // Twilio posts forms; the parser lives in this plugin's scope only.
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
@@ -30,8 +32,10 @@ export function twilioRoutes(carrier: TwilioCarrier) {
       const form = (req.body ?? {}) as Form;
       if (!verified(req, carrier.publicUrl, form)) return refuse(reply);
       const callSid = typeof form.CallSid === 'string' ? form.CallSid : '';
+      const answeredBy = typeof form.AnsweredBy === 'string' ? form.AnsweredBy : undefined;
+      const twiml = carrier.twimlFor(callSid, answeredBy) ?? (callSid && cluster ? await cluster.twiml(callSid, answeredBy) : null);
       reply.type('text/xml');
-      return carrier.twimlFor(callSid, typeof form.AnsweredBy === 'string' ? form.AnsweredBy : undefined) ?? UNKNOWN_CALL_TWIML;
+      return twiml ?? UNKNOWN_CALL_TWIML;
     });
 
     // A call to one of our numbers (the number's Voice URL): its agent answers, or a short message and hang-up.
@@ -49,7 +53,11 @@ export function twilioRoutes(carrier: TwilioCarrier) {
       if (!verified(req, carrier.publicUrl, form)) return refuse(reply);
       const id = (req.query as Record<string, unknown> | undefined)?.verification;
       const status = form.VerificationStatus;
-      if (typeof id === 'string') carrier.verificationStatus(id, typeof status === 'string' ? status : undefined);
+      if (typeof id === 'string') {
+        const result = typeof status === 'string' ? status : undefined;
+        if (carrier.hasVerification(id) || !cluster) carrier.verificationStatus(id, result);
+        else await cluster.forwardVerification(id, result);
+      }
       return reply.code(204).send();
     });
 
@@ -64,7 +72,9 @@ export function twilioRoutes(carrier: TwilioCarrier) {
     app.post('/twilio/status', { schema: { hide: true } }, async (req, reply) => {
       const form = (req.body ?? {}) as Form;
       if (!verified(req, carrier.publicUrl, form)) return refuse(reply);
-      carrier.onStatus(form);
+      const callSid = typeof form.CallSid === 'string' ? form.CallSid : '';
+      if (carrier.hasCall(callSid) || !cluster) carrier.onStatus(form);
+      else await cluster.forwardStatus(callSid, form);
       return reply.code(204).send();
     });
 

@@ -198,6 +198,18 @@ export class TwilioCarrier implements Carrier {
     done(status === 'success' ? 'verified' : 'failed');
   }
 
+  private unknownRelay: ((socket: WebSocket, first: string, callSid: string, queryCallSid?: string) => void) | undefined;
+
+  /** Receives relay sockets whose first message names a call this node does not know (instead of closing them). */
+  onUnknownRelay(handler: (socket: WebSocket, first: string, callSid: string, queryCallSid?: string) => void): void {
+    this.unknownRelay = handler;
+  }
+
+  /** Whether a caller-ID verification started here is waiting for its result. */
+  hasVerification(verificationId: string): boolean {
+    return this.verifications.has(verificationId);
+  }
+
   onInbound(handler: (call: InboundCall) => void): void {
     this.inboundHandler = handler;
   }
@@ -351,6 +363,8 @@ export class TwilioCarrier implements Carrier {
       const named = [m.callSid, params.callSid, queryCallSid].find((v): v is string => typeof v === 'string' && v !== '');
       const callSid = named ?? '';
       call = this.calls.get(callSid);
+      // Not ours: in a cluster, another node may carry the call (cluster.ts bridges the socket there).
+      if (!call && this.unknownRelay) return this.unknownRelay(socket, String(data), callSid, queryCallSid);
       if (!call || call.ended || call.answered) {
         log.warn({ callSid }, 'relay setup for an unknown call');
         socket.close(1008, 'unknown call');
