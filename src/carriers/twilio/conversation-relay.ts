@@ -28,6 +28,8 @@ interface SayUnderway {
 
 export class ConversationRelayChannel implements VoiceChannel {
   private listener: ((input: CalleeInput) => void) | undefined;
+  /** What the callee said before the engine listened (the greeting can beat the engine's state write). */
+  private queued: CalleeInput[] = [];
   private current: SayUnderway | undefined;
   private closed = false;
   private hungUp = false;
@@ -44,6 +46,7 @@ export class ConversationRelayChannel implements VoiceChannel {
 
   onInput(listener: (input: CalleeInput) => void): void {
     this.listener = listener;
+    for (const input of this.queued.splice(0)) listener(input);
   }
 
   async say(text: string, signal?: AbortSignal): Promise<SayResult> {
@@ -89,8 +92,13 @@ export class ConversationRelayChannel implements VoiceChannel {
     if (this.closed) return;
     this.closed = true;
     this.current?.resolve({ done: false, heard: '' });
-    this.listener?.({ type: 'hangup' });
+    this.deliver({ type: 'hangup' });
     if (this.o.socket.readyState === this.o.socket.OPEN) this.o.socket.close(1000);
+  }
+
+  private deliver(input: CalleeInput): void {
+    if (this.listener) this.listener(input);
+    else this.queued.push(input);
   }
 
   private send(msg: Record<string, unknown>): void {
@@ -112,17 +120,17 @@ export class ConversationRelayChannel implements VoiceChannel {
     switch (m.type) {
       case 'prompt': {
         const text = typeof m.voicePrompt === 'string' ? m.voicePrompt.trim() : '';
-        if (m.last !== false && text) this.listener?.({ type: 'speech', text });
+        if (m.last !== false && text) this.deliver({ type: 'speech', text });
         break;
       }
       case 'interrupt': {
         const heard = typeof m.utteranceUntilInterrupt === 'string' ? m.utteranceUntilInterrupt : '';
         this.current?.resolve({ done: false, heard });
-        this.listener?.({ type: 'speech_started' });
+        this.deliver({ type: 'speech_started' });
         break;
       }
       case 'dtmf':
-        if (typeof m.digit === 'string' && m.digit) this.listener?.({ type: 'dtmf', digits: m.digit });
+        if (typeof m.digit === 'string' && m.digit) this.deliver({ type: 'dtmf', digits: m.digit });
         break;
       case 'error':
         this.o.log.warn({ description: m.description }, 'conversation relay error');
