@@ -44,6 +44,9 @@ const WARM_RING_SECONDS = 30;
 /** Beyond the ringing: how long an answered destination may take to set up its relay and hear the briefing. */
 const WARM_SETUP_MS = 30_000;
 
+/** How long the agent waits for the destination's "hello" before briefing anyway. */
+const WARM_HELLO_MS = 3_000;
+
 /** The room both legs of a warm transfer meet in: one per call. */
 export function transferRoom(callId: string): string {
   return `sb-${callId}`;
@@ -81,6 +84,8 @@ export async function warmTransfer(host: TransferHost, leg: TransferLeg, to: str
   const dest = await reachDestination(host, leg, to);
   let inRoom = false;
   try {
+    // Speaking into a phone that is still being lifted loses the first words: let the person answer first.
+    await firstWords(dest.channel, WARM_HELLO_MS);
     if (briefing) await dest.channel.say(briefing);
     if (dest.gone() || dest.channel.isClosed) throw new Error('transfer destination hung up');
     if (leg.isEnded()) throw new Error('the callee hung up during the transfer');
@@ -150,6 +155,18 @@ async function reachDestination(host: TransferHost, leg: TransferLeg, to: string
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Resolves when the far end first speaks (or hangs up), or after `ms`. */
+function firstWords(channel: ConversationRelayChannel, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms).unref();
+    channel.onInput((input) => {
+      if (input.type !== 'speech' && input.type !== 'hangup') return;
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 function xml(s: string): string {
