@@ -20,6 +20,63 @@ export interface CarrierCapabilities {
   inbound?: boolean;
   /** Verifies caller IDs by calling the number with a code the owner types (`verifyCallerId`). */
   callerIdVerification?: boolean;
+  /** Puts a user (an operator) and the target in one room, and lets the agent take over (`startUserOnCall`). */
+  userOnCall?: boolean;
+}
+
+/**
+ * A user-on-call session (001 "User-on-call explained"): the user's leg and the target's leg are dialled
+ * into one conference room and talk; on `activate` the target is moved to the agent.
+ */
+export interface UserOnCallRequest {
+  /** The engine's call (the target's leg is that call). */
+  callId: string;
+  sid: string;
+  /** The user's (operator's) phone (E.164). */
+  user: string;
+  /** The number the call is about (E.164). */
+  target: string;
+  from?: string;
+  /** BCP 47-ish language code the agent speaks after activation. */
+  language: string;
+  /** Seconds each leg rings before giving up. */
+  ringTimeoutSeconds?: number;
+}
+
+/** `initiated` legs dialled → `connected` both in the room → `ai_takeover` activation asked → `active` the agent talks → `completed`. */
+export type UserOnCallPhase = 'initiated' | 'connected' | 'ai_takeover' | 'active' | 'completed';
+
+/** One leg of a user-on-call session, as the carrier last heard of it. */
+export interface ConferenceParticipant {
+  label: 'user' | 'target';
+  callSid: string;
+  status: 'queued' | 'ringing' | 'connected' | CarrierEndStatus;
+}
+
+export interface ConferenceStatus {
+  /** The conference room's name (unique per call). */
+  room: string;
+  phase: UserOnCallPhase;
+  participants: ConferenceParticipant[];
+}
+
+/**
+ * A running user-on-call session. The target's leg reports through `onEvent` like a dialled call:
+ * `ringing`, then `answered` with the agent's channel only once `activate` has moved the target to the
+ * agent, and `ended` when the target's leg ends (the user's leg is then dropped too). `hangup` ends both legs.
+ */
+export interface UserOnCallHandle extends CarrierCallHandle {
+  readonly room: string;
+  readonly userCallSid: string;
+  readonly targetCallSid: string;
+  conferenceStatus(): ConferenceStatus;
+  /**
+   * Moves the target's leg to the agent (only while `connected`); with `dropUser`, also ends the user's leg.
+   * Rejects when the session is not connected or the carrier refused the redirect (the legs stay as they were).
+   */
+  activate(opts: { dropUser: boolean }): Promise<void>;
+  /** Ends the user's leg; the target's leg goes on. Idempotent. */
+  dropUser(): Promise<void>;
 }
 
 /** A caller-ID verification call: the carrier calls `phoneNumber` and asks its owner to type `code`. */
@@ -143,4 +200,9 @@ export interface Carrier {
    * the owner typed the code. Twilio: the OutgoingCallerIds validation request; sim: a scenario decides.
    */
   verifyCallerId?(req: CallerIdVerificationRequest): Promise<CallerIdVerificationResult>;
+  /**
+   * With `userOnCall`: dials the user and the target into one room (see `UserOnCallHandle`). Resolves once
+   * both legs are placed; rejects (with nothing left dialling) when either could not be placed.
+   */
+  startUserOnCall?(req: UserOnCallRequest, onEvent: (e: CarrierEvent) => void): Promise<UserOnCallHandle>;
 }

@@ -37,6 +37,8 @@ export interface ConversationRelayOptions {
    * subscribed to `info` events): about 160 words a minute. Tests use a fast pace.
    */
   wordsPerSecond?: number;
+  /** Hands the callee over (the carrier's transfer); without it the channel cannot transfer. */
+  transfer?: (to: string, opts: { warm: boolean; briefing?: string }) => Promise<void>;
   log: Logger;
 }
 
@@ -52,6 +54,8 @@ export class ConversationRelayChannel implements VoiceChannel {
   private current: SayUnderway | undefined;
   private closed = false;
   private hungUp = false;
+  /** The call is being redirected elsewhere: the socket closing is Twilio ending the relay, not a hang-up. */
+  private handingOver = false;
 
   constructor(private readonly o: ConversationRelayOptions) {
     o.socket.on('message', (data) => this.onMessage(String(data)));
@@ -141,6 +145,32 @@ export class ConversationRelayChannel implements VoiceChannel {
     });
   }
 
+  async transfer(to: string, opts: { warm: boolean; briefing?: string }): Promise<void> {
+    if (!this.o.transfer) throw new Error('transfer is not available on this call');
+    if (this.closed) throw new Error('the call has ended');
+    return this.o.transfer(to, opts);
+  }
+
+  /**
+   * Call before redirecting the call to other TwiML: Twilio then closes the relay socket, which must not
+   * count as the far end hanging up. Returns the undo for a redirect that failed (a socket that closed
+   * meanwhile is then a hang-up after all).
+   */
+  beginHandOver(): () => void {
+    this.handingOver = true;
+    return () => {
+      this.handingOver = false;
+      if (this.o.socket.readyState !== this.o.socket.OPEN) this.farEndGone();
+    };
+  }
+
+  /** The call now runs other TwiML: the agent's part is over, and the callee's side is not told of a hang-up. */
+  handedOver(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.current?.resolve({ done: false, heard: '' });
+  }
+
   /** The call ended on Twilio's side: the callee's side is told once. */
   farEndGone(): void {
     if (this.closed) return;
@@ -156,7 +186,8 @@ export class ConversationRelayChannel implements VoiceChannel {
   }
 
   private onClose(): void {
-    this.farEndGone();
+    if (this.handingOver) this.handedOver();
+    else this.farEndGone();
   }
 
   private onMessage(raw: string): void {

@@ -4,12 +4,15 @@
  * when a call is placed; its HTTP client is pointed at `apiBaseUrl` in tests (the fake Twilio). Twilio
  * tells us about the call through signed callbacks served by `twilioRoutes` (routes.ts): the TwiML
  * request (`/start_call`), status callbacks (`/twilio/status`) and the relay socket (`/relay/ws`).
+ * Transfers live in transfers.ts, user-on-call (conference rooms) in conference.ts.
  */
 import type { WebSocket } from 'ws';
-import type { AnsweredBy, CallerIdVerificationRequest, CallerIdVerificationResult, Carrier, CarrierCallHandle, CarrierCapabilities, CarrierEndStatus, CarrierEvent, DialRequest, InboundCall } from '../carrier.js';
+import type { AnsweredBy, CallerIdVerificationRequest, CallerIdVerificationResult, Carrier, CarrierCallHandle, CarrierCapabilities, CarrierEndStatus, CarrierEvent, DialRequest, InboundCall, UserOnCallHandle, UserOnCallRequest } from '../carrier.js';
 import type { Logger } from '../../lib/logger.js';
 import { maskPhone } from '../../lib/phone.js';
 import { ConversationRelayChannel, relayDialectOf } from './conversation-relay.js';
+import { coldTransfer, warmTransfer, type TransferHost } from './transfers.js';
+import { UserOnCallSession, type ConferenceHost } from './conference.js';
 
 export interface TwilioCarrierOptions {
   accountSid: string;
@@ -42,6 +45,8 @@ interface TwilioCall {
   answeredBy: AnsweredBy;
   /** A call that rang one of our numbers (`/receive_call`). */
   inbound?: boolean;
+  /** Sees every CallStatus of the call first (user-on-call legs follow `in-progress`, which is no event). */
+  onStatus?: (status: string) => void;
 }
 
 /** Twilio's final CallStatus values → how the call ended. */
@@ -78,6 +83,10 @@ type CallsApi = {
   create(p: Record<string, unknown>): Promise<{ sid: string }>;
   validate(p: Record<string, unknown>): Promise<{ callSid: string; validationCode: string }>;
   update(sid: string, p: Record<string, unknown>): Promise<unknown>;
+  /** `POST /Conferences/{room}/Participants.json`. */
+  addParticipant(room: string, p: Record<string, unknown>): Promise<{ callSid: string }>;
+  /** `DELETE /Conferences/{room}/Participants/{CallSid}.json`. */
+  removeParticipant(room: string, callSid: string): Promise<unknown>;
 };
 
 export class TwilioCarrier implements Carrier {
@@ -87,9 +96,10 @@ export class TwilioCarrier implements Carrier {
     textMode: true,
     mediaStream: false,
     knowsDestinations: false,
-    transfer: false,
+    transfer: true,
     inbound: true,
     callerIdVerification: true,
+    userOnCall: true,
   };
   private readonly calls = new Map<string, TwilioCall>();
   private api: Promise<CallsApi> | undefined;
@@ -313,6 +323,7 @@ export class TwilioCarrier implements Carrier {
     const status = one(params.CallStatus);
     const call = callSid ? this.calls.get(callSid) : undefined;
     if (!call || call.ended || !status) return;
+    call.onStatus?.(status);
     if (status === 'ringing') {
       if (call.ringing || call.answered) return;
       call.ringing = true;
@@ -382,6 +393,7 @@ export class TwilioCarrier implements Carrier {
           const api = await this.restApi();
           await api.update(c.callSid, { status: 'completed' });
         },
+        transfer: (to, o) => this.transfer(c, to, o),
       });
       socket.on('close', () => {
         // Twilio's `completed` callback normally follows; if it never comes, the call still ends.
@@ -391,6 +403,89 @@ export class TwilioCarrier implements Carrier {
       c.emit({ type: 'answered', answeredBy: c.answeredBy, channel: c.channel });
     };
     socket.on('message', onSetup);
+  }
+
+  // ---- transfers and user-on-call ----------------------------------------------------------------
+
+  /** Cold or warm transfer of an answered call (transfers.ts); resolves once the agent's part is over. */
+  private transfer(call: TwilioCall, to: string, opts: { warm: boolean; briefing?: string }): Promise<void> {
+    const channel = call.channel!;
+    const leg = {
+      callSid: call.callSid,
+      callId: call.req.callId,
+      // Our side of the call: the caller ID we dialled with, or our number that an inbound caller rang.
+      callerId: call.req.from ?? this.opts.fromNumber ?? '',
+      language: call.req.language,
+      channel,
+      isEnded: () => call.ended,
+    };
+    this.opts.log.info({ callId: leg.callId, callSid: leg.callSid, dest: maskPhone(to), warm: opts.warm }, 'twilio transfer');
+    return opts.warm ? warmTransfer(this.legHost(), leg, to, opts.briefing) : coldTransfer(this.legHost(), leg, to);
+  }
+
+  /**
+   * User-on-call: the user and the target in one room (conference.ts). The target's leg is the engine's
+   * call: `ringing`, `answered` once activated, `ended`.
+   */
+  async startUserOnCall(req: UserOnCallRequest, onEvent: (e: CarrierEvent) => void): Promise<UserOnCallHandle> {
+    const from = req.from ?? this.opts.fromNumber;
+    if (!from) throw new Error('no caller ID: set TWILIO_FROM_NUMBER or give from_number');
+    return UserOnCallSession.start(this.legHost(), req, from, onEvent);
+  }
+
+  /** The carrier's internals that transfers and user-on-call sessions use. */
+  private legHost(): TransferHost & ConferenceHost {
+    const api = () => this.restApi();
+    return {
+      log: this.opts.log,
+      publicUrl: this.publicUrl,
+      redirect: async (callSid, twiml) => void (await (await api()).update(callSid, { twiml })),
+      redirectToUrl: async (callSid, url) => void (await (await api()).update(callSid, { url, method: 'POST' })),
+      endLeg: async (callSid) => void (await (await api()).update(callSid, { status: 'completed' })),
+      addParticipant: async (room, p) => (await (await api()).addParticipant(room, p)).callSid,
+      removeParticipant: async (room, callSid) => void (await (await api()).removeParticipant(room, callSid)),
+      handedOver: (callSid) => {
+        const call = this.calls.get(callSid);
+        if (!call) return;
+        call.channel?.handedOver();
+        this.end(call, 'completed', 'transferred');
+      },
+      dial: async (req, onEvent) => {
+        const handle = await this.dial(req, onEvent);
+        // dial() keeps the request it was given: that is how its CallSid is found.
+        const callSid = [...this.calls.values()].find((c) => c.req === req)?.callSid ?? '';
+        return { callSid, hangup: () => handle.hangup() };
+      },
+      track: (callSid, req, onEvent, onStatus) => this.track(callSid, req, onEvent, onStatus),
+    };
+  }
+
+  /** Follows a leg placed outside `dial` (a conference participant): callbacks and relay as for any of our calls. */
+  private track(callSid: string, req: DialRequest, onEvent: (e: CarrierEvent) => void, onStatus: (status: string) => void): CarrierCallHandle {
+    const call: TwilioCall = {
+      callSid,
+      req,
+      ringing: false,
+      answered: false,
+      ended: false,
+      answeredBy: 'human',
+      onStatus,
+      emit: (e) => {
+        try {
+          onEvent(e);
+        } catch (err) {
+          this.opts.log.error({ err, callId: req.callId }, 'twilio carrier listener failed');
+        }
+      },
+    };
+    this.calls.set(callSid, call);
+    return {
+      hangup: async () => {
+        if (call.ended) return;
+        if (call.channel) return call.channel.hangup();
+        await (await this.restApi()).update(callSid, { status: 'completed' });
+      },
+    };
   }
 
   private end(call: TwilioCall, status: CarrierEndStatus, reason?: string, error?: string): void {
@@ -424,6 +519,8 @@ export class TwilioCarrier implements Carrier {
         create: (p) => client.calls.create(p as any),
         update: (sid, p) => client.calls(sid).update(p as any),
         validate: (p) => client.validationRequests.create(p as any),
+        addParticipant: (room, p) => client.conferences(room).participants.create(p as any),
+        removeParticipant: (room, callSid) => client.conferences(room).participants(callSid).remove(),
       };
     })();
     return this.api;

@@ -4,6 +4,13 @@
  * way Twilio does — signed status callbacks (only the events asked for, `completed` always), the signed
  * TwiML request to `Url`, and for `<Connect><ConversationRelay>` a signed WebSocket client that sends
  * `setup` and then `prompt`s reacting to the agent's text turns. Outcomes are scripted per `To` number.
+ *
+ * Transfers and conferences (§1 Update call / Conferences, §3 `<Dial>`): a call can be created with `Twiml`
+ * instead of `Url`; an update with `Url` or `Twiml` replaces the running TwiML (a live relay socket is
+ * closed, the call goes on with the new document). `<Dial>` with a number or `<Number>` places a child leg
+ * (`outbound-dial`, `parent_call_sid`) scripted like any callee and bridges it; `<Dial><Conference>` puts
+ * the call into a room. The Participants resource dials legs straight into a room (create, update, kick).
+ * Rooms keep their members and their join/leave order. Every request the fake receives is in `requests`.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -57,9 +64,37 @@ export interface FakeCall {
   /** Update requests (`POST /Calls/{sid}.json`) received, as forms. */
   updates: Array<Record<string, string | string[]>>;
   status: string;
-  /** `outbound-api` (created over REST) or `inbound` (placed with `placeInbound`). */
-  direction: 'outbound-api' | 'inbound';
+  /** `outbound-api` (created over REST), `inbound` (placed with `placeInbound`) or `outbound-dial` (a `<Dial>` child leg). */
+  direction: 'outbound-api' | 'inbound' | 'outbound-dial';
+  /** The call whose `<Dial>` placed this leg. */
+  parentCallSid?: string;
+  /** The participant label, for a leg placed through the Participants resource. */
+  label?: string;
+  /** Every TwiML document the call ran, in order (the `Url` response, `Twiml` on create or update). */
+  twimls: string[];
+  /** The leg this call is bridged with by a `<Dial>` (parent ↔ child). */
+  bridgedWith?: string;
   done: Promise<void>;
+}
+
+/** A conference room, by friendly name (`<Dial><Conference>` or the Participants resource). */
+export interface FakeRoom {
+  sid: string;
+  name: string;
+  /** Conference status: `init` until a member who starts it joins, `completed` once it ended. */
+  status: 'init' | 'in-progress' | 'completed';
+  /** Members now in the room, by CallSid. */
+  members: Map<string, { label?: string; startConferenceOnEnter: boolean; endConferenceOnExit: boolean; muted: boolean }>;
+  /** Joins and leaves, in order. */
+  log: Array<{ event: 'join' | 'leave'; callSid: string }>;
+}
+
+/** How a leg that runs no TwiML of its own behaves once answered (a `<Dial>` child, a conference participant). */
+interface LegOptions {
+  direction: FakeCall['direction'];
+  parentCallSid?: string;
+  label?: string;
+  onAnswer(call: FakeCall): void;
 }
 
 const SID_HEX = () => randomBytes(16).toString('hex');
@@ -93,6 +128,10 @@ export interface FakeValidation {
 
 export class FakeTwilio {
   readonly calls = new Map<string, FakeCall>();
+  /** Conference rooms, by friendly name. */
+  readonly rooms = new Map<string, FakeRoom>();
+  /** Every REST request received, in order (method, path, form). */
+  readonly requests: Array<{ method: string; path: string; form: Record<string, string | string[]> }> = [];
   /** Caller-ID validation requests received, in order. */
   readonly validations: FakeValidation[] = [];
   /** API keys (SK… → secret) accepted besides the account's own credentials. */
@@ -152,10 +191,12 @@ export class FakeTwilio {
     this.authUsers.push(user);
     const base = `/2010-04-01/Accounts/${this.accountSid}`;
     const path = (req.url ?? '').split('?')[0];
+    this.requests.push({ method: req.method ?? '', path, form });
+    if (path.startsWith(`${base}/Conferences/`)) return this.conferences(req.method ?? '', path.slice(base.length), form, json);
     if (req.method === 'POST' && path === `${base}/Calls.json`) {
       const to = str(form.To);
       const from = str(form.From);
-      if (!to || !from || !str(form.Url)) return json(400, { code: 21205, message: 'To, From and Url are required', status: 400 });
+      if (!to || !from || !(str(form.Url) || str(form.Twiml))) return json(400, { code: 21205, message: 'To, From and Url or Twiml are required', status: 400 });
       const call = this.create(form, to, from);
       return json(201, this.resource(call));
     }
@@ -175,6 +216,11 @@ export class FakeTwilio {
           return json(400, { code: 21220, message: 'Call is not in a cancelable state', status: 400 });
         }
         this.finishers.get(call.sid)?.(status === 'canceled' ? 'canceled' : 'completed');
+      } else if (str(form.Url) || str(form.Twiml)) {
+        if (call.status !== 'in-progress') return json(400, { code: 21220, message: 'Call is not in-progress. Cannot redirect.', status: 400 });
+        // Twilio answers first, then replaces the running TwiML.
+        const redirect = this.redirectors.get(call.sid);
+        setTimeout(() => void redirect?.(form), 0);
       }
       return json(200, this.resource(call));
     }
@@ -205,12 +251,133 @@ export class FakeTwilio {
   }
 
   private finishers = new Map<string, (status: string) => void>();
+  private redirectors = new Map<string, (form: Record<string, string | string[]>) => Promise<void>>();
+  /** What each call does when it leaves its room or bridge (by redirect or hang-up). */
+  private detachers = new Map<string, () => void>();
+
+  /** The person on this leg hangs up (a test acting as the callee, the destination or the user). */
+  hangup(callSid: string): void {
+    this.finishers.get(callSid)?.('completed');
+  }
+
+  /** The person on this leg says `text` unprompted, over its live relay socket (false: no relay). */
+  say(callSid: string, text: string): boolean {
+    const speak = this.speakers.get(callSid);
+    if (!speak) return false;
+    void speak(text);
+    return true;
+  }
+
+  private speakers = new Map<string, (text: string) => Promise<void>>();
+
+  /** The members of the room `name`, in join order (CallSids). */
+  roomMembers(name: string): string[] {
+    return [...(this.rooms.get(name)?.members.keys() ?? [])];
+  }
+
+  /**
+   * `/Conferences/{sid or FriendlyName}/Participants.json` (create) and `/Participants/{CallSid}.json`
+   * (update, DELETE = kick), as protocols.md §1 describes them.
+   */
+  private conferences(method: string, path: string, form: Record<string, string | string[]>, json: (code: number, body: unknown) => void): void {
+    const m = /^\/Conferences\/([^/]+)\/Participants(?:\/(CA[0-9a-f]{32}))?\.json$/.exec(path);
+    if (!m) return json(404, { code: 20404, message: 'not found', status: 404 });
+    const key = decodeURIComponent(m[1]);
+    const callSid = m[2];
+    if (!callSid && method === 'POST') {
+      const to = str(form.To);
+      const from = str(form.From);
+      if (!to || !from) return json(400, { code: 21205, message: 'To and From are required', status: 400 });
+      const room = this.room(key);
+      const member = {
+        label: str(form.Label),
+        startConferenceOnEnter: str(form.StartConferenceOnEnter) !== 'false',
+        endConferenceOnExit: str(form.EndConferenceOnExit) === 'true',
+        muted: str(form.Muted) === 'true',
+      };
+      const call = this.create(form, to, from, undefined, { direction: 'outbound-api', label: member.label, onAnswer: (c) => this.join(room, c, member) });
+      return json(201, this.participant(room, call.sid, member, 'queued'));
+    }
+    const room = [...this.rooms.values()].find((r) => r.name === key || r.sid === key);
+    const member = callSid ? room?.members.get(callSid) : undefined;
+    if (!room || !callSid || !member) return json(404, { code: 20404, message: 'The requested resource was not found', status: 404 });
+    if (method === 'DELETE') {
+      this.hangup(callSid);
+      json(204, undefined);
+      return;
+    }
+    if (method !== 'POST') return json(405, { code: 20004, message: 'Method not allowed', status: 405 });
+    if (str(form.EndConferenceOnExit)) member.endConferenceOnExit = str(form.EndConferenceOnExit) === 'true';
+    if (str(form.Muted)) member.muted = str(form.Muted) === 'true';
+    json(200, this.participant(room, callSid, member, 'connected'));
+  }
+
+  private participant(room: FakeRoom, callSid: string, m: { label?: string; startConferenceOnEnter: boolean; endConferenceOnExit: boolean; muted: boolean }, status: string) {
+    return {
+      account_sid: this.accountSid,
+      call_sid: callSid,
+      conference_sid: room.sid,
+      label: m.label ?? null,
+      status,
+      muted: m.muted,
+      hold: false,
+      coaching: false,
+      start_conference_on_enter: m.startConferenceOnEnter,
+      end_conference_on_exit: m.endConferenceOnExit,
+      uri: `/2010-04-01/Accounts/${this.accountSid}/Conferences/${room.sid}/Participants/${callSid}.json`,
+    };
+  }
+
+  private room(name: string): FakeRoom {
+    let room = this.rooms.get(name);
+    // A room that ended is gone: the same name makes a new conference.
+    if (!room || room.status === 'completed') {
+      room = { sid: 'CF' + SID_HEX(), name, status: 'init', members: new Map(), log: [] };
+      this.rooms.set(name, room);
+    }
+    return room;
+  }
+
+  /** `call` enters `room`; when it leaves (redirect, hang-up, kick), a member who ends the conference ends it for all. */
+  private join(room: FakeRoom, call: FakeCall, member: { label?: string; startConferenceOnEnter: boolean; endConferenceOnExit: boolean; muted: boolean }): void {
+    room.members.set(call.sid, member);
+    room.log.push({ event: 'join', callSid: call.sid });
+    if (member.startConferenceOnEnter && room.status === 'init') room.status = 'in-progress';
+    this.detachers.set(call.sid, () => {
+      if (!room.members.delete(call.sid)) return;
+      room.log.push({ event: 'leave', callSid: call.sid });
+      if (room.status === 'completed') return;
+      if (member.endConferenceOnExit || room.members.size === 0) {
+        room.status = 'completed';
+        // The others' `<Dial>` is over; nothing follows it, so their calls end.
+        for (const other of [...room.members.keys()]) this.hangup(other);
+      }
+    });
+  }
+
+  /** `<Dial>` to a number: a child leg rings `to`; answered, the two are bridged until either hangs up. */
+  private dialChild(parent: FakeCall, to: string, callerId: string | undefined, onOver: () => void): void {
+    const child = this.create({ To: to, From: callerId ?? parent.from }, to, callerId ?? parent.from, undefined, {
+      direction: 'outbound-dial',
+      parentCallSid: parent.sid,
+      onAnswer: (c) => {
+        parent.bridgedWith = c.sid;
+        c.bridgedWith = parent.sid;
+        this.detachers.set(c.sid, () => this.hangup(parent.sid));
+      },
+    });
+    // The parent leaving the bridge (redirect, hang-up) hangs the child up; a child that never answered ends the `<Dial>`.
+    this.detachers.set(parent.sid, () => this.hangup(child.sid));
+    void child.done.then(() => {
+      if (!child.bridgedWith) onOver();
+    });
+  }
 
   private resource(c: FakeCall) {
     return {
       sid: c.sid,
       account_sid: this.accountSid,
-      parent_call_sid: null,
+      parent_call_sid: c.parentCallSid ?? null,
       to: c.to,
       from: c.from,
       status: c.status,
@@ -233,7 +400,7 @@ export class FakeTwilio {
     return this.create({ To: to, From: from, Url: voiceUrl }, to, from, caller);
   }
 
-  private create(form: Record<string, string | string[]>, to: string, from: string, inboundCaller?: FakeCallee): FakeCall {
+  private create(form: Record<string, string | string[]>, to: string, from: string, inboundCaller?: FakeCallee, leg?: LegOptions): FakeCall {
     let resolveDone!: () => void;
     const call: FakeCall = {
       sid: 'CA' + SID_HEX(),
@@ -248,7 +415,10 @@ export class FakeTwilio {
       actions: [],
       updates: [],
       status: inboundCaller ? 'ringing' : 'queued',
-      direction: inboundCaller ? 'inbound' : 'outbound-api',
+      direction: inboundCaller ? 'inbound' : (leg?.direction ?? 'outbound-api'),
+      ...(leg?.parentCallSid ? { parentCallSid: leg.parentCallSid } : {}),
+      ...(leg?.label ? { label: leg.label } : {}),
+      twimls: [],
       done: new Promise<void>((r) => (resolveDone = r)),
     };
     this.calls.set(call.sid, call);
@@ -270,6 +440,7 @@ export class FakeTwilio {
       if (ended) return;
       ended = true;
       if (socket && socket.readyState === socket.OPEN) socket.close(1000);
+      this.detach(call.sid);
       void callback(status, { CallDuration: '7', ...amdResult }).then(resolveDone);
     };
     this.finishers.set(call.sid, finish);
@@ -288,15 +459,29 @@ export class FakeTwilio {
       if (ended) return;
       if (callee.outcome === 'busy' || callee.outcome === 'no-answer') return finish(callee.outcome);
       await callback('in-progress');
-      await connect();
+      if (leg) return leg.onAnswer(call);
+      await connect(str(form.Url) ? undefined : str(form.Twiml));
     };
-    const connect = async () => {
+    // Update with `Url`/`Twiml`: the call leaves whatever it was in (relay socket, room, bridge) and runs the new TwiML.
+    this.redirectors.set(call.sid, async (update) => {
+      if (ended) return;
+      const old = socket;
+      socket = undefined;
+      if (old && old.readyState === old.OPEN) old.close(1000);
+      this.detach(call.sid);
+      const url = str(update.Url);
+      const twiml = url ? (await this.post(url, { ...this.common(call), CallStatus: 'in-progress' })).body : str(update.Twiml)!;
+      if (!ended) await connect(twiml);
+    });
+    const connect = async (given?: string) => {
       const url = str(form.Url)!;
       const amd: Record<string, string> = str(form.MachineDetection) && str(form.AsyncAmd) !== 'true' ? { AnsweredBy: callee.answeredBy ?? 'human' } : {};
       if (amd.AnsweredBy) amdResult = amd;
-      const r = await this.post(url, { ...this.common(call), CallStatus: inboundCaller ? 'ringing' : 'in-progress', ...amd });
+      const r = given !== undefined ? { code: 200, body: given } : await this.post(url, { ...this.common(call), CallStatus: inboundCaller ? 'ringing' : 'in-progress', ...amd });
       if (inboundCaller) call.status = 'in-progress';
       call.twiml = r.body;
+      call.twimls.push(r.body);
+      if (r.code === 200 && this.dial(call, r.body, () => finish('completed'))) return;
       const relay = /<Connect[^>]*>\s*<ConversationRelay\s([^>]*?)\/?>([\s\S]*?)(<\/ConversationRelay>|$)/.exec(r.body);
       if (r.code !== 200 || !relay) return finish('completed');
       if (callee.opensRelay === false) return;
@@ -307,12 +492,14 @@ export class FakeTwilio {
       const ws = socket;
       const sessionId = 'VX' + SID_HEX();
       let handoffData: string | undefined;
-      ws.on('unexpected-response', () => finish('completed'));
-      ws.on('error', () => finish('completed'));
+      ws.on('unexpected-response', () => socket === ws && finish('completed'));
+      ws.on('error', () => socket === ws && finish('completed'));
       // The session is over: Twilio requests the `<Connect action>` URL (protocols.md §5), runs the TwiML it
       // gets (only `<Hangup/>` or nothing matters here), and the call completes.
       const action = /<Connect\s[^>]*action="([^"]*)"/.exec(r.body)?.[1];
       ws.on('close', () => {
+        // A socket closed by a redirect is not the end of the call (nor of the session: no action request).
+        if (socket !== ws) return;
         if (!action || ended) return finish('completed');
         const params = { ...this.common(call), CallStatus: 'in-progress', SessionId: sessionId, SessionStatus: 'completed', SessionDuration: '7', ...(handoffData ? { HandoffData: handoffData } : {}) };
         void this.post(unxml(action), params)
@@ -326,6 +513,7 @@ export class FakeTwilio {
         call.calleeSaid.push(text);
         ws.send(JSON.stringify({ type: 'prompt', voicePrompt: text, lang: attrs.language ?? 'en-US', last: true }));
       };
+      this.speakers.set(call.sid, say);
       let tokens = '';
       ws.on('message', (data) => {
         const parsed = JSON.parse(String(data)) as Record<string, unknown>;
@@ -379,6 +567,36 @@ export class FakeTwilio {
     return call;
   }
 
+  private detach(callSid: string): void {
+    const d = this.detachers.get(callSid);
+    this.detachers.delete(callSid);
+    d?.();
+  }
+
+  /**
+   * Runs a `<Dial>` in `twiml`, if there is one: a `<Conference>` room or a number (bare or `<Number>`).
+   * `over` is called when the `<Dial>` ends without the call being redirected (nothing follows it).
+   */
+  private dial(call: FakeCall, twiml: string, over: () => void): boolean {
+    const d = /<Dial(\s[^>]*)?>([\s\S]*?)<\/Dial>/.exec(twiml);
+    if (!d) return false;
+    const attrs = attrsOf(d[1] ?? '');
+    const conf = /<Conference(\s[^>]*)?>([^<]*)<\/Conference>/.exec(d[2]);
+    if (conf) {
+      const a = attrsOf(conf[1] ?? '');
+      this.join(this.room(unxml(conf[2]).trim()), call, {
+        label: a.participantLabel,
+        startConferenceOnEnter: a.startConferenceOnEnter !== 'false',
+        endConferenceOnExit: a.endConferenceOnExit === 'true',
+        muted: a.muted === 'true',
+      });
+      return true;
+    }
+    const number = unxml(/<Number[^>]*>([^<]*)<\/Number>/.exec(d[2])?.[1] ?? d[2]).trim();
+    this.dialChild(call, number, attrs.callerId, over);
+    return true;
+  }
+
   private common(c: FakeCall): Record<string, string> {
     return {
       AccountSid: this.accountSid,
@@ -389,12 +607,17 @@ export class FakeTwilio {
       Called: c.to,
       Direction: c.direction,
       ApiVersion: '2010-04-01',
+      ...(c.parentCallSid ? { ParentCallSid: c.parentCallSid } : {}),
     };
   }
 }
 
 function str(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
+}
+
+function attrsOf(s: string): Record<string, string> {
+  return Object.fromEntries([...s.matchAll(/(\w+)="([^"]*)"/g)].map((a) => [a[1], unxml(a[2])]));
 }
 
 function unxml(s: string): string {
