@@ -4,11 +4,14 @@
  * way Twilio does — signed status callbacks (only the events asked for, `completed` always), the signed
  * TwiML request to `Url`, and for `<Connect><ConversationRelay>` a signed WebSocket client that sends
  * `setup` and then `prompt`s reacting to the agent's text turns. Outcomes are scripted per `To` number.
+ * For `<Connect><Stream>` (§3, §4) it opens a signed Media Streams client that plays the callee's μ-law
+ * audio, and handles `<Play digits>` + a new `<Connect><Stream>` sent as a call update (§1 Sending DTMF (b)).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
+import { FakeMediaStreamClient } from './media-stream-client.js';
 
 export type FakeOutcome = 'answer' | 'busy' | 'no-answer' | 'failed';
 
@@ -29,6 +32,10 @@ export interface FakeCallee {
    * Sync AMD: sent as `AnsweredBy` on the `Url` TwiML request and on the `completed` status callback.
    */
   answeredBy?: string;
+  /** Media Streams: the callee's μ-law 8 kHz audio, spoken when the first stream starts and after digits. */
+  audio?: { greeting?: Buffer; onDigits?: (digits: string) => Buffer | null };
+  /** Media Streams: outbound audio waits for `playOut()` on the stream client (so `clear` has something to drop). */
+  holdMarks?: boolean;
 }
 
 export interface FakeCall {
@@ -52,6 +59,8 @@ export interface FakeCall {
   status: string;
   /** `outbound-api` (created over REST) or `inbound` (placed with `placeInbound`). */
   direction: 'outbound-api' | 'inbound';
+  /** Media Streams opened for this call, in order (one per `<Connect><Stream>` run). */
+  streams?: FakeMediaStreamClient[];
   done: Promise<void>;
 }
 
@@ -155,6 +164,7 @@ export class FakeTwilio {
       const call = this.calls.get(m[1]);
       if (!call) return json(404, { code: 20404, message: 'not found', status: 404 });
       call.updates.push(form);
+      if (str(form.Twiml)) this.twimlUpdates.get(call.sid)?.(str(form.Twiml)!);
       const status = str(form.Status);
       if (status === 'completed' || status === 'canceled') {
         if (status === 'canceled' && !['queued', 'ringing'].includes(call.status)) {
@@ -191,6 +201,9 @@ export class FakeTwilio {
   }
 
   private finishers = new Map<string, (status: string) => void>();
+  /** Calls running `<Connect><Stream>`: what a TwiML update (`Twiml=`) does to them. */
+  private twimlUpdates = new Map<string, (twiml: string) => void>();
+  private streamDrops = new Map<string, () => void>();
 
   private resource(c: FakeCall) {
     return {
@@ -282,6 +295,7 @@ export class FakeTwilio {
       const r = await this.post(url, { ...this.common(call), CallStatus: inboundCaller ? 'ringing' : 'in-progress', ...amd });
       if (inboundCaller) call.status = 'in-progress';
       call.twiml = r.body;
+      if (r.code === 200 && /<Connect[^>]*>\s*<Stream\s/.test(r.body)) return this.streamCall(call, callee, r.body);
       const relay = /<Connect[^>]*>\s*<ConversationRelay\s([^>]*?)\/?>([\s\S]*?)(<\/ConversationRelay>|$)/.exec(r.body);
       if (r.code !== 200 || !relay) return finish('completed');
       const attrs = Object.fromEntries([...relay[1].matchAll(/(\w+)="([^"]*)"/g)].map((a) => [a[1], unxml(a[2])]));
@@ -344,6 +358,78 @@ export class FakeTwilio {
     };
     setTimeout(() => void play(), 0);
     return call;
+  }
+
+  /**
+   * Twilio running `<Connect><Stream>` (protocols.md §3, §4): a Media Streams client connects to the `url`
+   * with X-Twilio-Signature over it, sends `connected` and `start` (the `<Parameter>`s as customParameters)
+   * and the callee's audio. A TwiML update replaces it (§1): the stream gets `stop`, `<Play digits>` is
+   * recorded as the digits the callee heard, and a new `<Connect><Stream>` starts a new stream (new
+   * streamSid) where the callee answers the digits. The call ends with the stream when Switchboard closes
+   * it, or when the call is hung up (the stream gets `stop` first).
+   */
+  private streamCall(call: FakeCall, callee: FakeCallee, twiml: string): void {
+    const streams: FakeMediaStreamClient[] = (call.streams = []);
+    const finishCall = this.finishers.get(call.sid)!;
+    let current: FakeMediaStreamClient | undefined;
+    let over = false;
+    const stopCurrent = () => {
+      const c = current;
+      current = undefined;
+      if (c?.isOpen) {
+        c.stop();
+        c.close();
+      }
+    };
+    const finish = (status: string) => {
+      over = true;
+      this.twimlUpdates.delete(call.sid);
+      stopCurrent();
+      finishCall(status);
+    };
+    this.finishers.set(call.sid, finish);
+    this.streamDrops.set(call.sid, () => {
+      over = true;
+      this.twimlUpdates.delete(call.sid);
+      this.finishers.set(call.sid, () => undefined);
+      current?.socket.terminate();
+    });
+    const open = async (body: string, speech: Buffer | null | undefined) => {
+      const m = /<Connect[^>]*>\s*<Stream\s([^>]*?)\/?>([\s\S]*?)(<\/Stream>|$)/.exec(body);
+      if (!m) return finish('completed'); // nothing left to run: the call ends
+      const url = unxml(/url="([^"]*)"/.exec(m[1])?.[1] ?? '');
+      const customParameters = Object.fromEntries([...m[2].matchAll(/<Parameter\s+name="([^"]*)"\s+value="([^"]*)"\s*\/>/g)].map((p) => [unxml(p[1]), unxml(p[2])]));
+      const client = await FakeMediaStreamClient.connect({ url, customParameters, callSid: call.sid, accountSid: this.accountSid, signature: sign(this.authToken, url), holdMarks: callee.holdMarks }).catch(() => null);
+      // A refused handshake ends `<Connect>`; with no TwiML after it the call is over.
+      if (!client) return finish('completed');
+      if (over) return client.close();
+      this.sockets.add(client.socket);
+      streams.push(client);
+      current = client;
+      // Switchboard closing the stream ends `<Connect>`, and so the call (nothing follows it).
+      void client.closed.then(() => {
+        if (current === client && !over) finish('completed');
+      });
+      client.start();
+      if (speech) {
+        await new Promise((r) => setTimeout(r, this.stepMs));
+        if (client.isOpen) client.speak(speech);
+      }
+    };
+    this.twimlUpdates.set(call.sid, (body) => {
+      stopCurrent();
+      const digits = /<Play\s+digits="([^"]*)"\s*\/?>/.exec(body)?.[1];
+      if (digits !== undefined) call.digits.push(unxml(digits));
+      if (/<Hangup\s*\/>/.test(body)) return finish('completed');
+      // The digits play first (the time they take, shortened), then the next verb runs.
+      setTimeout(() => void open(body, digits ? callee.audio?.onDigits?.(unxml(digits)) : null), this.stepMs);
+    });
+    void open(twiml, callee.audio?.greeting);
+  }
+
+  /** The network drops the call's media stream: the socket closes without `stop`, and no status callback follows. */
+  dropStream(callSid: string): void {
+    this.streamDrops.get(callSid)?.();
   }
 
   private common(c: FakeCall): Record<string, string> {
