@@ -149,9 +149,10 @@ export class MediaStreamAudioChannel implements AudioChannel {
   private async sendDigitsNow(digits: string): Promise<void> {
     if (!DIGITS.test(digits)) throw new Error('digits must be 1-32 of 0-9 * # A-D w W');
     if (this.gone) throw new Error('the call has ended');
+    const windowMs = (this.o.reattachMs ?? 2000) + digits.length * MS_PER_DIGIT;
     const reattached = new Promise<void>((done, fail) => {
       // Set before the update: Twilio may stop the old stream before the REST response arrives.
-      this.reattach = { done, fail, windowMs: (this.o.reattachMs ?? 2000) + digits.length * MS_PER_DIGIT };
+      this.reattach = { done, fail, windowMs };
     });
     reattached.catch(() => undefined); // observed below, unless the update itself fails
     try {
@@ -160,7 +161,19 @@ export class MediaStreamAudioChannel implements AudioChannel {
       this.reattach = undefined;
       throw err;
     }
-    await reattached;
+    // Normally the old stream's close starts the gone window; this only guards against a stream that never closes.
+    const pending = this.reattach;
+    const timer = setTimeout(() => {
+      if (!pending || this.reattach !== pending) return;
+      this.reattach = undefined;
+      pending.fail(new Error('no media stream followed the digits'));
+    }, 2 * windowMs + 10_000);
+    timer.unref?.();
+    try {
+      await reattached;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private live(): TwilioMediaStream | undefined {
