@@ -286,7 +286,7 @@ export class TwilioCarrier implements Carrier {
     return !!c && !c.ended;
   }
 
-  /** The TwiML that connects a call we placed to the relay socket; null for a call we do not know. */
+  /** The TwiML that connects a call we placed to the relay socket (audio mode: a media stream); null for a call we do not know. */
   twimlFor(callSid: string, answeredBy?: string): string | null {
     const call = this.calls.get(callSid);
     if (!call || call.ended) return null;
@@ -320,7 +320,7 @@ export class TwilioCarrier implements Carrier {
     // The outcome is the status itself (like the simulated network, no separate reason); Twilio's error code, if any, is kept.
     const code = one(params.ErrorCode) ?? one(params.SipResponseCode);
     if (end) this.end(call, end, undefined, end === 'failed' && code ? `twilio_${code}` : undefined);
-    // `queued`, `initiated`, `in-progress`: the call is answered once its relay socket is set up.
+    // `queued`, `initiated`, `in-progress`: the call is answered once its relay socket is set up (or its first media stream starts).
   }
 
   /** A verified relay socket: its `setup` message names the call, which is then answered with this channel. */
