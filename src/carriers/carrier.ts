@@ -1,8 +1,8 @@
 /**
  * The telephony side of a call, behind one small interface. A carrier dials, reports the call's progress
- * as `CarrierEvent`s and, once answered, hands the engine a `VoiceChannel` to talk through. Carrier wire
- * formats stop here: the engine sees only these types. Capabilities are data: the engine reads the flags
- * and never asks which carrier it has.
+ * as `CarrierEvent`s and, once answered, hands the engine a `VoiceChannel` to talk through (in audio
+ * mode, an `AudioChannel` of μ-law frames). Carrier wire formats stop here: the engine sees only these
+ * types. Capabilities are data: the engine reads the flags and never asks which carrier it has.
  */
 
 export interface CarrierCapabilities {
@@ -107,7 +107,16 @@ export interface DialRequest {
   /** Seconds to ring before giving up as no-answer. */
   ringTimeoutSeconds?: number;
   record: boolean;
+  /**
+   * How the call's speech is carried (default `text`): `text` — the carrier does speech and exchanges text
+   * (`answered` carries a VoiceChannel); `audio` — the carrier exchanges μ-law frames (`answered` carries
+   * an AudioChannel; carriers with the `mediaStream` capability). The engine asks for text only, for now.
+   */
+  voiceMode?: VoiceMode;
 }
+
+/** How a call's speech is carried: as text (the carrier does speech) or as audio frames (the engine does). */
+export type VoiceMode = 'text' | 'audio';
 
 /** How a call that never connected, or that connected and then ended, finished on the carrier side. */
 export type CarrierEndStatus = 'completed' | 'busy' | 'no_answer' | 'failed' | 'canceled';
@@ -116,7 +125,9 @@ export type AnsweredBy = 'human' | 'machine' | 'unknown';
 
 export type CarrierEvent =
   | { type: 'ringing' }
-  | { type: 'answered'; answeredBy: AnsweredBy; channel: VoiceChannel }
+  | { type: 'answered'; answeredBy: AnsweredBy; channel: VoiceChannel; mode?: 'text' }
+  /** Answered in audio mode (the call asked for `voiceMode: 'audio'`): the engine's voice layer does the speech. */
+  | { type: 'answered'; answeredBy: AnsweredBy; mode: 'audio'; audio: AudioChannel }
   | { type: 'ended'; status: CarrierEndStatus; reason?: string; error?: string };
 
 /** What the callee's side sends to the agent through a voice channel. */
@@ -134,7 +145,8 @@ export type SayResult = { done: true } | { done: false; heard: string };
 
 /**
  * The live speech path of an answered call in text mode (the carrier does the audio).
- * Audio modes (Media Streams, realtime models) implement the same interface in the engine's voice layer.
+ * Audio modes (Media Streams, realtime models) implement the same interface in the engine's voice layer,
+ * on top of an AudioChannel.
  */
 export interface VoiceChannel {
   /**
@@ -154,6 +166,43 @@ export interface VoiceChannel {
   onInput(listener: (input: CalleeInput) => void): void;
 }
 
+/** What the far end sends through an audio channel besides its audio. */
+export type AudioInput = Extract<CalleeInput, { type: 'dtmf' | 'hangup' }>;
+
+/** How queued audio fared: heard in full (`played`), or dropped by `clear()` or the end of the call. */
+export interface PlayResult {
+  played: boolean;
+}
+
+/**
+ * The live audio path of an answered call in audio mode (the carrier moves frames; the engine's voice
+ * layer does speech: STT → LLM → TTS, or a speech-to-speech model). Audio is G.711 μ-law, 8 kHz, mono,
+ * both ways. The channel outlives the carrier's own transports: when the carrier has to reconnect its
+ * stream (e.g. to send digits), frames keep flowing through the same channel.
+ */
+export interface AudioChannel {
+  /**
+   * The callee's audio, in order, as the carrier delivers it (Twilio: 20 ms, 160-byte frames). One
+   * iteration at a time; it ends when the far end is gone or the call ends.
+   */
+  frames(): AsyncIterable<Uint8Array>;
+  /**
+   * Queues audio for the callee. Resolves when all of it has been heard (`played: true`) or when it was
+   * dropped (`clear()`, the call ended, or no stream was attached — await `sendDigits` before playing).
+   */
+  play(mulaw: Uint8Array): Promise<PlayResult>;
+  /** Marks the current end of the queued audio; resolves like `play` once the audio before it was heard or dropped. */
+  mark(name: string): Promise<PlayResult>;
+  /** Barge-in: drops the audio not yet heard (pending plays and marks resolve unplayed). Returns at most how many ms were dropped. */
+  clear(): number;
+  /** Sends keypad digits (`0-9 * # A-D`, `w` = 0.5 s pause); resolves once they have been played and audio flows again. */
+  sendDigits(digits: string): Promise<void>;
+  /** Ends the call from our side. */
+  hangup(): Promise<void>;
+  /** Receives keypad digits pressed on the far end and its hang-up. Only one listener is kept. */
+  onInput(listener: (input: AudioInput) => void): void;
+}
+
 /** What the engine needs to know to answer an inbound call. */
 export interface AnswerRequest {
   callId: string;
@@ -161,6 +210,8 @@ export interface AnswerRequest {
   /** BCP 47-ish language code of the call (the answering agent's). */
   language: string;
   record: boolean;
+  /** As in DialRequest (default `text`). */
+  voiceMode?: VoiceMode;
 }
 
 /**

@@ -11,7 +11,7 @@ import type { CallRequest } from '../core/calls/request.js';
 import type { CallCommand, CommandEnvelope, CommandReply, LiveChanges } from '../core/calls/events.js';
 import type { CallState } from '../core/calls/states.js';
 import type { CallRow } from '../store/index.js';
-import type { AnsweredBy, CalleeInput, Carrier, CarrierCallHandle, CarrierEvent, InboundCall, VoiceChannel } from '../carriers/carrier.js';
+import type { AnsweredBy, AudioChannel, CalleeInput, Carrier, CarrierCallHandle, CarrierEvent, InboundCall, VoiceChannel } from '../carriers/carrier.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { AgentAction, AgentBrief, Brain, BrainInput, BrainSession, Turn } from './brain.js';
@@ -68,6 +68,8 @@ export class CallSession {
   /** A person is on the line (not a menu, a recording or a queue). */
   private humanReached = false;
   private transferred = false;
+  /** Answered in audio mode, which the engine cannot drive yet (see refuseAudio). */
+  private audioRefused = false;
   private working = false;
   private hangingUp = false;
   private readonly life = new AbortController();
@@ -157,6 +159,8 @@ export class CallSession {
     try {
       if (e.type === 'ringing') {
         await this.move(this.callId, 'ringing');
+      } else if (e.type === 'answered' && e.mode === 'audio') {
+        await this.refuseAudio(e.audio);
       } else if (e.type === 'answered') {
         await this.onAnswered(e.answeredBy, e.channel);
       } else {
@@ -187,9 +191,25 @@ export class CallSession {
     this.enqueue({ type: 'answered', answeredBy });
   }
 
+  /**
+   * The engine talks in text mode only (the audio voice pipeline comes later) and never asks a carrier
+   * for audio. Should a call be answered in audio mode anyway, nothing here could speak on it: it is hung
+   * up and ends `failed` with a reason, instead of staying silent until a timer ends it.
+   */
+  private async refuseAudio(audio: AudioChannel): Promise<void> {
+    this.d.log.warn({ callId: this.callId }, 'call answered in audio mode, which the engine cannot drive yet');
+    this.audioRefused = true;
+    this.hangingUp = true;
+    await audio.hangup().catch(() => {});
+  }
+
   private async onEnded(e: Extract<CarrierEvent, { type: 'ended' }>): Promise<void> {
     this.remoteEnded = true;
     this.life.abort();
+    if (this.audioRefused) {
+      await this.finish('failed', { reason: 'voice_mode_unsupported', error: 'voice_mode_unsupported' });
+      return;
+    }
     if (!this.channel) {
       // Never connected: the carrier's word is the outcome (busy, no answer, failed, canceled).
       const status: CallState = e.status === 'completed' ? 'canceled' : e.status;

@@ -111,7 +111,7 @@ export async function runCall(
     (e) => {
       result.events.push(e.type);
       if (e.type === 'ringing' && opts.hangupAfterRinging) void handle.hangup();
-      if (e.type === 'answered') {
+      if (e.type === 'answered' && e.mode !== 'audio') {
         result.answeredBy = e.answeredBy;
         channel = e.channel;
         channel.onInput(onInput);

@@ -215,7 +215,7 @@ describe('Twilio transfers and user-on-call against the fake Twilio', () => {
     const heard: CalleeInput[] = [];
     const onEvent = (e: CarrierEvent) => {
       events.push(e);
-      if (e.type !== 'answered') return;
+      if (e.type !== 'answered' || e.mode === 'audio') return;
       const ch = e.channel;
       let answered = false;
       ch.onInput((input) => {

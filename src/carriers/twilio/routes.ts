@@ -1,9 +1,10 @@
 /**
  * The Twilio carrier's own HTTP surface (a Fastify plugin, registered only when CARRIER=twilio):
  * `POST /start_call` (TwiML for a call we placed), `POST /twilio/status` (status callbacks),
- * `POST /twilio/relay-ended` (the `<Connect action>` of a finished relay session) and the
- * ConversationRelay socket `/relay/ws`. Every request is verified with X-Twilio-Signature against the
- * public URL (PUBLIC_URL + path; `wss://` for the socket): unsigned or wrongly signed → 403, nothing changes.
+ * `POST /twilio/relay-ended` (the `<Connect action>` of a finished relay session), the ConversationRelay
+ * socket `/relay/ws` and the Media Streams socket `/media/ws` (calls in audio mode). Every request is
+ * verified with X-Twilio-Signature against the public URL (PUBLIC_URL + path; `wss://` for the sockets):
+ * unsigned or wrongly signed → 403, nothing changes.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TwilioCarrier } from './twilio-carrier.js';
@@ -92,6 +93,19 @@ export function twilioRoutes(carrier: TwilioCarrier, cluster?: TwilioCluster) {
         const q = (req.query ?? {}) as Record<string, unknown>;
         carrier.attachRelay(socket, typeof q.callSid === 'string' ? q.callSid : undefined);
       },
+    );
+
+    // Media Streams (`<Connect><Stream>`, calls in audio mode): signed handshake here, the stream's token on `start`.
+    app.get(
+      '/media/ws',
+      {
+        websocket: true,
+        schema: { hide: true },
+        preValidation: async (req, reply) => {
+          if (!verified(req, carrier.publicUrl.replace(/^http/, 'ws'), {})) return refuse(reply);
+        },
+      },
+      (socket) => carrier.attachMedia(socket),
     );
   };
 }

@@ -137,6 +137,7 @@ async function reachDestination(host: TransferHost, leg: TransferLeg, to: string
     if (e.type === 'answered') {
       // Voicemail is not a person to hand the callee to.
       if (e.answeredBy === 'machine') settle.fail(new Error('transfer destination answered by a machine'));
+      else if (e.mode === 'audio') settle.fail(new Error('transfer destination answered in audio mode'));
       else settle.ok(e.channel as ConversationRelayChannel);
     } else if (e.type === 'ended') {
       gone = true;

@@ -5,7 +5,10 @@
  * tells us about the call through signed callbacks served by `twilioRoutes` (routes.ts): the TwiML
  * request (`/start_call`), status callbacks (`/twilio/status`) and the relay socket (`/relay/ws`).
  * Transfers live in transfers.ts, user-on-call (conference rooms) in conference.ts.
+ * A call that asks for `voiceMode: 'audio'` is connected to a Media Streams socket (`/media/ws`) instead and
+ * answered with an AudioChannel of μ-law frames (media-stream-channel.ts).
  */
+import { createHmac } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { AnsweredBy, CallerIdVerificationRequest, CallerIdVerificationResult, Carrier, CarrierCallHandle, CarrierCapabilities, CarrierEndStatus, CarrierEvent, DialRequest, InboundCall, UserOnCallHandle, UserOnCallRequest } from '../carrier.js';
 import type { Logger } from '../../lib/logger.js';
@@ -13,6 +16,8 @@ import { maskPhone } from '../../lib/phone.js';
 import { ConversationRelayChannel, relayDialectOf } from './conversation-relay.js';
 import { coldTransfer, warmTransfer, type TransferHost } from './transfers.js';
 import { UserOnCallSession, type ConferenceHost } from './conference.js';
+import { TwilioMediaStream, mediaStreamToken } from './media-stream.js';
+import { MediaStreamAudioChannel } from './media-stream-channel.js';
 
 export interface TwilioCarrierOptions {
   accountSid: string;
@@ -28,6 +33,10 @@ export interface TwilioCarrierOptions {
   apiBaseUrl?: string;
   /** Speaking pace used to judge when a said text is over (tests speed it up). */
   wordsPerSecond?: number;
+  /** Audio mode: how long a closed media stream waits for its successor before the far end is gone (default 2 s; tests shorten it). */
+  streamReattachMs?: number;
+  /** Audio mode: how long a call whose far end is gone waits for Twilio's `completed` callback (default 15 s; tests shorten it). */
+  streamEndedFallbackMs?: number;
   log: Logger;
 }
 
@@ -40,6 +49,8 @@ interface TwilioCall {
   answered: boolean;
   ended: boolean;
   channel?: ConversationRelayChannel;
+  /** Audio mode: the channel over the call's media streams (set when the first stream starts). */
+  audio?: MediaStreamAudioChannel;
   fallback?: NodeJS.Timeout;
   /** Twilio's answering-machine verdict (sync AMD, from the `/start_call` request); human until told otherwise. */
   answeredBy: AnsweredBy;
@@ -94,7 +105,7 @@ export class TwilioCarrier implements Carrier {
   readonly capabilities: CarrierCapabilities = {
     dtmfOut: true,
     textMode: true,
-    mediaStream: false,
+    mediaStream: true,
     knowsDestinations: false,
     transfer: true,
     inbound: true,
@@ -161,6 +172,7 @@ export class TwilioCarrier implements Carrier {
       hangup: async () => {
         if (call.ended) return;
         if (call.channel) return call.channel.hangup();
+        if (call.audio) return call.audio.hangup();
         // Not answered yet: cancel (queued/ringing) or, if it got further meanwhile, hang up.
         await api.update(call.callSid, { status: 'canceled' }).catch(() => api.update(call.callSid, { status: 'completed' }));
       },
@@ -260,7 +272,7 @@ export class TwilioCarrier implements Carrier {
           once();
           const call: TwilioCall = {
             callSid,
-            req: { callId: req.callId, sid: req.sid, to: from, from: to, language: req.language, record: req.record },
+            req: { callId: req.callId, sid: req.sid, to: from, from: to, language: req.language, record: req.record, voiceMode: req.voiceMode },
             ringing: true,
             answered: false,
             ended: false,
@@ -280,6 +292,7 @@ export class TwilioCarrier implements Carrier {
             hangup: async () => {
               if (call.ended) return;
               if (call.channel) return call.channel.hangup();
+              if (call.audio) return call.audio.hangup();
               const api = await this.restApi();
               await api.update(callSid, { status: 'completed' });
             },
@@ -300,11 +313,12 @@ export class TwilioCarrier implements Carrier {
     return !!c && !c.ended;
   }
 
-  /** The TwiML that connects a call we placed to the relay socket; null for a call we do not know. */
+  /** The TwiML that connects a call we placed to the relay socket (audio mode: a media stream); null for a call we do not know. */
   twimlFor(callSid: string, answeredBy?: string): string | null {
     const call = this.calls.get(callSid);
     if (!call || call.ended) return null;
     if (answeredBy) call.answeredBy = answeredByOf(answeredBy);
+    if (call.req.voiceMode === 'audio') return `<?xml version="1.0" encoding="UTF-8"?><Response>${this.connectStream(call)}</Response>`;
     const lang = relayLanguage(call.req.language);
     return (
       `<?xml version="1.0" encoding="UTF-8"?><Response><Connect action="${xml(this.publicUrl + '/twilio/relay-ended')}">` +
@@ -334,7 +348,7 @@ export class TwilioCarrier implements Carrier {
     // The outcome is the status itself (like the simulated network, no separate reason); Twilio's error code, if any, is kept.
     const code = one(params.ErrorCode) ?? one(params.SipResponseCode);
     if (end) this.end(call, end, undefined, end === 'failed' && code ? `twilio_${code}` : undefined);
-    // `queued`, `initiated`, `in-progress`: the call is answered once its relay socket is set up.
+    // `queued`, `initiated`, `in-progress`: the call is answered once its relay socket is set up (or its first media stream starts).
   }
 
   /**
@@ -488,11 +502,85 @@ export class TwilioCarrier implements Carrier {
     };
   }
 
+  /** The media stream socket's public URL (`wss://` behind `https://`). */
+  get mediaUrl(): string {
+    return this.publicUrl.replace(/^http/, 'ws') + '/media/ws';
+  }
+
+  /**
+   * The key media-stream tokens are signed with: derived from the auth token rather than a new setting,
+   * since the auth token is already the one secret this deployment shares with nobody but Twilio; derived
+   * (HMAC with a fixed label) so that our tokens and Twilio's request signatures never use one key for two
+   * purposes. Rotating the auth token invalidates the tokens of streams not yet started, as it should.
+   */
+  private get streamSecret(): string {
+    return createHmac('sha256', this.opts.authToken).update('switchboard:twilio-media-stream-token:v1').digest('base64url');
+  }
+
+  /**
+   * `<Connect><Stream>` to the media socket for a call in audio mode. The call is named by `<Parameter>`s,
+   * as Twilio strips query strings from stream URLs (protocols.md §3): Switchboard's call id and a token
+   * signed over it, which the socket checks on `start`.
+   */
+  private connectStream(call: TwilioCall): string {
+    const token = mediaStreamToken(this.streamSecret, call.req.callId);
+    return (
+      `<Connect><Stream url="${xml(this.mediaUrl)}">` +
+      `<Parameter name="callId" value="${xml(call.req.callId)}"/>` +
+      `<Parameter name="token" value="${xml(token)}"/>` +
+      '</Stream></Connect>'
+    );
+  }
+
+  /**
+   * A verified media stream socket (handshake signed). Its `start` must carry a valid token for a call in
+   * audio mode whose CallSid it names; the first such stream answers the call with an audio channel, later
+   * ones (after `<Play digits>`) re-attach to that channel. Anything else is closed (1008) and touches no call.
+   */
+  attachMedia(socket: WebSocket): void {
+    const log = this.opts.log;
+    const stream = new TwilioMediaStream({ socket, secret: this.streamSecret, log });
+    stream.on('start', (start) => {
+      const call = this.calls.get(start.callSid);
+      if (!call || call.ended || call.req.callId !== start.callId || call.req.voiceMode !== 'audio') {
+        log.warn({ callSid: start.callSid }, 'media stream for an unknown call');
+        stream.close(1008, 'unknown call');
+        return;
+      }
+      if (call.audio) return call.audio.attach(stream);
+      call.answered = true;
+      call.audio = this.audioChannel(call);
+      call.audio.attach(stream);
+      call.emit({ type: 'answered', answeredBy: call.answeredBy, mode: 'audio', audio: call.audio });
+    });
+  }
+
+  private audioChannel(c: TwilioCall): MediaStreamAudioChannel {
+    const update = async (p: Record<string, unknown>) => {
+      const api = await this.restApi();
+      await api.update(c.callSid, p);
+    };
+    return new MediaStreamAudioChannel({
+      log: this.opts.log,
+      reattachMs: this.opts.streamReattachMs,
+      connectTwiml: () => this.connectStream(c),
+      updateTwiml: (twiml) => update({ twiml: `<Response>${twiml}</Response>` }),
+      hangupCall: () => update({ status: 'completed' }),
+      onLost: () => {
+        // Twilio's `completed` callback normally follows; if it never comes, the call still ends.
+        if (c.ended) return;
+        const wait = c.inbound ? INBOUND_ENDED_FALLBACK_MS : (this.opts.streamEndedFallbackMs ?? ENDED_FALLBACK_MS);
+        c.fallback = setTimeout(() => this.end(c, 'completed', 'media_closed'), wait).unref();
+      },
+    });
+  }
+
   private end(call: TwilioCall, status: CarrierEndStatus, reason?: string, error?: string): void {
     if (call.ended) return;
     call.ended = true;
     clearTimeout(call.fallback);
     call.channel?.farEndGone();
+    call.audio?.farEndGone();
     this.calls.delete(call.callSid);
     this.opts.log.info({ callId: call.req.callId, callSid: call.callSid, status }, 'twilio call ended');
     call.emit({ type: 'ended', status, ...(reason ? { reason } : {}), ...(error ? { error } : {}) });

@@ -11,11 +11,14 @@
  * (`outbound-dial`, `parent_call_sid`) scripted like any callee and bridges it; `<Dial><Conference>` puts
  * the call into a room. The Participants resource dials legs straight into a room (create, update, kick).
  * Rooms keep their members and their join/leave order. Every request the fake receives is in `requests`.
+ * For `<Connect><Stream>` (§3, §4) it opens a signed Media Streams client that plays the callee's μ-law
+ * audio, and handles `<Play digits>` + a new `<Connect><Stream>` sent as a call update (§1 Sending DTMF (b)).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
+import { FakeMediaStreamClient } from './media-stream-client.js';
 
 export type FakeOutcome = 'answer' | 'busy' | 'no-answer' | 'failed';
 
@@ -41,6 +44,10 @@ export interface FakeCallee {
    * stays up, for a test client of its own to connect (e.g. one speaking 004's dialect).
    */
   opensRelay?: boolean;
+  /** Media Streams: the callee's μ-law 8 kHz audio, spoken when the first stream starts and after digits. */
+  audio?: { greeting?: Buffer; onDigits?: (digits: string) => Buffer | null };
+  /** Media Streams: outbound audio waits for `playOut()` on the stream client (so `clear` has something to drop). */
+  holdMarks?: boolean;
 }
 
 export interface FakeCall {
@@ -74,6 +81,8 @@ export interface FakeCall {
   twimls: string[];
   /** The leg this call is bridged with by a `<Dial>` (parent ↔ child). */
   bridgedWith?: string;
+  /** Media Streams opened for this call, in order (one per `<Connect><Stream>` run). */
+  streams?: FakeMediaStreamClient[];
   done: Promise<void>;
 }
 
@@ -218,9 +227,11 @@ export class FakeTwilio {
         this.finishers.get(call.sid)?.(status === 'canceled' ? 'canceled' : 'completed');
       } else if (str(form.Url) || str(form.Twiml)) {
         if (call.status !== 'in-progress') return json(400, { code: 21220, message: 'Call is not in-progress. Cannot redirect.', status: 400 });
-        // Twilio answers first, then replaces the running TwiML.
+        // A call on a media stream restarts its stream (`<Play digits>` + `<Connect><Stream>`); any other call
+        // leaves what it was in. Twilio answers first, then replaces the running TwiML.
+        const streamUpdate = str(form.Twiml) ? this.twimlUpdates.get(call.sid) : undefined;
         const redirect = this.redirectors.get(call.sid);
-        setTimeout(() => void redirect?.(form), 0);
+        setTimeout(() => void (streamUpdate ? streamUpdate(str(form.Twiml)!) : redirect?.(form)), 0);
       }
       return json(200, this.resource(call));
     }
@@ -372,6 +383,9 @@ export class FakeTwilio {
       if (!child.bridgedWith) onOver();
     });
   }
+  /** Calls running `<Connect><Stream>`: what a TwiML update (`Twiml=`) does to them. */
+  private twimlUpdates = new Map<string, (twiml: string) => void>();
+  private streamDrops = new Map<string, () => void>();
 
   private resource(c: FakeCall) {
     return {
@@ -482,6 +496,7 @@ export class FakeTwilio {
       call.twiml = r.body;
       call.twimls.push(r.body);
       if (r.code === 200 && this.dial(call, r.body, () => finish('completed'))) return;
+      if (r.code === 200 && /<Connect[^>]*>\s*<Stream\s/.test(r.body)) return this.streamCall(call, callee, r.body);
       const relay = /<Connect[^>]*>\s*<ConversationRelay\s([^>]*?)\/?>([\s\S]*?)(<\/ConversationRelay>|$)/.exec(r.body);
       if (r.code !== 200 || !relay) return finish('completed');
       if (callee.opensRelay === false) return;
@@ -595,6 +610,78 @@ export class FakeTwilio {
     const number = unxml(/<Number[^>]*>([^<]*)<\/Number>/.exec(d[2])?.[1] ?? d[2]).trim();
     this.dialChild(call, number, attrs.callerId, over);
     return true;
+  }
+
+  /**
+   * Twilio running `<Connect><Stream>` (protocols.md §3, §4): a Media Streams client connects to the `url`
+   * with X-Twilio-Signature over it, sends `connected` and `start` (the `<Parameter>`s as customParameters)
+   * and the callee's audio. A TwiML update replaces it (§1): the stream gets `stop`, `<Play digits>` is
+   * recorded as the digits the callee heard, and a new `<Connect><Stream>` starts a new stream (new
+   * streamSid) where the callee answers the digits. The call ends with the stream when Switchboard closes
+   * it, or when the call is hung up (the stream gets `stop` first).
+   */
+  private streamCall(call: FakeCall, callee: FakeCallee, twiml: string): void {
+    const streams: FakeMediaStreamClient[] = (call.streams = []);
+    const finishCall = this.finishers.get(call.sid)!;
+    let current: FakeMediaStreamClient | undefined;
+    let over = false;
+    const stopCurrent = () => {
+      const c = current;
+      current = undefined;
+      if (c?.isOpen) {
+        c.stop();
+        c.close();
+      }
+    };
+    const finish = (status: string) => {
+      over = true;
+      this.twimlUpdates.delete(call.sid);
+      stopCurrent();
+      finishCall(status);
+    };
+    this.finishers.set(call.sid, finish);
+    this.streamDrops.set(call.sid, () => {
+      over = true;
+      this.twimlUpdates.delete(call.sid);
+      this.finishers.set(call.sid, () => undefined);
+      current?.socket.terminate();
+    });
+    const open = async (body: string, speech: Buffer | null | undefined) => {
+      const m = /<Connect[^>]*>\s*<Stream\s([^>]*?)\/?>([\s\S]*?)(<\/Stream>|$)/.exec(body);
+      if (!m) return finish('completed'); // nothing left to run: the call ends
+      const url = unxml(/url="([^"]*)"/.exec(m[1])?.[1] ?? '');
+      const customParameters = Object.fromEntries([...m[2].matchAll(/<Parameter\s+name="([^"]*)"\s+value="([^"]*)"\s*\/>/g)].map((p) => [unxml(p[1]), unxml(p[2])]));
+      const client = await FakeMediaStreamClient.connect({ url, customParameters, callSid: call.sid, accountSid: this.accountSid, signature: sign(this.authToken, url), holdMarks: callee.holdMarks }).catch(() => null);
+      // A refused handshake ends `<Connect>`; with no TwiML after it the call is over.
+      if (!client) return finish('completed');
+      if (over) return client.close();
+      this.sockets.add(client.socket);
+      streams.push(client);
+      current = client;
+      // Switchboard closing the stream ends `<Connect>`, and so the call (nothing follows it).
+      void client.closed.then(() => {
+        if (current === client && !over) finish('completed');
+      });
+      client.start();
+      if (speech) {
+        await new Promise((r) => setTimeout(r, this.stepMs));
+        if (client.isOpen) client.speak(speech);
+      }
+    };
+    this.twimlUpdates.set(call.sid, (body) => {
+      stopCurrent();
+      const digits = /<Play\s+digits="([^"]*)"\s*\/?>/.exec(body)?.[1];
+      if (digits !== undefined) call.digits.push(unxml(digits));
+      if (/<Hangup\s*\/>/.test(body)) return finish('completed');
+      // The digits play first (the time they take, shortened), then the next verb runs.
+      setTimeout(() => void open(body, digits ? callee.audio?.onDigits?.(unxml(digits)) : null), this.stepMs);
+    });
+    void open(twiml, callee.audio?.greeting);
+  }
+
+  /** The network drops the call's media stream: the socket closes without `stop`, and no status callback follows. */
+  dropStream(callSid: string): void {
+    this.streamDrops.get(callSid)?.();
   }
 
   private common(c: FakeCall): Record<string, string> {

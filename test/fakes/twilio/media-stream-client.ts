@@ -57,6 +57,16 @@ export class FakeMediaStreamClient {
     return this.ws.readyState === WebSocket.OPEN;
   }
 
+  /** The client socket (for the fake Twilio to terminate on shutdown). */
+  get socket(): WebSocket {
+    return this.ws;
+  }
+
+  /** Outbound audio Switchboard sent on this stream, in order, whether played yet or not. */
+  get mediaIn(): Buffer {
+    return Buffer.concat(this.received.filter((m) => m.event === 'media' && m.streamSid === this.streamSid).map((m) => Buffer.from(String(m.media?.payload ?? ''), 'base64')));
+  }
+
   /** `connected` then `start`. */
   start(mediaFormat: Record<string, unknown> = { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 }): void {
     this.send({ event: 'connected', protocol: 'Call', version: '1.0.0' });

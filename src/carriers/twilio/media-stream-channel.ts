@@ -1,0 +1,212 @@
+/**
+ * The AudioChannel of a Twilio call in audio mode: the call's Media Streams (protocols.md §4), one after
+ * another, behind one channel. Twilio has no outbound-DTMF message on a stream, so digits are sent the way
+ * protocols.md §1 "Sending DTMF" (b) says: the call's TwiML is replaced by `<Play digits>` followed by a
+ * new `<Connect><Stream>`. The old stream gets `stop`, a new one starts (new streamSid) and is attached
+ * here: the voice layer keeps the same channel and frame iterator throughout.
+ *
+ * A stream that closes without a successor within a short window (longer while digits are playing)
+ * means the far end is gone: the listener hears `hangup`, the frames end, and the carrier waits for
+ * Twilio's `completed` status callback (with a fallback), as for the relay.
+ */
+import type { AudioChannel, AudioInput, PlayResult } from '../carrier.js';
+import type { Logger } from '../../lib/logger.js';
+import type { TwilioMediaStream } from './media-stream.js';
+
+export interface MediaStreamChannelOptions {
+  /** Replaces the call's running TwiML (REST update with `Twiml`). */
+  updateTwiml: (twiml: string) => Promise<void>;
+  /** The `<Connect><Stream>` element that connects the call to a new stream (no `<Response>`). */
+  connectTwiml: () => string;
+  /** Ends the call on Twilio's side (REST hang-up). */
+  hangupCall: () => Promise<void>;
+  /** The far end is gone: the last stream closed and none followed in time. Called once. */
+  onLost: () => void;
+  /** How long a closed stream waits for a successor before the far end counts as gone (default 2 s). */
+  reattachMs?: number;
+  log: Logger;
+}
+
+/** Keypad characters `<Play digits>` accepts (protocols.md §1, §3): digits, `*`, `#`, A-D, `w`/`W` pauses. */
+const DIGITS = /^[0-9A-D*#wW]{1,32}$/;
+
+/** Upper bound of how long Twilio takes to play one keypad character (a `W` pause is 1 s; tones are shorter). */
+const MS_PER_DIGIT = 1000;
+
+export class MediaStreamAudioChannel implements AudioChannel {
+  private stream: TwilioMediaStream | undefined;
+  private inbox: Uint8Array[] = [];
+  private waiting: ((r: IteratorResult<Uint8Array>) => void) | undefined;
+  private listener: ((input: AudioInput) => void) | undefined;
+  private gone = false;
+  private hungUp = false;
+  private goneTimer: NodeJS.Timeout | undefined;
+  /** A sendDigits waiting for the stream that follows its `<Play digits>`, and how long that may take. */
+  private reattach: { done: () => void; fail: (err: Error) => void; windowMs: number } | undefined;
+  /** sendDigits calls run one after another: each replaces the TwiML the previous one set. */
+  private digitsQueue: Promise<unknown> = Promise.resolve();
+  private marks = 0;
+  private streams = 0;
+
+  constructor(private readonly o: MediaStreamChannelOptions) {}
+
+  /** How many streams have carried this call (1 + re-attachments). */
+  get streamCount(): number {
+    return this.streams;
+  }
+
+  /** The streamSid of the stream carrying the audio now, if any. */
+  get streamSid(): string | undefined {
+    return this.stream?.started?.streamSid;
+  }
+
+  /** Takes over a started stream of this call: the first one, or the one that follows a `<Play digits>`. */
+  attach(stream: TwilioMediaStream): void {
+    if (this.gone) {
+      stream.close(1000, 'call over');
+      return;
+    }
+    clearTimeout(this.goneTimer);
+    const previous = this.stream;
+    this.stream = stream;
+    this.streams++;
+    // Twilio stops the old stream before starting a new one; if it has not yet, it is superseded anyway.
+    if (previous && !previous.isClosed) previous.close(1000, 'superseded');
+    stream.on('dtmf', (digit) => {
+      if (this.stream === stream && !this.gone) this.listener?.({ type: 'dtmf', digits: digit });
+    });
+    stream.on('close', () => this.onStreamClosed(stream));
+    void this.pump(stream);
+    const waiting = this.reattach;
+    this.reattach = undefined;
+    waiting?.done();
+  }
+
+  frames(): AsyncIterable<Uint8Array> {
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: () => {
+          const f = this.inbox.shift();
+          if (f) return Promise.resolve({ value: f, done: false });
+          if (this.gone) return Promise.resolve({ value: undefined, done: true });
+          return new Promise<IteratorResult<Uint8Array>>((resolve) => (this.waiting = resolve));
+        },
+        return: () => Promise.resolve({ value: undefined, done: true }),
+      }),
+    };
+  }
+
+  play(mulaw: Uint8Array): Promise<PlayResult> {
+    const s = this.live();
+    if (!s) return Promise.resolve({ played: false });
+    s.send(Buffer.from(mulaw.buffer, mulaw.byteOffset, mulaw.byteLength));
+    // Twilio echoes a mark once the audio queued before it has played: that is when this audio was heard.
+    return this.markOn(s, `play-${++this.marks}`);
+  }
+
+  mark(name: string): Promise<PlayResult> {
+    const s = this.live();
+    return s ? this.markOn(s, name) : Promise.resolve({ played: false });
+  }
+
+  clear(): number {
+    return this.live()?.clear() ?? 0;
+  }
+
+  sendDigits(digits: string): Promise<void> {
+    const run = this.digitsQueue.then(() => this.sendDigitsNow(digits));
+    this.digitsQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  async hangup(): Promise<void> {
+    if (this.hungUp) return;
+    this.hungUp = true;
+    await this.o.hangupCall().catch((err) => this.o.log.warn({ err }, 'twilio hang-up failed'));
+  }
+
+  onInput(listener: (input: AudioInput) => void): void {
+    this.listener = listener;
+  }
+
+  /** The call ended (Twilio said so, or the stream is gone for good): the callee's side is told once. */
+  farEndGone(): void {
+    if (this.gone) return;
+    this.gone = true;
+    clearTimeout(this.goneTimer);
+    const s = this.stream;
+    this.stream = undefined;
+    if (s && !s.isClosed) s.close(1000, 'call over');
+    const waiting = this.reattach;
+    this.reattach = undefined;
+    waiting?.fail(new Error('the call ended before the digits were sent'));
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.({ value: undefined, done: true });
+    this.listener?.({ type: 'hangup' });
+  }
+
+  private async sendDigitsNow(digits: string): Promise<void> {
+    if (!DIGITS.test(digits)) throw new Error('digits must be 1-32 of 0-9 * # A-D w W');
+    if (this.gone) throw new Error('the call has ended');
+    const windowMs = (this.o.reattachMs ?? 2000) + digits.length * MS_PER_DIGIT;
+    const reattached = new Promise<void>((done, fail) => {
+      // Set before the update: Twilio may stop the old stream before the REST response arrives.
+      this.reattach = { done, fail, windowMs };
+    });
+    reattached.catch(() => undefined); // observed below, unless the update itself fails
+    try {
+      await this.o.updateTwiml(`<Play digits="${digits}"/>${this.o.connectTwiml()}`);
+    } catch (err) {
+      this.reattach = undefined;
+      throw err;
+    }
+    // Normally the old stream's close starts the gone window; this only guards against a stream that never closes.
+    const pending = this.reattach;
+    const timer = setTimeout(() => {
+      if (!pending || this.reattach !== pending) return;
+      this.reattach = undefined;
+      pending.fail(new Error('no media stream followed the digits'));
+    }, 2 * windowMs + 10_000);
+    timer.unref?.();
+    try {
+      await reattached;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private live(): TwilioMediaStream | undefined {
+    const s = this.stream;
+    return s && !s.isClosed && !this.gone ? s : undefined;
+  }
+
+  private async markOn(s: TwilioMediaStream, name: string): Promise<PlayResult> {
+    const r = await s.mark(name);
+    return { played: r.played };
+  }
+
+  private async pump(stream: TwilioMediaStream): Promise<void> {
+    for await (const frame of stream.frames()) {
+      if (this.gone) return;
+      const w = this.waiting;
+      if (w) {
+        this.waiting = undefined;
+        w({ value: frame, done: false });
+      } else this.inbox.push(frame);
+    }
+  }
+
+  private onStreamClosed(stream: TwilioMediaStream): void {
+    if (stream !== this.stream || this.gone) return; // superseded, or the call is over already
+    this.stream = undefined;
+    const windowMs = this.reattach?.windowMs ?? this.o.reattachMs ?? 2000;
+    this.goneTimer = setTimeout(() => {
+      if (this.gone) return;
+      this.o.log.info({ windowMs }, 'media stream closed and none followed: far end gone');
+      this.farEndGone();
+      this.o.onLost();
+    }, windowMs);
+    this.goneTimer.unref?.();
+  }
+}
