@@ -26,6 +26,12 @@ export interface CallerIdsDeps {
   verify?: VerifyCallerId;
 }
 
+/**
+ * A verification with no result this long after it started counts as failed: longer than any carrier
+ * waits for the owner (Twilio's validation call gives up well within 10 minutes).
+ */
+export const ABANDONED_AFTER_MS = 15 * 60_000;
+
 /** A 6-digit code, leading zeros kept. */
 export function newValidationCode(): string {
   return String(randomInt(0, 1_000_000)).padStart(6, '0');
@@ -104,13 +110,26 @@ export class CallerIds {
     this.d.log.info({ verificationId: row.id, status }, 'caller-ID verification ended');
   }
 
-  /** A verification of this organisation; another organisation's is simply not found. */
+  /**
+   * A verification of this organisation; another organisation's is simply not found. One still pending
+   * long after any carrier would have answered (its node restarted mid-call, say) is failed here, when it
+   * is read: no node is waiting for it any more, so nothing else would ever end it.
+   */
   async status(orgId: string, id: string): Promise<CallerIdVerificationRow> {
     const row = isUuid(id)
       ? await this.d.db.selectFrom('caller_id_verifications').selectAll().where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst()
       : undefined;
     if (!row) throw notFound('Verification');
-    return row;
+    if (row.status !== 'pending' || Date.now() - new Date(row.created_at).getTime() < ABANDONED_AFTER_MS) return row;
+    const failed = await this.d.db
+      .updateTable('caller_id_verifications')
+      .set({ status: 'failed', finished_at: new Date() })
+      .where('id', '=', row.id)
+      .where('status', '=', 'pending')
+      .returningAll()
+      .executeTakeFirst();
+    if (failed) this.d.log.warn({ verificationId: row.id }, 'caller-ID verification abandoned (no result in time)');
+    return failed ?? this.status(orgId, id);
   }
 
   /** The organisation's verified caller IDs, oldest first. */

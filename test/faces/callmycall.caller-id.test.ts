@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
 import { BACKENDS } from '../helpers/backends.js';
 import { startSwitchboard, until, type TestSwitchboard } from '../helpers/switchboard.js';
 
@@ -79,6 +80,31 @@ for (const backend of BACKENDS) {
       }
       expect((await req('GET', '/v1/verified-caller-ids')).json()).toEqual({ caller_ids: [] });
       expect((await startCall(STRANGER)).statusCode).toBe(400);
+    });
+
+    it('a verification left pending by a restart (no node waits for it) reads failed once it is too old', async () => {
+      // As a node that died mid-call leaves them: pending rows nobody is waiting for.
+      const row = (minutesAgo: number) => ({
+        id: randomUUID(),
+        org_id: t.orgId,
+        phone_number: '+15550177',
+        status: 'pending',
+        validation_code: '123456',
+        carrier: 'sim',
+        created_at: new Date(Date.now() - minutesAgo * 60_000),
+        finished_at: null,
+      });
+      const old = row(20);
+      const recent = row(5);
+      await t.sb.store.db.insertInto('caller_id_verifications').values([old, recent]).execute();
+      const read = async (id: string) => (await req('GET', `/v1/verification-status/${id}`)).json();
+      expect(await read(old.id)).toMatchObject({ verification_id: old.id, status: 'failed' });
+      expect(await read(old.id)).toMatchObject({ status: 'failed' });
+      expect(await read(recent.id)).toMatchObject({ status: 'pending' });
+      const stored = await t.sb.store.db.selectFrom('caller_id_verifications').select(['status', 'finished_at']).where('id', '=', old.id).executeTakeFirstOrThrow();
+      expect(stored.status).toBe('failed');
+      expect(stored.finished_at).not.toBeNull();
+      expect((await startCall('+15550177')).statusCode).toBe(400);
     });
 
     it('names the field of a bad request', async () => {
