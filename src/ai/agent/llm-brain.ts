@@ -108,7 +108,13 @@ class LlmSession implements BrainSession {
         }
         if (this.opened) return;
         if (ctx.brief.inbound) {
-          // We answered someone who called us: the one who answers speaks first.
+          // We answered someone who called us: the one who answers speaks first. The agent's own opening line
+          // is said as written, at once: it is the agent's words, and the caller hears them without a model turn.
+          if (ctx.brief.greeting?.trim()) {
+            this.opened = true;
+            yield say(ctx.brief.greeting.trim());
+            return;
+          }
           this.note(ctx, '[You have just answered an incoming call. Greet the caller and ask how you can help.]');
           yield* this.turn(ctx, true);
           return;

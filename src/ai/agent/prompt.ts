@@ -59,7 +59,11 @@ export function buildSystemPrompt(brief: AgentBrief, opts: SystemPromptOptions):
   );
   if (brief.agentPrompt?.trim()) parts.push(`## Who you are\n${brief.agentPrompt.trim()}`);
   parts.push(`## Your task\n${brief.task.trim()}`);
-  if (brief.greeting?.trim()) parts.push(`## Opening line\nOpen the call with: "${brief.greeting.trim()}"`);
+  if (brief.greeting?.trim()) {
+    // Answering, the opening line is said before the model's first turn (llm-brain.ts); calling out, the model opens with it.
+    const opening = brief.inbound ? 'You opened the call with' : 'Open the call with';
+    parts.push(`## Opening line\n${opening}: "${brief.greeting.trim()}"`);
+  }
   if (brief.additionalPrompt.trim()) parts.push(`## Additional instructions\n${brief.additionalPrompt.trim()}`);
 
   parts.push(
