@@ -4,26 +4,23 @@
  * goodbye and hang up once the agent has taken care of it (its words match `done`) or says goodbye. Like
  * the receptionist, they never talk over the agent and pause briefly before answering.
  */
-import type { Party, PartyEnd } from '../line.js';
+import type { PartyEnd } from '../line.js';
 import type { CallerSpec } from '../scenarios.js';
 import { norm, wordsFor } from '../language.js';
+import { Talker } from './talker.js';
 
-export class CallerParty implements Party {
+export class CallerParty extends Talker {
   private readonly w;
   /** Whether the request has been said. */
   private asked = false;
-  private buffer: string[] = [];
-  private replyGen = 0;
-  private silenceGen = 0;
-  private prompts = 0;
   private pardons = 0;
-  private leaving = false;
 
   constructor(
     private readonly spec: CallerSpec,
-    private readonly end: PartyEnd,
+    end: PartyEnd,
     language: string,
   ) {
+    super(spec, end);
     this.w = wordsFor(language);
   }
 
@@ -37,25 +34,7 @@ export class CallerParty implements Party {
     });
   }
 
-  hear(text: string): void {
-    if (this.leaving) return;
-    this.buffer.push(text);
-    this.silenceGen++;
-    this.prompts = 0;
-    const g = ++this.replyGen;
-    void this.end.pause((this.spec.replyDelaySeconds ?? 0.8) * 1000).then((ok) => {
-      if (!ok || g !== this.replyGen || this.end.agentSpeaking() || this.leaving) return;
-      const said = this.buffer.join(' ');
-      this.buffer = [];
-      void this.respond(said);
-    });
-  }
-
-  digits(): void {
-    // Keypad tones mean nothing to a caller.
-  }
-
-  private async respond(text: string): Promise<void> {
+  protected async respond(text: string): Promise<void> {
     const t = norm(text);
     const { lines } = this.spec;
     if (!this.asked) return this.sayRequest();
@@ -75,27 +54,5 @@ export class CallerParty implements Party {
   private async sayRequest(): Promise<void> {
     this.asked = true;
     await this.say(this.spec.request);
-  }
-
-  private async say(text: string): Promise<void> {
-    await this.end.speak(text);
-    this.armSilence();
-  }
-
-  private async leave(text: string): Promise<void> {
-    this.leaving = true;
-    await this.end.speak(text);
-    await this.end.pause(1500);
-    this.end.hangup();
-  }
-
-  /** After a long silence: "are you still there?", then goodbye. */
-  private armSilence(): void {
-    const g = ++this.silenceGen;
-    void this.end.pause((this.spec.silenceSeconds ?? 15) * 1000).then((ok) => {
-      if (!ok || g !== this.silenceGen || this.end.agentSpeaking() || this.leaving) return;
-      if (this.prompts++ === 0) void this.say(this.spec.lines.stillThere);
-      else void this.leave(this.spec.lines.goodbye);
-    });
   }
 }

@@ -4,13 +4,14 @@
  * questions from their facts, and say goodbye when the caller does, when the caller cannot give a detail,
  * or after a long silence. They never talk over the caller, and they pause briefly before answering.
  */
-import type { Party, PartyEnd } from '../line.js';
+import type { PartyEnd } from '../line.js';
 import type { PersonSpec } from '../scenarios.js';
 import { lastWhen, norm, wordsFor } from '../language.js';
+import { Talker } from './talker.js';
 
 type IntentSpec = PersonSpec['intents'][number];
 
-export class HumanParty implements Party {
+export class HumanParty extends Talker {
   private readonly w;
   private intent: IntentSpec | undefined;
   private replied = false;
@@ -21,17 +22,13 @@ export class HumanParty implements Party {
   private heardAll = '';
   /** What the caller said when their intent was recognised (the source of `{when}`). */
   private intentText = '';
-  private buffer: string[] = [];
-  private replyGen = 0;
-  private silenceGen = 0;
-  private prompts = 0;
-  private leaving = false;
 
   constructor(
     private readonly spec: PersonSpec,
-    private readonly end: PartyEnd,
+    end: PartyEnd,
     private readonly language: string,
   ) {
+    super(spec, end);
     this.w = wordsFor(language);
   }
 
@@ -39,27 +36,11 @@ export class HumanParty implements Party {
     void this.say(this.spec.greeting);
   }
 
-  hear(text: string): void {
-    if (this.leaving) return;
-    this.buffer.push(text);
+  protected override heard(text: string): void {
     this.heardAll += ' ' + text;
-    this.silenceGen++;
-    this.prompts = 0;
-    const g = ++this.replyGen;
-    // A moment to think; if the agent goes on talking, the next `hear` reschedules the reply.
-    void this.end.pause((this.spec.replyDelaySeconds ?? 0.8) * 1000).then((ok) => {
-      if (!ok || g !== this.replyGen || this.end.agentSpeaking() || this.leaving) return;
-      const said = this.buffer.join(' ');
-      this.buffer = [];
-      void this.respond(said);
-    });
   }
 
-  digits(): void {
-    // People ignore keypad tones.
-  }
-
-  private async respond(text: string): Promise<void> {
+  protected async respond(text: string): Promise<void> {
     const t = norm(text);
     const { lines } = this.spec;
     if (this.w.goodbye.test(t)) return this.leave(lines.goodbye);
@@ -103,28 +84,5 @@ export class HumanParty implements Party {
     this.replied = true;
     const when = lastWhen(this.intentText, this.language) ?? intent.whenDefault ?? '';
     return this.say(intent.reply.replace(/\{when\}/g, when));
-  }
-
-  private async say(text: string): Promise<void> {
-    await this.end.speak(text);
-    this.armSilence();
-  }
-
-  private async leave(text: string): Promise<void> {
-    this.leaving = true;
-    await this.end.speak(text);
-    // People say goodbye, then put the phone down a moment later.
-    await this.end.pause(1500);
-    this.end.hangup();
-  }
-
-  /** After a long silence: "are you still there?", then goodbye. */
-  private armSilence(): void {
-    const g = ++this.silenceGen;
-    void this.end.pause((this.spec.silenceSeconds ?? 15) * 1000).then((ok) => {
-      if (!ok || g !== this.silenceGen || this.end.agentSpeaking() || this.leaving) return;
-      if (this.prompts++ === 0) void this.say(this.spec.lines.stillThere);
-      else void this.leave(this.spec.lines.goodbye);
-    });
   }
 }
