@@ -53,11 +53,30 @@ export interface ConferenceParticipant {
   status: 'queued' | 'ringing' | 'connected' | CarrierEndStatus;
 }
 
+/**
+ * The agent listening to the room before activation (a media fork of the target's leg):
+ * `idle` not asked yet (the target has not answered) → `starting` fork requested → `listening` the carrier
+ * confirmed it → `stopped` (activation, the target's leg or the room ended, or the fork closed); `failed`
+ * the carrier refused the fork (the user and the target still talk; the agent just hears nothing).
+ */
+export type ListenState = 'idle' | 'starting' | 'listening' | 'stopped' | 'failed';
+
 export interface ConferenceStatus {
   /** The conference room's name (unique per call). */
   room: string;
   phase: UserOnCallPhase;
   participants: ConferenceParticipant[];
+  /** Whether the agent is listening to the room (see `UserOnCallHandle.listen`). */
+  listening: ListenState;
+}
+
+/**
+ * One frame of the room heard from the target's leg: G.711 μ-law, 8 kHz, mono (Twilio: 20 ms, 160 bytes).
+ * `inbound` is the target's voice; `outbound` is what the target hears (the room: the user).
+ */
+export interface ListenFrame {
+  track: 'inbound' | 'outbound';
+  frame: Uint8Array;
 }
 
 /**
@@ -77,6 +96,15 @@ export interface UserOnCallHandle extends CarrierCallHandle {
   activate(opts: { dropUser: boolean }): Promise<void>;
   /** Ends the user's leg; the target's leg goes on. Idempotent. */
   dropUser(): Promise<void>;
+  /**
+   * The room as the agent hears it before activation, for the engine's voice layer (silent listening:
+   * nothing is ever sent into the room this way). The carrier forks the target's leg once it is in the
+   * room (`conferenceStatus().listening`); frames of both tracks arrive interleaved, each track in order.
+   * Frames that arrive before anyone iterates are kept (the most recent minute). One iteration at a
+   * time; it ends when listening stops: on `activate` (before the target is moved to the agent), when the
+   * target's leg or the room ends, on `hangup`, or when the fork could not be started or closed.
+   */
+  listen(): AsyncIterable<ListenFrame>;
 }
 
 /** A caller-ID verification call: the carrier calls `phoneNumber` and asks its owner to type `code`. */

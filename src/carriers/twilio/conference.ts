@@ -6,13 +6,20 @@
  * agent over ConversationRelay, exactly like a dialled call, so the engine's agent loop runs unchanged.
  * The user's leg is ended by kicking it from the room (`DELETE …/Participants/{CallSid}.json`).
  *
- * Not here: the agent listening to the room before activation. ConversationRelay is a leg of its own
- * (text in, text out); hearing the conference needs a media fork of the room's audio (`<Start><Stream>`
- * on a leg, or a participant running `<Connect><Stream>`), which comes with the voice pipeline. Until
- * then, the agent knows only what it is told at activation (task, additional prompt).
+ * The agent listens before activation, silently: once the target's leg has answered (and so is in the
+ * room), a unidirectional media fork of that leg is started with the Streams resource (`POST /Calls/
+ * {CallSid}/Streams.json Track=both_tracks`, the REST form of `<Start><Stream>`, protocols.md §3) towards
+ * our Media Streams socket, signed like an audio-mode stream (`callId` + `token` parameters). On that
+ * leg `inbound` is the target's voice and `outbound` what the target hears: the room, i.e. the user.
+ * The frames reach the engine through `listen()`; nothing is ever sent back on a fork. Activation stops
+ * the fork (`POST …/Streams/{sid}.json Status=stopped`) before the target is moved to the agent; the
+ * target's leg ending ends it too. What the engine does with the audio (transcripts, context for the
+ * agent at takeover) comes with the voice pipeline; until then the agent still starts from what it is
+ * told at activation (task, additional prompt).
  */
-import type { CarrierEvent, ConferenceParticipant, ConferenceStatus, DialRequest, UserOnCallHandle, UserOnCallPhase, UserOnCallRequest } from '../carrier.js';
+import type { CarrierEvent, ConferenceParticipant, ConferenceStatus, DialRequest, ListenFrame, ListenState, UserOnCallHandle, UserOnCallPhase, UserOnCallRequest } from '../carrier.js';
 import type { Logger } from '../../lib/logger.js';
+import type { TwilioMediaStream } from './media-stream.js';
 
 /** What a user-on-call session needs from the carrier. */
 export interface ConferenceHost {
@@ -30,7 +37,66 @@ export interface ConferenceHost {
    * Follows a leg we placed outside `dial`: its signed status callbacks and relay socket are handled like
    * those of a dialled call; events go to `onEvent`, and every CallStatus to `onStatus` first.
    */
-  track(callSid: string, req: DialRequest, onEvent: (e: CarrierEvent) => void, onStatus: (status: string) => void): { hangup(): Promise<void> };
+  track(
+    callSid: string,
+    req: DialRequest,
+    onEvent: (e: CarrierEvent) => void,
+    onStatus: (status: string) => void,
+    onFork?: (stream: TwilioMediaStream) => boolean,
+  ): { hangup(): Promise<void> };
+  /**
+   * `POST /Calls/{CallSid}/Streams.json`: a unidirectional fork of both tracks of the leg to our media
+   * socket, its parameters signed for `callId`; resolves with the stream's sid (MZ…). The stream itself
+   * arrives at the `onFork` given to `track` for that leg, which accepts it or not.
+   */
+  startFork(callSid: string, callId: string, name: string): Promise<string>;
+  /** `POST /Calls/{CallSid}/Streams/{sid or name}.json Status=stopped`. */
+  stopFork(callSid: string, sidOrName: string): Promise<void>;
+}
+
+/** The `Name` of the listening fork on the target's leg (Twilio also accepts it in place of the sid to stop it). */
+export const LISTEN_STREAM_NAME = 'switchboard-listen';
+
+/** Frames kept for a `listen()` nobody iterates yet: a minute of both tracks (20 ms frames). */
+const LISTEN_BACKLOG_FRAMES = 2 * 50 * 60;
+
+/** The frames heard on the fork, as one async iterable that ends when listening stops. */
+class ListenQueue {
+  private frames: ListenFrame[] = [];
+  private waiting: ((r: IteratorResult<ListenFrame>) => void) | undefined;
+  private ended = false;
+
+  push(f: ListenFrame): void {
+    if (this.ended) return;
+    const w = this.waiting;
+    if (w) {
+      this.waiting = undefined;
+      return w({ value: f, done: false });
+    }
+    this.frames.push(f);
+    if (this.frames.length > LISTEN_BACKLOG_FRAMES) this.frames.shift();
+  }
+
+  end(): void {
+    this.ended = true;
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.({ value: undefined, done: true });
+  }
+
+  iterable(): AsyncIterable<ListenFrame> {
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: () => {
+          const f = this.frames.shift();
+          if (f) return Promise.resolve({ value: f, done: false });
+          if (this.ended) return Promise.resolve({ value: undefined, done: true });
+          return new Promise<IteratorResult<ListenFrame>>((resolve) => (this.waiting = resolve));
+        },
+        return: () => Promise.resolve({ value: undefined, done: true }),
+      }),
+    };
+  }
 }
 
 /** The room of a user-on-call session (distinct from a warm transfer's room of the same call). */
@@ -44,6 +110,10 @@ export class UserOnCallSession implements UserOnCallHandle {
   private phase: UserOnCallPhase = 'initiated';
   private readonly legs: { user?: ConferenceParticipant; target?: ConferenceParticipant } = {};
   private target: { hangup(): Promise<void> } | undefined;
+  private listening: ListenState = 'idle';
+  /** The listening fork: its sid once Twilio confirmed it, the request, and the stream once it connected. */
+  private fork: { sid?: string; started: Promise<void>; stream?: TwilioMediaStream } | undefined;
+  private readonly heard = new ListenQueue();
 
   private constructor(
     private readonly host: ConferenceHost,
@@ -76,7 +146,13 @@ export class UserOnCallSession implements UserOnCallHandle {
     try {
       const targetSid = await host.addParticipant(s.room, { ...common, to: req.target, label: 'target' });
       s.legs.target = { label: 'target', callSid: targetSid, status: 'queued' };
-      s.target = host.track(targetSid, legReq(req.target), (e) => s.onTargetEvent(e), (st) => s.onStatus(s.legs.target!, st));
+      s.target = host.track(
+        targetSid,
+        legReq(req.target),
+        (e) => s.onTargetEvent(e),
+        (st) => s.onStatus(s.legs.target!, st),
+        (stream) => s.acceptFork(stream),
+      );
     } catch (err) {
       await s.dropUser();
       throw err;
@@ -95,12 +171,18 @@ export class UserOnCallSession implements UserOnCallHandle {
 
   conferenceStatus(): ConferenceStatus {
     const participants = [this.legs.user, this.legs.target].filter((p): p is ConferenceParticipant => !!p).map((p) => ({ ...p }));
-    return { room: this.room, phase: this.phase, participants };
+    return { room: this.room, phase: this.phase, participants, listening: this.listening };
+  }
+
+  listen(): AsyncIterable<ListenFrame> {
+    return this.heard.iterable();
   }
 
   async activate(opts: { dropUser: boolean }): Promise<void> {
     if (this.phase !== 'connected') throw new Error(this.phase === 'initiated' ? 'the target has not answered yet' : 'the agent has already taken over or the call is over');
     this.phase = 'ai_takeover';
+    // The agent stops listening before it takes over: the fork is stopped, then the target is moved.
+    await this.stopListening();
     try {
       // The target leaves the room for the relay; `answered` with the agent's channel follows on relay setup.
       await this.host.redirectToUrl(this.targetCallSid, `${this.host.publicUrl}/start_call`);
@@ -121,6 +203,7 @@ export class UserOnCallSession implements UserOnCallHandle {
   }
 
   async hangup(): Promise<void> {
+    this.endListening();
     await Promise.all([this.target?.hangup(), this.dropUser()]);
   }
 
@@ -128,7 +211,73 @@ export class UserOnCallSession implements UserOnCallHandle {
     if (isOver(leg.status)) return;
     if (status === 'ringing' && leg.status === 'queued') leg.status = 'ringing';
     if (status === 'in-progress') leg.status = 'connected';
-    if (this.phase === 'initiated' && this.legs.target?.status === 'connected') this.phase = 'connected';
+    if (this.phase === 'initiated' && this.legs.target?.status === 'connected') {
+      this.phase = 'connected';
+      // The target has answered: its leg is in the room, and the agent starts listening there.
+      this.startListening();
+    }
+  }
+
+  /** Asks Twilio for the listening fork on the target's leg; a refusal leaves the call as it is, unheard. */
+  private startListening(): void {
+    if (this.listening !== 'idle') return;
+    this.listening = 'starting';
+    const fork: NonNullable<UserOnCallSession['fork']> = { started: Promise.resolve() };
+    this.fork = fork;
+    fork.started = this.host.startFork(this.targetCallSid, this.req.callId, LISTEN_STREAM_NAME).then(
+      (sid) => {
+        fork.sid = sid;
+        // A stream that connected before the answer must be the one Twilio created.
+        if (fork.stream && fork.stream.started?.streamSid !== sid) this.endListening('failed');
+        else if (this.listening === 'starting') this.listening = 'listening';
+        this.host.log.info({ callId: this.req.callId, callSid: this.targetCallSid, streamSid: sid }, 'twilio user-on-call listening');
+      },
+      (err) => {
+        this.host.log.warn({ err, callId: this.req.callId, callSid: this.targetCallSid }, 'twilio user-on-call listening fork refused');
+        if (this.listening === 'starting') this.endListening('failed');
+      },
+    );
+  }
+
+  /**
+   * A verified media stream (right token, naming the target's CallSid): taken as the listening fork while
+   * the session listens and has none yet, and is not a stream other than the one Twilio created.
+   */
+  private acceptFork(stream: TwilioMediaStream): boolean {
+    const fork = this.fork;
+    if (!fork || fork.stream || (this.listening !== 'starting' && this.listening !== 'listening')) return false;
+    if (fork.sid && stream.started?.streamSid !== fork.sid) return false;
+    fork.stream = stream;
+    stream.tap((f) => this.heard.push(f));
+    // Twilio ends the fork (`stop`) when it is stopped or the leg ends.
+    stream.on('close', () => this.endListening());
+    return true;
+  }
+
+  /** Ends listening for the agent, stops the fork on Twilio's side, then closes its socket if Twilio has not. */
+  private async stopListening(): Promise<void> {
+    const fork = this.fork;
+    const was = this.listening;
+    // Over for the agent at once; the socket is left for Twilio to end once the fork is stopped.
+    this.endListening('stopped', false);
+    if (!fork || (was !== 'starting' && was !== 'listening')) return;
+    // A fork still being created is waited for: its sid is what is stopped (none: Twilio refused it).
+    await fork.started;
+    if (fork.sid !== undefined) {
+      await this.host.stopFork(this.targetCallSid, fork.sid).catch((err) => {
+        this.host.log.warn({ err, callId: this.req.callId, callSid: this.targetCallSid }, 'twilio user-on-call listening fork stop failed');
+      });
+    }
+    if (fork.stream && !fork.stream.isClosed) fork.stream.close(1000);
+  }
+
+  /** Listening is over: no stream is accepted any more, `listen()` ends and (unless told) the fork's socket is closed. */
+  private endListening(state: 'stopped' | 'failed' = 'stopped', closeSocket = true): void {
+    if (this.listening === 'stopped' || this.listening === 'failed') return;
+    this.listening = state;
+    const stream = this.fork?.stream;
+    if (closeSocket && stream && !stream.isClosed) stream.close(1000);
+    this.heard.end();
   }
 
   private onTargetEvent(e: CarrierEvent): void {
@@ -136,6 +285,7 @@ export class UserOnCallSession implements UserOnCallHandle {
     if (e.type === 'ended') {
       this.legs.target!.status = e.status;
       this.phase = 'completed';
+      this.endListening();
       // The call is over: the user is not left alone in the room.
       void this.dropUser().catch((err) => this.host.log.warn({ err, callId: this.req.callId }, 'user leg hang-up failed'));
     }

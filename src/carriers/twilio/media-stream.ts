@@ -13,6 +13,11 @@
  * chunk is dropped). Out: `send()` splits audio into 160-byte (20 ms) `media` messages; `mark()` resolves
  * when Twilio echoes it (all audio queued before it has played); `clear()` drops the unplayed audio and
  * resolves the pending marks as not played. `sentBytes − playedBytes` is what was sent but not yet heard.
+ *
+ * A unidirectional fork (`<Start><Stream>` or the Streams REST resource, `both_tracks`) carries `media`
+ * on two tracks: `inbound` (the leg's own party) and `outbound` (what that party hears). `tap()` takes
+ * every frame with its track instead of `frames()` (which only ever carries `inbound`); nothing may be
+ * sent on such a stream, and its owner sends nothing.
  */
 import { EventEmitter } from 'node:events';
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -68,6 +73,12 @@ export interface TwilioMediaStreamOptions {
   log?: Logger;
 }
 
+/** One frame of a tapped stream, with the track it came on. */
+export interface TrackFrame {
+  track: 'inbound' | 'outbound';
+  frame: Buffer;
+}
+
 interface PendingMark {
   name: string;
   /** sentBytes when the mark was sent: what has been played once Twilio echoes it. */
@@ -88,7 +99,9 @@ export interface TwilioMediaStreamEvents {
 export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
   private info: MediaStreamStart | undefined;
   private closed = false;
-  private lastChunk = 0;
+  /** The last `chunk` seen on each track (Twilio counts each track on its own). */
+  private lastChunk: Record<TrackFrame['track'], number> = { inbound: 0, outbound: 0 };
+  private tapped: ((f: TrackFrame) => void) | undefined;
   private inbox: Buffer[] = [];
   private waiting: ((r: IteratorResult<Buffer>) => void) | undefined;
   private marks: PendingMark[] = [];
@@ -150,6 +163,14 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
         return: () => Promise.resolve({ value: undefined, done: true }),
       }),
     };
+  }
+
+  /**
+   * Unidirectional forks: every media frame from now on, of both tracks and in `chunk` order per track,
+   * goes to `listener` (not to `frames()`). Set it on `start`, before any media arrives.
+   */
+  tap(listener: (f: TrackFrame) => void): void {
+    this.tapped = listener;
   }
 
   /** Queue μ-law audio for playback, as 160-byte media messages. */
@@ -305,13 +326,16 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
 
   private onMedia(media: Record<string, unknown> | undefined): void {
     if (!media || typeof media.payload !== 'string') return;
-    if (media.track !== undefined && media.track !== 'inbound') return;
+    const track = media.track === undefined ? 'inbound' : media.track;
+    if (track !== 'inbound' && track !== 'outbound') return;
     const chunk = Number(media.chunk);
     if (Number.isFinite(chunk)) {
-      if (chunk <= this.lastChunk) return; // repeated or late
-      this.lastChunk = chunk;
+      if (chunk <= this.lastChunk[track]) return; // repeated or late
+      this.lastChunk[track] = chunk;
     }
     const frame = Buffer.from(media.payload, 'base64');
+    if (this.tapped) return this.tapped({ track, frame });
+    if (track !== 'inbound') return;
     const w = this.waiting;
     if (w) {
       this.waiting = undefined;

@@ -2,9 +2,9 @@
  * The Twilio carrier's own HTTP surface (a Fastify plugin, registered only when CARRIER=twilio):
  * `POST /start_call` (TwiML for a call we placed), `POST /twilio/status` (status callbacks),
  * `POST /twilio/relay-ended` (the `<Connect action>` of a finished relay session), the ConversationRelay
- * socket `/relay/ws` and the Media Streams socket `/media/ws` (calls in audio mode). Every request is
- * verified with X-Twilio-Signature against the public URL (PUBLIC_URL + path; `wss://` for the sockets):
- * unsigned or wrongly signed → 403, nothing changes.
+ * socket `/relay/ws` and the Media Streams socket `/media/ws` (calls in audio mode, user-on-call listening
+ * forks). Every request is verified with X-Twilio-Signature against the public URL (PUBLIC_URL + path;
+ * `wss://` for the sockets): unsigned or wrongly signed → 403, nothing changes.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TwilioCarrier } from './twilio-carrier.js';
@@ -95,7 +95,7 @@ export function twilioRoutes(carrier: TwilioCarrier, cluster?: TwilioCluster) {
       },
     );
 
-    // Media Streams (`<Connect><Stream>`, calls in audio mode): signed handshake here, the stream's token on `start`.
+    // Media Streams (`<Connect><Stream>` of calls in audio mode, listening forks of user-on-call): signed handshake here, the stream's token on `start`.
     app.get(
       '/media/ws',
       {

@@ -6,7 +6,8 @@
  * request (`/start_call`), status callbacks (`/twilio/status`) and the relay socket (`/relay/ws`).
  * Transfers live in transfers.ts, user-on-call (conference rooms) in conference.ts.
  * A call that asks for `voiceMode: 'audio'` is connected to a Media Streams socket (`/media/ws`) instead and
- * answered with an AudioChannel of μ-law frames (media-stream-channel.ts).
+ * answered with an AudioChannel of μ-law frames (media-stream-channel.ts). The same socket receives the
+ * listening fork of a user-on-call session (conference.ts).
  */
 import { createHmac } from 'node:crypto';
 import type { WebSocket } from 'ws';
@@ -58,6 +59,8 @@ interface TwilioCall {
   inbound?: boolean;
   /** Sees every CallStatus of the call first (user-on-call legs follow `in-progress`, which is no event). */
   onStatus?: (status: string) => void;
+  /** A user-on-call target's leg: takes (true) or refuses a verified media stream as its listening fork. */
+  onFork?: (stream: TwilioMediaStream) => boolean;
 }
 
 /** Twilio's final CallStatus values → how the call ended. */
@@ -98,6 +101,10 @@ type CallsApi = {
   addParticipant(room: string, p: Record<string, unknown>): Promise<{ callSid: string }>;
   /** `DELETE /Conferences/{room}/Participants/{CallSid}.json`. */
   removeParticipant(room: string, callSid: string): Promise<unknown>;
+  /** `POST /Calls/{CallSid}/Streams.json` (a unidirectional fork). */
+  createStream(callSid: string, p: Record<string, unknown>): Promise<{ sid: string }>;
+  /** `POST /Calls/{CallSid}/Streams/{sid or name}.json` (`Status=stopped`). */
+  updateStream(callSid: string, sidOrName: string, p: Record<string, unknown>): Promise<unknown>;
 };
 
 export class TwilioCarrier implements Carrier {
@@ -470,12 +477,33 @@ export class TwilioCarrier implements Carrier {
         const callSid = [...this.calls.values()].find((c) => c.req === req)?.callSid ?? '';
         return { callSid, hangup: () => handle.hangup() };
       },
-      track: (callSid, req, onEvent, onStatus) => this.track(callSid, req, onEvent, onStatus),
+      track: (callSid, req, onEvent, onStatus, onFork) => this.track(callSid, req, onEvent, onStatus, onFork),
+      startFork: async (callSid, callId, name) => {
+        const created = await (
+          await api()
+        ).createStream(callSid, {
+          url: this.mediaUrl,
+          name,
+          track: 'both_tracks',
+          'parameter1.name': 'callId',
+          'parameter1.value': callId,
+          'parameter2.name': 'token',
+          'parameter2.value': mediaStreamToken(this.streamSecret, callId),
+        });
+        return created.sid;
+      },
+      stopFork: async (callSid, sidOrName) => void (await (await api()).updateStream(callSid, sidOrName, { status: 'stopped' })),
     };
   }
 
   /** Follows a leg placed outside `dial` (a conference participant): callbacks and relay as for any of our calls. */
-  private track(callSid: string, req: DialRequest, onEvent: (e: CarrierEvent) => void, onStatus: (status: string) => void): CarrierCallHandle {
+  private track(
+    callSid: string,
+    req: DialRequest,
+    onEvent: (e: CarrierEvent) => void,
+    onStatus: (status: string) => void,
+    onFork?: (stream: TwilioMediaStream) => boolean,
+  ): CarrierCallHandle {
     const call: TwilioCall = {
       callSid,
       req,
@@ -484,6 +512,7 @@ export class TwilioCarrier implements Carrier {
       ended: false,
       answeredBy: 'human',
       onStatus,
+      onFork,
       emit: (e) => {
         try {
           onEvent(e);
@@ -533,16 +562,20 @@ export class TwilioCarrier implements Carrier {
   }
 
   /**
-   * A verified media stream socket (handshake signed). Its `start` must carry a valid token for a call in
-   * audio mode whose CallSid it names; the first such stream answers the call with an audio channel, later
-   * ones (after `<Play digits>`) re-attach to that channel. Anything else is closed (1008) and touches no call.
+   * A verified media stream socket (handshake signed). Its `start` must carry a valid token for the call
+   * whose CallSid it names. For a call in audio mode, the first such stream answers the call with an audio
+   * channel, later ones (after `<Play digits>`) re-attach to that channel. For the target's leg of a
+   * user-on-call session, it is the listening fork if the session is listening and takes it (conference.ts).
+   * Anything else is closed (1008) and touches no call.
    */
   attachMedia(socket: WebSocket): void {
     const log = this.opts.log;
     const stream = new TwilioMediaStream({ socket, secret: this.streamSecret, log });
     stream.on('start', (start) => {
       const call = this.calls.get(start.callSid);
-      if (!call || call.ended || call.req.callId !== start.callId || call.req.voiceMode !== 'audio') {
+      const known = !!call && !call.ended && call.req.callId === start.callId;
+      if (known && call.req.voiceMode !== 'audio' && call.onFork?.(stream)) return;
+      if (!known || call.req.voiceMode !== 'audio') {
         log.warn({ callSid: start.callSid }, 'media stream for an unknown call');
         stream.close(1008, 'unknown call');
         return;
@@ -609,6 +642,8 @@ export class TwilioCarrier implements Carrier {
         validate: (p) => client.validationRequests.create(p as any),
         addParticipant: (room, p) => client.conferences(room).participants.create(p as any),
         removeParticipant: (room, callSid) => client.conferences(room).participants(callSid).remove(),
+        createStream: (callSid, p) => client.calls(callSid).streams.create(p as any),
+        updateStream: (callSid, sidOrName, p) => client.calls(callSid).streams(sidOrName).update(p as any),
       };
     })();
     return this.api;

@@ -13,6 +13,11 @@
  * Rooms keep their members and their join/leave order. Every request the fake receives is in `requests`.
  * For `<Connect><Stream>` (§3, §4) it opens a signed Media Streams client that plays the callee's μ-law
  * audio, and handles `<Play digits>` + a new `<Connect><Stream>` sent as a call update (§1 Sending DTMF (b)).
+ * The Streams subresource of a call (`POST /Calls/{CallSid}/Streams.json`, the REST form of `<Start><Stream>`,
+ * §3) starts a unidirectional fork: a signed Media Streams client to `Url` with the `ParameterN.Name/Value`
+ * pairs as customParameters and the asked tracks, playing the call's own party on `inbound` and what that
+ * party hears on `outbound` (the other members of its room); `POST …/Streams/{sid or Name}.json
+ * Status=stopped` sends `stop` and closes it, as does the end of the call. A redirect does not stop a fork.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -83,7 +88,31 @@ export interface FakeCall {
   bridgedWith?: string;
   /** Media Streams opened for this call, in order (one per `<Connect><Stream>` run). */
   streams?: FakeMediaStreamClient[];
+  /** Unidirectional forks created with the Streams subresource, in order. */
+  forks?: FakeFork[];
   done: Promise<void>;
+}
+
+/** One stream created with `POST /Calls/{CallSid}/Streams.json`. */
+export interface FakeFork {
+  sid: string;
+  name?: string;
+  /** `inbound_track`, `outbound_track` or `both_tracks` (default `inbound_track`). */
+  track: string;
+  url: string;
+  /** The `ParameterN.Name`/`ParameterN.Value` pairs, as customParameters. */
+  parameters: Record<string, string>;
+  /** The create request's form, as received. */
+  request: Record<string, string | string[]>;
+  /** Update requests (`POST …/Streams/{sid or Name}.json`) received, as forms. */
+  updates: Array<Record<string, string | string[]>>;
+  status: 'in-progress' | 'stopped';
+  /** How it stopped: `Status=stopped` over REST, the call ended, the server closed the socket or refused the handshake. */
+  stoppedBy?: 'api' | 'call-ended' | 'closed' | 'refused';
+  /** The Media Streams client, once connected. */
+  client?: FakeMediaStreamClient;
+  /** Resolves once the client has connected (or the handshake was refused). */
+  opened: Promise<void>;
 }
 
 /** A conference room, by friendly name (`<Dial><Conference>` or the Participants resource). */
@@ -202,6 +231,8 @@ export class FakeTwilio {
     const path = (req.url ?? '').split('?')[0];
     this.requests.push({ method: req.method ?? '', path, form });
     if (path.startsWith(`${base}/Conferences/`)) return this.conferences(req.method ?? '', path.slice(base.length), form, json);
+    const sm = new RegExp(`^${base}/Calls/(CA[0-9a-f]{32})/Streams(?:/([^/]+))?\\.json$`).exec(path);
+    if (sm && req.method === 'POST') return this.streamsResource(sm[1], sm[2] === undefined ? undefined : decodeURIComponent(sm[2]), form, json);
     if (req.method === 'POST' && path === `${base}/Calls.json`) {
       const to = str(form.To);
       const from = str(form.From);
@@ -366,6 +397,117 @@ export class FakeTwilio {
     });
   }
 
+  /**
+   * The Streams subresource of a call: create (`Url`, `Name`, `Track`, `ParameterN.Name`/`.Value`) on a call
+   * in progress, answered 201 with the resource, then a fork connects; update `Status=stopped` by sid or
+   * Name. 404 for an unknown call or stream.
+   */
+  private streamsResource(callSid: string, key: string | undefined, form: Record<string, string | string[]>, json: (code: number, body: unknown) => void): void {
+    const call = this.calls.get(callSid);
+    if (!call) return json(404, { code: 20404, message: 'The requested resource was not found', status: 404 });
+    const resource = (f: FakeFork) => ({
+      sid: f.sid,
+      account_sid: this.accountSid,
+      call_sid: call.sid,
+      name: f.name ?? null,
+      status: f.status,
+      date_updated: new Date().toUTCString(),
+      uri: `/2010-04-01/Accounts/${this.accountSid}/Calls/${call.sid}/Streams/${f.sid}.json`,
+    });
+    if (key !== undefined) {
+      const fork = (call.forks ?? []).find((f) => f.sid === key || (f.name !== undefined && f.name === key));
+      if (!fork) return json(404, { code: 20404, message: 'The requested resource was not found', status: 404 });
+      fork.updates.push(form);
+      if (str(form.Status) !== 'stopped') return json(400, { code: 21218, message: 'Status must be stopped', status: 400 });
+      this.stopFork(fork, 'api');
+      return json(200, resource(fork));
+    }
+    const url = str(form.Url);
+    const track = str(form.Track) ?? 'inbound_track';
+    if (!url || !/^wss?:\/\//.test(url)) return json(400, { code: 21205, message: 'Url must be a WebSocket URL', status: 400 });
+    if (!['inbound_track', 'outbound_track', 'both_tracks'].includes(track)) return json(400, { code: 21218, message: 'Invalid Track', status: 400 });
+    if (call.status !== 'in-progress') return json(400, { code: 21220, message: 'Call is not in-progress', status: 400 });
+    const parameters: Record<string, string> = {};
+    for (const k of Object.keys(form)) {
+      const n = /^Parameter(\d+)\.Name$/.exec(k)?.[1];
+      const name = str(form[k]);
+      if (n && name) parameters[name] = str(form[`Parameter${n}.Value`]) ?? '';
+    }
+    let opened!: () => void;
+    const fork: FakeFork = {
+      sid: 'MZ' + SID_HEX(),
+      ...(str(form.Name) ? { name: str(form.Name) } : {}),
+      track,
+      url,
+      parameters,
+      request: form,
+      updates: [],
+      status: 'in-progress',
+      opened: new Promise<void>((r) => (opened = r)),
+    };
+    (call.forks ??= []).push(fork);
+    json(201, resource(fork));
+    void this.openFork(call, fork).finally(opened);
+  }
+
+  /** A fork connects like Twilio's client does, then plays the leg's party (`inbound`) and its room (`outbound`). */
+  private async openFork(call: FakeCall, fork: FakeFork): Promise<void> {
+    const tracks: Array<'inbound' | 'outbound'> = fork.track === 'both_tracks' ? ['inbound', 'outbound'] : fork.track === 'outbound_track' ? ['outbound'] : ['inbound'];
+    const client = await FakeMediaStreamClient.connect({
+      url: fork.url,
+      customParameters: fork.parameters,
+      callSid: call.sid,
+      accountSid: this.accountSid,
+      signature: sign(this.authToken, fork.url),
+      tracks,
+      streamSid: fork.sid,
+    }).catch(() => null);
+    if (!client) {
+      fork.status = 'stopped';
+      fork.stoppedBy = 'refused';
+      return;
+    }
+    this.sockets.add(client.socket);
+    fork.client = client;
+    if (fork.status !== 'in-progress') return client.close();
+    void client.closed.then(() => {
+      if (fork.status === 'in-progress') {
+        fork.status = 'stopped';
+        fork.stoppedBy = 'closed';
+      }
+    });
+    client.start();
+    await new Promise((r) => setTimeout(r, this.stepMs));
+    if (!client.isOpen || fork.status !== 'in-progress') return;
+    // The leg's own party on `inbound`; on `outbound`, what it hears: the others in its room, one after another.
+    const room = [...this.rooms.values()].find((r) => r.status !== 'completed' && r.members.has(call.sid));
+    const others = room ? [...room.members.keys()].filter((sid) => sid !== call.sid) : call.bridgedWith ? [call.bridgedWith] : [];
+    const audio = {
+      inbound: this.callees[call.to]?.audio?.greeting ?? Buffer.alloc(0),
+      outbound: Buffer.concat(others.map((sid) => this.callees[this.calls.get(sid)?.to ?? '']?.audio?.greeting ?? Buffer.alloc(0))),
+    };
+    // Both tracks flow at once: their 20 ms frames interleave.
+    const frames = Math.max(...tracks.map((t) => Math.ceil(audio[t].length / 160)));
+    for (let i = 0; i < frames; i++) {
+      for (const t of tracks) {
+        const payload = audio[t].subarray(i * 160, (i + 1) * 160);
+        if (payload.length) client.frame(payload, t);
+      }
+    }
+  }
+
+  /** The fork ends: `stop`, then Twilio closes the socket. */
+  private stopFork(fork: FakeFork, by: NonNullable<FakeFork['stoppedBy']>): void {
+    if (fork.status !== 'in-progress') return;
+    fork.status = 'stopped';
+    fork.stoppedBy = by;
+    const c = fork.client;
+    if (c?.isOpen) {
+      c.stop();
+      c.close();
+    }
+  }
+
   /** `<Dial>` to a number: a child leg rings `to`; answered, the two are bridged until either hangs up. */
   private dialChild(parent: FakeCall, to: string, callerId: string | undefined, onOver: () => void): void {
     const child = this.create({ To: to, From: callerId ?? parent.from }, to, callerId ?? parent.from, undefined, {
@@ -455,6 +597,7 @@ export class FakeTwilio {
       ended = true;
       if (socket && socket.readyState === socket.OPEN) socket.close(1000);
       this.detach(call.sid);
+      for (const f of call.forks ?? []) this.stopFork(f, 'call-ended');
       void callback(status, { CallDuration: '7', ...amdResult }).then(resolveDone);
     };
     this.finishers.set(call.sid, finish);

@@ -5,6 +5,8 @@
  * audio as 20 ms `media` messages (chunk from 1, timestamp in ms), `dtmf`, and `stop`. It records what
  * Switchboard sends; outbound audio "plays" instantly, so a mark is echoed as soon as it arrives, unless
  * `holdMarks` is set (then marks wait for `playOut()`, and a `clear` returns them at once, unplayed audio dropped).
+ * For a unidirectional fork (`<Start><Stream>`, the Streams resource) `tracks` lists what was asked for
+ * (`['inbound','outbound']` for `both_tracks`) and `speak` plays on either track, each counting its own chunks.
  */
 import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
@@ -17,12 +19,16 @@ export interface FakeMediaStreamOptions {
   /** X-Twilio-Signature for the handshake, when the server checks it. */
   signature?: string;
   holdMarks?: boolean;
+  /** `start.tracks` (default `['inbound']`, a bidirectional stream). */
+  tracks?: Array<'inbound' | 'outbound'>;
+  /** The stream's sid (default a new MZ…): a stream created over REST has the resource's sid. */
+  streamSid?: string;
 }
 
 const sid = (prefix: string) => prefix + randomBytes(16).toString('hex');
 
 export class FakeMediaStreamClient {
-  readonly streamSid = sid('MZ');
+  readonly streamSid: string;
   readonly callSid: string;
   readonly accountSid: string;
   /** Every message Switchboard sent, parsed. */
@@ -32,11 +38,12 @@ export class FakeMediaStreamClient {
   closed: Promise<{ code: number; reason: string }>;
   private ws: WebSocket;
   private seq = 0;
-  private chunk = 0;
+  private chunks = { inbound: 0, outbound: 0 };
   private queue: Array<{ audio?: Buffer; mark?: string }> = [];
 
   private constructor(private readonly o: FakeMediaStreamOptions, ws: WebSocket) {
     this.ws = ws;
+    this.streamSid = o.streamSid ?? sid('MZ');
     this.callSid = o.callSid ?? sid('CA');
     this.accountSid = o.accountSid ?? sid('AC');
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
@@ -78,24 +85,27 @@ export class FakeMediaStreamClient {
         accountSid: this.accountSid,
         streamSid: this.streamSid,
         callSid: this.callSid,
-        tracks: ['inbound'],
+        tracks: this.o.tracks ?? ['inbound'],
         mediaFormat,
         customParameters: this.o.customParameters,
       },
     });
   }
 
-  /** The callee's audio as 20 ms media messages. */
-  speak(mulaw: Buffer): void {
-    for (let i = 0; i < mulaw.length; i += 160) {
-      const c = ++this.chunk;
-      this.send({
-        event: 'media',
-        sequenceNumber: String(++this.seq),
-        streamSid: this.streamSid,
-        media: { track: 'inbound', chunk: String(c), timestamp: String((c - 1) * 20), payload: mulaw.subarray(i, i + 160).toString('base64') },
-      });
-    }
+  /** The callee's audio (or, on a fork, either track's) as 20 ms media messages. */
+  speak(mulaw: Buffer, track: 'inbound' | 'outbound' = 'inbound'): void {
+    for (let i = 0; i < mulaw.length; i += 160) this.frame(mulaw.subarray(i, i + 160), track);
+  }
+
+  /** One media message on `track` (chunk and timestamp counted per track). */
+  frame(payload: Buffer, track: 'inbound' | 'outbound' = 'inbound'): void {
+    const c = ++this.chunks[track];
+    this.send({
+      event: 'media',
+      sequenceNumber: String(++this.seq),
+      streamSid: this.streamSid,
+      media: { track, chunk: String(c), timestamp: String((c - 1) * 20), payload: payload.toString('base64') },
+    });
   }
 
   dtmf(digit: string): void {
