@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import net from 'node:net';
 import { WebSocket } from 'ws';
-import { BACKENDS } from '../helpers/backends.js';
-import { startSwitchboard, until, type TestSwitchboard } from '../helpers/switchboard.js';
-import { RealClock } from '../../src/lib/clock.js';
+import { until, type TestSwitchboard } from '../helpers/switchboard.js';
+import { FROM, handshake as twilioHandshake, startTwilioSwitchboard, v1Calls } from './twilio-harness.js';
 import { FakeTwilio, RECEPTIONIST, sign } from '../fakes/twilio/fake-twilio.js';
 import { TwilioCarrier } from '../../src/carriers/twilio/twilio-carrier.js';
 import { createLogger } from '../../src/lib/logger.js';
@@ -11,18 +9,8 @@ import { loadConfig } from '../../src/config/index.js';
 
 const ACCOUNT = 'AC' + '0123456789abcdef'.repeat(2);
 const TOKEN = 'test-auth-token-0123456789';
-const FROM = '+15005550006';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
-  const backend = BACKENDS[0];
   let t: TestSwitchboard;
   let fake: FakeTwilio;
   let publicUrl: string;
@@ -48,37 +36,14 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
       },
     });
     await fake.start();
-    const port = await freePort();
-    publicUrl = `http://127.0.0.1:${port}`;
-    t = await startSwitchboard(
-      backend,
-      {
-        SHUTDOWN_GRACE_SECONDS: '1',
-        PORT: String(port),
-        PUBLIC_URL: publicUrl,
-        CARRIER: 'twilio',
-        TWILIO_ACCOUNT_SID: ACCOUNT,
-        TWILIO_AUTH_TOKEN: TOKEN,
-        TWILIO_FROM_NUMBER: FROM,
-        TWILIO_API_BASE_URL: fake.url,
-      },
-      { clock: new RealClock(1) as never },
-    );
-    (t.sb.carrier as TwilioCarrier).opts.wordsPerSecond = 1000;
-    await t.sb.listen();
+    ({ t, publicUrl } = await startTwilioSwitchboard(fake));
   }, 30_000);
   afterAll(async () => {
     await t?.close();
     await fake?.close();
   });
 
-  async function start(phone: string, body: Record<string, unknown> = {}) {
-    const r = await t.sb.app.inject({ method: 'POST', url: '/v1/start-call', headers: headers(), payload: { phone_number: phone, language: 'en', ...body } });
-    expect(r.statusCode, r.body).toBe(200);
-    return r.json().sid as string;
-  }
-  const get = async (sid: string) => (await t.sb.app.inject({ method: 'GET', url: `/v1/calls/${sid}`, headers: headers() })).json();
-  const ended = (sid: string) => until(async () => ((await get(sid)).ended_at ? get(sid) : null), 20_000, `call ${sid} to end`);
+  const { start, get, ended } = v1Calls(() => t);
   const fakeCall = (to: string) => [...fake.calls.values()].filter((c) => c.to === to).at(-1)!;
 
   it('runs an outbound call from queued to completed with the receptionist', async () => {
@@ -385,16 +350,7 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
     expect(unknown.code).toBe(200);
     expect(unknown.body).toMatch(/<Say>[^<]+<\/Say><Hangup\/>/);
     const wsUrl = publicUrl.replace(/^http/, 'ws') + '/relay/ws';
-    const handshake = (signature?: string) =>
-      new Promise<number>((resolve) => {
-        const ws = new WebSocket(wsUrl, { headers: signature ? { 'x-twilio-signature': signature } : {} });
-        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-        ws.on('open', () => {
-          ws.close();
-          resolve(101);
-        });
-        ws.on('error', () => resolve(0));
-      });
+    const handshake = (signature?: string) => twilioHandshake(wsUrl, signature);
     expect(await handshake()).toBe(403);
     expect(await handshake(sign('wrong-token', wsUrl))).toBe(403);
     // Signed over the http:// form instead of ws://: refused too.

@@ -4,7 +4,6 @@
  * the caller-ID result all reach the second node, which passes them on to the first over the bus.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { startSwitchboard, until, type TestSwitchboard } from '../helpers/switchboard.js';
@@ -12,20 +11,12 @@ import { RealClock } from '../../src/lib/clock.js';
 import { openStore } from '../../src/store/index.js';
 import { FakeTwilio, RECEPTIONIST } from '../fakes/twilio/fake-twilio.js';
 import type { TwilioCarrier } from '../../src/carriers/twilio/twilio-carrier.js';
+import { freePort, twilioEnv } from './twilio-harness.js';
 
 const ACCOUNT = 'AC' + 'fedcba9876543210'.repeat(2);
 const TOKEN = 'cluster-auth-token-0123456789';
-const FROM = '+15005550006';
 const pgUrl = process.env.TEST_DATABASE_URL;
 const redisUrl = process.env.TEST_REDIS_URL;
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe.skipIf(!pgUrl || !redisUrl)('Twilio callbacks in a cluster (PostgreSQL + Redis)', () => {
   const schema = 't_' + randomBytes(6).toString('hex');
@@ -41,18 +32,7 @@ describe.skipIf(!pgUrl || !redisUrl)('Twilio callbacks in a cluster (PostgreSQL 
     const [portA, portB] = [await freePort(), await freePort()];
     // Twilio is told the second node's address: every callback lands there.
     publicUrl = `http://127.0.0.1:${portB}`;
-    const env = (port: number) => ({
-      SHUTDOWN_GRACE_SECONDS: '1',
-      PORT: String(port),
-      PUBLIC_URL: publicUrl,
-      REDIS_URL: redisUrl!,
-      REDIS_PREFIX: `sbtest:${schema}:`,
-      CARRIER: 'twilio',
-      TWILIO_ACCOUNT_SID: ACCOUNT,
-      TWILIO_AUTH_TOKEN: TOKEN,
-      TWILIO_FROM_NUMBER: FROM,
-      TWILIO_API_BASE_URL: fake.url,
-    });
+    const env = (port: number) => ({ ...twilioEnv(fake, port, publicUrl), REDIS_URL: redisUrl!, REDIS_PREFIX: `sbtest:${schema}:` });
     a = await startSwitchboard(shared, { ...env(portA), NODE_ID: 'node-a' }, { clock: new RealClock(1) as never });
     b = await startSwitchboard(shared, { ...env(portB), NODE_ID: 'node-b' }, { clock: new RealClock(1) as never });
     (a.sb.carrier as TwilioCarrier).opts.wordsPerSecond = 1000;

@@ -6,11 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
-import { WebSocket } from 'ws';
-import { BACKENDS } from '../helpers/backends.js';
-import { startSwitchboard, until, type TestSwitchboard } from '../helpers/switchboard.js';
-import { RealClock } from '../../src/lib/clock.js';
+import { until, type TestSwitchboard } from '../helpers/switchboard.js';
+import { FROM, handshake as twilioHandshake, startTwilioSwitchboard } from './twilio-harness.js';
 import { FakeTwilio, sign, type FakeCall } from '../fakes/twilio/fake-twilio.js';
 import { FakeMediaStreamClient } from '../fakes/twilio/media-stream-client.js';
 import type { TwilioCarrier } from '../../src/carriers/twilio/twilio-carrier.js';
@@ -18,7 +15,6 @@ import type { AudioChannel, AudioInput, CarrierEvent, DialRequest } from '../../
 
 const ACCOUNT = 'AC' + 'fedcba9876543210'.repeat(2);
 const TOKEN = 'test-auth-token-media-0123456789';
-const FROM = '+15005550006';
 
 /** Made by scripts/make-audio-fixtures.sh (espeak-ng → sox → μ-law 8 kHz mono). */
 const GREETING = readFileSync(new URL('../fixtures/audio/greeting.ulaw', import.meta.url));
@@ -26,14 +22,6 @@ const MENU = readFileSync(new URL('../fixtures/audio/menu.ulaw', import.meta.url
 
 const ANNA = '+15551240001';
 const ANNA_HOLDING = '+15551240002';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** One call placed in audio mode, with everything the carrier reported and everything the callee sent. */
 interface AudioCall {
@@ -51,7 +39,6 @@ interface AudioCall {
 const bytes = (frames: Uint8Array[]) => Buffer.concat(frames.map((f) => Buffer.from(f)));
 
 describe('Twilio carrier in audio mode (Media Streams) against the fake Twilio', () => {
-  const backend = BACKENDS[0];
   let t: TestSwitchboard;
   let fake: FakeTwilio;
   let carrier: TwilioCarrier;
@@ -62,26 +49,9 @@ describe('Twilio carrier in audio mode (Media Streams) against the fake Twilio',
     const anna = { outcome: 'answer' as const, audio: { greeting: GREETING, onDigits: (d: string) => (d.includes('2') ? MENU : null) } };
     fake = new FakeTwilio(ACCOUNT, TOKEN, { [ANNA]: anna, [ANNA_HOLDING]: { ...anna, holdMarks: true } });
     await fake.start();
-    const port = await freePort();
-    publicUrl = `http://127.0.0.1:${port}`;
-    t = await startSwitchboard(
-      backend,
-      {
-        SHUTDOWN_GRACE_SECONDS: '1',
-        PORT: String(port),
-        PUBLIC_URL: publicUrl,
-        CARRIER: 'twilio',
-        TWILIO_ACCOUNT_SID: ACCOUNT,
-        TWILIO_AUTH_TOKEN: TOKEN,
-        TWILIO_FROM_NUMBER: FROM,
-        TWILIO_API_BASE_URL: fake.url,
-      },
-      { clock: new RealClock(1) as never },
-    );
-    carrier = t.sb.carrier as TwilioCarrier;
+    ({ t, publicUrl, carrier } = await startTwilioSwitchboard(fake));
     carrier.opts.streamReattachMs = 300;
     carrier.opts.streamEndedFallbackMs = 300;
-    await t.sb.listen();
   }, 30_000);
   afterAll(async () => {
     await t?.close();
@@ -202,16 +172,7 @@ describe('Twilio carrier in audio mode (Media Streams) against the fake Twilio',
 
   it('a media handshake that is unsigned or wrongly signed is refused with 403', async () => {
     const wsUrl = publicUrl.replace(/^http/, 'ws') + '/media/ws';
-    const handshake = (signature?: string) =>
-      new Promise<number>((resolve) => {
-        const ws = new WebSocket(wsUrl, { headers: signature ? { 'x-twilio-signature': signature } : {} });
-        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-        ws.on('open', () => {
-          ws.close();
-          resolve(101);
-        });
-        ws.on('error', () => resolve(0));
-      });
+    const handshake = (signature?: string) => twilioHandshake(wsUrl, signature);
     expect(await handshake()).toBe(403);
     expect(await handshake(sign('wrong-token', wsUrl))).toBe(403);
     expect(await handshake(sign(TOKEN, `${publicUrl}/media/ws`))).toBe(403);

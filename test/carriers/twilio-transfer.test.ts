@@ -5,17 +5,14 @@
  * (Participants resource, activation over `/start_call`, kicking the user). Forged callbacks are refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import net from 'node:net';
-import { BACKENDS } from '../helpers/backends.js';
-import { startSwitchboard, until, type TestSwitchboard } from '../helpers/switchboard.js';
-import { RealClock } from '../../src/lib/clock.js';
+import { until, type TestSwitchboard } from '../helpers/switchboard.js';
+import { FROM, startTwilioSwitchboard, v1Calls } from './twilio-harness.js';
 import { FakeTwilio, sign, type FakeCall, type FakeCallee } from '../fakes/twilio/fake-twilio.js';
 import { TwilioCarrier } from '../../src/carriers/twilio/twilio-carrier.js';
 import type { CalleeInput, CarrierEvent, UserOnCallHandle } from '../../src/carriers/carrier.js';
 
 const ACCOUNT = 'AC' + '0123456789abcdef'.repeat(2);
 const TOKEN = 'test-auth-token-0123456789';
-const FROM = '+15005550006';
 
 /** A receptionist who picks up in person: the rules brain marks a human and, with a transfer number, hands over. */
 const CLINIC = '+15551240001';
@@ -38,16 +35,7 @@ const waiting: FakeCallee = {
   reply: () => 'Let me check, one moment please.',
 };
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 describe('Twilio transfers and user-on-call against the fake Twilio', () => {
-  const backend = BACKENDS[0];
   let t: TestSwitchboard;
   let fake: FakeTwilio;
   let publicUrl: string;
@@ -71,37 +59,14 @@ describe('Twilio transfers and user-on-call against the fake Twilio', () => {
       [TARGET_2]: { outcome: 'answer', greeting: 'Reception.', reply: () => null },
     });
     await fake.start();
-    const port = await freePort();
-    publicUrl = `http://127.0.0.1:${port}`;
-    t = await startSwitchboard(
-      backend,
-      {
-        SHUTDOWN_GRACE_SECONDS: '1',
-        PORT: String(port),
-        PUBLIC_URL: publicUrl,
-        CARRIER: 'twilio',
-        TWILIO_ACCOUNT_SID: ACCOUNT,
-        TWILIO_AUTH_TOKEN: TOKEN,
-        TWILIO_FROM_NUMBER: FROM,
-        TWILIO_API_BASE_URL: fake.url,
-      },
-      { clock: new RealClock(1) as never },
-    );
-    (t.sb.carrier as TwilioCarrier).opts.wordsPerSecond = 1000;
-    await t.sb.listen();
+    ({ t, publicUrl } = await startTwilioSwitchboard(fake));
   }, 30_000);
   afterAll(async () => {
     await t?.close();
     await fake?.close();
   });
 
-  async function start(phone: string, body: Record<string, unknown> = {}) {
-    const r = await t.sb.app.inject({ method: 'POST', url: '/v1/start-call', headers: headers(), payload: { phone_number: phone, language: 'en', ...body } });
-    expect(r.statusCode, r.body).toBe(200);
-    return r.json().sid as string;
-  }
-  const get = async (sid: string) => (await t.sb.app.inject({ method: 'GET', url: `/v1/calls/${sid}`, headers: headers() })).json();
-  const ended = (sid: string) => until(async () => ((await get(sid)).ended_at ? get(sid) : null), 20_000, `call ${sid} to end`);
+  const { start, get, ended } = v1Calls(() => t);
   const fakeCall = (to: string) => until(async () => [...fake.calls.values()].filter((c) => c.to === to).at(-1) ?? null, 10_000, `a call to ${to}`);
   const commands = async (callId: string) =>
     (await t.sb.store.db.selectFrom('call_events').select('data').where('call_id', '=', callId).where('kind', '=', 'command').orderBy('seq').execute()).map(

@@ -8,11 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
-import { WebSocket } from 'ws';
-import { BACKENDS } from '../helpers/backends.js';
-import { startSwitchboard, until, type TestSwitchboard } from '../helpers/switchboard.js';
-import { RealClock } from '../../src/lib/clock.js';
+import { until, type TestSwitchboard } from '../helpers/switchboard.js';
+import { FROM, handshake as twilioHandshake, startTwilioSwitchboard } from './twilio-harness.js';
 import { FakeTwilio, sign, type FakeFork } from '../fakes/twilio/fake-twilio.js';
 import { FakeMediaStreamClient } from '../fakes/twilio/media-stream-client.js';
 import type { TwilioCarrier } from '../../src/carriers/twilio/twilio-carrier.js';
@@ -20,7 +17,6 @@ import type { CarrierEvent, ListenFrame, UserOnCallHandle } from '../../src/carr
 
 const ACCOUNT = 'AC' + '00112233445566778899aabbccddeeff'.slice(0, 32);
 const TOKEN = 'test-auth-token-user-on-call-0123';
-const FROM = '+15005550006';
 
 /** Made by scripts/make-audio-fixtures.sh (espeak-ng → sox → μ-law 8 kHz mono). */
 const GREETING = readFileSync(new URL('../fixtures/audio/greeting.ulaw', import.meta.url));
@@ -33,14 +29,6 @@ const OPERATOR_3 = '+15551250402';
 const TARGET = '+15551250500';
 const TARGET_2 = '+15551250501';
 const TARGET_3 = '+15551250502';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Everything heard through `listen()`, and when the iteration ended. */
 function listener(h: UserOnCallHandle) {
@@ -55,7 +43,6 @@ function listener(h: UserOnCallHandle) {
 }
 
 describe('Twilio user-on-call: the agent listening to the room before activation', () => {
-  const backend = BACKENDS[0];
   let t: TestSwitchboard;
   let fake: FakeTwilio;
   let carrier: TwilioCarrier;
@@ -78,25 +65,7 @@ describe('Twilio user-on-call: the agent listening to the room before activation
       [TARGET_3]: target,
     });
     await fake.start();
-    const port = await freePort();
-    publicUrl = `http://127.0.0.1:${port}`;
-    t = await startSwitchboard(
-      backend,
-      {
-        SHUTDOWN_GRACE_SECONDS: '1',
-        PORT: String(port),
-        PUBLIC_URL: publicUrl,
-        CARRIER: 'twilio',
-        TWILIO_ACCOUNT_SID: ACCOUNT,
-        TWILIO_AUTH_TOKEN: TOKEN,
-        TWILIO_FROM_NUMBER: FROM,
-        TWILIO_API_BASE_URL: fake.url,
-      },
-      { clock: new RealClock(1) as never },
-    );
-    carrier = t.sb.carrier as TwilioCarrier;
-    carrier.opts.wordsPerSecond = 1000;
-    await t.sb.listen();
+    ({ t, publicUrl, carrier } = await startTwilioSwitchboard(fake));
   }, 30_000);
   afterAll(async () => {
     await t?.close();
@@ -204,15 +173,7 @@ describe('Twilio user-on-call: the agent listening to the room before activation
     expect(fork.parameters.callId).toBe(callId);
 
     // Unsigned or wrongly signed handshakes: 403 before any message.
-    const handshake = (signature?: string) =>
-      new Promise<number>((resolve) => {
-        const ws = new WebSocket(wsUrl, { headers: signature ? { 'X-Twilio-Signature': signature } : {} });
-        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-        ws.on('open', () => {
-          ws.close();
-          resolve(101);
-        });
-      });
+    const handshake = (signature?: string) => twilioHandshake(wsUrl, signature);
     expect(await handshake()).toBe(403);
     expect(await handshake(sign('wrong-token', wsUrl))).toBe(403);
 
