@@ -61,6 +61,9 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
     expect(fc.request.Url).toBe(`${publicUrl}/start_call`);
     expect(fc.request.StatusCallback).toBe(`${publicUrl}/twilio/status`);
     expect(fc.request.StatusCallbackEvent).toEqual(['initiated', 'ringing', 'answered', 'completed']);
+    // Rings for the call's timeout (60 s by default); recorded only when the call asks.
+    expect(fc.request.Timeout).toBe('60');
+    expect(fc.request.Record).toBeUndefined();
     expect(fc.twiml).toMatch(/<Connect action="http:\/\/127\.0\.0\.1:\d+\/twilio\/relay-ended"><ConversationRelay url="ws:\/\/127\.0\.0\.1:\d+\/relay\/ws" language="en-US" interruptible="any"/);
     expect(fc.twiml).toContain(`<Parameter name="callSid" value="${fc.sid}"/>`);
     expect(fc.callbacks.every((cb) => cb.code === 204)).toBe(true);
@@ -202,6 +205,21 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
     const fc = fakeCall('+15551230005');
     expect(fc.updates.map((u) => u.Status)).toEqual(['canceled']);
     expect(c.status).toBe('canceled');
+  }, 30_000);
+
+  it("the call's ring timeout and recording reach Twilio's create request", async () => {
+    await ended(await start('+15551230002', { task: 'Confirm my booking', record: true }));
+    expect(fakeCall('+15551230002').request.Record).toBe('true');
+    // The ring timeout of a call (Truedy's join_timeout), bounded as Twilio takes it (1–600 s).
+    const events: string[] = [];
+    const carrier = t.sb.carrier as TwilioCarrier;
+    const placed = async (ringTimeoutSeconds: number) => {
+      const before = new Set(fake.calls.keys());
+      await carrier.dial({ callId: `ring-${ringTimeoutSeconds}`, sid: `ring-${ringTimeoutSeconds}`, to: '+15551230002', language: 'en', record: false, ringTimeoutSeconds }, (e) => events.push(e.type));
+      return [...fake.calls.values()].find((c) => !before.has(c.sid))!.request.Timeout;
+    };
+    expect(await placed(25)).toBe('25');
+    expect(await placed(5000)).toBe('600');
   }, 30_000);
 
   it('busy, no-answer and failed end with the right status', async () => {
