@@ -192,6 +192,11 @@ export interface VoiceChannel {
   transfer?(to: string, opts: { warm: boolean; briefing?: string }): Promise<void>;
   /** Receives the callee's side. Only one listener is kept. */
   onInput(listener: (input: CalleeInput) => void): void;
+  /**
+   * Carriers that do the speech (ConversationRelay): from now on synthesise and recognise `language`
+   * (BCP 47, `es-ES`). Absent where the text needs no telling (the simulated network).
+   */
+  setLanguage?(language: string): Promise<void>;
 }
 
 /** What the far end sends through an audio channel besides its audio. */

@@ -43,7 +43,9 @@ export type AgentAction =
   /** Ask the human operator (the client) a question; the answer arrives later as an `operator_answer` input. */
   | { type: 'ask_operator'; question: string }
   /** A person (not a menu, a recording or hold music) is now on the line. */
-  | { type: 'human_answered' };
+  | { type: 'human_answered' }
+  /** From now on the call's speech (the agent's voice, what it hears) is in `language` (a 2-letter code). */
+  | { type: 'switch_language'; language: string };
 
 export type BrainInput =
   /** The call was answered: open the conversation. */

@@ -417,6 +417,8 @@ export class CallSession {
       this.turnActed = true;
       if (this.remoteEnded && action.type !== 'end') continue; // the line is gone; only the verdict counts
       const keepGoing = await this.act(action, signal);
+      // A change of language shows in the brief the brain reads for the rest of this turn too.
+      if (action.type === 'switch_language') ctx.brief = buildBrief(this.req);
       if (!keepGoing) return;
     }
   }
@@ -455,6 +457,8 @@ export class CallSession {
       }
       case 'wait':
         return true;
+      case 'switch_language':
+        return this.switchLanguage(a.language);
       case 'end':
         this.outcome = { goalCompleted: a.goalCompleted, reason: a.reason };
         await this.rec({ type: 'command', command: 'end_call', value: a.reason });
@@ -481,6 +485,24 @@ export class CallSession {
         return true;
     }
     void signal;
+  }
+
+  /**
+   * The callee cannot follow the call's language: from now on the agent speaks (and the carrier's speech
+   * runs in) `language`; the brief, and so the next prompt, says so. Carriers that do the speech are told.
+   */
+  private async switchLanguage(language: string): Promise<boolean> {
+    if (language === this.req.language) return true;
+    try {
+      await this.channel?.setLanguage?.(language);
+    } catch (err) {
+      this.d.log.warn({ err, callId: this.callId }, 'language switch failed');
+      this.history.push({ role: 'system', text: 'The language could not be switched.' });
+      return true;
+    }
+    this.req = { ...this.req, language };
+    await this.rec({ type: 'command', command: 'switch_language', value: language });
+    return true;
   }
 
   // ---- transfers --------------------------------------------------------------------------------

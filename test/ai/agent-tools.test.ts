@@ -9,9 +9,9 @@ const call = (name: string, args: unknown) => ({ name, arguments: typeof args ==
 
 describe('agent tools', () => {
   it('offers keypad entry and transfer only when the brief allows them', () => {
-    expect(toolSpecs(brief()).map((t) => t.name)).toEqual(['press_keys', 'end_call', 'ask_operator', 'wait', 'mark_human_answered']);
+    expect(toolSpecs(brief()).map((t) => t.name)).toEqual(['press_keys', 'end_call', 'ask_operator', 'wait', 'mark_human_answered', 'switch_language']);
     const all = toolSpecs(brief({ keypadFields: ['phone'], transferNumber: '+46855500000' }));
-    expect(all.map((t) => t.name)).toEqual(['press_keys', 'enter_on_keypad', 'transfer_call', 'end_call', 'ask_operator', 'wait', 'mark_human_answered']);
+    expect(all.map((t) => t.name)).toEqual(['press_keys', 'enter_on_keypad', 'transfer_call', 'end_call', 'ask_operator', 'wait', 'mark_human_answered', 'switch_language']);
     expect(JSON.stringify(all.find((t) => t.name === 'enter_on_keypad'))).toContain('"enum":["phone"]');
   });
 
@@ -34,6 +34,10 @@ describe('agent tools', () => {
     expect(toolCallToAction(call('ask_operator', { question: 'Which day?' }), b)).toEqual({ ok: true, action: { type: 'ask_operator', question: 'Which day?' } });
     expect(toolCallToAction(call('wait', ''), b)).toEqual({ ok: true, action: { type: 'wait' } });
     expect(toolCallToAction(call('mark_human_answered', {}), b)).toEqual({ ok: true, action: { type: 'human_answered' } });
+    expect(toolCallToAction(call('switch_language', { language: 'es-ES' }), b)).toEqual({ ok: true, action: { type: 'switch_language', language: 'es' } });
+    expect(toolCallToAction(call('switch_language', { language: 'Swedish' }), b)).toEqual({ ok: true, action: { type: 'switch_language', language: 'sv' } });
+    expect(toolCallToAction(call('switch_language', { language: 'klingon!' }), b)).toMatchObject({ ok: false, error: expect.stringMatching(/language must be/) });
+    expect(toolCallToAction(call('switch_language', {}), b)).toMatchObject({ ok: false });
   });
 
   it('turns bad arguments into errors for the model', () => {

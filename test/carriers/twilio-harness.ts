@@ -43,10 +43,10 @@ export interface TwilioSwitchboard {
 }
 
 /** Starts (and listens) a Switchboard whose carrier is `fake`; the fake must be started. */
-export async function startTwilioSwitchboard(fake: FakeTwilio, backend: Backend = BACKENDS[0]): Promise<TwilioSwitchboard> {
+export async function startTwilioSwitchboard(fake: FakeTwilio, backend: Backend = BACKENDS[0], extraEnv: Record<string, string> = {}): Promise<TwilioSwitchboard> {
   const port = await freePort();
   const env = twilioEnv(fake, port);
-  const t = await startSwitchboard(backend, env, { clock: new RealClock(1) as never });
+  const t = await startSwitchboard(backend, { ...env, ...extraEnv }, { clock: new RealClock(1) as never });
   const carrier = t.sb.carrier as TwilioCarrier;
   // Twilio's speech takes no time in tests (the carrier judges when a text has been said from its length).
   carrier.opts.wordsPerSecond = 1000;

@@ -100,6 +100,19 @@ describe('ConversationRelay channel', () => {
     }
   });
 
+  it('setLanguage sends `language` with the full tag, and later text tokens carry it', async () => {
+    const socket = new FakeSocket();
+    const ch = new ConversationRelayChannel({ socket: socket as unknown as WebSocket, lang: 'en-US', languageTag: relayLanguage, wordsPerSecond: 1000, log: createLogger('silent'), hangupCall: async () => {} });
+    await ch.say('Hello.');
+    await ch.setLanguage('es');
+    await ch.say('Hola.');
+    expect(socket.sent.map((m) => (m.type === 'text' ? `${m.type}:${m.lang}` : m))).toEqual([
+      'text:en-US',
+      { type: 'language', ttsLanguage: 'es-ES', transcriptionLanguage: 'es-ES' },
+      'text:es-ES',
+    ]);
+  });
+
   it("004's event-keyed dialect: transcripts and dtmf in; assistant_reply, dtmf per digit and clear out; no end", async () => {
     const socket = new FakeSocket();
     let rest = 0;

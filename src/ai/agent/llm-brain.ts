@@ -302,7 +302,7 @@ class LlmSession implements BrainSession {
     if (a.type === 'end') this.over = true;
     yield a;
     if (a.type === 'end' || a.type === 'transfer') r.ended = true;
-    if (a.type === 'ask_operator' || a.type === 'human_answered') r.wantsWords = true;
+    if (a.type === 'ask_operator' || a.type === 'human_answered' || a.type === 'switch_language') r.wantsWords = true;
     // What the engine noted while carrying it out: a system note means it could not be done.
     const notes: Turn[] = [];
     for (let i = before; i < ctx.history.length; i++) {

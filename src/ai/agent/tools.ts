@@ -8,8 +8,9 @@ import type { AgentAction, AgentBrief } from '../../engine/brain.js';
 import type { ToolCall, ToolSpec } from '../llm/llm.js';
 import type { InlineCommand } from './inline-commands.js';
 import { KEYPAD_FIELD_NAMES } from './prompt.js';
+import { normalizeLanguage } from '../../core/calls/language.js';
 
-export const TOOL_NAMES = ['press_keys', 'enter_on_keypad', 'transfer_call', 'end_call', 'ask_operator', 'wait', 'mark_human_answered'] as const;
+export const TOOL_NAMES = ['press_keys', 'enter_on_keypad', 'transfer_call', 'end_call', 'ask_operator', 'wait', 'mark_human_answered', 'switch_language'] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 /** A tool call or command turned into an action, or refused with a reason the model can act on. */
@@ -89,6 +90,17 @@ export function toolSpecs(brief: AgentBrief): ToolSpec[] {
       name: 'mark_human_answered',
       description: 'A real person (not a menu, recording or hold music) is now on the line.',
       parameters: { type: 'object', properties: {}, additionalProperties: false },
+    },
+    {
+      name: 'switch_language',
+      description:
+        'Only when the callee clearly cannot understand the language of the call: switch the call (your voice and what you hear) to one they do. Call it on its own, before saying anything in the new language; then speak only that language.',
+      parameters: {
+        type: 'object',
+        properties: { language: { type: 'string', description: 'The language, as a code such as es, de or sv.' } },
+        required: ['language'],
+        additionalProperties: false,
+      },
     },
   );
   return tools;
@@ -172,6 +184,11 @@ export function toolCallToAction(call: Pick<ToolCall, 'name' | 'arguments'>, bri
       return ok({ type: 'wait' });
     case 'mark_human_answered':
       return ok({ type: 'human_answered' });
+    case 'switch_language': {
+      const language = typeof args.language === 'string' ? normalizeLanguage(args.language) : null;
+      if (!language) return fail('language must be a language code such as es, de or sv');
+      return ok({ type: 'switch_language', language });
+    }
     default:
       return fail(`unknown tool ${call.name}`);
   }

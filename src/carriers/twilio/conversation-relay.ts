@@ -30,6 +30,8 @@ export interface ConversationRelayOptions {
   dialect?: RelayDialect;
   /** BCP 47 language sent with each text token (`en-US`). */
   lang: string;
+  /** The full tag Twilio wants for one of our language codes (`es` → `es-ES`), for `setLanguage`. */
+  languageTag?: (language: string) => string;
   /** Ends the call on Twilio's side (REST hang-up), after `end` was sent. */
   hangupCall: () => Promise<void>;
   /**
@@ -57,7 +59,11 @@ export class ConversationRelayChannel implements VoiceChannel {
   /** The call is being redirected elsewhere: the socket closing is Twilio ending the relay, not a hang-up. */
   private handingOver = false;
 
+  /** The language sent with text tokens (`setLanguage` changes it). */
+  private lang: string;
+
   constructor(private readonly o: ConversationRelayOptions) {
+    this.lang = o.lang;
     o.socket.on('message', (data) => this.onMessage(String(data)));
     o.socket.on('close', () => this.onClose());
     o.socket.on('error', (err) => o.log.warn({ err }, 'conversation relay socket error'));
@@ -92,7 +98,7 @@ export class ConversationRelayChannel implements VoiceChannel {
     if (this.phony) this.send({ event: 'assistant_reply', text });
     else {
       const words = text.split(/(?<=\s)/).filter((w) => w !== '');
-      words.forEach((token, i) => this.send({ type: 'text', token, last: i === words.length - 1, lang: this.o.lang, interruptible: true }));
+      words.forEach((token, i) => this.send({ type: 'text', token, last: i === words.length - 1, lang: this.lang, interruptible: true }));
     }
     const wps = this.o.wordsPerSecond ?? 2.7;
     const ms = Math.max(1, (text.split(/\s+/).filter(Boolean).length / wps) * 1000);
@@ -112,6 +118,14 @@ export class ConversationRelayChannel implements VoiceChannel {
       if (signal?.aborted) onAbort();
       else signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /** ConversationRelay's `language` message: Twilio's voice and recognition switch; later text tokens carry it. */
+  async setLanguage(language: string): Promise<void> {
+    this.lang = this.o.languageTag?.(language) ?? language;
+    language = this.lang;
+    // 004's dialect has no such message: its client does its own speech.
+    if (!this.phony) this.send({ type: 'language', ttsLanguage: language, transcriptionLanguage: language });
   }
 
   async sendDigits(digits: string): Promise<void> {

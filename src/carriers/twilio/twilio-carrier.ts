@@ -408,6 +408,7 @@ export class TwilioCarrier implements Carrier {
         socket,
         dialect: dialect ?? 'conversation-relay',
         lang: relayLanguage(c.req.language),
+        languageTag: relayLanguage,
         wordsPerSecond: this.opts.wordsPerSecond,
         log,
         hangupCall: async () => {
