@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'SB_ERR_CALL_NOT_ACTIVE'
   | 'SB_ERR_CALL_ACTIVE'
   | 'SB_ERR_SHUTTING_DOWN'
+  | 'SB_ERR_UNAVAILABLE'
   | 'SB_ERR_PROVIDER';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -27,6 +28,7 @@ const STATUS: Record<ErrorCode, number> = {
   SB_ERR_CALL_NOT_ACTIVE: 409,
   SB_ERR_CALL_ACTIVE: 409,
   SB_ERR_SHUTTING_DOWN: 503,
+  SB_ERR_UNAVAILABLE: 503,
   SB_ERR_PROVIDER: 502,
 };
 
@@ -52,4 +54,22 @@ export function validationError(field: string, message: string): SwitchboardErro
 
 export function notFound(what: string): SwitchboardError {
   return new SwitchboardError('SB_ERR_NOT_FOUND', `${what} not found`, { resource: what });
+}
+
+/** A part the request needs (the database, Redis) is away for a moment: 503, worth retrying. */
+export function unavailable(cause?: unknown): SwitchboardError {
+  return new SwitchboardError('SB_ERR_UNAVAILABLE', 'Service temporarily unavailable, retry shortly', {}, true, { cause });
+}
+
+/**
+ * True for an error that means the database connection was lost or could not be made (class 08
+ * "connection exception", 57P0x "operator intervention" such as a terminated backend, refused sockets):
+ * the request may be retried, nothing is wrong with it.
+ */
+export function isConnectionLoss(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  if (/^08|^57P0[1-3]$/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code)) return true;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return /^Connection terminated|^Client has encountered a connection error|timeout exceeded when trying to connect/.test(message);
 }

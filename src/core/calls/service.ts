@@ -8,9 +8,10 @@ import { sql, type Transaction } from 'kysely';
 import type { Bus } from '../../bus/bus.js';
 import { channels } from '../../bus/bus.js';
 import type { Logger } from '../../lib/logger.js';
+import { background } from '../../lib/background.js';
 import { isCallSid, isUuid, newCallSid, newId } from '../../lib/ids.js';
 import type { CallEventRow, CallRow, Database, Db } from '../../store/index.js';
-import { SwitchboardError, notFound, validationError } from '../errors.js';
+import { SwitchboardError, notFound, unavailable, validationError } from '../errors.js';
 import { checkCredits, priceCall } from '../credits.js';
 import { enqueueWebhook } from '../webhooks/index.js';
 import type { CallCommand, CallEvent, CommandEnvelope, CommandReply, LiveChanges, NewCallEvent } from './events.js';
@@ -19,6 +20,9 @@ import { canMove, isTerminal, type CallState } from './states.js';
 import type { CallWebhookEvent, WebhookPayloads } from './webhook-payloads.js';
 
 /** The engine's side of starting a call: core hands a stored call over to be dialled (dependency inversion). */
+/** The reply `command()` gives when the command could not be sent (the bus is away). */
+const BUS_UNAVAILABLE = 'bus_unavailable';
+
 export interface CallLauncher {
   launch(call: CallRow): void;
 }
@@ -300,6 +304,8 @@ export class CallService {
     const call = await this.find(orgId, idOrSid);
     if (isTerminal(call.status)) return { alreadyClosed: true, call };
     const reply = await this.command(call.id, { type: 'end', reason: 'ended_by_api' });
+    // Not sent is not unanswered: the session may be alive, so the call is not closed behind its back.
+    if (reply.error === BUS_UNAVAILABLE) throw unavailable();
     if (!reply.ok) {
       const to: CallState = call.status === 'in_progress' ? 'failed' : 'canceled';
       await this.transition(call.id, to, { reason: 'ended_by_api', error: reply.error ?? 'session_unreachable' });
@@ -365,32 +371,44 @@ export class CallService {
 
   private async mustReach(callId: string, command: CallCommand): Promise<void> {
     const reply = await this.command(callId, command);
+    if (reply.error === BUS_UNAVAILABLE) throw unavailable();
     if (!reply.ok) {
       throw new SwitchboardError('SB_ERR_CALL_NOT_ACTIVE', reply.error === 'no_pending_question' ? 'No pending question for this call' : 'Call session is not reachable', { reason: reply.error });
     }
   }
 
-  /** Sends a command to the session owning the call and waits for its acknowledgement. */
+  /**
+   * Sends a command to the session owning the call and waits for its acknowledgement: `session_unreachable`
+   * when nobody answers in time, `bus_unavailable` when the command could not even be sent (Redis away).
+   */
   async command(callId: string, command: CallCommand): Promise<CommandReply> {
     const replyTo = randomUUID();
+    let answer!: (r: CommandReply) => void;
+    const reply = new Promise<CommandReply>((resolve) => (answer = resolve));
+    const timer = setTimeout(() => answer({ ok: false, error: 'session_unreachable' }), this.o.commandTimeoutMs ?? 3000);
+    timer.unref();
     let unsubscribe: (() => Promise<void>) | undefined;
-    const reply = new Promise<CommandReply>((resolve) => {
-      const timer = setTimeout(() => resolve({ ok: false, error: 'session_unreachable' }), this.o.commandTimeoutMs ?? 3000);
-      timer.unref();
-      void this.o.bus
-        .subscribe(channels.commandReplies(replyTo), (m) => {
-          clearTimeout(timer);
-          resolve(m as CommandReply);
-        })
-        .then(async (u) => {
-          unsubscribe = u;
-          const env: CommandEnvelope = { command, replyTo };
-          await this.o.bus.publish(channels.callCommands(callId), env);
-        });
-    });
-    const r = await reply;
-    await unsubscribe?.();
-    return r;
+    try {
+      unsubscribe = await this.o.bus.subscribe(channels.commandReplies(replyTo), (m) => answer(m as CommandReply));
+      const env: CommandEnvelope = { command, replyTo };
+      await this.o.bus.publish(channels.callCommands(callId), env);
+      return await reply;
+    } catch (err) {
+      this.o.log.warn({ err, callId, command: command.type }, 'call command not sent');
+      return { ok: false, error: BUS_UNAVAILABLE };
+    } finally {
+      clearTimeout(timer);
+      if (unsubscribe) background(this.o.log, 'command reply unsubscribe failed', unsubscribe(), { callId });
+    }
+  }
+
+  /** Publishes what was stored: a follower that misses it (the bus is away) still finds it in the call's log. */
+  private async announce(callId: string, event: CallEvent): Promise<void> {
+    try {
+      await this.o.bus.publish(channels.callEvents(callId), event);
+    } catch (err) {
+      this.o.log.warn({ err, callId, seq: event.seq }, 'call event not published');
+    }
   }
 
   // ---- recording what happens (called by the engine) -------------------------------------------
@@ -427,7 +445,7 @@ export class CallService {
       stored = r.rows[0];
     }
     const event = toCallEvent(stored);
-    await this.o.bus.publish(channels.callEvents(callId), event);
+    await this.announce(callId, event);
     if (enqueued) this.o.wakeJobs?.();
     return event;
   }
@@ -525,7 +543,7 @@ export class CallService {
       return row;
     });
     if (!result) return false;
-    await this.o.bus.publish(channels.callEvents(callId), toCallEvent(result));
+    await this.announce(callId, toCallEvent(result));
     if (enqueued) this.o.wakeJobs?.();
     return true;
   }
