@@ -61,15 +61,5 @@ export function unavailable(cause?: unknown): SwitchboardError {
   return new SwitchboardError('SB_ERR_UNAVAILABLE', 'Service temporarily unavailable, retry shortly', {}, true, { cause });
 }
 
-/**
- * True for an error that means the database connection was lost or could not be made (class 08
- * "connection exception", 57P0x "operator intervention" such as a terminated backend, refused sockets):
- * the request may be retried, nothing is wrong with it.
- */
-export function isConnectionLoss(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  const code = typeof e?.code === 'string' ? e.code : '';
-  if (/^08|^57P0[1-3]$/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code)) return true;
-  const message = typeof e?.message === 'string' ? e.message : '';
-  return /^Connection terminated|^Client has encountered a connection error|timeout exceeded when trying to connect/.test(message);
-}
+/** Whether a failure is the database connection lost under a statement (faces answer 503, not 500). */
+export { isConnectionLoss } from '../store/retry.js';

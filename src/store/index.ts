@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../lib/logger.js';
 export type { Database } from './schema.js';
 export * from './schema.js';
 export { DataDirBusyError } from './lock.js';
+export { isConnectionLoss, retryOnConnectionLoss } from './retry.js';
 
 export type Db = Kysely<Database>;
 

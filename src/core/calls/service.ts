@@ -11,6 +11,7 @@ import type { Logger } from '../../lib/logger.js';
 import { background } from '../../lib/background.js';
 import { isCallSid, isUuid, newCallSid, newId } from '../../lib/ids.js';
 import type { CallEventRow, CallRow, Database, Db } from '../../store/index.js';
+import { retryOnConnectionLoss } from '../../store/index.js';
 import { SwitchboardError, notFound, unavailable, validationError } from '../errors.js';
 import { checkCredits, priceCall } from '../credits.js';
 import { enqueueWebhook } from '../webhooks/index.js';
@@ -415,25 +416,28 @@ export class CallService {
 
   /** Claims a call for this node's session (the owner receives its commands). */
   async setOwner(callId: string, nodeId: string | null, brain?: string): Promise<void> {
-    await this.o.db
-      .updateTable('calls')
-      .set({ owner_node: nodeId, ...(brain ? { brain } : {}), updated_at: new Date() })
-      .where('id', '=', callId)
-      .execute();
+    await retryOnConnectionLoss(() =>
+      this.o.db
+        .updateTable('calls')
+        .set({ owner_node: nodeId, ...(brain ? { brain } : {}), updated_at: new Date() })
+        .where('id', '=', callId)
+        .execute(),
+    );
   }
 
   /** Appends an event to the call's log, with its webhooks, and publishes it. Returns the stored event. */
   async record(callId: string, e: NewCallEvent): Promise<CallEvent> {
     let enqueued = false;
-    let stored: CallEventRow;
-    if (e.type === 'transcript' && (await this.webhookEvents(callId)).includes('transcript_updated')) {
-      stored = await this.o.db.transaction().execute(async (trx) => {
-        const { seq, call } = await this.nextSeq(trx, callId);
-        const row = await this.insertEvent(trx, callId, seq, e);
-        enqueued = await this.enqueueWebhooks(trx, call, 'transcript_updated', [row]);
-        return row;
-      });
-    } else {
+    // A line lost with its connection is written again (the rare lost COMMIT may store it twice).
+    const stored = await retryOnConnectionLoss(async (): Promise<CallEventRow> => {
+      if (e.type === 'transcript' && (await this.webhookEvents(callId)).includes('transcript_updated')) {
+        return this.o.db.transaction().execute(async (trx) => {
+          const { seq, call } = await this.nextSeq(trx, callId);
+          const row = await this.insertEvent(trx, callId, seq, e);
+          enqueued = await this.enqueueWebhooks(trx, call, 'transcript_updated', [row]);
+          return row;
+        });
+      }
       // The hot path (every transcript line): one statement takes the sequence number and inserts.
       const v = eventValues(e);
       const r = await sql<CallEventRow>`
@@ -442,8 +446,8 @@ export class CallService {
         select ${callId}, c.seq, ${v.kind}, ${v.role}, ${v.text}, ${v.data}::jsonb from c
         returning *`.execute(this.o.db);
       if (!r.rows[0]) throw notFound('Call');
-      stored = r.rows[0];
-    }
+      return r.rows[0];
+    });
     const event = toCallEvent(stored);
     await this.announce(callId, event);
     if (enqueued) this.o.wakeJobs?.();
@@ -476,7 +480,9 @@ export class CallService {
    */
   async transition(callId: string, to: CallState, f: TransitionFields = {}): Promise<boolean> {
     let enqueued = false;
-    const result = await this.o.db.transaction().execute(async (trx) => {
+    // Run again when the connection is lost under it: a call must reach its end state. A lost COMMIT that
+    // did commit is harmless to repeat: the state machine refuses the second move.
+    const result = await retryOnConnectionLoss(() => this.o.db.transaction().execute(async (trx) => {
       const call = await trx.selectFrom('calls').selectAll().where('id', '=', callId).forUpdate().executeTakeFirst();
       if (!call || !canMove(call.status as CallState, to)) return null;
       const now = new Date();
@@ -541,7 +547,7 @@ export class CallService {
         enqueued = (await this.enqueueWebhooks(trx, updated, 'price_updated', [], price)) || enqueued;
       }
       return row;
-    });
+    }));
     if (!result) return false;
     await this.announce(callId, toCallEvent(result));
     if (enqueued) this.o.wakeJobs?.();
