@@ -254,7 +254,7 @@ export class CallService {
     turn: number,
     t: { transcript_to_gpt_ms: number; gpt_first_token_ms: number | null; first_audio_playback_ms: number | null },
   ): Promise<void> {
-    await this.o.db.insertInto('call_turns').values({ call_id: callId, turn, ...t }).execute();
+    await retryOnConnectionLoss(() => this.o.db.insertInto('call_turns').values({ call_id: callId, turn, ...t }).execute());
   }
 
   async turns(callId: string) {
@@ -263,12 +263,14 @@ export class CallService {
 
   /** How many transcript segments, commands and supervisor overrides a call had. */
   async eventCounts(callId: string): Promise<{ transcript: number; command: number; override: number }> {
-    const rows = await this.o.db
-      .selectFrom('call_events')
-      .select(['kind', (eb) => eb.fn.countAll<string>().as('n')])
-      .where('call_id', '=', callId)
-      .groupBy('kind')
-      .execute();
+    const rows = await retryOnConnectionLoss(() =>
+      this.o.db
+        .selectFrom('call_events')
+        .select(['kind', (eb) => eb.fn.countAll<string>().as('n')])
+        .where('call_id', '=', callId)
+        .groupBy('kind')
+        .execute(),
+    );
     const n = (k: string) => Number(rows.find((r) => r.kind === k)?.n ?? 0);
     return { transcript: n('transcript'), command: n('command'), override: n('override') };
   }
