@@ -1,5 +1,5 @@
 import { deliver, type Bus, type BusHandler } from './bus.js';
-import { createLogger, type Logger } from '../lib/logger.js';
+import { fallbackLogger, type Logger } from '../lib/logger.js';
 
 /**
  * The in-process bus of a single node. Messages are delivered asynchronously (on a microtask), as they
@@ -11,7 +11,7 @@ export class MemoryBus implements Bus {
   /** Wildcard subscriptions (few: metrics, dashboards), kept apart so exact channels are one lookup. */
   private readonly patterns = new Map<string, Set<BusHandler>>();
 
-  constructor(private readonly log: Pick<Logger, 'error'> = createLogger('error')) {}
+  constructor(private readonly log: Pick<Logger, 'error'> = fallbackLogger()) {}
 
   async publish(channel: string, message: unknown): Promise<void> {
     const targets: BusHandler[] = [...(this.handlers.get(channel) ?? [])];

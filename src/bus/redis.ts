@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { deliver, type Bus, type BusHandler } from './bus.js';
-import { createLogger, type Logger } from '../lib/logger.js';
+import { fallbackLogger, type Logger } from '../lib/logger.js';
 
 /**
  * The cluster bus over Redis pub/sub. One connection publishes, one subscribes; channels ending in `*`
@@ -19,7 +19,7 @@ export class RedisBus implements Bus {
   constructor(
     url: string,
     private readonly prefix = 'sb:',
-    private readonly log: Pick<Logger, 'error' | 'warn'> = createLogger('error'),
+    private readonly log: Pick<Logger, 'error' | 'warn'> = fallbackLogger(),
   ) {
     this.pub = this.connect(url, 'publish');
     this.sub = this.connect(url, 'subscribe');

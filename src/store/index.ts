@@ -8,7 +8,7 @@ import { pgliteAsPool } from './pglite-pool.js';
 import { lockDataDir } from './lock.js';
 import { isEmptyDataDir, loadTemplate } from './pglite-template.js';
 import type { Database } from './schema.js';
-import { createLogger, type Logger } from '../lib/logger.js';
+import { fallbackLogger, type Logger } from '../lib/logger.js';
 
 export type { Database } from './schema.js';
 export * from './schema.js';
@@ -62,7 +62,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
 async function openPostgres(opts: StoreOptions): Promise<Store> {
   const schema = opts.schema;
   if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error('invalid schema name');
-  const log = opts.log ?? createLogger('error');
+  const log = opts.log ?? fallbackLogger();
   if (schema) {
     const c = new pg.Client({ connectionString: opts.databaseUrl, application_name: opts.applicationName });
     c.on('error', (err) => log.warn({ err }, 'database connection error'));

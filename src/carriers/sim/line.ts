@@ -8,7 +8,7 @@
 import type { CalleeInput, SayResult, VoiceChannel } from '../carrier.js';
 import type { Clock } from '../../lib/clock.js';
 import { background } from '../../lib/background.js';
-import { createLogger, type Logger } from '../../lib/logger.js';
+import { fallbackLogger, type Logger } from '../../lib/logger.js';
 
 /** What a party does with what reaches it. Implemented by the parties in ./parties/. */
 export interface Party {
@@ -77,7 +77,7 @@ export class Line implements PartyEnd {
     private readonly onEnd: (how: 'party' | 'agent' | 'transfer') => void,
     /** Whether a number exists on the network (a transfer target must). */
     private readonly reachable: (to: string) => boolean = () => true,
-    private readonly logger: Pick<Logger, 'error'> = createLogger('error'),
+    private readonly logger: Pick<Logger, 'error'> = fallbackLogger(),
   ) {
     this.channel = {
       say: (text, signal) => this.agentSay(text, signal),

@@ -20,10 +20,10 @@ import type { CallRequest } from './request.js';
 import { canMove, isTerminal, type CallState } from './states.js';
 import type { CallWebhookEvent, WebhookPayloads } from './webhook-payloads.js';
 
-/** The engine's side of starting a call: core hands a stored call over to be dialled (dependency inversion). */
 /** The reply `command()` gives when the command could not be sent (the bus is away). */
 const BUS_UNAVAILABLE = 'bus_unavailable';
 
+/** The engine's side of starting a call: core hands a stored call over to be dialled (dependency inversion). */
 export interface CallLauncher {
   launch(call: CallRow): void;
 }
