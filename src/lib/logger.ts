@@ -49,5 +49,5 @@ let fallback: Logger | undefined;
  * those parts report is a failure that must not pass unseen.
  */
 export function fallbackLogger(): Logger {
-  return (fallback ??= fallbackLogger());
+  return (fallback ??= createLogger('error'));
 }
