@@ -31,7 +31,7 @@ describe.skipIf(!canRun)('a node whose Redis restarts under load', () => {
       { REDIS_URL: redis.url, REDIS_PREFIX: `sbfault:${schema}:`, ...(pgUrl ? { DATABASE_URL: pgUrl } : {}) },
       pgUrl ? { schema } : { inMemory: true },
     );
-  });
+  }, 180_000); // starting a node takes long on a busy machine
 
   afterAll(async () => {
     watch?.stop();
@@ -44,7 +44,7 @@ describe.skipIf(!canRun)('a node whose Redis restarts under load', () => {
       await c.query(`drop schema if exists ${schema} cascade`);
       await c.end();
     }
-  });
+  }, 120_000);
 
   it('survives, refuses commands with 503 while Redis is away, and obeys them once it is back', { timeout: 180_000 }, async () => {
     const sids: string[] = [];
