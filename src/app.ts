@@ -9,7 +9,7 @@ import { openBus, type Bus } from './bus/index.js';
 import { createCore, TASK_JOB, type Core } from './core/index.js';
 import { routeInbound } from './core/calls/inbound.js';
 import { Orgs, newWebhookSecret } from './core/orgs.js';
-import { webhookDeliveryHandler, WEBHOOK_JOB } from './core/webhooks/index.js';
+import { registerWebhookDelivery } from './core/webhooks/index.js';
 import { JobRunner } from './jobs/runner.js';
 import { openStore, type Store } from './store/index.js';
 import { RealClock, type Clock } from './lib/clock.js';
@@ -115,7 +115,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
       ? (i) => summarizeCall(llm, { brief: buildBrief(i.request), transcript: i.transcript, goalCompleted: i.goalCompleted })
       : undefined,
   });
-  jobs.register(WEBHOOK_JOB, webhookDeliveryHandler({ db: store.db, config, log }));
+  registerWebhookDelivery(jobs, { db: store.db, config, log });
   taskJobs.register(TASK_JOB, core.tasks.jobHandler());
 
   const dialer = new Dialer({

@@ -35,6 +35,8 @@ function describeFailure(err: unknown): string {
   const verbose = ['debug', 'trace'].includes(process.env.LOG_LEVEL ?? '');
   if (!(err instanceof Error)) return String(err);
   if (verbose) return `${err.stack ?? err.message}${err.cause ? `\ncaused by: ${(err.cause as Error).stack ?? String(err.cause)}` : ''}`;
+  const sys = err as NodeJS.ErrnoException;
+  if (sys.code === 'ENOENT' && sys.path) return `no such file or folder: ${sys.path}`;
   const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
   return (err.message + cause).replace(/\s*\n\s*/g, ' ');
 }
