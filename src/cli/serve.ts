@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { loadConfig, type Config } from '../config/index.js';
 import { createSwitchboard, type Switchboard } from '../app.js';
+import { background } from '../lib/background.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -59,8 +60,8 @@ function stopOnSignals(sb: Switchboard): void {
     }
     process.exit();
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => background(sb.log, 'shutdown failed', stop('SIGTERM')));
+  process.on('SIGINT', () => background(sb.log, 'shutdown failed', stop('SIGINT')));
 }
 
 /**
