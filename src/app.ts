@@ -60,9 +60,10 @@ export interface Switchboard {
   log: Logger;
   /**
    * Creates the development organisation on an empty store. Returns its first key while that key has not
-   * been used (so a start that failed after making it shows it again), else null.
+   * been used (so a start that failed after making it shows it again), else null. `key` is null when it
+   * was sealed with another deployment key and cannot be opened here.
    */
-  bootstrapDevOrg(): Promise<{ key: string; webhookSecret: string | null; created: boolean } | null>;
+  bootstrapDevOrg(): Promise<{ key: string | null; org: string; webhookSecret: string | null; created: boolean } | null>;
   /** Listens on config.host:config.port; returns the base URL. */
   listen(): Promise<string>;
   /** SIGTERM: stop taking calls, let live ones finish (up to the grace period), flush deliveries, close. */
@@ -176,16 +177,15 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
       }
       const pending = await core.orgs.pendingFirstKey();
       if (!pending) return null;
-      let key: string;
+      let key: string | null = null;
       try {
         key = core.secrets.open<string>(pending.sealed);
       } catch (err) {
         // Sealed with another deployment key (another node's key file, a changed CREDENTIALS_KEY).
         log.warn({ err }, 'the pending first key cannot be opened with this deployment key');
-        return null;
       }
       const org = await core.orgs.get(pending.orgId);
-      return { key, webhookSecret: org?.webhook_secret ?? null, created };
+      return { key, org: org?.name ?? 'development', webhookSecret: org?.webhook_secret ?? null, created };
     },
     async listen() {
       return app.listen({ port: config.port, host: config.host });

@@ -29,7 +29,9 @@ export function serveCommand(): Command {
         `  store: ${sb.store.kind}${sb.store.kind === 'pglite' ? ` in ${config.dataDir}` : ''} · bus: ${config.redisUrl ? 'redis' : 'in-process'} · carrier: ${sb.carrier.name} · brain: ${brainNote}`,
         `  API docs: ${url}/docs · started in ${Math.round(performance.now() - t0)} ms`,
       ];
-      if (first) {
+      if (first && !first.key) {
+        lines.push('', `  The first API key was sealed with another deployment key: make one with \`switchboard keys create --org ${first.org}\`.`);
+      } else if (first) {
         lines.push(
           '',
           first.created

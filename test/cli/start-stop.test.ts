@@ -19,7 +19,14 @@ const START_MS = 120_000;
 
 const children: ChildProcess[] = [];
 afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  // Each child leads its own process group: a failed test leaves nothing behind (npm's server included).
+  for (const c of children.splice(0)) {
+    try {
+      process.kill(-c.pid!, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
 });
 
 function tmp(): string {
@@ -57,12 +64,13 @@ function alive(pid: number): boolean {
 }
 
 function serverEnv(dir: string, port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, DATA_DIR: dir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent', SHUTDOWN_GRACE_SECONDS: '1', ...extra };
+  // NODE_ENV as an operator has it (vitest sets `test`, where the deployment key is per process).
+  return { ...process.env, NODE_ENV: 'development', DATA_DIR: dir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent', SHUTDOWN_GRACE_SECONDS: '1', ...extra };
 }
 
 /** Spawns and collects output; `exited` resolves with the exit code (or the signal's name). */
 function launch(cmd: string, args: string[], env: NodeJS.ProcessEnv, stdout: 'pipe' | 'ignore' = 'pipe') {
-  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', stdout, 'pipe'] });
+  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', stdout, 'pipe'], detached: true });
   children.push(child);
   const out = { stdout: '', stderr: '' };
   child.stdout?.on('data', (d: Buffer) => (out.stdout += d.toString()));
