@@ -41,10 +41,11 @@ for (const backend of backends) {
       await receiver.close();
     });
 
-    /** A runner with the delivery handler, short timeouts and backoff (the contract's values are defaults). */
+    /** A runner with the delivery handler and short backoff (the contract's values are defaults); the attempt
+     *  timeout stays generous so a loaded machine does not turn a slow answer into a retry. */
     async function startRunner(opts: Partial<WebhookSenderOptions> = {}, releaseAllLocksAtStart = false): Promise<JobRunner> {
       const runner = new JobRunner(store.db, log, { nodeId: `n${runners.length}`, pollMs: 20, releaseAllLocksAtStart });
-      const deps: WebhookSenderOptions = { db: store.db, config: { nodeEnv: 'development' }, log, timeoutMs: 300, backoffMs: [10, 20], ...opts };
+      const deps: WebhookSenderOptions = { db: store.db, config: { nodeEnv: 'development' }, log, timeoutMs: 5000, backoffMs: [10, 20], ...opts };
       registerWebhookDelivery(runner, deps);
       runners.push(runner);
       await runner.start();
