@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadConfig, type Config } from '../config/index.js';
 import { createSwitchboard, type Switchboard } from '../app.js';
 import { background } from '../lib/background.js';
+import { installLastResort } from '../lib/last-resort.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -12,6 +13,7 @@ export function serveCommand(): Command {
       ignoreLostOutput();
       const config = loadConfig({ ...process.env, ...(opts.port ? { PORT: opts.port } : {}) });
       const sb = await createSwitchboard(config);
+      installLastResort(sb.log);
       // A first key stays pending until it is used, so a start that fails from here on shows it again next time.
       const first = await sb.bootstrapDevOrg();
       let url: string;

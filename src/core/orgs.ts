@@ -132,9 +132,16 @@ export class Orgs {
     return org;
   }
 
-  /** The first key has been used: it is no longer shown at start. */
+  /**
+   * The first key has been used: it is no longer shown at start. A failure here must not fail the request
+   * being authenticated; the record then stays and the next lookup of the key tries again.
+   */
   private async firstKeyUsed(keyId: string): Promise<void> {
-    await this.db.deleteFrom('pending_first_key').where('key_id', '=', keyId).execute();
-    this.firstKeyId = undefined;
+    try {
+      await this.db.deleteFrom('pending_first_key').where('key_id', '=', keyId).execute();
+      this.firstKeyId = undefined;
+    } catch {
+      // kept for the next lookup (see above)
+    }
   }
 }
