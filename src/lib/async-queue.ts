@@ -60,6 +60,11 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     return this.droppedCount;
   }
 
+  /** Why the queue failed (a `QueueOverflowError` for `fail` on overflow), if it did. */
+  get failure(): Error | undefined {
+    return this.error;
+  }
+
   /** No more items will be accepted (closed, or failed). */
   get closed(): boolean {
     return this.ended;

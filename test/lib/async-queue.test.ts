@@ -43,6 +43,7 @@ describe('AsyncQueue', () => {
     expect(q.push(2)).toBe(true);
     expect(q.push(3)).toBe(false);
     expect(q.closed).toBe(true);
+    expect(q.failure).toBeInstanceOf(QueueOverflowError);
     expect(q.size).toBe(0);
     expect(q.push(4)).toBe(false);
     await expect(drain(q)).rejects.toBeInstanceOf(QueueOverflowError);

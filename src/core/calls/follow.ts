@@ -34,6 +34,11 @@ export interface FollowOptions {
   limit?: number;
   /** Store re-check period while nothing arrives (default `FOLLOW_RECHECK_MS`). */
   recheckMs?: number;
+  /**
+   * Called the moment the reader falls `limit` events behind: drop the client now (close its connection),
+   * which also ends a wait for its socket to drain; the iteration then throws `FollowerTooSlowError`.
+   */
+  onTooSlow?: (err: FollowerTooSlowError) => void;
 }
 
 /** The reader fell too far behind the call: drop it (close its connection with this reason). */
@@ -72,13 +77,19 @@ export async function* followCall(deps: { db: Db; bus: Bus }, callId: string, o:
   const limit = o.limit ?? FOLLOW_QUEUE_LIMIT;
   // `null` is the re-check tick: look in the store for anything the bus did not bring.
   const queue = new AsyncQueue<CallEvent | null>({ limit, overflow: 'fail' });
-  const unsubscribe = await deps.bus.subscribe(channels.callEvents(callId), (m) => queue.push(m as CallEvent));
+  let tooSlow: FollowerTooSlowError | undefined;
+  const push = (item: CallEvent | null) => {
+    if (queue.push(item) || tooSlow || !(queue.failure instanceof QueueOverflowError)) return;
+    tooSlow = new FollowerTooSlowError(limit);
+    o.onTooSlow?.(tooSlow);
+  };
+  const unsubscribe = await deps.bus.subscribe(channels.callEvents(callId), (m) => push(m as CallEvent));
   const stop = () => queue.close();
   o.signal?.addEventListener('abort', stop, { once: true });
   if (o.signal?.aborted) stop();
   let quiet = true;
   const recheck = setInterval(() => {
-    if (quiet) queue.push(null);
+    if (quiet) push(null);
     quiet = true;
   }, o.recheckMs ?? FOLLOW_RECHECK_MS);
   recheck.unref();
@@ -116,7 +127,7 @@ export async function* followCall(deps: { db: Db; bus: Bus }, callId: string, o:
       if (isEnd(e)) return;
     }
   } catch (err) {
-    if (err instanceof QueueOverflowError) throw new FollowerTooSlowError(err.limit);
+    if (err instanceof QueueOverflowError) throw tooSlow ?? new FollowerTooSlowError(err.limit);
     throw err;
   } finally {
     clearInterval(recheck);

@@ -74,9 +74,15 @@ export const agentsLiveSocket: FastifyPluginAsync<FaceOptions> = async (app, { c
       });
       // The status `connected` reports; older status events of the backlog are not news.
       let status = call.status as CallState;
+      // A client that stops reading falls behind the call: it is dropped at once, never buffered for.
+      // 1013 "try again later": it may reconnect and read the transcript so far.
+      const onTooSlow = (err: FollowerTooSlowError) => {
+        req.log.warn({ callId: call.id, limit: err.limit }, 'slow live transcript client dropped');
+        socket.close(1013, err.reason);
+      };
       try {
         await send(socket, { type: 'connected', call_id: call.id, data: { call_id: call.id, status: statusWord(status) } });
-        for await (const e of core.calls.follow(call.org_id, call.id, { signal: gone.signal })) {
+        for await (const e of core.calls.follow(call.org_id, call.id, { signal: gone.signal, onTooSlow })) {
           if (e.type === 'transcript') {
             const item = transcriptItem({ ...e, created_at: e.at });
             await send(socket, { type: 'transcript_update', call_id: call.id, data: { transcript: [item], ...item } });
@@ -89,11 +95,7 @@ export const agentsLiveSocket: FastifyPluginAsync<FaceOptions> = async (app, { c
           }
         }
       } catch (err) {
-        if (err instanceof FollowerTooSlowError) {
-          req.log.warn({ callId: call.id, limit: err.limit }, 'slow live transcript client dropped');
-          // 1013 "try again later": the client fell behind the call; it may reconnect and read the backlog.
-          socket.close(1013, err.reason);
-        } else {
+        if (!(err instanceof FollowerTooSlowError)) {
           req.log.error({ err, callId: call.id }, 'live transcript socket failed');
           sendNow(socket, { type: 'error', error: 'Internal error' });
           socket.close(1011, 'internal error');

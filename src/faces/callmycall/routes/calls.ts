@@ -99,17 +99,20 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
       reply.hijack();
       sse.open();
       const ping = setInterval(() => sse.trySend('ping', { ts: Math.floor(Date.now() / 1000) }), PING_MS);
+      // A client that stops reading falls behind the call: it is dropped at once, never buffered for.
+      const onTooSlow = (err: FollowerTooSlowError) => {
+        req.log.warn({ callId: call.id, limit: err.limit }, 'slow transcript stream client dropped');
+        sse.drop(err.reason);
+      };
       try {
-        for await (const e of core.calls.follow(req.org.id, call.id, { afterSeq, signal: sse.signal })) {
+        for await (const e of core.calls.follow(req.org.id, call.id, { afterSeq, signal: sse.signal, onTooSlow })) {
           if (e.type === 'transcript') await sse.send('added', transcriptItem(e), e.seq);
           else if (e.type === 'status' && isTerminal(e.status)) await sse.send('ended', { status: statusWord(e.status) });
         }
         sse.close();
       } catch (err) {
-        if (err instanceof FollowerTooSlowError) {
-          req.log.warn({ callId: call.id, limit: err.limit }, 'slow transcript stream client dropped');
-          sse.drop(err.reason);
-        } else {
+        // A slow client was already dropped (onTooSlow).
+        if (!(err instanceof FollowerTooSlowError)) {
           req.log.error({ err, callId: call.id }, 'transcript stream failed');
           sse.drop('internal_error');
         }
