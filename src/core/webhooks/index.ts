@@ -4,3 +4,4 @@ export * from './target.js';
 export * from './deliver.js';
 export * from './test-send.js';
 export * from './list.js';
+export * from './service.js';

@@ -2,7 +2,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { SwitchboardError } from '../../../core/errors.js';
-import { listDeliveries, sendTestWebhook } from '../../../core/webhooks/index.js';
 import type { FaceOptions } from '../../shared/options.js';
 import { DeliveriesQuery, ErrorBody, WebhookTestBody } from '../schemas.js';
 
@@ -30,7 +29,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app,
       const reason = core.checkWebhookUrl(req.body.webhook_url);
       if (reason) throw new SwitchboardError('SB_ERR_VALIDATION', `Invalid webhook_url: ${reason}`, { field: 'webhook_url' });
       const org = (await core.orgs.get(req.org.id))!;
-      const r = await sendTestWebhook({ db: core.db, config: core.config }, org, {
+      const r = await core.webhooks.test(org, {
         url: req.body.webhook_url,
         event: req.body.event ?? 'call_completed',
       });
@@ -52,7 +51,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app,
     async (req) => {
       let callId = req.query.call_id;
       if (callId) callId = (await core.calls.find(req.org.id, callId)).id;
-      const rows = await listDeliveries(core.db, req.org.id, { limit: req.query.limit, callId });
+      const rows = await core.webhooks.deliveries(req.org.id, { limit: req.query.limit, callId });
       return { deliveries: rows };
     },
   );
