@@ -65,6 +65,9 @@ export interface TransitionFields {
   brain?: string;
 }
 
+/** Kept here too: it used to live in this file. */
+export { toCallEvent };
+
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 
 function bodyHash(body: unknown): string {
