@@ -2,21 +2,33 @@
  * Every TwiML document Switchboard sends Twilio, built with the `twilio` package's own `VoiceResponse` (it
  * knows the verbs and escapes text and attributes), never by string templates.
  */
-import twilio from 'twilio';
+import { createRequire } from 'node:module';
+import type VoiceResponse from 'twilio/lib/twiml/VoiceResponse.js';
 
-const { VoiceResponse } = twilio.twiml;
-type Response = InstanceType<typeof VoiceResponse>;
+type Response = VoiceResponse;
+
+const require = createRequire(import.meta.url);
+let Builder: typeof VoiceResponse | undefined;
+
+/**
+ * A new document. The builder is loaded on first use, and alone (not the whole `twilio` package, which the
+ * REST client also loads lazily): a node that carries no Twilio call never pays for it at start-up.
+ */
+function response(): Response {
+  Builder ??= require('twilio/lib/twiml/VoiceResponse.js') as typeof VoiceResponse;
+  return new Builder();
+}
 
 /** `<Hangup/>`. */
 export function hangupTwiml(): string {
-  const r = new VoiceResponse();
+  const r = response();
   r.hangup();
   return r.toString();
 }
 
 /** Says `message`, then hangs up. */
 export function sayAndHangup(message: string): string {
-  const r = new VoiceResponse();
+  const r = response();
   r.say(message);
   r.hangup();
   return r.toString();
@@ -24,7 +36,7 @@ export function sayAndHangup(message: string): string {
 
 /** Connects the call to the ConversationRelay socket; `action` is requested when the session is over. */
 export function relayTwiml(o: { action: string; url: string; language: string; callSid: string }): string {
-  const r = new VoiceResponse();
+  const r = response();
   r.connect({ action: o.action })
     .conversationRelay({ url: o.url, language: o.language, interruptible: 'any', dtmfDetection: true })
     .parameter({ name: 'callSid', value: o.callSid });
@@ -46,7 +58,7 @@ function connectStream(r: Response, s: StreamTarget): void {
 
 /** Connects the call to a (bidirectional) media stream. */
 export function streamTwiml(s: StreamTarget): string {
-  const r = new VoiceResponse();
+  const r = response();
   connectStream(r, s);
   return r.toString();
 }
@@ -56,7 +68,7 @@ export function streamTwiml(s: StreamTarget): string {
  * Sent as an update's `Twiml` parameter, without the XML declaration (as Twilio's examples do).
  */
 export function digitsThenStreamTwiml(digits: string, s: StreamTarget): string {
-  const r = new VoiceResponse();
+  const r = response();
   r.play({ digits });
   connectStream(r, s);
   return withoutDeclaration(r);
@@ -64,14 +76,14 @@ export function digitsThenStreamTwiml(digits: string, s: StreamTarget): string {
 
 /** `<Dial>` to `to` with `callerId` shown. */
 export function dialTwiml(to: string, callerId: string): string {
-  const r = new VoiceResponse();
+  const r = response();
   r.dial({ callerId }, to);
   return r.toString();
 }
 
 /** Joins conference `room`; either leg leaving ends it; no beep. */
 export function conferenceTwiml(room: string): string {
-  const r = new VoiceResponse();
+  const r = response();
   r.dial().conference({ startConferenceOnEnter: true, endConferenceOnExit: true, beep: 'false' }, room);
   return r.toString();
 }
