@@ -16,6 +16,9 @@ export class SseStream {
   private readonly gone = new AbortController();
   constructor(private readonly res: ServerResponse) {
     res.on('close', () => this.gone.abort());
+    // A write to a connection that broke meanwhile emits 'error', which would end the process unheard;
+    // the stream is simply over (its 'close' follows).
+    res.on('error', () => this.gone.abort());
   }
 
   open(headers: Record<string, string> = {}): void {
