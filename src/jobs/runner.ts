@@ -194,8 +194,7 @@ export class JobRunner {
     try {
       const handler = this.handlers.get(job.kind);
       if (!handler) throw new Error(`no handler for job kind ${job.kind}`);
-      const payload = typeof job.payload === 'string' ? JSON.parse(job.payload) : job.payload;
-      await handler(payload, job);
+      await handler(job.payload, job);
       await this.db.deleteFrom('jobs').where('id', '=', job.id).execute();
     } catch (err) {
       const retry = err instanceof RetryJob;

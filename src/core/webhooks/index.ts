@@ -5,3 +5,4 @@ export * from './deliver.js';
 export * from './test-send.js';
 export * from './list.js';
 export * from './dead-letter.js';
+export * from './service.js';

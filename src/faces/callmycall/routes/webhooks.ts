@@ -5,7 +5,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { SwitchboardError } from '../../../core/errors.js';
-import { listDeliveries, redeliverWebhook, sendTestWebhook } from '../../../core/webhooks/index.js';
 import type { FaceOptions } from '../../shared/options.js';
 import { DeliveriesQuery, DeliveryParams, ErrorBody, WebhookTestBody } from '../schemas.js';
 
@@ -33,7 +32,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app,
       const reason = core.checkWebhookUrl(req.body.webhook_url);
       if (reason) throw new SwitchboardError('SB_ERR_VALIDATION', `Invalid webhook_url: ${reason}`, { field: 'webhook_url' });
       const org = (await core.orgs.get(req.org.id))!;
-      const r = await sendTestWebhook({ db: core.db, config: core.config }, org, {
+      const r = await core.webhooks.test(org, {
         url: req.body.webhook_url,
         event: req.body.event ?? 'call_completed',
       });
@@ -57,7 +56,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app,
     async (req) => {
       let callId = req.query.call_id;
       if (callId) callId = (await core.calls.find(req.org.id, callId)).id;
-      const rows = await listDeliveries(core.db, req.org.id, { limit: req.query.limit, callId });
+      const rows = await core.webhooks.deliveries(req.org.id, { limit: req.query.limit, callId });
       return { deliveries: rows };
     },
   );
@@ -81,7 +80,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app,
       },
     },
     async (req, reply) => {
-      const r = await redeliverWebhook(core.db, req.org.id, req.params.id);
+      const r = await core.webhooks.redeliver(req.org.id, req.params.id);
       return reply.status(202).send({ ...r, status: 'queued' as const });
     },
   );
