@@ -15,7 +15,13 @@ import type { Logger } from './lib/logger.js';
 import { callMyCallFace } from './faces/callmycall/index.js';
 import { agentsApiFace, agentsLiveSocket } from './faces/agents-api/index.js';
 import { truedyFace } from './faces/truedy/index.js';
+import { guardInput, isStorableDateTime } from './faces/shared/input.js';
+import { lenientJson, sharedRateLimit } from './faces/shared/plumbing.js';
+import { rootErrorHandler } from './faces/shared/errors.js';
 import type { Metrics } from './metrics/index.js';
+
+/** The largest WebSocket message any route accepts (bytes). */
+export const WS_MAX_PAYLOAD = 64 * 1024;
 
 export interface ServerDeps {
   core: Core;
@@ -36,6 +42,7 @@ function ajv(coerce: boolean) {
     strict: false,
   });
   addFormats.default(a);
+  a.addFormat('date-time', { type: 'string', validate: isStorableDateTime });
   return a;
 }
 
@@ -58,6 +65,11 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (req, reply) => {
     reply.header('X-Request-Id', req.id);
   });
+  // Rules every face shares, registered before the faces so that each inherits them.
+  app.setErrorHandler(rootErrorHandler);
+  lenientJson(app as unknown as FastifyInstance);
+  guardInput(app as unknown as FastifyInstance);
+  await sharedRateLimit(app as unknown as FastifyInstance, d.core.config, d.rateLimitRedis);
 
   await app.register(swagger, {
     openapi: {
@@ -71,7 +83,9 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(websocket);
+  // Every socket (live transcript, carrier media and relay) takes small JSON messages; a bigger one closes the
+  // socket with 1009 instead of being buffered (the ws default is 100 MiB).
+  await app.register(websocket, { options: { maxPayload: WS_MAX_PAYLOAD } });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get(

@@ -3,7 +3,7 @@
  * and why, and what kind of framework error (bad JSON, too large, wrong content type) a request hit.
  * Each face's errors.ts decides the body; this decides the facts, once.
  */
-import type { FastifyError } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { SwitchboardError } from '../../core/errors.js';
 
 export interface Problem {
@@ -84,4 +84,14 @@ export function toProblem(err: unknown): Problem {
   if (status === 429) return { status, message: 'Too Many Requests', code: 'SB_ERR_RATE_LIMITED' };
   if (status >= 400 && status < 500) return { status, message: e.message || 'Bad request', code: 'SB_ERR_VALIDATION' };
   return { status: 500, message: 'Internal error', code: 'SB_ERR_INTERNAL' };
+}
+
+/**
+ * The body of errors outside the faces (`/healthz`, `/openapi.json`, the live-transcript socket's handshake,
+ * the carriers' callbacks): `{error, field?}`, never Fastify's default body, never a 500 for bad input.
+ */
+export function rootErrorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const p = toProblem(err);
+  if (p.status >= 500) req.log.error({ err }, 'request failed');
+  void reply.status(p.status).send(p.field ? { error: p.message, field: p.field } : { error: p.message });
 }
