@@ -1,7 +1,7 @@
 /**
  * Builds the HTTP application from its pieces (no listening here: tests use `inject()`, the CLI listens).
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
@@ -18,10 +18,55 @@ import { truedyFace } from './faces/truedy/index.js';
 import { guardInput, isStorableDateTime } from './faces/shared/input.js';
 import { lenientJson, sharedRateLimit } from './faces/shared/plumbing.js';
 import { rootErrorHandler } from './faces/shared/errors.js';
+import { declareErrorResponses, type FaceErrorDoc } from './faces/shared/openapi.js';
+import { ErrorBody as CallMyCallError } from './faces/callmycall/schemas.js';
+import { callMyCallErrorHandler } from './faces/callmycall/errors.js';
+import { ErrorEnvelope as AgentsApiError } from './faces/agents-api/schemas.js';
+import { agentsApiErrorHandler } from './faces/agents-api/errors.js';
+import { ErrorEnvelope as TruedyError } from './faces/truedy/schemas.js';
+import { truedyErrorHandler } from './faces/truedy/errors.js';
 import type { Metrics } from './metrics/index.js';
 
 /** The largest WebSocket message any route accepts (bytes). */
 export const WS_MAX_PAYLOAD = 64 * 1024;
+
+/** Each face's error body and the statuses its routes add to the common ones (`/openapi.json`). */
+const FACE_ERRORS: Array<FaceErrorDoc & { handler: ErrorHandler }> = [
+  {
+    prefix: '/v1',
+    body: CallMyCallError,
+    validation: 400,
+    handler: callMyCallErrorHandler,
+    // Starting a call: out of credits, the carrier refused, the server is stopping.
+    routes: { 'POST /start-call': [402, 502, 503] },
+  },
+  {
+    prefix: '/api/v1',
+    body: AgentsApiError,
+    validation: 400,
+    handler: agentsApiErrorHandler,
+    routes: { 'POST /tasks/:id/execute': [402, 502, 503] },
+  },
+  {
+    prefix: '/api/public/v1',
+    body: TruedyError,
+    validation: 422,
+    handler: truedyErrorHandler,
+    routes: { 'POST /calls': [402, 502, 503], 'DELETE /calls/:call_id': [409] },
+  },
+];
+
+type ErrorHandler = (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => void;
+
+/**
+ * Errors Fastify raises before a route is known (a path that is not valid percent-encoding) get the body of
+ * the face whose prefix the URL has, like every other error there.
+ */
+const frameworkErrors: ErrorHandler = (err, req, reply) => {
+  const path = req.url.split('?')[0];
+  const face = FACE_ERRORS.find((f) => path === f.prefix || path.startsWith(f.prefix + '/'));
+  (face?.handler ?? rootErrorHandler)(err, req, reply);
+};
 
 export interface ServerDeps {
   core: Core;
@@ -56,6 +101,7 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
     },
     requestIdHeader: false,
     trustProxy: d.core.config.nodeEnv === 'production',
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Bodies are checked strictly (a string is not a number); query strings and paths are text and are coerced.
@@ -81,6 +127,7 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    transform: declareErrorResponses(FACE_ERRORS),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   // Every socket (live transcript, carrier media and relay) takes small JSON messages; a bigger one closes the

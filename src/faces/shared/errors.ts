@@ -77,6 +77,11 @@ export function toProblem(err: unknown): Problem {
       return { status: 413, message: 'Request body too large', field: 'body', code: 'SB_ERR_VALIDATION' };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { status: 415, message: 'Unsupported Content-Type: send application/json', field: 'body', code: 'SB_ERR_VALIDATION' };
+    case 'FST_ERR_BAD_URL':
+      return { status: 400, message: 'Invalid path: not valid percent-encoded UTF-8', field: 'path', code: 'SB_ERR_VALIDATION' };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      // Fastify's message repeats the URL, which may hold a phone number: ours does not.
+      return { status: 400, message: 'Invalid path: a path parameter is longer than 100 characters', field: 'path', code: 'SB_ERR_VALIDATION' };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { status: 400, message: 'Invalid Content-Length', field: 'body', code: 'SB_ERR_VALIDATION' };
   }
