@@ -146,9 +146,9 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
     return d.metrics ? d.metrics.text() : '';
   });
 
-  await app.register(callMyCallFace, { prefix: '/v1', core: d.core, bus: d.bus, rateLimitRedis: d.rateLimitRedis });
-  await app.register(agentsApiFace, { prefix: '/api/v1', core: d.core, bus: d.bus, rateLimitRedis: d.rateLimitRedis });
+  await app.register(callMyCallFace, { prefix: '/v1', core: d.core, bus: d.bus });
+  await app.register(agentsApiFace, { prefix: '/api/v1', core: d.core, bus: d.bus });
   await app.register(agentsLiveSocket, { core: d.core, bus: d.bus });
-  await app.register(truedyFace, { prefix: '/api/public/v1', core: d.core, bus: d.bus, rateLimitRedis: d.rateLimitRedis });
+  await app.register(truedyFace, { prefix: '/api/public/v1', core: d.core, bus: d.bus });
   return app as unknown as FastifyInstance;
 }

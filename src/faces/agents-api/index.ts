@@ -28,7 +28,7 @@ export const agentsApiFace: FastifyPluginAsync<FaceOptions> = async (app, opts) 
     if (Number.isFinite(left) && left < 1_000_000_000) reply.header('x-ratelimit-reset', Math.ceil(Date.now() / 1000) + left);
   });
 
-  const own: FaceOptions = { core: opts.core, bus: opts.bus, rateLimitRedis: opts.rateLimitRedis };
+  const own: FaceOptions = { core: opts.core, bus: opts.bus };
   await app.register(agentRoutes, own);
   await app.register(taskRoutes, own);
   await app.register(callRoutes, own);

@@ -34,7 +34,7 @@ export const callMyCallFace: FastifyPluginAsync<FaceOptions> = async (app, opts)
   });
 
   // Pass only our own options on: Fastify's (the prefix) must not apply twice.
-  const own: FaceOptions = { core: opts.core, bus: opts.bus, rateLimitRedis: opts.rateLimitRedis };
+  const own: FaceOptions = { core: opts.core, bus: opts.bus };
   await app.register(callRoutes, own);
   await app.register(webhookRoutes, own);
   await app.register(liveRoutes, own);

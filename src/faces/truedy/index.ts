@@ -20,5 +20,5 @@ export const truedyFace: FastifyPluginAsync<FaceOptions> = async (app, opts) => 
 
   keyAuth(app, core, bearerKey, { missing: 'Authorization: Bearer API key is required', invalid: 'Invalid API key' });
 
-  await app.register(callRoutes, { core: opts.core, bus: opts.bus, rateLimitRedis: opts.rateLimitRedis });
+  await app.register(callRoutes, { core: opts.core, bus: opts.bus });
 };
