@@ -46,8 +46,10 @@ export function findBadInput(value: unknown, path: string, depth = 0): { field: 
 }
 
 function refuseBadInput(req: FastifyRequest): void {
-  // Fields are named as the client wrote them: body fields bare, query and path parameters too.
-  for (const part of [req.body, req.query, req.params]) {
+  // Fields are named as the client wrote them: body fields bare, query and path parameters too. A query a
+  // route does not declare is never read, so it is not judged either.
+  const query = req.routeOptions.schema?.querystring ? req.query : undefined;
+  for (const part of [req.body, query, req.params]) {
     const bad = findBadInput(part, '');
     if (bad) {
       const field = bad.field || 'body';
