@@ -131,8 +131,15 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   // Every socket (live transcript, carrier media and relay) takes small JSON messages; a bigger one closes the
-  // socket with 1009 instead of being buffered (the ws default is 100 MiB).
-  await app.register(websocket, { options: { maxPayload: WS_MAX_PAYLOAD } });
+  // socket with 1009 instead of being buffered (the ws default is 100 MiB). A socket error (a client gone
+  // mid-frame) closes that socket, with a static line.
+  await app.register(websocket, {
+    options: { maxPayload: WS_MAX_PAYLOAD },
+    errorHandler: (err, socket, req) => {
+      req.log.warn({ err }, 'websocket failed');
+      socket.terminate();
+    },
+  });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get(

@@ -21,8 +21,7 @@ declare module 'fastify' {
 /**
  * Registered once, on the root app, before the faces: one counter store, so a key has one budget of
  * `RATE_LIMIT_PER_MINUTE` across every face (not one per face). With Redis the count is shared by every node
- * (`<REDIS_PREFIX>rl:`). If Redis fails, requests pass uncounted rather than fail: the limit protects the
- * service, it must not take it down.
+ * (`<REDIS_PREFIX>rl:`).
  */
 export async function sharedRateLimit(app: FastifyInstance, config: Config, redis?: unknown): Promise<void> {
   await app.register(rateLimit, {
@@ -30,6 +29,7 @@ export async function sharedRateLimit(app: FastifyInstance, config: Config, redi
     max: config.rateLimitPerMinute,
     timeWindow: 60_000,
     keyGenerator: (req) => req.rateKey ?? 'ip:' + req.ip,
+    // While Redis is away requests are served unlimited rather than refused (docs/operations.md).
     skipOnError: true,
     ...(redis ? { redis: redis as any, nameSpace: `${config.redisPrefix}rl:` } : {}),
     errorResponseBuilder: () => new SwitchboardError('SB_ERR_RATE_LIMITED', 'Too Many Requests', {}, true),
