@@ -13,6 +13,8 @@ export interface Org {
 }
 
 const KEY_PREFIX = 'sk_';
+/** How many leading characters of a key are stored in clear, to recognise it in lists. */
+const PREFIX_LENGTH = 10;
 
 export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
@@ -27,14 +29,18 @@ export function newWebhookSecret(): string {
 }
 
 export class Orgs {
-  /** Recently authenticated keys (hash → org), so a burst of requests costs one lookup. */
+  /**
+   * Recently authenticated keys (hash → org), so a burst of requests costs one lookup. Kept one second at
+   * most: a key revoked on any node (or straight in the database) is refused everywhere within a second,
+   * with no invalidation message to lose.
+   */
   private readonly cache = new Map<string, { org: Org; until: number }>();
   /** The pending first key (see `pendingFirstKey`): its first use ends the pending record. */
   private firstKeyId: string | undefined;
 
   constructor(
     private readonly db: Db,
-    private readonly cacheMs = 30_000,
+    private readonly cacheMs = 1_000,
   ) {}
 
   async findByName(name: string): Promise<OrgRow | undefined> {
@@ -74,7 +80,7 @@ export class Orgs {
     const id = newId();
     await this.db
       .insertInto('api_keys')
-      .values({ id, org_id: orgId, prefix: key.slice(0, 10), hash: hashKey(key), name: name ?? null, revoked_at: null })
+      .values({ id, org_id: orgId, prefix: key.slice(0, PREFIX_LENGTH), hash: hashKey(key), name: name ?? null, revoked_at: null })
       .execute();
     return { id, key };
   }
@@ -108,6 +114,25 @@ export class Orgs {
 
   async setCredits(orgId: string, credits: number): Promise<void> {
     await this.db.updateTable('orgs').set({ credits }).where('id', '=', orgId).execute();
+  }
+
+  /**
+   * Revokes one of an organisation's keys, given in full or by its stored prefix (its first 10 characters);
+   * returns how many were revoked. Other nodes stop accepting it within their one-second cache.
+   */
+  async revokeKey(orgId: string, keyOrPrefix: string): Promise<number> {
+    const full = keyOrPrefix.length > PREFIX_LENGTH;
+    if (keyOrPrefix.length < PREFIX_LENGTH) throw new Error('a key prefix has 10 characters');
+    const rows = await this.db
+      .updateTable('api_keys')
+      .set({ revoked_at: new Date() })
+      .where('org_id', '=', orgId)
+      .where(full ? 'hash' : 'prefix', '=', full ? hashKey(keyOrPrefix) : keyOrPrefix)
+      .where('revoked_at', 'is', null)
+      .returning('hash')
+      .execute();
+    for (const r of rows) this.cache.delete(r.hash);
+    return rows.length;
   }
 
   /** The organisation a key belongs to, or null for an unknown or revoked key. */
