@@ -12,6 +12,8 @@ import type { Database } from './schema.js';
 export type { Database } from './schema.js';
 export * from './schema.js';
 export { DataDirBusyError } from './lock.js';
+export { inBackground, inForeground, currentPriority, type StorePriority } from './priority.js';
+export { StoreHealth, type StoreState } from './health.js';
 
 export type Db = Kysely<Database>;
 
