@@ -18,6 +18,8 @@
  *   BENCH_START_EVERY    20     one request in this many of the mix is a POST /v1/start-call (0: none)
  *   BENCH_PHONE          +15550100  number called (Bella Cucina: a receptionist, a full conversation)
  *   BENCH_FILL_SECONDS   120    at most this long to reach BENCH_LIVE live calls before the load starts
+ *   BENCH_DIAL           1      0: calls are stored but never dialled (the same reads on an idle node, for
+ *                               comparison: what the machine gives the API with no calls to carry)
  *
  * Timing figures live here, printed; never in test assertions.
  */
@@ -49,6 +51,7 @@ const TIME_SCALE = env.BENCH_TIME_SCALE ?? '5';
 const START_EVERY = Number(env.BENCH_START_EVERY ?? 20);
 const PHONE = env.BENCH_PHONE ?? '+15550100';
 const FILL_SECONDS = Number(env.BENCH_FILL_SECONDS ?? 120);
+const DIAL = env.BENCH_DIAL !== '0';
 const BODY = JSON.stringify({ phone_number: PHONE, task: 'Confirm my booking for Tuesday, reference AB123', language: 'en' });
 
 interface Row {
@@ -65,6 +68,7 @@ interface Row {
   healthP50: number;
   healthP99: number;
   healthMax: number;
+  healthTimeouts: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -123,9 +127,13 @@ async function run(i: number): Promise<Row> {
     const key = await sb.core.orgs.createKey(org.id, 'bench');
     const url = await sb.listen();
     const ids: string[] = [];
+    if (!DIAL) {
+      sb.core.calls.setLauncher({ launch() {} });
+      while (ids.length < LIVE) ids.push(...(await Promise.all(Array.from({ length: 10 }, () => startCall(url, key)))).filter((id) => id !== null));
+    }
     // Fill the node (at most FILL_SECONDS), then keep it full while the load runs.
     const fillEnd = Date.now() + FILL_SECONDS * 1000;
-    while (sb.dialer.liveCount < LIVE * 0.95 && Date.now() < fillEnd) {
+    while (DIAL && sb.dialer.liveCount < LIVE * 0.95 && Date.now() < fillEnd) {
       await topUp(sb, url, key, LIVE, ids, 10, fillEnd);
       await sleep(100);
     }
@@ -135,7 +143,7 @@ async function run(i: number): Promise<Row> {
     const keeper = (async () => {
       while (measuring) {
         samples.push(sb.dialer.liveCount);
-        await topUp(sb, url, key, LIVE, ids, 5, Date.now() + 1000);
+        if (DIAL) await topUp(sb, url, key, LIVE, ids, 5, Date.now() + 1000);
         await sleep(250);
       }
     })();
@@ -163,6 +171,7 @@ async function run(i: number): Promise<Row> {
       healthP50: health.latency.p50,
       healthP99: health.latency.p99,
       healthMax: health.latency.max,
+      healthTimeouts: health.timeouts + health.errors,
     };
     console.log(`run ${i}: ${JSON.stringify(row)}`);
     return row;
@@ -173,11 +182,11 @@ async function run(i: number): Promise<Row> {
 }
 
 function table(rows: [string, Row][]): string {
-  const head = ['run', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'timeouts', 'non-2xx', 'live min', 'live median', 'waiting at end', 'healthz p50', 'healthz p99', 'healthz max'];
+  const head = ['run', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'timeouts', 'non-2xx', 'live min', 'live median', 'waiting at end', 'healthz p50', 'healthz p99', 'healthz max', 'healthz timeouts'];
   const cells = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
   const body = rows.map(([name, r]) => [
     name,
-    ...[r.requests, r.reqPerSec, r.p50, r.p99, r.max, r.timeouts, r.non2xx, r.liveMin, r.liveMedian, r.waiting, r.healthP50, r.healthP99, r.healthMax].map(cells),
+    ...[r.requests, r.reqPerSec, r.p50, r.p99, r.max, r.timeouts, r.non2xx, r.liveMin, r.liveMedian, r.waiting, r.healthP50, r.healthP99, r.healthMax, r.healthTimeouts].map(cells),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (c: string[]) => '| ' + c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join(' | ') + ' |';
@@ -186,7 +195,7 @@ function table(rows: [string, Row][]): string {
 
 async function main() {
   console.log(
-    `PGlite · ${LIVE} live calls to ${PHONE} at SIM_TIME_SCALE ${TIME_SCALE} · ${CONNECTIONS} clients: GET /v1/calls/:id, ` +
+    `PGlite · ${LIVE} ${DIAL ? 'live' : 'stored, never dialled,'} calls to ${PHONE} at SIM_TIME_SCALE ${TIME_SCALE} · ${CONNECTIONS} clients: GET /v1/calls/:id, ` +
       `${START_EVERY > 0 ? `1 in ${START_EVERY} a POST /v1/start-call` : 'no start-calls'} · 1 client on /healthz · ${DURATION} s × ${RUNS} runs`,
   );
   console.log(`node ${process.version} · ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}) · load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
