@@ -5,7 +5,8 @@
  * not repeated: the next check sees it pending past its bound and answers `down` at once.
  */
 import { sql } from 'kysely';
-import type { Db } from './index.js';
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
 
 export type StoreState = 'ok' | 'down';
 
@@ -14,7 +15,7 @@ export class StoreHealth {
   private probe: { answered: Promise<boolean>; startedAt: number } | undefined;
 
   constructor(
-    private readonly db: Db,
+    private readonly db: Kysely<Database>,
     private readonly timeoutMs = 1000,
     private readonly cacheMs = 1000,
   ) {}
