@@ -4,8 +4,7 @@
  * milliseconds costs the store at most one statement a second. A probe still waiting on a hung store is
  * not repeated: the next check sees it pending past its bound and answers `down` at once.
  */
-import { sql } from 'kysely';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
 export type StoreState = 'ok' | 'down';
