@@ -11,7 +11,7 @@ import { routeInbound } from './core/calls/inbound.js';
 import { Orgs, newWebhookSecret } from './core/orgs.js';
 import { registerWebhookDelivery } from './core/webhooks/index.js';
 import { JobRunner } from './jobs/runner.js';
-import { openStore, type Store } from './store/index.js';
+import { inBackground, openStore, StoreHealth, type Store } from './store/index.js';
 import { RealClock, type Clock } from './lib/clock.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { background } from './lib/background.js';
@@ -119,8 +119,8 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     carrierName: carrier.name,
     checkDestination: carrier.checkDestination?.bind(carrier),
     verifyCallerId: carrier.capabilities.callerIdVerification && carrier.verifyCallerId ? carrier.verifyCallerId.bind(carrier) : undefined,
-    wakeJobs: () => jobs.wake(),
-    wakeTasks: () => taskJobs.wake(),
+    wakeJobs: () => inBackground(() => jobs.wake()),
+    wakeTasks: () => inBackground(() => taskJobs.wake()),
     summarize: llm
       ? (i) => summarizeCall(llm, { brief: buildBrief(i.request), transcript: i.transcript, goalCompleted: i.goalCompleted })
       : undefined,
@@ -142,12 +142,14 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     maxConcurrent: config.maxConcurrentCalls,
     routeInbound: (from, to) => routeInbound(core, from, to),
   });
-  core.calls.setLauncher(dialer);
+  // Carrying calls and running jobs is background work on the store: API requests go first (store/priority.ts).
+  core.calls.setLauncher({ launch: (call) => inBackground(() => dialer.launch(call)) });
   // Calls that ring our numbers are answered by their agents (carriers that deliver them).
-  if (carrier.capabilities.inbound && carrier.onInbound) carrier.onInbound((c) => background(log, 'inbound call failed', dialer.acceptInbound(c)));
+  if (carrier.capabilities.inbound && carrier.onInbound) carrier.onInbound((c) => inBackground(() => background(log, 'inbound call failed', () => dialer.acceptInbound(c))));
 
   const rateLimitRedis = config.redisUrl ? rateLimitClient(config.redisUrl, log) : undefined;
-  const app = await buildServer({ core, bus, log, activeCalls: () => dialer.liveCount, rateLimitRedis, metrics });
+  const storeHealth = new StoreHealth(store.db);
+  const app = await buildServer({ core, bus, log, activeCalls: () => dialer.liveCount, storeState: () => storeHealth.state(), rateLimitRedis, metrics });
   // Twilio's callbacks and relay socket (verified by X-Twilio-Signature, not by key).
   // With several nodes (Redis), a callback for a call another node carries is passed on to it.
   const twilioCluster = carrier instanceof TwilioCarrier && config.redisUrl ? new TwilioCluster(carrier, bus, log) : undefined;
@@ -155,8 +157,8 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   if (carrier instanceof TwilioCarrier) await app.register(twilioRoutes(carrier, twilioCluster));
 
   await recoverOrphans(core, store);
-  await jobs.start();
-  await taskJobs.start();
+  await inBackground(() => jobs.start());
+  await inBackground(() => taskJobs.start());
   log.info({ brain: brain.name, carrier: carrier.name, store: store.kind, bus: config.redisUrl ? 'redis' : 'memory' }, 'switchboard ready');
 
   let closed = false;

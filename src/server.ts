@@ -6,6 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { randomUUID } from 'node:crypto';
@@ -74,9 +75,18 @@ export interface ServerDeps {
   log: Logger;
   /** Live calls on this node, for /healthz. */
   activeCalls: () => number;
+  /** Whether the store answers (bounded and cached: store/health.ts), for /healthz. */
+  storeState: () => Promise<'ok' | 'down'>;
   rateLimitRedis?: unknown;
   metrics?: Metrics;
 }
+
+const HealthBody = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+  store: Type.Union([Type.Literal('ok'), Type.Literal('down')]),
+  uptime: Type.Integer({ description: 'Seconds since the process started' }),
+  activeCalls: Type.Integer({ description: 'Live calls on this node' }),
+});
 
 function ajv(coerce: boolean) {
   const a = new Ajv({
@@ -142,10 +152,22 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // 503 when the store does not answer within a second, so a load balancer stops sending this node work.
   app.get(
     '/healthz',
-    { schema: { summary: 'Health (open)', tags: ['Operations'], security: [] } },
-    async () => ({ status: 'ok', uptime: Math.round(process.uptime()), activeCalls: d.activeCalls() }),
+    {
+      schema: {
+        summary: 'Health (open): 503 when the store does not answer',
+        tags: ['Operations'],
+        security: [],
+        response: { 200: HealthBody, 503: HealthBody },
+      },
+    },
+    async (_req, reply) => {
+      const store = await d.storeState();
+      if (store !== 'ok') reply.code(503);
+      return { status: store === 'ok' ? ('ok' as const) : ('unavailable' as const), store, uptime: Math.round(process.uptime()), activeCalls: d.activeCalls() };
+    },
   );
 
   app.get('/metrics', { schema: { summary: 'Prometheus metrics (open; keep it on an internal network)', tags: ['Operations'], security: [] } }, async (_req, reply) => {

@@ -50,8 +50,11 @@ for (const backend of BACKENDS) {
       expect(started?.json.data).toEqual({ status: 'in-progress', to: '+15550100', from: null });
       // transcript_updated and price_updated were not asked for.
       expect(rx.received.every((w) => ['call_started', 'call_completed'].includes(w.json.event))).toBe(true);
-      // Every attempt is listed.
-      const list = (await t.sb.app.inject({ method: 'GET', url: `/v1/webhook/deliveries?call_id=${sid}`, headers })).json();
+      // Every attempt is listed (the attempt is recorded once the receiver has answered, so wait for it).
+      const list = await until(async () => {
+        const l = (await t.sb.app.inject({ method: 'GET', url: `/v1/webhook/deliveries?call_id=${sid}`, headers })).json();
+        return l.deliveries.length >= 2 ? l : null;
+      }, 20_000, 'both deliveries listed');
       expect(list.deliveries.map((d: any) => d.event).sort()).toEqual(['call_completed', 'call_started']);
       expect(list.deliveries.every((d: any) => d.status_code === 200)).toBe(true);
     });
