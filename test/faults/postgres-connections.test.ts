@@ -36,16 +36,16 @@ describe.skipIf(!pgUrl)('a node whose PostgreSQL connections are killed', () => 
     admin.on('error', () => {});
     await admin.connect();
     node = await startNode({ DATABASE_URL: pgUrl! }, { schema });
-  });
+  }, 180_000); // starting a node takes long on a busy machine
 
   afterAll(async () => {
     watch?.stop();
     await node?.close();
     await admin?.query(`drop schema if exists ${schema} cascade`);
     await admin?.end();
-  });
+  }, 120_000);
 
-  it('survives an idle connection killed under the pool (the reported crash) and serves the next request', async () => {
+  it('survives an idle connection killed under the pool (the reported crash) and serves the next request', { timeout: 90_000 }, async () => {
     expect((await api(node, 'GET', '/api/v1/calls?limit=1')).status).toBe(200);
     expect(await kill('one idle')).toBe(1);
     // Without a handler, pg's 'error' event is an uncaught exception: counted here, it would end a server.
