@@ -104,7 +104,7 @@ for (const backend of backends) {
       const all = await listDeliveries(store.db, orgId);
       expect(all.map((r) => r.attempt)).toEqual([5, 4, 3, 2, 1]);
       expect(Object.keys(all[0]).sort()).toEqual(
-        ['attempt', 'call_id', 'created_at', 'duration_ms', 'error', 'event', 'id', 'status_code', 'url', 'webhook_id'].sort(),
+        ['attempt', 'call_id', 'created_at', 'dead_letter', 'duration_ms', 'error', 'event', 'id', 'status_code', 'url', 'webhook_id'].sort(),
       );
       expect(typeof all[0].id).toBe('string');
       expect((await listDeliveries(store.db, orgId, { limit: 2 })).map((r) => r.attempt)).toEqual([5, 4]);
