@@ -114,6 +114,17 @@ export interface WebhookDeliveriesTable {
   status_code: number | null;
   error: string | null;
   duration_ms: number | null;
+  /** The job gave up on this delivery: this row sums it up (attempts made, last error) instead of an attempt. */
+  dead_letter: Generated<boolean>;
+  /** Dead letters only: the exact body that was sent, for a redelivery. */
+  payload: string | null;
+  created_at: Timestamp;
+}
+
+/** The first start's API key until it is used (sealed with the deployment key; see Orgs.pendingFirstKey). */
+export interface PendingFirstKeyTable {
+  key_id: string;
+  sealed: string;
   created_at: Timestamp;
 }
 
@@ -212,6 +223,7 @@ export interface Database {
   jobs: JobsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   call_turns: CallTurnsTable;
+  pending_first_key: PendingFirstKeyTable;
 }
 
 export type OrgRow = Selectable<OrgsTable>;

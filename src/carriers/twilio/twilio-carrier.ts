@@ -20,6 +20,7 @@ import { UserOnCallSession, type ConferenceHost } from './conference.js';
 import { TwilioMediaStream, mediaStreamToken } from './media-stream.js';
 import { MediaStreamAudioChannel } from './media-stream-channel.js';
 import { digitsThenStreamTwiml, hangupTwiml, relayTwiml, sayAndHangup, streamTwiml, type StreamTarget } from './twiml.js';
+import { own } from '../../lib/own.js';
 
 export interface TwilioCarrierOptions {
   accountSid: string;
@@ -339,7 +340,7 @@ export class TwilioCarrier implements Carrier {
       call.emit({ type: 'ringing' });
       return;
     }
-    const end = END_STATUS[status];
+    const end = own(END_STATUS, status);
     // The outcome is the status itself (like the simulated network, no separate reason); Twilio's error code, if any, is kept.
     const code = one(params.ErrorCode) ?? one(params.SipResponseCode);
     if (end) this.end(call, end, undefined, end === 'failed' && code ? `twilio_${code}` : undefined);
@@ -637,7 +638,7 @@ export class TwilioCarrier implements Carrier {
 export function relayLanguage(lang: string): string {
   if (lang.includes('-')) return lang;
   const map: Record<string, string> = { en: 'en-US', sv: 'sv-SE', es: 'es-ES', de: 'de-DE', fr: 'fr-FR', it: 'it-IT', pt: 'pt-BR', nl: 'nl-NL', da: 'da-DK', nb: 'nb-NO', fi: 'fi-FI', ja: 'ja-JP' };
-  return map[lang] ?? `${lang}-${lang.toUpperCase()}`;
+  return own(map, lang) ?? `${lang}-${lang.toUpperCase()}`;
 }
 
 /** Twilio's `AnsweredBy` → ours: `machine_*` and `fax` are machines; `unknown` stays unknown; anything else a person. */

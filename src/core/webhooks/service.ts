@@ -1,6 +1,7 @@
-/** The webhook operations faces offer their clients: a signed test send, and the delivery log. */
+/** The webhook operations faces offer their clients: a signed test send, the delivery log and redelivery. */
 import type { Config } from '../../config/index.js';
 import type { Db, OrgRow } from '../../store/index.js';
+import { redeliverWebhook, type Redelivery } from './dead-letter.js';
 import { listDeliveries, type ListDeliveriesOptions, type WebhookDeliveryListItem } from './list.js';
 import { sendTestWebhook, type TestWebhookResult } from './test-send.js';
 
@@ -15,5 +16,10 @@ export class Webhooks {
   /** An organisation's delivery attempts, newest first. */
   deliveries(orgId: string, opts: ListDeliveriesOptions = {}): Promise<WebhookDeliveryListItem[]> {
     return listDeliveries(this.deps.db, orgId, opts);
+  }
+
+  /** Queues a fresh delivery of the event a dead letter holds (same body, same `Webhook-Id`). */
+  redeliver(orgId: string, deliveryId: string): Promise<Redelivery> {
+    return redeliverWebhook(this.deps.db, orgId, deliveryId);
   }
 }
