@@ -35,8 +35,8 @@ for (const backend of BACKENDS) {
       // Time stands still: the simulated callee never answers, so the calls stay live throughout.
       t = await startSwitchboard(backend, { SHUTDOWN_GRACE_SECONDS: '1', HOST: '127.0.0.1' }, { clock: new VirtualClock(undefined, Infinity), log: createLogger('warn', sink) });
       base = await t.sb.listen();
-    });
-    afterAll(() => t.close());
+    }, 120_000);
+    afterAll(() => t?.close(), 120_000);
 
     async function liveCall(): Promise<string> {
       const r = await fetch(`${base}/v1/start-call`, {
@@ -82,7 +82,8 @@ for (const backend of BACKENDS) {
       expect(added).toBeGreaterThan(0);
       expect(added).toBeLessThan(EVENTS - FOLLOW_QUEUE_LIMIT);
       expect((await t.sb.core.calls.find(t.orgId, callId)).status).not.toMatch(/completed|failed|canceled/);
-    });
+      res.destroy();
+    }, 120_000);
 
     it('WebSocket: a client that does not read is closed with 1013 slow_consumer', async () => {
       const callId = await liveCall();
@@ -99,6 +100,6 @@ for (const backend of BACKENDS) {
       ws.resume();
       expect(await closed).toEqual({ code: 1013, reason: 'slow_consumer' });
       expect(updates).toBeLessThan(EVENTS - FOLLOW_QUEUE_LIMIT);
-    });
+    }, 120_000);
   });
 }

@@ -7,7 +7,7 @@ import type { CallRow } from '../../src/store/index.js';
 function row(status: string, extra: Partial<CallRow> = {}): CallRow {
   return {
     id: '44ec8f61-6d9a-4553-a6ca-777f5f5ef95b', sid: 'CA1', org_id: 'o', direction: 'outbound', from_number: '+15557770001', to_number: '+14155550123',
-    status, request: JSON.stringify({ face: 'truedy', to: '+14155550123', task: 'x', metadata: {}, context: { a: 1 } }), carrier: 'sim', brain: null,
+    status, request: { face: 'truedy', to: '+14155550123', task: 'x', metadata: {}, context: { a: 1 } }, carrier: 'sim', brain: null,
     answered_by: null, outcome: null, end_reason: null, last_error: null, goal_completed: null, summary: null, extracted: null, duration_seconds: null,
     credits_charged: null, owner_node: null, answered_at: null, ended_at: null, agent_id: null, task_id: null, next_seq: 1,
     created_at: new Date(), updated_at: new Date(), ...extra,
