@@ -8,8 +8,8 @@ import type { Config } from './config/index.js';
 import { openBus, type Bus } from './bus/index.js';
 import { createCore, TASK_JOB, type Core } from './core/index.js';
 import { routeInbound } from './core/calls/inbound.js';
-import { newWebhookSecret } from './core/orgs.js';
-import { webhookDeliveryHandler, WEBHOOK_JOB } from './core/webhooks/index.js';
+import { Orgs, newWebhookSecret } from './core/orgs.js';
+import { registerWebhookDelivery } from './core/webhooks/index.js';
 import { JobRunner } from './jobs/runner.js';
 import { openStore, type Store } from './store/index.js';
 import { RealClock, type Clock } from './lib/clock.js';
@@ -59,8 +59,12 @@ export interface Switchboard {
   carrier: Carrier;
   clock: Clock;
   log: Logger;
-  /** Creates the development organisation on an empty store; returns its new key (shown once) or null. */
-  bootstrapDevOrg(): Promise<{ key: string; webhookSecret: string } | null>;
+  /**
+   * Creates the development organisation on an empty store. Returns its first key while that key has not
+   * been used (so a start that failed after making it shows it again), else null. `key` is null when it
+   * was sealed with another deployment key and cannot be opened here.
+   */
+  bootstrapDevOrg(): Promise<{ key: string | null; org: string; webhookSecret: string | null; created: boolean } | null>;
   /** Listens on config.host:config.port; returns the base URL. */
   listen(): Promise<string>;
   /** SIGTERM: stop taking calls, let live ones finish (up to the grace period), flush deliveries, close. */
@@ -121,7 +125,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
       ? (i) => summarizeCall(llm, { brief: buildBrief(i.request), transcript: i.transcript, goalCompleted: i.goalCompleted })
       : undefined,
   });
-  jobs.register(WEBHOOK_JOB, webhookDeliveryHandler({ db: store.db, config, log }));
+  registerWebhookDelivery(jobs, { db: store.db, config, log });
   taskJobs.register(TASK_JOB, core.tasks.jobHandler());
 
   const dialer = new Dialer({
@@ -171,11 +175,26 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     clock,
     log,
     async bootstrapDevOrg() {
-      if ((await core.orgs.count()) > 0) return null;
-      const webhookSecret = newWebhookSecret();
-      const { org, created } = await core.orgs.ensure('development', { credits: config.devOrgCredits, webhookSecret });
-      if (!created) return null;
-      return { key: await core.orgs.createKey(org.id, 'first start'), webhookSecret };
+      let created = false;
+      if ((await core.orgs.count()) === 0) {
+        created = await store.db.transaction().execute(async (trx) => {
+          const orgs = new Orgs(trx);
+          const made = await orgs.ensure('development', { credits: config.devOrgCredits, webhookSecret: newWebhookSecret() });
+          if (made.created) await orgs.createFirstKey(made.org.id, (key) => core.secrets.seal(key));
+          return made.created;
+        });
+      }
+      const pending = await core.orgs.pendingFirstKey();
+      if (!pending) return null;
+      let key: string | null = null;
+      try {
+        key = core.secrets.open<string>(pending.sealed);
+      } catch (err) {
+        // Sealed with another deployment key (another node's key file, a changed CREDENTIALS_KEY).
+        log.warn({ err }, 'the pending first key cannot be opened with this deployment key');
+      }
+      const org = await core.orgs.get(pending.orgId);
+      return { key, org: org?.name ?? 'development', webhookSecret: org?.webhook_secret ?? null, created };
     },
     async listen() {
       return app.listen({ port: config.port, host: config.host });

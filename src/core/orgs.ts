@@ -35,6 +35,8 @@ export class Orgs {
    * with no invalidation message to lose.
    */
   private readonly cache = new Map<string, { org: Org; until: number }>();
+  /** The pending first key (see `pendingFirstKey`): its first use ends the pending record. */
+  private firstKeyId: string | undefined;
 
   constructor(
     private readonly db: Db,
@@ -70,12 +72,40 @@ export class Orgs {
 
   /** Creates a key for the organisation and returns it in full (the only time it is seen). */
   async createKey(orgId: string, name?: string): Promise<string> {
+    return (await this.insertKey(orgId, name)).key;
+  }
+
+  private async insertKey(orgId: string, name?: string): Promise<{ id: string; key: string }> {
     const key = newKey();
+    const id = newId();
     await this.db
       .insertInto('api_keys')
-      .values({ id: newId(), org_id: orgId, prefix: key.slice(0, PREFIX_LENGTH), hash: hashKey(key), name: name ?? null, revoked_at: null })
+      .values({ id, org_id: orgId, prefix: key.slice(0, PREFIX_LENGTH), hash: hashKey(key), name: name ?? null, revoked_at: null })
       .execute();
+    return { id, key };
+  }
+
+  /**
+   * The first start's key: created with a pending record holding it sealed (`seal`, the deployment key), so
+   * that a start which fails after this can show it again. The record goes when the key is first used.
+   * Use on an `Orgs` over a transaction, with the organisation's creation.
+   */
+  async createFirstKey(orgId: string, seal: (key: string) => string): Promise<string> {
+    const { id, key } = await this.insertKey(orgId, 'first start');
+    await this.db.insertInto('pending_first_key').values({ key_id: id, sealed: seal(key) }).execute();
     return key;
+  }
+
+  /** The sealed first key while it has not been used, and the org it belongs to; watches for its first use. */
+  async pendingFirstKey(): Promise<{ sealed: string; orgId: string } | undefined> {
+    const row = await this.db
+      .selectFrom('pending_first_key')
+      .innerJoin('api_keys', 'api_keys.id', 'pending_first_key.key_id')
+      .select(['pending_first_key.key_id', 'pending_first_key.sealed', 'api_keys.org_id'])
+      .where('api_keys.revoked_at', 'is', null)
+      .executeTakeFirst();
+    this.firstKeyId = row?.key_id;
+    return row && { sealed: row.sealed, orgId: row.org_id };
   }
 
   async setWebhookSecret(orgId: string, secret: string | null): Promise<void> {
@@ -115,13 +145,28 @@ export class Orgs {
     const row = await this.db
       .selectFrom('api_keys')
       .innerJoin('orgs', 'orgs.id', 'api_keys.org_id')
-      .select(['orgs.id as id', 'orgs.name as name'])
+      .select(['orgs.id as id', 'orgs.name as name', 'api_keys.id as key_id'])
       .where('api_keys.hash', '=', hash)
       .where('api_keys.revoked_at', 'is', null)
       .executeTakeFirst();
     if (!row) return null;
+    if (row.key_id === this.firstKeyId) await this.firstKeyUsed(row.key_id);
+    const org: Org = { id: row.id, name: row.name };
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(hash, { org: row, until: now + this.cacheMs });
-    return row;
+    this.cache.set(hash, { org, until: now + this.cacheMs });
+    return org;
+  }
+
+  /**
+   * The first key has been used: it is no longer shown at start. A failure here must not fail the request
+   * being authenticated; the record then stays and the next lookup of the key tries again.
+   */
+  private async firstKeyUsed(keyId: string): Promise<void> {
+    try {
+      await this.db.deleteFrom('pending_first_key').where('key_id', '=', keyId).execute();
+      this.firstKeyId = undefined;
+    } catch {
+      // kept for the next lookup (see above)
+    }
   }
 }

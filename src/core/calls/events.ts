@@ -17,6 +17,9 @@ export type NewCallEvent =
   | { type: 'status'; status: CallState; reason?: string }
   | { type: 'command'; command: string; value?: string };
 
+/** `call_events.data` as stored: a status change's state and reason, or a command and its value. */
+export type CallEventData = { status: CallState; reason: string | null } | { command: string; value: string | null };
+
 /** Changes to a live call (PATCH); they apply at the agent's next turn. */
 export interface LiveChanges {
   task?: string;
@@ -42,3 +45,4 @@ export interface CommandReply {
   ok: boolean;
   error?: string;
 }
+
