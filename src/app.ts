@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Config } from './config/index.js';
 import { openBus, type Bus } from './bus/index.js';
-import { createCore, TASK_JOB, type Core } from './core/index.js';
+import { createCore, DIAL_JOB, NodeLeases, TASK_JOB, type Core, type DialJob } from './core/index.js';
 import { routeInbound } from './core/calls/inbound.js';
 import { newWebhookSecret } from './core/orgs.js';
 import { webhookDeliveryHandler, WEBHOOK_JOB } from './core/webhooks/index.js';
@@ -53,6 +53,12 @@ export interface Switchboard {
   store: Store;
   bus: Bus;
   jobs: JobRunner;
+  /** Dial jobs: claims queued calls while this node has free lines. */
+  dialJobs: JobRunner;
+  /** Scheduled tasks, TASK_CONCURRENCY in progress across the cluster. */
+  taskJobs: JobRunner;
+  /** This node's lease and the reaper of dead nodes' calls. */
+  leases: NodeLeases;
   dialer: Dialer;
   brain: Brain;
   carrier: Carrier;
@@ -88,15 +94,24 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     nodeId: config.nodeId,
     pollMs: o.jobPollMs,
     releaseAllLocksAtStart: store.kind === 'pglite',
-    excludeKinds: [TASK_JOB],
+    excludeKinds: [TASK_JOB, DIAL_JOB],
   });
-  // Scheduled tasks have a runner of their own: a task holds its slot until its call ends (TASK_CONCURRENCY).
+  // Scheduled tasks have a runner of their own: at most TASK_CONCURRENCY tasks in progress in the whole
+  // cluster, counted in the claim's transaction (Tasks.freeSlots); a task holds its slot until its call ends.
   const taskJobs = new JobRunner(store.db, log, {
     nodeId: config.nodeId,
     pollMs: o.jobPollMs,
     concurrency: config.taskConcurrency,
     onlyRegisteredKinds: true,
-    lockTimeoutMs: 6 * 3600_000,
+    admit: (trx, wanted) => core.tasks.freeSlots(trx, config.taskConcurrency, wanted),
+  });
+  // Queued calls are dial jobs, claimed while this node has free lines (the Dialer's take/give).
+  const dialJobs = new JobRunner(store.db, log, {
+    nodeId: config.nodeId,
+    pollMs: o.jobPollMs,
+    concurrency: config.maxConcurrentCalls,
+    onlyRegisteredKinds: true,
+    slots: { take: (n) => dialer.take(n), give: (n) => dialer.give(n) },
   });
   const core = createCore({
     db: store.db,
@@ -107,6 +122,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     checkDestination: carrier.checkDestination?.bind(carrier),
     verifyCallerId: carrier.capabilities.callerIdVerification && carrier.verifyCallerId ? carrier.verifyCallerId.bind(carrier) : undefined,
     wakeJobs: () => jobs.wake(),
+    wakeDials: () => dialJobs.wake(),
     wakeTasks: () => taskJobs.wake(),
     summarize: llm
       ? (i) => summarizeCall(llm, { brief: buildBrief(i.request), transcript: i.transcript, goalCompleted: i.goalCompleted })
@@ -128,8 +144,11 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     nodeId: config.nodeId,
     maxConcurrent: config.maxConcurrentCalls,
     routeInbound: (from, to) => routeInbound(core, from, to),
+    onLineFree: () => dialJobs.wake(),
   });
-  core.calls.setLauncher(dialer);
+  dialJobs.register(DIAL_JOB, (payload: DialJob) => dialer.dialJob(payload));
+  core.calls.setLauncher({ reserve: () => dialer.take(1) === 1, release: () => dialer.give(1), launch: (job) => dialJobs.runNow(job) });
+  const leases = new NodeLeases({ db: store.db, calls: core.calls, log, nodeId: config.nodeId, ...config.nodeLease });
   // Calls that ring our numbers are answered by their agents (carriers that deliver them).
   if (carrier.capabilities.inbound && carrier.onInbound) carrier.onInbound((c) => void dialer.acceptInbound(c));
 
@@ -141,8 +160,11 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   await twilioCluster?.start();
   if (carrier instanceof TwilioCarrier) await app.register(twilioRoutes(carrier, twilioCluster));
 
-  await recoverOrphans(core, store);
+  // The lease first: a node claims nothing (calls, jobs) before it holds one. With the embedded store this
+  // process is the only node, so calls left live by the previous one are closed now (`server_restarted`).
+  await leases.start({ alone: store.kind === 'pglite' });
   await jobs.start();
+  await dialJobs.start();
   await taskJobs.start();
   log.info({ brain: brain.name, carrier: carrier.name, store: store.kind, bus: config.redisUrl ? 'redis' : 'memory' }, 'switchboard ready');
 
@@ -156,6 +178,9 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     store,
     bus,
     jobs,
+    dialJobs,
+    taskJobs,
+    leases,
     dialer,
     brain,
     carrier,
@@ -175,13 +200,14 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
       if (closed) return;
       closed = true;
       core.calls.stopAcceptingCalls();
-      await taskJobs.stop(0);
-      await dialer.drain(config.shutdownGraceSeconds * 1000);
-      core.tasks.stopWaiting();
+      // Queued calls and due tasks stay in the database for another node (or this one after a restart).
       await taskJobs.stop(2000);
+      await dialJobs.stop(5000);
+      await dialer.drain(config.shutdownGraceSeconds * 1000);
       await app.close();
       await jobs.drain(Math.min(15_000, config.shutdownGraceSeconds * 1000 + 2000));
       await jobs.stop();
+      await leases.release().catch((err: unknown) => log.warn({ err }, 'node lease release failed'));
       await twilioCluster?.close();
       await bus.close();
       rateLimitRedis?.disconnect();
@@ -210,16 +236,4 @@ function holdingClock(llm: Llm, clock: Clock): Llm {
       }
     },
   };
-}
-
-/**
- * The embedded store belongs to one process, so any call still live in it at start-up lost its session
- * when the previous process died: it is closed as failed, with a reason, and its webhooks still go out.
- */
-async function recoverOrphans(core: Core, store: Store): Promise<void> {
-  if (store.kind !== 'pglite') return;
-  for (const call of await core.calls.liveCalls()) {
-    const to = call.status === 'in_progress' ? 'failed' : 'canceled';
-    await core.calls.transition(call.id, to, { reason: 'server_restarted', error: 'session_lost' });
-  }
 }
