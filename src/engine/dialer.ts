@@ -50,11 +50,9 @@ export class Dialer implements JobSlots {
     return n;
   }
 
-  /** Gives back lines taken by `take` that no call used. */
+  /** Gives back lines taken by `take` that no call used (the runner polls again on its own). */
   give(n: number): void {
-    if (n <= 0) return;
-    this.reserved -= n;
-    this.o.onLineFree?.();
+    this.reserved -= Math.max(0, n);
   }
 
   /**
