@@ -205,7 +205,7 @@ describe.skipIf(!pgUrl)('two nodes on one PostgreSQL', () => {
     const hook = await until(async () => rx.received.find((w) => w.json.event === 'call_completed' && w.json.sid === live.sid), 30_000, 'call_completed');
     expect(hook.json.data.status).toBe('failed');
     // Exactly one end, whatever the number of reapers: one status event, one delivery.
-    const ends = await b.sb.store.db.selectFrom('call_events').select('data').where('call_id', '=', id).where('kind', '=', 'status').execute();
+    const ends = await b.sb.store.db.selectFrom('call_events').select('data').where('call_id', '=', closed.id).where('kind', '=', 'status').execute();
     expect(ends.filter((e) => (e.data as { status: string }).status === 'failed')).toHaveLength(1);
     expect(rx.received.filter((w) => w.json.event === 'call_completed' && w.json.sid === live.sid)).toHaveLength(1);
     // The dead node is forgotten once it owns nothing.

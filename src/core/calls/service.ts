@@ -601,13 +601,6 @@ export class CallService {
     return true;
   }
 
-  /** Live calls whose owner is `nodeId` (shutdown) or any owner (recovery after a crash). */
-  async liveCalls(nodeId?: string): Promise<CallRow[]> {
-    let q = this.o.db.selectFrom('calls').selectAll().where('status', 'in', ['queued', 'ringing', 'in_progress']);
-    if (nodeId) q = q.where('owner_node', '=', nodeId);
-    return q.execute();
-  }
-
   private async nextSeq(trx: Transaction<Database>, callId: string): Promise<{ seq: number; call: CallRow }> {
     const call = await trx
       .updateTable('calls')
