@@ -180,7 +180,10 @@ export class CallService {
       throw new SwitchboardError('SB_ERR_IDEMPOTENCY_MISMATCH', 'Idempotency key is being used by another request', {});
     }
     if (local && dial) this.launcher?.launch(dial);
-    else this.o.wakeDials?.();
+    else {
+      if (local) this.launcher?.release();
+      this.o.wakeDials?.();
+    }
     if (dialingEnqueued) this.o.wakeJobs?.();
     return { call: inserted, replayed: false };
   }
