@@ -148,7 +148,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   });
   dialJobs.register(DIAL_JOB, (payload: DialJob) => dialer.dialJob(payload));
   core.calls.setLauncher({ reserve: () => dialer.take(1) === 1, release: () => dialer.give(1), launch: (job) => dialJobs.runNow(job) });
-  const leases = new NodeLeases({ db: store.db, calls: core.calls, log, nodeId: config.nodeId, ...config.nodeLease });
+  const leases = new NodeLeases({ db: store.db, calls: core.calls, log, nodeId: config.nodeId, ...config.nodeLease, onLapsed: () => dialer.dropClosed() });
   // Calls that ring our numbers are answered by their agents (carriers that deliver them).
   if (carrier.capabilities.inbound && carrier.onInbound) carrier.onInbound((c) => void dialer.acceptInbound(c));
 

@@ -20,6 +20,8 @@ export interface NodeLeaseOptions {
   heartbeatMs: number;
   leaseMs: number;
   reaperMs: number;
+  /** The lease was found run out when renewed (the database was out of reach): other nodes may have closed our calls. */
+  onLapsed?: () => Promise<void>;
 }
 
 /** Calls in these states have a session somewhere (or wait for one). */
@@ -74,7 +76,10 @@ export class NodeLeases {
       on conflict (id) do update set heartbeat_at = now(), expires_at = excluded.expires_at
       returning (select lapsed from prev) as lapsed`.execute(this.o.db);
     // The database was out of reach longer than a lease: other nodes may have closed our calls meanwhile.
-    if (r.rows[0]?.lapsed) this.o.log.warn({ nodeId: this.o.nodeId }, 'node lease had run out before it was renewed');
+    if (r.rows[0]?.lapsed) {
+      this.o.log.warn({ nodeId: this.o.nodeId }, 'node lease had run out before it was renewed');
+      await this.o.onLapsed?.();
+    }
   }
 
   /**

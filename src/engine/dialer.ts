@@ -146,6 +146,17 @@ export class Dialer implements JobSlots {
   }
 
   /**
+   * After this node's lease had run out (the database out of reach too long), other nodes may have closed
+   * its calls (`node_lost`): their sessions here hang up, so no one talks on a call the record says ended.
+   */
+  async dropClosed(): Promise<void> {
+    for (const [callId, session] of [...this.live]) {
+      const call = await this.o.calls.findAny(callId);
+      if (!call || call.ended_at) await session.hangup('node_lost');
+    }
+  }
+
+  /**
    * Shutdown: no new call starts here (queued calls wait in the database for another node, or for this one
    * after a restart); live calls may finish until `graceMs`, then are hung up.
    */

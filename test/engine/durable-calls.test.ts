@@ -212,6 +212,25 @@ describe.skipIf(!pgUrl)('two nodes on one PostgreSQL', () => {
     await until(async () => !(await b.sb.store.db.selectFrom('nodes').select('id').where('id', '=', a.sb.config.nodeId).executeTakeFirst()), 10_000, 'dead node row removed');
   }, 90_000);
 
+  it('a node whose lease ran out while it lived hangs up the calls the other node closed', async () => {
+    const a = await node('a', {});
+    const b = await node('b', {}, new VirtualClock());
+    const id = await startCall(a);
+    await advanceUntil(a.clock, async () => ((await callRow(a, id)).status === 'in_progress' ? true : null), 200, 30_000);
+    // Node a stops renewing (as if the database were out of its reach); node b reaps its call.
+    a.sb.leases.stop();
+    const closed = await until(async () => {
+      const c = await callRow(b, id);
+      return c.ended_at ? c : null;
+    }, 30_000, 'the reaper to close the call');
+    expect(closed.end_reason).toBe('node_lost');
+    expect(a.sb.dialer.liveCount).toBe(1);
+    // Back in touch: node a learns its lease had run out and drops the session of the closed call.
+    await a.sb.leases.renew();
+    await advanceUntil(a.clock, async () => a.sb.dialer.liveCount === 0, 200, 30_000);
+    expect((await callRow(b, id)).status).toBe('failed');
+  }, 90_000);
+
   it('TASK_CONCURRENCY holds across both nodes, and a dead node gives its task slots back', async () => {
     const env = { TASK_CONCURRENCY: '2' };
     const a = await node('a', env);
