@@ -171,7 +171,7 @@ describe.skipIf(!pgUrl)('two nodes on one PostgreSQL', () => {
     const a = await node('a', { MAX_CONCURRENT_CALLS: '1' });
     const b = await node('b', {}, new VirtualClock());
     const first = await startCall(a);
-    expect((await callRow(a, first)).owner_node).toBe(a.sb.config.nodeId);
+    await until(async () => (await callRow(a, first)).owner_node === a.sb.config.nodeId, 10_000, 'first call started on a');
     const second = await startCall(a);
     const done = await until(async () => {
       const c = await callRow(a, second);
