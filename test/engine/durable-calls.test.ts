@@ -238,8 +238,9 @@ describe.skipIf(!pgUrl)('two nodes on one PostgreSQL', () => {
     await a.sb.core.orgs.setCredits(a.orgId, 100_000);
     const agent = await a.sb.core.agents.create(a.orgId, { name: 'A', system_prompt: 'Be kind.', language: 'en' });
     let maxInProgress = 0;
+    let reader = b; // a live node's store (the survivor's, once one node is dead)
     const inProgress = async () => {
-      const r = await b.sb.store.db.selectFrom('tasks').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '=', 'in_progress').executeTakeFirstOrThrow();
+      const r = await reader.sb.store.db.selectFrom('tasks').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '=', 'in_progress').executeTakeFirstOrThrow();
       maxInProgress = Math.max(maxInProgress, Number(r.n));
       return Number(r.n);
     };
@@ -267,6 +268,7 @@ describe.skipIf(!pgUrl)('two nodes on one PostgreSQL', () => {
     const victim = running[0].owner_node === a.sb.config.nodeId ? a : b;
     const survivor = victim === a ? b : a;
     const victimTasks = running.filter((r) => r.owner_node === victim.sb.config.nodeId).map((r) => r.id);
+    reader = survivor;
     await kill(victim);
     const lost = await until(async () => {
       const rows = await survivor.sb.store.db.selectFrom('tasks').selectAll().where('id', 'in', victimTasks).execute();
