@@ -13,6 +13,7 @@ import { webhookDeliveryHandler, WEBHOOK_JOB } from './core/webhooks/index.js';
 import { JobRunner } from './jobs/runner.js';
 import { openStore, type Store } from './store/index.js';
 import { RealClock, type Clock } from './lib/clock.js';
+import { background } from './lib/background.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import type { Carrier } from './carriers/carrier.js';
 import { SimCarrier, loadScenarios } from './carriers/sim/index.js';
@@ -150,7 +151,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   core.calls.setLauncher({ reserve: () => dialer.take(1) === 1, release: () => dialer.give(1), launch: (job) => dialJobs.runNow(job) });
   const leases = new NodeLeases({ db: store.db, calls: core.calls, log, nodeId: config.nodeId, ...config.nodeLease, onLapsed: () => dialer.dropClosed() });
   // Calls that ring our numbers are answered by their agents (carriers that deliver them).
-  if (carrier.capabilities.inbound && carrier.onInbound) carrier.onInbound((c) => void dialer.acceptInbound(c));
+  if (carrier.capabilities.inbound && carrier.onInbound) carrier.onInbound((c) => background(log, 'inbound call failed', dialer.acceptInbound(c)));
 
   const rateLimitRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
   const app = await buildServer({ core, bus, log, activeCalls: () => dialer.liveCount, rateLimitRedis, metrics });

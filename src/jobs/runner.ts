@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, JobRow } from '../store/schema.js';
 import type { Logger } from '../lib/logger.js';
+import { background } from '../lib/background.js';
 
 type DbOrTrx = Kysely<Database> | Transaction<Database>;
 
@@ -132,7 +133,7 @@ export class JobRunner {
       this.again = true;
       return;
     }
-    void this.poll();
+    background(this.log, 'job poll failed', this.poll());
   }
 
   private schedule(): void {
@@ -169,10 +170,14 @@ export class JobRunner {
 
   private track(p: Promise<void>): void {
     this.inFlight.add(p);
-    void p.finally(() => {
-      this.inFlight.delete(p);
-      this.wake();
-    });
+    background(
+      this.log,
+      'job failed',
+      p.finally(() => {
+        this.inFlight.delete(p);
+        this.wake();
+      }),
+    );
   }
 
   private async claim(limit: number): Promise<JobRow[]> {

@@ -8,6 +8,7 @@ import { sql, type Transaction } from 'kysely';
 import type { Bus } from '../../bus/bus.js';
 import { channels } from '../../bus/bus.js';
 import type { Logger } from '../../lib/logger.js';
+import { background } from '../../lib/background.js';
 import { isCallSid, isUuid, newCallSid, newId } from '../../lib/ids.js';
 import type { CallEventRow, CallRow, Database, Db, JobRow } from '../../store/index.js';
 import { enqueueJob } from '../../jobs/runner.js';
@@ -432,7 +433,8 @@ export class CallService {
     const reply = new Promise<CommandReply>((resolve) => {
       const timer = setTimeout(() => resolve({ ok: false, error: 'session_unreachable' }), this.o.commandTimeoutMs ?? 3000);
       timer.unref();
-      void this.o.bus
+      // A bus that fails here leaves the reply to the timer (session_unreachable).
+      const send = this.o.bus
         .subscribe(channels.commandReplies(replyTo), (m) => {
           clearTimeout(timer);
           resolve(m as CommandReply);
@@ -442,6 +444,7 @@ export class CallService {
           const env: CommandEnvelope = { command, replyTo };
           await this.o.bus.publish(channels.callCommands(callId), env);
         });
+      background(this.o.log, 'call command could not be sent', send, { callId });
     });
     const r = await reply;
     await unsubscribe?.();
