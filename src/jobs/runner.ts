@@ -170,14 +170,11 @@ export class JobRunner {
 
   private track(p: Promise<void>): void {
     this.inFlight.add(p);
-    background(
-      this.log,
-      'job failed',
-      p.finally(() => {
-        this.inFlight.delete(p);
-        this.wake();
-      }),
-    );
+    const settled = p.finally(() => {
+      this.inFlight.delete(p);
+      this.wake();
+    });
+    background(this.log, 'job failed', settled);
   }
 
   private async claim(limit: number): Promise<JobRow[]> {
