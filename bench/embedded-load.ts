@@ -87,10 +87,16 @@ async function startCall(url: string, key: string): Promise<string | null> {
   return r.ok ? (body.id ?? null) : null;
 }
 
+/** Calls waiting in the store for a free line (dial jobs not yet taken). */
+async function waiting(sb: Switchboard): Promise<number> {
+  const r = await sb.store.db.selectFrom('calls').select((e) => e.fn.countAll<string>().as('n')).where('status', '=', 'queued').where('owner_node', 'is', null).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
 /** Starts calls until `target` are live or waiting (or `until` has passed), `parallel` requests at a time. */
 async function topUp(sb: Switchboard, url: string, key: string, target: number, ids: string[], parallel: number, until: number): Promise<void> {
-  while (sb.dialer.liveCount + sb.dialer.queuedCount < target && Date.now() < until) {
-    const missing = Math.min(parallel, target - sb.dialer.liveCount - sb.dialer.queuedCount);
+  while (sb.dialer.liveCount + (await waiting(sb)) < target && Date.now() < until) {
+    const missing = Math.min(parallel, target - sb.dialer.liveCount - (await waiting(sb)));
     const started = await Promise.all(Array.from({ length: missing }, () => startCall(url, key)));
     for (const id of started) if (id) ids.push(id);
   }
@@ -128,7 +134,7 @@ async function run(i: number): Promise<Row> {
     const url = await sb.listen();
     const ids: string[] = [];
     if (!DIAL) {
-      sb.core.calls.setLauncher({ launch() {} });
+      sb.core.calls.setLauncher({ reserve: () => false, release() {}, launch() {} }); // calls wait in the store, never dialled
       while (ids.length < LIVE) ids.push(...(await Promise.all(Array.from({ length: 10 }, () => startCall(url, key)))).filter((id) => id !== null));
     }
     // Fill the node (at most FILL_SECONDS), then keep it full while the load runs.
@@ -137,7 +143,7 @@ async function run(i: number): Promise<Row> {
       await topUp(sb, url, key, LIVE, ids, 10, fillEnd);
       await sleep(100);
     }
-    console.log(`run ${i}: ${sb.dialer.liveCount} live, ${sb.dialer.queuedCount} waiting; load starts`);
+    console.log(`run ${i}: ${sb.dialer.liveCount} live, ${await waiting(sb)} waiting; load starts`);
     const samples: number[] = [];
     let measuring = true;
     const keeper = (async () => {
@@ -167,7 +173,7 @@ async function run(i: number): Promise<Row> {
       non2xx: api.non2xx,
       liveMin: Math.min(...samples),
       liveMedian: median(samples),
-      waiting: sb.dialer.queuedCount,
+      waiting: await waiting(sb),
       healthP50: health.latency.p50,
       healthP99: health.latency.p99,
       healthMax: health.latency.max,

@@ -6,15 +6,15 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Config } from './config/index.js';
 import { openBus, type Bus } from './bus/index.js';
-import { createCore, TASK_JOB, type Core } from './core/index.js';
+import { createCore, DIAL_JOB, NodeLeases, TASK_JOB, type Core, type DialJob } from './core/index.js';
 import { routeInbound } from './core/calls/inbound.js';
 import { Orgs, newWebhookSecret } from './core/orgs.js';
 import { registerWebhookDelivery } from './core/webhooks/index.js';
 import { JobRunner } from './jobs/runner.js';
 import { inBackground, openStore, StoreHealth, type Store } from './store/index.js';
 import { RealClock, type Clock } from './lib/clock.js';
-import { createLogger, type Logger } from './lib/logger.js';
 import { background } from './lib/background.js';
+import { createLogger, type Logger } from './lib/logger.js';
 import type { Carrier } from './carriers/carrier.js';
 import { SimCarrier, loadScenarios } from './carriers/sim/index.js';
 import { TwilioCarrier } from './carriers/twilio/twilio-carrier.js';
@@ -54,6 +54,12 @@ export interface Switchboard {
   store: Store;
   bus: Bus;
   jobs: JobRunner;
+  /** Dial jobs: claims queued calls while this node has free lines. */
+  dialJobs: JobRunner;
+  /** Scheduled tasks, TASK_CONCURRENCY in progress across the cluster. */
+  taskJobs: JobRunner;
+  /** This node's lease and the reaper of dead nodes' calls. */
+  leases: NodeLeases;
   dialer: Dialer;
   brain: Brain;
   carrier: Carrier;
@@ -101,15 +107,24 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     nodeId: config.nodeId,
     pollMs: o.jobPollMs,
     releaseAllLocksAtStart: store.kind === 'pglite',
-    excludeKinds: [TASK_JOB],
+    excludeKinds: [TASK_JOB, DIAL_JOB],
   });
-  // Scheduled tasks have a runner of their own: a task holds its slot until its call ends (TASK_CONCURRENCY).
+  // Scheduled tasks have a runner of their own: at most TASK_CONCURRENCY tasks in progress in the whole
+  // cluster, counted in the claim's transaction (Tasks.freeSlots); a task holds its slot until its call ends.
   const taskJobs = new JobRunner(store.db, log, {
     nodeId: config.nodeId,
     pollMs: o.jobPollMs,
     concurrency: config.taskConcurrency,
     onlyRegisteredKinds: true,
-    lockTimeoutMs: 6 * 3600_000,
+    admit: (trx, wanted) => core.tasks.freeSlots(trx, config.taskConcurrency, wanted),
+  });
+  // Queued calls are dial jobs, claimed while this node has free lines (the Dialer's take/give).
+  const dialJobs = new JobRunner(store.db, log, {
+    nodeId: config.nodeId,
+    pollMs: o.jobPollMs,
+    concurrency: config.maxConcurrentCalls,
+    onlyRegisteredKinds: true,
+    slots: { take: (n) => dialer.take(n), give: (n) => dialer.give(n) },
   });
   const core = createCore({
     db: store.db,
@@ -120,6 +135,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     checkDestination: carrier.checkDestination?.bind(carrier),
     verifyCallerId: carrier.capabilities.callerIdVerification && carrier.verifyCallerId ? carrier.verifyCallerId.bind(carrier) : undefined,
     wakeJobs: () => inBackground(() => jobs.wake()),
+    wakeDials: () => inBackground(() => dialJobs.wake()),
     wakeTasks: () => inBackground(() => taskJobs.wake()),
     summarize: llm
       ? (i) => summarizeCall(llm, { brief: buildBrief(i.request), transcript: i.transcript, goalCompleted: i.goalCompleted })
@@ -141,9 +157,12 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     nodeId: config.nodeId,
     maxConcurrent: config.maxConcurrentCalls,
     routeInbound: (from, to) => routeInbound(core, from, to),
+    onLineFree: () => inBackground(() => dialJobs.wake()),
   });
+  dialJobs.register(DIAL_JOB, (payload: DialJob) => dialer.dialJob(payload));
   // Carrying calls and running jobs is background work on the store: API requests go first (store/priority.ts).
-  core.calls.setLauncher({ launch: (call) => inBackground(() => dialer.launch(call)) });
+  core.calls.setLauncher({ reserve: () => dialer.take(1) === 1, release: () => dialer.give(1), launch: (job) => inBackground(() => dialJobs.runNow(job)) });
+  const leases = new NodeLeases({ db: store.db, calls: core.calls, log, nodeId: config.nodeId, ...config.nodeLease, onLapsed: () => dialer.dropClosed() });
   // Calls that ring our numbers are answered by their agents (carriers that deliver them).
   if (carrier.capabilities.inbound && carrier.onInbound) carrier.onInbound((c) => inBackground(() => background(log, 'inbound call failed', () => dialer.acceptInbound(c))));
 
@@ -156,8 +175,11 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   await twilioCluster?.start();
   if (carrier instanceof TwilioCarrier) await app.register(twilioRoutes(carrier, twilioCluster));
 
-  await recoverOrphans(core, store);
+  // The lease first: a node claims nothing (calls, jobs) before it holds one. With the embedded store this
+  // process is the only node, so calls left live by the previous one are closed now (`server_restarted`).
+  await inBackground(() => leases.start({ alone: store.kind === 'pglite' }));
   await inBackground(() => jobs.start());
+  await inBackground(() => dialJobs.start());
   await inBackground(() => taskJobs.start());
   log.info({ brain: brain.name, carrier: carrier.name, store: store.kind, bus: config.redisUrl ? 'redis' : 'memory' }, 'switchboard ready');
 
@@ -171,6 +193,9 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     store,
     bus,
     jobs,
+    dialJobs,
+    taskJobs,
+    leases,
     dialer,
     brain,
     carrier,
@@ -205,13 +230,14 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
       if (closed) return;
       closed = true;
       core.calls.stopAcceptingCalls();
-      await taskJobs.stop(0);
-      await dialer.drain(config.shutdownGraceSeconds * 1000);
-      core.tasks.stopWaiting();
+      // Queued calls and due tasks stay in the database for another node (or this one after a restart).
       await taskJobs.stop(2000);
+      await dialJobs.stop(5000);
+      await dialer.drain(config.shutdownGraceSeconds * 1000);
       await app.close();
       await jobs.drain(Math.min(15_000, config.shutdownGraceSeconds * 1000 + 2000));
       await jobs.stop();
+      await leases.release().catch((err: unknown) => log.warn({ err }, 'node lease release failed'));
       await twilioCluster?.close();
       await bus.close();
       rateLimitRedis?.disconnect();
@@ -250,16 +276,4 @@ function holdingClock(llm: Llm, clock: Clock): Llm {
       }
     },
   };
-}
-
-/**
- * The embedded store belongs to one process, so any call still live in it at start-up lost its session
- * when the previous process died: it is closed as failed, with a reason, and its webhooks still go out.
- */
-async function recoverOrphans(core: Core, store: Store): Promise<void> {
-  if (store.kind !== 'pglite') return;
-  for (const call of await core.calls.liveCalls()) {
-    const to = call.status === 'in_progress' ? 'failed' : 'canceled';
-    await core.calls.transition(call.id, to, { reason: 'server_restarted', error: 'session_lost' });
-  }
 }

@@ -50,8 +50,14 @@ export interface Config {
    * signs live-transcript session tokens. Unset: a key file made once in DATA_DIR (an in-memory key in tests).
    */
   credentialsKey?: Buffer;
-  /** Scheduled tasks that may be running (their calls live) at once on this node. */
+  /** Tasks that may be in progress (their calls live) at once across the cluster. */
   taskConcurrency: number;
+  /**
+   * Node leases (docs/operations.md, "Crashes"): each node renews its lease every `heartbeatMs`; a lease not
+   * renewed for `leaseMs` has run out, and every live node looks for such nodes every `reaperMs` and closes
+   * their calls (`failed`, reason `node_lost`). So a dead node's calls end within leaseMs + reaperMs.
+   */
+  nodeLease: { heartbeatMs: number; leaseMs: number; reaperMs: number };
   /** The phone network: the simulated one (default) or Twilio (needs `twilio`). */
   carrier: 'sim' | 'twilio';
   /** Twilio account (CARRIER=twilio). */
@@ -171,6 +177,7 @@ export function loadConfig(env: Env = process.env): Config {
     voicemailAction: oneOf(env, 'VOICEMAIL_ACTION', ['leave_message', 'hang_up'] as const, 'leave_message'),
     credentialsKey: readKey(env, 'CREDENTIALS_KEY'),
     taskConcurrency: int(env, 'TASK_CONCURRENCY', 10, 1, 10_000),
+    nodeLease: readNodeLease(env),
     llm: readLlm(env),
     ...readCarrier(env),
   };
@@ -197,6 +204,15 @@ function readCarrier(env: Env): Pick<Config, 'carrier' | 'twilio'> {
   if (fromNumber !== undefined && !/^\+[1-9]\d{6,14}$/.test(fromNumber)) throw new ConfigError('TWILIO_FROM_NUMBER', 'must be an E.164 number (+15551234567)');
   const apiKey = apiKeySid && apiKeySecret ? { apiKey: { sid: apiKeySid, secret: apiKeySecret } } : {};
   return { carrier, twilio: { accountSid, authToken, ...apiKey, fromNumber, apiBaseUrl: url(env, 'TWILIO_API_BASE_URL', ['http:', 'https:']) } };
+}
+
+/** The lease must outlast a few heartbeats, or a node busy for a moment would be taken for dead. */
+function readNodeLease(env: Env): Config['nodeLease'] {
+  const heartbeatMs = int(env, 'NODE_HEARTBEAT_MS', 5000, 50, 600_000);
+  const leaseMs = int(env, 'NODE_LEASE_MS', 15_000, 100, 3_600_000);
+  const reaperMs = int(env, 'NODE_REAPER_MS', 5000, 50, 600_000);
+  if (leaseMs < 2 * heartbeatMs) throw new ConfigError('NODE_LEASE_MS', `must be at least twice NODE_HEARTBEAT_MS (${2 * heartbeatMs})`);
+  return { heartbeatMs, leaseMs, reaperMs };
 }
 
 /** A 32-byte key given as 64 hex digits or base64. */

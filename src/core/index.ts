@@ -17,7 +17,8 @@ import { CallManager } from './calls/manage.js';
 import { CallerIds, type VerifyCallerId } from './caller-ids.js';
 
 export * from './errors.js';
-export { CallService, type CallLauncher } from './calls/service.js';
+export { CallService, DIAL_JOB, dialJobKey, isWaiting, type CallLauncher, type DialJob } from './calls/service.js';
+export { NodeLeases, type NodeLeaseOptions } from './nodes.js';
 export { Orgs, type Org } from './orgs.js';
 export { WebhookPayloads } from './calls/webhook-payloads.js';
 export { Agents, agentCallRequest, type AgentInput, type AgentPatch } from './agents.js';
@@ -68,6 +69,8 @@ export interface CoreDeps {
   /** The carrier's caller-ID verification call, when it has the `callerIdVerification` capability. */
   verifyCallerId?: VerifyCallerId;
   wakeJobs?: () => void;
+  /** Wakes the dial-job runner (a call was stored that this node could not start itself). */
+  wakeDials?: () => void;
   /** Wakes the scheduled-task runner (a task created already due). */
   wakeTasks?: () => void;
   /** Re-summarises stored transcripts with a model, when one is configured. */
@@ -85,6 +88,8 @@ export function createCore(d: CoreDeps): Core {
     carrierName: d.carrierName,
     checkDestination: d.checkDestination,
     wakeJobs: d.wakeJobs,
+    wakeDials: d.wakeDials,
+    nodeId: d.config.nodeId,
   });
   const production = d.config.nodeEnv === 'production';
   const secrets = new Secrets(d.config);

@@ -3,11 +3,12 @@
  * priority, an optional schedule and webhooks. pending → in_progress → completed | failed; the end follows
  * the call's end (CallService.transition, in the same transaction). A scheduled task is a durable job
  * (`task.run`, one per task) written in the same transaction as the task: it runs on time after a restart,
- * once, and when many are due the highest priority runs first, at most TASK_CONCURRENCY at a time.
+ * once, and when many are due the highest priority runs first. At most TASK_CONCURRENCY tasks are in
+ * progress at once across the cluster: the slots are counted in the database (`freeSlots`), and a task
+ * whose call ends — a dead node's calls too, closed by the reaper — gives its slot back.
  */
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Bus } from '../bus/bus.js';
-import { channels } from '../bus/bus.js';
 import { enqueueJob } from '../jobs/runner.js';
 import type { Logger } from '../lib/logger.js';
 import { isUuid, newId } from '../lib/ids.js';
@@ -15,8 +16,6 @@ import { isE164 } from '../lib/phone.js';
 import type { CallRow, Database, Db, TaskRow } from '../store/index.js';
 import { agentCallRequest, page, type Agents, type ListOptions } from './agents.js';
 import type { CallService } from './calls/service.js';
-import type { CallEvent } from './calls/events.js';
-import { isTerminal } from './calls/states.js';
 import { SwitchboardError, notFound, validationError } from './errors.js';
 
 export const TASK_JOB = 'task.run';
@@ -49,9 +48,10 @@ export interface TasksOptions {
   checkWebhookUrl: (url: string) => string | null;
   /** Looks for due scheduled tasks now (after one was created due). */
   wakeTasks?: () => void;
-  /** Longest a scheduled task's job waits for its call to end (it holds a concurrency slot meanwhile). */
-  maxCallWaitMs?: number;
 }
+
+/** Serialises the task-slot count of every node (pg_advisory_xact_lock; any constant of our own). */
+const TASK_SLOTS_LOCK = 7_110_502;
 
 function jobKey(taskId: string): string {
   return `task:${taskId}`;
@@ -216,11 +216,9 @@ export class Tasks {
   }
 
   /**
-   * Starts the task's call now (only a pending task: 400 otherwise). The task is claimed (pending →
-   * in_progress) before dialling, so a scheduled run and a manual execute never both call.
-   */
-  /**
-   * Starts a pending task's call. With an idempotency key, a retry returns the call the first request
+   * Starts a pending task's call now (400 otherwise). The task is claimed (pending → in_progress) in the
+   * transaction that stores its call, so a scheduled run and a manual execute never both call, and no task
+   * is ever in progress without a call. With an idempotency key, a retry returns the call the first request
    * started (even though the task is no longer pending) and dials nothing.
    */
   async execute(orgId: string, id: string, opts: { idempotencyKey?: string } = {}): Promise<CallRow> {
@@ -229,18 +227,20 @@ export class Tasks {
       const prior = await this.o.calls.replay(orgId, opts.idempotencyKey, rawBody);
       if (prior) return prior;
     }
-    const claimed = await this.o.db.transaction().execute(async (trx) => {
-      const t = isUuid(id) ? await trx.selectFrom('tasks').selectAll().where('id', '=', id).where('org_id', '=', orgId).forUpdate().executeTakeFirst() : undefined;
-      if (!t) throw notFound('Task');
-      if (t.status !== 'pending') this.refuse('Only pending tasks can be executed', t);
-      await trx.deleteFrom('jobs').where('key', '=', jobKey(id)).where('locked_at', 'is', null).execute();
-      return trx
+    const claimed = await this.get(orgId, id);
+    if (claimed.status !== 'pending') this.refuse('Only pending tasks can be executed', claimed);
+    const claim = async (trx: Transaction<Database>, call: CallRow) => {
+      const now = new Date();
+      const t = await trx
         .updateTable('tasks')
-        .set({ status: 'in_progress', started_at: new Date(), updated_at: new Date(), last_error: null })
+        .set({ status: 'in_progress', call_id: call.id, started_at: now, updated_at: now, last_error: null })
         .where('id', '=', id)
+        .where('status', '=', 'pending')
         .returningAll()
-        .executeTakeFirstOrThrow();
-    });
+        .executeTakeFirst();
+      if (!t) this.refuse('Only pending tasks can be executed', { ...claimed, status: 'in_progress' });
+      await trx.deleteFrom('jobs').where('key', '=', jobKey(id)).where('locked_at', 'is', null).execute();
+    };
     try {
       const agent = await this.o.agents.get(orgId, claimed.agent_id);
       const faceEvents = claimed.webhook_events;
@@ -258,37 +258,48 @@ export class Tasks {
         taskId: claimed.id,
         webhook: claimed.webhook_url && coreEvents.length ? { url: claimed.webhook_url, events: coreEvents, faceEvents } : undefined,
       });
-      const { call } = await this.o.calls.start(orgId, request, opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey, rawBody } : {});
+      const { call } = await this.o.calls.start(orgId, request, { within: claim, ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey, rawBody } : {}) });
       return call;
     } catch (err) {
-      // Nothing was dialled: the task is pending again, with the reason.
+      // Nothing was stored or dialled: the task is still pending; it keeps the reason.
       await this.o.db
         .updateTable('tasks')
-        .set({ status: 'pending', started_at: null, last_error: (err as Error).message, updated_at: new Date() })
+        .set({ last_error: (err as Error).message, updated_at: new Date() })
         .where('id', '=', id)
-        .where('status', '=', 'in_progress')
-        .where('call_id', 'is', null)
+        .where('status', '=', 'pending')
         .execute();
       throw err;
     }
   }
 
   /**
+   * How many more scheduled tasks may start now, counted for the whole cluster in the task runner's claim
+   * transaction: tasks in progress, plus `task.run` jobs claimed whose task has not started yet. The
+   * advisory lock makes nodes count one after another, so two never both take the last slot.
+   */
+  async freeSlots(trx: Transaction<Database>, limit: number, wanted: number): Promise<number> {
+    await sql`select pg_advisory_xact_lock(${TASK_SLOTS_LOCK})`.execute(trx);
+    const r = await sql<{ n: string }>`
+      select (select count(*) from tasks where status = 'in_progress')
+           + (select count(*) from jobs j join tasks t on t.id::text = j.payload->>'taskId'
+              where j.kind = ${TASK_JOB} and j.locked_at is not null and t.status = 'pending') as n`.execute(trx);
+    return Math.max(0, Math.min(wanted, limit - Number(r.rows[0]?.n ?? 0)));
+  }
+
+  /**
    * The `task.run` job: runs a due task once (a task no longer pending was executed, reset or deleted:
-   * nothing to do) and holds its concurrency slot until the call ends.
+   * nothing to do). Its slot is the task's `in_progress` status (see freeSlots), held until its call ends.
    */
   jobHandler(): (payload: { taskId: string }) => Promise<void> {
     return async ({ taskId }) => {
-      let call: CallRow | null;
       try {
         // Everything up to the call's start runs in the chain, entered in claim order (the handlers of a
         // batch are called in that order, synchronously), so priorities hold even over a connection pool.
-        call = await this.serially(async () => {
+        await this.serially(async () => {
           const t = await this.o.db.selectFrom('tasks').selectAll().where('id', '=', taskId).executeTakeFirst();
           if (!t || t.status !== 'pending') return null;
           return this.execute(t.org_id, t.id);
         });
-        if (!call) return;
       } catch (err) {
         this.o.log.warn({ err, taskId }, 'scheduled task could not start');
         await this.o.db
@@ -297,9 +308,7 @@ export class Tasks {
           .where('id', '=', taskId)
           .where('status', '=', 'pending')
           .execute();
-        return;
       }
-      await this.waitForEnd(call.id);
     };
   }
 
@@ -309,42 +318,5 @@ export class Tasks {
     const run = this.chain.then(fn, fn);
     this.chain = run.catch(() => {});
     return run;
-  }
-
-  private readonly waiters = new Set<() => void>();
-
-  /** Stops every wait for a call's end (shutdown): the jobs finish and their slots free. */
-  stopWaiting(): void {
-    for (const w of [...this.waiters]) w();
-  }
-
-  private async waitForEnd(callId: string): Promise<void> {
-    let done!: () => void;
-    const finished = new Promise<void>((r) => (done = r));
-    this.waiters.add(done);
-    const unsubscribe = await this.o.bus.subscribe(channels.callEvents(callId), (m) => {
-      const e = m as CallEvent;
-      if (e.type === 'status' && isTerminal(e.status)) done();
-    });
-    // The bus may have missed the end (it happened before the subscription, or on another node).
-    const poll = setInterval(() => {
-      void this.o.db
-        .selectFrom('calls')
-        .select('status')
-        .where('id', '=', callId)
-        .executeTakeFirst()
-        .then((c) => (!c || isTerminal(c.status)) && done())
-        .catch(() => {});
-    }, 1000);
-    poll.unref();
-    const cap = setTimeout(done, this.o.maxCallWaitMs ?? 4 * 3600_000);
-    cap.unref();
-    const now = await this.o.db.selectFrom('calls').select('status').where('id', '=', callId).executeTakeFirst();
-    if (!now || isTerminal(now.status)) done();
-    await finished;
-    this.waiters.delete(done);
-    clearInterval(poll);
-    clearTimeout(cap);
-    await unsubscribe();
   }
 }

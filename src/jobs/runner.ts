@@ -14,6 +14,8 @@ export interface NewJob {
   maxAttempts?: number;
   /** Among due jobs, a higher priority is claimed first (default 0). */
   priority?: number;
+  /** Stored already claimed by this node, which runs it at once (`JobRunner.runNow`). */
+  lockedBy?: string;
 }
 
 /** A handler asks for another try later by throwing this. */
@@ -42,10 +44,10 @@ export interface JobKindOptions {
 
 /**
  * Adds a job in the caller's transaction, so that the job exists if and only if the state change that
- * caused it was committed.
+ * caused it was committed. Returns the stored job (undefined when its key was already taken).
  */
-export async function enqueueJob(db: DbOrTrx, job: NewJob): Promise<void> {
-  await db
+export async function enqueueJob(db: DbOrTrx, job: NewJob): Promise<JobRow | undefined> {
+  return db
     .insertInto('jobs')
     .values({
       kind: job.kind,
@@ -54,12 +56,24 @@ export async function enqueueJob(db: DbOrTrx, job: NewJob): Promise<void> {
       run_at: job.runAt ?? new Date(),
       max_attempts: job.maxAttempts ?? 1,
       priority: job.priority ?? 0,
-      locked_at: null,
-      locked_by: null,
+      locked_at: job.lockedBy ? new Date() : null,
+      locked_by: job.lockedBy ?? null,
+      attempts: job.lockedBy ? 1 : 0,
       last_error: null,
     })
     .onConflict((oc) => oc.column('key').doNothing())
-    .execute();
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * Slots a runner's jobs take beyond its own concurrency (a node's call lines): the runner takes slots
+ * before claiming and gives back the ones it found no job for; each claimed job holds one, which its
+ * handler gives back (the dial job hands it on to the call it starts).
+ */
+export interface JobSlots {
+  take(max: number): number;
+  give(n: number): void;
 }
 
 export interface JobRunnerOptions {
@@ -77,6 +91,13 @@ export interface JobRunnerOptions {
   onlyRegisteredKinds?: boolean;
   /** Claim every kind except these (the general runner leaves the task runner's jobs alone). */
   excludeKinds?: string[];
+  /** This node's free slots for these jobs (see JobSlots). */
+  slots?: JobSlots;
+  /**
+   * A limit shared by every node: called in the claim's transaction with the number of jobs wanted, it
+   * returns how many may be claimed (it may lock, so that two nodes never both see the same free slot).
+   */
+  admit?: (trx: Transaction<Database>, wanted: number) => Promise<number>;
 }
 
 /**
@@ -141,9 +162,15 @@ export class JobRunner {
     try {
       do {
         this.again = false;
-        const free = this.concurrency - this.running;
+        const room = this.concurrency - this.running;
+        const free = this.opts.slots ? this.opts.slots.take(room) : room;
         if (free <= 0) break;
-        const jobs = await this.claim(free);
+        let jobs: JobRow[] = [];
+        try {
+          jobs = await this.claim(free);
+        } finally {
+          if (this.opts.slots && jobs.length < free) this.opts.slots.give(free - jobs.length);
+        }
         for (const job of jobs) this.track(this.run(job));
         if (jobs.length === free) this.again = true;
       } while (this.again && !this.stopped);
@@ -165,6 +192,15 @@ export class JobRunner {
   }
 
   private async claim(limit: number): Promise<JobRow[]> {
+    const admit = this.opts.admit;
+    if (!admit) return this.claimIn(this.db, limit);
+    return this.db.transaction().execute(async (trx) => {
+      const n = Math.min(limit, await admit(trx, limit));
+      return n > 0 ? this.claimIn(trx, n) : [];
+    });
+  }
+
+  private async claimIn(db: DbOrTrx, limit: number): Promise<JobRow[]> {
     const stale = new Date(Date.now() - this.lockTimeoutMs);
     const kinds = this.opts.onlyRegisteredKinds ? [...this.handlers.keys()] : undefined;
     if (kinds && kinds.length === 0) return [];
@@ -179,7 +215,7 @@ export class JobRunner {
         limit ${limit}
         for update skip locked
       )
-      returning *`.execute(this.db);
+      returning *`.execute(db);
     // RETURNING has no order: run them in the order they were chosen.
     return r.rows.sort(
       (a, b) =>
@@ -187,6 +223,11 @@ export class JobRunner {
         new Date(a.run_at).getTime() - new Date(b.run_at).getTime() ||
         Number(a.id) - Number(b.id),
     );
+  }
+
+  /** Runs a job this node stored already locked (`NewJob.lockedBy`), as if it had just claimed it. */
+  runNow(job: JobRow): void {
+    this.track(this.run(job));
   }
 
   private async run(job: JobRow): Promise<void> {

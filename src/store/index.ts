@@ -4,6 +4,7 @@ import * as m0001 from './migrations/0001_init.js';
 import * as m0002 from './migrations/0002_call_turns.js';
 import * as m0003 from './migrations/0003_agents_numbers_tasks.js';
 import * as m0004 from './migrations/0004_caller_ids.js';
+import * as m0005 from './migrations/0005_node_leases.js';
 import * as m0007 from './migrations/0007_first_key_dead_letters.js';
 import { pgliteAsPool } from './pglite-pool.js';
 import { lockDataDir } from './lock.js';
@@ -49,6 +50,7 @@ const migrations: Record<string, Migration> = {
   '0002_call_turns': m0002,
   '0003_agents_numbers_tasks': m0003,
   '0004_caller_ids': m0004,
+  '0005_node_leases': m0005,
   '0007_first_key_dead_letters': m0007,
 };
 const provider: MigrationProvider = { getMigrations: async () => migrations };

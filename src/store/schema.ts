@@ -209,7 +209,16 @@ export interface CallerIdsTable {
   verified_at: Timestamp;
 }
 
+/** A node's lease (migration 0005): renewed by its heartbeat; once `expires_at` passes, its calls are reaped. */
+export interface NodesTable {
+  id: string;
+  started_at: Timestamp;
+  heartbeat_at: Timestamp;
+  expires_at: Date;
+}
+
 export interface Database {
+  nodes: NodesTable;
   caller_id_verifications: CallerIdVerificationsTable;
   caller_ids: CallerIdsTable;
   agents: AgentsTable;
@@ -238,3 +247,4 @@ export type PhoneNumberRow = Selectable<PhoneNumbersTable>;
 export type TaskRow = Selectable<TasksTable>;
 export type CallerIdVerificationRow = Selectable<CallerIdVerificationsTable>;
 export type CallerIdRow = Selectable<CallerIdsTable>;
+export type NodeRow = Selectable<NodesTable>;

@@ -33,6 +33,13 @@ describe('config', () => {
     expect((err as Error).message).toContain(name);
   });
 
+  it('reads node lease timings (lease at least twice the heartbeat)', () => {
+    expect(loadConfig({}).nodeLease).toEqual({ heartbeatMs: 5000, leaseMs: 15_000, reaperMs: 5000 });
+    expect(loadConfig({ NODE_HEARTBEAT_MS: '100', NODE_LEASE_MS: '1000', NODE_REAPER_MS: '200' }).nodeLease).toEqual({ heartbeatMs: 100, leaseMs: 1000, reaperMs: 200 });
+    expect(() => loadConfig({ NODE_HEARTBEAT_MS: '5000', NODE_LEASE_MS: '6000' })).toThrow(/NODE_LEASE_MS/);
+    expect(() => loadConfig({ NODE_REAPER_MS: 'soon' })).toThrow(/NODE_REAPER_MS/);
+  });
+
   it('configures a language model only with LLM_MODEL, and says what is missing', () => {
     expect(loadConfig({}).llm).toBeUndefined();
     expect(loadConfig({ LLM_MODEL: 'gpt-4o-mini', LLM_API_KEY: 'k' }).llm).toMatchObject({ provider: 'openai', model: 'gpt-4o-mini', mode: 'tools' });

@@ -60,7 +60,7 @@ for (const backend of BACKENDS) {
     beforeAll(async () => {
       store = await backend.open();
       bus = new LossyBus();
-      calls = new CallService({ db: store.db, bus, log: createLogger('silent'), payloads: new WebhookPayloads(), minCallCredits: 0, carrierName: 'sim' });
+      calls = new CallService({ db: store.db, bus, log: createLogger('silent'), payloads: new WebhookPayloads(), minCallCredits: 0, carrierName: 'sim', nodeId: 'follow-test' });
       const orgs = new Orgs(store.db);
       orgId = (await orgs.ensure('acme', { credits: 1000 })).org.id;
       otherOrgId = (await orgs.ensure('other', { credits: 1000 })).org.id;

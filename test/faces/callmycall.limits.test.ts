@@ -41,7 +41,8 @@ describe('rate limit, production webhook targets, OpenAPI, unreachable sessions'
     expect((await t.sb.app.inject({ method: 'GET', url: '/healthz' })).json()).toMatchObject({ status: 'ok', activeCalls: expect.any(Number) });
   });
 
-  it('closes a live call whose session no longer answers (its node died) as failed, with a reason', async () => {
+  it('closes a live call whose session no longer answers as failed, with a reason', async () => {
+    // Owned by this live node, which has no session for it (a dead node's calls are the reaper's: durable-calls.test.ts).
     const id = newId();
     await t.sb.store.db
       .insertInto('calls')
@@ -49,7 +50,7 @@ describe('rate limit, production webhook targets, OpenAPI, unreachable sessions'
         id, sid: newCallSid(), org_id: t.orgId, direction: 'outbound', from_number: null, to_number: '+15550100', status: 'in_progress',
         request: JSON.stringify({ face: 'callmycall', to: '+15550100', task: 'x', metadata: {} }), carrier: 'sim', brain: 'rules',
         answered_by: 'human', outcome: null, end_reason: null, last_error: null, goal_completed: null, summary: null, extracted: null,
-        duration_seconds: null, credits_charged: null, owner_node: 'dead-node', answered_at: new Date(), ended_at: null,
+        duration_seconds: null, credits_charged: null, owner_node: t.sb.config.nodeId, answered_at: new Date(), ended_at: null,
       })
       .execute();
     const r = await t.sb.core.calls.end(t.orgId, id);

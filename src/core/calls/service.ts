@@ -10,8 +10,9 @@ import { channels } from '../../bus/bus.js';
 import type { Logger } from '../../lib/logger.js';
 import { background } from '../../lib/background.js';
 import { isCallSid, isUuid, newCallSid, newId } from '../../lib/ids.js';
-import type { CallEventRow, CallRow, Database, Db } from '../../store/index.js';
+import type { CallEventRow, CallRow, Database, Db, JobRow } from '../../store/index.js';
 import { retryOnConnectionLoss } from '../../store/index.js';
+import { enqueueJob } from '../../jobs/runner.js';
 import { SwitchboardError, notFound, unavailable, validationError } from '../errors.js';
 import { checkCredits, priceCall } from '../credits.js';
 import { enqueueWebhook } from '../webhooks/index.js';
@@ -25,9 +26,29 @@ import type { CallWebhookEvent, WebhookPayloads } from './webhook-payloads.js';
 /** The reply `command()` gives when the command could not be sent (the bus is away). */
 const BUS_UNAVAILABLE = 'bus_unavailable';
 
-/** The engine's side of starting a call: core hands a stored call over to be dialled (dependency inversion). */
+/**
+ * Dialling is a durable job (`call.dial`, one per call) stored in the call's own transaction: a call waits
+ * for a free line in the database, and any node with a free line takes it (the engine's Dialer runs it).
+ */
+export const DIAL_JOB = 'call.dial';
+export interface DialJob {
+  callId: string;
+}
+export function dialJobKey(callId: string): string {
+  return `dial:${callId}`;
+}
+
+/**
+ * The engine's side of starting a call (dependency inversion): when this node has a free line, the call
+ * is stored with its dial job already claimed by this node, which runs it at once.
+ */
 export interface CallLauncher {
-  launch(call: CallRow): void;
+  /** Takes one of this node's lines for a call about to be stored; false when none is free. */
+  reserve(): boolean;
+  /** Gives back a line reserve() took, when the call was not stored after all. */
+  release(): void;
+  /** Runs the stored call's dial job (claimed by this node) on the line reserved for it. */
+  launch(job: JobRow): void;
 }
 
 export interface CallServiceOptions {
@@ -43,6 +64,10 @@ export interface CallServiceOptions {
   commandTimeoutMs?: number;
   /** Sends webhook deliveries now rather than at the next poll. */
   wakeJobs?: () => void;
+  /** Looks for queued calls to dial now (a call was stored that this node could not start itself). */
+  wakeDials?: () => void;
+  /** This node's id: owner of the calls it carries (see core/nodes.ts). */
+  nodeId: string;
 }
 
 export interface StartOptions {
@@ -50,6 +75,8 @@ export interface StartOptions {
   idempotencyKey?: string;
   /** The request as the client sent it, to tell a retry from a different request under the same key. */
   rawBody?: unknown;
+  /** Work that must commit with the call or not at all (a task claimed for it); may throw to refuse. */
+  within?: (trx: Transaction<Database>, call: CallRow) => Promise<void>;
 }
 
 export interface EndResult {
@@ -118,6 +145,10 @@ export class CallService {
     await checkCredits(this.o.db, orgId, this.o.minCallCredits);
 
     let dialingEnqueued = false;
+    let dial: JobRow | undefined;
+    // With a free line here the call starts on this node at once (its dial job stored already claimed);
+    // otherwise it waits as `queued` for the first node with a free line.
+    const local = this.launcher?.reserve() ?? false;
     const inserted = await this.o.db.transaction().execute(async (trx) => {
       const call = await trx
         .insertInto('calls')
@@ -127,7 +158,15 @@ export class CallService {
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      if (req.taskId) await trx.updateTable('tasks').set({ call_id: call.id, updated_at: new Date() }).where('id', '=', req.taskId).execute();
+      await opts.within?.(trx, call);
+      dial = await enqueueJob(trx, {
+        kind: DIAL_JOB,
+        key: dialJobKey(call.id),
+        payload: { callId: call.id } satisfies DialJob,
+        // Retried only while the database is unreachable (see Dialer.dialJob); a failed launch ends the call.
+        maxAttempts: 100,
+        lockedBy: local ? this.o.nodeId : undefined,
+      });
       // Faces that announce dialling (agents/tasks' call_started) get it in the same transaction.
       dialingEnqueued = await this.enqueueWebhooks(trx, call, 'call_dialing', []);
       for (const key of keys) {
@@ -141,6 +180,7 @@ export class CallService {
       }
       return call;
     }).catch(async (e) => {
+      if (local) this.launcher?.release();
       if (e instanceof IdempotencyRace) return null;
       throw e;
     });
@@ -149,7 +189,11 @@ export class CallService {
       if (winner) return { call: winner, replayed: true };
       throw new SwitchboardError('SB_ERR_IDEMPOTENCY_MISMATCH', 'Idempotency key is being used by another request', {});
     }
-    this.launcher?.launch(inserted);
+    if (local && dial) this.launcher?.launch(dial);
+    else {
+      if (local) this.launcher?.release();
+      this.o.wakeDials?.();
+    }
     if (dialingEnqueued) this.o.wakeJobs?.();
     return { call: inserted, replayed: false };
   }
@@ -167,6 +211,8 @@ export class CallService {
         ...newCallRow(orgId, { ...req, direction: 'inbound' }, this.o.carrierName),
         direction: 'inbound',
         status: 'ringing',
+        // Owned from the first moment: if this node dies before its session starts, the call is reaped.
+        owner_node: this.o.nodeId,
         task_id: null,
       })
       .returningAll()
@@ -321,6 +367,10 @@ export class CallService {
   async end(orgId: string, idOrSid: string): Promise<EndResult> {
     const call = await this.find(orgId, idOrSid);
     if (isTerminal(call.status)) return { alreadyClosed: true, call };
+    // A call still waiting for a line has no session: it is canceled here, unless a node takes it meanwhile.
+    if (isWaiting(call) && (await this.transition(call.id, 'canceled', { reason: 'ended_by_api' }, isWaiting))) {
+      return { alreadyClosed: false, call: await this.find(orgId, call.id) };
+    }
     const reply = await this.command(call.id, { type: 'end', reason: 'ended_by_api' });
     // Not sent is not unanswered: the session may be alive, so the call is not closed behind its back.
     if (reply.error === BUS_UNAVAILABLE) throw unavailable();
@@ -397,9 +447,12 @@ export class CallService {
 
   /**
    * Sends a command to the session owning the call and waits for its acknowledgement: `session_unreachable`
-   * when nobody answers in time, `bus_unavailable` when the command could not even be sent (Redis away).
+   * when nobody answers in time, `bus_unavailable` when the command could not even be sent (Redis away). A
+   * call waiting for a line has no session yet: changes are already stored on it (read when it starts).
    */
   async command(callId: string, command: CallCommand): Promise<CommandReply> {
+    const now = await this.findAny(callId);
+    if (now && isWaiting(now)) return command.type === 'update' ? { ok: true } : { ok: false, error: 'not_connected' };
     const replyTo = randomUUID();
     let answer!: (r: CommandReply) => void;
     const reply = new Promise<CommandReply>((resolve) => (answer = resolve));
@@ -430,6 +483,22 @@ export class CallService {
   }
 
   // ---- recording what happens (called by the engine) -------------------------------------------
+
+  /**
+   * Takes a call waiting for a line for this node's session: the call (now owned by `nodeId`), or undefined
+   * when it is no longer waiting (ended meanwhile, or another node took it). A call this node already owns
+   * comes back too (its claim was stored but the answer lost): it has not been dialled.
+   */
+  async claimQueued(callId: string, nodeId: string): Promise<CallRow | undefined> {
+    return this.o.db
+      .updateTable('calls')
+      .set({ owner_node: nodeId, updated_at: new Date() })
+      .where('id', '=', callId)
+      .where('status', '=', 'queued')
+      .where((eb) => eb.or([eb('owner_node', 'is', null), eb('owner_node', '=', nodeId)]))
+      .returningAll()
+      .executeTakeFirst();
+  }
 
   /** Claims a call for this node's session (the owner receives its commands). */
   async setOwner(callId: string, nodeId: string | null, brain?: string): Promise<void> {
@@ -493,15 +562,17 @@ export class CallService {
   /**
    * Moves the call to `to` if the state machine allows it (never backwards, never out of an end state);
    * returns false and changes nothing otherwise. Reaching an end state prices the call and enqueues
-   * `call_completed` (and `price_updated`) in the same transaction.
+   * `call_completed` (and `price_updated`) in the same transaction, and drops its dial job if it never ran.
+   * `guard`, checked on the locked row, can refuse the move too (the reaper: only if its owner is still dead).
    */
-  async transition(callId: string, to: CallState, f: TransitionFields = {}): Promise<boolean> {
+  async transition(callId: string, to: CallState, f: TransitionFields = {}, guard?: TransitionGuard): Promise<boolean> {
     let enqueued = false;
     // Run again when the connection is lost under it: a call must reach its end state. A lost COMMIT that
     // did commit is harmless to repeat: the state machine refuses the second move.
     const result = await retryOnConnectionLoss(() => this.o.db.transaction().execute(async (trx) => {
       const call = await trx.selectFrom('calls').selectAll().where('id', '=', callId).forUpdate().executeTakeFirst();
       if (!call || !canMove(call.status as CallState, to)) return null;
+      if (guard && !(await guard(call, trx))) return null;
       const now = new Date();
       const terminal = isTerminal(to);
       const connected = f.durationSeconds ?? (call.answered_at ? Math.max(0, (now.getTime() - new Date(call.answered_at).getTime()) / 1000) : 0);
@@ -542,6 +613,7 @@ export class CallService {
           .where((eb) => eb.or([eb('call_id', '=', callId), eb('call_id', 'is', null)]))
           .execute();
       }
+      if (terminal) await trx.deleteFrom('jobs').where('key', '=', dialJobKey(callId)).execute();
       if (terminal && price!.credits > 0) {
         await trx
           .updateTable('orgs')
@@ -571,7 +643,7 @@ export class CallService {
     return true;
   }
 
-  /** Live calls whose owner is `nodeId` (shutdown) or any owner (recovery after a crash). */
+  /** Live calls (queued, ringing, in progress), those owned by `nodeId` when given. */
   async liveCalls(nodeId?: string): Promise<CallRow[]> {
     let q = this.o.db.selectFrom('calls').selectAll().where('status', 'in', ['queued', 'ringing', 'in_progress']);
     if (nodeId) q = q.where('owner_node', '=', nodeId);
@@ -610,6 +682,14 @@ export class CallService {
 }
 
 class IdempotencyRace extends Error {}
+
+/** Checked on the locked call row inside a transition's transaction; false refuses the move. */
+export type TransitionGuard = (call: CallRow, trx: Transaction<Database>) => boolean | Promise<boolean>;
+
+/** Stored and waiting in the database for a node with a free line (no node has taken it yet). */
+export function isWaiting(call: Pick<CallRow, 'status' | 'owner_node'>): boolean {
+  return call.status === 'queued' && !call.owner_node;
+}
 
 /** A new call's columns: what the request says, and nothing yet of what will happen. */
 function newCallRow(orgId: string, req: CallRequest, carrier: string) {
