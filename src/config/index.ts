@@ -169,7 +169,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisPrefix: str(env, 'REDIS_PREFIX') ?? 'sb:',
     operatorAnswerTimeoutSeconds: int(env, 'OPERATOR_ANSWER_TIMEOUT_SECONDS', 60, 1, 3600),
     voicemailAction: oneOf(env, 'VOICEMAIL_ACTION', ['leave_message', 'hang_up'] as const, 'leave_message'),
-    credentialsKey: readKey(env, 'CREDENTIALS_KEY'),
+    credentialsKey: readClusterKey(env, nodeEnv),
     taskConcurrency: int(env, 'TASK_CONCURRENCY', 10, 1, 10_000),
     llm: readLlm(env),
     ...readCarrier(env),
@@ -197,6 +197,19 @@ function readCarrier(env: Env): Pick<Config, 'carrier' | 'twilio'> {
   if (fromNumber !== undefined && !/^\+[1-9]\d{6,14}$/.test(fromNumber)) throw new ConfigError('TWILIO_FROM_NUMBER', 'must be an E.164 number (+15551234567)');
   const apiKey = apiKeySid && apiKeySecret ? { apiKey: { sid: apiKeySid, secret: apiKeySecret } } : {};
   return { carrier, twilio: { accountSid, authToken, ...apiKey, fromNumber, apiBaseUrl: url(env, 'TWILIO_API_BASE_URL', ['http:', 'https:']) } };
+}
+
+/**
+ * CREDENTIALS_KEY, required in a cluster: REDIS_URL set, or PostgreSQL in production (several nodes, or a
+ * node whose disk does not outlive it, share one database). Without it each node makes its own key file, and
+ * what one node seals or signs (phone-number credentials, live-transcript tokens) fails on every other one.
+ */
+function readClusterKey(env: Env, nodeEnv: Config['nodeEnv']): Buffer | undefined {
+  const key = readKey(env, 'CREDENTIALS_KEY');
+  if (key) return key;
+  const why = str(env, 'REDIS_URL') ? 'REDIS_URL is set' : str(env, 'DATABASE_URL') && nodeEnv === 'production' ? 'DATABASE_URL is set in production' : null;
+  if (why) throw new ConfigError('CREDENTIALS_KEY', `is required when ${why} (a cluster): set the same 32-byte key on every node (openssl rand -base64 32)`);
+  return undefined;
 }
 
 /** A 32-byte key given as 64 hex digits or base64. */
