@@ -69,7 +69,7 @@ export interface Switchboard {
 export async function createSwitchboard(config: Config, o: SwitchboardOverrides = {}): Promise<Switchboard> {
   const log = o.log ?? createLogger(config.logLevel);
   const store =
-    o.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: o.schema, inMemory: o.inMemory }));
+    o.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: o.schema ?? config.databaseSchema, inMemory: o.inMemory }));
   const bus = openBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix });
   const clock = o.clock ?? new RealClock(config.simTimeScale);
   const carrier: Carrier =

@@ -37,6 +37,8 @@ export interface Config {
   devOrgCredits: number;
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
+  /** PostgreSQL schema holding Switchboard's tables (default: the server's search path, usually `public`). */
+  databaseSchema?: string;
   /** This node's name in a cluster (owner of the sessions it runs). */
   nodeId: string;
   /** Key prefix for everything this deployment writes to Redis. */
@@ -153,6 +155,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     dataDir: path.resolve(str(env, 'DATA_DIR') ?? './data'),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseSchema: schemaName(env, 'DATABASE_SCHEMA'),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     publicUrl,
     webhookSigningSecret,
@@ -210,6 +213,13 @@ function readClusterKey(env: Env, nodeEnv: Config['nodeEnv']): Buffer | undefine
   const why = str(env, 'REDIS_URL') ? 'REDIS_URL is set' : str(env, 'DATABASE_URL') && nodeEnv === 'production' ? 'DATABASE_URL is set in production' : null;
   if (why) throw new ConfigError('CREDENTIALS_KEY', `is required when ${why} (a cluster): set the same 32-byte key on every node (openssl rand -base64 32)`);
   return undefined;
+}
+
+/** A PostgreSQL schema name (lower case, digits, `_`), created if missing. */
+function schemaName(env: Env, name: string): string | undefined {
+  const raw = str(env, name);
+  if (raw !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(raw)) throw new ConfigError(name, 'must be lower-case letters, digits and _ (a PostgreSQL schema name)');
+  return raw;
 }
 
 /** A 32-byte key given as 64 hex digits or base64. */
