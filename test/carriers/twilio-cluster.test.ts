@@ -12,7 +12,7 @@ import { RealClock } from '../../src/lib/clock.js';
 import { openStore } from '../../src/store/index.js';
 import { FakeTwilio, RECEPTIONIST } from '../fakes/twilio/fake-twilio.js';
 import type { TwilioCarrier } from '../../src/carriers/twilio/twilio-carrier.js';
-import type { AudioChannel, AudioInput, CarrierEvent } from '../../src/carriers/carrier.js';
+import type { AudioChannel, AudioInput, CarrierEvent, ListenFrame } from '../../src/carriers/carrier.js';
 import { freePort, twilioEnv } from './twilio-harness.js';
 
 const ACCOUNT = 'AC' + 'fedcba9876543210'.repeat(2);
@@ -23,6 +23,8 @@ const GREETING = readFileSync(new URL('../fixtures/audio/greeting.ulaw', import.
 const MENU = readFileSync(new URL('../fixtures/audio/menu.ulaw', import.meta.url));
 const AUDIO = '+15551240010';
 const AUDIO_HOLDING = '+15551240011';
+const OPERATOR = '+15551250400';
+const TARGET = '+15551250500';
 const bytes = (frames: Uint8Array[]) => Buffer.concat(frames.map((f) => Buffer.from(f)));
 const redisUrl = process.env.TEST_REDIS_URL;
 
@@ -37,7 +39,10 @@ describe.skipIf(!pgUrl || !redisUrl)('Twilio callbacks in a cluster (PostgreSQL 
 
   beforeAll(async () => {
     const audio = { outcome: 'answer' as const, audio: { greeting: GREETING, onDigits: (d: string) => (d.includes('2') ? MENU : null) } };
-    fake = new FakeTwilio(ACCOUNT, TOKEN, { '+15551240001': RECEPTIONIST, [AUDIO]: audio, [AUDIO_HOLDING]: { ...audio, holdMarks: true } });
+    fake = new FakeTwilio(ACCOUNT, TOKEN, { '+15551240001': RECEPTIONIST, [AUDIO]: audio, [AUDIO_HOLDING]: { ...audio, holdMarks: true },
+      [OPERATOR]: { outcome: 'answer' as const, audio: { greeting: MENU } },
+      [TARGET]: { outcome: 'answer' as const, greeting: 'City Clinic reception, how can I help?', reply: () => 'One moment please.', audio: { greeting: GREETING } },
+    });
     await fake.start();
     const [portA, portB] = [await freePort(), await freePort()];
     // Twilio is told the second node's address: every callback lands there.
@@ -180,5 +185,30 @@ describe.skipIf(!pgUrl || !redisUrl)('Twilio callbacks in a cluster (PostgreSQL 
     expect(stream.played.equals(GREETING.subarray(0, 1600))).toBe(true);
     await c.audio.hangup();
     await c.ended();
+  }, 60_000);
+
+  it("a user-on-call listening fork that reaches the other node is heard by the owner's listen(), byte for byte", async () => {
+    const carrier = a.sb.carrier as TwilioCarrier;
+    const events: CarrierEvent[] = [];
+    const h = await carrier.startUserOnCall({ callId: 'uoc-cluster-1', sid: 'CAuoccluster1', user: OPERATOR, target: TARGET, language: 'en' }, (e) => events.push(e));
+    const frames: ListenFrame[] = [];
+    const ended = (async () => {
+      for await (const f of h.listen()) frames.push(f);
+    })();
+    const track = (t: ListenFrame['track']) => Buffer.concat(frames.filter((f) => f.track === t).map((f) => Buffer.from(f.frame)));
+    const fork = await until(async () => fake.calls.get(h.targetCallSid)?.forks?.[0] ?? null, 15_000, 'the listening fork');
+    // Twilio opened the fork on the second node, which does not carry the session.
+    expect((b.sb.carrier as TwilioCarrier).hasCall(h.targetCallSid)).toBe(false);
+    await until(async () => track('inbound').length >= GREETING.length && track('outbound').length >= MENU.length, 15_000, 'the room heard');
+    expect(track('inbound').equals(GREETING)).toBe(true);
+    expect(track('outbound').equals(MENU)).toBe(true);
+    expect(fork.client!.received).toEqual([]);
+    await h.activate({ dropUser: true });
+    await ended;
+    expect(fork.status).toBe('stopped');
+    // The target then talks with the agent over a relay socket, which reaches the other node too.
+    await until(async () => events.some((e) => e.type === 'answered'), 15_000, 'the agent answered');
+    fake.hangup(h.targetCallSid);
+    await until(async () => h.conferenceStatus().phase === 'completed', 15_000, 'completed');
   }, 60_000);
 });
