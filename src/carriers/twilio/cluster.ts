@@ -92,6 +92,8 @@ export class TwilioCluster {
     let accepted = false;
     const pass = (data: string) =>
       background(this.log, 'bridged socket message not passed on', this.bus.publish(linkIn(link), { kind: 'message', data } satisfies LinkIn), { callSid });
+    // The carrier's own listeners are gone (the socket was handed over): an error must not go unheard.
+    socket.on('error', (err) => this.log.warn({ err, callSid }, 'bridged socket error'));
     socket.on('message', (data: unknown) => {
       if (accepted) pass(String(data));
       else pending.push(String(data));
