@@ -52,10 +52,25 @@ export class TwilioCluster {
   async start(): Promise<void> {
     this.stop = await this.bus.subscribe(FORWARD, (m) => background(this.log, 'forwarded twilio callback failed', this.onForward(m as Forward)));
     this.carrier.onUnknownRelay((socket, first, callSid, queryCallSid) =>
-      background(this.log, 'relay socket bridge failed', this.bridge(socket, callSid, (link) => ({ kind: 'relay-open', callSid, link, first, queryCallSid })), { callSid }),
+      this.bridgeInBackground(socket, callSid, (link) => ({ kind: 'relay-open', callSid, link, first, queryCallSid })),
     );
-    this.carrier.onUnknownMedia((socket, early, callSid) =>
-      background(this.log, 'media socket bridge failed', this.bridge(socket, callSid, (link) => ({ kind: 'media-open', callSid, link, early })), { callSid }),
+    this.carrier.onUnknownMedia((socket, early, callSid) => this.bridgeInBackground(socket, callSid, (link) => ({ kind: 'media-open', callSid, link, early })));
+  }
+
+  private bridgeInBackground(socket: WebSocket, callSid: string, open: (link: string) => Forward): void {
+    background(
+      this.log,
+      'socket not bridged to its owner',
+      async () => {
+        try {
+          await this.bridge(socket, callSid, open);
+        } catch (err) {
+          // The bus is away: Twilio reconnects or ends the call; a socket nobody serves is closed.
+          socket.close(1011, 'unavailable');
+          throw err;
+        }
+      },
+      { callSid },
     );
   }
 
