@@ -14,6 +14,7 @@ import { JobRunner } from './jobs/runner.js';
 import { openStore, type Store } from './store/index.js';
 import { RealClock, type Clock } from './lib/clock.js';
 import { createLogger, type Logger } from './lib/logger.js';
+import { background } from './lib/background.js';
 import type { Carrier } from './carriers/carrier.js';
 import { SimCarrier, loadScenarios } from './carriers/sim/index.js';
 import { TwilioCarrier } from './carriers/twilio/twilio-carrier.js';
@@ -131,7 +132,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   });
   core.calls.setLauncher(dialer);
   // Calls that ring our numbers are answered by their agents (carriers that deliver them).
-  if (carrier.capabilities.inbound && carrier.onInbound) carrier.onInbound((c) => void dialer.acceptInbound(c));
+  if (carrier.capabilities.inbound && carrier.onInbound) carrier.onInbound((c) => background(log, 'inbound call failed', dialer.acceptInbound(c)));
 
   const rateLimitRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
   const app = await buildServer({ core, bus, log, activeCalls: () => dialer.liveCount, rateLimitRedis, metrics });
