@@ -70,8 +70,16 @@ export interface Switchboard {
 export async function createSwitchboard(config: Config, o: SwitchboardOverrides = {}): Promise<Switchboard> {
   const log = o.log ?? createLogger(config.logLevel);
   const store =
-    o.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: o.schema ?? config.databaseSchema, inMemory: o.inMemory }));
-  const bus = openBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix });
+    o.store ??
+    (await openStore({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      schema: o.schema ?? config.databaseSchema,
+      inMemory: o.inMemory,
+      applicationName: `switchboard:${config.nodeId}`,
+      log,
+    }));
+  const bus = openBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix, log });
   const clock = o.clock ?? new RealClock(config.simTimeScale);
   const carrier: Carrier =
     o.carrier ??
@@ -134,7 +142,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   // Calls that ring our numbers are answered by their agents (carriers that deliver them).
   if (carrier.capabilities.inbound && carrier.onInbound) carrier.onInbound((c) => background(log, 'inbound call failed', dialer.acceptInbound(c)));
 
-  const rateLimitRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
+  const rateLimitRedis = config.redisUrl ? rateLimitClient(config.redisUrl, log) : undefined;
   const app = await buildServer({ core, bus, log, activeCalls: () => dialer.liveCount, rateLimitRedis, metrics });
   // Twilio's callbacks and relay socket (verified by X-Twilio-Signature, not by key).
   // With several nodes (Redis), a callback for a call another node carries is passed on to it.
@@ -189,6 +197,16 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
       if (!o.store) await store.close();
     },
   };
+}
+
+/**
+ * The rate limiter's Redis client. It never queues (a request is not held while Redis is away: the limiter
+ * lets it through, `skipOnError`), reconnects by itself, and its connection errors are logged, not thrown.
+ */
+function rateLimitClient(url: string, log: Logger): Redis {
+  const r = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  r.on('error', (err: Error) => log.warn({ err }, 'rate limit redis connection error'));
+  return r;
 }
 
 /**

@@ -71,7 +71,13 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(websocket);
+  // A socket error (a client gone mid-frame, a too-large message) closes that socket, with a static line.
+  await app.register(websocket, {
+    errorHandler: (err, socket, req) => {
+      req.log.warn({ err }, 'websocket failed');
+      socket.terminate();
+    },
+  });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get(

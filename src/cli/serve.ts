@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { createSwitchboard } from '../app.js';
+import { background } from '../lib/background.js';
+import { installLastResort } from '../lib/last-resort.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -10,6 +12,7 @@ export function serveCommand(): Command {
       const t0 = performance.now();
       const config = loadConfig({ ...process.env, ...(opts.port ? { PORT: opts.port } : {}) });
       const sb = await createSwitchboard(config);
+      installLastResort(sb.log);
       const first = await sb.bootstrapDevOrg();
       const url = await sb.listen();
       const brainNote = sb.brain.name === 'rules' ? 'offline rules brain (no LLM configured)' : sb.brain.name;
@@ -38,7 +41,7 @@ export function serveCommand(): Command {
         await sb.shutdown();
         process.exit(0);
       };
-      process.on('SIGTERM', () => void stop('SIGTERM'));
-      process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGTERM', () => background(sb.log, 'shutdown failed', stop('SIGTERM')));
+      process.on('SIGINT', () => background(sb.log, 'shutdown failed', stop('SIGINT')));
     });
 }

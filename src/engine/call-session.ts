@@ -14,6 +14,7 @@ import type { CallRow } from '../store/index.js';
 import type { AnsweredBy, AudioChannel, CalleeInput, Carrier, CarrierCallHandle, CarrierEvent, InboundCall, VoiceChannel } from '../carriers/carrier.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
+import { background } from '../lib/background.js';
 import type { AgentAction, AgentBrief, Brain, BrainInput, BrainSession, Turn } from './brain.js';
 import { KEYPAD_FIELD_LABEL, buildBrief, keypadDigits } from './brief.js';
 import { goodbyeLine } from './lines.js';
@@ -90,12 +91,12 @@ export class CallSession {
 
   /** Takes ownership of the call and dials (or answers an inbound call). Returns once dialling has begun. */
   async start(): Promise<void> {
-    this.unsubscribe = await this.d.bus.subscribe(channels.callCommands(this.callId), (m) => void this.onCommand(m as CommandEnvelope));
+    this.unsubscribe = await this.d.bus.subscribe(channels.callCommands(this.callId), (m) => this.onCommand(m as CommandEnvelope));
     await this.d.clock.hold(this.d.calls.setOwner(this.callId, this.d.nodeId, this.d.brain.name));
     if (this.inbound) {
       try {
         const req = { callId: this.callId, sid: this.call.sid, language: this.req.language, record: this.req.record };
-        this.handle = await this.inbound.answer(req, (e) => void this.onCarrierEvent(e));
+        this.handle = await this.inbound.answer(req, (e) => background(this.d.log, 'carrier event failed', this.onCarrierEvent(e), { callId: this.callId }));
       } catch (err) {
         this.d.log.warn({ err, callId: this.callId }, 'answer failed');
         await this.finish('failed', { reason: 'answer_failed', error: (err as Error).message });
@@ -113,7 +114,7 @@ export class CallSession {
           ringTimeoutSeconds: this.req.ringTimeoutSeconds,
           record: this.req.record,
         },
-        (e) => void this.onCarrierEvent(e),
+        (e) => background(this.d.log, 'carrier event failed', this.onCarrierEvent(e), { callId: this.callId }),
       );
     } catch (err) {
       this.d.log.warn({ err, callId: this.callId }, 'dial failed');
@@ -303,7 +304,7 @@ export class CallSession {
   private async obey(c: CallCommand): Promise<CommandReply> {
     switch (c.type) {
       case 'end':
-        void this.hangup(c.reason ?? 'ended_by_api');
+        background(this.d.log, 'hang-up failed', this.hangup(c.reason ?? 'ended_by_api'), { callId: this.callId });
         return { ok: true };
       case 'update':
         this.applyChanges(c.changes);
@@ -319,7 +320,7 @@ export class CallSession {
       }
       case 'transfer':
         if (!this.channel) return { ok: false, error: 'not_connected' };
-        void this.transfer(c.to, c.warm, c.reason ?? 'transferred_by_api');
+        background(this.d.log, 'transfer failed', this.transfer(c.to, c.warm, c.reason ?? 'transferred_by_api'), { callId: this.callId });
         return { ok: true };
     }
   }

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, JobRow } from '../store/schema.js';
 import type { Logger } from '../lib/logger.js';
+import { background } from '../lib/background.js';
 
 type DbOrTrx = Kysely<Database> | Transaction<Database>;
 
@@ -111,7 +112,7 @@ export class JobRunner {
       this.again = true;
       return;
     }
-    void this.poll();
+    background(this.log, 'job poll failed', this.poll());
   }
 
   private schedule(): void {
@@ -142,10 +143,11 @@ export class JobRunner {
 
   private track(p: Promise<void>): void {
     this.inFlight.add(p);
-    void p.finally(() => {
+    const settled = p.finally(() => {
       this.inFlight.delete(p);
       this.wake();
     });
+    background(this.log, 'job failed', settled);
   }
 
   private async claim(limit: number): Promise<JobRow[]> {

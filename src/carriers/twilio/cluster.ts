@@ -15,8 +15,8 @@ import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { Bus } from '../../bus/bus.js';
 import type { Logger } from '../../lib/logger.js';
-import type { TwilioCarrier } from './twilio-carrier.js';
 import { background } from '../../lib/background.js';
+import type { TwilioCarrier } from './twilio-carrier.js';
 
 type Form = Record<string, string | string[]>;
 
@@ -105,8 +105,7 @@ export class TwilioCluster {
     const link = randomUUID();
     const pending: string[] = [];
     let accepted = false;
-    const pass = (data: string) =>
-      background(this.log, 'bridged socket message not passed on', this.bus.publish(linkIn(link), { kind: 'message', data } satisfies LinkIn), { callSid });
+    const pass = (data: string) => this.send(linkIn(link), { kind: 'message', data } satisfies LinkIn);
     // The carrier's own listeners are gone (the socket was handed over): an error must not go unheard.
     socket.on('error', (err) => this.log.warn({ err, callSid }, 'bridged socket error'));
     socket.on('message', (data: unknown) => {
@@ -122,7 +121,7 @@ export class TwilioCluster {
       else if (m.kind === 'close') socket.close(m.code ?? 1000, m.reason);
     });
     socket.on('close', () => {
-      if (accepted) background(this.log, 'bridged socket close not passed on', this.bus.publish(linkIn(link), { kind: 'closed' } satisfies LinkIn), { callSid });
+      if (accepted) this.send(linkIn(link), { kind: 'closed' } satisfies LinkIn);
       background(this.log, 'bridge unsubscribe failed', unsubscribe(), { callSid });
     });
     await this.bus.publish(FORWARD, open(link));
@@ -152,7 +151,7 @@ export class TwilioCluster {
 
   /** The owner: the far socket becomes a local stand-in, attached like a socket of its own. */
   private async accept(m: Extract<Forward, { kind: 'relay-open' | 'media-open' }>): Promise<void> {
-    const bridged = new BridgedSocket((out) => background(this.log, 'bridged socket reply not passed on', this.bus.publish(linkOut(m.link), out), { callSid: m.callSid }));
+    const bridged = new BridgedSocket((out) => this.send(linkOut(m.link), out));
     const unsubscribe = await this.bus.subscribe(linkIn(m.link), (raw) => {
       const i = raw as LinkIn;
       if (i.kind === 'message') bridged.emit('message', Buffer.from(i.data), false);
@@ -186,6 +185,11 @@ export class TwilioCluster {
       { channel },
     );
     return { ready, result };
+  }
+
+  /** One message of a bridged socket (relay or media); a lost one is logged (the bus is away, the call will notice). */
+  private send(channel: string, message: LinkIn | LinkOut): void {
+    background(this.log, 'bridged socket message not forwarded', this.bus.publish(channel, message), { channel, kind: message.kind });
   }
 }
 

@@ -11,6 +11,7 @@
  */
 import type { AudioChannel, AudioInput, PlayResult } from '../carrier.js';
 import type { Logger } from '../../lib/logger.js';
+import { background } from '../../lib/background.js';
 import type { TwilioMediaStream } from './media-stream.js';
 
 export interface MediaStreamChannelOptions {
@@ -76,7 +77,7 @@ export class MediaStreamAudioChannel implements AudioChannel {
       if (this.stream === stream && !this.gone) this.listener?.({ type: 'dtmf', digits: digit });
     });
     stream.on('close', () => this.onStreamClosed(stream));
-    void this.pump(stream);
+    background(this.o.log, 'media stream frames failed', this.pump(stream));
     const waiting = this.reattach;
     this.reattach = undefined;
     waiting?.done();

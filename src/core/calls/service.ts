@@ -8,15 +8,20 @@ import { sql, type Transaction } from 'kysely';
 import type { Bus } from '../../bus/bus.js';
 import { channels } from '../../bus/bus.js';
 import type { Logger } from '../../lib/logger.js';
+import { background } from '../../lib/background.js';
 import { isCallSid, isUuid, newCallSid, newId } from '../../lib/ids.js';
 import type { CallEventRow, CallRow, Database, Db } from '../../store/index.js';
-import { SwitchboardError, notFound, validationError } from '../errors.js';
+import { retryOnConnectionLoss } from '../../store/index.js';
+import { SwitchboardError, notFound, unavailable, validationError } from '../errors.js';
 import { checkCredits, priceCall } from '../credits.js';
 import { enqueueWebhook } from '../webhooks/index.js';
 import type { CallCommand, CallEvent, CommandEnvelope, CommandReply, LiveChanges, NewCallEvent } from './events.js';
 import type { CallRequest } from './request.js';
 import { canMove, isTerminal, type CallState } from './states.js';
 import type { CallWebhookEvent, WebhookPayloads } from './webhook-payloads.js';
+
+/** The reply `command()` gives when the command could not be sent (the bus is away). */
+const BUS_UNAVAILABLE = 'bus_unavailable';
 
 /** The engine's side of starting a call: core hands a stored call over to be dialled (dependency inversion). */
 export interface CallLauncher {
@@ -249,7 +254,7 @@ export class CallService {
     turn: number,
     t: { transcript_to_gpt_ms: number; gpt_first_token_ms: number | null; first_audio_playback_ms: number | null },
   ): Promise<void> {
-    await this.o.db.insertInto('call_turns').values({ call_id: callId, turn, ...t }).execute();
+    await retryOnConnectionLoss(() => this.o.db.insertInto('call_turns').values({ call_id: callId, turn, ...t }).execute());
   }
 
   async turns(callId: string) {
@@ -258,12 +263,14 @@ export class CallService {
 
   /** How many transcript segments, commands and supervisor overrides a call had. */
   async eventCounts(callId: string): Promise<{ transcript: number; command: number; override: number }> {
-    const rows = await this.o.db
-      .selectFrom('call_events')
-      .select(['kind', (eb) => eb.fn.countAll<string>().as('n')])
-      .where('call_id', '=', callId)
-      .groupBy('kind')
-      .execute();
+    const rows = await retryOnConnectionLoss(() =>
+      this.o.db
+        .selectFrom('call_events')
+        .select(['kind', (eb) => eb.fn.countAll<string>().as('n')])
+        .where('call_id', '=', callId)
+        .groupBy('kind')
+        .execute(),
+    );
     const n = (k: string) => Number(rows.find((r) => r.kind === k)?.n ?? 0);
     return { transcript: n('transcript'), command: n('command'), override: n('override') };
   }
@@ -300,6 +307,8 @@ export class CallService {
     const call = await this.find(orgId, idOrSid);
     if (isTerminal(call.status)) return { alreadyClosed: true, call };
     const reply = await this.command(call.id, { type: 'end', reason: 'ended_by_api' });
+    // Not sent is not unanswered: the session may be alive, so the call is not closed behind its back.
+    if (reply.error === BUS_UNAVAILABLE) throw unavailable();
     if (!reply.ok) {
       const to: CallState = call.status === 'in_progress' ? 'failed' : 'canceled';
       await this.transition(call.id, to, { reason: 'ended_by_api', error: reply.error ?? 'session_unreachable' });
@@ -365,57 +374,72 @@ export class CallService {
 
   private async mustReach(callId: string, command: CallCommand): Promise<void> {
     const reply = await this.command(callId, command);
+    if (reply.error === BUS_UNAVAILABLE) throw unavailable();
     if (!reply.ok) {
       throw new SwitchboardError('SB_ERR_CALL_NOT_ACTIVE', reply.error === 'no_pending_question' ? 'No pending question for this call' : 'Call session is not reachable', { reason: reply.error });
     }
   }
 
-  /** Sends a command to the session owning the call and waits for its acknowledgement. */
+  /**
+   * Sends a command to the session owning the call and waits for its acknowledgement: `session_unreachable`
+   * when nobody answers in time, `bus_unavailable` when the command could not even be sent (Redis away).
+   */
   async command(callId: string, command: CallCommand): Promise<CommandReply> {
     const replyTo = randomUUID();
+    let answer!: (r: CommandReply) => void;
+    const reply = new Promise<CommandReply>((resolve) => (answer = resolve));
+    const timer = setTimeout(() => answer({ ok: false, error: 'session_unreachable' }), this.o.commandTimeoutMs ?? 3000);
+    timer.unref();
     let unsubscribe: (() => Promise<void>) | undefined;
-    const reply = new Promise<CommandReply>((resolve) => {
-      const timer = setTimeout(() => resolve({ ok: false, error: 'session_unreachable' }), this.o.commandTimeoutMs ?? 3000);
-      timer.unref();
-      void this.o.bus
-        .subscribe(channels.commandReplies(replyTo), (m) => {
-          clearTimeout(timer);
-          resolve(m as CommandReply);
-        })
-        .then(async (u) => {
-          unsubscribe = u;
-          const env: CommandEnvelope = { command, replyTo };
-          await this.o.bus.publish(channels.callCommands(callId), env);
-        });
-    });
-    const r = await reply;
-    await unsubscribe?.();
-    return r;
+    try {
+      unsubscribe = await this.o.bus.subscribe(channels.commandReplies(replyTo), (m) => answer(m as CommandReply));
+      const env: CommandEnvelope = { command, replyTo };
+      await this.o.bus.publish(channels.callCommands(callId), env);
+      return await reply;
+    } catch (err) {
+      this.o.log.warn({ err, callId, command: command.type }, 'call command not sent');
+      return { ok: false, error: BUS_UNAVAILABLE };
+    } finally {
+      clearTimeout(timer);
+      if (unsubscribe) background(this.o.log, 'command reply unsubscribe failed', unsubscribe(), { callId });
+    }
+  }
+
+  /** Publishes what was stored: a follower that misses it (the bus is away) still finds it in the call's log. */
+  private async announce(callId: string, event: CallEvent): Promise<void> {
+    try {
+      await this.o.bus.publish(channels.callEvents(callId), event);
+    } catch (err) {
+      this.o.log.warn({ err, callId, seq: event.seq }, 'call event not published');
+    }
   }
 
   // ---- recording what happens (called by the engine) -------------------------------------------
 
   /** Claims a call for this node's session (the owner receives its commands). */
   async setOwner(callId: string, nodeId: string | null, brain?: string): Promise<void> {
-    await this.o.db
-      .updateTable('calls')
-      .set({ owner_node: nodeId, ...(brain ? { brain } : {}), updated_at: new Date() })
-      .where('id', '=', callId)
-      .execute();
+    await retryOnConnectionLoss(() =>
+      this.o.db
+        .updateTable('calls')
+        .set({ owner_node: nodeId, ...(brain ? { brain } : {}), updated_at: new Date() })
+        .where('id', '=', callId)
+        .execute(),
+    );
   }
 
   /** Appends an event to the call's log, with its webhooks, and publishes it. Returns the stored event. */
   async record(callId: string, e: NewCallEvent): Promise<CallEvent> {
     let enqueued = false;
-    let stored: CallEventRow;
-    if (e.type === 'transcript' && (await this.webhookEvents(callId)).includes('transcript_updated')) {
-      stored = await this.o.db.transaction().execute(async (trx) => {
-        const { seq, call } = await this.nextSeq(trx, callId);
-        const row = await this.insertEvent(trx, callId, seq, e);
-        enqueued = await this.enqueueWebhooks(trx, call, 'transcript_updated', [row]);
-        return row;
-      });
-    } else {
+    // A line lost with its connection is written again (the rare lost COMMIT may store it twice).
+    const stored = await retryOnConnectionLoss(async (): Promise<CallEventRow> => {
+      if (e.type === 'transcript' && (await this.webhookEvents(callId)).includes('transcript_updated')) {
+        return this.o.db.transaction().execute(async (trx) => {
+          const { seq, call } = await this.nextSeq(trx, callId);
+          const row = await this.insertEvent(trx, callId, seq, e);
+          enqueued = await this.enqueueWebhooks(trx, call, 'transcript_updated', [row]);
+          return row;
+        });
+      }
       // The hot path (every transcript line): one statement takes the sequence number and inserts.
       const v = eventValues(e);
       const r = await sql<CallEventRow>`
@@ -424,10 +448,10 @@ export class CallService {
         select ${callId}, c.seq, ${v.kind}, ${v.role}, ${v.text}, ${v.data}::jsonb from c
         returning *`.execute(this.o.db);
       if (!r.rows[0]) throw notFound('Call');
-      stored = r.rows[0];
-    }
+      return r.rows[0];
+    });
     const event = toCallEvent(stored);
-    await this.o.bus.publish(channels.callEvents(callId), event);
+    await this.announce(callId, event);
     if (enqueued) this.o.wakeJobs?.();
     return event;
   }
@@ -458,7 +482,9 @@ export class CallService {
    */
   async transition(callId: string, to: CallState, f: TransitionFields = {}): Promise<boolean> {
     let enqueued = false;
-    const result = await this.o.db.transaction().execute(async (trx) => {
+    // Run again when the connection is lost under it: a call must reach its end state. A lost COMMIT that
+    // did commit is harmless to repeat: the state machine refuses the second move.
+    const result = await retryOnConnectionLoss(() => this.o.db.transaction().execute(async (trx) => {
       const call = await trx.selectFrom('calls').selectAll().where('id', '=', callId).forUpdate().executeTakeFirst();
       if (!call || !canMove(call.status as CallState, to)) return null;
       const now = new Date();
@@ -523,9 +549,9 @@ export class CallService {
         enqueued = (await this.enqueueWebhooks(trx, updated, 'price_updated', [], price)) || enqueued;
       }
       return row;
-    });
+    }));
     if (!result) return false;
-    await this.o.bus.publish(channels.callEvents(callId), toCallEvent(result));
+    await this.announce(callId, toCallEvent(result));
     if (enqueued) this.o.wakeJobs?.();
     return true;
   }

@@ -8,6 +8,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { channels } from '../../bus/bus.js';
+import { background } from '../../lib/background.js';
 import type { CallEvent } from '../../core/calls/events.js';
 import { isTerminal } from '../../core/calls/states.js';
 import type { CallEventRow, CallRow } from '../../store/index.js';
@@ -87,7 +88,7 @@ export const agentsLiveSocket: FastifyPluginAsync<FaceOptions> = async (app, { c
       const unsubscribe = await bus.subscribe(channels.callEvents(call.id), (m) => onEvent(m as CallEvent));
       socket.on('close', () => {
         closed = true;
-        void unsubscribe();
+        background(req.log, 'live socket unsubscribe failed', unsubscribe(), { callId: call.id });
       });
       try {
         send({ type: 'connected', call_id: call.id, data: { call_id: call.id, status: statusWord(call.status) } });

@@ -4,7 +4,7 @@
  * Each face's errors.ts decides the body; this decides the facts, once.
  */
 import type { FastifyError } from 'fastify';
-import { SwitchboardError } from '../../core/errors.js';
+import { SwitchboardError, isConnectionLoss, unavailable } from '../../core/errors.js';
 
 export interface Problem {
   status: number;
@@ -53,6 +53,8 @@ function explain(issue: AjvIssue, field: string): string {
 
 /** Classifies any error thrown while handling a request. */
 export function toProblem(err: unknown): Problem {
+  // The database dropped its connection mid-request (failover, restart): a 503 worth retrying, not a 500.
+  if (isConnectionLoss(err)) err = unavailable(err);
   if (err instanceof SwitchboardError) {
     return {
       status: err.status,

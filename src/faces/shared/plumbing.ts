@@ -28,6 +28,8 @@ export async function keyRateLimit(
       return key ? 'k:' + hashKey(key) : 'ip:' + req.ip;
     },
     ...(opts.rateLimitRedis ? { redis: opts.rateLimitRedis as any, nameSpace: `${config.redisPrefix}rl:${face}:` } : {}),
+    // While Redis is away requests are served unlimited rather than refused (docs/operations.md).
+    skipOnError: true,
     errorResponseBuilder: () => new SwitchboardError('SB_ERR_RATE_LIMITED', 'Too Many Requests', {}, true),
   });
 }

@@ -18,6 +18,9 @@ export class SseStream {
     });
     this.res.flushHeaders?.();
     this.res.on('close', () => (this.closed = true));
+    // A write to a connection that broke meanwhile emits 'error', which would end the process unheard;
+    // the stream is simply over (its 'close' follows and the route cleans up there).
+    this.res.on('error', () => (this.closed = true));
   }
 
   get isClosed(): boolean {

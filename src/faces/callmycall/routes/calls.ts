@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { channels } from '../../../bus/bus.js';
+import { background } from '../../../lib/background.js';
 import { canonicalStartCall } from '../../../core/calls/request.js';
 import type { CallEvent } from '../../../core/calls/events.js';
 import { isTerminal } from '../../../core/calls/states.js';
@@ -123,7 +124,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
       const ping = setInterval(() => sse.send('ping', { ts: Math.floor(Date.now() / 1000) }), PING_MS);
       sse.onClose(() => {
         clearInterval(ping);
-        void unsubscribe();
+        background(req.log, 'live stream unsubscribe failed', unsubscribe(), { callId: call.id });
       });
 
       sse.open();
