@@ -84,7 +84,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     (await openStore({
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
-      schema: o.schema,
+      schema: o.schema ?? config.databaseSchema,
       inMemory: o.inMemory,
       applicationName: `switchboard:${config.nodeId}`,
       log,

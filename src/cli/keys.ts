@@ -12,7 +12,7 @@ export function keysCommand(): Command {
     .option('--credits <n>', 'credits for a new organisation', '1000')
     .action(async (opts: { org: string; credits: string }) => {
       const config = loadConfig();
-      const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema });
       try {
         const orgs = new Orgs(store.db);
         const credits = Number(opts.credits);
@@ -30,7 +30,7 @@ export function keysCommand(): Command {
     .option('--rotate', 'replace the secret with a new one')
     .action(async (opts: { org: string; rotate?: boolean }) => {
       const config = loadConfig();
-      const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema });
       try {
         const orgs = new Orgs(store.db);
         const org = await orgs.findByName(opts.org);

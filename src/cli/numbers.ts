@@ -8,7 +8,7 @@ import { Secrets } from '../core/secrets.js';
 /** Runs `fn` with the organisation's numbers service, on the store of this configuration. */
 async function withNumbers<T>(orgName: string, fn: (numbers: PhoneNumbers, orgId: string) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const store: Store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const store: Store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema });
   try {
     const org = await new Orgs(store.db).findByName(orgName);
     if (!org) throw new Error(`no organisation named ${orgName}`);

@@ -37,6 +37,8 @@ export interface Config {
   devOrgCredits: number;
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
+  /** PostgreSQL schema holding Switchboard's tables (default: the server's search path, usually `public`). */
+  databaseSchema?: string;
   /** This node's name in a cluster (owner of the sessions it runs). */
   nodeId: string;
   /** Key prefix for everything this deployment writes to Redis. */
@@ -159,6 +161,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     dataDir: path.resolve(str(env, 'DATA_DIR') ?? './data'),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseSchema: schemaName(env, 'DATABASE_SCHEMA'),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     publicUrl,
     webhookSigningSecret,
@@ -175,7 +178,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisPrefix: str(env, 'REDIS_PREFIX') ?? 'sb:',
     operatorAnswerTimeoutSeconds: int(env, 'OPERATOR_ANSWER_TIMEOUT_SECONDS', 60, 1, 3600),
     voicemailAction: oneOf(env, 'VOICEMAIL_ACTION', ['leave_message', 'hang_up'] as const, 'leave_message'),
-    credentialsKey: readKey(env, 'CREDENTIALS_KEY'),
+    credentialsKey: readClusterKey(env, nodeEnv),
     taskConcurrency: int(env, 'TASK_CONCURRENCY', 10, 1, 10_000),
     nodeLease: readNodeLease(env),
     llm: readLlm(env),
@@ -213,6 +216,26 @@ function readNodeLease(env: Env): Config['nodeLease'] {
   const reaperMs = int(env, 'NODE_REAPER_MS', 5000, 50, 600_000);
   if (leaseMs < 2 * heartbeatMs) throw new ConfigError('NODE_LEASE_MS', `must be at least twice NODE_HEARTBEAT_MS (${2 * heartbeatMs})`);
   return { heartbeatMs, leaseMs, reaperMs };
+}
+
+/**
+ * CREDENTIALS_KEY, required in a cluster: REDIS_URL set, or PostgreSQL in production (several nodes, or a
+ * node whose disk does not outlive it, share one database). Without it each node makes its own key file, and
+ * what one node seals or signs (phone-number credentials, live-transcript tokens) fails on every other one.
+ */
+function readClusterKey(env: Env, nodeEnv: Config['nodeEnv']): Buffer | undefined {
+  const key = readKey(env, 'CREDENTIALS_KEY');
+  if (key) return key;
+  const why = str(env, 'REDIS_URL') ? 'REDIS_URL is set' : str(env, 'DATABASE_URL') && nodeEnv === 'production' ? 'DATABASE_URL is set in production' : null;
+  if (why) throw new ConfigError('CREDENTIALS_KEY', `is required when ${why} (a cluster): set the same 32-byte key on every node (openssl rand -base64 32)`);
+  return undefined;
+}
+
+/** A PostgreSQL schema name (lower case, digits, `_`), created if missing. */
+function schemaName(env: Env, name: string): string | undefined {
+  const raw = str(env, name);
+  if (raw !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(raw)) throw new ConfigError(name, 'must be lower-case letters, digits and _ (a PostgreSQL schema name)');
+  return raw;
 }
 
 /** A 32-byte key given as 64 hex digits or base64. */

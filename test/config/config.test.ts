@@ -50,6 +50,29 @@ describe('config', () => {
     expect(() => loadConfig({ VOICEMAIL_ACTION: 'sing' })).toThrow(/VOICEMAIL_ACTION/);
   });
 
+  it('refuses a cluster without a shared CREDENTIALS_KEY, naming the variable', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const refused = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (e) {
+        return e as ConfigError;
+      }
+      return null;
+    };
+    const clusters: Array<Record<string, string>> = [{ REDIS_URL: 'redis://127.0.0.1:6379' }, { REDIS_URL: 'redis://r', DATABASE_URL: 'postgres://u@h/db' }, { NODE_ENV: 'production', DATABASE_URL: 'postgres://u@h/db' }];
+    for (const env of clusters) {
+      const err = refused(env);
+      expect(err, JSON.stringify(env)).toBeInstanceOf(ConfigError);
+      expect(err!.variable).toBe('CREDENTIALS_KEY');
+      expect(err!.message).toMatch(/CREDENTIALS_KEY is required when (REDIS_URL|DATABASE_URL) is set/);
+      expect(loadConfig({ ...env, CREDENTIALS_KEY: key }).credentialsKey).toEqual(Buffer.alloc(32, 7));
+    }
+    // One node: its own key file is fine.
+    expect(refused({})).toBeNull();
+    expect(refused({ DATABASE_URL: 'postgres://u@h/db' })).toBeNull();
+  });
+
   it('reads the values it is given', () => {
     const c = loadConfig({ PORT: '8080', SIM_TIME_SCALE: '20', DATABASE_URL: 'postgres://u@h/db', PUBLIC_URL: 'https://sb.example.com/' });
     expect(c.port).toBe(8080);

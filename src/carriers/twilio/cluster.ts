@@ -3,9 +3,10 @@
  * load balancer points; but a live call is known only to the node whose session carries it (the node that
  * placed or answered it). A node that gets something for a call it does not know passes it on over the bus:
  * every node listens on `twilio.forward` and the one that knows the call acts. Status callbacks and
- * caller-ID results are passed on as they are; the TwiML request waits for the owner's answer; the relay
- * socket stays on the node Twilio reached and is bridged message by message to the owner, where the call's
- * channel sees an ordinary socket.
+ * caller-ID results are passed on as they are; the TwiML request waits for the owner's answer; a relay
+ * socket or a Media Streams socket (audio mode, user-on-call listening forks) stays on the node Twilio
+ * reached and is bridged message by message to the owner, where the call's channel sees an ordinary socket.
+ * Why bridge rather than route sockets to the owner: docs/architecture.md, "Sockets in a cluster".
  *
  * Used only with Redis (several nodes); a single node knows all its calls.
  */
@@ -24,7 +25,9 @@ type Forward =
   | { kind: 'status'; callSid: string; params: Form }
   | { kind: 'verification'; verificationId: string; status?: string }
   | { kind: 'twiml'; callSid: string; answeredBy?: string; link: string }
-  | { kind: 'relay-open'; callSid: string; link: string; first: string; queryCallSid?: string };
+  | { kind: 'relay-open'; callSid: string; link: string; first: string; queryCallSid?: string }
+  /** A Media Streams socket: `early` are the messages read up to its verified `start`. */
+  | { kind: 'media-open'; callSid: string; link: string; early: string[] };
 
 /** On a link, from the owner to the node that asked (`.out`), or the other way (`.in`). */
 type LinkOut = { kind: 'twiml'; twiml: string } | { kind: 'accepted' } | { kind: 'send'; data: string } | { kind: 'close'; code?: number; reason?: string };
@@ -47,22 +50,27 @@ export class TwilioCluster {
   ) {}
 
   async start(): Promise<void> {
-    this.stop = await this.bus.subscribe(FORWARD, (m) => this.onForward(m as Forward));
+    this.stop = await this.bus.subscribe(FORWARD, (m) => background(this.log, 'forwarded twilio callback failed', this.onForward(m as Forward)));
     this.carrier.onUnknownRelay((socket, first, callSid, queryCallSid) =>
-      background(
-        this.log,
-        'relay socket not forwarded',
-        async () => {
-          try {
-            await this.forwardRelay(socket, first, callSid, queryCallSid);
-          } catch (err) {
-            // The bus is away: Twilio reconnects or ends the call; a socket nobody serves is closed.
-            socket.close(1011, 'unavailable');
-            throw err;
-          }
-        },
-        { callSid },
-      ),
+      this.bridgeInBackground(socket, callSid, (link) => ({ kind: 'relay-open', callSid, link, first, queryCallSid })),
+    );
+    this.carrier.onUnknownMedia((socket, early, callSid) => this.bridgeInBackground(socket, callSid, (link) => ({ kind: 'media-open', callSid, link, early })));
+  }
+
+  private bridgeInBackground(socket: WebSocket, callSid: string, open: (link: string) => Forward): void {
+    background(
+      this.log,
+      'socket not bridged to its owner',
+      async () => {
+        try {
+          await this.bridge(socket, callSid, open);
+        } catch (err) {
+          // The bus is away: Twilio reconnects or ends the call; a socket nobody serves is closed.
+          socket.close(1011, 'unavailable');
+          throw err;
+        }
+      },
+      { callSid },
     );
   }
 
@@ -89,32 +97,37 @@ export class TwilioCluster {
     return m?.kind === 'twiml' ? m.twiml : null;
   }
 
-  /** The node Twilio reached: bridges a relay socket for a call this node does not know to its owner. */
-  private async forwardRelay(socket: WebSocket, first: string, callSid: string, queryCallSid?: string): Promise<void> {
+  /**
+   * The node Twilio reached: bridges a socket for a call this node does not know to its owner. Messages are
+   * held until the owner accepts (it subscribes first), then passed on in order; the bus keeps that order.
+   */
+  private async bridge(socket: WebSocket, callSid: string, open: (link: string) => Forward): Promise<void> {
     const link = randomUUID();
     const pending: string[] = [];
     let accepted = false;
-    const onMessage = (data: unknown) => {
-      if (accepted) this.send(linkIn(link), { kind: 'message', data: String(data) } satisfies LinkIn);
+    const pass = (data: string) => this.send(linkIn(link), { kind: 'message', data } satisfies LinkIn);
+    // The carrier's own listeners are gone (the socket was handed over): an error must not go unheard.
+    socket.on('error', (err) => this.log.warn({ err, callSid }, 'bridged socket error'));
+    socket.on('message', (data: unknown) => {
+      if (accepted) pass(String(data));
       else pending.push(String(data));
-    };
-    socket.on('message', onMessage);
+    });
     const unsubscribe = await this.bus.subscribe(linkOut(link), (raw) => {
       const m = raw as LinkOut;
       if (m.kind === 'accepted') {
         accepted = true;
-        for (const data of pending.splice(0)) this.send(linkIn(link), { kind: 'message', data } satisfies LinkIn);
+        for (const data of pending.splice(0)) pass(data);
       } else if (m.kind === 'send' && socket.readyState === socket.OPEN) socket.send(m.data);
       else if (m.kind === 'close') socket.close(m.code ?? 1000, m.reason);
     });
     socket.on('close', () => {
       if (accepted) this.send(linkIn(link), { kind: 'closed' } satisfies LinkIn);
-      background(this.log, 'relay link unsubscribe failed', unsubscribe(), { callSid });
+      background(this.log, 'bridge unsubscribe failed', unsubscribe(), { callSid });
     });
-    await this.bus.publish(FORWARD, { kind: 'relay-open', callSid, link, first, queryCallSid } satisfies Forward);
+    await this.bus.publish(FORWARD, open(link));
     setTimeout(() => {
       if (accepted) return;
-      this.log.warn({ callSid }, 'relay socket for a call no node knows');
+      this.log.warn({ callSid }, 'socket for a call no node knows');
       socket.close(1008, 'unknown call');
     }, OWNER_WAIT_MS).unref();
   }
@@ -130,24 +143,30 @@ export class TwilioCluster {
         if (twiml) await this.bus.publish(linkOut(m.link), { kind: 'twiml', twiml } satisfies LinkOut);
         return;
       }
-      await this.acceptRelay(m);
+      await this.accept(m);
     } catch (err) {
       this.log.error({ err, kind: m.kind }, 'forwarded twilio callback failed');
     }
   }
 
-  /** The owner: the far socket becomes a local stand-in, attached like any relay socket. */
-  private async acceptRelay(m: Extract<Forward, { kind: 'relay-open' }>): Promise<void> {
+  /** The owner: the far socket becomes a local stand-in, attached like a socket of its own. */
+  private async accept(m: Extract<Forward, { kind: 'relay-open' | 'media-open' }>): Promise<void> {
     const bridged = new BridgedSocket((out) => this.send(linkOut(m.link), out));
     const unsubscribe = await this.bus.subscribe(linkIn(m.link), (raw) => {
       const i = raw as LinkIn;
-      if (i.kind === 'message') bridged.emit('message', Buffer.from(i.data));
+      if (i.kind === 'message') bridged.emit('message', Buffer.from(i.data), false);
       else bridged.remoteClosed();
     });
-    bridged.once('close', () => background(this.log, 'relay link unsubscribe failed', unsubscribe(), { callSid: m.callSid }));
+    bridged.once('close', () => background(this.log, 'bridge unsubscribe failed', unsubscribe(), { callSid: m.callSid }));
     await this.bus.publish(linkOut(m.link), { kind: 'accepted' } satisfies LinkOut);
-    this.carrier.attachRelay(bridged as unknown as WebSocket, m.queryCallSid);
-    bridged.emit('message', Buffer.from(m.first));
+    const socket = bridged as unknown as WebSocket;
+    if (m.kind === 'relay-open') {
+      this.carrier.attachRelay(socket, m.queryCallSid);
+      bridged.emit('message', Buffer.from(m.first), false);
+    } else {
+      this.carrier.attachMedia(socket);
+      for (const data of m.early) bridged.emit('message', Buffer.from(data), false);
+    }
   }
 
   /** Subscribes to `channel` and resolves with the first message `accept` takes, or null after OWNER_WAIT_MS. */
@@ -156,18 +175,21 @@ export class TwilioCluster {
     const result = new Promise<T | null>((r) => (settle = r));
     const ready = this.bus.subscribe(channel, (m) => accept(m as T) && settle(m as T));
     const timer = setTimeout(() => settle(null), OWNER_WAIT_MS).unref();
-    const done = async () => {
-      await result;
-      clearTimeout(timer);
-      await (await ready)();
-    };
-    background(this.log, 'twilio link unsubscribe failed', done(), { channel });
+    background(
+      this.log,
+      'owner wait unsubscribe failed',
+      result.then(async () => {
+        clearTimeout(timer);
+        await (await ready)();
+      }),
+      { channel },
+    );
     return { ready, result };
   }
 
-  /** One message of a bridged relay socket; a lost one is logged (the bus is away, the call will notice). */
+  /** One message of a bridged socket (relay or media); a lost one is logged (the bus is away, the call will notice). */
   private send(channel: string, message: LinkIn | LinkOut): void {
-    background(this.log, 'relay message not forwarded', this.bus.publish(channel, message), { channel, kind: message.kind });
+    background(this.log, 'bridged socket message not forwarded', this.bus.publish(channel, message), { channel, kind: message.kind });
   }
 }
 

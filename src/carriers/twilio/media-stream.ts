@@ -119,14 +119,37 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
     super();
     this.ready = new Promise<MediaStreamStart>((resolve, reject) => (this.settleReady = { resolve, reject }));
     this.ready.catch(() => undefined); // observed by whoever awaits it
-    o.socket.on('message', (data, isBinary) => {
-      if (isBinary) return this.reject('binary frame');
-      this.onMessage(String(data));
-    });
-    o.socket.on('close', () => this.onClose());
-    o.socket.on('error', (err) => o.log?.warn({ err }, 'media stream socket error'));
+    o.socket.on('message', this.onSocketMessage);
+    o.socket.on('close', this.onSocketClose);
+    o.socket.on('error', this.onSocketError);
     this.startTimer = setTimeout(() => this.reject('no start'), o.startTimeoutMs ?? 10_000);
     this.startTimer.unref?.();
+  }
+
+  private readonly onSocketMessage = (data: unknown, isBinary: boolean) => {
+    if (isBinary) return this.reject('binary frame');
+    const raw = String(data);
+    if (!this.info) this.early.push(raw);
+    this.onMessage(raw);
+  };
+  private readonly onSocketClose = () => this.onClose();
+  private readonly onSocketError = (err: Error) => this.o.log?.warn({ err }, 'media stream socket error');
+
+  /** The messages read up to and including `start` (`connected`, `start`), for `release`. */
+  private early: string[] = [];
+
+  /**
+   * Lets go of the socket, open, right after a verified `start` (from a `start` listener): this object
+   * stops listening and does nothing more. Returns the messages it had read, so that whoever takes the
+   * socket over (cluster.ts, bridging it to the node that carries the call) can replay them.
+   */
+  release(): string[] {
+    this.o.socket.off('message', this.onSocketMessage);
+    this.o.socket.off('close', this.onSocketClose);
+    this.o.socket.off('error', this.onSocketError);
+    clearTimeout(this.startTimer);
+    this.closed = true;
+    return this.early.splice(0);
   }
 
   /** The verified start, once received. */
@@ -313,6 +336,7 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
     };
     this.settleReady.resolve(this.info);
     this.emit('start', this.info);
+    if (!this.closed) this.early = [];
   }
 
   private onMedia(media: Record<string, unknown> | undefined): void {

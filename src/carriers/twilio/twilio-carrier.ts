@@ -229,6 +229,16 @@ export class TwilioCarrier implements Carrier {
     this.unknownRelay = handler;
   }
 
+  private unknownMedia: ((socket: WebSocket, early: string[], callSid: string) => void) | undefined;
+
+  /**
+   * Receives media stream sockets whose verified `start` names a call this node does not know, with the
+   * messages read so far (`connected`, `start`), instead of closing them.
+   */
+  onUnknownMedia(handler: (socket: WebSocket, early: string[], callSid: string) => void): void {
+    this.unknownMedia = handler;
+  }
+
   /** Whether a caller-ID verification started here is waiting for its result. */
   hasVerification(verificationId: string): boolean {
     return this.verifications.has(verificationId);
@@ -557,6 +567,8 @@ export class TwilioCarrier implements Carrier {
     const stream = new TwilioMediaStream({ socket, secret: this.streamSecret, log });
     stream.on('start', (start) => {
       const call = this.calls.get(start.callSid);
+      // Not ours: in a cluster, another node may carry the call (cluster.ts bridges the socket there).
+      if (!call && this.unknownMedia) return this.unknownMedia(socket, stream.release(), start.callSid);
       const known = !!call && !call.ended && call.req.callId === start.callId;
       if (known && call.req.voiceMode !== 'audio' && call.onFork?.(stream)) return;
       if (!known || call.req.voiceMode !== 'audio') {
