@@ -11,6 +11,7 @@ import type { CallRow } from '../store/index.js';
 import type { InboundCall } from '../carriers/carrier.js';
 import { CallSession, type CallSessionDeps } from './call-session.js';
 import { allBusyLine, notInServiceLine } from './lines.js';
+import { background } from '../lib/background.js';
 
 /** Who answers a call to one of our numbers (core/calls/inbound.ts), or why nobody does. */
 export type InboundRouter = (from: string, to: string) => Promise<{ ok: true; orgId: string; request: CallRequest } | { ok: false; reason: string }>;
@@ -49,7 +50,9 @@ export class Dialer implements CallLauncher {
 
   private async admit(call: CallRow): Promise<void> {
     if (this.hasRoom() && this.waiting.length === 0) return this.run(call);
-    const unsubscribe = await this.o.bus.subscribe(channels.callCommands(call.id), (m) => void this.cancelWaiting(call.id, m as CommandEnvelope));
+    const unsubscribe = await this.o.bus.subscribe(channels.callCommands(call.id), (m) =>
+      background(this.o.log, 'queued call command failed', this.cancelWaiting(call.id, m as CommandEnvelope), { callId: call.id }),
+    );
     await this.o.calls.setOwner(call.id, this.o.nodeId);
     this.waiting.push({ call, unsubscribe });
   }
@@ -105,10 +108,11 @@ export class Dialer implements CallLauncher {
   private async run(call: CallRow, inbound?: InboundCall): Promise<void> {
     const session = new CallSession(call, this.o, inbound);
     this.live.set(call.id, session);
-    void session.done.then(() => {
+    const ended = session.done.then(() => {
       this.live.delete(call.id);
-      void this.next();
+      return this.next();
     });
+    background(this.o.log, 'starting the next queued call failed', ended, { callId: call.id });
     await session.start();
   }
 
