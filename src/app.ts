@@ -3,6 +3,7 @@
  * start and shutdown sequences. The CLI, the tests and the benchmarks all build it here.
  */
 import type { SessionObserver } from './engine/events.js';
+import { background } from './lib/background.js';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Config } from './config/index.js';
@@ -135,7 +136,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   });
   core.calls.setLauncher(dialer);
   // Calls that ring our numbers are answered by their agents (carriers that deliver them).
-  if (carrier.capabilities.inbound && carrier.onInbound) carrier.onInbound((c) => void dialer.acceptInbound(c));
+  if (carrier.capabilities.inbound && carrier.onInbound) carrier.onInbound((c) => background(log, 'inbound call failed', dialer.acceptInbound(c)));
 
   const rateLimitRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
   const app = await buildServer({ core, bus, log, activeCalls: () => dialer.liveCount, rateLimitRedis, metrics });
