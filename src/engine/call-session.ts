@@ -511,17 +511,14 @@ export class CallSession implements ActionHost {
     await this.rec({ type: 'command', command: 'transfer', value: `${warm ? 'warm' : 'cold'} ${to}` });
     const before = this.outcome;
     this.outcome = { ...before, goalCompleted: before.goalCompleted ?? true, reason, closedBy: 'transfer', transferred: true };
-    // The agent's part is over from now on: no turn may act while the callee is being handed over.
-    const phase = this.phase;
-    if (phase === 'live') this.phase = 'closing';
-    this.activity?.interrupt();
     try {
       const briefing = warm ? `Transferring a call about: ${this.req.task}` : undefined;
       await io.transfer(to, { warm, briefing });
+      // The agent's part of the call is over: no turn acts any more.
+      if (this.phase === 'live') this.phase = 'closing';
       return OK;
     } catch (err) {
       this.outcome = before;
-      if (this.phase === 'closing' && phase === 'live') this.phase = 'live';
       this.d.log.warn({ err, callId: this.callId }, 'transfer failed');
       this.emit(ev.error('transfer', err));
       await this.rec({ type: 'command', command: 'transfer_failed' });
