@@ -96,7 +96,13 @@ export interface EngineHarness {
   close(): Promise<void>;
 }
 
-export async function engineHarness(brain: Brain, env: Record<string, string> = {}, overrides: SwitchboardOverrides = {}): Promise<EngineHarness> {
+export async function engineHarness(
+  brain: Brain,
+  env: Record<string, string> = {},
+  overrides: SwitchboardOverrides = {},
+  /** Sees each event as it happens (synchronously, before virtual time can move on). */
+  onEvent?: (callId: string, e: SessionEvent) => void,
+): Promise<EngineHarness> {
   const seen = new Map<string, SessionEvent[]>();
   const t = await startSwitchboard(BACKENDS[0], { SHUTDOWN_GRACE_SECONDS: '1', ...env }, {
     brain,
@@ -104,6 +110,7 @@ export async function engineHarness(brain: Brain, env: Record<string, string> = 
       const list = seen.get(callId) ?? [];
       list.push(e);
       seen.set(callId, list);
+      onEvent?.(callId, e);
     },
     ...overrides,
   });
