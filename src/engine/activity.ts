@@ -32,6 +32,11 @@ export interface Activity {
    * spoken clause by clause as it arrives.
    */
   speak(text: string | AsyncIterable<string>, source: SpeechSource): SpeechHandle;
+  /**
+   * Makes way for someone else's line (a supervisor's): the turn under way and its speech are dropped, at
+   * once or once the clause being said ends. Inputs still queued are kept. Resolves when nothing is said.
+   */
+  giveWay(when: 'now' | 'after_clause'): Promise<void>;
   /** Stops the turn under way, drops queued inputs and cuts the speech (a timer, a hang-up). */
   interrupt(): void;
   /** Resolves once no turn is running and nothing is being said. */

@@ -51,6 +51,8 @@ export class AgentActivity implements Activity {
   private speechIds = 0;
   private gone = false;
   private closed = false;
+  /** Someone else's line waits: speech stops at the end of the clause being said. */
+  private yieldAfterClause = false;
 
   constructor(private readonly o: AgentActivityOptions) {}
 
@@ -81,6 +83,19 @@ export class AgentActivity implements Activity {
     const play = () => this.play(handle, text, turn);
     this.playing = this.playing.then(play, play);
     return handle;
+  }
+
+  async giveWay(when: 'now' | 'after_clause'): Promise<void> {
+    if (when === 'now' || !this.speech.length) this.cut();
+    else this.yieldAfterClause = true;
+    await this.speechIdle();
+    this.yieldAfterClause = false;
+  }
+
+  /** Drops the turn under way and all speech. */
+  private cut(): void {
+    this.turn?.ctl.abort();
+    for (const h of this.speech) h.interrupt();
   }
 
   interrupt(): void {
@@ -251,12 +266,13 @@ export class AgentActivity implements Activity {
         const heard = r.done ? clause : r.heard.trim();
         if (heard) {
           handle.addHeard(heard);
-          this.addItem('agent', heard);
+          this.addItem('agent', heard, handle.source);
         }
         if (!r.done) {
           handle.interrupt();
           break;
         }
+        if (this.yieldAfterClause) this.cut();
       }
     } catch (err) {
       this.o.log.error({ err, callId: this.o.callId }, 'speech failed');
@@ -274,9 +290,9 @@ export class AgentActivity implements Activity {
 
   // ---- states and the conversation ---------------------------------------------------------------
 
-  private addItem(role: 'agent' | 'callee', text: string): void {
+  private addItem(role: 'agent' | 'callee', text: string, source?: SpeechSource): void {
     this.history.push({ role, text });
-    this.o.emit(ev.item(role, text));
+    this.o.emit(ev.item(role, text, source === 'supervisor' ? source : undefined));
   }
 
   private setAgent(next: AgentState): void {

@@ -173,7 +173,8 @@ export class CallSession implements ActionHost {
     }
     // What entered the conversation is the call's transcript.
     if (e.type === 'conversation_item_added') {
-      background(this.d.log, 'transcript not recorded', this.rec({ type: 'transcript', role: e.role, text: e.text }), { callId: this.callId });
+      const role = e.source === 'supervisor' ? 'supervisor' : e.role;
+      background(this.d.log, 'transcript not recorded', this.rec({ type: 'transcript', role, text: e.text }), { callId: this.callId });
     }
   }
 
@@ -387,8 +388,24 @@ export class CallSession implements ActionHost {
   }
 
   private async obey(c: CallCommand): Promise<CommandReply> {
+    // A person's command (a supervisor) is stored with who gave it, and counted as an override.
+    const by = 'by' in c ? c.by : undefined;
     switch (c.type) {
+      case 'say': {
+        const activity = this.activity;
+        if (!activity || this.phase !== 'live') return { ok: false, error: 'not_connected' };
+        await this.rec({ type: 'override', command: 'say', value: c.when, by: c.by });
+        background(this.d.log, 'supervisor line failed', this.supervisorSay(activity, c.text, c.when), { callId: this.callId });
+        return { ok: true };
+      }
+      case 'press':
+        if (!this.io || this.phase !== 'live') return { ok: false, error: 'not_connected' };
+        await this.rec({ type: 'override', command: 'press', value: c.digits, by: c.by });
+        // Keys take the line's time to play: the command is acknowledged once accepted.
+        background(this.d.log, 'supervisor keys failed', this.io.sendDigits(c.digits), { callId: this.callId });
+        return { ok: true };
       case 'end':
+        if (by) await this.rec({ type: 'override', command: 'end', by });
         background(this.d.log, 'hang-up failed', this.hangup(c.reason ?? 'ended_by_api', 'command'), { callId: this.callId });
         return { ok: true };
       case 'update':
@@ -399,15 +416,25 @@ export class CallSession implements ActionHost {
         if (!q) return { ok: false, error: 'no_pending_question' };
         this.question = undefined;
         q.timeout.abort();
-        await this.rec({ type: 'command', command: 'operator_answer' });
+        await this.rec(by ? { type: 'override', command: 'operator_answer', by } : { type: 'command', command: 'operator_answer' });
         this.activity?.push({ type: 'operator_answer', question: q.text, answer: c.answer });
         return { ok: true };
       }
       case 'transfer':
         if (!this.io) return { ok: false, error: 'not_connected' };
+        if (by) await this.rec({ type: 'override', command: 'transfer', value: `${c.warm ? 'warm' : 'cold'} ${c.to}`, by });
         background(this.d.log, 'transfer failed', this.transfer(c.to, c.warm, c.reason ?? 'transferred_by_api'), { callId: this.callId });
         return { ok: true };
     }
+  }
+
+  /**
+   * A supervisor's line: the agent gives way (at once, or once its sentence ends), the line is said in the
+   * agent's voice and enters the conversation (the transcript marks it `supervisor`), and the agent goes on.
+   */
+  private async supervisorSay(activity: Activity, text: string, when: 'interrupt' | 'after_sentence'): Promise<void> {
+    await activity.giveWay(when === 'interrupt' ? 'now' : 'after_clause');
+    await activity.speak(text, 'supervisor').waitForPlayout();
   }
 
   /** A PATCH: the next turn sees the new brief; a new max_duration restarts its timer from now. */

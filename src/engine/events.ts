@@ -37,8 +37,8 @@ export type SessionEvent =
   | { type: 'speech_created'; id: number; source: SpeechSource }
   /** A speech handle finished: heard in full, or interrupted with the part that was heard. */
   | { type: 'speech_done'; id: number; heard: string; interrupted: boolean }
-  /** A line entered the conversation (the brain's history and the call's transcript). */
-  | { type: 'conversation_item_added'; role: 'agent' | 'callee'; text: string }
+  /** A line entered the conversation (the brain's history and the call's transcript); `source`: whose words the agent's voice said. */
+  | { type: 'conversation_item_added'; role: 'agent' | 'callee'; text: string; source?: SpeechSource }
   /** An action other than speech was carried out (or refused), with its result as the brain got it. */
   | { type: 'action_executed'; action: ReportedAction; result: ActionResult }
   /** A command arrived over the bus (API, supervisor). */
@@ -63,7 +63,7 @@ export const ev = {
   dtmf: (digits: string): SessionEvent => ({ type: 'dtmf_received', digits }),
   speechCreated: (id: number, source: SpeechSource): SessionEvent => ({ type: 'speech_created', id, source }),
   speechDone: (id: number, heard: string, interrupted: boolean): SessionEvent => ({ type: 'speech_done', id, heard, interrupted }),
-  item: (role: 'agent' | 'callee', text: string): SessionEvent => ({ type: 'conversation_item_added', role, text }),
+  item: (role: 'agent' | 'callee', text: string, source?: SpeechSource): SessionEvent => ({ type: 'conversation_item_added', role, text, ...(source ? { source } : {}) }),
   action: (action: ReportedAction, result: ActionResult): SessionEvent => ({ type: 'action_executed', action, result }),
   command: (command: string): SessionEvent => ({ type: 'command_received', command }),
   timer: (timer: 'max_duration' | 'max_queue_time' | 'operator_answer'): SessionEvent => ({ type: 'timer_fired', timer }),

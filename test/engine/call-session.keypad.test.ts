@@ -4,13 +4,14 @@
  * share policy forbids it, the brain gets the refusal back as a result and says so instead.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrainTurn } from '../../src/engine/brain.js';
 import { ScriptedBrain, engineHarness, from, type EngineHarness } from './session-harness.js';
 
 const brain = new ScriptedBrain((input) => {
   if (input.type !== 'speech') return undefined;
   if (/press 1/i.test(input.text)) return [{ type: 'press', digits: '1' }];
   if (/personal identity number/i.test(input.text)) {
-    return (async function* () {
+    return (async function* (): BrainTurn {
       const r = yield { type: 'press_field', field: 'personal_security_number' } as const;
       if (r && !r.ok) {
         yield { type: 'say', text: 'I am sorry, I cannot enter that.' } as const;

@@ -4,13 +4,14 @@
  * the agent carries on.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrainTurn } from '../../src/engine/brain.js';
 import { ScriptedBrain, engineHarness, from, type EngineHarness } from './session-harness.js';
 
 const brain = new ScriptedBrain((input, ctx) => {
   if (input.type !== 'speech') return undefined;
   if (/how can i help/i.test(input.text)) {
     const to = /\+\d+/.exec(`${ctx.brief.task}`)?.[0] ?? ctx.brief.transferNumber ?? '';
-    return (async function* () {
+    return (async function* (): BrainTurn {
       yield { type: 'say', text: 'Let me put you through.' } as const;
       const r = yield { type: 'transfer', to, warm: false } as const;
       if (r && !r.ok) {

@@ -274,7 +274,7 @@ export class CallService {
       .selectFrom('call_events')
       .select(['data', 'created_at'])
       .where('call_id', '=', callId)
-      .where('kind', '=', 'command')
+      .where('kind', 'in', ['command', 'override'])
       .orderBy('seq', 'desc')
       .limit(50)
       .execute();
@@ -341,19 +341,34 @@ export class CallService {
     return this.find(orgId, call.id);
   }
 
-  /** Answers the question the agent asked the operator (see the `ask_operator` tool). */
-  async answerOperator(orgId: string, idOrSid: string, answer: string): Promise<void> {
+  /** Answers the question the agent asked the operator (see the `ask_operator` tool); `by`: who answered. */
+  async answerOperator(orgId: string, idOrSid: string, answer: string, by?: string): Promise<void> {
     const call = await this.liveCall(orgId, idOrSid);
-    await this.mustReach(call.id, { type: 'operator_answer', answer });
+    await this.mustReach(call.id, { type: 'operator_answer', answer, ...(by ? { by } : {}) });
   }
 
-  /** Transfers a live call to `to` (warm by default, as 001). */
-  async transfer(orgId: string, idOrSid: string, to: string, warm: boolean, reason?: string): Promise<CallRow> {
+  /** Transfers a live call to `to` (warm by default, as 001); `by`: the supervisor who asked. */
+  async transfer(orgId: string, idOrSid: string, to: string, warm: boolean, reason?: string, by?: string): Promise<CallRow> {
+    const call = await this.connectedCall(orgId, idOrSid);
+    await this.mustReach(call.id, { type: 'transfer', to, warm, reason, ...(by ? { by } : {}) });
+    return call;
+  }
+
+  /**
+   * A supervisor's command to a connected call: say a line (at once, or after the sentence being said),
+   * or press keys. The session stores it as an override with `by`.
+   */
+  async supervise(orgId: string, idOrSid: string, command: Extract<CallCommand, { type: 'say' | 'press' }>): Promise<CallRow> {
+    const call = await this.connectedCall(orgId, idOrSid);
+    await this.mustReach(call.id, command);
+    return call;
+  }
+
+  private async connectedCall(orgId: string, idOrSid: string): Promise<CallRow> {
     const call = await this.liveCall(orgId, idOrSid);
     if (call.status !== 'in_progress') {
       throw new SwitchboardError('SB_ERR_CALL_NOT_ACTIVE', 'Call is not connected', { status: call.status });
     }
-    await this.mustReach(call.id, { type: 'transfer', to, warm, reason });
     return call;
   }
 
@@ -603,6 +618,7 @@ function newCallRow(orgId: string, req: CallRequest, carrier: string) {
 function eventValues(e: NewCallEvent): { kind: string; role: string | null; text: string | null; data: string | null } {
   if (e.type === 'transcript') return { kind: e.type, role: e.role, text: e.text, data: null };
   if (e.type === 'status') return { kind: e.type, role: null, text: null, data: JSON.stringify({ status: e.status, reason: e.reason ?? null }) };
+  if (e.type === 'override') return { kind: e.type, role: null, text: null, data: JSON.stringify({ command: e.command, value: e.value ?? null, by: e.by }) };
   return { kind: e.type, role: null, text: null, data: JSON.stringify({ command: e.command, value: e.value ?? null }) };
 }
 
@@ -611,5 +627,6 @@ export function toCallEvent(row: CallEventRow): CallEvent {
   const data = (typeof row.data === 'string' ? JSON.parse(row.data) : row.data) as Record<string, any> | null;
   if (row.kind === 'transcript') return { type: 'transcript', callId: row.call_id, seq: row.seq, at, role: row.role as any, text: row.text ?? '' };
   if (row.kind === 'status') return { type: 'status', callId: row.call_id, seq: row.seq, at, status: data?.status, reason: data?.reason ?? undefined };
-  return { type: 'command', callId: row.call_id, seq: row.seq, at, command: data?.command, value: data?.value ?? undefined };
+  // A supervisor's override reads as a command that says who gave it.
+  return { type: 'command', callId: row.call_id, seq: row.seq, at, command: data?.command, value: data?.value ?? undefined, ...(data?.by ? { by: data.by } : {}) };
 }
