@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/lib/clock.js';
+import { TextStream } from '../../src/lib/text-stream.js';
 import { hashKey } from '../../src/core/orgs.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook-receiver.js';
 import { advanceUntil } from '../helpers/switchboard.js';
@@ -13,8 +14,18 @@ import { ScriptedBrain, engineHarness, type EngineHarness } from './session-harn
 const LINE = 'This is the supervisor. Please hold the table until eight.';
 const LONG = 'Hi, I am calling on behalf of Alex Smith about a booking for two people on Tuesday evening at seven.';
 
-// The agent starts a long sentence; the supervisor cuts in.
-const brain = new ScriptedBrain((input) => (input.type === 'speech' && /how can i help/i.test(input.text) ? [{ type: 'say', text: LONG }] : undefined));
+const FIRST = 'The first sentence is said in full here.';
+const SECOND = 'The second one gives way to the supervisor.';
+
+// The agent starts a long sentence (or, streamed, two); the supervisor cuts in.
+const brain = new ScriptedBrain((input, ctx) => {
+  if (input.type !== 'speech' || !/how can i help/i.test(input.text)) return undefined;
+  if (!/two sentences/.test(ctx.brief.task)) return [{ type: 'say', text: LONG }];
+  const text = new TextStream();
+  text.push(`${FIRST} ${SECOND}`);
+  text.end();
+  return [{ type: 'say', text }];
+});
 
 describe('supervisor commands', () => {
   let h: EngineHarness;
@@ -93,6 +104,25 @@ describe('supervisor commands', () => {
     // override_count: the two supervisor commands of this (the only) call.
     const m = (await t.sb.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(/override_count_sum (\d+)/.exec(m)?.[1]).toBe('2');
+  }, 180_000);
+
+  it('a line sent with interrupt: false waits for the end of the sentence being said', async () => {
+    const { t, headers } = h;
+    const { sid } = (await t.sb.app.inject({ method: 'POST', url: '/v1/start-call', headers, payload: { phone_number: '+15550100', task: 'Say two sentences', language: 'en' } })).json();
+    const get = async () => (await t.sb.app.inject({ method: 'GET', url: `/v1/calls/${sid}`, headers })).json();
+    const callId: string = (await get()).id;
+    await advanceUntil(clock, async () => h.events(callId).includes('agent: thinking -> speaking'), 500, 60_000);
+    clock.advance(1000); // a second into the first sentence
+    const r = await t.sb.app.inject({ method: 'POST', url: `/v1/calls/${sid}/say`, headers, payload: { text: LINE, interrupt: false } });
+    expect(r.statusCode, r.body).toBe(200);
+    await advanceUntil(clock, async () => (await get()).transcripts.some((x: { role: string }) => x.role === 'supervisor'), 500, 60_000);
+    await t.sb.app.inject({ method: 'POST', url: '/v1/end-call', headers, payload: { callSid: sid } });
+    const c = await advanceUntil(clock, async () => {
+      const v = await get();
+      return v.ended_at ? v : null;
+    }, 500, 60_000);
+    const lines = c.transcripts.map((x: { role: string; text: string }) => `${x.role}: ${x.text}`);
+    expect(lines.slice(1)).toEqual([`assistant: ${FIRST}`, `supervisor: ${LINE}`]);
   }, 180_000);
 
   it('refuses a line for a call that has ended (409-class error, nothing stored)', async () => {
