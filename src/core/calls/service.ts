@@ -392,7 +392,7 @@ export class CallService {
     const reply = new Promise<CommandReply>((resolve) => {
       const timer = setTimeout(() => resolve({ ok: false, error: 'session_unreachable' }), this.o.commandTimeoutMs ?? 3000);
       timer.unref();
-      void this.o.bus
+      this.o.bus
         .subscribe(channels.commandReplies(replyTo), (m) => {
           clearTimeout(timer);
           resolve(m as CommandReply);
@@ -401,6 +401,11 @@ export class CallService {
           unsubscribe = u;
           const env: CommandEnvelope = { command, replyTo };
           await this.o.bus.publish(channels.callCommands(callId), env);
+        })
+        // The bus failed: the session cannot be reached (the caller decides what that means).
+        .catch(() => {
+          clearTimeout(timer);
+          resolve({ ok: false, error: 'session_unreachable' });
         });
     });
     const r = await reply;
