@@ -8,5 +8,7 @@ export default defineConfig({
     // Each file gets its own database (PGlite in memory, or its own PostgreSQL schema).
     pool: 'forks',
     maxWorkers: 2,
+    // The usual report, then one line naming the backends the run exercised (PGlite, PostgreSQL, Redis).
+    reporters: ['default', './test/helpers/backends-reporter.ts'],
   },
 });

@@ -96,6 +96,8 @@ async function build(): Promise<Bench> {
     sb = await createSwitchboard(loadConfig({ ...baseEnv, DATABASE_URL }), { ...overrides, schema });
     cleanup = async () => {
       const c = new pg.Client({ connectionString: DATABASE_URL });
+      // A connection lost while idle is an 'error' event: without a listener it would end the run.
+      c.on('error', (err) => console.warn('database client error', err.message));
       await c.connect();
       await c.query(`drop schema if exists ${schema} cascade`);
       await c.end();

@@ -76,6 +76,8 @@ async function build(store: string): Promise<{ sb: Switchboard; cleanup: () => P
   }
   if (store === 'postgres') {
     const probe = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3000 });
+    // A connection lost while idle is an 'error' event: without a listener it would end the run.
+    probe.on('error', (err) => console.warn('database client error', err.message));
     try {
       await probe.connect();
     } catch (e) {

@@ -7,6 +7,8 @@
  * - first start: spawn on an empty DATA_DIR until `GET /healthz` answers (migrations and the
  *   development organisation included); a fresh folder each run.
  * - warm restart: the same, on a folder that already holds a database (stopped cleanly before).
+ * - warm `npm start`: the same through `npm start` (dist/ up to date, so no compiling: the freshness check,
+ *   npm itself, then the server), stopped by a SIGTERM sent to npm.
  * - RSS (VmRSS of the server process, from /proc/<pid>/status): idle 2 s after start-up, then with
  *   100 live calls (to the clinic phone menu +15550101 at real-time clock, whose hold queue keeps each
  *   call live for well over a minute), started with the key the first start prints.
@@ -78,11 +80,12 @@ function request(port: number, method: string, p: string, body?: unknown, key?: 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function start(dataDir: string, extraEnv: Record<string, string> = {}): Promise<Server> {
+async function start(dataDir: string, extraEnv: Record<string, string> = {}, via: 'node' | 'npm' = 'node'): Promise<Server> {
   const port = await freePort();
   let out = '';
   const t0 = performance.now();
-  const child = spawn(process.execPath, [MAIN, 'serve'], {
+  const [cmd, args] = via === 'npm' ? ['npm', ['start', '--silent']] : [process.execPath, [MAIN, 'serve']];
+  const child = spawn(cmd, args, {
     cwd: ROOT,
     env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', SHUTDOWN_GRACE_SECONDS: '0', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -148,6 +151,9 @@ function table(head: string[], rows: string[][]): string {
 
 async function main() {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} not found: run \`npm run build\` first (npm run bench:startup does)`);
+  // `npm start` would rebuild a stale dist/ and the figure would be a build's.
+  const { isStale } = (await import(path.join(ROOT, 'scripts', 'build.js'))) as { isStale(): boolean };
+  if (isStale()) throw new Error('dist/ is older than src/: run `npm run build` first (npm run bench:startup does)');
   console.log(`node ${MAIN} serve · PGlite in a temp DATA_DIR · ${RUNS} runs each · ${LIVE_CALLS} live calls to ${PHONE} at SIM_TIME_SCALE 1`);
   console.log(`node ${process.version} · ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}) · ${os.platform()} ${os.release()}`);
 
@@ -155,6 +161,7 @@ async function main() {
   const firstSelf: number[] = [];
   const warm: number[] = [];
   const warmSelf: number[] = [];
+  const npmWarm: number[] = [];
   const idle: number[] = [];
   const live: number[] = [];
   const liveHwm: number[] = [];
@@ -171,6 +178,11 @@ async function main() {
       first.push(s.readyMs);
       if (s.selfMs !== null) firstSelf.push(s.selfMs);
       const key = apiKey(s.stdout());
+      await stop(s);
+
+      // Warm start through `npm start`, stopped by signalling npm.
+      s = await start(dir, {}, 'npm');
+      npmWarm.push(s.readyMs);
       await stop(s);
 
       // Warm restart on the same folder, then memory idle and with live calls.
@@ -201,7 +213,7 @@ async function main() {
       } finally {
         await stop(s);
       }
-      process.stdout.write(`run ${run + 1}/${RUNS}: first ${first.at(-1)!.toFixed(0)} ms, warm ${warm.at(-1)!.toFixed(0)} ms, idle ${idle.at(-1)!.toFixed(0)} MB, ${liveReached.at(-1)} live ${live.at(-1)!.toFixed(0)} MB\n`);
+      process.stdout.write(`run ${run + 1}/${RUNS}: first ${first.at(-1)!.toFixed(0)} ms, warm ${warm.at(-1)!.toFixed(0)} ms, npm start ${npmWarm.at(-1)!.toFixed(0)} ms, idle ${idle.at(-1)!.toFixed(0)} MB, ${liveReached.at(-1)} live ${live.at(-1)!.toFixed(0)} MB\n`);
     }
   } finally {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -216,6 +228,7 @@ async function main() {
         row('  (server\'s own "started in")', firstSelf, ' ms'),
         row('warm restart: spawn → /healthz 200', warm, ' ms'),
         row('  (server\'s own "started in")', warmSelf, ' ms'),
+        row('warm `npm start`: spawn → /healthz 200', npmWarm, ' ms'),
         row('RSS idle (2 s after start)', idle, ' MB'),
         row(`RSS with ${LIVE_CALLS} live calls`, live, ' MB'),
         row(`  peak RSS (VmHWM) by then`, liveHwm, ' MB'),

@@ -3,19 +3,19 @@
  * start and shutdown sequences. The CLI, the tests and the benchmarks all build it here.
  */
 import type { SessionObserver } from './engine/events.js';
-import { background } from './lib/background.js';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Config } from './config/index.js';
 import { openBus, type Bus } from './bus/index.js';
 import { createCore, TASK_JOB, type Core } from './core/index.js';
 import { routeInbound } from './core/calls/inbound.js';
-import { newWebhookSecret } from './core/orgs.js';
-import { webhookDeliveryHandler, WEBHOOK_JOB } from './core/webhooks/index.js';
+import { Orgs, newWebhookSecret } from './core/orgs.js';
+import { registerWebhookDelivery } from './core/webhooks/index.js';
 import { JobRunner } from './jobs/runner.js';
-import { openStore, type Store } from './store/index.js';
+import { inBackground, openStore, StoreHealth, type Store } from './store/index.js';
 import { RealClock, type Clock } from './lib/clock.js';
 import { createLogger, type Logger } from './lib/logger.js';
+import { background } from './lib/background.js';
 import type { Carrier } from './carriers/carrier.js';
 import { SimCarrier, loadScenarios } from './carriers/sim/index.js';
 import { TwilioCarrier } from './carriers/twilio/twilio-carrier.js';
@@ -62,8 +62,12 @@ export interface Switchboard {
   carrier: Carrier;
   clock: Clock;
   log: Logger;
-  /** Creates the development organisation on an empty store; returns its new key (shown once) or null. */
-  bootstrapDevOrg(): Promise<{ key: string; webhookSecret: string } | null>;
+  /**
+   * Creates the development organisation on an empty store. Returns its first key while that key has not
+   * been used (so a start that failed after making it shows it again), else null. `key` is null when it
+   * was sealed with another deployment key and cannot be opened here.
+   */
+  bootstrapDevOrg(): Promise<{ key: string | null; org: string; webhookSecret: string | null; created: boolean } | null>;
   /** Listens on config.host:config.port; returns the base URL. */
   listen(): Promise<string>;
   /** SIGTERM: stop taking calls, let live ones finish (up to the grace period), flush deliveries, close. */
@@ -73,8 +77,16 @@ export interface Switchboard {
 export async function createSwitchboard(config: Config, o: SwitchboardOverrides = {}): Promise<Switchboard> {
   const log = o.log ?? createLogger(config.logLevel);
   const store =
-    o.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: o.schema, inMemory: o.inMemory }));
-  const bus = openBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix });
+    o.store ??
+    (await openStore({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      schema: o.schema,
+      inMemory: o.inMemory,
+      applicationName: `switchboard:${config.nodeId}`,
+      log,
+    }));
+  const bus = openBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix, log });
   const clock = o.clock ?? new RealClock(config.simTimeScale);
   const carrier: Carrier =
     o.carrier ??
@@ -110,13 +122,13 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     carrierName: carrier.name,
     checkDestination: carrier.checkDestination?.bind(carrier),
     verifyCallerId: carrier.capabilities.callerIdVerification && carrier.verifyCallerId ? carrier.verifyCallerId.bind(carrier) : undefined,
-    wakeJobs: () => jobs.wake(),
-    wakeTasks: () => taskJobs.wake(),
+    wakeJobs: () => inBackground(() => jobs.wake()),
+    wakeTasks: () => inBackground(() => taskJobs.wake()),
     summarize: llm
       ? (i) => summarizeCall(llm, { brief: buildBrief(i.request), transcript: i.transcript, goalCompleted: i.goalCompleted })
       : undefined,
   });
-  jobs.register(WEBHOOK_JOB, webhookDeliveryHandler({ db: store.db, config, log }));
+  registerWebhookDelivery(jobs, { db: store.db, config, log });
   taskJobs.register(TASK_JOB, core.tasks.jobHandler());
 
   const dialer = new Dialer({
@@ -134,12 +146,14 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     maxConcurrent: config.maxConcurrentCalls,
     routeInbound: (from, to) => routeInbound(core, from, to),
   });
-  core.calls.setLauncher(dialer);
+  // Carrying calls and running jobs is background work on the store: API requests go first (store/priority.ts).
+  core.calls.setLauncher({ launch: (call) => inBackground(() => dialer.launch(call)) });
   // Calls that ring our numbers are answered by their agents (carriers that deliver them).
-  if (carrier.capabilities.inbound && carrier.onInbound) carrier.onInbound((c) => background(log, 'inbound call failed', dialer.acceptInbound(c)));
+  if (carrier.capabilities.inbound && carrier.onInbound) carrier.onInbound((c) => inBackground(() => background(log, 'inbound call failed', () => dialer.acceptInbound(c))));
 
-  const rateLimitRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
-  const app = await buildServer({ core, bus, log, activeCalls: () => dialer.liveCount, rateLimitRedis, metrics });
+  const rateLimitRedis = config.redisUrl ? rateLimitClient(config.redisUrl, log) : undefined;
+  const storeHealth = new StoreHealth(store.db);
+  const app = await buildServer({ core, bus, log, activeCalls: () => dialer.liveCount, storeState: () => storeHealth.state(), rateLimitRedis, metrics });
   // Twilio's callbacks and relay socket (verified by X-Twilio-Signature, not by key).
   // With several nodes (Redis), a callback for a call another node carries is passed on to it.
   const twilioCluster = carrier instanceof TwilioCarrier && config.redisUrl ? new TwilioCluster(carrier, bus, log) : undefined;
@@ -147,8 +161,8 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   if (carrier instanceof TwilioCarrier) await app.register(twilioRoutes(carrier, twilioCluster));
 
   await recoverOrphans(core, store);
-  await jobs.start();
-  await taskJobs.start();
+  await inBackground(() => jobs.start());
+  await inBackground(() => taskJobs.start());
   log.info({ brain: brain.name, carrier: carrier.name, store: store.kind, bus: config.redisUrl ? 'redis' : 'memory' }, 'switchboard ready');
 
   let closed = false;
@@ -167,11 +181,26 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     clock,
     log,
     async bootstrapDevOrg() {
-      if ((await core.orgs.count()) > 0) return null;
-      const webhookSecret = newWebhookSecret();
-      const { org, created } = await core.orgs.ensure('development', { credits: config.devOrgCredits, webhookSecret });
-      if (!created) return null;
-      return { key: await core.orgs.createKey(org.id, 'first start'), webhookSecret };
+      let created = false;
+      if ((await core.orgs.count()) === 0) {
+        created = await store.db.transaction().execute(async (trx) => {
+          const orgs = new Orgs(trx);
+          const made = await orgs.ensure('development', { credits: config.devOrgCredits, webhookSecret: newWebhookSecret() });
+          if (made.created) await orgs.createFirstKey(made.org.id, (key) => core.secrets.seal(key));
+          return made.created;
+        });
+      }
+      const pending = await core.orgs.pendingFirstKey();
+      if (!pending) return null;
+      let key: string | null = null;
+      try {
+        key = core.secrets.open<string>(pending.sealed);
+      } catch (err) {
+        // Sealed with another deployment key (another node's key file, a changed CREDENTIALS_KEY).
+        log.warn({ err }, 'the pending first key cannot be opened with this deployment key');
+      }
+      const org = await core.orgs.get(pending.orgId);
+      return { key, org: org?.name ?? 'development', webhookSecret: org?.webhook_secret ?? null, created };
     },
     async listen() {
       return app.listen({ port: config.port, host: config.host });
@@ -193,6 +222,16 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
       if (!o.store) await store.close();
     },
   };
+}
+
+/**
+ * The rate limiter's Redis client. It never queues (a request is not held while Redis is away: the limiter
+ * lets it through, `skipOnError`), reconnects by itself, and its connection errors are logged, not thrown.
+ */
+function rateLimitClient(url: string, log: Logger): Redis {
+  const r = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  r.on('error', (err: Error) => log.warn({ err }, 'rate limit redis connection error'));
+  return r;
 }
 
 /**

@@ -1,11 +1,12 @@
 /**
  * Builds the HTTP application from its pieces (no listening here: tests use `inject()`, the CLI listens).
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { randomUUID } from 'node:crypto';
@@ -15,7 +16,58 @@ import type { Logger } from './lib/logger.js';
 import { callMyCallFace } from './faces/callmycall/index.js';
 import { agentsApiFace, agentsLiveSocket } from './faces/agents-api/index.js';
 import { truedyFace } from './faces/truedy/index.js';
+import { guardInput, isStorableDateTime } from './faces/shared/input.js';
+import { lenientJson, sharedRateLimit } from './faces/shared/plumbing.js';
+import { rootErrorHandler } from './faces/shared/errors.js';
+import { declareErrorResponses, type FaceErrorDoc } from './faces/shared/openapi.js';
+import { ErrorBody as CallMyCallError } from './faces/callmycall/schemas.js';
+import { callMyCallErrorHandler } from './faces/callmycall/errors.js';
+import { ErrorEnvelope as AgentsApiError } from './faces/agents-api/schemas.js';
+import { agentsApiErrorHandler } from './faces/agents-api/errors.js';
+import { ErrorEnvelope as TruedyError } from './faces/truedy/schemas.js';
+import { truedyErrorHandler } from './faces/truedy/errors.js';
 import type { Metrics } from './metrics/index.js';
+
+/** The largest WebSocket message any route accepts (bytes). */
+export const WS_MAX_PAYLOAD = 64 * 1024;
+
+/** Each face's error body and the statuses its routes add to the common ones (`/openapi.json`). */
+const FACE_ERRORS: Array<FaceErrorDoc & { handler: ErrorHandler }> = [
+  {
+    prefix: '/v1',
+    body: CallMyCallError,
+    validation: 400,
+    handler: callMyCallErrorHandler,
+    // Starting a call: out of credits, the carrier refused, the server is stopping.
+    routes: { 'POST /start-call': [402, 502, 503] },
+  },
+  {
+    prefix: '/api/v1',
+    body: AgentsApiError,
+    validation: 400,
+    handler: agentsApiErrorHandler,
+    routes: { 'POST /tasks/:id/execute': [402, 502, 503] },
+  },
+  {
+    prefix: '/api/public/v1',
+    body: TruedyError,
+    validation: 422,
+    handler: truedyErrorHandler,
+    routes: { 'POST /calls': [402, 502, 503], 'DELETE /calls/:call_id': [409] },
+  },
+];
+
+type ErrorHandler = (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => void;
+
+/**
+ * Errors Fastify raises before a route is known (a path that is not valid percent-encoding) get the body of
+ * the face whose prefix the URL has, like every other error there.
+ */
+const frameworkErrors: ErrorHandler = (err, req, reply) => {
+  const path = req.url.split('?')[0];
+  const face = FACE_ERRORS.find((f) => path === f.prefix || path.startsWith(f.prefix + '/'));
+  (face?.handler ?? rootErrorHandler)(err, req, reply);
+};
 
 export interface ServerDeps {
   core: Core;
@@ -23,9 +75,18 @@ export interface ServerDeps {
   log: Logger;
   /** Live calls on this node, for /healthz. */
   activeCalls: () => number;
+  /** Whether the store answers (bounded and cached: store/health.ts), for /healthz. */
+  storeState: () => Promise<'ok' | 'down'>;
   rateLimitRedis?: unknown;
   metrics?: Metrics;
 }
+
+const HealthBody = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+  store: Type.Union([Type.Literal('ok'), Type.Literal('down')]),
+  uptime: Type.Integer({ description: 'Seconds since the process started' }),
+  activeCalls: Type.Integer({ description: 'Live calls on this node' }),
+});
 
 function ajv(coerce: boolean) {
   const a = new Ajv({
@@ -36,6 +97,7 @@ function ajv(coerce: boolean) {
     strict: false,
   });
   addFormats.default(a);
+  a.addFormat('date-time', { type: 'string', validate: isStorableDateTime });
   return a;
 }
 
@@ -49,6 +111,7 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
     },
     requestIdHeader: false,
     trustProxy: d.core.config.nodeEnv === 'production',
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Bodies are checked strictly (a string is not a number); query strings and paths are text and are coerced.
@@ -58,6 +121,11 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (req, reply) => {
     reply.header('X-Request-Id', req.id);
   });
+  // Rules every face shares, registered before the faces so that each inherits them.
+  app.setErrorHandler(rootErrorHandler);
+  lenientJson(app as unknown as FastifyInstance);
+  guardInput(app as unknown as FastifyInstance);
+  await sharedRateLimit(app as unknown as FastifyInstance, d.core.config, d.rateLimitRedis);
 
   await app.register(swagger, {
     openapi: {
@@ -69,15 +137,37 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    transform: declareErrorResponses(FACE_ERRORS),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(websocket);
+  // Every socket (live transcript, carrier media and relay) takes small JSON messages; a bigger one closes the
+  // socket with 1009 instead of being buffered (the ws default is 100 MiB). A socket error (a client gone
+  // mid-frame) closes that socket, with a static line.
+  await app.register(websocket, {
+    options: { maxPayload: WS_MAX_PAYLOAD },
+    errorHandler: (err, socket, req) => {
+      req.log.warn({ err }, 'websocket failed');
+      socket.terminate();
+    },
+  });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // 503 when the store does not answer within a second, so a load balancer stops sending this node work.
   app.get(
     '/healthz',
-    { schema: { summary: 'Health (open)', tags: ['Operations'], security: [] } },
-    async () => ({ status: 'ok', uptime: Math.round(process.uptime()), activeCalls: d.activeCalls() }),
+    {
+      schema: {
+        summary: 'Health (open): 503 when the store does not answer',
+        tags: ['Operations'],
+        security: [],
+        response: { 200: HealthBody, 503: HealthBody },
+      },
+    },
+    async (_req, reply) => {
+      const store = await d.storeState();
+      if (store !== 'ok') reply.code(503);
+      return { status: store === 'ok' ? ('ok' as const) : ('unavailable' as const), store, uptime: Math.round(process.uptime()), activeCalls: d.activeCalls() };
+    },
   );
 
   app.get('/metrics', { schema: { summary: 'Prometheus metrics (open; keep it on an internal network)', tags: ['Operations'], security: [] } }, async (_req, reply) => {
@@ -85,9 +175,9 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
     return d.metrics ? d.metrics.text() : '';
   });
 
-  await app.register(callMyCallFace, { prefix: '/v1', core: d.core, bus: d.bus, rateLimitRedis: d.rateLimitRedis });
-  await app.register(agentsApiFace, { prefix: '/api/v1', core: d.core, bus: d.bus, rateLimitRedis: d.rateLimitRedis });
+  await app.register(callMyCallFace, { prefix: '/v1', core: d.core, bus: d.bus });
+  await app.register(agentsApiFace, { prefix: '/api/v1', core: d.core, bus: d.bus });
   await app.register(agentsLiveSocket, { core: d.core, bus: d.bus });
-  await app.register(truedyFace, { prefix: '/api/public/v1', core: d.core, bus: d.bus, rateLimitRedis: d.rateLimitRedis });
+  await app.register(truedyFace, { prefix: '/api/public/v1', core: d.core, bus: d.bus });
   return app as unknown as FastifyInstance;
 }

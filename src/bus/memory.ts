@@ -1,4 +1,5 @@
-import type { Bus, BusHandler } from './bus.js';
+import { deliver, type Bus, type BusHandler } from './bus.js';
+import { fallbackLogger, type Logger } from '../lib/logger.js';
 
 /**
  * The in-process bus of a single node. Messages are delivered asynchronously (on a microtask), as they
@@ -10,21 +11,15 @@ export class MemoryBus implements Bus {
   /** Wildcard subscriptions (few: metrics, dashboards), kept apart so exact channels are one lookup. */
   private readonly patterns = new Map<string, Set<BusHandler>>();
 
+  constructor(private readonly log: Pick<Logger, 'error'> = fallbackLogger()) {}
+
   async publish(channel: string, message: unknown): Promise<void> {
     const targets: BusHandler[] = [...(this.handlers.get(channel) ?? [])];
     for (const [prefix, set] of this.patterns) if (channel.startsWith(prefix)) targets.push(...set);
     if (targets.length === 0) return;
     // Deliver a copy, as a network bus would: subscribers must not share mutable objects.
     const payload = JSON.stringify(message);
-    queueMicrotask(() => {
-      for (const h of targets) {
-        try {
-          h(JSON.parse(payload));
-        } catch {
-          /* a failing subscriber must not break the others */
-        }
-      }
-    });
+    queueMicrotask(() => deliver(this.log, channel, targets, () => JSON.parse(payload)));
   }
 
   async subscribe(channel: string, handler: BusHandler): Promise<() => Promise<void>> {

@@ -4,9 +4,6 @@
  * names the environment variable it stands for.
  */
 import { Command } from 'commander';
-import { ConfigError } from '../config/index.js';
-import { DataDirBusyError } from '../store/index.js';
-import { SwitchboardError } from '../core/errors.js';
 import { serveCommand } from './serve.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
@@ -26,10 +23,20 @@ program.addCommand(callCommand());
 program.addCommand(numbersCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof DataDirBusyError || err instanceof SwitchboardError || err instanceof SyntaxError) {
-    process.stderr.write(`switchboard: ${err.message}\n`);
-  } else {
-    process.stderr.write(`switchboard: ${(err as Error)?.stack ?? String(err)}\n`);
-  }
+  process.stderr.write(`switchboard: ${describeFailure(err)}\n`);
   process.exit(1);
 });
+
+/**
+ * What went wrong, on one line: the operator needs the message, not our call stack. The stack (and any
+ * cause) is added only when LOG_LEVEL asks for detail.
+ */
+function describeFailure(err: unknown): string {
+  const verbose = ['debug', 'trace'].includes(process.env.LOG_LEVEL ?? '');
+  if (!(err instanceof Error)) return String(err);
+  if (verbose) return `${err.stack ?? err.message}${err.cause ? `\ncaused by: ${(err.cause as Error).stack ?? String(err.cause)}` : ''}`;
+  const sys = err as NodeJS.ErrnoException;
+  if (sys.code === 'ENOENT' && sys.path) return `no such file or folder: ${sys.path}`;
+  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  return (err.message + cause).replace(/\s*\n\s*/g, ' ');
+}

@@ -1,6 +1,8 @@
 import { Command } from 'commander';
-import { loadConfig } from '../config/index.js';
-import { createSwitchboard } from '../app.js';
+import { loadConfig, type Config } from '../config/index.js';
+import { createSwitchboard, type Switchboard } from '../app.js';
+import { background } from '../lib/background.js';
+import { installLastResort } from '../lib/last-resort.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -8,10 +10,20 @@ export function serveCommand(): Command {
     .option('-p, --port <port>', 'port to listen on (PORT)')
     .action(async (opts: { port?: string }) => {
       const t0 = performance.now();
+      ignoreLostOutput();
       const config = loadConfig({ ...process.env, ...(opts.port ? { PORT: opts.port } : {}) });
       const sb = await createSwitchboard(config);
+      installLastResort(sb.log);
+      // A first key stays pending until it is used, so a start that fails from here on shows it again next time.
       const first = await sb.bootstrapDevOrg();
-      const url = await sb.listen();
+      let url: string;
+      try {
+        url = await sb.listen();
+      } catch (err) {
+        // Close the store cleanly (the data folder lock, PGlite's files) before the CLI reports the failure.
+        await sb.shutdown();
+        throw listenFailure(err, config);
+      }
       const brainNote = sb.brain.name === 'rules' ? 'offline rules brain (no LLM configured)' : sb.brain.name;
       const lines = [
         '',
@@ -19,26 +31,58 @@ export function serveCommand(): Command {
         `  store: ${sb.store.kind}${sb.store.kind === 'pglite' ? ` in ${config.dataDir}` : ''} · bus: ${config.redisUrl ? 'redis' : 'in-process'} · carrier: ${sb.carrier.name} · brain: ${brainNote}`,
         `  API docs: ${url}/docs · started in ${Math.round(performance.now() - t0)} ms`,
       ];
-      if (first) {
+      if (first && !first.key) {
+        lines.push('', `  The first API key was sealed with another deployment key: make one with \`switchboard keys create --org ${first.org}\`.`);
+      } else if (first) {
         lines.push(
           '',
-          '  A development organisation was created. Its API key (shown only this once):',
+          first.created
+            ? '  A development organisation was created. Its API key (shown at each start until it is first used):'
+            : '  The development organisation\'s API key (not used yet, so shown again):',
           '',
           `    ${first.key}`,
-          '',
-          `  Webhook signing secret: ${first.webhookSecret}`,
         );
+        if (first.webhookSecret) lines.push('', `  Webhook signing secret: ${first.webhookSecret}`);
       }
       process.stdout.write(lines.join('\n') + '\n\n');
-      let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        sb.log.info({ signal }, 'shutting down: no new calls; live calls may finish');
-        await sb.shutdown();
-        process.exit(0);
-      };
-      process.on('SIGTERM', () => void stop('SIGTERM'));
-      process.on('SIGINT', () => void stop('SIGINT'));
+      stopOnSignals(sb);
     });
+}
+
+/** SIGTERM or SIGINT: stop taking calls, let live ones finish (up to the grace), then exit. */
+function stopOnSignals(sb: Switchboard): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    sb.log.info({ signal }, 'shutting down: no new calls; live calls may finish');
+    try {
+      await sb.shutdown();
+    } catch (err) {
+      sb.log.error({ err }, 'shutdown failed');
+      process.exitCode = 1;
+    }
+    process.exit();
+  };
+  process.on('SIGTERM', () => background(sb.log, 'shutdown failed', stop('SIGTERM')));
+  process.on('SIGINT', () => background(sb.log, 'shutdown failed', stop('SIGINT')));
+}
+
+/**
+ * A server whose standard output or error has gone away (the terminal closed, the pipe reader died) keeps
+ * serving and still stops on SIGTERM: a write to a closed pipe fails with EPIPE, which would otherwise be
+ * an unhandled 'error' event and end the process mid-call. Lost output is lost; nothing else is.
+ */
+function ignoreLostOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+}
+
+/** The usual reason a listen fails, said in the operator's terms (the variable to change). */
+function listenFailure(err: unknown, config: Config): Error {
+  // (No `cause`: the CLI would print the system's wording of the same fact after ours.)
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new Error(`port ${config.port} on ${config.host} is already in use: stop what holds it, or set PORT`);
+  if (code === 'EACCES') return new Error(`not allowed to listen on port ${config.port} on ${config.host}: choose another PORT`);
+  if (code === 'EADDRNOTAVAIL') return new Error(`HOST ${config.host} is not an address of this machine`);
+  return err as Error;
 }

@@ -13,7 +13,9 @@ export type ErrorCode =
   | 'SB_ERR_RATE_LIMITED'
   | 'SB_ERR_CALL_NOT_ACTIVE'
   | 'SB_ERR_CALL_ACTIVE'
+  | 'SB_ERR_NOT_DEAD_LETTER'
   | 'SB_ERR_SHUTTING_DOWN'
+  | 'SB_ERR_UNAVAILABLE'
   | 'SB_ERR_PROVIDER';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -26,7 +28,9 @@ const STATUS: Record<ErrorCode, number> = {
   SB_ERR_RATE_LIMITED: 429,
   SB_ERR_CALL_NOT_ACTIVE: 409,
   SB_ERR_CALL_ACTIVE: 409,
+  SB_ERR_NOT_DEAD_LETTER: 409,
   SB_ERR_SHUTTING_DOWN: 503,
+  SB_ERR_UNAVAILABLE: 503,
   SB_ERR_PROVIDER: 502,
 };
 
@@ -53,3 +57,11 @@ export function validationError(field: string, message: string): SwitchboardErro
 export function notFound(what: string): SwitchboardError {
   return new SwitchboardError('SB_ERR_NOT_FOUND', `${what} not found`, { resource: what });
 }
+
+/** A part the request needs (the database, Redis) is away for a moment: 503, worth retrying. */
+export function unavailable(cause?: unknown): SwitchboardError {
+  return new SwitchboardError('SB_ERR_UNAVAILABLE', 'Service temporarily unavailable, retry shortly', {}, true, { cause });
+}
+
+/** Whether a failure is the database connection lost under a statement (faces answer 503, not 500). */
+export { isConnectionLoss } from '../store/retry.js';

@@ -12,7 +12,8 @@ import { Secrets } from './secrets.js';
 import { Tasks } from './tasks.js';
 import { CallReports, type ReportSummarizer } from './calls/report.js';
 import { CallIndex } from './calls/list.js';
-import { checkWebhookUrl } from './webhooks/index.js';
+import { checkWebhookUrl, Webhooks } from './webhooks/index.js';
+import { CallManager } from './calls/manage.js';
 import { CallerIds, type VerifyCallerId } from './caller-ids.js';
 
 export * from './errors.js';
@@ -23,12 +24,18 @@ export { Agents, agentCallRequest, type AgentInput, type AgentPatch } from './ag
 export { PhoneNumbers, numberView, type PhoneNumberInput } from './numbers.js';
 export { Secrets } from './secrets.js';
 export { CallIndex, type CallListFilter } from './calls/list.js';
+export { CallManager, type CallQuery, type LaunchOutcome } from './calls/manage.js';
+export { Webhooks } from './webhooks/index.js';
+export { FollowerTooSlowError, FOLLOW_QUEUE_LIMIT, type FollowOptions } from './calls/follow.js';
 export { CallReports, buildReport, type CallReport, type ReportSummarizer } from './calls/report.js';
 export { CallerIds, VERIFICATION_STATUSES, type VerificationStatus, type VerifyCallerId } from './caller-ids.js';
 export { Tasks, TASK_JOB, TASK_STATUSES, TASK_WEBHOOK_EVENTS, type TaskInput, type TaskPatch } from './tasks.js';
 
+/**
+ * What faces and the engine are given. No store handle: whatever a face reads or writes goes through a
+ * service method here (faces import the store for its row types only).
+ */
 export interface Core {
-  db: Db;
   config: Config;
   orgs: Orgs;
   calls: CallService;
@@ -43,6 +50,10 @@ export interface Core {
   reports: CallReports;
   /** Listing calls with filters. */
   callIndex: CallIndex;
+  /** Stored calls managed as records: list with totals, delete, change the request, the launch outcome. */
+  callManager: CallManager;
+  /** Test sends and the delivery log. */
+  webhooks: Webhooks;
   /** Why a webhook target is not acceptable in this deployment, or null. */
   checkWebhookUrl(url: string): string | null;
 }
@@ -95,7 +106,8 @@ export function createCore(d: CoreDeps): Core {
     secrets,
     reports: new CallReports(d.db, d.summarize),
     callIndex: new CallIndex(d.db),
-    db: d.db,
+    callManager: new CallManager(d.db),
+    webhooks: new Webhooks({ db: d.db, config: d.config }),
     config: d.config,
     orgs: new Orgs(d.db),
     calls,

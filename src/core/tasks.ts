@@ -243,12 +243,12 @@ export class Tasks {
     });
     try {
       const agent = await this.o.agents.get(orgId, claimed.agent_id);
-      const faceEvents = (typeof claimed.webhook_events === 'string' ? JSON.parse(claimed.webhook_events) : claimed.webhook_events) as string[];
+      const faceEvents = claimed.webhook_events;
       const coreEvents = [
         ...(faceEvents.includes('call_started') ? ['call_dialing'] : []),
         ...(faceEvents.includes('call_completed') || faceEvents.includes('call_failed') ? ['call_completed'] : []),
       ];
-      const context = (typeof claimed.context_data === 'string' ? JSON.parse(claimed.context_data) : claimed.context_data) as Record<string, unknown>;
+      const context = claimed.context_data;
       const request = agentCallRequest(agent, {
         face: 'agents-api',
         to: claimed.to_number,

@@ -50,9 +50,7 @@ export class Dialer implements CallLauncher {
 
   private async admit(call: CallRow): Promise<void> {
     if (this.hasRoom() && this.waiting.length === 0) return this.run(call);
-    const unsubscribe = await this.o.bus.subscribe(channels.callCommands(call.id), (m) =>
-      background(this.o.log, 'queued call command failed', this.cancelWaiting(call.id, m as CommandEnvelope), { callId: call.id }),
-    );
+    const unsubscribe = await this.o.bus.subscribe(channels.callCommands(call.id), (m) => this.cancelWaiting(call.id, m as CommandEnvelope));
     await this.o.calls.setOwner(call.id, this.o.nodeId);
     this.waiting.push({ call, unsubscribe });
   }
@@ -108,11 +106,19 @@ export class Dialer implements CallLauncher {
   private async run(call: CallRow, inbound?: InboundCall): Promise<void> {
     const session = new CallSession(call, this.o, inbound);
     this.live.set(call.id, session);
-    const ended = session.done.then(() => {
-      this.live.delete(call.id);
-      return this.next();
-    });
-    background(this.o.log, 'starting the next queued call failed', ended, { callId: call.id });
+    background(
+      this.o.log,
+      'next waiting call not started',
+      async () => {
+        try {
+          await session.done;
+        } finally {
+          this.live.delete(call.id);
+        }
+        await this.next();
+      },
+      { callId: call.id },
+    );
     await session.start();
   }
 

@@ -1,3 +1,5 @@
+import { own } from '../lib/own.js';
+
 /** The few sentences the engine itself says (not the brain): per language, English as the fallback. */
 const GOODBYE: Record<string, string> = {
   en: "I'm sorry, I have to end the call now. Thank you, goodbye.",
@@ -6,7 +8,7 @@ const GOODBYE: Record<string, string> = {
 };
 
 export function goodbyeLine(language: string): string {
-  return GOODBYE[language] ?? GOODBYE.en;
+  return own(GOODBYE, language) ?? GOODBYE.en;
 }
 
 /** Said to someone who calls a number no agent answers, before the line drops. */
@@ -24,9 +26,9 @@ const ALL_BUSY: Record<string, string> = {
 };
 
 export function notInServiceLine(language = 'en'): string {
-  return NOT_IN_SERVICE[language] ?? NOT_IN_SERVICE.en;
+  return own(NOT_IN_SERVICE, language) ?? NOT_IN_SERVICE.en;
 }
 
 export function allBusyLine(language = 'en'): string {
-  return ALL_BUSY[language] ?? ALL_BUSY.en;
+  return own(ALL_BUSY, language) ?? ALL_BUSY.en;
 }

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, JobRow } from '../store/schema.js';
 import type { Logger } from '../lib/logger.js';
+import { background } from '../lib/background.js';
 
 type DbOrTrx = Kysely<Database> | Transaction<Database>;
 
@@ -25,7 +26,19 @@ export class RetryJob extends Error {
   }
 }
 
+/** A handler ends its job for good by throwing this: it failed, and another try would not help. */
+export class GiveUpJob extends Error {}
+
 export type JobHandler = (payload: any, job: JobRow) => Promise<void>;
+
+export interface JobKindOptions {
+  /**
+   * Leaves the trace of a job that gives up (a `GiveUpJob`, any other error, or a `RetryJob` on its last
+   * attempt), before the job is deleted. If it fails, the job is kept and runs again once its lock lapses,
+   * so that no job vanishes without its trace.
+   */
+  onGiveUp?: (job: JobRow, err: unknown) => Promise<void>;
+}
 
 /**
  * Adds a job in the caller's transaction, so that the job exists if and only if the state change that
@@ -72,6 +85,7 @@ export interface JobRunnerOptions {
  */
 export class JobRunner {
   private readonly handlers = new Map<string, JobHandler>();
+  private readonly kindOptions = new Map<string, JobKindOptions>();
   private running = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
@@ -92,8 +106,9 @@ export class JobRunner {
     this.lockTimeoutMs = opts.lockTimeoutMs ?? 60_000;
   }
 
-  register(kind: string, handler: JobHandler): void {
+  register(kind: string, handler: JobHandler, options: JobKindOptions = {}): void {
     this.handlers.set(kind, handler);
+    this.kindOptions.set(kind, options);
   }
 
   async start(): Promise<void> {
@@ -111,7 +126,7 @@ export class JobRunner {
       this.again = true;
       return;
     }
-    void this.poll();
+    background(this.log, 'job poll failed', this.poll());
   }
 
   private schedule(): void {
@@ -142,10 +157,11 @@ export class JobRunner {
 
   private track(p: Promise<void>): void {
     this.inFlight.add(p);
-    void p.finally(() => {
+    const settled = p.finally(() => {
       this.inFlight.delete(p);
       this.wake();
     });
+    background(this.log, 'job failed', settled);
   }
 
   private async claim(limit: number): Promise<JobRow[]> {
@@ -178,8 +194,7 @@ export class JobRunner {
     try {
       const handler = this.handlers.get(job.kind);
       if (!handler) throw new Error(`no handler for job kind ${job.kind}`);
-      const payload = typeof job.payload === 'string' ? JSON.parse(job.payload) : job.payload;
-      await handler(payload, job);
+      await handler(job.payload, job);
       await this.db.deleteFrom('jobs').where('id', '=', job.id).execute();
     } catch (err) {
       const retry = err instanceof RetryJob;
@@ -191,11 +206,21 @@ export class JobRunner {
           .execute()
           .catch((e) => this.log.error({ err: e }, 'job reschedule failed'));
       } else {
-        if (!retry) this.log.error({ err, kind: job.kind, jobId: job.id }, 'job failed');
-        await this.db.deleteFrom('jobs').where('id', '=', job.id).execute().catch(() => {});
+        if (!retry && !(err instanceof GiveUpJob)) this.log.error({ err, kind: job.kind, jobId: job.id }, 'job failed');
+        await this.giveUp(job, err);
       }
     } finally {
       this.running--;
+    }
+  }
+
+  /** A job that will not be tried again leaves its kind's trace, then goes. */
+  private async giveUp(job: JobRow, err: unknown): Promise<void> {
+    try {
+      await this.kindOptions.get(job.kind)?.onGiveUp?.(job, err);
+      await this.db.deleteFrom('jobs').where('id', '=', job.id).execute();
+    } catch (e) {
+      this.log.error({ err: e, kind: job.kind, jobId: job.id }, 'job give-up not recorded: kept for a later run');
     }
   }
 

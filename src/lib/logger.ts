@@ -41,3 +41,13 @@ export function createLogger(level: LogLevel, dest?: NodeJS.WritableStream): Log
     dest ?? pino.destination({ dest: 1, sync: false }),
   );
 }
+
+let fallback: Logger | undefined;
+
+/**
+ * The logger of parts built without one (tests, tools): errors only, to stdout, one shared instance. What
+ * those parts report is a failure that must not pass unseen.
+ */
+export function fallbackLogger(): Logger {
+  return (fallback ??= createLogger('error'));
+}

@@ -4,14 +4,19 @@ import * as m0001 from './migrations/0001_init.js';
 import * as m0002 from './migrations/0002_call_turns.js';
 import * as m0003 from './migrations/0003_agents_numbers_tasks.js';
 import * as m0004 from './migrations/0004_caller_ids.js';
+import * as m0007 from './migrations/0007_first_key_dead_letters.js';
 import { pgliteAsPool } from './pglite-pool.js';
 import { lockDataDir } from './lock.js';
 import { isEmptyDataDir, loadTemplate } from './pglite-template.js';
 import type { Database } from './schema.js';
+import { fallbackLogger, type Logger } from '../lib/logger.js';
 
 export type { Database } from './schema.js';
 export * from './schema.js';
 export { DataDirBusyError } from './lock.js';
+export { inBackground, inForeground, currentPriority, type StorePriority } from './priority.js';
+export { StoreHealth, type StoreState } from './health.js';
+export { isConnectionLoss, retryOnConnectionLoss } from './retry.js';
 
 export type Db = Kysely<Database>;
 
@@ -33,6 +38,10 @@ export interface StoreOptions {
   poolSize?: number;
   /** PGlite only: keep the database in memory (tests). */
   inMemory?: boolean;
+  /** PostgreSQL `application_name` of this node's connections (`switchboard:<nodeId>`): operators find them by it. */
+  applicationName?: string;
+  /** Where lost connections are reported. */
+  log?: Pick<Logger, 'error' | 'warn'>;
 }
 
 const migrations: Record<string, Migration> = {
@@ -40,6 +49,7 @@ const migrations: Record<string, Migration> = {
   '0002_call_turns': m0002,
   '0003_agents_numbers_tasks': m0003,
   '0004_caller_ids': m0004,
+  '0007_first_key_dead_letters': m0007,
 };
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
@@ -56,19 +66,39 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
 async function openPostgres(opts: StoreOptions): Promise<Store> {
   const schema = opts.schema;
   if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error('invalid schema name');
+  const log = opts.log ?? fallbackLogger();
   if (schema) {
-    const c = new pg.Client({ connectionString: opts.databaseUrl });
+    const c = new pg.Client({ connectionString: opts.databaseUrl, application_name: opts.applicationName });
+    c.on('error', (err) => log.warn({ err }, 'database connection error'));
     await c.connect();
-    await c.query(`create schema if not exists ${schema}`);
-    await c.end();
+    try {
+      await c.query(`create schema if not exists ${schema}`);
+    } finally {
+      await c.end();
+    }
   }
   const pool = new pg.Pool({
     connectionString: opts.databaseUrl,
     max: opts.poolSize ?? 10,
     options: schema ? `-c search_path=${schema}` : undefined,
+    application_name: opts.applicationName,
   });
+  watchConnections(pool, log);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, kind: 'postgres', schema, close: () => db.destroy() };
+}
+
+/**
+ * A PostgreSQL connection can die at any time (failover, restart, idle timeout, pg_terminate_backend).
+ * `pg` reports it as an `error` event, which ends the process when nobody listens: the pool's (an idle
+ * connection) and each connection's own (one lent to a query or a transaction, between statements).
+ * The failed statement rejects for its caller; the pool drops the dead connection and opens a new one.
+ */
+function watchConnections(pool: pg.Pool, log: Pick<Logger, 'error' | 'warn'>): void {
+  pool.on('error', (err) => log.error({ err }, 'idle database connection lost'));
+  pool.on('connect', (client) => {
+    client.on('error', (err) => log.warn({ err }, 'database connection error'));
+  });
 }
 
 async function openPglite(opts: StoreOptions): Promise<Store> {

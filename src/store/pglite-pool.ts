@@ -1,11 +1,21 @@
 import type { PGlite } from '@electric-sql/pglite';
+import { currentPriority } from './priority.js';
+
+/**
+ * After this many foreground checkouts in a row while background work waits, one background checkout goes
+ * first: the API is served first, yet the calls' writes (and the session clocks that wait for them) keep
+ * moving even under a steady flood of API requests.
+ */
+export const FOREGROUND_BURST = 8;
 
 /**
  * Makes one PGlite instance look like a `pg` pool of one connection, so that Kysely's own
  * PostgresDialect (and so the same SQL, migrations and tests) serves both stores.
  * We write this small adapter ourselves because the published Kysely PGlite dialects do not yet support
- * PGlite 0.5. PGlite is a single connection: `connect()` hands it out to one holder at a time (a promise
- * queue of our own), which keeps one request's transaction from interleaving with another's.
+ * PGlite 0.5. PGlite is a single connection: `connect()` hands it out to one holder at a time, which keeps
+ * one request's transaction from interleaving with another's. Waiting holders are served foreground first
+ * (see priority.ts): with hundreds of live calls the engine's writes would otherwise form a queue that
+ * every API statement joins at its end. Within one priority, the order is first come, first served.
  */
 export function pgliteAsPool(db: PGlite) {
   const client = {
@@ -25,16 +35,76 @@ export function pgliteAsPool(db: PGlite) {
   };
   // Our own lock, not PGlite's `runExclusive`: in PGlite 0.5 `query`/`exec` take the same internal mutex
   // that `runExclusive` holds, so a query issued by the holder waited for itself forever.
-  let tail: Promise<void> = Promise.resolve();
+  const lock = new PriorityLock();
   return {
-    connect(): Promise<typeof client> {
-      const prev = tail;
-      let releaseLock!: () => void;
-      tail = new Promise<void>((r) => (releaseLock = r));
-      return prev.then(() => ({ ...client, release: () => releaseLock() }));
+    async connect(): Promise<typeof client> {
+      const release = await lock.acquire(currentPriority() === 'foreground');
+      return { ...client, release };
     },
     async end() {
       await db.close();
     },
   };
+}
+
+/**
+ * A lock with two waiting lines, foreground before background (at most FOREGROUND_BURST foreground turns
+ * in a row while background waits). A plain array per line: both stay short, bounded by the callers.
+ */
+export class PriorityLock {
+  private held = false;
+  private readonly foreground: Array<() => void> = [];
+  private readonly background: Array<() => void> = [];
+  private burst = 0;
+
+  /** Resolves with this holder's release function once the lock is its. */
+  acquire(foreground: boolean): Promise<() => void> {
+    return new Promise((resolve) => {
+      const grant = () => resolve(this.releaser());
+      if (!this.held) {
+        this.held = true;
+        grant();
+      } else (foreground ? this.foreground : this.background).push(grant);
+    });
+  }
+
+  /** How many holders are waiting, for tests and metrics. */
+  get waiting(): { foreground: number; background: number } {
+    return { foreground: this.foreground.length, background: this.background.length };
+  }
+
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return; // a second release must not hand the lock on twice
+      released = true;
+      this.next();
+    };
+  }
+
+  private next(): void {
+    if (this.foreground.length > 0 && !this.backgroundDue()) this.grantForeground();
+    // A background turn waits for the event loop to read what has arrived (setImmediate runs after I/O):
+    // PGlite answers through promises only, so back-to-back background statements would otherwise run
+    // as one long chain of microtasks, and requests waiting on their sockets would not even be queued yet.
+    else if (this.background.length > 0) setImmediate(() => this.dispatch());
+    else this.held = false;
+  }
+
+  /** After the pause: whoever is due now (a foreground holder may have arrived meanwhile). */
+  private dispatch(): void {
+    if (this.backgroundDue()) {
+      this.burst = 0;
+      this.background.shift()!();
+    } else this.grantForeground();
+  }
+
+  private backgroundDue(): boolean {
+    return this.background.length > 0 && (this.foreground.length === 0 || this.burst >= FOREGROUND_BURST);
+  }
+
+  private grantForeground(): void {
+    this.burst = this.background.length > 0 ? this.burst + 1 : 0;
+    this.foreground.shift()!();
+  }
 }

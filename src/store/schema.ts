@@ -1,8 +1,15 @@
 /** Row types of every table, as Kysely sees them. Migrations in `./migrations` create them. */
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+// Types only (checked by dependency-cruiser): the JSON columns carry the core's own types, named once here.
+import type { CallEventData, Speaker } from '../core/calls/events.js';
+import type { CallRequest } from '../core/calls/request.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
-type Json<T = unknown> = ColumnType<T, string | T, string | T>;
+/**
+ * A JSON column: read back parsed (both drivers parse json/jsonb) as `T`; written as a JSON string (so an
+ * array is not taken for a PostgreSQL array) or a value.
+ */
+type Json<T> = ColumnType<T, string | T, string | T>;
 
 export interface OrgsTable {
   id: string;
@@ -34,7 +41,7 @@ export interface CallsTable {
   to_number: string;
   status: string;
   /** The canonical request the call was started with (see core/calls/request.ts). */
-  request: Json;
+  request: Json<CallRequest>;
   carrier: string;
   brain: string | null;
   answered_by: string | null;
@@ -43,7 +50,8 @@ export interface CallsTable {
   last_error: string | null;
   goal_completed: boolean | null;
   summary: string | null;
-  extracted: Json | null;
+  /** What the agent extracted from the conversation (the report). */
+  extracted: Json<Record<string, unknown> | null>;
   duration_seconds: number | null;
   credits_charged: number | null;
   owner_node: string | null;
@@ -62,9 +70,10 @@ export interface CallEventsTable {
   seq: number;
   /** `transcript` | `status` | `command` | … (see core/calls/events.ts). */
   kind: string;
-  role: string | null;
+  /** Who spoke (transcript events). */
+  role: Speaker | null;
   text: string | null;
-  data: Json | null;
+  data: Json<CallEventData | null>;
   created_at: Timestamp;
 }
 
@@ -79,7 +88,8 @@ export interface IdempotencyKeysTable {
 export interface JobsTable {
   id: Generated<string>;
   kind: string;
-  payload: Json;
+  /** The job's input, as its kind's handler reads it. */
+  payload: Json<unknown>;
   /** Unique key: enqueueing the same key twice keeps one job. */
   key: string | null;
   run_at: Timestamp;
@@ -104,6 +114,17 @@ export interface WebhookDeliveriesTable {
   status_code: number | null;
   error: string | null;
   duration_ms: number | null;
+  /** The job gave up on this delivery: this row sums it up (attempts made, last error) instead of an attempt. */
+  dead_letter: Generated<boolean>;
+  /** Dead letters only: the exact body that was sent, for a redelivery. */
+  payload: string | null;
+  created_at: Timestamp;
+}
+
+/** The first start's API key until it is used (sealed with the deployment key; see Orgs.pendingFirstKey). */
+export interface PendingFirstKeyTable {
+  key_id: string;
+  sealed: string;
   created_at: Timestamp;
 }
 
@@ -202,6 +223,7 @@ export interface Database {
   jobs: JobsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   call_turns: CallTurnsTable;
+  pending_first_key: PendingFirstKeyTable;
 }
 
 export type OrgRow = Selectable<OrgsTable>;

@@ -1,11 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryBus, RedisBus, type Bus } from '../../src/bus/index.js';
+import type { Logger } from '../../src/lib/logger.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;
-const BUSES: Array<[string, () => Bus]> = [
-  ['memory', () => new MemoryBus()],
-  ...(redisUrl ? [['redis', () => new RedisBus(redisUrl, `sbtest:${randomBytes(4).toString('hex')}:`)] as [string, () => Bus]] : []),
+/** What a bus logged (message and fields), instead of a real logger. */
+type Logged = Array<{ msg: string; fields: Record<string, unknown> }>;
+const recorder = (logged: Logged): Pick<Logger, 'error' | 'warn'> => {
+  const log = (fields: Record<string, unknown>, msg?: string) => void logged.push({ msg: msg ?? '', fields });
+  return { error: log as Logger['error'], warn: log as Logger['warn'] };
+};
+const BUSES: Array<[string, (logged?: Logged) => Bus]> = [
+  ['memory', (logged = []) => new MemoryBus(recorder(logged))],
+  ...(redisUrl
+    ? [['redis', (logged: Logged = []) => new RedisBus(redisUrl, `sbtest:${randomBytes(4).toString('hex')}:`, recorder(logged))] as [string, (logged?: Logged) => Bus]]
+    : []),
 ];
 
 async function waitFor(fn: () => boolean, ms = 3000) {
@@ -19,8 +28,8 @@ async function waitFor(fn: () => boolean, ms = 3000) {
 for (const [name, make] of BUSES) {
   describe(`bus [${name}]`, () => {
     const open: Bus[] = [];
-    const bus = () => {
-      const b = make();
+    const bus = (logged?: Logged) => {
+      const b = make(logged);
       open.push(b);
       return b;
     };
@@ -63,6 +72,44 @@ for (const [name, make] of BUSES) {
       msg.v = 2;
       await waitFor(() => got.length === 1);
       expect(got[0]).toEqual({ v: 1 });
+    });
+
+    it('takes async subscribers; a failing one (thrown or rejected) is logged and the others still receive', async () => {
+      const logged: Logged = [];
+      const b = bus(logged);
+      const rejections: unknown[] = [];
+      const onRejection = (r: unknown) => rejections.push(r);
+      process.on('unhandledRejection', onRejection);
+      try {
+        const got: unknown[] = [];
+        await b.subscribe('c', async () => {
+          await new Promise((r) => setTimeout(r, 1));
+          throw new Error('async subscriber failed');
+        });
+        await b.subscribe('c', () => {
+          throw new Error('sync subscriber failed');
+        });
+        await b.subscribe('c', async (m) => {
+          await new Promise((r) => setTimeout(r, 1));
+          got.push(m);
+        });
+        await b.publish('c', { n: 1 });
+        await b.publish('c', { n: 2 });
+        await waitFor(() => got.length === 2 && logged.length === 4);
+        expect(got).toEqual([{ n: 1 }, { n: 2 }]);
+        expect(logged.map((l) => [l.msg, l.fields.channel, (l.fields.err as Error).message]).sort()).toEqual(
+          [
+            ['bus subscriber failed', expect.stringContaining('c'), 'async subscriber failed'],
+            ['bus subscriber failed', expect.stringContaining('c'), 'async subscriber failed'],
+            ['bus subscriber failed', expect.stringContaining('c'), 'sync subscriber failed'],
+            ['bus subscriber failed', expect.stringContaining('c'), 'sync subscriber failed'],
+          ],
+        );
+        await new Promise((r) => setTimeout(r, 20));
+        expect(rejections).toEqual([]);
+      } finally {
+        process.off('unhandledRejection', onRejection);
+      }
     });
 
     if (name === 'redis') {

@@ -11,6 +11,7 @@ import { SimCarrier, loadScenarios, type Scenario } from '../../src/carriers/sim
 import type { AgentAction, AgentBrief, BrainInput, Turn } from '../../src/engine/brain.js';
 import { RulesBrain } from '../../src/ai/rules/index.js';
 import { VirtualClock } from '../../src/lib/clock.js';
+import { unawaited } from '../helpers/unawaited.js';
 
 export const SCENARIO_DIR = fileURLToPath(new URL('../../scenarios', import.meta.url));
 export const silentLog = pino({ level: 'silent' });
@@ -96,7 +97,7 @@ export async function runCall(
   };
   const enqueue = (i: BrainInput) => {
     pending.push(i);
-    if (!working) void work();
+    if (!working) unawaited(work());
   };
   const onInput = (i: CalleeInput) => {
     if (i.type === 'speech_started') turn?.abort();
@@ -111,7 +112,7 @@ export async function runCall(
     { callId: 'call-1', sid: 'CA1', to, language: b.language, record: false, ringTimeoutSeconds: opts.ringTimeoutSeconds },
     (e) => {
       result.events.push(e.type);
-      if (e.type === 'ringing' && opts.hangupAfterRinging) void handle.hangup();
+      if (e.type === 'ringing' && opts.hangupAfterRinging) unawaited(handle.hangup());
       if (e.type === 'answered' && e.mode !== 'audio') {
         result.answeredBy = e.answeredBy;
         channel = e.channel;

@@ -10,6 +10,7 @@ import { FROM, startTwilioSwitchboard, v1Calls } from './twilio-harness.js';
 import { FakeTwilio, sign, type FakeCall, type FakeCallee } from '../fakes/twilio/fake-twilio.js';
 import { TwilioCarrier } from '../../src/carriers/twilio/twilio-carrier.js';
 import type { CalleeInput, CarrierEvent, UserOnCallHandle } from '../../src/carriers/carrier.js';
+import { unawaited } from '../helpers/unawaited.js';
 
 const ACCOUNT = 'AC' + '0123456789abcdef'.repeat(2);
 const TOKEN = 'test-auth-token-0123456789';
@@ -187,7 +188,7 @@ describe('Twilio transfers and user-on-call against the fake Twilio', () => {
         heard.push(input);
         if (input.type === 'speech' && !answered) {
           answered = true;
-          void ch.say(/name/i.test(input.text) ? 'It is under John Smith.' : 'Hello, I am calling to book an appointment.');
+          unawaited(ch.say(/name/i.test(input.text) ? 'It is under John Smith.' : 'Hello, I am calling to book an appointment.'));
         }
       });
     };

@@ -71,6 +71,25 @@ describe('switchboard CLI', () => {
     expect(r.stderr).toContain('PORT');
   });
 
+  it('says what went wrong in one line, without a stack trace (the stack with LOG_LEVEL=debug)', () => {
+    const dir = tmp();
+    const unknown = run(['keys', 'webhook-secret', '--org', 'unknown'], { DATA_DIR: dir });
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toBe('switchboard: no organisation named unknown\n');
+
+    const missing = run(['scenarios'], { DATA_DIR: dir, SCENARIOS_DIR: path.join(dir, 'no-such-folder') });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe(`switchboard: no such file or folder: ${path.join(dir, 'no-such-folder')}\n`);
+
+    const credits = run(['keys', 'create', '--org', 'acme', '--credits', 'lots'], { DATA_DIR: dir });
+    expect(credits.status).toBe(1);
+    expect(credits.stderr).toBe('switchboard: --credits must be a whole number\n');
+
+    const debug = run(['keys', 'webhook-secret', '--org', 'unknown'], { DATA_DIR: dir, LOG_LEVEL: 'debug' });
+    expect(debug.status).toBe(1);
+    expect(debug.stderr).toMatch(/^switchboard: Error: no organisation named unknown\n\s+at /);
+  }, 240_000); // four CLI runs, each a process start on a loaded machine
+
   it('call places a call on an embedded server and prints the transcript and outcome', () => {
     const r = run(['call', '--to', '+15550100', '--task', 'Confirm my booking for Tuesday at 7 pm, booking reference AB123', '--language', 'en', '--name', 'Alex Smith'], {
       DATA_DIR: tmp(),
@@ -100,7 +119,7 @@ describe('switchboard CLI', () => {
     });
 
     it('prints the development key once at first start', () => {
-      expect(banner).toMatch(/Its API key \(shown only this once\):\s+sk_\S+/);
+      expect(banner).toMatch(/Its API key \(shown at each start until it is first used\):\s+sk_\S+/);
       expect(banner).toMatch(/brain: offline rules brain/);
     });
 

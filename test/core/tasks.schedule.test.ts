@@ -13,6 +13,7 @@ import { createLogger } from '../../src/lib/logger.js';
 import { openStore } from '../../src/store/index.js';
 import { BACKENDS } from '../helpers/backends.js';
 import { startSwitchboard, until, type TestSwitchboard } from '../helpers/switchboard.js';
+import { unawaited } from '../helpers/unawaited.js';
 
 describe('a scheduled task survives a restart and runs once [pglite data dir]', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-tasks-'));
@@ -90,11 +91,12 @@ for (const backend of BACKENDS) {
         });
       }
       await t.sb.store.db.updateTable('jobs').set({ run_at: new Date(due) }).where('kind', '=', 'task.run').execute();
-      const poll = setInterval(async () => {
+      const sample = async () => {
         const r = await t.sb.store.db.selectFrom('tasks').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '=', 'in_progress').executeTakeFirst();
         live = Number(r?.n ?? 0);
         maxLive = Math.max(maxLive, live);
-      }, 5);
+      };
+      const poll = setInterval(() => unawaited(sample()), 5);
       try {
         await until(async () => {
           const r = await t.sb.store.db.selectFrom('tasks').select('id').where('status', 'in', ['pending', 'in_progress']).execute();

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { JobRunner } from '../../src/jobs/runner.js';
@@ -5,9 +6,9 @@ import type { Store } from '../../src/store/index.js';
 import {
   enqueueWebhook,
   listDeliveries,
+  redeliverWebhook,
+  registerWebhookDelivery,
   verifyWebhookSignature,
-  WEBHOOK_DELIVER_JOB,
-  webhookDeliveryHandler,
   type Resolver,
   type WebhookSenderOptions,
 } from '../../src/core/webhooks/index.js';
@@ -40,11 +41,12 @@ for (const backend of backends) {
       await receiver.close();
     });
 
-    /** A runner with the delivery handler, short timeouts and backoff (the contract's values are defaults). */
+    /** A runner with the delivery handler and short backoff (the contract's values are defaults); the attempt
+     *  timeout stays generous so a loaded machine does not turn a slow answer into a retry. */
     async function startRunner(opts: Partial<WebhookSenderOptions> = {}, releaseAllLocksAtStart = false): Promise<JobRunner> {
       const runner = new JobRunner(store.db, log, { nodeId: `n${runners.length}`, pollMs: 20, releaseAllLocksAtStart });
-      const deps: WebhookSenderOptions = { db: store.db, config: { nodeEnv: 'development' }, log, timeoutMs: 300, backoffMs: [10, 20], ...opts };
-      runner.register(WEBHOOK_DELIVER_JOB, webhookDeliveryHandler(deps));
+      const deps: WebhookSenderOptions = { db: store.db, config: { nodeEnv: 'development' }, log, timeoutMs: 5000, backoffMs: [10, 20], ...opts };
+      registerWebhookDelivery(runner, deps);
       runners.push(runner);
       await runner.start();
       return runner;
@@ -104,19 +106,27 @@ for (const backend of backends) {
       ]);
     });
 
-    it('gives up after three 5xx attempts', async () => {
+    it('gives up after three 5xx attempts, leaving a dead letter with the attempts and the last error', async () => {
       const orgId = await createOrg(store.db, SECRET);
+      const callId = await createCall(store.db, orgId);
       receiver.script([503, 503, 503, 200]);
       const runner = await startRunner();
-      await enqueue(orgId);
+      const webhookId = await enqueue(orgId, receiver.url, callId);
       runner.wake();
       await runner.drain(5000);
       expect(receiver.received).toHaveLength(3);
-      expect((await rows(orgId)).map((x) => x.status_code)).toEqual([503, 503, 503]);
+      const r = await rows(orgId);
+      expect(r.map((x) => [x.attempt, x.status_code, x.error, x.dead_letter])).toEqual([
+        [1, 503, 'HTTP 503', false],
+        [2, 503, 'HTTP 503', false],
+        [3, 503, 'HTTP 503', false],
+        [3, null, 'HTTP 503', true],
+      ]);
+      expect(r[3]).toMatchObject({ webhook_id: webhookId, event: 'call_completed', call_id: callId, url: receiver.url });
       expect(await runner.pendingCount()).toBe(0);
     });
 
-    it('never retries a 4xx', async () => {
+    it('never retries a 4xx: one attempt, then a dead letter', async () => {
       const orgId = await createOrg(store.db, SECRET);
       receiver.script([400, 200]);
       const runner = await startRunner();
@@ -124,8 +134,63 @@ for (const backend of backends) {
       runner.wake();
       await runner.drain(5000);
       expect(receiver.received).toHaveLength(1);
-      expect((await rows(orgId)).map((x) => [x.attempt, x.status_code, x.error])).toEqual([[1, 400, 'HTTP 400']]);
+      expect((await rows(orgId)).map((x) => [x.attempt, x.status_code, x.error, x.dead_letter])).toEqual([
+        [1, 400, 'HTTP 400', false],
+        [1, null, 'HTTP 400', true],
+      ]);
       expect(await runner.pendingCount()).toBe(0);
+    });
+
+    it('an unexpected error in the job (not a retry) leaves a dead letter instead of vanishing', async () => {
+      const orgId = await createOrg(store.db, SECRET);
+      // A call id that is not in the store: recording the attempt breaks its foreign key, a bug-like failure
+      // after the POST went out.
+      const webhookId = await enqueue(orgId, receiver.url, randomUUID());
+      const runner = await startRunner();
+      runner.wake();
+      await runner.drain(5000);
+      expect(receiver.received).toHaveLength(1);
+      const r = await rows(orgId);
+      expect(r).toHaveLength(1);
+      expect(r[0]).toMatchObject({ webhook_id: webhookId, dead_letter: true, attempt: 1, call_id: null, status_code: null });
+      expect(r[0].error).toMatch(/foreign key/);
+      expect(await runner.pendingCount()).toBe(0);
+    });
+
+    it('redelivers a dead letter: same Webhook-Id, same body, new attempts in the log', async () => {
+      const orgId = await createOrg(store.db, SECRET);
+      receiver.script([410]);
+      const runner = await startRunner();
+      const webhookId = await enqueue(orgId);
+      runner.wake();
+      await runner.drain(5000);
+      const [attempt, dead] = await rows(orgId);
+      expect(dead.dead_letter).toBe(true);
+
+      // Any row of the delivery names it; a second request while it is queued changes nothing.
+      expect(await redeliverWebhook(store.db, orgId, attempt.id)).toEqual({ webhook_id: webhookId, event: 'call_completed', url: receiver.url });
+      await redeliverWebhook(store.db, orgId, dead.id);
+      runner.wake();
+      await runner.drain(5000);
+      expect(receiver.received).toHaveLength(2);
+      expect(receiver.received[1].headers['webhook-id']).toBe(webhookId);
+      expect(receiver.received[1].rawBody).toBe(receiver.received[0].rawBody);
+      expect(verifyWebhookSignature(SECRET, receiver.received[1].headers['x-callmycall-signature'] as string, receiver.received[1].rawBody)).toBe(true);
+      expect((await rows(orgId)).map((x) => [x.attempt, x.status_code, x.dead_letter])).toEqual([
+        [1, 410, false],
+        [1, null, true],
+        [1, 200, false],
+      ]);
+
+      // A delivery that never gave up, another organisation's row, or no row: refused.
+      await enqueue(orgId);
+      runner.wake();
+      await runner.drain(5000);
+      const delivered = (await rows(orgId))[3];
+      expect(delivered).toMatchObject({ status_code: 200, dead_letter: false });
+      await expect(redeliverWebhook(store.db, orgId, delivered.id)).rejects.toMatchObject({ code: 'SB_ERR_NOT_DEAD_LETTER', status: 409 });
+      await expect(redeliverWebhook(store.db, await createOrg(store.db, null), dead.id)).rejects.toMatchObject({ code: 'SB_ERR_NOT_FOUND' });
+      await expect(redeliverWebhook(store.db, orgId, '999999999')).rejects.toMatchObject({ code: 'SB_ERR_NOT_FOUND' });
     });
 
     it('retries a timeout and a dropped connection', async () => {
@@ -153,10 +218,11 @@ for (const backend of backends) {
       runner.wake();
       await runner.drain(5000);
       const r = await rows(orgId);
-      expect(r.map((x) => [x.attempt, x.status_code, x.error])).toEqual([
-        [1, null, 'ECONNREFUSED'],
-        [2, null, 'ECONNREFUSED'],
-        [3, null, 'ECONNREFUSED'],
+      expect(r.map((x) => [x.attempt, x.status_code, x.error, x.dead_letter])).toEqual([
+        [1, null, 'ECONNREFUSED', false],
+        [2, null, 'ECONNREFUSED', false],
+        [3, null, 'ECONNREFUSED', false],
+        [3, null, 'ECONNREFUSED', true],
       ]);
     });
 
@@ -189,7 +255,10 @@ for (const backend of backends) {
       runner.wake();
       await runner.drain(5000);
       expect(receiver.received).toHaveLength(0);
-      expect((await rows(orgId)).map((x) => [x.attempt, x.status_code, x.error])).toEqual([[1, null, 'webhook URL must use https']]);
+      expect((await rows(orgId)).map((x) => [x.attempt, x.status_code, x.error, x.dead_letter])).toEqual([
+        [1, null, 'webhook URL must use https', false],
+        [1, null, 'webhook URL must use https', true],
+      ]);
       expect(await runner.pendingCount()).toBe(0);
     });
 
@@ -204,9 +273,10 @@ for (const backend of backends) {
       expect(asked).toEqual(['hooks.example.com']);
       expect(receiver.received).toHaveLength(0);
       const r = await rows(orgId);
-      expect(r).toHaveLength(1);
+      expect(r.map((x) => x.dead_letter)).toEqual([false, true]); // the refused attempt, then its dead letter
       expect(r[0].status_code).toBeNull();
       expect(r[0].error).toMatch(/private or local address/);
+      expect(r[1].error).toMatch(/private or local address/);
     });
 
     it('connects to the address the guarded lookup returns', async () => {

@@ -58,4 +58,29 @@ describe('webhook target rules', () => {
     const pub = await lookupOnce(true, async () => [{ address: '93.184.216.34', family: 4 }], false);
     expect(pub).toEqual({ err: null, result: '93.184.216.34' });
   });
+
+  // IPv4 addresses hidden in IPv6: the packets end up at the IPv4 address, so that is what is judged.
+  const hidden = [
+    '[::127.0.0.1]', '[::7f00:1]', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '[0:0:0:0:0:ffff:7f00:1]', '[::ffff:0:7f00:1]',
+    '[::169.254.169.254]', '[::ffff:169.254.169.254]', '[::10.0.0.1]', '[::192.168.0.1]',
+    '[2002:7f00:1::]', '[2002:a9fe:a9fe::1]', // 6to4 of 127.0.0.1 and 169.254.169.254
+    '[64:ff9b::7f00:1]', '[64:ff9b::169.254.169.254]', '[64:ff9b:1::808:808]', // NAT64 (and its local-use prefix)
+    '[2001:0:4136:e378:8000:63bf:80ff:fffe]', // Teredo whose client is 127.0.0.1
+    '[2001:db8::1]', '[100::1]',
+  ];
+
+  it('refuses, in production, every IPv6 form of a private or local IPv4 address at creation', () => {
+    for (const host of hidden) expect(checkWebhookUrl(`https://${host}/x`, prod), host).toMatch(/private or local/);
+    for (const host of ['[2606:4700::1111]', '[64:ff9b::808:808]', '[2002:808:808::1]', '[::ffff:8.8.8.8]']) {
+      expect(checkWebhookUrl(`https://${host}/x`, prod), host).toBeNull();
+    }
+  });
+
+  it('refuses, in production, a name resolving to an IPv6 form of a private address at delivery', async () => {
+    for (const host of hidden) {
+      const address = new URL(`https://${host}/`).hostname.slice(1, -1);
+      const r = await lookupOnce(true, async () => [{ address, family: 6 }], false);
+      expect((r.err as any)?.code, address).toBe('SB_WEBHOOK_TARGET_REFUSED');
+    }
+  });
 });

@@ -16,6 +16,7 @@ import { startSwitchboard, until, type TestSwitchboard } from '../helpers/switch
 import { startOpenAiChatFake, type OpenAiChatFake } from '../fakes/openai-chat.js';
 import { startAnthropicFake, type AnthropicFake } from '../fakes/anthropic.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook-receiver.js';
+import { unawaited } from '../helpers/unawaited.js';
 
 const backend = BACKENDS[0];
 
@@ -350,7 +351,7 @@ describe.each(CONFIGS)('LLM flows through the /v1 API [$name]', (cfg) => {
     flow = operator(() => {
       if (holding) return;
       holding = true;
-      void t.clock.hold(answered);
+      unawaited(t.clock.hold(answered));
     });
     const from = fake.requests.length;
     const sid = await start({ phone_number: '+15550100', task: 'Move my dinner booking', language: 'en', persona: { name: 'Alex Smith' } });

@@ -12,6 +12,7 @@ const ROUTES: Array<{ method: 'GET' | 'POST'; url: string }> = [
   { method: 'GET', url: '/v1/calls/CA00000000000000000000000000000000' },
   { method: 'GET', url: '/v1/calls/CA00000000000000000000000000000000/transcripts/stream' },
   { method: 'GET', url: '/v1/webhook/deliveries' },
+  { method: 'POST', url: '/v1/webhook/deliveries/1/redeliver' },
 ];
 
 const BAD_BODIES: Array<{ name: string; payload: string; contentType?: string }> = [

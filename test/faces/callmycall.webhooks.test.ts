@@ -50,8 +50,11 @@ for (const backend of BACKENDS) {
       expect(started?.json.data).toEqual({ status: 'in-progress', to: '+15550100', from: null });
       // transcript_updated and price_updated were not asked for.
       expect(rx.received.every((w) => ['call_started', 'call_completed'].includes(w.json.event))).toBe(true);
-      // Every attempt is listed.
-      const list = (await t.sb.app.inject({ method: 'GET', url: `/v1/webhook/deliveries?call_id=${sid}`, headers })).json();
+      // Every attempt is listed (the attempt is recorded once the receiver has answered, so wait for it).
+      const list = await until(async () => {
+        const l = (await t.sb.app.inject({ method: 'GET', url: `/v1/webhook/deliveries?call_id=${sid}`, headers })).json();
+        return l.deliveries.length >= 2 ? l : null;
+      }, 20_000, 'both deliveries listed');
       expect(list.deliveries.map((d: any) => d.event).sort()).toEqual(['call_completed', 'call_started']);
       expect(list.deliveries.every((d: any) => d.status_code === 200)).toBe(true);
     });
@@ -83,6 +86,53 @@ for (const backend of BACKENDS) {
       expect(bad.json().error).toMatch(/event/);
       const missing = await t.sb.app.inject({ method: 'POST', url: '/v1/webhook/test', headers, payload: {} });
       expect(missing.json().error).toBe('Missing webhook_url');
+    });
+
+    it('a call_completed that gives up is a dead letter in GET /v1/webhook/deliveries, and redeliver sends it again', async () => {
+      rx.received.length = 0;
+      rx.script([503, 503, 503]); // every attempt of call_completed fails
+      const start = await t.sb.app.inject({
+        method: 'POST',
+        url: '/v1/start-call',
+        headers,
+        payload: { phone_number: '+15550100', task: 'Confirm my booking, reference AB123', language: 'en', webhook: rx.url },
+      });
+      const sid = start.json().sid;
+      const list = async () => (await t.sb.app.inject({ method: 'GET', url: `/v1/webhook/deliveries?call_id=${sid}`, headers })).json().deliveries as any[];
+      const dead = await until(async () => (await list()).find((d) => d.dead_letter), 30_000, 'the dead letter');
+      expect(dead).toMatchObject({ event: 'call_completed', attempt: 3, error: 'HTTP 503', status_code: null, url: rx.url });
+      expect(rx.received).toHaveLength(3);
+
+      const r = await t.sb.app.inject({ method: 'POST', url: `/v1/webhook/deliveries/${dead.id}/redeliver`, headers });
+      expect(r.statusCode).toBe(202);
+      expect(r.json()).toEqual({ webhook_id: dead.webhook_id, event: 'call_completed', url: rx.url, status: 'queued' });
+      await until(async () => rx.received.length === 4, 30_000, 'the redelivery');
+      const again = rx.received[3];
+      expect(again.headers['webhook-id']).toBe(dead.webhook_id);
+      expect(again.rawBody).toBe(rx.received[0].rawBody);
+      expect(verifyWebhookSignature(SECRET, String(again.headers['x-callmycall-signature']), again.rawBody)).toBe(true);
+      await until(async () => (await list()).some((d) => d.webhook_id === dead.webhook_id && d.status_code === 200), 10_000, 'the delivered attempt in the log');
+
+      // Refusals: a delivery that never gave up (409), an unknown row (404), a malformed id (400).
+      const ok = (await list()).find((d) => d.status_code === 200)!;
+      const other = await t.sb.app.inject({ method: 'POST', url: '/v1/webhook/deliveries/999999999/redeliver', headers });
+      expect(other.statusCode).toBe(404);
+      const malformed = await t.sb.app.inject({ method: 'POST', url: '/v1/webhook/deliveries/abc/redeliver', headers });
+      expect(malformed.statusCode).toBe(400);
+      expect(malformed.json().error).toMatch(/id/);
+      const noKey = await t.sb.app.inject({ method: 'POST', url: `/v1/webhook/deliveries/${ok.id}/redeliver` });
+      expect(noKey.statusCode).toBe(401);
+    });
+
+    it('redeliver refuses a delivery that did not give up', async () => {
+      rx.received.length = 0;
+      const r = await t.sb.app.inject({ method: 'POST', url: '/v1/webhook/test', headers, payload: { webhook_url: rx.url } });
+      expect(r.json().success).toBe(true);
+      const sent = (await t.sb.app.inject({ method: 'GET', url: '/v1/webhook/deliveries?limit=1', headers })).json().deliveries[0];
+      expect(sent.dead_letter).toBe(false);
+      const again = await t.sb.app.inject({ method: 'POST', url: `/v1/webhook/deliveries/${sent.id}/redeliver`, headers });
+      expect(again.statusCode).toBe(409);
+      expect(again.json().error).toMatch(/gave up/);
     });
   });
 }

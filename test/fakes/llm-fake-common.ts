@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { unawaited } from '../helpers/unawaited.js';
 
 export interface RecordedRequest {
   method: string;
@@ -74,7 +75,7 @@ export async function startLlmFake<R extends FailureReply>(wire: Wire<R>, urlSuf
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => void answer(req, res, Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => unawaited(answer(req, res, Buffer.concat(chunks).toString('utf8'))));
   });
 
   async function answer(req: http.IncomingMessage, res: http.ServerResponse, raw: string) {

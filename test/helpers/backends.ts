@@ -28,6 +28,8 @@ export const BACKENDS: Backend[] = [
               close: async () => {
                 await store.close();
                 const c = new pg.Client({ connectionString: pgUrl });
+                // A connection lost while idle is an 'error' event: without a listener it would end the run.
+                c.on('error', (err) => console.warn('database client error', err.message));
                 await c.connect();
                 await c.query(`drop schema if exists ${schema} cascade`);
                 await c.end();

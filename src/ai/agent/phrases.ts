@@ -2,6 +2,7 @@
  * The few lines the LLM brain says without the model: when the model fails or stays silent, so the call
  * never hangs silent. The opening and the voicemail fallbacks reuse the rules brain's phrases.
  */
+import { own } from '../../lib/own.js';
 
 export interface FallbackLines {
   /** First failure in a row. */
@@ -58,5 +59,5 @@ LINES.nb = LINES.no;
 
 /** The fallback lines for a call's language; English for languages without a table. */
 export function fallbackLines(language: string): FallbackLines {
-  return LINES[language.toLowerCase().slice(0, 2)] ?? LINES.en;
+  return own(LINES, language.toLowerCase().slice(0, 2)) ?? LINES.en;
 }

@@ -4,6 +4,7 @@
  * fields are named, never shown: Switchboard types the digits itself.
  */
 import type { AgentBrief } from '../../engine/brain.js';
+import { own } from '../../lib/own.js';
 
 export interface SystemPromptOptions {
   /** A name for the agent to introduce itself with; without one it is "an assistant". */
@@ -25,7 +26,7 @@ const LANGUAGE_NAMES: Record<string, string> = {
 /** The English name of a language code (`sv` → `Swedish`); the code itself when unknown; Swedish when empty. */
 export function languageName(code: string | undefined): string {
   const c = (code ?? '').trim().toLowerCase() || 'sv';
-  return LANGUAGE_NAMES[c] ?? LANGUAGE_NAMES[c.slice(0, 2)] ?? c;
+  return own(LANGUAGE_NAMES, c) ?? own(LANGUAGE_NAMES, c.slice(0, 2)) ?? c;
 }
 
 /** How a keypad field is named to the model (the same words the engine writes into the transcript). */

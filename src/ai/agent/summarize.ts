@@ -9,6 +9,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { AgentBrief } from '../../engine/brain.js';
 import type { ChatMessage, Llm } from '../llm/llm.js';
 import { languageName } from './prompt.js';
+import { own } from '../../lib/own.js';
 
 /** What the model must answer. */
 export const SummarySchema = Type.Object({
@@ -38,7 +39,7 @@ export interface SummarizeInput {
 const ROLE_NAMES: Record<string, string> = { agent: 'Assistant', callee: 'Callee', user: 'Callee', assistant: 'Assistant', system: 'Note' };
 
 function transcriptText(t: SummarizeInput['transcript']): string {
-  return t.map((l) => `${ROLE_NAMES[l.role] ?? l.role}: ${l.text}`).join('\n');
+  return t.map((l) => `${own(ROLE_NAMES, l.role) ?? l.role}: ${l.text}`).join('\n');
 }
 
 /** The request for one summary (exported for adapters' contract tests and for logging). */

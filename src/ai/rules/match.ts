@@ -3,6 +3,7 @@
  * requests for a detail, a confirmation or a refusal, a goodbye. Plain patterns in English and Swedish;
  * they are meant to be read and extended, not to be clever.
  */
+import { own } from '../../lib/own.js';
 
 export function norm(text: string): string {
   return text.toLowerCase().replace(/[’]/g, "'");
@@ -52,7 +53,7 @@ function collect(text: string, patterns: typeof MENU_PATTERNS): Array<MenuOption
     for (const m of text.matchAll(re)) {
       const k = m[key].toLowerCase();
       const at = m.index ?? 0;
-      found.push({ digits: KEY_WORDS[k] ?? k, label: m[label].trim(), at, end: at + m[0].length });
+      found.push({ digits: own(KEY_WORDS, k) ?? k, label: m[label].trim(), at, end: at + m[0].length });
     }
   }
   return found;

@@ -3,6 +3,7 @@
  * falls back to English, because a rules brain cannot translate and a clear English call beats a garbled
  * one (an LLM brain handles other languages).
  */
+import { own } from '../../lib/own.js';
 
 export interface Phrases {
   hello(behalfOf?: string): string;
@@ -106,5 +107,5 @@ const TABLE: Record<string, Phrases> = { en, sv };
 
 /** The phrase table for a call's language; English for languages without one. */
 export function phrasesFor(language: string): Phrases {
-  return TABLE[language.toLowerCase().slice(0, 2)] ?? en;
+  return own(TABLE, language.toLowerCase().slice(0, 2)) ?? en;
 }

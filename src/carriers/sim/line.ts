@@ -7,6 +7,8 @@
  */
 import type { CalleeInput, SayResult, VoiceChannel } from '../carrier.js';
 import type { Clock } from '../../lib/clock.js';
+import { background } from '../../lib/background.js';
+import { fallbackLogger, type Logger } from '../../lib/logger.js';
 
 /** What a party does with what reaches it. Implemented by the parties in ./parties/. */
 export interface Party {
@@ -36,6 +38,11 @@ export interface PartyEnd {
   pause(ms: number, signal?: AbortSignal): Promise<boolean>;
   agentSpeaking(): boolean;
   hangup(): void;
+  /**
+   * Runs a step of the party nobody awaits (its script, a delayed reply). A failure is a bug in the party:
+   * it is logged (`step` names it) and the party hangs up, so the call still ends.
+   */
+  run(step: string, work: () => Promise<unknown>): void;
 }
 
 export type LineLog = Array<{ who: 'agent' | 'party'; text: string }>;
@@ -70,6 +77,7 @@ export class Line implements PartyEnd {
     private readonly onEnd: (how: 'party' | 'agent' | 'transfer') => void,
     /** Whether a number exists on the network (a transfer target must). */
     private readonly reachable: (to: string) => boolean = () => true,
+    private readonly logger: Pick<Logger, 'error'> = fallbackLogger(),
   ) {
     this.channel = {
       say: (text, signal) => this.agentSay(text, signal),
@@ -83,6 +91,22 @@ export class Line implements PartyEnd {
         for (const i of q) l(i);
       },
     };
+  }
+
+  run(step: string, work: () => Promise<unknown>): void {
+    background(
+      this.logger,
+      'simulated party failed',
+      async () => {
+        try {
+          await work();
+        } catch (err) {
+          this.hangup();
+          throw err;
+        }
+      },
+      { step },
+    );
   }
 
   get signal(): AbortSignal {

@@ -229,7 +229,7 @@ export class SimCarrier implements Carrier {
   }
 
   private newLine(scenario: Scenario, id: string, onEnd: (how: 'party' | 'agent' | 'transfer') => void): Line {
-    const line = new Line(this.opts.clock, scenario.wordsPerSecond ?? DEFAULT_WORDS_PER_SECOND, onEnd, (to) => this.byNumber.has(to));
+    const line = new Line(this.opts.clock, scenario.wordsPerSecond ?? DEFAULT_WORDS_PER_SECOND, onEnd, (to) => this.byNumber.has(to), this.opts.log);
     if (scenario.kind === 'caller') line.party = new CallerParty(scenario.caller, line, scenario.language);
     this.keep(id, line);
     return line;
@@ -242,7 +242,7 @@ export class SimCarrier implements Carrier {
   }
 
   private answer(scenario: Scenario, req: DialRequest, onEnd: (how: 'party' | 'agent' | 'transfer') => void): Line {
-    const line = new Line(this.opts.clock, scenario.wordsPerSecond ?? DEFAULT_WORDS_PER_SECOND, onEnd, (to) => this.byNumber.has(to));
+    const line = new Line(this.opts.clock, scenario.wordsPerSecond ?? DEFAULT_WORDS_PER_SECOND, onEnd, (to) => this.byNumber.has(to), this.opts.log);
     let party: Party;
     if (scenario.kind === 'human') party = new HumanParty(scenario.person, line, scenario.language);
     else if (scenario.kind === 'ivr') party = new IvrParty(scenario.ivr, line, scenario.language);

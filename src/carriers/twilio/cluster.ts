@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { Bus } from '../../bus/bus.js';
 import type { Logger } from '../../lib/logger.js';
+import { background } from '../../lib/background.js';
 import type { TwilioCarrier } from './twilio-carrier.js';
 
 type Form = Record<string, string | string[]>;
@@ -46,8 +47,23 @@ export class TwilioCluster {
   ) {}
 
   async start(): Promise<void> {
-    this.stop = await this.bus.subscribe(FORWARD, (m) => void this.onForward(m as Forward));
-    this.carrier.onUnknownRelay((socket, first, callSid, queryCallSid) => void this.forwardRelay(socket, first, callSid, queryCallSid));
+    this.stop = await this.bus.subscribe(FORWARD, (m) => this.onForward(m as Forward));
+    this.carrier.onUnknownRelay((socket, first, callSid, queryCallSid) =>
+      background(
+        this.log,
+        'relay socket not forwarded',
+        async () => {
+          try {
+            await this.forwardRelay(socket, first, callSid, queryCallSid);
+          } catch (err) {
+            // The bus is away: Twilio reconnects or ends the call; a socket nobody serves is closed.
+            socket.close(1011, 'unavailable');
+            throw err;
+          }
+        },
+        { callSid },
+      ),
+    );
   }
 
   async close(): Promise<void> {
@@ -79,7 +95,7 @@ export class TwilioCluster {
     const pending: string[] = [];
     let accepted = false;
     const onMessage = (data: unknown) => {
-      if (accepted) void this.bus.publish(linkIn(link), { kind: 'message', data: String(data) } satisfies LinkIn);
+      if (accepted) this.send(linkIn(link), { kind: 'message', data: String(data) } satisfies LinkIn);
       else pending.push(String(data));
     };
     socket.on('message', onMessage);
@@ -87,13 +103,13 @@ export class TwilioCluster {
       const m = raw as LinkOut;
       if (m.kind === 'accepted') {
         accepted = true;
-        for (const data of pending.splice(0)) void this.bus.publish(linkIn(link), { kind: 'message', data } satisfies LinkIn);
+        for (const data of pending.splice(0)) this.send(linkIn(link), { kind: 'message', data } satisfies LinkIn);
       } else if (m.kind === 'send' && socket.readyState === socket.OPEN) socket.send(m.data);
       else if (m.kind === 'close') socket.close(m.code ?? 1000, m.reason);
     });
     socket.on('close', () => {
-      if (accepted) void this.bus.publish(linkIn(link), { kind: 'closed' } satisfies LinkIn);
-      void unsubscribe();
+      if (accepted) this.send(linkIn(link), { kind: 'closed' } satisfies LinkIn);
+      background(this.log, 'relay link unsubscribe failed', unsubscribe(), { callSid });
     });
     await this.bus.publish(FORWARD, { kind: 'relay-open', callSid, link, first, queryCallSid } satisfies Forward);
     setTimeout(() => {
@@ -122,13 +138,13 @@ export class TwilioCluster {
 
   /** The owner: the far socket becomes a local stand-in, attached like any relay socket. */
   private async acceptRelay(m: Extract<Forward, { kind: 'relay-open' }>): Promise<void> {
-    const bridged = new BridgedSocket((out) => void this.bus.publish(linkOut(m.link), out));
+    const bridged = new BridgedSocket((out) => this.send(linkOut(m.link), out));
     const unsubscribe = await this.bus.subscribe(linkIn(m.link), (raw) => {
       const i = raw as LinkIn;
       if (i.kind === 'message') bridged.emit('message', Buffer.from(i.data));
       else bridged.remoteClosed();
     });
-    bridged.once('close', () => void unsubscribe());
+    bridged.once('close', () => background(this.log, 'relay link unsubscribe failed', unsubscribe(), { callSid: m.callSid }));
     await this.bus.publish(linkOut(m.link), { kind: 'accepted' } satisfies LinkOut);
     this.carrier.attachRelay(bridged as unknown as WebSocket, m.queryCallSid);
     bridged.emit('message', Buffer.from(m.first));
@@ -140,11 +156,18 @@ export class TwilioCluster {
     const result = new Promise<T | null>((r) => (settle = r));
     const ready = this.bus.subscribe(channel, (m) => accept(m as T) && settle(m as T));
     const timer = setTimeout(() => settle(null), OWNER_WAIT_MS).unref();
-    void result.then(async () => {
+    const done = async () => {
+      await result;
       clearTimeout(timer);
       await (await ready)();
-    });
+    };
+    background(this.log, 'twilio link unsubscribe failed', done(), { channel });
     return { ready, result };
+  }
+
+  /** One message of a bridged relay socket; a lost one is logged (the bus is away, the call will notice). */
+  private send(channel: string, message: LinkIn | LinkOut): void {
+    background(this.log, 'relay message not forwarded', this.bus.publish(channel, message), { channel, kind: message.kind });
   }
 }
 

@@ -20,6 +20,7 @@
 import type { CarrierEvent, ConferenceParticipant, ConferenceStatus, DialRequest, ListenFrame, ListenState, UserOnCallHandle, UserOnCallPhase, UserOnCallRequest } from '../carrier.js';
 import type { Logger } from '../../lib/logger.js';
 import type { TwilioMediaStream } from './media-stream.js';
+import { AsyncQueue } from '../../lib/async-queue.js';
 
 /** What a user-on-call session needs from the carrier. */
 export interface ConferenceHost {
@@ -60,45 +61,6 @@ export const LISTEN_STREAM_NAME = 'switchboard-listen';
 /** Frames kept for a `listen()` nobody iterates yet: a minute of both tracks (20 ms frames). */
 const LISTEN_BACKLOG_FRAMES = 2 * 50 * 60;
 
-/** The frames heard on the fork, as one async iterable that ends when listening stops. */
-class ListenQueue {
-  private frames: ListenFrame[] = [];
-  private waiting: ((r: IteratorResult<ListenFrame>) => void) | undefined;
-  private ended = false;
-
-  push(f: ListenFrame): void {
-    if (this.ended) return;
-    const w = this.waiting;
-    if (w) {
-      this.waiting = undefined;
-      return w({ value: f, done: false });
-    }
-    this.frames.push(f);
-    if (this.frames.length > LISTEN_BACKLOG_FRAMES) this.frames.shift();
-  }
-
-  end(): void {
-    this.ended = true;
-    const w = this.waiting;
-    this.waiting = undefined;
-    w?.({ value: undefined, done: true });
-  }
-
-  iterable(): AsyncIterable<ListenFrame> {
-    return {
-      [Symbol.asyncIterator]: () => ({
-        next: () => {
-          const f = this.frames.shift();
-          if (f) return Promise.resolve({ value: f, done: false });
-          if (this.ended) return Promise.resolve({ value: undefined, done: true });
-          return new Promise<IteratorResult<ListenFrame>>((resolve) => (this.waiting = resolve));
-        },
-        return: () => Promise.resolve({ value: undefined, done: true }),
-      }),
-    };
-  }
-}
-
 /** The room of a user-on-call session (distinct from a warm transfer's room of the same call). */
 export function userOnCallRoom(callId: string): string {
   return `sb-${callId}-user`;
@@ -113,7 +75,8 @@ export class UserOnCallSession implements UserOnCallHandle {
   private listening: ListenState = 'idle';
   /** The listening fork: its sid once Twilio confirmed it, the request, and the stream once it connected. */
   private fork: { sid?: string; started: Promise<void>; stream?: TwilioMediaStream } | undefined;
-  private readonly heard = new ListenQueue();
+  /** The frames heard on the fork until listening stops; a minute kept for a reader that is behind. */
+  private readonly heard = new AsyncQueue<ListenFrame>({ limit: LISTEN_BACKLOG_FRAMES, overflow: 'drop_oldest' });
 
   private constructor(
     private readonly host: ConferenceHost,
@@ -175,7 +138,7 @@ export class UserOnCallSession implements UserOnCallHandle {
   }
 
   listen(): AsyncIterable<ListenFrame> {
-    return this.heard.iterable();
+    return this.heard;
   }
 
   async activate(opts: { dropUser: boolean }): Promise<void> {
@@ -277,7 +240,7 @@ export class UserOnCallSession implements UserOnCallHandle {
     this.listening = state;
     const stream = this.fork?.stream;
     if (closeSocket && stream && !stream.isClosed) stream.close(1000);
-    this.heard.end();
+    this.heard.close();
   }
 
   private onTargetEvent(e: CarrierEvent): void {

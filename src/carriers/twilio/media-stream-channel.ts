@@ -11,13 +11,15 @@
  */
 import type { AudioChannel, AudioInput, PlayResult } from '../carrier.js';
 import type { Logger } from '../../lib/logger.js';
-import type { TwilioMediaStream } from './media-stream.js';
+import { AsyncQueue } from '../../lib/async-queue.js';
+import { background } from '../../lib/background.js';
+import { INBOX_FRAMES, type TwilioMediaStream } from './media-stream.js';
 
 export interface MediaStreamChannelOptions {
   /** Replaces the call's running TwiML (REST update with `Twiml`). */
   updateTwiml: (twiml: string) => Promise<void>;
-  /** The `<Connect><Stream>` element that connects the call to a new stream (no `<Response>`). */
-  connectTwiml: () => string;
+  /** The TwiML that plays `digits`, then connects the call to a new stream. */
+  digitsTwiml: (digits: string) => string;
   /** Ends the call on Twilio's side (REST hang-up). */
   hangupCall: () => Promise<void>;
   /** The far end is gone: the last stream closed and none followed in time. Called once. */
@@ -35,8 +37,8 @@ const MS_PER_DIGIT = 1000;
 
 export class MediaStreamAudioChannel implements AudioChannel {
   private stream: TwilioMediaStream | undefined;
-  private inbox: Uint8Array[] = [];
-  private waiting: ((r: IteratorResult<Uint8Array>) => void) | undefined;
+  /** The frames of every stream of the call, in one queue: live audio, so the oldest go when it is full. */
+  private readonly inbox = new AsyncQueue<Uint8Array>({ limit: INBOX_FRAMES, overflow: 'drop_oldest' });
   private listener: ((input: AudioInput) => void) | undefined;
   private gone = false;
   private hungUp = false;
@@ -76,24 +78,14 @@ export class MediaStreamAudioChannel implements AudioChannel {
       if (this.stream === stream && !this.gone) this.listener?.({ type: 'dtmf', digits: digit });
     });
     stream.on('close', () => this.onStreamClosed(stream));
-    void this.pump(stream);
+    background(this.o.log, 'media stream frames failed', this.pump(stream));
     const waiting = this.reattach;
     this.reattach = undefined;
     waiting?.done();
   }
 
   frames(): AsyncIterable<Uint8Array> {
-    return {
-      [Symbol.asyncIterator]: () => ({
-        next: () => {
-          const f = this.inbox.shift();
-          if (f) return Promise.resolve({ value: f, done: false });
-          if (this.gone) return Promise.resolve({ value: undefined, done: true });
-          return new Promise<IteratorResult<Uint8Array>>((resolve) => (this.waiting = resolve));
-        },
-        return: () => Promise.resolve({ value: undefined, done: true }),
-      }),
-    };
+    return this.inbox;
   }
 
   play(mulaw: Uint8Array): Promise<PlayResult> {
@@ -140,9 +132,7 @@ export class MediaStreamAudioChannel implements AudioChannel {
     const waiting = this.reattach;
     this.reattach = undefined;
     waiting?.fail(new Error('the call ended before the digits were sent'));
-    const w = this.waiting;
-    this.waiting = undefined;
-    w?.({ value: undefined, done: true });
+    this.inbox.close();
     this.listener?.({ type: 'hangup' });
   }
 
@@ -156,7 +146,7 @@ export class MediaStreamAudioChannel implements AudioChannel {
     });
     reattached.catch(() => undefined); // observed below, unless the update itself fails
     try {
-      await this.o.updateTwiml(`<Play digits="${digits}"/>${this.o.connectTwiml()}`);
+      await this.o.updateTwiml(this.o.digitsTwiml(digits));
     } catch (err) {
       this.reattach = undefined;
       throw err;
@@ -189,11 +179,7 @@ export class MediaStreamAudioChannel implements AudioChannel {
   private async pump(stream: TwilioMediaStream): Promise<void> {
     for await (const frame of stream.frames()) {
       if (this.gone) return;
-      const w = this.waiting;
-      if (w) {
-        this.waiting = undefined;
-        w({ value: frame, done: false });
-      } else this.inbox.push(frame);
+      this.inbox.push(frame);
     }
   }
 

@@ -23,11 +23,14 @@ import { EventEmitter } from 'node:events';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../lib/logger.js';
+import { AsyncQueue } from '../../lib/async-queue.js';
 
 /** μ-law bytes in 20 ms at 8 kHz. */
 export const FRAME_BYTES = 160;
 /** μ-law bytes per millisecond (8 kHz, one byte a sample). */
 export const BYTES_PER_MS = 8;
+/** Inbound frames kept for a reader that is behind: a minute of audio (20 ms frames); older ones are dropped. */
+export const INBOX_FRAMES = 50 * 60;
 
 const TOKEN_CONTEXT = 'twilio-media-stream:';
 
@@ -102,8 +105,8 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
   /** The last `chunk` seen on each track (Twilio counts each track on its own). */
   private lastChunk: Record<TrackFrame['track'], number> = { inbound: 0, outbound: 0 };
   private tapped: ((f: TrackFrame) => void) | undefined;
-  private inbox: Buffer[] = [];
-  private waiting: ((r: IteratorResult<Buffer>) => void) | undefined;
+  /** Inbound frames nobody has read yet: live audio, so a reader that falls behind loses the oldest. */
+  private readonly inbox = new AsyncQueue<Buffer>({ limit: INBOX_FRAMES, overflow: 'drop_oldest' });
   private marks: PendingMark[] = [];
   private sent = 0;
   private played = 0;
@@ -152,17 +155,7 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
 
   /** Inbound μ-law frames (one per `media` message), ending when the stream stops or closes. */
   frames(): AsyncIterable<Buffer> {
-    return {
-      [Symbol.asyncIterator]: () => ({
-        next: () => {
-          const f = this.inbox.shift();
-          if (f) return Promise.resolve({ value: f, done: false });
-          if (this.closed) return Promise.resolve({ value: undefined, done: true });
-          return new Promise<IteratorResult<Buffer>>((resolve) => (this.waiting = resolve));
-        },
-        return: () => Promise.resolve({ value: undefined, done: true }),
-      }),
-    };
+    return this.inbox;
   }
 
   /**
@@ -243,9 +236,7 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
     clearTimeout(this.startTimer);
     if (!this.info) this.settleReady.reject(new Error('media stream closed before start'));
     this.flushMarks();
-    const w = this.waiting;
-    this.waiting = undefined;
-    w?.({ value: undefined, done: true });
+    this.inbox.close();
     this.emit('close');
   }
 
@@ -336,10 +327,6 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
     const frame = Buffer.from(media.payload, 'base64');
     if (this.tapped) return this.tapped({ track, frame });
     if (track !== 'inbound') return;
-    const w = this.waiting;
-    if (w) {
-      this.waiting = undefined;
-      w({ value: frame, done: false });
-    } else this.inbox.push(frame);
+    this.inbox.push(frame);
   }
 }

@@ -10,11 +10,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TwilioCarrier } from './twilio-carrier.js';
 import type { TwilioCluster } from './cluster.js';
 import { isValidTwilioSignature, parseForm } from './twilio-signature.js';
+import { sayAndHangup } from './twiml.js';
 
 type Form = Record<string, string | string[]>;
 
-const UNKNOWN_CALL_TWIML =
-  '<?xml version="1.0" encoding="UTF-8"?><Response><Say>Sorry, this call could not be connected. Goodbye.</Say><Hangup/></Response>';
+const UNKNOWN_CALL_TWIML = sayAndHangup('Sorry, this call could not be connected. Goodbye.');
 
 /** `cluster`: with several nodes, what concerns a call this node does not know is passed to its owner. */
 export function twilioRoutes(carrier: TwilioCarrier, cluster?: TwilioCluster) {

@@ -12,6 +12,7 @@
 import type { CarrierCallHandle, CarrierEvent, DialRequest } from '../carrier.js';
 import type { Logger } from '../../lib/logger.js';
 import type { ConversationRelayChannel } from './conversation-relay.js';
+import { conferenceTwiml, dialTwiml } from './twiml.js';
 
 /** The callee's leg, as the transfer sees it. */
 export interface TransferLeg {
@@ -50,23 +51,6 @@ const WARM_HELLO_MS = 3_000;
 /** The room both legs of a warm transfer meet in: one per call. */
 export function transferRoom(callId: string): string {
   return `sb-${callId}`;
-}
-
-/** `<Dial>` to `to` with our number as caller ID (Twilio only lets a call show a number it may use). */
-export function dialTwiml(to: string, callerId: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?><Response><Dial callerId="${xml(callerId)}">${xml(to)}</Dial></Response>`;
-}
-
-/**
- * Joins `room`. Either leg leaving ends the conference for the other (nobody is left talking to silence);
- * no beep, since the parties are mid-conversation.
- */
-export function conferenceTwiml(room: string): string {
-  return (
-    '<?xml version="1.0" encoding="UTF-8"?><Response><Dial>' +
-    `<Conference startConferenceOnEnter="true" endConferenceOnExit="true" beep="false">${xml(room)}</Conference>` +
-    '</Dial></Response>'
-  );
 }
 
 /** Cold transfer: the callee's leg dials `to`; resolves once Twilio took the redirect (the agent's part is over). */
@@ -170,6 +154,3 @@ function firstWords(channel: ConversationRelayChannel, ms: number): Promise<void
   });
 }
 
-function xml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
-}

@@ -19,6 +19,8 @@ import { coldTransfer, warmTransfer, type TransferHost } from './transfers.js';
 import { UserOnCallSession, type ConferenceHost } from './conference.js';
 import { TwilioMediaStream, mediaStreamToken } from './media-stream.js';
 import { MediaStreamAudioChannel } from './media-stream-channel.js';
+import { digitsThenStreamTwiml, hangupTwiml, relayTwiml, sayAndHangup, streamTwiml, type StreamTarget } from './twiml.js';
+import { own } from '../../lib/own.js';
 
 export interface TwilioCarrierOptions {
   accountSid: string;
@@ -82,13 +84,6 @@ const INBOUND_ENDED_FALLBACK_MS = 500;
 const INBOUND_DECISION_MS = 10_000;
 
 const NOT_CONNECTED = 'Sorry, this call could not be connected. Goodbye.';
-
-const HANGUP = '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>';
-
-/** TwiML that says `message` and hangs up. */
-export function sayAndHangup(message: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?><Response><Say>${xml(message)}</Say><Hangup/></Response>`;
-}
 
 /** How long a caller-ID verification waits for Twilio's status callback before it counts as failed. */
 const VERIFICATION_TIMEOUT_MS = 10 * 60_000;
@@ -325,14 +320,8 @@ export class TwilioCarrier implements Carrier {
     const call = this.calls.get(callSid);
     if (!call || call.ended) return null;
     if (answeredBy) call.answeredBy = answeredByOf(answeredBy);
-    if (call.req.voiceMode === 'audio') return `<?xml version="1.0" encoding="UTF-8"?><Response>${this.connectStream(call)}</Response>`;
-    const lang = relayLanguage(call.req.language);
-    return (
-      `<?xml version="1.0" encoding="UTF-8"?><Response><Connect action="${xml(this.publicUrl + '/twilio/relay-ended')}">` +
-      `<ConversationRelay url="${xml(this.relayUrl)}" language="${xml(lang)}" interruptible="any" dtmfDetection="true">` +
-      `<Parameter name="callSid" value="${xml(callSid)}"/>` +
-      '</ConversationRelay></Connect></Response>'
-    );
+    if (call.req.voiceMode === 'audio') return streamTwiml(this.streamTarget(call));
+    return relayTwiml({ action: this.publicUrl + '/twilio/relay-ended', url: this.relayUrl, language: relayLanguage(call.req.language), callSid });
   }
 
   /**
@@ -351,7 +340,7 @@ export class TwilioCarrier implements Carrier {
       call.emit({ type: 'ringing' });
       return;
     }
-    const end = END_STATUS[status];
+    const end = own(END_STATUS, status);
     // The outcome is the status itself (like the simulated network, no separate reason); Twilio's error code, if any, is kept.
     const code = one(params.ErrorCode) ?? one(params.SipResponseCode);
     if (end) this.end(call, end, undefined, end === 'failed' && code ? `twilio_${code}` : undefined);
@@ -369,7 +358,7 @@ export class TwilioCarrier implements Carrier {
     const fields = { callId: call?.req.callId, callSid, sessionStatus: one(params.SessionStatus), errorCode: one(params.ErrorCode) };
     if (fields.errorCode) this.opts.log.warn({ ...fields, errorMessage: one(params.ErrorMessage) }, 'conversation relay session failed');
     else this.opts.log.info(fields, 'conversation relay session ended');
-    return HANGUP;
+    return hangupTwiml();
   }
 
   /**
@@ -552,14 +541,8 @@ export class TwilioCarrier implements Carrier {
    * as Twilio strips query strings from stream URLs (protocols.md §3): Switchboard's call id and a token
    * signed over it, which the socket checks on `start`.
    */
-  private connectStream(call: TwilioCall): string {
-    const token = mediaStreamToken(this.streamSecret, call.req.callId);
-    return (
-      `<Connect><Stream url="${xml(this.mediaUrl)}">` +
-      `<Parameter name="callId" value="${xml(call.req.callId)}"/>` +
-      `<Parameter name="token" value="${xml(token)}"/>` +
-      '</Stream></Connect>'
-    );
+  private streamTarget(call: TwilioCall): StreamTarget {
+    return { url: this.mediaUrl, callId: call.req.callId, token: mediaStreamToken(this.streamSecret, call.req.callId) };
   }
 
   /**
@@ -597,8 +580,8 @@ export class TwilioCarrier implements Carrier {
     return new MediaStreamAudioChannel({
       log: this.opts.log,
       reattachMs: this.opts.streamReattachMs,
-      connectTwiml: () => this.connectStream(c),
-      updateTwiml: (twiml) => update({ twiml: `<Response>${twiml}</Response>` }),
+      digitsTwiml: (digits) => digitsThenStreamTwiml(digits, this.streamTarget(c)),
+      updateTwiml: (twiml) => update({ twiml }),
       hangupCall: () => update({ status: 'completed' }),
       onLost: () => {
         // Twilio's `completed` callback normally follows; if it never comes, the call still ends.
@@ -655,7 +638,7 @@ export class TwilioCarrier implements Carrier {
 export function relayLanguage(lang: string): string {
   if (lang.includes('-')) return lang;
   const map: Record<string, string> = { en: 'en-US', sv: 'sv-SE', es: 'es-ES', de: 'de-DE', fr: 'fr-FR', it: 'it-IT', pt: 'pt-BR', nl: 'nl-NL', da: 'da-DK', nb: 'nb-NO', fi: 'fi-FI', ja: 'ja-JP' };
-  return map[lang] ?? `${lang}-${lang.toUpperCase()}`;
+  return own(map, lang) ?? `${lang}-${lang.toUpperCase()}`;
 }
 
 /** Twilio's `AnsweredBy` → ours: `machine_*` and `fax` are machines; `unknown` stays unknown; anything else a person. */
@@ -668,6 +651,3 @@ function one(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function xml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
-}

@@ -109,7 +109,7 @@ async function runCase(sb: Switchboard, orgId: string, c: ScenarioTestCase, time
     .orderBy('seq')
     .execute();
   const pressed = commands
-    .map((r) => (typeof r.data === 'string' ? JSON.parse(r.data) : r.data) as { command?: string; value?: string | null } | null)
+    .map((r) => (r.data && 'command' in r.data ? r.data : null))
     .filter((d) => d?.command === 'press')
     .map((d) => d!.value ?? '')
     .join('');

@@ -20,6 +20,9 @@ export type NewCallEvent =
   /** A supervisor's command (counted in `override_count`): `by` is `key:<fingerprint>` or `user:<id>`. */
   | { type: 'override'; command: string; value?: string; by: string };
 
+/** `call_events.data` as stored: a status change's state and reason, or a command and its value (and who gave it, for an override). */
+export type CallEventData = { status: CallState; reason: string | null } | { command: string; value: string | null; by?: string };
+
 /** Changes to a live call (PATCH); they apply at the agent's next turn. */
 export interface LiveChanges {
   task?: string;
@@ -52,3 +55,4 @@ export interface CommandReply {
   ok: boolean;
   error?: string;
 }
+

@@ -28,10 +28,6 @@ export interface BulkDeleteResult {
 /** How a stored call stands right after it was handed to the dialler (see `CallManager.afterLaunch`). */
 export type LaunchOutcome = 'dialled' | 'waiting' | 'failed' | 'unknown';
 
-function parseRequest(c: CallRow): CallRequest {
-  return (typeof c.request === 'string' ? JSON.parse(c.request) : c.request) as CallRequest;
-}
-
 export function isLive(status: string): boolean {
   return LIVE_STATES.has(status as CallState);
 }
@@ -89,7 +85,7 @@ export class CallManager {
     return this.db.transaction().execute(async (trx) => {
       const c = await trx.selectFrom('calls').selectAll().where('id', '=', id).where('org_id', '=', orgId).forUpdate().executeTakeFirst();
       if (!c) throw notFound('Call');
-      const next = change(parseRequest(c));
+      const next = change(c.request);
       return trx
         .updateTable('calls')
         .set({ request: JSON.stringify(next), updated_at: new Date() })

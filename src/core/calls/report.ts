@@ -25,19 +25,15 @@ export type ReportSummarizer = (input: {
   goalCompleted: boolean;
 }) => Promise<{ summary: string; goalCompleted: boolean; extracted: Record<string, unknown> }>;
 
-function parse<T>(v: unknown): T | null {
-  return (typeof v === 'string' ? JSON.parse(v) : v) as T | null;
-}
-
 export function buildReport(call: CallRow, transcripts: CallEventRow[]): CallReport {
-  const req = parse<CallRequest>(call.request);
+  const req = call.request;
   return {
     summary: call.summary,
     goal_completed: call.goal_completed,
     outcome: call.outcome,
     answered_by: call.answered_by,
     end_reason: call.end_reason,
-    extracted: parse<Record<string, unknown>>(call.extracted) ?? {},
+    extracted: call.extracted ?? {},
     duration_seconds: call.duration_seconds,
     transcript_segments: transcripts.length,
     missing_variables: req?.missingVariables ?? [],
@@ -67,10 +63,10 @@ export class CallReports {
 
   /** Builds the summary, extracted data and report again from the stored transcript, and stores them. */
   async reprocess(call: CallRow, transcripts: CallEventRow[]): Promise<{ call: CallRow; report: CallReport; source: 'model' | 'rules' }> {
-    const request = parse<CallRequest>(call.request)!;
+    const request = call.request;
     const lines = transcripts.filter((t) => t.role !== 'system').map((t) => ({ role: t.role ?? 'system', text: t.text ?? '' }));
     let summary: string;
-    let extracted = parse<Record<string, unknown>>(call.extracted) ?? {};
+    let extracted = call.extracted ?? {};
     let goal = call.goal_completed;
     let source: 'model' | 'rules' = 'rules';
     if (this.summarize && lines.length) {

@@ -8,15 +8,22 @@ import { sql, type Transaction } from 'kysely';
 import type { Bus } from '../../bus/bus.js';
 import { channels } from '../../bus/bus.js';
 import type { Logger } from '../../lib/logger.js';
+import { background } from '../../lib/background.js';
 import { isCallSid, isUuid, newCallSid, newId } from '../../lib/ids.js';
 import type { CallEventRow, CallRow, Database, Db } from '../../store/index.js';
-import { SwitchboardError, notFound, validationError } from '../errors.js';
+import { retryOnConnectionLoss } from '../../store/index.js';
+import { SwitchboardError, notFound, unavailable, validationError } from '../errors.js';
 import { checkCredits, priceCall } from '../credits.js';
 import { enqueueWebhook } from '../webhooks/index.js';
 import type { CallCommand, CallEvent, CommandEnvelope, CommandReply, LiveChanges, NewCallEvent } from './events.js';
+import { eventValues, toCallEvent } from './event-rows.js';
+import { followCall, type FollowOptions } from './follow.js';
 import type { CallRequest } from './request.js';
 import { canMove, isTerminal, type CallState } from './states.js';
 import type { CallWebhookEvent, WebhookPayloads } from './webhook-payloads.js';
+
+/** The reply `command()` gives when the command could not be sent (the bus is away). */
+const BUS_UNAVAILABLE = 'bus_unavailable';
 
 /** The engine's side of starting a call: core hands a stored call over to be dialled (dependency inversion). */
 export interface CallLauncher {
@@ -62,6 +69,9 @@ export interface TransitionFields {
   durationSeconds?: number;
   brain?: string;
 }
+
+/** Kept here too: it used to live in this file. */
+export { toCallEvent };
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 
@@ -249,7 +259,7 @@ export class CallService {
     turn: number,
     t: { transcript_to_gpt_ms: number; gpt_first_token_ms: number | null; first_audio_playback_ms: number | null },
   ): Promise<void> {
-    await this.o.db.insertInto('call_turns').values({ call_id: callId, turn, ...t }).execute();
+    await retryOnConnectionLoss(() => this.o.db.insertInto('call_turns').values({ call_id: callId, turn, ...t }).execute());
   }
 
   async turns(callId: string) {
@@ -258,12 +268,14 @@ export class CallService {
 
   /** How many transcript segments, commands and supervisor overrides a call had. */
   async eventCounts(callId: string): Promise<{ transcript: number; command: number; override: number }> {
-    const rows = await this.o.db
-      .selectFrom('call_events')
-      .select(['kind', (eb) => eb.fn.countAll<string>().as('n')])
-      .where('call_id', '=', callId)
-      .groupBy('kind')
-      .execute();
+    const rows = await retryOnConnectionLoss(() =>
+      this.o.db
+        .selectFrom('call_events')
+        .select(['kind', (eb) => eb.fn.countAll<string>().as('n')])
+        .where('call_id', '=', callId)
+        .groupBy('kind')
+        .execute(),
+    );
     const n = (k: string) => Number(rows.find((r) => r.kind === k)?.n ?? 0);
     return { transcript: n('transcript'), command: n('command'), override: n('override') };
   }
@@ -279,15 +291,25 @@ export class CallService {
       .limit(50)
       .execute();
     for (const r of rows) {
-      const d = (typeof r.data === 'string' ? JSON.parse(r.data) : r.data) as { command: string; value?: string };
-      if (d.command === 'operator_answer' || d.command === 'operator_timeout') return null;
-      if (d.command === 'ask_operator') return { question: d.value ?? '', asked_at: new Date(r.created_at).toISOString() };
+      const command = r.data && 'command' in r.data ? r.data : undefined;
+      if (command?.command === 'operator_answer' || command?.command === 'operator_timeout') return null;
+      if (command?.command === 'ask_operator') return { question: command.value ?? '', asked_at: new Date(r.created_at).toISOString() };
     }
     return null;
   }
 
-  requestOf(call: CallRow): CallRequest {
-    return (typeof call.request === 'string' ? JSON.parse(call.request) : call.request) as CallRequest;
+  requestOf(call: Pick<CallRow, 'request'>): CallRequest {
+    return call.request;
+  }
+
+  /**
+   * Follows a call of this organisation: its stored events after `afterSeq`, then live ones, each once and
+   * in order, ending after its end state (see follow.ts). Not found before the first event if the call is not
+   * the organisation's. A reader that falls too far behind gets `FollowerTooSlowError`.
+   */
+  async *follow(orgId: string, idOrSid: string, opts: FollowOptions = {}): AsyncGenerator<CallEvent> {
+    const call = await this.find(orgId, idOrSid);
+    yield* followCall(this.o, call.id, opts);
   }
 
   // ---- ending ---------------------------------------------------------------------------------
@@ -300,6 +322,8 @@ export class CallService {
     const call = await this.find(orgId, idOrSid);
     if (isTerminal(call.status)) return { alreadyClosed: true, call };
     const reply = await this.command(call.id, { type: 'end', reason: 'ended_by_api' });
+    // Not sent is not unanswered: the session may be alive, so the call is not closed behind its back.
+    if (reply.error === BUS_UNAVAILABLE) throw unavailable();
     if (!reply.ok) {
       const to: CallState = call.status === 'in_progress' ? 'failed' : 'canceled';
       await this.transition(call.id, to, { reason: 'ended_by_api', error: reply.error ?? 'session_unreachable' });
@@ -380,62 +404,72 @@ export class CallService {
 
   private async mustReach(callId: string, command: CallCommand): Promise<void> {
     const reply = await this.command(callId, command);
+    if (reply.error === BUS_UNAVAILABLE) throw unavailable();
     if (!reply.ok) {
       throw new SwitchboardError('SB_ERR_CALL_NOT_ACTIVE', reply.error === 'no_pending_question' ? 'No pending question for this call' : 'Call session is not reachable', { reason: reply.error });
     }
   }
 
-  /** Sends a command to the session owning the call and waits for its acknowledgement. */
+  /**
+   * Sends a command to the session owning the call and waits for its acknowledgement: `session_unreachable`
+   * when nobody answers in time, `bus_unavailable` when the command could not even be sent (Redis away).
+   */
   async command(callId: string, command: CallCommand): Promise<CommandReply> {
     const replyTo = randomUUID();
+    let answer!: (r: CommandReply) => void;
+    const reply = new Promise<CommandReply>((resolve) => (answer = resolve));
+    const timer = setTimeout(() => answer({ ok: false, error: 'session_unreachable' }), this.o.commandTimeoutMs ?? 3000);
+    timer.unref();
     let unsubscribe: (() => Promise<void>) | undefined;
-    const reply = new Promise<CommandReply>((resolve) => {
-      const timer = setTimeout(() => resolve({ ok: false, error: 'session_unreachable' }), this.o.commandTimeoutMs ?? 3000);
-      timer.unref();
-      this.o.bus
-        .subscribe(channels.commandReplies(replyTo), (m) => {
-          clearTimeout(timer);
-          resolve(m as CommandReply);
-        })
-        .then(async (u) => {
-          unsubscribe = u;
-          const env: CommandEnvelope = { command, replyTo };
-          await this.o.bus.publish(channels.callCommands(callId), env);
-        })
-        // The bus failed: the session cannot be reached (the caller decides what that means).
-        .catch(() => {
-          clearTimeout(timer);
-          resolve({ ok: false, error: 'session_unreachable' });
-        });
-    });
-    const r = await reply;
-    await unsubscribe?.();
-    return r;
+    try {
+      unsubscribe = await this.o.bus.subscribe(channels.commandReplies(replyTo), (m) => answer(m as CommandReply));
+      const env: CommandEnvelope = { command, replyTo };
+      await this.o.bus.publish(channels.callCommands(callId), env);
+      return await reply;
+    } catch (err) {
+      this.o.log.warn({ err, callId, command: command.type }, 'call command not sent');
+      return { ok: false, error: BUS_UNAVAILABLE };
+    } finally {
+      clearTimeout(timer);
+      if (unsubscribe) background(this.o.log, 'command reply unsubscribe failed', unsubscribe(), { callId });
+    }
+  }
+
+  /** Publishes what was stored: a follower that misses it (the bus is away) still finds it in the call's log. */
+  private async announce(callId: string, event: CallEvent): Promise<void> {
+    try {
+      await this.o.bus.publish(channels.callEvents(callId), event);
+    } catch (err) {
+      this.o.log.warn({ err, callId, seq: event.seq }, 'call event not published');
+    }
   }
 
   // ---- recording what happens (called by the engine) -------------------------------------------
 
   /** Claims a call for this node's session (the owner receives its commands). */
   async setOwner(callId: string, nodeId: string | null, brain?: string): Promise<void> {
-    await this.o.db
-      .updateTable('calls')
-      .set({ owner_node: nodeId, ...(brain ? { brain } : {}), updated_at: new Date() })
-      .where('id', '=', callId)
-      .execute();
+    await retryOnConnectionLoss(() =>
+      this.o.db
+        .updateTable('calls')
+        .set({ owner_node: nodeId, ...(brain ? { brain } : {}), updated_at: new Date() })
+        .where('id', '=', callId)
+        .execute(),
+    );
   }
 
   /** Appends an event to the call's log, with its webhooks, and publishes it. Returns the stored event. */
   async record(callId: string, e: NewCallEvent): Promise<CallEvent> {
     let enqueued = false;
-    let stored: CallEventRow;
-    if (e.type === 'transcript' && (await this.webhookEvents(callId)).includes('transcript_updated')) {
-      stored = await this.o.db.transaction().execute(async (trx) => {
-        const { seq, call } = await this.nextSeq(trx, callId);
-        const row = await this.insertEvent(trx, callId, seq, e);
-        enqueued = await this.enqueueWebhooks(trx, call, 'transcript_updated', [row]);
-        return row;
-      });
-    } else {
+    // A line lost with its connection is written again (the rare lost COMMIT may store it twice).
+    const stored = await retryOnConnectionLoss(async (): Promise<CallEventRow> => {
+      if (e.type === 'transcript' && (await this.webhookEvents(callId)).includes('transcript_updated')) {
+        return this.o.db.transaction().execute(async (trx) => {
+          const { seq, call } = await this.nextSeq(trx, callId);
+          const row = await this.insertEvent(trx, callId, seq, e);
+          enqueued = await this.enqueueWebhooks(trx, call, 'transcript_updated', [row]);
+          return row;
+        });
+      }
       // The hot path (every transcript line): one statement takes the sequence number and inserts.
       const v = eventValues(e);
       const r = await sql<CallEventRow>`
@@ -444,10 +478,10 @@ export class CallService {
         select ${callId}, c.seq, ${v.kind}, ${v.role}, ${v.text}, ${v.data}::jsonb from c
         returning *`.execute(this.o.db);
       if (!r.rows[0]) throw notFound('Call');
-      stored = r.rows[0];
-    }
+      return r.rows[0];
+    });
     const event = toCallEvent(stored);
-    await this.o.bus.publish(channels.callEvents(callId), event);
+    await this.announce(callId, event);
     if (enqueued) this.o.wakeJobs?.();
     return event;
   }
@@ -462,7 +496,7 @@ export class CallService {
       .select('request')
       .where('id', '=', callId)
       .executeTakeFirst()
-      .then((row) => (row ? (this.requestOf(row as CallRow).webhook?.events ?? []) : []));
+      .then((row) => row?.request.webhook?.events ?? []);
     if (this.webhookEventsCache.size > 10_000) this.webhookEventsCache.clear();
     this.webhookEventsCache.set(callId, lookup);
     lookup.catch(() => this.webhookEventsCache.delete(callId));
@@ -478,7 +512,9 @@ export class CallService {
    */
   async transition(callId: string, to: CallState, f: TransitionFields = {}): Promise<boolean> {
     let enqueued = false;
-    const result = await this.o.db.transaction().execute(async (trx) => {
+    // Run again when the connection is lost under it: a call must reach its end state. A lost COMMIT that
+    // did commit is harmless to repeat: the state machine refuses the second move.
+    const result = await retryOnConnectionLoss(() => this.o.db.transaction().execute(async (trx) => {
       const call = await trx.selectFrom('calls').selectAll().where('id', '=', callId).forUpdate().executeTakeFirst();
       if (!call || !canMove(call.status as CallState, to)) return null;
       const now = new Date();
@@ -543,9 +579,9 @@ export class CallService {
         enqueued = (await this.enqueueWebhooks(trx, updated, 'price_updated', [], price)) || enqueued;
       }
       return row;
-    });
+    }));
     if (!result) return false;
-    await this.o.bus.publish(channels.callEvents(callId), toCallEvent(result));
+    await this.announce(callId, toCallEvent(result));
     if (enqueued) this.o.wakeJobs?.();
     return true;
   }
@@ -617,21 +653,4 @@ function newCallRow(orgId: string, req: CallRequest, carrier: string) {
     ended_at: null,
     agent_id: req.agent?.id ?? null,
   };
-}
-
-/** The stored columns of a new event (one place for the shape of `call_events.data`). */
-function eventValues(e: NewCallEvent): { kind: string; role: string | null; text: string | null; data: string | null } {
-  if (e.type === 'transcript') return { kind: e.type, role: e.role, text: e.text, data: null };
-  if (e.type === 'status') return { kind: e.type, role: null, text: null, data: JSON.stringify({ status: e.status, reason: e.reason ?? null }) };
-  if (e.type === 'override') return { kind: e.type, role: null, text: null, data: JSON.stringify({ command: e.command, value: e.value ?? null, by: e.by }) };
-  return { kind: e.type, role: null, text: null, data: JSON.stringify({ command: e.command, value: e.value ?? null }) };
-}
-
-export function toCallEvent(row: CallEventRow): CallEvent {
-  const at = new Date(row.created_at).toISOString();
-  const data = (typeof row.data === 'string' ? JSON.parse(row.data) : row.data) as Record<string, any> | null;
-  if (row.kind === 'transcript') return { type: 'transcript', callId: row.call_id, seq: row.seq, at, role: row.role as any, text: row.text ?? '' };
-  if (row.kind === 'status') return { type: 'status', callId: row.call_id, seq: row.seq, at, status: data?.status, reason: data?.reason ?? undefined };
-  // A supervisor's override reads as a command that says who gave it.
-  return { type: 'command', callId: row.call_id, seq: row.seq, at, command: data?.command, value: data?.value ?? undefined, ...(data?.by ? { by: data.by } : {}) };
 }

@@ -1,7 +1,8 @@
 /**
  * Webhook delivery (001's delivery contract): one durable job per event, up to 3 attempts, success on any
  * 2xx, retry on network errors, timeouts and 5xx after 600 ms then 1200 ms, never on 4xx, 10 s per attempt.
- * Every attempt is a row in `webhook_deliveries` so a client (and the dashboard) can see what happened.
+ * Every attempt is a row in `webhook_deliveries` so a client (and the dashboard) can see what happened;
+ * a delivery that gives up adds a dead-letter row (dead-letter.ts) from which it can be redelivered.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -9,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Config } from '../../config/index.js';
 import type { Logger } from '../../lib/logger.js';
-import { enqueueJob, RetryJob, type JobHandler } from '../../jobs/runner.js';
+import { enqueueJob, GiveUpJob, RetryJob, type JobHandler } from '../../jobs/runner.js';
 import type { Database, JobRow } from '../../store/schema.js';
 import { SIGNATURE_HEADER, signWebhook } from './sign.js';
 import { checkWebhookUrl, guardedLookup, type Resolver } from './target.js';
@@ -61,8 +62,13 @@ export async function enqueueWebhook(trx: DbOrTrx, input: EnqueueWebhookInput): 
     url: input.url,
     rawBody: JSON.stringify(input.body),
   };
-  await enqueueJob(trx, { kind: WEBHOOK_DELIVER_JOB, payload, key: webhookId, maxAttempts: WEBHOOK_MAX_ATTEMPTS });
+  await enqueueDelivery(trx, payload);
   return webhookId;
+}
+
+/** Queues a delivery job; a job already queued for the same `webhookId` is kept instead (the job key). */
+export async function enqueueDelivery(db: DbOrTrx, payload: WebhookJobPayload): Promise<void> {
+  await enqueueJob(db, { kind: WEBHOOK_DELIVER_JOB, payload, key: payload.webhookId, maxAttempts: WEBHOOK_MAX_ATTEMPTS });
 }
 
 export interface WebhookSenderOptions {
@@ -182,7 +188,7 @@ export async function attemptWebhook(opts: WebhookSenderOptions, a: WebhookAttem
 }
 
 /** Host and port only: the path and query may carry the client's identifiers or personal data. */
-function hostOf(url: string): string | undefined {
+export function hostOf(url: string): string | undefined {
   try {
     return new URL(url).host;
   } catch {
@@ -216,8 +222,9 @@ async function secretFor(opts: WebhookSenderOptions, orgId: string): Promise<str
 
 /**
  * The `webhook.deliver` job handler: one attempt per run; throws `RetryJob` with the contract's backoff
- * while attempts remain. The secret is read per attempt so a rotated secret applies to retries too.
- * @example runner.register(WEBHOOK_DELIVER_JOB, webhookDeliveryHandler({ db, config, log }))
+ * after a failure another attempt may cure (the runner gives up after the last one), `GiveUpJob` after one
+ * it cannot (4xx, a refused target). The secret is read per attempt so a rotated secret applies to retries.
+ * Registered with its dead letter by `registerWebhookDelivery`.
  */
 export function webhookDeliveryHandler(opts: WebhookSenderOptions): JobHandler {
   const backoff = opts.backoffMs ?? WEBHOOK_BACKOFF_MS;
@@ -225,10 +232,8 @@ export function webhookDeliveryHandler(opts: WebhookSenderOptions): JobHandler {
     const secret = await secretFor(opts, payload.orgId);
     if (secret === undefined) return; // organisation deleted: nobody to deliver for
     const r = await attemptWebhook(opts, { ...payload, secret, attempt: job.attempts });
-    if (!r.retryable) return;
-    if (job.attempts < job.max_attempts) {
-      throw new RetryJob(backoff[Math.min(job.attempts, backoff.length) - 1] ?? 0, r.error ?? 'webhook attempt failed');
-    }
-    opts.log?.warn({ webhookId: payload.webhookId, event: payload.event, host: hostOf(payload.url), attempts: job.attempts }, 'webhook gave up');
+    if (r.error === null) return;
+    if (!r.retryable) throw new GiveUpJob(r.error);
+    throw new RetryJob(backoff[Math.min(job.attempts, backoff.length) - 1] ?? 0, r.error);
   };
 }

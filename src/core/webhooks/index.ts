@@ -4,3 +4,5 @@ export * from './target.js';
 export * from './deliver.js';
 export * from './test-send.js';
 export * from './list.js';
+export * from './dead-letter.js';
+export * from './service.js';

@@ -12,6 +12,8 @@ export interface WebhookDeliveryListItem {
   status_code: number | null;
   error: string | null;
   duration_ms: number | null;
+  /** The delivery gave up: this row is its dead letter, `attempt` the attempts made, `error` the last error. */
+  dead_letter: boolean;
   created_at: Date;
 }
 
@@ -27,7 +29,7 @@ export async function listDeliveries(db: Kysely<Database>, orgId: string, opts: 
   const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 50), 1), 200);
   let q = db
     .selectFrom('webhook_deliveries')
-    .select(['id', 'webhook_id', 'event', 'call_id', 'url', 'attempt', 'status_code', 'error', 'duration_ms', 'created_at'])
+    .select(['id', 'webhook_id', 'event', 'call_id', 'url', 'attempt', 'status_code', 'error', 'duration_ms', 'dead_letter', 'created_at'])
     .where('org_id', '=', orgId);
   if (opts.callId) q = q.where('call_id', '=', opts.callId);
   const rows = await q.orderBy('id', 'desc').limit(limit).execute();

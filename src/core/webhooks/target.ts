@@ -22,13 +22,40 @@ const defaultResolver: Resolver = (hostname) => dns.promises.lookup(hostname, { 
 /**
  * Whether a literal IP address is outside the public unicast space: loopback, private (10/8, 172.16/12,
  * 192.168/16, fc00::/7), link-local (169.254/16, fe80::/10), unspecified, carrier-grade NAT, multicast,
- * reserved, and IPv4 hidden in IPv6 forms (`::ffff:127.0.0.1`). Anything but plain unicast is refused: an
- * allow-list can't miss a range the way a deny-list can.
+ * reserved. Anything but plain unicast is refused: an allow-list can't miss a range the way a deny-list can.
+ * An IPv6 address that carries an IPv4 address (see `embeddedIPv4`) is judged by what it carries, since that
+ * is where the packets end up.
  */
 export function isForbiddenAddress(address: string): boolean {
   const bare = address.replace(/^\[|\]$/g, '');
   if (!ipaddr.isValid(bare)) return false;
-  return ipaddr.process(bare).range() !== 'unicast';
+  const ip = ipaddr.parse(bare);
+  if (ip.kind() === 'ipv4') return ip.range() !== 'unicast';
+  const v6 = ip as ipaddr.IPv6;
+  const inner = embeddedIPv4(v6);
+  if (inner) return inner.some((v4) => v4.range() !== 'unicast');
+  // Global unicast is 2000::/3; ipaddr.js names the special ranges inside it.
+  return !v6.match(GLOBAL_UNICAST) || v6.range() !== 'unicast';
+}
+
+const GLOBAL_UNICAST = ipaddr.parseCIDR('2000::/3');
+const NAT64 = ipaddr.parseCIDR('64:ff9b::/96');
+
+/**
+ * The IPv4 addresses an IPv6 address stands for, or null for none. ipaddr.js only unwraps `::ffff:a.b.c.d`,
+ * and the WHATWG URL parser rewrites `[::127.0.0.1]` to `[::7f00:1]`, which ipaddr.js calls unicast, so the
+ * forms are listed here: anything in ::/64 (IPv4-compatible `::a.b.c.d`, mapped `::ffff:a.b.c.d`, translated
+ * `::ffff:0:a.b.c.d`, and `::1`/`::` as 0.0.0.x), NAT64 `64:ff9b::/96`, 6to4 `2002::/16` (bits 16–48) and
+ * Teredo `2001::/32` (the server in bits 32–64, the client inverted in the last 32).
+ */
+export function embeddedIPv4(v6: ipaddr.IPv6): ipaddr.IPv4[] | null {
+  const p = v6.parts;
+  const v4 = (hi: number, lo: number) => new ipaddr.IPv4([hi >> 8, hi & 0xff, lo >> 8, lo & 0xff]);
+  if (p[0] === 0 && p[1] === 0 && p[2] === 0 && p[3] === 0) return [v4(p[6], p[7])];
+  if (v6.match(NAT64)) return [v4(p[6], p[7])];
+  if (p[0] === 0x2002) return [v4(p[1], p[2])];
+  if (p[0] === 0x2001 && p[1] === 0) return [v4(p[2], p[3]), v4(~p[6] & 0xffff, ~p[7] & 0xffff)];
+  return null;
 }
 
 /** Names that mean "this machine or its local network" without being IP literals. */

@@ -4,8 +4,7 @@
  * errors. An encapsulated plugin; the live transcript WebSocket (`/ws/calls/:id`) is `agentsLiveSocket`.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { keyRateLimit, lenientJson } from '../shared/plumbing.js';
-import { SwitchboardError } from '../../core/errors.js';
+import { keyAuth } from '../shared/plumbing.js';
 import { bearerKey } from '../shared/auth.js';
 import type { FaceOptions } from '../shared/options.js';
 import { agentsApiErrorHandler, meta } from './errors.js';
@@ -22,24 +21,14 @@ export const agentsApiFace: FastifyPluginAsync<FaceOptions> = async (app, opts) 
   app.setErrorHandler(agentsApiErrorHandler);
   app.setNotFoundHandler((req, reply) => void reply.status(404).send({ success: false, error: 'Not found', details: {}, meta: meta(req) }));
 
-  // 002's clients may send `Content-Type: application/json` with no body on POST /execute, /end, /cancel.
-  lenientJson(app);
-  await keyRateLimit(app, opts, 'api-v1', bearerKey);
+  keyAuth(app, core, bearerKey, { missing: 'Authorization header with API key is required', invalid: 'Invalid API key' });
   // 002: X-RateLimit-Reset is the Unix time (seconds) when the window resets, not seconds from now.
   app.addHook('onSend', async (_req, reply) => {
     const left = Number(reply.getHeader('x-ratelimit-reset'));
     if (Number.isFinite(left) && left < 1_000_000_000) reply.header('x-ratelimit-reset', Math.ceil(Date.now() / 1000) + left);
   });
 
-  app.addHook('onRequest', async (req) => {
-    const key = bearerKey(req);
-    if (!key) throw new SwitchboardError('SB_ERR_UNAUTHENTICATED', 'Authorization header with API key is required');
-    const org = await core.orgs.authenticate(key);
-    if (!org) throw new SwitchboardError('SB_ERR_UNAUTHENTICATED', 'Invalid API key');
-    req.org = org;
-  });
-
-  const own: FaceOptions = { core: opts.core, bus: opts.bus, rateLimitRedis: opts.rateLimitRedis };
+  const own: FaceOptions = { core: opts.core, bus: opts.bus };
   await app.register(agentRoutes, own);
   await app.register(taskRoutes, own);
   await app.register(callRoutes, own);

@@ -3,14 +3,14 @@
  * from GET /api/v1/calls/:id/live, HMAC-signed so any node verifies it). Sends `connected`, then the
  * transcript so far and every new segment as `transcript_update` (`data.transcript`), status changes as
  * `call_status_update` (`data.status`, 002's words), `error` (`error`); answers `{type:"ping"}` with
- * `{type:"pong"}`; closes after the call ends. Built from the call's bus events (any node's sessions).
+ * `{type:"pong"}`; closes after the call ends. Fed by `core.calls.follow` (the stored backlog, then live events
+ * from any node); a client that stops reading is closed with 1013 `slow_consumer`.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { channels } from '../../bus/bus.js';
-import type { CallEvent } from '../../core/calls/events.js';
-import { isTerminal } from '../../core/calls/states.js';
-import type { CallEventRow, CallRow } from '../../store/index.js';
+import { FollowerTooSlowError } from '../../core/calls/follow.js';
+import { canMove, isTerminal, type CallState } from '../../core/calls/states.js';
+import type { CallRow } from '../../store/index.js';
 import type { FaceOptions } from '../shared/options.js';
 import { statusWord, transcriptItem } from './map.js';
 
@@ -22,7 +22,22 @@ function reject(reply: FastifyReply, status: number, error: string) {
   return reply.status(status).send({ success: false, error, details: {}, meta: { timestamp: new Date().toISOString(), request_id: reply.request.id } });
 }
 
-export const agentsLiveSocket: FastifyPluginAsync<FaceOptions> = async (app, { core, bus }) => {
+/** A reply to the client (pong, error): small, sent at once whatever the backlog. */
+function sendNow(socket: WebSocket, m: unknown): void {
+  if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(m));
+}
+
+/**
+ * Sends and waits until the message has left for the client, so the follower reads no faster than the
+ * client takes: one that stops reading falls behind the call and is dropped (see core/calls/follow.ts).
+ */
+function send(socket: WebSocket, m: unknown): Promise<void> {
+  if (socket.readyState !== socket.OPEN) return Promise.resolve();
+  // An error here means the socket is closing; its 'close' ends the follow.
+  return new Promise((resolve) => socket.send(JSON.stringify(m), () => resolve()));
+}
+
+export const agentsLiveSocket: FastifyPluginAsync<FaceOptions> = async (app, { core }) => {
   app.get<{ Params: { id: string }; Querystring: { api_key?: string; session_token?: string } }>(
     '/ws/calls/:id',
     {
@@ -45,70 +60,46 @@ export const agentsLiveSocket: FastifyPluginAsync<FaceOptions> = async (app, { c
     },
     async (socket: WebSocket, req: FastifyRequest) => {
       const call = (req as FastifyRequest & Authed).liveCall!;
-      const send = (m: unknown) => {
-        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(m));
-      };
-      let last = 0;
-      let live = false;
-      let closed = false;
-      const buffered: CallEvent[] = [];
-      const segment = (row: Pick<CallEventRow, 'role' | 'text' | 'seq' | 'created_at'>) => {
-        const item = transcriptItem(row as CallEventRow);
-        send({ type: 'transcript_update', call_id: call.id, data: { transcript: [item], ...item } });
-      };
-      const finish = (status: string) => {
-        if (closed) return;
-        closed = true;
-        send({ type: 'call_status_update', call_id: call.id, data: { status: statusWord(status), ended: true } });
-        socket.close(1000, 'call ended');
-      };
-      const onEvent = (e: CallEvent) => {
-        if (!live) return void buffered.push(e);
-        if (e.seq <= last) return;
-        last = e.seq;
-        if (e.type === 'transcript') {
-          segment({ role: e.role, text: e.text, seq: e.seq, created_at: new Date(e.at) });
-        } else if (e.type === 'status') {
-          if (isTerminal(e.status)) finish(e.status);
-          else send({ type: 'call_status_update', call_id: call.id, data: { status: statusWord(e.status) } });
-        }
-      };
+      const gone = new AbortController();
+      socket.on('close', () => gone.abort());
       socket.on('message', (raw) => {
         let m: { type?: unknown } | undefined;
         try {
           m = JSON.parse(raw.toString()) as { type?: unknown };
         } catch {
-          return send({ type: 'error', error: 'Messages must be JSON' });
+          return sendNow(socket, { type: 'error', error: 'Messages must be JSON' });
         }
-        if (m?.type === 'ping') send({ type: 'pong', timestamp: new Date().toISOString() });
-        else send({ type: 'error', error: 'Unknown message type' });
+        if (m?.type === 'ping') sendNow(socket, { type: 'pong', timestamp: new Date().toISOString() });
+        else sendNow(socket, { type: 'error', error: 'Unknown message type' });
       });
-      // Subscribe before reading the backlog, so nothing said in between is lost; seq removes duplicates.
-      const unsubscribe = await bus.subscribe(channels.callEvents(call.id), (m) => onEvent(m as CallEvent));
-      socket.on('close', () => {
-        closed = true;
-        void unsubscribe();
-      });
+      // The status `connected` reports; older status events of the backlog are not news.
+      let status = call.status as CallState;
+      // A client that stops reading falls behind the call: it is dropped at once, never buffered for.
+      // 1013 "try again later": it may reconnect and read the transcript so far.
+      const onTooSlow = (err: FollowerTooSlowError) => {
+        req.log.warn({ callId: call.id, limit: err.limit }, 'slow live transcript client dropped');
+        socket.close(1013, err.reason);
+      };
       try {
-        send({ type: 'connected', call_id: call.id, data: { call_id: call.id, status: statusWord(call.status) } });
-        for (const row of await core.calls.transcript(call.id)) {
-          last = Math.max(last, row.seq);
-          segment(row);
-        }
-        live = true;
-        for (const e of buffered.splice(0)) onEvent(e);
-        const now = await core.calls.findAny(call.id);
-        if (now && isTerminal(now.status)) {
-          for (const row of await core.calls.transcript(call.id, last)) {
-            last = row.seq;
-            segment(row);
+        await send(socket, { type: 'connected', call_id: call.id, data: { call_id: call.id, status: statusWord(status) } });
+        for await (const e of core.calls.follow(call.org_id, call.id, { signal: gone.signal, onTooSlow })) {
+          if (e.type === 'transcript') {
+            const item = transcriptItem({ ...e, created_at: e.at });
+            await send(socket, { type: 'transcript_update', call_id: call.id, data: { transcript: [item], ...item } });
+          } else if (e.type === 'status' && isTerminal(e.status)) {
+            await send(socket, { type: 'call_status_update', call_id: call.id, data: { status: statusWord(e.status), ended: true } });
+            socket.close(1000, 'call ended');
+          } else if (e.type === 'status' && canMove(status, e.status)) {
+            status = e.status;
+            await send(socket, { type: 'call_status_update', call_id: call.id, data: { status: statusWord(e.status) } });
           }
-          finish(now.status);
         }
       } catch (err) {
-        req.log.error({ err }, 'live transcript socket failed');
-        send({ type: 'error', error: 'Internal error' });
-        socket.close(1011, 'internal error');
+        if (!(err instanceof FollowerTooSlowError)) {
+          req.log.error({ err, callId: call.id }, 'live transcript socket failed');
+          sendNow(socket, { type: 'error', error: 'Internal error' });
+          socket.close(1011, 'internal error');
+        }
       }
     },
   );

@@ -40,10 +40,6 @@ function iso(d: Date | string | null | undefined): string | null {
   return d ? new Date(d).toISOString() : null;
 }
 
-function parse<T>(v: unknown): T {
-  return (typeof v === 'string' ? JSON.parse(v) : v) as T;
-}
-
 export function agentView(a: AgentRow) {
   return {
     id: a.id,
@@ -52,8 +48,8 @@ export function agentView(a: AgentRow) {
     system_prompt: a.system_prompt,
     starting_message: a.starting_message,
     language: a.language,
-    voice_settings: parse<Record<string, unknown>>(a.voice_settings) ?? {},
-    dtmf_rules: parse<Record<string, unknown>>(a.dtmf_rules) ?? {},
+    voice_settings: a.voice_settings ?? {},
+    dtmf_rules: a.dtmf_rules ?? {},
     enabled: a.enabled,
     created_at: iso(a.created_at),
     updated_at: iso(a.updated_at),
@@ -68,11 +64,11 @@ export function taskView(t: TaskRow, agent?: AgentRow) {
     to_number: t.to_number,
     description: t.description,
     starting_message: t.starting_message,
-    context_data: parse<Record<string, unknown>>(t.context_data) ?? {},
+    context_data: t.context_data ?? {},
     priority: t.priority,
     scheduled_at: iso(t.scheduled_at),
     webhook_url: t.webhook_url,
-    webhook_events: parse<string[]>(t.webhook_events) ?? [],
+    webhook_events: t.webhook_events ?? [],
     status: t.status,
     call_id: t.call_id,
     last_error: t.last_error,
@@ -84,17 +80,17 @@ export function taskView(t: TaskRow, agent?: AgentRow) {
   };
 }
 
-export function transcriptItem(e: CallEventRow) {
-  return { role: ROLE_WORDS[e.role as Speaker] ?? e.role ?? 'system', text: e.text ?? '', seq: e.seq, timestamp: iso(e.created_at) };
+export function transcriptItem(e: Pick<CallEventRow, 'role' | 'text' | 'seq'> & { created_at: Date | string }) {
+  return { role: ROLE_WORDS[e.role ?? 'system'], text: e.text ?? '', seq: e.seq, timestamp: iso(e.created_at) };
 }
 
 /** The transcript as one text, `role: text` per line (for excerpts and clients that want a string). */
 export function transcriptText(rows: CallEventRow[]): string {
-  return rows.map((r) => `${ROLE_WORDS[r.role as Speaker] ?? r.role}: ${r.text ?? ''}`).join('\n');
+  return rows.map((r) => `${ROLE_WORDS[r.role ?? 'system']}: ${r.text ?? ''}`).join('\n');
 }
 
 export function callView(c: CallRow) {
-  const req = parse<CallRequest>(c.request);
+  const req = c.request;
   return {
     id: c.id,
     task_id: c.task_id,

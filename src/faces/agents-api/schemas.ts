@@ -59,3 +59,11 @@ export const CallsQuery = Type.Object({
   status: Type.Optional(Type.Union(['initiated', 'in_progress', 'completed', 'failed'].map((s) => Type.Literal(s)))),
   ...Paging,
 });
+
+/** 002's error envelope, for the OpenAPI document. */
+export const ErrorEnvelope = Type.Object({
+  success: Type.Literal(false),
+  error: Type.String(),
+  details: Type.Record(Type.String(), Type.Unknown()),
+  meta: Type.Object({ timestamp: Type.String(), request_id: Type.String() }),
+});

@@ -30,16 +30,12 @@ export function statusWord(s: string): string {
   return STATUS_WORDS[s as CallState] ?? s;
 }
 
-export function transcriptItem(e: CallEventRow): { role: string; text: string; seq: number } {
-  return { role: ROLE_WORDS[e.role as Speaker] ?? e.role ?? 'system', text: e.text ?? '', seq: e.seq };
+export function transcriptItem(e: Pick<CallEventRow, 'role' | 'text' | 'seq'>): { role: string; text: string; seq: number } {
+  return { role: ROLE_WORDS[e.role ?? 'system'], text: e.text ?? '', seq: e.seq };
 }
 
 function iso(d: Date | string | null): string | null {
   return d ? new Date(d).toISOString() : null;
-}
-
-function parse(v: unknown): unknown {
-  return typeof v === 'string' ? JSON.parse(v) : v;
 }
 
 /** GET /v1/calls/:callId: the union of 000's flat fields and 001's `call` + `transcripts`. */
@@ -62,7 +58,7 @@ export function callView(call: CallRow, transcripts: CallEventRow[], recordingUr
     last_error: call.last_error,
     brain: call.brain,
     summary: call.summary !== null || call.goal_completed !== null ? { goal_completed: call.goal_completed, text: call.summary } : null,
-    extracted: parse(call.extracted) ?? null,
+    extracted: call.extracted ?? null,
     credits: call.credits_charged,
     created_at: iso(call.created_at),
     answered_at: iso(call.answered_at),

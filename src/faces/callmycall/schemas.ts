@@ -114,6 +114,9 @@ export const DeliveriesQuery = Type.Object({
   call_id: Type.Optional(Type.String({ maxLength: 100 })),
 });
 
+/** A row of the delivery log (a bigint id). */
+export const DeliveryParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,18}$' }) });
+
 export const CallSidParams = Type.Object({ callSid: Type.String({ minLength: 1, maxLength: 100 }) });
 
 export const PatchCallBody = Type.Object(

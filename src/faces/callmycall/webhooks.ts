@@ -6,7 +6,7 @@ import type { Speaker } from '../../core/calls/events.js';
 
 function segment(e: CallEventRow) {
   return {
-    role: ROLE_WORDS[e.role as Speaker] ?? e.role,
+    role: ROLE_WORDS[e.role ?? 'system'],
     content: e.text ?? '',
     timestamp: new Date(e.created_at).toISOString(),
     seq: e.seq,
@@ -32,7 +32,7 @@ export function callMyCallWebhook(i: WebhookPayloadInput): unknown {
         answered_by: c.answered_by,
         outcome: c.outcome,
         summary: { goal_completed: c.goal_completed ?? false, text: c.summary },
-        extracted: (typeof c.extracted === 'string' ? JSON.parse(c.extracted) : c.extracted) ?? null,
+        extracted: c.extracted ?? null,
         transcripts: i.transcripts.map(segment),
       };
       break;

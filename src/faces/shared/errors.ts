@@ -3,8 +3,8 @@
  * and why, and what kind of framework error (bad JSON, too large, wrong content type) a request hit.
  * Each face's errors.ts decides the body; this decides the facts, once.
  */
-import type { FastifyError } from 'fastify';
-import { SwitchboardError } from '../../core/errors.js';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { SwitchboardError, isConnectionLoss, unavailable } from '../../core/errors.js';
 
 export interface Problem {
   status: number;
@@ -53,6 +53,8 @@ function explain(issue: AjvIssue, field: string): string {
 
 /** Classifies any error thrown while handling a request. */
 export function toProblem(err: unknown): Problem {
+  // The database dropped its connection mid-request (failover, restart): a 503 worth retrying, not a 500.
+  if (isConnectionLoss(err)) err = unavailable(err);
   if (err instanceof SwitchboardError) {
     return {
       status: err.status,
@@ -77,6 +79,11 @@ export function toProblem(err: unknown): Problem {
       return { status: 413, message: 'Request body too large', field: 'body', code: 'SB_ERR_VALIDATION' };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { status: 415, message: 'Unsupported Content-Type: send application/json', field: 'body', code: 'SB_ERR_VALIDATION' };
+    case 'FST_ERR_BAD_URL':
+      return { status: 400, message: 'Invalid path: not valid percent-encoded UTF-8', field: 'path', code: 'SB_ERR_VALIDATION' };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      // Fastify's message repeats the URL, which may hold a phone number: ours does not.
+      return { status: 400, message: 'Invalid path: a path parameter is longer than 100 characters', field: 'path', code: 'SB_ERR_VALIDATION' };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { status: 400, message: 'Invalid Content-Length', field: 'body', code: 'SB_ERR_VALIDATION' };
   }
@@ -84,4 +91,14 @@ export function toProblem(err: unknown): Problem {
   if (status === 429) return { status, message: 'Too Many Requests', code: 'SB_ERR_RATE_LIMITED' };
   if (status >= 400 && status < 500) return { status, message: e.message || 'Bad request', code: 'SB_ERR_VALIDATION' };
   return { status: 500, message: 'Internal error', code: 'SB_ERR_INTERNAL' };
+}
+
+/**
+ * The body of errors outside the faces (`/healthz`, `/openapi.json`, the live-transcript socket's handshake,
+ * the carriers' callbacks): `{error, field?}`, never Fastify's default body, never a 500 for bad input.
+ */
+export function rootErrorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const p = toProblem(err);
+  if (p.status >= 500) req.log.error({ err }, 'request failed');
+  void reply.status(p.status).send(p.field ? { error: p.message, field: p.field } : { error: p.message });
 }

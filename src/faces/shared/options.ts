@@ -5,6 +5,4 @@ import type { Core } from '../../core/index.js';
 export interface FaceOptions {
   core: Core;
   bus: Bus;
-  /** Shared rate-limit store (Redis) when the deployment has one. */
-  rateLimitRedis?: unknown;
 }

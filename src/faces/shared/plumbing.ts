@@ -1,46 +1,85 @@
 /**
- * The plumbing every face needs the same way: a per-key rate limit and a JSON parser that treats an empty
- * body as no body. Each face still decides its own error bodies (its errors.ts).
+ * The plumbing every face needs the same way: one rate limit for all of them, authentication by key, and a
+ * JSON parser that treats an empty body as `{}`. Each face still decides its own error bodies (its errors.ts).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
+import type { Config } from '../../config/index.js';
+import type { Core, Org } from '../../core/index.js';
 import { SwitchboardError } from '../../core/errors.js';
 import { hashKey } from '../../core/orgs.js';
-import type { FaceOptions } from './options.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated organisation (set by `keyAuth`; every face route after it may rely on it). */
+    org: Org;
+    /** What the request is counted against: its valid key, or else its address. */
+    rateKey?: string;
+  }
+}
 
 /**
- * `RATE_LIMIT_PER_MINUTE` per API key (per address without one), counted in Redis when the deployment has
- * it so that every node shares the count. Past it, a SB_ERR_RATE_LIMITED error for the face to render.
+ * Registered once, on the root app, before the faces: one counter store, so a key has one budget of
+ * `RATE_LIMIT_PER_MINUTE` across every face (not one per face). With Redis the count is shared by every node
+ * (`<REDIS_PREFIX>rl:`).
  */
-export async function keyRateLimit(
-  app: FastifyInstance,
-  opts: FaceOptions,
-  face: string,
-  keyOf: (req: FastifyRequest) => string | undefined,
-): Promise<void> {
-  const { config } = opts.core;
+export async function sharedRateLimit(app: FastifyInstance, config: Config, redis?: unknown): Promise<void> {
   await app.register(rateLimit, {
+    global: false,
     max: config.rateLimitPerMinute,
     timeWindow: 60_000,
-    hook: 'onRequest',
-    keyGenerator: (req) => {
-      const key = keyOf(req);
-      return key ? 'k:' + hashKey(key) : 'ip:' + req.ip;
-    },
-    ...(opts.rateLimitRedis ? { redis: opts.rateLimitRedis as any, nameSpace: `${config.redisPrefix}rl:${face}:` } : {}),
+    keyGenerator: (req) => req.rateKey ?? 'ip:' + req.ip,
+    // While Redis is away requests are served unlimited rather than refused (docs/operations.md).
+    skipOnError: true,
+    ...(redis ? { redis: redis as any, nameSpace: `${config.redisPrefix}rl:` } : {}),
     errorResponseBuilder: () => new SwitchboardError('SB_ERR_RATE_LIMITED', 'Too Many Requests', {}, true),
   });
 }
 
+/** The messages a face answers for a missing and for an unknown key, in its document's words. */
+export interface AuthMessages {
+  missing: string;
+  invalid: string;
+}
+
 /**
- * Clients often send `Content-Type: application/json` with no body (DELETE, POST /execute): that is no body,
- * not bad JSON. Malformed JSON is a validation error naming the body.
+ * A face's key check and rate limit, in this order: find the key's organisation, count the request (against
+ * the key when it is valid, against the client's address when there is no key or a bad one, so guessing keys
+ * is limited too), then refuse an unauthenticated request.
+ */
+export function keyAuth(
+  app: FastifyInstance,
+  core: Core,
+  keyOf: (req: FastifyRequest) => string | undefined,
+  messages: AuthMessages,
+): void {
+  app.addHook('onRequest', async (req) => {
+    const key = keyOf(req);
+    const org = key ? await core.orgs.authenticate(key) : null;
+    if (key && org) {
+      req.org = org;
+      req.rateKey = 'k:' + hashKey(key);
+    } else {
+      req.rateKey = 'ip:' + req.ip;
+    }
+  });
+  app.addHook('onRequest', app.rateLimit());
+  app.addHook('onRequest', async (req) => {
+    if ((req as Partial<FastifyRequest>).org) return;
+    throw new SwitchboardError('SB_ERR_UNAUTHENTICATED', keyOf(req) ? messages.invalid : messages.missing);
+  });
+}
+
+/**
+ * Clients often send `Content-Type: application/json` with no body (DELETE a caller ID, end-call, POST
+ * /execute): that is `{}`, so the route's own validation names the missing field, not "bad JSON". Malformed
+ * JSON is a validation error naming the body. Registered once on the root app.
  */
 export function lenientJson(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (!text.trim()) return done(null, undefined);
+    if (!text.trim()) return done(null, {});
     try {
       done(null, JSON.parse(text));
     } catch {

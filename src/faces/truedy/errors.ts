@@ -20,6 +20,7 @@ const CODES: Record<string, { status: number; code: string }> = {
   SB_ERR_CALL_ACTIVE: { status: 409, code: 'call_active' },
   SB_ERR_CALL_NOT_ACTIVE: { status: 409, code: 'call_not_active' },
   SB_ERR_SHUTTING_DOWN: { status: 503, code: 'service_unavailable' },
+  SB_ERR_UNAVAILABLE: { status: 503, code: 'service_unavailable' },
   SB_ERR_PROVIDER: { status: 502, code: 'provider_error' },
 };
 

@@ -4,8 +4,7 @@
  * (422 for every validation failure), `Authorization: Bearer KEY`, a per-key rate limit. An encapsulated plugin.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { keyRateLimit, lenientJson } from '../shared/plumbing.js';
-import { SwitchboardError } from '../../core/errors.js';
+import { keyAuth } from '../shared/plumbing.js';
 import { bearerKey } from '../shared/auth.js';
 import type { FaceOptions } from '../shared/options.js';
 import { truedyError, truedyErrorHandler } from './errors.js';
@@ -19,16 +18,7 @@ export const truedyFace: FastifyPluginAsync<FaceOptions> = async (app, opts) => 
     void reply.status(r.status).send(r.body);
   });
 
-  lenientJson(app);
-  await keyRateLimit(app, opts, 'truedy', bearerKey);
+  keyAuth(app, core, bearerKey, { missing: 'Authorization: Bearer API key is required', invalid: 'Invalid API key' });
 
-  app.addHook('onRequest', async (req) => {
-    const key = bearerKey(req);
-    if (!key) throw new SwitchboardError('SB_ERR_UNAUTHENTICATED', 'Authorization: Bearer API key is required');
-    const org = await core.orgs.authenticate(key);
-    if (!org) throw new SwitchboardError('SB_ERR_UNAUTHENTICATED', 'Invalid API key');
-    req.org = org;
-  });
-
-  await app.register(callRoutes, { core: opts.core, bus: opts.bus, rateLimitRedis: opts.rateLimitRedis });
+  await app.register(callRoutes, { core: opts.core, bus: opts.bus });
 };

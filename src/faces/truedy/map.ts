@@ -51,7 +51,7 @@ function iso(d: Date | string | null | undefined): string | null {
 }
 
 export function requestOf(c: CallRow): CallRequest {
-  return (typeof c.request === 'string' ? JSON.parse(c.request) : c.request) as CallRequest;
+  return c.request;
 }
 
 export function callSettings(req: CallRequest): CallSettings {
@@ -108,5 +108,5 @@ export function callView(c: CallRow) {
 }
 
 export function transcriptItem(e: CallEventRow) {
-  return { role: ROLE_WORDS[e.role as Speaker] ?? e.role ?? 'system', text: e.text ?? '', timestamp: iso(e.created_at) };
+  return { role: ROLE_WORDS[e.role ?? 'system'], text: e.text ?? '', timestamp: iso(e.created_at) };
 }

@@ -48,3 +48,9 @@ export const UpdateCallBody = Type.Object({
 export const BulkDeleteBody = Type.Object({
   ids: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { minItems: 1, maxItems: 1000 }),
 });
+
+/** 003's error envelope, for the OpenAPI document. */
+export const ErrorEnvelope = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Record(Type.String(), Type.Unknown()) }),
+  meta: Type.Object({ request_id: Type.String() }),
+});

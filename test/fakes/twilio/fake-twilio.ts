@@ -24,6 +24,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
 import { FakeMediaStreamClient } from './media-stream-client.js';
+import { unawaited } from '../../helpers/unawaited.js';
 
 export type FakeOutcome = 'answer' | 'busy' | 'no-answer' | 'failed';
 
@@ -178,7 +179,7 @@ export class FakeTwilio {
   readonly authUsers: string[] = [];
   /** Numbers whose owner keys in the validation code; every other number's verification fails. */
   readonly typesCode = new Set<string>();
-  private server = http.createServer((req, res) => void this.handle(req, res));
+  private server = http.createServer((req, res) => unawaited(this.handle(req, res)));
   private sockets = new Set<WebSocket>();
   url = '';
   /** Milliseconds between the steps of a call (ringing, answer, replies). */
@@ -262,7 +263,7 @@ export class FakeTwilio {
         // leaves what it was in. Twilio answers first, then replaces the running TwiML.
         const streamUpdate = str(form.Twiml) ? this.twimlUpdates.get(call.sid) : undefined;
         const redirect = this.redirectors.get(call.sid);
-        setTimeout(() => void (streamUpdate ? streamUpdate(str(form.Twiml)!) : redirect?.(form)), 0);
+        setTimeout(() => unawaited(streamUpdate ? streamUpdate(str(form.Twiml)!) : redirect?.(form)), 0);
       }
       return json(200, this.resource(call));
     }
@@ -281,14 +282,15 @@ export class FakeTwilio {
     this.validations.push(v);
     const url = str(form.StatusCallback);
     const status = this.typesCode.has(phone) ? 'success' : 'failed';
-    setTimeout(async () => {
+    const callBack = async () => {
       if (url) {
         const params = { AccountSid: this.accountSid, CallSid: v.callSid, OutgoingCallerIdSid: 'PN' + SID_HEX(), PhoneNumber: phone, VerificationStatus: status };
         const r = await this.post(url, params).catch(() => ({ code: 0 }));
         v.callback = { status, code: r.code };
       }
       resolveDone();
-    }, this.stepMs * 3);
+    };
+    setTimeout(() => unawaited(callBack()), this.stepMs * 3);
     return { account_sid: this.accountSid, call_sid: v.callSid, friendly_name: str(form.FriendlyName) ?? phone, phone_number: phone, validation_code: v.validationCode };
   }
 
@@ -306,7 +308,7 @@ export class FakeTwilio {
   say(callSid: string, text: string): boolean {
     const speak = this.speakers.get(callSid);
     if (!speak) return false;
-    void speak(text);
+    unawaited(speak(text));
     return true;
   }
 
@@ -447,7 +449,7 @@ export class FakeTwilio {
     };
     (call.forks ??= []).push(fork);
     json(201, resource(fork));
-    void this.openFork(call, fork).finally(opened);
+    unawaited(this.openFork(call, fork).finally(opened));
   }
 
   /** A fork connects like Twilio's client does, then plays the leg's party (`inbound`) and its room (`outbound`). */
@@ -470,12 +472,12 @@ export class FakeTwilio {
     this.sockets.add(client.socket);
     fork.client = client;
     if (fork.status !== 'in-progress') return client.close();
-    void client.closed.then(() => {
+    unawaited(client.closed.then(() => {
       if (fork.status === 'in-progress') {
         fork.status = 'stopped';
         fork.stoppedBy = 'closed';
       }
-    });
+    }));
     client.start();
     await new Promise((r) => setTimeout(r, this.stepMs));
     if (!client.isOpen || fork.status !== 'in-progress') return;
@@ -521,9 +523,9 @@ export class FakeTwilio {
     });
     // The parent leaving the bridge (redirect, hang-up) hangs the child up; a child that never answered ends the `<Dial>`.
     this.detachers.set(parent.sid, () => this.hangup(child.sid));
-    void child.done.then(() => {
+    unawaited(child.done.then(() => {
       if (!child.bridgedWith) onOver();
-    });
+    }));
   }
   /** Calls running `<Connect><Stream>`: what a TwiML update (`Twiml=`) does to them. */
   private twimlUpdates = new Map<string, (twiml: string) => void>();
@@ -598,7 +600,7 @@ export class FakeTwilio {
       if (socket && socket.readyState === socket.OPEN) socket.close(1000);
       this.detach(call.sid);
       for (const f of call.forks ?? []) this.stopFork(f, 'call-ended');
-      void callback(status, { CallDuration: '7', ...amdResult }).then(resolveDone);
+      unawaited(callback(status, { CallDuration: '7', ...amdResult }).then(resolveDone));
     };
     this.finishers.set(call.sid, finish);
     const callee = inboundCaller ?? this.callees[to] ?? { outcome: 'failed' };
@@ -660,10 +662,10 @@ export class FakeTwilio {
         if (socket !== ws) return;
         if (!action || ended) return finish('completed');
         const params = { ...this.common(call), CallStatus: 'in-progress', SessionId: sessionId, SessionStatus: 'completed', SessionDuration: '7', ...(handoffData ? { HandoffData: handoffData } : {}) };
-        void this.post(unxml(action), params)
+        unawaited(this.post(unxml(action), params)
           .then((a) => call.actions.push({ params, code: a.code, twiml: a.body }))
           .catch(() => undefined)
-          .then(() => finish('completed'));
+          .then(() => finish('completed')));
       });
       const say = async (text: string) => {
         await wait();
@@ -683,7 +685,7 @@ export class FakeTwilio {
         if (msg.type === 'sendDigits') {
           call.digits.push(String(msg.digits));
           const said = callee.onDigits?.(String(msg.digits)) ?? null;
-          if (said !== null) void say(said);
+          if (said !== null) unawaited(say(said));
         }
         // After `end` Twilio closes the socket (then requests the `<Connect action>`, if any).
         if (msg.type === 'end') return ws.close(1000);
@@ -695,10 +697,10 @@ export class FakeTwilio {
         const n = call.agentTurns.push(turn) - 1;
         const reply = callee.reply?.(turn, n) ?? null;
         if (reply === null) {
-          void wait(5).then(() => finish('completed'));
+          unawaited(wait(5).then(() => finish('completed')));
           return;
         }
-        void say(reply);
+        unawaited(say(reply));
       });
       ws.on('open', () => {
         ws.send(
@@ -718,10 +720,10 @@ export class FakeTwilio {
             customParameters,
           }),
         );
-        if (callee.greeting) void say(callee.greeting);
+        if (callee.greeting) unawaited(say(callee.greeting));
       });
     };
-    setTimeout(() => void play(), 0);
+    setTimeout(() => unawaited(play()), 0);
     return call;
   }
 
@@ -802,9 +804,9 @@ export class FakeTwilio {
       streams.push(client);
       current = client;
       // Switchboard closing the stream ends `<Connect>`, and so the call (nothing follows it).
-      void client.closed.then(() => {
+      unawaited(client.closed.then(() => {
         if (current === client && !over) finish('completed');
-      });
+      }));
       client.start();
       if (speech) {
         await new Promise((r) => setTimeout(r, this.stepMs));
@@ -817,9 +819,9 @@ export class FakeTwilio {
       if (digits !== undefined) call.digits.push(unxml(digits));
       if (/<Hangup\s*\/>/.test(body)) return finish('completed');
       // The digits play first (the time they take, shortened), then the next verb runs.
-      setTimeout(() => void open(body, digits ? callee.audio?.onDigits?.(unxml(digits)) : null), this.stepMs);
+      setTimeout(() => unawaited(open(body, digits ? callee.audio?.onDigits?.(unxml(digits)) : null)), this.stepMs);
     });
-    void open(twiml, callee.audio?.greeting);
+    unawaited(open(twiml, callee.audio?.greeting));
   }
 
   /** The network drops the call's media stream: the socket closes without `stop`, and no status callback follows. */

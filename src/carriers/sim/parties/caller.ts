@@ -27,7 +27,8 @@ export class CallerParty extends Talker {
   start(): void {
     // The one who answers speaks first; a caller who hears nothing says hello, then what they want.
     const g = this.silenceGen;
-    void this.end.pause((this.spec.greetingWaitSeconds ?? 5) * 1000).then(async (ok) => {
+    this.end.run('caller greeting', async () => {
+      const ok = await this.end.pause((this.spec.greetingWaitSeconds ?? 5) * 1000);
       if (!ok || g !== this.silenceGen || this.asked || this.end.agentSpeaking()) return;
       await this.end.speak(this.spec.lines.hello);
       await this.sayRequest();

@@ -33,7 +33,7 @@ export class HumanParty extends Talker {
   }
 
   start(): void {
-    void this.say(this.spec.greeting);
+    this.end.run('human greeting', () => this.say(this.spec.greeting));
   }
 
   protected override heard(text: string): void {

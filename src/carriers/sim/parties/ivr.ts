@@ -22,7 +22,7 @@ export class IvrParty implements Party {
   ) {}
 
   start(): void {
-    void this.run();
+    this.end.run('ivr menu', () => this.run());
   }
 
   hear(text: string): void {

@@ -43,11 +43,12 @@ export abstract class Talker implements Party {
     this.prompts = 0;
     const g = ++this.replyGen;
     // A moment to think; if the agent goes on talking, the next `hear` reschedules the reply.
-    void this.end.pause((this.talk.replyDelaySeconds ?? 0.8) * 1000).then((ok) => {
+    this.end.run('reply', async () => {
+      const ok = await this.end.pause((this.talk.replyDelaySeconds ?? 0.8) * 1000);
       if (!ok || g !== this.replyGen || this.end.agentSpeaking() || this.leaving) return;
       const said = this.buffer.join(' ');
       this.buffer = [];
-      void this.respond(said);
+      await this.respond(said);
     });
   }
 
@@ -71,10 +72,11 @@ export abstract class Talker implements Party {
   /** After a long silence: "are you still there?", then goodbye. */
   protected armSilence(): void {
     const g = ++this.silenceGen;
-    void this.end.pause((this.talk.silenceSeconds ?? 15) * 1000).then((ok) => {
+    this.end.run('silence', async () => {
+      const ok = await this.end.pause((this.talk.silenceSeconds ?? 15) * 1000);
       if (!ok || g !== this.silenceGen || this.end.agentSpeaking() || this.leaving) return;
-      if (this.prompts++ === 0) void this.say(this.talk.lines.stillThere);
-      else void this.leave(this.talk.lines.goodbye);
+      if (this.prompts++ === 0) await this.say(this.talk.lines.stillThere);
+      else await this.leave(this.talk.lines.goodbye);
     });
   }
 }

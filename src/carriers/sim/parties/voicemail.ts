@@ -19,7 +19,7 @@ export class VoicemailParty implements Party {
   ) {}
 
   start(): void {
-    void this.run();
+    this.end.run('voicemail greeting', () => this.run());
   }
 
   hear(text: string): void {

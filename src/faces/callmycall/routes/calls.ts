@@ -1,19 +1,18 @@
 /** Start, end, read and follow calls: POST /v1/start-call, POST /v1/end-call, GET /v1/calls/:callId(/transcripts/stream). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { channels } from '../../../bus/bus.js';
 import { canonicalStartCall } from '../../../core/calls/request.js';
-import type { CallEvent } from '../../../core/calls/events.js';
+import { FollowerTooSlowError } from '../../../core/calls/follow.js';
 import { isTerminal } from '../../../core/calls/states.js';
 import { SwitchboardError } from '../../../core/errors.js';
 import { SseStream } from '../../shared/sse.js';
 import type { FaceOptions } from '../../shared/options.js';
-import { ROLE_WORDS, callView, latencyView, statusWord, transcriptItem } from '../map.js';
+import { callView, latencyView, statusWord, transcriptItem } from '../map.js';
 import { CallIdParams, EndCallBody, EndCallResponse, ErrorBody, StartCallBody, StartCallResponse } from '../schemas.js';
 
 const PING_MS = 15_000;
 
-export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { core, bus }) => {
+export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { core }) => {
   app.post(
     '/start-call',
     {
@@ -95,52 +94,30 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
     },
     async (req, reply) => {
       const call = await core.calls.find(req.org.id, req.params.callId);
-      let last = Number(req.headers['last-event-id'] ?? req.query.last_event_id ?? 0);
+      const afterSeq = Number(req.headers['last-event-id'] ?? req.query.last_event_id ?? 0);
       const sse = new SseStream(reply.raw);
       reply.hijack();
-
-      // Subscribe before reading the backlog, so nothing said in between is lost; seq removes duplicates.
-      const buffered: CallEvent[] = [];
-      let live = false;
-      let ended = false;
-      const end = (status: string) => {
-        if (ended) return;
-        ended = true;
-        sse.send('ended', { status: statusWord(status) });
-        sse.close();
-      };
-      const onEvent = (e: CallEvent) => {
-        if (!live) return void buffered.push(e);
-        if (e.seq <= last) return;
-        if (e.type === 'transcript') {
-          last = e.seq;
-          sse.send('added', { role: ROLE_WORDS[e.role] ?? e.role, text: e.text, seq: e.seq }, e.seq);
-        } else if (e.type === 'status' && isTerminal(e.status)) {
-          end(e.status);
-        }
-      };
-      const unsubscribe = await bus.subscribe(channels.callEvents(call.id), (m) => onEvent(m as CallEvent));
-      const ping = setInterval(() => sse.send('ping', { ts: Math.floor(Date.now() / 1000) }), PING_MS);
-      sse.onClose(() => {
-        clearInterval(ping);
-        void unsubscribe();
-      });
-
       sse.open();
-      for (const row of await core.calls.transcript(call.id, last)) {
-        last = row.seq;
-        sse.send('added', transcriptItem(row), row.seq);
-      }
-      live = true;
-      for (const e of buffered.splice(0)) onEvent(e);
-      const now = await core.calls.find(req.org.id, call.id);
-      if (isTerminal(now.status)) {
-        // Anything recorded after the backlog read but before the end is sent first.
-        for (const row of await core.calls.transcript(call.id, last)) {
-          last = row.seq;
-          sse.send('added', transcriptItem(row), row.seq);
+      const ping = setInterval(() => sse.trySend('ping', { ts: Math.floor(Date.now() / 1000) }), PING_MS);
+      // A client that stops reading falls behind the call: it is dropped at once, never buffered for.
+      const onTooSlow = (err: FollowerTooSlowError) => {
+        req.log.warn({ callId: call.id, limit: err.limit }, 'slow transcript stream client dropped');
+        sse.drop(err.reason);
+      };
+      try {
+        for await (const e of core.calls.follow(req.org.id, call.id, { afterSeq, signal: sse.signal, onTooSlow })) {
+          if (e.type === 'transcript') await sse.send('added', transcriptItem(e), e.seq);
+          else if (e.type === 'status' && isTerminal(e.status)) await sse.send('ended', { status: statusWord(e.status) });
         }
-        end(now.status);
+        sse.close();
+      } catch (err) {
+        // A slow client was already dropped (onTooSlow).
+        if (!(err instanceof FollowerTooSlowError)) {
+          req.log.error({ err, callId: call.id }, 'transcript stream failed');
+          sse.drop('internal_error');
+        }
+      } finally {
+        clearInterval(ping);
       }
     },
   );

@@ -1,10 +1,12 @@
-/** POST /v1/webhook/test (001) and GET /v1/webhook/deliveries (an extension: every delivery attempt). */
+/**
+ * POST /v1/webhook/test (001); extensions: GET /v1/webhook/deliveries (every delivery attempt, and the dead
+ * letter of each delivery that gave up) and POST /v1/webhook/deliveries/:id/redeliver.
+ */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { SwitchboardError } from '../../../core/errors.js';
-import { listDeliveries, sendTestWebhook } from '../../../core/webhooks/index.js';
 import type { FaceOptions } from '../../shared/options.js';
-import { DeliveriesQuery, ErrorBody, WebhookTestBody } from '../schemas.js';
+import { DeliveriesQuery, DeliveryParams, ErrorBody, WebhookTestBody } from '../schemas.js';
 
 export const webhookRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { core }) => {
   app.post(
@@ -30,7 +32,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app,
       const reason = core.checkWebhookUrl(req.body.webhook_url);
       if (reason) throw new SwitchboardError('SB_ERR_VALIDATION', `Invalid webhook_url: ${reason}`, { field: 'webhook_url' });
       const org = (await core.orgs.get(req.org.id))!;
-      const r = await sendTestWebhook({ db: core.db, config: core.config }, org, {
+      const r = await core.webhooks.test(org, {
         url: req.body.webhook_url,
         event: req.body.event ?? 'call_completed',
       });
@@ -43,7 +45,9 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app,
     '/webhook/deliveries',
     {
       schema: {
-        summary: 'Webhook delivery attempts, newest first (Switchboard extension)',
+        summary: 'Webhook delivery attempts and dead letters, newest first (Switchboard extension)',
+        description:
+          'One row per attempt; a delivery that gave up adds a row with `dead_letter: true`, `attempt` the attempts made and `error` the last error.',
         tags: ['CallMyCall'],
         querystring: DeliveriesQuery,
         response: { 200: Type.Unknown(), 401: ErrorBody },
@@ -52,8 +56,32 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app,
     async (req) => {
       let callId = req.query.call_id;
       if (callId) callId = (await core.calls.find(req.org.id, callId)).id;
-      const rows = await listDeliveries(core.db, req.org.id, { limit: req.query.limit, callId });
+      const rows = await core.webhooks.deliveries(req.org.id, { limit: req.query.limit, callId });
       return { deliveries: rows };
+    },
+  );
+
+  app.post(
+    '/webhook/deliveries/:id/redeliver',
+    {
+      schema: {
+        summary: 'Redeliver a webhook that gave up (Switchboard extension)',
+        description:
+          'Queues a fresh delivery (up to three attempts) of the event held by the dead letter of this delivery, with the same body and the same `Webhook-Id`. `id` is any row of that delivery in `GET /v1/webhook/deliveries`.',
+        tags: ['CallMyCall'],
+        params: DeliveryParams,
+        response: {
+          202: Type.Object({ webhook_id: Type.String(), event: Type.String(), url: Type.String(), status: Type.Literal('queued') }),
+          400: ErrorBody,
+          401: ErrorBody,
+          404: ErrorBody,
+          409: ErrorBody,
+        },
+      },
+    },
+    async (req, reply) => {
+      const r = await core.webhooks.redeliver(req.org.id, req.params.id);
+      return reply.status(202).send({ ...r, status: 'queued' as const });
     },
   );
 };

@@ -6,7 +6,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { agentCallRequest } from '../../../core/agents.js';
-import { CallManager } from '../../../core/calls/manage.js';
 import type { CallRequest } from '../../../core/calls/request.js';
 import { isTerminal } from '../../../core/calls/states.js';
 import { SwitchboardError, validationError } from '../../../core/errors.js';
@@ -60,7 +59,7 @@ function providerError(call: CallRow): SwitchboardError {
 }
 
 export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { core }) => {
-  const manager = new CallManager(core.db);
+  const manager = core.callManager;
 
   app.get('/calls', { schema: { summary: 'List calls', tags, querystring: CallsQuery } }, async (req) => {
     const q = req.query;

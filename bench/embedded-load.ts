@@ -1,0 +1,218 @@
+/**
+ * The embedded store's API latency while the node carries calls: a Switchboard on PGlite (in-process,
+ * fresh temporary DATA_DIR) is filled with ~200 live simulated calls, kept topped up, and meanwhile 50
+ * clients read calls (`GET /v1/calls/:id` of live calls) with a start-call every `BENCH_START_EVERY`
+ * requests, and one client polls `/healthz`. Prints one row per run and the medians. Loopback only;
+ * stops by itself.
+ *
+ *   npm run bench:embedded-load
+ *   BENCH_RUNS=1 BENCH_DURATION=10 npm run bench:embedded-load
+ *
+ * Environment (all optional):
+ *   BENCH_RUNS           3      runs, each on a fresh server and data folder
+ *   BENCH_LIVE           200    live calls to carry (MAX_CONCURRENT_CALLS is set to at least this)
+ *   BENCH_CONNECTIONS    50     API clients (keep-alive HTTP/1.1, one request in flight each)
+ *   BENCH_DURATION       15     seconds measured (after the node carries BENCH_LIVE calls)
+ *   BENCH_TIME_SCALE     5      SIM_TIME_SCALE: a call to Bella Cucina lasts about 60 s of clock time,
+ *                               so ≈ 12 s here, and keeping 200 live takes ≈ 17 new calls a second
+ *   BENCH_START_EVERY    20     one request in this many of the mix is a POST /v1/start-call (0: none)
+ *   BENCH_PHONE          +15550100  number called (Bella Cucina: a receptionist, a full conversation)
+ *   BENCH_FILL_SECONDS   120    at most this long to reach BENCH_LIVE live calls before the load starts
+ *   BENCH_DIAL           1      0: calls are stored but never dialled (the same reads on an idle node, for
+ *                               comparison: what the machine gives the API with no calls to carry)
+ *
+ * Timing figures live here, printed; never in test assertions.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type autocannon from 'autocannon';
+import { createSwitchboard, type Switchboard } from '../src/app.js';
+import { loadConfig } from '../src/config/index.js';
+
+/** What the load thread (lib/embedded-load-worker.mjs) is given. */
+interface LoadParams {
+  url: string;
+  key: string;
+  callIds: string[];
+  connections: number;
+  seconds: number;
+  startEvery: number;
+  startBody: string;
+}
+
+const env = process.env;
+const RUNS = Number(env.BENCH_RUNS ?? 3);
+const LIVE = Number(env.BENCH_LIVE ?? 200);
+const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 50);
+const DURATION = Number(env.BENCH_DURATION ?? 15);
+const TIME_SCALE = env.BENCH_TIME_SCALE ?? '5';
+const START_EVERY = Number(env.BENCH_START_EVERY ?? 20);
+const PHONE = env.BENCH_PHONE ?? '+15550100';
+const FILL_SECONDS = Number(env.BENCH_FILL_SECONDS ?? 120);
+const DIAL = env.BENCH_DIAL !== '0';
+const BODY = JSON.stringify({ phone_number: PHONE, task: 'Confirm my booking for Tuesday, reference AB123', language: 'en' });
+
+interface Row {
+  requests: number;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  max: number;
+  timeouts: number;
+  non2xx: number;
+  liveMin: number;
+  liveMedian: number;
+  waiting: number;
+  healthP50: number;
+  healthP99: number;
+  healthMax: number;
+  healthTimeouts: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function startCall(url: string, key: string): Promise<string | null> {
+  const r = await fetch(url + '/v1/start-call', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: BODY,
+  });
+  const body = (await r.json()) as { id?: string };
+  return r.ok ? (body.id ?? null) : null;
+}
+
+/** Starts calls until `target` are live or waiting (or `until` has passed), `parallel` requests at a time. */
+async function topUp(sb: Switchboard, url: string, key: string, target: number, ids: string[], parallel: number, until: number): Promise<void> {
+  while (sb.dialer.liveCount + sb.dialer.queuedCount < target && Date.now() < until) {
+    const missing = Math.min(parallel, target - sb.dialer.liveCount - sb.dialer.queuedCount);
+    const started = await Promise.all(Array.from({ length: missing }, () => startCall(url, key)));
+    for (const id of started) if (id) ids.push(id);
+  }
+}
+
+function load(p: LoadParams): Promise<{ api: autocannon.Result; health: autocannon.Result }> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./lib/embedded-load-worker.mjs', import.meta.url), { workerData: p });
+    w.once('message', (m: { api: autocannon.Result; health: autocannon.Result; error?: string }) =>
+      m.error ? reject(new Error(m.error)) : resolve(m),
+    );
+    w.once('error', reject);
+  });
+}
+
+async function run(i: number): Promise<Row> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sb-embedded-load-'));
+  const sb = await createSwitchboard(
+    loadConfig({
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'silent',
+      SIM_TIME_SCALE: TIME_SCALE,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATA_DIR: dir,
+      // The per-key limit (default 1,000/min) would turn the benchmark into a rate-limit test.
+      RATE_LIMIT_PER_MINUTE: '10000000',
+      SHUTDOWN_GRACE_SECONDS: '0',
+      MAX_CONCURRENT_CALLS: String(Math.max(LIVE, Number(env.MAX_CONCURRENT_CALLS ?? 0))),
+    }),
+  );
+  try {
+    const { org } = await sb.core.orgs.ensure('bench', { credits: 1_000_000_000 });
+    const key = await sb.core.orgs.createKey(org.id, 'bench');
+    const url = await sb.listen();
+    const ids: string[] = [];
+    if (!DIAL) {
+      sb.core.calls.setLauncher({ launch() {} });
+      while (ids.length < LIVE) ids.push(...(await Promise.all(Array.from({ length: 10 }, () => startCall(url, key)))).filter((id) => id !== null));
+    }
+    // Fill the node (at most FILL_SECONDS), then keep it full while the load runs.
+    const fillEnd = Date.now() + FILL_SECONDS * 1000;
+    while (DIAL && sb.dialer.liveCount < LIVE * 0.95 && Date.now() < fillEnd) {
+      await topUp(sb, url, key, LIVE, ids, 10, fillEnd);
+      await sleep(100);
+    }
+    console.log(`run ${i}: ${sb.dialer.liveCount} live, ${sb.dialer.queuedCount} waiting; load starts`);
+    const samples: number[] = [];
+    let measuring = true;
+    const keeper = (async () => {
+      while (measuring) {
+        samples.push(sb.dialer.liveCount);
+        if (DIAL) await topUp(sb, url, key, LIVE, ids, 5, Date.now() + 1000);
+        await sleep(250);
+      }
+    })();
+    const { api, health } = await load({
+      url,
+      key,
+      callIds: ids.slice(-LIVE),
+      connections: CONNECTIONS,
+      seconds: DURATION,
+      startEvery: START_EVERY,
+      startBody: BODY,
+    }).finally(() => (measuring = false));
+    await keeper;
+    const row: Row = {
+      requests: api.requests.total,
+      reqPerSec: Math.round(api.requests.total / api.duration),
+      p50: api.latency.p50,
+      p99: api.latency.p99,
+      max: api.latency.max,
+      timeouts: api.timeouts + api.errors,
+      non2xx: api.non2xx,
+      liveMin: Math.min(...samples),
+      liveMedian: median(samples),
+      waiting: sb.dialer.queuedCount,
+      healthP50: health.latency.p50,
+      healthP99: health.latency.p99,
+      healthMax: health.latency.max,
+      healthTimeouts: health.timeouts + health.errors,
+    };
+    console.log(`run ${i}: ${JSON.stringify(row)}`);
+    return row;
+  } finally {
+    await sb.shutdown();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function table(rows: [string, Row][]): string {
+  const head = ['run', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'timeouts', 'non-2xx', 'live min', 'live median', 'waiting at end', 'healthz p50', 'healthz p99', 'healthz max', 'healthz timeouts'];
+  const cells = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
+  const body = rows.map(([name, r]) => [
+    name,
+    ...[r.requests, r.reqPerSec, r.p50, r.p99, r.max, r.timeouts, r.non2xx, r.liveMin, r.liveMedian, r.waiting, r.healthP50, r.healthP99, r.healthMax, r.healthTimeouts].map(cells),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (c: string[]) => '| ' + c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join(' | ') + ' |';
+  return [line(head), '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...body.map(line)].join('\n');
+}
+
+async function main() {
+  console.log(
+    `PGlite · ${LIVE} ${DIAL ? 'live' : 'stored, never dialled,'} calls to ${PHONE} at SIM_TIME_SCALE ${TIME_SCALE} · ${CONNECTIONS} clients: GET /v1/calls/:id, ` +
+      `${START_EVERY > 0 ? `1 in ${START_EVERY} a POST /v1/start-call` : 'no start-calls'} · 1 client on /healthz · ${DURATION} s × ${RUNS} runs`,
+  );
+  console.log(`node ${process.version} · ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}) · load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  const rows: [string, Row][] = [];
+  for (let i = 1; i <= RUNS; i++) rows.push([String(i), await run(i)]);
+  if (rows.length > 1) {
+    const keys = Object.keys(rows[0][1]) as (keyof Row)[];
+    rows.push(['median', Object.fromEntries(keys.map((k) => [k, median(rows.map(([, r]) => r[k]))])) as unknown as Row]);
+  }
+  console.log('');
+  console.log(table(rows));
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

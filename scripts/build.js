@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+/**
+ * `npm run build` (also run at install, by `prepare`), and the freshness check behind `npm start`.
+ *
+ * A build compiles src/ into dist/ (tsc), makes the embedded database template, and leaves a stamp dated
+ * when the build began. `npm start` rebuilds only when a source is newer than that stamp, so a warm start
+ * runs the compiled server at once instead of compiling first. (Plain JS, no dependency: it must run
+ * before anything is compiled.)
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const STAMP = path.join(ROOT, 'dist', '.build-stamp');
+/** What a build reads: a change to any of them (an edit, a new or deleted file) calls for a new build. */
+const INPUTS = ['src', 'tsconfig.json', 'tsconfig.build.json'];
+
+/** The latest modification under `p` (directories count: deleting a file changes its folder). */
+function newest(p) {
+  const st = fs.statSync(p, { throwIfNoEntry: false });
+  if (!st) return 0;
+  if (!st.isDirectory()) return st.mtimeMs;
+  let m = st.mtimeMs;
+  for (const entry of fs.readdirSync(p)) m = Math.max(m, newest(path.join(p, entry)));
+  return m;
+}
+
+/** Whether dist/ is missing or older than a source. */
+export function isStale() {
+  const stamp = fs.statSync(STAMP, { throwIfNoEntry: false });
+  if (!stamp || !fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) return true;
+  return INPUTS.some((input) => newest(path.join(ROOT, input)) > stamp.mtimeMs);
+}
+
+/** Whether the compiler is installed (not after `npm ci --omit=dev`, where dist/ is all there is). */
+export function canBuild() {
+  try {
+    createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Builds dist/; false when a step failed (its output has said why). */
+export function build() {
+  const began = new Date(); // a source saved during the build is then still newer than the stamp
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  for (const args of [[tsc, '-p', 'tsconfig.build.json'], [path.join('dist', 'store', 'pglite-template.js')]]) {
+    const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) return false;
+  }
+  fs.writeFileSync(STAMP, `${began.toISOString()}\n`);
+  fs.utimesSync(STAMP, began, began);
+  return true;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exit(build() ? 0 : 1);
+}

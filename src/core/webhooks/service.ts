@@ -1,0 +1,25 @@
+/** The webhook operations faces offer their clients: a signed test send, the delivery log and redelivery. */
+import type { Config } from '../../config/index.js';
+import type { Db, OrgRow } from '../../store/index.js';
+import { redeliverWebhook, type Redelivery } from './dead-letter.js';
+import { listDeliveries, type ListDeliveriesOptions, type WebhookDeliveryListItem } from './list.js';
+import { sendTestWebhook, type TestWebhookResult } from './test-send.js';
+
+export class Webhooks {
+  constructor(private readonly deps: { db: Db; config: Config }) {}
+
+  /** Sends one signed sample of `event` to `url` now (see `sendTestWebhook`). */
+  test(org: Pick<OrgRow, 'id' | 'webhook_secret'>, input: { url: string; event?: string }): Promise<TestWebhookResult> {
+    return sendTestWebhook(this.deps, org, input);
+  }
+
+  /** An organisation's delivery attempts, newest first. */
+  deliveries(orgId: string, opts: ListDeliveriesOptions = {}): Promise<WebhookDeliveryListItem[]> {
+    return listDeliveries(this.deps.db, orgId, opts);
+  }
+
+  /** Queues a fresh delivery of the event a dead letter holds (same body, same `Webhook-Id`). */
+  redeliver(orgId: string, deliveryId: string): Promise<Redelivery> {
+    return redeliverWebhook(this.deps.db, orgId, deliveryId);
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Starting and stopping the server as an operator does (issue 11 §7): `npm start` under a process manager
+ * that signals npm, a server whose output has gone away, and a first start that fails after making the
+ * development organisation. Real processes, real ports, a real data folder; every wait is bounded.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../helpers/switchboard.js';
+
+const ROOT = path.resolve(__dirname, '../..');
+const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
+/** Starting a server on this shared, loaded machine can take tens of seconds. */
+const START_MS = 120_000;
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  // Each child leads its own process group: a failed test leaves nothing behind (npm's server included).
+  for (const c of children.splice(0)) {
+    try {
+      process.kill(-c.pid!, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+});
+
+function tmp(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'sb-start-'));
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function get(port: number, p: string, key?: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: p, agent: false, headers: key ? { authorization: `Bearer ${key}` } : {} }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve(0));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function serverEnv(dir: string, port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  // NODE_ENV as an operator has it (vitest sets `test`, where the deployment key is per process).
+  return { ...process.env, NODE_ENV: 'development', DATA_DIR: dir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent', SHUTDOWN_GRACE_SECONDS: '1', ...extra };
+}
+
+/** Spawns and collects output; `exited` resolves with the exit code (or the signal's name). */
+function launch(cmd: string, args: string[], env: NodeJS.ProcessEnv, stdout: 'pipe' | 'ignore' = 'pipe') {
+  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', stdout, 'pipe'], detached: true });
+  children.push(child);
+  const out = { stdout: '', stderr: '' };
+  child.stdout?.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out.stderr += d.toString()));
+  const exited = new Promise<number | string>((r) => child.once('exit', (code, signal) => r(code ?? signal ?? -1)));
+  return { child, out, exited };
+}
+
+/** A bounded wait for the child to end, so a server that ignores SIGTERM fails the test instead of hanging it. */
+async function exitWithin(p: Promise<number | string>, ms: number): Promise<number | string> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((r) => (timer = setTimeout(() => r('still running'), ms)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The API key in a start banner, if it shows one. */
+function bannerKey(stdout: string): string | undefined {
+  return /API key[^\n]*:\s+(sk_\S+)/.exec(stdout)?.[1];
+}
+
+describe('start and stop', () => {
+  beforeAll(async () => {
+    // The compiled server is what `npm start` runs: bring dist/ up to date once (a no-op after `npm ci`).
+    const { build, isStale } = (await import(path.join(ROOT, 'scripts', 'build.js'))) as { build(): boolean; isStale(): boolean };
+    if (isStale()) expect(build()).toBe(true);
+  }, 600_000);
+
+  it('a SIGTERM sent to `npm start` reaches the server, which exits and frees its port and data folder', async () => {
+    const dir = tmp();
+    const port = await freePort();
+    const npm = launch('npm', ['start', '--silent'], serverEnv(dir, port));
+    await until(async () => (await get(port, '/healthz')) === 200, START_MS, 'the server to answer');
+    const serverPid = Number(fs.readFileSync(path.join(dir, 'switchboard.lock'), 'utf8'));
+    expect(alive(serverPid)).toBe(true);
+
+    npm.child.kill('SIGTERM');
+    expect(await exitWithin(npm.exited, 60_000)).toBe(0);
+    await until(async () => !alive(serverPid), 30_000, 'the server process to end');
+    expect(fs.existsSync(path.join(dir, 'switchboard.lock'))).toBe(false);
+    expect(await get(port, '/healthz')).toBe(0); // nothing listens on the port any more
+  }, 300_000);
+
+  it('a server whose standard output has gone away still stops cleanly on SIGTERM', async () => {
+    const dir = tmp();
+    const port = await freePort();
+    // Logging at info, so both the log and the start banner are written to the closed pipe.
+    const server = launch(process.execPath, [MAIN, 'serve'], serverEnv(dir, port, { LOG_LEVEL: 'info' }));
+    server.child.stdout!.destroy();
+    await until(async () => (await get(port, '/healthz')) === 200, START_MS, 'the server to answer');
+    // Still serving after writing the banner into the closed pipe.
+    expect(await get(port, '/healthz')).toBe(200);
+    server.child.kill('SIGTERM');
+    expect(await exitWithin(server.exited, 60_000)).toBe(0);
+    expect(server.out.stderr).toBe('');
+    expect(fs.existsSync(path.join(dir, 'switchboard.lock'))).toBe(false);
+  }, 300_000);
+
+  it('a first start that fails on a taken port keeps its key: the next start shows it until it is used', async () => {
+    const dir = tmp();
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    const takenPort = (taken.address() as net.AddressInfo).port;
+    try {
+      const failed = launch(process.execPath, [MAIN, 'serve'], serverEnv(dir, takenPort));
+      expect(await exitWithin(failed.exited, START_MS)).toBe(1);
+      // One line naming the port, no stack trace, and no key printed by a start that failed.
+      expect(failed.out.stderr).toBe(`switchboard: port ${takenPort} on 127.0.0.1 is already in use: stop what holds it, or set PORT\n`);
+      expect(bannerKey(failed.out.stdout)).toBeUndefined();
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
+
+    // The next start shows the development organisation's key, and the key works.
+    let port = await freePort();
+    const second = launch(process.execPath, [MAIN, 'serve'], serverEnv(dir, port));
+    await until(async () => bannerKey(second.out.stdout), START_MS, 'the start banner with the key');
+    const key = bannerKey(second.out.stdout)!;
+    expect(second.out.stdout).toMatch(/not used yet, so shown again/);
+    expect(await get(port, '/v1/webhook/deliveries', key)).toBe(200);
+    second.child.kill('SIGTERM');
+    expect(await exitWithin(second.exited, 60_000)).toBe(0);
+
+    // Once used, it is no longer shown; nor is it anywhere in the data folder in clear.
+    port = await freePort();
+    const third = launch(process.execPath, [MAIN, 'serve'], serverEnv(dir, port));
+    await until(async () => /started in \d+ ms/.test(third.out.stdout), START_MS, 'the start banner');
+    expect(bannerKey(third.out.stdout)).toBeUndefined();
+    expect(await get(port, '/v1/webhook/deliveries', key)).toBe(200);
+    third.child.kill('SIGTERM');
+    expect(await exitWithin(third.exited, 60_000)).toBe(0);
+    expect(grepDir(dir, key)).toEqual([]);
+  }, 600_000);
+});
+
+/** Files under `dir` that contain `text`. */
+function grepDir(dir: string, text: string): string[] {
+  const hits: string[] = [];
+  for (const entry of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    if (fs.readFileSync(file).includes(text)) hits.push(file);
+  }
+  return hits;
+}
