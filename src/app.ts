@@ -2,6 +2,7 @@
  * Switchboard assembled: store, bus, jobs, core, engine, carrier, brain and the HTTP server, with the
  * start and shutdown sequences. The CLI, the tests and the benchmarks all build it here.
  */
+import type { SessionObserver } from './engine/events.js';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Config } from './config/index.js';
@@ -42,6 +43,8 @@ export interface SwitchboardOverrides {
   /** Keep the embedded database in memory (tests). */
   inMemory?: boolean;
   jobPollMs?: number;
+  /** Sees every live call's session events, in order (engine tests). */
+  sessionObserver?: SessionObserver;
 }
 
 export interface Switchboard {
@@ -155,6 +158,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     clock,
     log,
     nodeId: config.nodeId,
+    observe: o.sessionObserver,
     maxConcurrent: config.maxConcurrentCalls,
     routeInbound: (from, to) => routeInbound(core, from, to),
     onLineFree: () => inBackground(() => dialJobs.wake()),

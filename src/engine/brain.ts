@@ -1,6 +1,11 @@
 /**
  * The agent's mind: what to say and do next. The rules brain (offline) and the LLM brains implement it;
- * the call session (how: media, turns, timers, commands) drives it. A brain never sees the carrier.
+ * the agent activity (./agent-activity.ts: turns, speech) drives it and the call controller
+ * (./call-session.ts) carries its actions out. A brain never sees the carrier.
+ *
+ * A turn is a generator: the brain yields actions, and each `yield` evaluates to that action's result
+ * (`const r = yield { type: 'press_field', field: 'phone' }` → `{ ok: false, error: 'not_allowed', … }`),
+ * so the outcome goes back to whoever asked, as a value, never as a note in the history.
  */
 
 import type { Persona, SharePolicy } from '../core/calls/persona.js';
@@ -26,14 +31,17 @@ export interface AgentBrief {
   inbound?: { from?: string };
 }
 
-/** One thing that happened in the conversation, as the brain is told it. */
-export type Turn =
-  | { role: 'callee'; text: string }
-  | { role: 'agent'; text: string }
-  | { role: 'system'; text: string };
+/** One thing said in the conversation, as the brain is told it (agent turns: only what was heard). */
+export type Turn = { role: 'callee'; text: string } | { role: 'agent'; text: string };
 
 export type AgentAction =
-  | { type: 'say'; text: string }
+  /**
+   * Speak. A string is one utterance; an AsyncIterable is the model's text as it streams: the engine cuts
+   * it into clauses and the first clause is spoken while the brain is still writing the rest. The result
+   * comes back as soon as the speech is queued (the brain may go on producing); a non-speech action that
+   * follows waits until the speech was heard.
+   */
+  | { type: 'say'; text: string | AsyncIterable<string> }
   | { type: 'press'; digits: string }
   /** Type a persona field on the keypad; Switchboard supplies the digits. */
   | { type: 'press_field'; field: 'phone' | 'personal_security_number' }
@@ -54,8 +62,34 @@ export type BrainInput =
   | { type: 'dtmf'; digits: string }
   /** The operator's answer to an `ask_operator` question (or null when none came in time). */
   | { type: 'operator_answer'; question: string; answer: string | null }
-  /** Something the engine noticed (a timer, a change of task, a failed action). */
+  /** Something the engine noticed (a timer, a change of task). Action outcomes are results, not notices. */
   | { type: 'notice'; text: string };
+
+/** Why an action was not carried out: a code to branch on, and a message to show a model. */
+export type ActionError =
+  /** The call does not allow it (a keypad field the share policy forbids, a transfer destination not allowed). */
+  | 'not_allowed'
+  /** This call or carrier cannot do it (no transfer on this carrier, nothing to switch). */
+  | 'unavailable'
+  /** It was tried and failed (the carrier refused the transfer or the language switch). */
+  | 'failed'
+  /** The turn was interrupted (barge-in, the call ended) before it was carried out. */
+  | 'interrupted';
+
+/** How a piece of speech fared: what the callee heard of it, and whether it was cut off. */
+export interface SpeechOutcome {
+  heard: string;
+  interrupted: boolean;
+}
+
+/**
+ * What came of an action. `ask_operator` answers `{ ok: true, pending: true }`: the answer arrives later
+ * as an `operator_answer` input. A `say` result means queued, not heard: its `playout` settles once the
+ * speech was heard or cut (a brain that wants the conversation up to date before it thinks again awaits it).
+ */
+export type ActionResult = { ok: true; pending?: boolean; playout?: Promise<SpeechOutcome> } | { ok: false; error: ActionError; message: string };
+
+export const OK: ActionResult = { ok: true };
 
 export interface BrainContext {
   /** The brief as it is now (a live PATCH may have changed the task since the call began). */
@@ -66,10 +100,16 @@ export interface BrainContext {
   signal: AbortSignal;
 }
 
+/**
+ * One turn of the brain: yields actions; each `yield` evaluates to the action's result (`undefined` only
+ * from a driver that does not report results, such as a plain `for await`).
+ */
+export type BrainTurn = AsyncGenerator<AgentAction, void, ActionResult | undefined>;
+
 /** One call's agent. It may keep state between turns (the rules brain remembers what it was asked). */
 export interface BrainSession {
   /** Decides the next actions after `input`. Actions are carried out in order as they are yielded. */
-  next(input: BrainInput, ctx: BrainContext): AsyncIterable<AgentAction>;
+  next(input: BrainInput, ctx: BrainContext): BrainTurn;
 }
 
 export interface Brain {

@@ -1,8 +1,9 @@
 /**
- * One live call: how it is carried out. The session dials through the carrier, moves the call's state as
- * the carrier reports progress, runs the agent loop over the voice channel once answered (turns,
- * barge-in, timers), executes the agent's actions, obeys commands sent over the bus, and closes the call
- * with its outcome. What the agent says and does is the brain's business (./brain.ts).
+ * One live call: the call controller. It dials through the carrier (or answers), moves the call's state as
+ * the carrier reports progress, obeys commands sent over the bus, runs the call's timers, carries out the
+ * agent's actions, writes the call's events in order, and closes the call with its outcome. The
+ * conversation itself (turn-taking, barge-in, speech handles) is the agent activity's (./agent-activity.ts),
+ * over one I/O (./io/); what the agent says and does is the brain's (./brain.ts).
  */
 import type { Bus } from '../bus/bus.js';
 import { channels } from '../bus/bus.js';
@@ -11,14 +12,20 @@ import type { CallRequest } from '../core/calls/request.js';
 import type { CallCommand, CommandEnvelope, CommandReply, LiveChanges } from '../core/calls/events.js';
 import type { CallState } from '../core/calls/states.js';
 import type { CallRow } from '../store/index.js';
-import type { AnsweredBy, AudioChannel, CalleeInput, Carrier, CarrierCallHandle, CarrierEvent, InboundCall, VoiceChannel } from '../carriers/carrier.js';
+import type { AnsweredBy, AudioChannel, Carrier, CarrierCallHandle, CarrierEvent, InboundCall, VoiceChannel } from '../carriers/carrier.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { background } from '../lib/background.js';
-import type { AgentAction, AgentBrief, Brain, BrainInput, BrainSession, Turn } from './brain.js';
+import type { ActionResult, AgentBrief, Brain } from './brain.js';
+import { OK } from './brain.js';
 import { KEYPAD_FIELD_LABEL, buildBrief, keypadDigits } from './brief.js';
 import { goodbyeLine } from './lines.js';
-import type { Metrics, TurnLatency } from '../metrics/index.js';
+import type { Metrics } from '../metrics/index.js';
+import type { Activity, ActionHost } from './activity.js';
+import { AgentActivity } from './agent-activity.js';
+import { TextIO } from './io/text-io.js';
+import type { AgentIO } from './io/io.js';
+import { ev, type CloseReason, type ReportedAction, type SessionEvent, type SessionObserver } from './events.js';
 
 export interface SessionSettings {
   operatorAnswerTimeoutSeconds: number;
@@ -43,38 +50,49 @@ export interface CallSessionDeps {
   clock: Clock;
   log: Logger;
   nodeId: string;
+  /** Sees every session event of every call, in order (tests; later the dashboard). */
+  observe?: SessionObserver;
 }
 
-/** How the conversation ended, as the session saw it. */
+/** How the conversation ended, as the controller saw it. */
 interface Outcome {
   goalCompleted?: boolean;
   reason?: string;
+  closedBy?: CloseReason;
+  /** The callee was handed over to another number. */
+  transferred?: boolean;
+  /** Why the call could not be carried (answered in a voice mode the engine cannot drive). */
+  refused?: string;
 }
 
-export class CallSession {
+/**
+ * Where the call stands, for the controller: `dialing` until answered, `live` while the agent talks,
+ * `closing` once our side ends it (hang-up asked), `ended` once the carrier reported the end.
+ */
+type CallPhase = 'dialing' | 'live' | 'closing' | 'ended';
+
+const result = {
+  refused: (message: string): ActionResult => ({ ok: false, error: 'not_allowed', message }),
+  unavailable: (message: string): ActionResult => ({ ok: false, error: 'unavailable', message }),
+  failed: (message: string): ActionResult => ({ ok: false, error: 'failed', message }),
+};
+
+export class CallSession implements ActionHost {
   readonly callId: string;
   private req: CallRequest;
   private handle: CarrierCallHandle | undefined;
-  private channel: VoiceChannel | undefined;
-  private brainSession: BrainSession | undefined;
+  private io: AgentIO | undefined;
+  private activity: Activity | undefined;
+  private phase: CallPhase = 'dialing';
   private answeredBy: AnsweredBy = 'unknown';
   private answeredAt = 0;
-  private readonly history: Turn[] = [];
   private outcome: Outcome = {};
-  private turn: AbortController | undefined;
-  /** Whether the current turn has begun to act (said or pressed something). */
-  private turnActed = false;
-  private remoteEnded = false;
   private writes: Promise<unknown> = Promise.resolve();
   /** A person is on the line (not a menu, a recording or a queue). */
   private humanReached = false;
-  private transferred = false;
-  /** Answered in audio mode, which the engine cannot drive yet (see refuseAudio). */
-  private audioRefused = false;
-  private working = false;
-  private hangingUp = false;
   private readonly life = new AbortController();
   private unsubscribe: (() => Promise<void>) | undefined;
+  private turnNo = 0;
   private finished!: () => void;
   /** Resolves when the call has reached an end state. */
   readonly done = new Promise<void>((r) => (this.finished = r));
@@ -89,14 +107,26 @@ export class CallSession {
     this.req = d.calls.requestOf(call);
   }
 
+  /** The agent's part of the call is over: no turn may act any more. */
+  get closing(): boolean {
+    return this.phase === 'closing' || this.phase === 'ended';
+  }
+
+  brief(): AgentBrief {
+    return buildBrief(this.req);
+  }
+
   /** Takes ownership of the call and dials (or answers an inbound call). Returns once dialling has begun. */
   async start(): Promise<void> {
-    this.unsubscribe = await this.d.bus.subscribe(channels.callCommands(this.callId), (m) => this.onCommand(m as CommandEnvelope));
+    this.unsubscribe = await this.d.bus.subscribe(channels.callCommands(this.callId), (m) =>
+      background(this.d.log, 'call command failed', this.onCommand(m as CommandEnvelope), { callId: this.callId }),
+    );
     await this.d.clock.hold(this.d.calls.setOwner(this.callId, this.d.nodeId, this.d.brain.name));
+    const onEvent = (e: CarrierEvent) => background(this.d.log, 'carrier event failed', this.onCarrierEvent(e), { callId: this.callId });
     if (this.inbound) {
       try {
         const req = { callId: this.callId, sid: this.call.sid, language: this.req.language, record: this.req.record };
-        this.handle = await this.inbound.answer(req, (e) => background(this.d.log, 'carrier event failed', this.onCarrierEvent(e), { callId: this.callId }));
+        this.handle = await this.inbound.answer(req, onEvent);
       } catch (err) {
         this.d.log.warn({ err, callId: this.callId }, 'answer failed');
         await this.finish('failed', { reason: 'answer_failed', error: (err as Error).message });
@@ -114,7 +144,7 @@ export class CallSession {
           ringTimeoutSeconds: this.req.ringTimeoutSeconds,
           record: this.req.record,
         },
-        (e) => background(this.d.log, 'carrier event failed', this.onCarrierEvent(e), { callId: this.callId }),
+        onEvent,
       );
     } catch (err) {
       this.d.log.warn({ err, callId: this.callId }, 'dial failed');
@@ -122,16 +152,30 @@ export class CallSession {
     }
   }
 
-  /** Ends the call from our side (API, supervisor, shutdown). */
-  async hangup(reason: string): Promise<void> {
-    if (this.hangingUp) return;
-    this.hangingUp = true;
+  /** Ends the call from our side (API, supervisor, shutdown, a timer, the agent). */
+  async hangup(reason: string, by: CloseReason = 'command'): Promise<void> {
+    if (this.closing) return;
+    this.phase = 'closing';
     this.outcome.reason ??= reason;
-    this.turn?.abort();
-    if (this.channel) await this.channel.hangup().catch(() => {});
-    else await this.handle?.hangup().catch(() => {});
+    this.outcome.closedBy ??= by;
+    this.activity?.interrupt();
+    if (this.io) await this.io.hangup().catch((err) => this.d.log.warn({ err, callId: this.callId }, 'hang-up failed'));
+    else await this.handle?.hangup().catch((err) => this.d.log.warn({ err, callId: this.callId }, 'hang-up failed'));
     // A carrier that never started the call sends no `ended`: close it ourselves.
     if (!this.handle) await this.finish('canceled', { reason });
+  }
+
+  private emit(e: SessionEvent): void {
+    try {
+      this.d.observe?.(this.callId, e);
+    } catch (err) {
+      this.d.log.warn({ err, callId: this.callId }, 'session observer failed');
+    }
+    // What entered the conversation is the call's transcript.
+    if (e.type === 'conversation_item_added') {
+      const role = e.source === 'supervisor' ? 'supervisor' : e.role;
+      background(this.d.log, 'transcript not recorded', this.rec({ type: 'transcript', role, text: e.text }), { callId: this.callId });
+    }
   }
 
   /** Records an event; the session's clock stands still meanwhile (see Clock.hold). */
@@ -154,42 +198,69 @@ export class CallSession {
     return this.d.clock.hold(p);
   }
 
+  /**
+   * Runs `fire` after `ms` of the call's clock unless `signal` aborts first. A timer never swallows a
+   * failure: it is logged under `failed` (a static message).
+   */
+  private after(ms: number, signal: AbortSignal, failed: string, fire: () => Promise<void>): void {
+    const run = async () => {
+      try {
+        await this.d.clock.sleep(ms, signal);
+      } catch {
+        return; // cancelled
+      }
+      await fire();
+    };
+    background(this.d.log, failed, run, { callId: this.callId });
+  }
+
   // ---- carrier progress ------------------------------------------------------------------------
 
   private async onCarrierEvent(e: CarrierEvent): Promise<void> {
-    try {
-      if (e.type === 'ringing') {
-        await this.move(this.callId, 'ringing');
-      } else if (e.type === 'answered' && e.mode === 'audio') {
-        await this.refuseAudio(e.audio);
-      } else if (e.type === 'answered') {
-        await this.onAnswered(e.answeredBy, e.channel);
-      } else {
-        await this.onEnded(e);
-      }
-    } catch (err) {
-      this.d.log.error({ err, callId: this.callId }, 'carrier event failed');
+    this.emit(ev.carrier(e.type));
+    if (e.type === 'ringing') {
+      await this.move(this.callId, 'ringing');
+    } else if (e.type === 'answered' && e.mode === 'audio') {
+      await this.refuseAudio(e.audio);
+    } else if (e.type === 'answered') {
+      await this.onAnswered(e.answeredBy, e.channel);
+    } else {
+      await this.onEnded(e);
     }
   }
 
   private async onAnswered(answeredBy: AnsweredBy, channel: VoiceChannel): Promise<void> {
     this.answeredBy = answeredBy;
     this.answeredAt = this.d.clock.now();
-    this.channel = channel;
+    const io = (this.io = new TextIO(channel));
+    const wasClosing = this.closing;
+    if (!wasClosing) this.phase = 'live';
     await this.move(this.callId, 'in_progress', { answeredBy });
-    if (this.hangingUp) {
-      await channel.hangup();
+    if (wasClosing || this.closing) {
+      await io.hangup();
       return;
     }
     if (answeredBy === 'machine' && this.d.settings.voicemailAction === 'hang_up') {
       this.outcome = { goalCompleted: false, reason: 'voicemail' };
-      await this.hangup('voicemail');
+      await this.hangup('voicemail', 'agent');
       return;
     }
-    this.brainSession = this.d.brain.startCall(buildBrief(this.req));
-    channel.onInput((input) => this.onInput(input));
+    const activity = new AgentActivity({
+      callId: this.callId,
+      io,
+      brain: this.d.brain.startCall(this.brief()),
+      host: this,
+      emit: (e) => this.emit(e),
+      onTurnFigures: (latency) => {
+        this.d.metrics?.observeTurn(latency);
+        const turn = ++this.turnNo;
+        background(this.d.log, 'turn figures not stored', this.inOrder(() => this.d.calls.recordTurn(this.callId, turn, latency)), { callId: this.callId });
+      },
+      log: this.d.log,
+    });
+    this.activity = activity;
     this.startTimers();
-    this.enqueue({ type: 'answered', answeredBy });
+    activity.start(answeredBy);
   }
 
   /**
@@ -199,52 +270,62 @@ export class CallSession {
    */
   private async refuseAudio(audio: AudioChannel): Promise<void> {
     this.d.log.warn({ callId: this.callId }, 'call answered in audio mode, which the engine cannot drive yet');
-    this.audioRefused = true;
-    this.hangingUp = true;
-    await audio.hangup().catch(() => {});
+    this.outcome.refused = 'voice_mode_unsupported';
+    this.phase = 'closing';
+    await audio.hangup().catch((err) => this.d.log.warn({ err, callId: this.callId }, 'hang-up failed'));
   }
 
   private async onEnded(e: Extract<CarrierEvent, { type: 'ended' }>): Promise<void> {
-    this.remoteEnded = true;
+    const closedByUs = this.closing;
+    this.phase = 'ended';
     this.life.abort();
-    if (this.audioRefused) {
-      await this.finish('failed', { reason: 'voice_mode_unsupported', error: 'voice_mode_unsupported' });
+    if (this.outcome.refused) {
+      await this.finish('failed', { reason: this.outcome.refused, error: this.outcome.refused }, 'error');
       return;
     }
-    if (!this.channel) {
+    if (!this.io) {
       // Never connected: the carrier's word is the outcome (busy, no answer, failed, canceled).
       const status: CallState = e.status === 'completed' ? 'canceled' : e.status;
-      await this.finish(status, { reason: e.reason ?? (this.hangingUp ? this.outcome.reason : undefined), error: e.error });
+      await this.finish(status, { reason: e.reason ?? (closedByUs ? this.outcome.reason : undefined), error: e.error }, closedByUs ? this.outcome.closedBy : 'callee');
       return;
     }
-    // A turn under way may still hold the agent's verdict (its `end` action): let it finish briefly.
-    await Promise.race([this.settle(), new Promise((r) => setTimeout(r, 250).unref())]);
-    this.turn?.abort();
-    await this.settle();
+    const activity = this.activity;
+    if (activity) {
+      activity.lineGone();
+      // A turn under way may still hold the agent's verdict (its `end` action): let it finish briefly.
+      await Promise.race([activity.settle(), new Promise((r) => setTimeout(r, 250).unref())]);
+      activity.close();
+      await activity.settle();
+    }
     const voicemail = this.answeredBy === 'machine';
     // The model kept failing: the call did not do its job, and says why.
     const broken = this.outcome.reason === 'llm_error';
-    await this.finish(broken ? 'failed' : voicemail ? 'voicemail' : 'completed', {
-      reason: this.outcome.reason ?? (this.hangingUp ? undefined : this.req.direction === 'inbound' ? 'caller_hung_up' : 'callee_hung_up'),
-      ...(broken ? { error: 'llm_error' } : {}),
-    });
+    await this.finish(
+      broken ? 'failed' : voicemail ? 'voicemail' : 'completed',
+      {
+        reason: this.outcome.reason ?? (closedByUs ? undefined : this.req.direction === 'inbound' ? 'caller_hung_up' : 'callee_hung_up'),
+        ...(broken ? { error: 'llm_error' } : {}),
+      },
+      this.outcome.closedBy ?? 'callee',
+    );
   }
 
-  private async finish(status: CallState, f: { reason?: string; error?: string }): Promise<void> {
+  private async finish(status: CallState, f: { reason?: string; error?: string }, closedBy: CloseReason = 'error'): Promise<void> {
+    this.emit(ev.close(closedBy, f.reason));
     const connected = this.answeredAt ? (this.d.clock.now() - this.answeredAt) / 1000 : 0;
     const voicemail = status === 'voicemail';
     const report = await this.report();
     // The agent's own verdict wins; without one (the callee hung up, a timer ended the call) the model's.
-    const goalCompleted = this.channel ? (this.outcome.goalCompleted ?? report?.goalCompleted ?? false) : false;
+    const goalCompleted = this.io ? (this.outcome.goalCompleted ?? report?.goalCompleted ?? false) : false;
     await this.move(this.callId, status, {
       reason: f.reason,
       error: f.error,
-      answeredBy: this.channel ? this.answeredBy : undefined,
+      answeredBy: this.io ? this.answeredBy : undefined,
       outcome: voicemail
         ? 'voicemail'
-        : this.transferred
+        : this.outcome.transferred
           ? 'transferred'
-          : this.channel
+          : this.io
             ? goalCompleted
               ? 'goal_completed'
               : 'goal_not_completed'
@@ -267,13 +348,17 @@ export class CallSession {
     this.finished();
   }
 
+  private get history() {
+    return this.activity?.history ?? [];
+  }
+
   /** The model's report on a connected call (summary, goal, extracted data), when a model is configured. */
   private async report(): Promise<Awaited<ReturnType<Summarizer>> | undefined> {
-    if (!this.d.summarize || !this.channel) return undefined;
-    const transcript = this.history.filter((t) => t.role !== 'system').map((t) => ({ role: t.role, text: t.text }));
+    if (!this.d.summarize || !this.io) return undefined;
+    const transcript = this.history.map((t) => ({ role: t.role, text: t.text }));
     if (transcript.length === 0) return undefined;
     try {
-      return await this.d.clock.hold(this.d.summarize({ brief: buildBrief(this.req), transcript, goalCompleted: this.outcome.goalCompleted }));
+      return await this.d.clock.hold(this.d.summarize({ brief: this.brief(), transcript, goalCompleted: this.outcome.goalCompleted }));
     } catch (err) {
       this.d.log.warn({ err, callId: this.callId }, 'call summary failed');
       return undefined;
@@ -282,8 +367,8 @@ export class CallSession {
 
   /** A short factual summary (LLM summaries replace this when a model is configured). */
   private summary(status: CallState, reason?: string): string {
-    const said = this.history.filter((t) => t.role !== 'system').length;
-    if (!this.channel) return `The call was not connected (${status}).`;
+    const said = this.history.length;
+    if (!this.io) return `The call was not connected (${status}).`;
     const goal = this.outcome.goalCompleted ? 'The task was completed.' : 'The task was not completed.';
     const who = this.req.direction === 'inbound' ? 'A caller called in and the agent answered.' : this.answeredBy === 'machine' ? 'An answering machine answered.' : 'A person answered.';
     return `${who} ${goal} ${said} turns were spoken${reason ? `; the call ended: ${reason.replace(/_/g, ' ')}` : ''}.`;
@@ -294,6 +379,7 @@ export class CallSession {
   private async onCommand(env: CommandEnvelope): Promise<void> {
     let reply: CommandReply;
     try {
+      this.emit(ev.command(env.command.type));
       reply = await this.obey(env.command);
     } catch (err) {
       reply = { ok: false, error: (err as Error).message };
@@ -302,9 +388,25 @@ export class CallSession {
   }
 
   private async obey(c: CallCommand): Promise<CommandReply> {
+    // A person's command (a supervisor) is stored with who gave it, and counted as an override.
+    const by = 'by' in c ? c.by : undefined;
     switch (c.type) {
+      case 'say': {
+        const activity = this.activity;
+        if (!activity || this.phase !== 'live') return { ok: false, error: 'not_connected' };
+        await this.rec({ type: 'override', command: 'say', value: c.when, by: c.by });
+        background(this.d.log, 'supervisor line failed', this.supervisorSay(activity, c.text, c.when), { callId: this.callId });
+        return { ok: true };
+      }
+      case 'press':
+        if (!this.io || this.phase !== 'live') return { ok: false, error: 'not_connected' };
+        await this.rec({ type: 'override', command: 'press', value: c.digits, by: c.by });
+        // Keys take the line's time to play: the command is acknowledged once accepted.
+        background(this.d.log, 'supervisor keys failed', this.io.sendDigits(c.digits), { callId: this.callId });
+        return { ok: true };
       case 'end':
-        background(this.d.log, 'hang-up failed', this.hangup(c.reason ?? 'ended_by_api'), { callId: this.callId });
+        if (by) await this.rec({ type: 'override', command: 'end', by });
+        background(this.d.log, 'hang-up failed', this.hangup(c.reason ?? 'ended_by_api', 'command'), { callId: this.callId });
         return { ok: true };
       case 'update':
         this.applyChanges(c.changes);
@@ -314,15 +416,25 @@ export class CallSession {
         if (!q) return { ok: false, error: 'no_pending_question' };
         this.question = undefined;
         q.timeout.abort();
-        await this.rec({ type: 'command', command: 'operator_answer' });
-        this.enqueue({ type: 'operator_answer', question: q.text, answer: c.answer });
+        await this.rec(by ? { type: 'override', command: 'operator_answer', by } : { type: 'command', command: 'operator_answer' });
+        this.activity?.push({ type: 'operator_answer', question: q.text, answer: c.answer });
         return { ok: true };
       }
       case 'transfer':
-        if (!this.channel) return { ok: false, error: 'not_connected' };
+        if (!this.io) return { ok: false, error: 'not_connected' };
+        if (by) await this.rec({ type: 'override', command: 'transfer', value: `${c.warm ? 'warm' : 'cold'} ${c.to}`, by });
         background(this.d.log, 'transfer failed', this.transfer(c.to, c.warm, c.reason ?? 'transferred_by_api'), { callId: this.callId });
         return { ok: true };
     }
+  }
+
+  /**
+   * A supervisor's line: the agent gives way (at once, or once its sentence ends), the line is said in the
+   * agent's voice and enters the conversation (the transcript marks it `supervisor`), and the agent goes on.
+   */
+  private async supervisorSay(activity: Activity, text: string, when: 'interrupt' | 'after_sentence'): Promise<void> {
+    await activity.giveWay(when === 'interrupt' ? 'now' : 'after_clause');
+    await activity.speak(text, 'supervisor').waitForPlayout();
   }
 
   /** A PATCH: the next turn sees the new brief; a new max_duration restarts its timer from now. */
@@ -335,175 +447,75 @@ export class CallSession {
       ...(ch.additionalPrompt !== undefined ? { additionalPrompt: [r.additionalPrompt, ch.additionalPrompt].filter(Boolean).join('\n') } : {}),
       ...(ch.maxDurationSeconds !== undefined ? { maxDurationSeconds: ch.maxDurationSeconds } : {}),
     };
-    if (ch.maxDurationSeconds !== undefined && this.channel) this.startMaxDuration(ch.maxDurationSeconds);
+    if (ch.maxDurationSeconds !== undefined && this.io) this.startMaxDuration(ch.maxDurationSeconds);
   }
 
-  // ---- the conversation ------------------------------------------------------------------------
+  // ---- the agent's actions -----------------------------------------------------------------------
 
-  private onInput(input: CalleeInput): void {
-    if (input.type === 'hangup') return; // the carrier's `ended` follows
-    if (input.type === 'speech_started') {
-      // Barge-in: the callee talks over the agent; what is being said and planned is dropped.
-      this.turn?.abort();
-      return;
-    }
-    if (input.type === 'speech') {
-      this.history.push({ role: 'callee', text: input.text });
-      void this
-        .rec({ type: 'transcript', role: 'callee', text: input.text })
-        .catch((err) => this.d.log.error({ err, callId: this.callId }, 'transcript not recorded'));
-      // New words supersede a turn that is still deciding; a turn that has begun to act runs to its end
-      // (talking over the agent is a barge-in, signalled by `speech_started`).
-      if (!this.turnActed) this.turn?.abort();
-      this.enqueue({ type: 'speech', text: input.text }, performance.now());
-    } else if (input.type === 'dtmf') {
-      this.enqueue({ type: 'dtmf', digits: input.digits });
-    }
-  }
-
-  private pending: Array<{ input: BrainInput; heardAt?: number }> = [];
-  private turnNo = 0;
-  /** Timings of the turn under way (performance.now() milliseconds). */
-  private timing: { heardAt: number; startedAt: number; firstOutput?: number; firstSay?: number } | undefined;
-  private idle: Promise<void> = Promise.resolve();
-
-  private enqueue(input: BrainInput, heardAt?: number): void {
-    this.pending.push({ input, heardAt });
-    if (!this.working) this.idle = this.work();
-  }
-
-  /** Runs queued inputs through the brain one turn at a time. */
-  private async work(): Promise<void> {
-    this.working = true;
-    try {
-      while (this.pending.length && !this.life.signal.aborted && !this.hangingUp) {
-        const { input, heardAt } = this.pending.shift()!;
-        this.turn = new AbortController();
-        this.turnActed = false;
-        this.timing = heardAt !== undefined ? { heardAt, startedAt: performance.now() } : undefined;
-        await this.runTurn(input, this.turn.signal).catch((err) => {
-          if ((err as Error).name !== 'AbortError') this.d.log.error({ err, callId: this.callId }, 'agent turn failed');
-        });
-        this.recordTiming();
-      }
-    } finally {
-      this.working = false;
-    }
-  }
-
-  /** Stores and exports the latency figures of the turn that just ran (turns that answered speech). */
-  private recordTiming(): void {
-    const t = this.timing;
-    this.timing = undefined;
-    if (!t) return;
-    const latency: TurnLatency = {
-      transcript_to_gpt_ms: t.startedAt - t.heardAt,
-      gpt_first_token_ms: t.firstOutput !== undefined ? t.firstOutput - t.startedAt : null,
-      first_audio_playback_ms: t.firstSay !== undefined ? t.firstSay - t.heardAt : null,
-    };
-    this.d.metrics?.observeTurn(latency);
-    const turn = ++this.turnNo;
-    void this.inOrder(() => this.d.calls.recordTurn(this.callId, turn, latency)).catch((err) => this.d.log.warn({ err, callId: this.callId }, 'turn figures not stored'));
-  }
-
-  private async settle(): Promise<void> {
-    await this.idle.catch(() => {});
-  }
-
-  private async runTurn(input: BrainInput, signal: AbortSignal): Promise<void> {
-    const ctx = { brief: buildBrief(this.req), history: this.history, signal };
-    for await (const action of this.brainSession!.next(input, ctx)) {
-      if (signal.aborted || this.hangingUp) return;
-      if (this.timing) this.timing.firstOutput ??= performance.now();
-      this.turnActed = true;
-      if (this.remoteEnded && action.type !== 'end') continue; // the line is gone; only the verdict counts
-      const keepGoing = await this.act(action, signal);
-      // A change of language shows in the brief the brain reads for the rest of this turn too.
-      if (action.type === 'switch_language') ctx.brief = buildBrief(this.req);
-      if (!keepGoing) return;
-    }
-  }
-
-  /** Carries out one action; false stops the rest of the turn. */
-  private async act(a: AgentAction, signal: AbortSignal): Promise<boolean> {
-    const ch = this.channel!;
+  /** Carries out one action the agent decided (speech is the activity's) and says how it went. */
+  async act(a: ReportedAction, signal: AbortSignal): Promise<ActionResult> {
+    void signal; // every action here is short; a hang-up interrupts through `closing`
+    const io = this.io!;
     switch (a.type) {
-      case 'say': {
-        if (this.timing) this.timing.firstSay ??= performance.now();
-        const r = await ch.say(a.text, signal);
-        const heard = r.done ? a.text : r.heard.trim();
-        if (heard) {
-          this.history.push({ role: 'agent', text: heard });
-          void this.rec({ type: 'transcript', role: 'agent', text: heard }).catch(() => {}); // not awaited: the next turn need not wait
-        }
-        return r.done;
-      }
       case 'press':
-        await ch.sendDigits(a.digits);
+        await io.sendDigits(a.digits);
         await this.rec({ type: 'command', command: 'press', value: a.digits });
-        return true;
+        return OK;
       case 'press_field': {
         const digits = keypadDigits(this.req, a.field);
         const label = KEYPAD_FIELD_LABEL[a.field];
-        if (!digits) {
-          this.history.push({ role: 'system', text: `The ${label} may not be entered by keypad.` });
-          return true;
-        }
-        await ch.sendDigits(digits);
-        const note = `[entered ${label} by keypad]`;
-        this.history.push({ role: 'agent', text: note });
-        await this.rec({ type: 'transcript', role: 'agent', text: note });
+        if (!digits) return result.refused(`The ${label} may not be entered by keypad on this call.`);
+        await io.sendDigits(digits);
+        // The transcript shows that something was typed, never what: the digits stay out of every record.
+        await this.rec({ type: 'transcript', role: 'agent', text: `[entered ${label} by keypad]` });
         await this.rec({ type: 'command', command: 'press_field', value: a.field });
-        return true;
+        return OK;
       }
       case 'wait':
-        return true;
+        return OK;
       case 'switch_language':
         return this.switchLanguage(a.language);
       case 'end':
-        this.outcome = { goalCompleted: a.goalCompleted, reason: a.reason };
+        this.outcome = { ...this.outcome, goalCompleted: a.goalCompleted, reason: a.reason };
         await this.rec({ type: 'command', command: 'end_call', value: a.reason });
-        await this.hangup(a.reason);
-        return false;
+        await this.hangup(a.reason, 'agent');
+        return OK;
       case 'transfer': {
         const to = a.to || this.req.transferNumber;
         if (!to || !this.mayTransferTo(to)) {
-          this.history.push({ role: 'system', text: 'That transfer destination is not allowed for this call.' });
           await this.rec({ type: 'command', command: 'transfer_refused' });
-          return true;
+          return result.refused('That transfer destination is not allowed for this call.');
         }
-        return !(await this.transfer(to, a.warm, 'transferred'));
+        return this.transfer(to, a.warm, 'transferred');
       }
       case 'ask_operator':
         await this.askOperator(a.question);
-        return true;
+        return { ok: true, pending: true };
       case 'human_answered':
-        if (this.humanReached) return true;
+        if (this.humanReached) return OK;
         this.humanReached = true;
         await this.rec({ type: 'command', command: 'human_answered' });
         // With a transfer number, a person on the line is the moment to hand over (001: auto transfer).
-        if (this.req.transferNumber) return !(await this.transfer(this.req.transferNumber, false, 'auto_transfer'));
-        return true;
+        if (this.req.transferNumber) return this.transfer(this.req.transferNumber, false, 'auto_transfer');
+        return OK;
     }
-    void signal;
   }
 
   /**
    * The callee cannot follow the call's language: from now on the agent speaks (and the carrier's speech
    * runs in) `language`; the brief, and so the next prompt, says so. Carriers that do the speech are told.
    */
-  private async switchLanguage(language: string): Promise<boolean> {
-    if (language === this.req.language) return true;
+  private async switchLanguage(language: string): Promise<ActionResult> {
+    if (language === this.req.language) return OK;
     try {
-      await this.channel?.setLanguage?.(language);
+      await this.io?.setLanguage?.(language);
     } catch (err) {
       this.d.log.warn({ err, callId: this.callId }, 'language switch failed');
-      this.history.push({ role: 'system', text: 'The language could not be switched.' });
-      return true;
+      return result.failed('The language could not be switched.');
     }
     this.req = { ...this.req, language };
     await this.rec({ type: 'command', command: 'switch_language', value: language });
-    return true;
+    return OK;
   }
 
   // ---- transfers --------------------------------------------------------------------------------
@@ -516,27 +528,28 @@ export class CallSession {
     return digits.length >= 6 && allowed.split(/\s+/).some((n) => n.replace(/\D/g, '') === digits);
   }
 
-  /** Hands the callee to `to`; true when the agent's part of the call is over. */
-  private async transfer(to: string, warm: boolean, reason: string): Promise<boolean> {
-    const ch = this.channel;
-    if (!ch?.transfer || !this.d.carrier.capabilities.transfer) {
-      this.history.push({ role: 'system', text: 'Transfer is not available on this call.' });
+  /** Hands the callee to `to`; ok when the agent's part of the call is over. */
+  private async transfer(to: string, warm: boolean, reason: string): Promise<ActionResult> {
+    const io = this.io;
+    if (!io?.transfer || !this.d.carrier.capabilities.transfer) {
       await this.rec({ type: 'command', command: 'transfer_unavailable' });
-      return false;
+      return result.unavailable('Transfer is not available on this call.');
     }
     await this.rec({ type: 'command', command: 'transfer', value: `${warm ? 'warm' : 'cold'} ${to}` });
-    this.outcome = { goalCompleted: this.outcome.goalCompleted ?? true, reason };
-    this.transferred = true;
+    const before = this.outcome;
+    this.outcome = { ...before, goalCompleted: before.goalCompleted ?? true, reason, closedBy: 'transfer', transferred: true };
     try {
       const briefing = warm ? `Transferring a call about: ${this.req.task}` : undefined;
-      await ch.transfer(to, { warm, briefing });
-      return true;
+      await io.transfer(to, { warm, briefing });
+      // The agent's part of the call is over: no turn acts any more.
+      if (this.phase === 'live') this.phase = 'closing';
+      return OK;
     } catch (err) {
-      this.transferred = false;
+      this.outcome = before;
       this.d.log.warn({ err, callId: this.callId }, 'transfer failed');
-      this.history.push({ role: 'system', text: 'The transfer failed.' });
+      this.emit(ev.error('transfer', err));
       await this.rec({ type: 'command', command: 'transfer_failed' });
-      return false;
+      return result.failed('The transfer failed.');
     }
   }
 
@@ -553,15 +566,13 @@ export class CallSession {
     const timeout = new AbortController();
     this.question = { text: question, timeout };
     await this.rec({ type: 'command', command: 'ask_operator', value: question });
-    this.d.clock
-      .sleep(this.d.settings.operatorAnswerTimeoutSeconds * 1000, AbortSignal.any([timeout.signal, this.life.signal]))
-      .then(() => {
-        if (this.question?.timeout !== timeout) return;
-        this.question = undefined;
-        void this.rec({ type: 'command', command: 'operator_timeout' }).catch(() => {});
-        this.enqueue({ type: 'operator_answer', question, answer: null });
-      })
-      .catch(() => {});
+    this.after(this.d.settings.operatorAnswerTimeoutSeconds * 1000, AbortSignal.any([timeout.signal, this.life.signal]), 'operator question timer failed', async () => {
+      if (this.question?.timeout !== timeout) return;
+      this.question = undefined;
+      this.emit(ev.timer('operator_answer'));
+      this.activity?.push({ type: 'operator_answer', question, answer: null });
+      await this.rec({ type: 'command', command: 'operator_timeout' });
+    });
   }
 
   // ---- timers ----------------------------------------------------------------------------------
@@ -570,14 +581,12 @@ export class CallSession {
     if (this.req.maxDurationSeconds) this.startMaxDuration(this.req.maxDurationSeconds);
     const queue = this.req.maxQueueSeconds;
     if (queue && queue > 0 && this.answeredBy !== 'machine') {
-      this.d.clock
-        .sleep(queue * 1000, this.life.signal)
-        .then(() => {
-          if (this.humanReached || this.hangingUp) return;
-          this.outcome.goalCompleted ??= false; // a timer, not the agent, ended it
-          return this.hangup('queue_timeout');
-        })
-        .catch(() => {});
+      this.after(queue * 1000, this.life.signal, 'queue timer failed', async () => {
+        if (this.humanReached || this.closing) return;
+        this.emit(ev.timer('max_queue_time'));
+        this.outcome.goalCompleted ??= false; // a timer, not the agent, ended it
+        await this.hangup('queue_timeout', 'timer');
+      });
     }
   }
 
@@ -587,21 +596,25 @@ export class CallSession {
   private startMaxDuration(seconds: number): void {
     this.maxDurationTimer?.abort();
     const t = (this.maxDurationTimer = new AbortController());
-    this.d.clock
-      .sleep(seconds * 1000, AbortSignal.any([t.signal, this.life.signal]))
-      .then(async () => {
-        if (this.hangingUp) return;
-        this.turn?.abort();
-        this.pending = [];
-        await this.settle();
-        this.outcome.reason = 'max_duration';
-        this.outcome.goalCompleted ??= false; // a timer, not the agent, ended it
-        const bye = goodbyeLine(this.req.language);
-        const r = await this.channel!.say(bye);
-        const heard = r.done ? bye : r.heard;
-        if (heard) await this.rec({ type: 'transcript', role: 'agent', text: heard });
-        await this.hangup('max_duration');
-      })
-      .catch(() => {});
+    this.after(seconds * 1000, AbortSignal.any([t.signal, this.life.signal]), 'max duration timer failed', () => this.maxDurationReached());
+  }
+
+  /** The goodbye is best effort: whatever happens to it, the call is hung up. */
+  private async maxDurationReached(): Promise<void> {
+    if (this.closing) return;
+    this.emit(ev.timer('max_duration'));
+    this.outcome.reason = 'max_duration';
+    this.outcome.goalCompleted ??= false; // a timer, not the agent, ended it
+    this.outcome.closedBy = 'timer';
+    try {
+      const activity = this.activity!;
+      activity.interrupt();
+      await activity.settle();
+      await activity.speak(goodbyeLine(this.req.language), 'engine').waitForPlayout();
+    } catch (err) {
+      this.d.log.error({ err, callId: this.callId }, 'max duration goodbye failed');
+    } finally {
+      await this.hangup('max_duration', 'timer');
+    }
   }
 }

@@ -1,8 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { LlmBrain, type LlmBrainOptions } from '../../src/ai/agent/index.js';
 import { LlmError } from '../../src/ai/llm/llm.js';
-import type { AgentAction, AgentBrief, BrainInput, BrainSession, Turn } from '../../src/engine/brain.js';
-import { buildBrief, KEYPAD_FIELD_LABEL } from '../../src/engine/brief.js';
+import { OK, type ActionResult, type AgentAction, type AgentBrief, type BrainInput, type BrainSession, type Turn } from '../../src/engine/brain.js';
+import { buildBrief } from '../../src/engine/brief.js';
+import { SentenceSplitter, speakable } from '../../src/ai/agent/sentences.js';
 import { canonicalStartCall } from '../../src/core/calls/request.js';
 import { VirtualClock } from '../../src/lib/clock.js';
 import { ScriptedLlm, reply, text, toolCall, type Reply } from './helpers/scripted-llm.js';
@@ -28,15 +29,40 @@ class Driver {
   async input(input: BrainInput, signal = new AbortController().signal, onAction?: (a: AgentAction) => void): Promise<AgentAction[]> {
     if (input.type === 'speech') this.history.push({ role: 'callee', text: input.text });
     const out: AgentAction[] = [];
-    for await (const a of this.session.next(input, { brief: this.brief, history: this.history, signal })) {
-      if (signal.aborted) break;
+    const said = (text: string) => {
+      const a: AgentAction = { type: 'say', text };
       out.push(a);
       onAction?.(a);
-      if (a.type === 'say') this.history.push({ role: 'agent', text: a.text });
-      if (a.type === 'press_field') this.history.push({ role: 'agent', text: `[entered ${KEYPAD_FIELD_LABEL[a.field]} by keypad]` });
-      if (a.type === 'transfer') this.history.push({ role: 'system', text: 'Transfer is not available on this call.' });
+      this.history.push({ role: 'agent', text });
+    };
+    // Speech streams: its clauses are taken while the brain goes on (as the engine does); other actions wait for it.
+    let speaking: Promise<void> = Promise.resolve();
+    const turn = this.session.next(input, { brief: this.brief, history: this.history, signal });
+    let result: ActionResult | undefined;
+    for (;;) {
+      const step = await turn.next(result);
+      if (step.done || signal.aborted) break;
+      const a = step.value;
+      result = OK;
+      if (a.type === 'say') {
+        const text = a.text;
+        speaking = speaking.then(async () => {
+          if (typeof text === 'string') return said(text);
+          const splitter = new SentenceSplitter();
+          for await (const delta of text) for (const s of splitter.push(delta)) if (speakable(s)) said(speakable(s));
+          for (const s of splitter.flush()) if (speakable(s)) said(speakable(s));
+        });
+        result = { ok: true, playout: speaking.then(() => ({ heard: '', interrupted: false })) };
+        continue;
+      }
+      await speaking;
+      out.push(a);
+      onAction?.(a);
+      // The engine's result for a transfer on a line that cannot transfer.
+      if (a.type === 'transfer') result = { ok: false, error: 'unavailable', message: 'Transfer is not available on this call.' };
       if (a.type === 'end') break;
     }
+    await speaking;
     return out;
   }
   speech(text: string): Promise<AgentAction[]> {

@@ -61,8 +61,9 @@ export async function runCall(
     const ch = channel!;
     switch (a.type) {
       case 'say': {
-        const r = await ch.say(a.text, signal);
-        const heard = r.done ? a.text : r.heard;
+        const text = typeof a.text === 'string' ? a.text : ''; // the rules brain says whole lines
+        const r = await ch.say(text, signal);
+        const heard = r.done ? text : r.heard;
         if (heard) result.transcript.push({ role: 'agent', text: heard });
         return r.done;
       }

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/lib/clock.js';
-import type { AgentAction, Brain, BrainInput } from '../../src/engine/brain.js';
+import type { Brain, BrainInput, BrainTurn } from '../../src/engine/brain.js';
 import { BACKENDS } from '../helpers/backends.js';
 import { advanceUntil, startSwitchboard, until, type TestSwitchboard } from '../helpers/switchboard.js';
 
@@ -105,7 +105,7 @@ class AskingBrain implements Brain {
   readonly name = 'asking';
   startCall() {
     return {
-      async *next(input: BrainInput): AsyncIterable<AgentAction> {
+      async *next(input: BrainInput): BrainTurn {
         if (input.type === 'answered') {
           yield { type: 'ask_operator', question: 'Which day suits you?' };
           yield { type: 'wait' };

@@ -4,12 +4,18 @@
  * without tool calling), and never leaves the line silent: a failed or empty turn gets a spoken fallback,
  * and three in a row end the call with `llm_error`.
  *
+ * The model's text streams into speech: the first words of a reply open a `say` whose text is a stream,
+ * and the engine speaks it clause by clause while the model is still writing the rest.
+ *
  * The conversation sent to the model is rebuilt every turn from what actually happened: the engine's
  * history (agent turns hold only what the callee heard, so a reply cut off by barge-in is not remembered
  * as said), plus what only the brain knows (tool calls and their results, inline commands, notes about
- * DTMF, operator answers and notices), each placed where it happened in the history.
+ * DTMF, operator answers and notices), each placed where it happened in the history. A tool's result is
+ * the engine's result for that action (refused, unavailable, failed), handed back by the `yield`, and goes
+ * to the model as the tool-result message.
  */
-import type { AgentAction, AgentBrief, Brain, BrainContext, BrainInput, BrainSession, Turn } from '../../engine/brain.js';
+import type { ActionResult, AgentAction, AgentBrief, Brain, BrainContext, BrainInput, BrainSession, BrainTurn } from '../../engine/brain.js';
+import { TextStream } from '../../lib/text-stream.js';
 import { RealClock, type Clock } from '../../lib/clock.js';
 import type { ChatMessage, Llm, LlmRequest, ToolCall } from '../llm/llm.js';
 import { isBeep, norm } from '../rules/match.js';
@@ -79,14 +85,17 @@ interface RoundResult {
   aborted: boolean;
 }
 
-const say = (text: string): AgentAction => ({ type: 'say', text });
+const say = (text: string | AsyncIterable<string>): AgentAction => ({ type: 'say', text });
+
+/** Actions out, each action's result back in. */
+type Acts<R = void> = AsyncGenerator<AgentAction, R, ActionResult | undefined>;
 const result = (v: Record<string, unknown>) => JSON.stringify(v);
 const INTERRUPTED = result({ ok: false, error: 'not carried out: the turn was interrupted' });
 
 class LlmSession implements BrainSession {
   private readonly extras: Extra[] = [];
-  /** History entries (system notes, keypad notes) folded into a tool result instead of standing alone. */
-  private readonly absorbed = new Set<number>();
+  /** The playout of the last speech: the conversation is up to date once it has settled. */
+  private speaking: Promise<unknown> | undefined;
   private failures = 0;
   private opened = false;
   private machine = false;
@@ -97,7 +106,7 @@ class LlmSession implements BrainSession {
     private readonly clock: Clock,
   ) {}
 
-  async *next(input: BrainInput, ctx: BrainContext): AsyncIterable<AgentAction> {
+  async *next(input: BrainInput, ctx: BrainContext): BrainTurn {
     if (this.over || ctx.signal.aborted) return;
     switch (input.type) {
       case 'answered':
@@ -161,7 +170,7 @@ class LlmSession implements BrainSession {
   // ---- one turn ---------------------------------------------------------------------------------
 
   /** Calls the model until it has nothing more to do this turn; falls back when it fails. */
-  private async *turn(ctx: BrainContext, opening: boolean): AsyncGenerator<AgentAction> {
+  private async *turn(ctx: BrainContext, opening: boolean): Acts {
     const maxRounds = 1 + Math.max(0, this.o.maxToolRounds ?? 4);
     let acted = 0;
     let failed = false;
@@ -203,13 +212,14 @@ class LlmSession implements BrainSession {
   }
 
   /** One model call: streams sentences and actions out as they complete. */
-  private async *round(ctx: BrainContext): AsyncGenerator<AgentAction, RoundResult> {
+  private async *round(ctx: BrainContext): Acts<RoundResult> {
     const r: RoundResult = { acted: 0, said: false, ended: false, refused: false, wantsWords: false, failed: false, aborted: false };
     const brief = ctx.brief;
     const inline = this.o.mode === 'inline';
     const ctl = new AbortController();
     const onAbort = () => ctl.abort(ctx.signal.reason);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
+    await this.heard(); // the model sees what was heard of its last words
     const deadline = this.deadline(ctl);
 
     const req: LlmRequest = {
@@ -220,17 +230,30 @@ class LlmSession implements BrainSession {
       ...(this.o.maxTokens !== undefined ? { maxTokens: this.o.maxTokens } : {}),
     };
     const parser = new InlineCommandParser();
-    const splitter = new SentenceSplitter();
+    // The speech helper below is a generator function (no arrow), so it reaches the session by name.
+    const self = this;
     let block: { call: ChatMessage & { role: 'assistant' }; at: Extra } | undefined;
 
-    const sentences = function* (list: string[]): Generator<AgentAction> {
-      for (const s of list) {
-        const text = speakable(s);
-        if (!text) continue;
-        r.said = true;
-        r.acted++;
-        yield say(text);
-      }
+    // The reply's words stream into one speech (clauses are cut by the engine); a command closes it.
+    let speech: TextStream | undefined;
+    let lead = '';
+    const speak = function* (text: string): Generator<AgentAction> {
+      if (speech) return speech.push(text);
+      // Nothing to say yet (a space, markdown): keep it until words come.
+      lead += text;
+      if (!/[\p{L}\p{N}]/u.test(lead)) return;
+      speech = new TextStream();
+      speech.push(lead);
+      lead = '';
+      r.said = true;
+      r.acted++;
+      const queued = yield say(speech);
+      if (queued?.ok) self.speaking = queued.playout;
+    };
+    const endSpeech = () => {
+      speech?.end();
+      speech = undefined;
+      lead = '';
     };
 
     try {
@@ -243,16 +266,17 @@ class LlmSession implements BrainSession {
         if (chunk.type === 'text') {
           const pieces = inline ? parser.push(chunk.text) : [{ type: 'text' as const, text: chunk.text }];
           for (const p of pieces) {
-            if (p.type === 'text') yield* sentences(splitter.push(p.text));
+            if (p.type === 'text') yield* speak(p.text);
             else {
-              yield* sentences(splitter.flush());
+              endSpeech();
               yield* this.inlineCommand(p.command, ctx, r);
               if (r.ended) return r;
             }
           }
         } else if (chunk.type === 'tool_call' && !inline) {
-          yield* sentences(splitter.flush());
+          endSpeech();
           if (!block) {
+            await this.heard(); // the call goes where it happened: after what was said before it
             const call: ChatMessage & { role: 'assistant' } = { role: 'assistant', content: null, toolCalls: [] };
             const at: Extra = { at: ctx.history.length, messages: [call] };
             this.extras.push(at);
@@ -268,20 +292,21 @@ class LlmSession implements BrainSession {
         }
       }
       for (const p of inline ? parser.flush() : []) {
-        if (p.type === 'text') yield* sentences(splitter.push(p.text));
+        if (p.type === 'text') yield* speak(p.text);
         else {
-          yield* sentences(splitter.flush());
+          endSpeech();
           yield* this.inlineCommand(p.command, ctx, r);
           if (r.ended) return r;
         }
       }
-      yield* sentences(splitter.flush());
+      endSpeech();
       if (deadline.expired()) r.failed = true;
     } catch (err) {
       if (ctx.signal.aborted) r.aborted = true;
       else r.failed = true;
       void err; // classified by the adapter; a failed turn is handled the same whatever the cause
     } finally {
+      endSpeech();
       deadline.cancel();
       ctx.signal.removeEventListener('abort', onAbort);
     }
@@ -289,33 +314,24 @@ class LlmSession implements BrainSession {
   }
 
   /** Carries out one command (yields its action) and returns the result to tell the model. */
-  private async *perform(outcome: CommandOutcome, ctx: BrainContext, r: RoundResult): AsyncGenerator<AgentAction, { result: string; failed: boolean }> {
-    const inline = this.o.mode === 'inline';
+  private async *perform(outcome: CommandOutcome, ctx: BrainContext, r: RoundResult): Acts<{ result: string; failed: boolean }> {
+    void ctx;
     if (!outcome.ok) {
       r.refused = true;
       return { result: result({ ok: false, error: outcome.error }), failed: true };
     }
     const a = outcome.action;
-    const before = ctx.history.length;
     r.acted++;
     // The engine stops pulling once the call ends: be over before the action goes out.
     if (a.type === 'end') this.over = true;
-    yield a;
+    const done = yield a;
     if (a.type === 'end' || a.type === 'transfer') r.ended = true;
     if (a.type === 'ask_operator' || a.type === 'human_answered' || a.type === 'switch_language') r.wantsWords = true;
-    // What the engine noted while carrying it out: a system note means it could not be done.
-    const notes: Turn[] = [];
-    for (let i = before; i < ctx.history.length; i++) {
-      const t = ctx.history[i];
-      if (t.role === 'callee') continue;
-      notes.push(t);
-      if (!inline) this.absorbed.add(i);
-    }
-    const problems = notes.filter((t) => t.role === 'system').map((t) => t.text);
-    if (problems.length) {
+    // The engine's result: refused, unavailable or failed goes back to the model, which may try otherwise.
+    if (done && !done.ok) {
       r.refused = true;
       if (a.type === 'transfer') r.ended = false;
-      return { result: result({ ok: false, error: problems.join(' ') }), failed: true };
+      return { result: result({ ok: false, error: done.message }), failed: true };
     }
     if (a.type === 'ask_operator') {
       return {
@@ -331,7 +347,8 @@ class LlmSession implements BrainSession {
   }
 
   /** An inline command, recorded where the model wrote it (and its failure, if any, as a note). */
-  private async *inlineCommand(cmd: InlineCommand, ctx: BrainContext, r: RoundResult): AsyncGenerator<AgentAction> {
+  private async *inlineCommand(cmd: InlineCommand, ctx: BrainContext, r: RoundResult): Acts {
+    await this.heard();
     // The model sees its own commands where it wrote them, and hears about the ones that failed.
     const entry: Extra = { at: ctx.history.length, messages: [{ role: 'assistant', content: `[[${cmd.name}${cmd.param ? `:${cmd.param}` : ''}]]` }] };
     this.extras.push(entry);
@@ -345,7 +362,7 @@ class LlmSession implements BrainSession {
   // ---- voicemail --------------------------------------------------------------------------------
 
   /** Leaves a short message (the model writes it; a template if it cannot), then ends with `voicemail`. */
-  private async *voicemail(ctx: BrainContext): AsyncGenerator<AgentAction> {
+  private async *voicemail(ctx: BrainContext): Acts {
     this.machine = true;
     const brief = ctx.brief;
     this.note(
@@ -413,6 +430,13 @@ class LlmSession implements BrainSession {
     return { met: () => timer.abort(), expired: () => expired, cancel: () => timer.abort() };
   }
 
+  /** Until the speech said so far was heard (or cut): only then does the history hold it. */
+  private async heard(): Promise<void> {
+    const p = this.speaking;
+    this.speaking = undefined;
+    await p;
+  }
+
   /** Waits `ms` unless the signal aborts first (the callee spoke); true when the wait ran out. */
   private async pause(ms: number, signal: AbortSignal): Promise<boolean> {
     if (signal.aborted) return false;
@@ -449,11 +473,9 @@ class LlmSession implements BrainSession {
     let e = 0;
     for (let i = 0; i <= h.length; i++) {
       while (e < extras.length && (extras[e].at <= i || i === h.length)) out.push(...extras[e++].messages);
-      if (i === h.length || this.absorbed.has(i)) continue;
+      if (i === h.length) continue;
       const t = h[i];
-      if (t.role === 'callee') out.push({ role: 'user', content: t.text });
-      else if (t.role === 'agent') out.push({ role: 'assistant', content: t.text });
-      else out.push({ role: 'user', content: `[Note: ${t.text}]` });
+      out.push(t.role === 'callee' ? { role: 'user', content: t.text } : { role: 'assistant', content: t.text });
     }
     return mergeMessages(out);
   }

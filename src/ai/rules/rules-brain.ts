@@ -4,7 +4,7 @@
  * way through phone menus, keeps quiet on hold, leaves voicemail after the beep, and ends politely once
  * the callee has done (or refused) what was asked.
  */
-import type { AgentAction, AgentBrief, Brain, BrainContext, BrainInput, BrainSession } from '../../engine/brain.js';
+import type { ActionResult, AgentAction, AgentBrief, Brain, BrainContext, BrainInput, BrainSession, BrainTurn } from '../../engine/brain.js';
 import { RealClock, type Clock } from '../../lib/clock.js';
 import {
   askedField,
@@ -51,6 +51,9 @@ const end = (goalCompleted: boolean, reason: string): AgentAction => ({ type: 'e
 const say = (text: string): AgentAction => ({ type: 'say', text });
 const WAIT: AgentAction = { type: 'wait' };
 
+/** A turn's actions; each `yield` evaluates to the action's result. */
+type Acts = Generator<AgentAction, void, ActionResult | undefined>;
+
 class RulesSession implements BrainSession {
   private opened = false;
   /** The person now on the line has not heard the task (true again after a menu or a queue). */
@@ -70,7 +73,7 @@ class RulesSession implements BrainSession {
     void brief; // the live brief arrives with every input (a PATCH may change it)
   }
 
-  async *next(input: BrainInput, ctx: BrainContext): AsyncIterable<AgentAction> {
+  async *next(input: BrainInput, ctx: BrainContext): BrainTurn {
     const p = phrasesFor(ctx.brief.language);
     if (this.final) {
       // We already said goodbye; whatever comes now, the call is over.
@@ -109,7 +112,7 @@ class RulesSession implements BrainSession {
    * A call to us, offline: the agent takes a message. It asks for the caller's name, notes the request,
    * asks whether there is anything else, and says goodbye when the caller is done.
    */
-  private *onCallerSpeech(text: string, p: Phrases): Generator<AgentAction> {
+  private *onCallerSpeech(text: string, p: Phrases): Acts {
     const t = norm(text);
     if (isGoodbye(t) || (this.request === 'noted' && (isRefusal(t) || /\b(no|nothing|that'?s all|that'?s it|nej|inget)\b/i.test(t)))) {
       yield say(p.goodbye);
@@ -133,7 +136,7 @@ class RulesSession implements BrainSession {
     yield say(p.inbound.notedMore);
   }
 
-  private *onSpeech(text: string, brief: AgentBrief, p: Phrases): Generator<AgentAction> {
+  private *onSpeech(text: string, brief: AgentBrief, p: Phrases): Acts {
     const t = norm(text);
     if (isBeep(t)) {
       const statement = this.statement(brief, p);
@@ -148,7 +151,7 @@ class RulesSession implements BrainSession {
 
     const asked = askedField(text);
     if (asked?.keypad && this.keypadField(asked.field, brief)) {
-      yield { type: 'press_field', field: this.keypadField(asked.field, brief)! };
+      yield* this.pressField(this.keypadField(asked.field, brief)!, p);
       return;
     }
     const options = parseMenu(text);
@@ -189,7 +192,7 @@ class RulesSession implements BrainSession {
     if (this.offeredKeypad && isAffirmative(t)) {
       const field = this.offeredKeypad;
       this.offeredKeypad = undefined;
-      yield { type: 'press_field', field };
+      yield* this.pressField(field, p);
       return;
     }
     if (isHelpQuestion(t) || (this.needTask && (isQuestion(t) || isGreeting(t)))) {
@@ -218,7 +221,7 @@ class RulesSession implements BrainSession {
     yield WAIT; // announcements, "let me check", small talk
   }
 
-  private *open(brief: AgentBrief, p: Phrases): Generator<AgentAction> {
+  private *open(brief: AgentBrief, p: Phrases): Acts {
     const statement = this.statement(brief, p);
     // An agent's starting message is the opening line, in place of the usual hello; the task follows it.
     yield say(this.opened ? statement : `${brief.greeting ?? p.hello(brief.persona.name)} ${statement}`);
@@ -226,7 +229,13 @@ class RulesSession implements BrainSession {
     this.needTask = false;
   }
 
-  private *finish(goalCompleted: boolean, reason: string): Generator<AgentAction> {
+  /** Types a field on the keypad; should the call refuse it after all, the callee is told so instead. */
+  private *pressField(field: KeypadField, p: Phrases): Acts {
+    const r = yield { type: 'press_field', field };
+    if (r && !r.ok) yield say(p.cannotShare);
+  }
+
+  private *finish(goalCompleted: boolean, reason: string): Acts {
     this.final = { goalCompleted, reason };
     yield end(goalCompleted, reason);
   }
@@ -245,7 +254,7 @@ class RulesSession implements BrainSession {
     return (field === 'phone' || field === 'personal_security_number') && brief.keypadFields.includes(field) ? field : undefined;
   }
 
-  private *answerField(field: AskedField, brief: AgentBrief, p: Phrases): Generator<AgentAction> {
+  private *answerField(field: AskedField, brief: AgentBrief, p: Phrases): Acts {
     const info = `${brief.task} ${brief.additionalPrompt}`;
     const persona = brief.persona;
     switch (field) {

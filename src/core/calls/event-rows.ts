@@ -5,7 +5,10 @@ import type { CallEvent, CallEventData, NewCallEvent, Speaker } from './events.j
 /** The stored columns of a new event (one place for the shape of `call_events.data`). */
 export function eventValues(e: NewCallEvent): { kind: string; role: Speaker | null; text: string | null; data: string | null } {
   if (e.type === 'transcript') return { kind: e.type, role: e.role, text: e.text, data: null };
-  const data: CallEventData = e.type === 'status' ? { status: e.status, reason: e.reason ?? null } : { command: e.command, value: e.value ?? null };
+  const data: CallEventData =
+    e.type === 'status'
+      ? { status: e.status, reason: e.reason ?? null }
+      : { command: e.command, value: e.value ?? null, ...(e.type === 'override' ? { by: e.by } : {}) };
   return { kind: e.type, role: null, text: null, data: JSON.stringify(data) };
 }
 
@@ -16,5 +19,7 @@ export function toCallEvent(row: CallEventRow): CallEvent {
   const data = row.data;
   if (row.kind === 'transcript') return { type: 'transcript', ...base, role: row.role ?? 'system', text: row.text ?? '' };
   if (data && 'status' in data) return { type: 'status', ...base, status: data.status, reason: data.reason ?? undefined };
-  return { type: 'command', ...base, command: data && 'command' in data ? data.command : row.kind, value: (data && 'command' in data ? data.value : null) ?? undefined };
+  // A supervisor's override reads as a command that says who gave it.
+  const by = data && 'command' in data ? data.by : undefined;
+  return { type: 'command', ...base, command: data && 'command' in data ? data.command : row.kind, value: (data && 'command' in data ? data.value : null) ?? undefined, ...(by ? { by } : {}) };
 }

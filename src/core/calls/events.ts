@@ -10,15 +10,18 @@ export type Speaker = 'agent' | 'callee' | 'supervisor' | 'system';
 export type CallEvent =
   | { type: 'transcript'; callId: string; seq: number; at: string; role: Speaker; text: string }
   | { type: 'status'; callId: string; seq: number; at: string; status: CallState; reason?: string }
-  | { type: 'command'; callId: string; seq: number; at: string; command: string; value?: string };
+  /** An action on the call; `by` names who gave it when a person did (a supervisor override). */
+  | { type: 'command'; callId: string; seq: number; at: string; command: string; value?: string; by?: string };
 
 export type NewCallEvent =
   | { type: 'transcript'; role: Speaker; text: string }
   | { type: 'status'; status: CallState; reason?: string }
-  | { type: 'command'; command: string; value?: string };
+  | { type: 'command'; command: string; value?: string }
+  /** A supervisor's command (counted in `override_count`): `by` is `key:<fingerprint>` or `user:<id>`. */
+  | { type: 'override'; command: string; value?: string; by: string };
 
-/** `call_events.data` as stored: a status change's state and reason, or a command and its value. */
-export type CallEventData = { status: CallState; reason: string | null } | { command: string; value: string | null };
+/** `call_events.data` as stored: a status change's state and reason, or a command and its value (and who gave it, for an override). */
+export type CallEventData = { status: CallState; reason: string | null } | { command: string; value: string | null; by?: string };
 
 /** Changes to a live call (PATCH); they apply at the agent's next turn. */
 export interface LiveChanges {
@@ -28,12 +31,19 @@ export interface LiveChanges {
   maxDurationSeconds?: number;
 }
 
-/** Commands sent over the bus to the session that owns a live call. */
+/**
+ * Commands sent over the bus to the session that owns a live call. `by` names the person who gave one
+ * (a supervisor: `key:<fingerprint>` or `user:<id>`); such a command is stored as an override.
+ */
 export type CallCommand =
-  | { type: 'end'; reason?: string }
+  | { type: 'end'; reason?: string; by?: string }
   | { type: 'update'; changes: LiveChanges }
-  | { type: 'operator_answer'; answer: string }
-  | { type: 'transfer'; to: string; warm: boolean; reason?: string };
+  | { type: 'operator_answer'; answer: string; by?: string }
+  | { type: 'transfer'; to: string; warm: boolean; reason?: string; by?: string }
+  /** Say a line on the call: at once (`interrupt`, the agent is cut off) or once the sentence being said ends. */
+  | { type: 'say'; text: string; when: 'interrupt' | 'after_sentence'; by: string }
+  /** Press keys on the call (digits `0-9 * #`, `w` a half-second pause). */
+  | { type: 'press'; digits: string; by: string };
 
 export interface CommandEnvelope {
   command: CallCommand;

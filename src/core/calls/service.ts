@@ -332,7 +332,7 @@ export class CallService {
       .selectFrom('call_events')
       .select(['data', 'created_at'])
       .where('call_id', '=', callId)
-      .where('kind', '=', 'command')
+      .where('kind', 'in', ['command', 'override'])
       .orderBy('seq', 'desc')
       .limit(50)
       .execute();
@@ -415,19 +415,34 @@ export class CallService {
     return this.find(orgId, call.id);
   }
 
-  /** Answers the question the agent asked the operator (see the `ask_operator` tool). */
-  async answerOperator(orgId: string, idOrSid: string, answer: string): Promise<void> {
+  /** Answers the question the agent asked the operator (see the `ask_operator` tool); `by`: who answered. */
+  async answerOperator(orgId: string, idOrSid: string, answer: string, by?: string): Promise<void> {
     const call = await this.liveCall(orgId, idOrSid);
-    await this.mustReach(call.id, { type: 'operator_answer', answer });
+    await this.mustReach(call.id, { type: 'operator_answer', answer, ...(by ? { by } : {}) });
   }
 
-  /** Transfers a live call to `to` (warm by default, as 001). */
-  async transfer(orgId: string, idOrSid: string, to: string, warm: boolean, reason?: string): Promise<CallRow> {
+  /** Transfers a live call to `to` (warm by default, as 001); `by`: the supervisor who asked. */
+  async transfer(orgId: string, idOrSid: string, to: string, warm: boolean, reason?: string, by?: string): Promise<CallRow> {
+    const call = await this.connectedCall(orgId, idOrSid);
+    await this.mustReach(call.id, { type: 'transfer', to, warm, reason, ...(by ? { by } : {}) });
+    return call;
+  }
+
+  /**
+   * A supervisor's command to a connected call: say a line (at once, or after the sentence being said),
+   * or press keys. The session stores it as an override with `by`.
+   */
+  async supervise(orgId: string, idOrSid: string, command: Extract<CallCommand, { type: 'say' | 'press' }>): Promise<CallRow> {
+    const call = await this.connectedCall(orgId, idOrSid);
+    await this.mustReach(call.id, command);
+    return call;
+  }
+
+  private async connectedCall(orgId: string, idOrSid: string): Promise<CallRow> {
     const call = await this.liveCall(orgId, idOrSid);
     if (call.status !== 'in_progress') {
       throw new SwitchboardError('SB_ERR_CALL_NOT_ACTIVE', 'Call is not connected', { status: call.status });
     }
-    await this.mustReach(call.id, { type: 'transfer', to, warm, reason });
     return call;
   }
 

@@ -137,6 +137,17 @@ export const TransferBody = Type.Object({
 
 export const OperatorAnswerBody = Type.Object({ answer: Type.String({ minLength: 1, maxLength: 2000 }) });
 
+/** A supervisor's line (extension): said at once, cutting the agent off, unless `interrupt` is false (then after the agent's sentence). */
+export const SayBody = Type.Object({
+  text: Type.String({ minLength: 1, maxLength: 2000, description: 'The line to say on the call, in the agent’s voice.' }),
+  interrupt: Type.Optional(Type.Boolean({ default: true, description: 'Cut the agent off (true) or wait until its sentence ends (false).' })),
+});
+
+/** A supervisor's key presses (extension). */
+export const PressBody = Type.Object({
+  digits: Type.String({ pattern: '^[0-9*#wW]{1,32}$', description: 'Digits 0-9, * and #; w is a half-second pause.' }),
+});
+
 export const VerifyCallerIdBody = Type.Object({ phone_number: E164 });
 
 export const VerifyCallerIdResponse = Type.Object({

@@ -1,0 +1,341 @@
+/**
+ * The agent activity: turn-taking for one call, over one `AgentIO`. User events come in (speech started,
+ * transcripts, keypad digits, hang-up); the brain is run one turn at a time on what was heard; its speech
+ * goes out as `SpeechHandle`s played in order, clause by clause, while the brain goes on producing; its
+ * other actions go to the controller (`ActionHost`), whose result is handed back to the brain as a value.
+ * Barge-in (`speech_started`) interrupts the turn and its speech; only what was heard stays in the
+ * conversation. The activity reports everything as session events (./events.ts).
+ */
+import type { ActionResult, AgentAction, BrainInput, BrainSession, BrainContext, Turn } from './brain.js';
+import { OK } from './brain.js';
+import type { Activity, ActionHost } from './activity.js';
+import type { AgentIO, UserInput } from './io/io.js';
+import { ev, type AgentState, type SessionEvent, type SpeechSource, type UserState } from './events.js';
+import { SpeechHandle } from './speech-handle.js';
+import { SentenceSplitter, speakable } from '../ai/agent/sentences.js';
+import type { Logger } from '../lib/logger.js';
+import type { TurnLatency } from '../metrics/index.js';
+
+export interface AgentActivityOptions {
+  callId: string;
+  io: AgentIO;
+  brain: BrainSession;
+  host: ActionHost;
+  /** Receives every event, in order. Must not throw. */
+  emit: (e: SessionEvent) => void;
+  /** The latency figures of a turn that answered the callee's speech. */
+  onTurnFigures?: (latency: TurnLatency) => void;
+  log: Logger;
+}
+
+/** The turn under way: its abort, whether it has begun to act, and its timings (performance.now() ms). */
+interface TurnState {
+  ctl: AbortController;
+  acted: boolean;
+  timing?: { heardAt: number; startedAt: number; firstOutput?: number; firstSay?: number };
+}
+
+const INTERRUPTED: ActionResult = { ok: false, error: 'interrupted', message: 'not carried out: the call has ended' };
+
+export class AgentActivity implements Activity {
+  private agent: AgentState = 'initializing';
+  private user: UserState = 'listening';
+  readonly history: Turn[] = [];
+  private pending: Array<{ input: BrainInput; heardAt?: number }> = [];
+  private turn: TurnState | undefined;
+  /** The turn loop while it runs. */
+  private running: Promise<void> | undefined;
+  /** Speech queued or playing, in order; `playing` settles when the last of it has. */
+  private readonly speech: SpeechHandle[] = [];
+  private playing: Promise<void> = Promise.resolve();
+  private speechIds = 0;
+  private gone = false;
+  private closed = false;
+  /** Someone else's line waits: speech stops at the end of the clause being said. */
+  private yieldAfterClause = false;
+
+  constructor(private readonly o: AgentActivityOptions) {}
+
+  get agentState(): AgentState {
+    return this.agent;
+  }
+
+  get userState(): UserState {
+    return this.user;
+  }
+
+  start(answeredBy: 'human' | 'machine' | 'unknown'): void {
+    this.setAgent('listening');
+    this.o.io.onInput((input) => this.onInput(input));
+    this.push({ type: 'answered', answeredBy });
+  }
+
+  push(input: BrainInput, heardAt?: number): void {
+    if (this.closed) return;
+    this.pending.push({ input, heardAt });
+    this.running ??= this.work();
+  }
+
+  speak(text: string | AsyncIterable<string>, source: SpeechSource, turn?: TurnState): SpeechHandle {
+    const handle = new SpeechHandle(++this.speechIds, source, turn?.ctl.signal);
+    this.speech.push(handle);
+    this.o.emit(ev.speechCreated(handle.id, source));
+    const play = () => this.play(handle, text, turn);
+    this.playing = this.playing.then(play, play);
+    return handle;
+  }
+
+  async giveWay(when: 'now' | 'after_clause'): Promise<void> {
+    if (when === 'now' || !this.speech.length) this.cut();
+    else this.yieldAfterClause = true;
+    await this.speechIdle();
+    this.yieldAfterClause = false;
+  }
+
+  /** Drops the turn under way and all speech. */
+  private cut(): void {
+    this.turn?.ctl.abort();
+    for (const h of this.speech) h.interrupt();
+  }
+
+  interrupt(): void {
+    this.pending = [];
+    this.turn?.ctl.abort();
+    for (const h of this.speech) h.interrupt();
+  }
+
+  async settle(): Promise<void> {
+    while (this.running || this.speech.length) {
+      await this.running;
+      await this.playing;
+    }
+  }
+
+  lineGone(): void {
+    this.gone = true;
+    this.pending = [];
+    this.setUser('away');
+  }
+
+  close(): void {
+    this.closed = true;
+    this.interrupt();
+  }
+
+  // ---- the user's side -------------------------------------------------------------------------
+
+  private onInput(input: UserInput): void {
+    if (this.closed) return;
+    switch (input.type) {
+      case 'hangup':
+        this.gone = true;
+        this.setUser('away');
+        return;
+      case 'speech_started':
+        // Barge-in: the callee talks over the agent; what is being said and planned is dropped.
+        this.setUser('speaking');
+        this.turn?.ctl.abort();
+        for (const h of this.speech) h.interrupt();
+        return;
+      case 'speech_ended':
+        this.setUser('listening');
+        return;
+      case 'dtmf':
+        this.o.emit(ev.dtmf(input.digits));
+        this.push({ type: 'dtmf', digits: input.digits });
+        return;
+      case 'transcript':
+        this.o.emit(ev.transcribed(input.text, input.final));
+        if (!input.final) return;
+        this.setUser('listening');
+        this.addItem('callee', input.text);
+        // New words supersede a turn that is still deciding; a turn that has begun to act runs to its end
+        // (talking over the agent is a barge-in, signalled by `speech_started`).
+        if (this.turn && !this.turn.acted) this.turn.ctl.abort();
+        this.push({ type: 'speech', text: input.text }, performance.now());
+        return;
+    }
+  }
+
+  // ---- turns -------------------------------------------------------------------------------------
+
+  /** Runs queued inputs through the brain one turn at a time. */
+  private async work(): Promise<void> {
+    await Promise.resolve(); // `running` is set before this loop can end
+    try {
+      while (this.pending.length && !this.closed && !this.gone && !this.o.host.closing) {
+        const { input, heardAt } = this.pending.shift()!;
+        const turn: TurnState = { ctl: new AbortController(), acted: false };
+        if (heardAt !== undefined) turn.timing = { heardAt, startedAt: performance.now() };
+        this.turn = turn;
+        this.setAgent('thinking');
+        try {
+          await this.runTurn(input, turn);
+        } catch (err) {
+          if ((err as Error).name !== 'AbortError') {
+            this.o.log.error({ err, callId: this.o.callId }, 'agent turn failed');
+            this.o.emit(ev.error('turn', err));
+          }
+        }
+        await this.speechIdle();
+        this.turn = undefined;
+        if (this.agent === 'thinking') this.setAgent('listening');
+        this.figures(turn);
+      }
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  /**
+   * One turn: pulls the brain's actions and hands each result back. Speech is queued and the brain goes on
+   * at once (its next clause is written while this one is said); any other action first waits until the
+   * speech before it was heard, so a goodbye is heard before the hang-up and a sentence before the keys.
+   */
+  private async runTurn(input: BrainInput, turn: TurnState): Promise<void> {
+    const signal = turn.ctl.signal;
+    const ctx: BrainContext = { brief: this.o.host.brief(), history: this.history, signal };
+    const actions = this.o.brain.next(input, ctx);
+    let result: ActionResult | undefined;
+    let finished = false;
+    try {
+      for (;;) {
+        const step = await actions.next(result);
+        if (step.done) {
+          finished = true;
+          break;
+        }
+        if (signal.aborted || this.closed || this.o.host.closing) break;
+        const a: AgentAction = step.value;
+        if (turn.timing) turn.timing.firstOutput ??= performance.now();
+        turn.acted = true;
+        if (this.gone && a.type !== 'end') {
+          result = INTERRUPTED; // the line is gone; only the verdict counts
+          continue;
+        }
+        if (a.type === 'say') {
+          result = { ok: true, playout: this.speak(a.text, 'brain', turn).waitForPlayout() };
+          continue;
+        }
+        if (a.type === 'wait') {
+          result = OK;
+          continue;
+        }
+        await this.speechIdle();
+        if (signal.aborted) break; // the callee cut the speech before it: the rest of the turn is dropped
+        result = await this.o.host.act(a, signal);
+        this.o.emit(ev.action(a, result));
+        // A change of language shows in the brief the brain reads for the rest of this turn too.
+        if (a.type === 'switch_language') ctx.brief = this.o.host.brief();
+        if (this.o.host.closing) break;
+      }
+    } finally {
+      if (!finished) await actions.return(undefined);
+    }
+  }
+
+  /** Stores the latency figures of a turn that answered speech. */
+  private figures(turn: TurnState): void {
+    const t = turn.timing;
+    if (!t || !this.o.onTurnFigures) return;
+    this.o.onTurnFigures({
+      transcript_to_gpt_ms: t.startedAt - t.heardAt,
+      gpt_first_token_ms: t.firstOutput !== undefined ? t.firstOutput - t.startedAt : null,
+      first_audio_playback_ms: t.firstSay !== undefined ? t.firstSay - t.heardAt : null,
+    });
+  }
+
+  // ---- speech ------------------------------------------------------------------------------------
+
+  /** Resolves once everything queued so far has been heard or cut. */
+  private async speechIdle(): Promise<void> {
+    while (this.speech.length) await this.playing;
+  }
+
+  /** Plays one handle, clause by clause; what was heard enters the conversation. Never rejects. */
+  private async play(handle: SpeechHandle, text: string | AsyncIterable<string>, turn: TurnState | undefined): Promise<void> {
+    try {
+      for await (const clause of typeof text === 'string' ? one(text) : clauses(text, handle.signal)) {
+        if (handle.interrupted || this.closed) {
+          handle.interrupt();
+          break;
+        }
+        if (turn?.timing) turn.timing.firstSay ??= performance.now();
+        this.setAgent('speaking');
+        const r = await this.o.io.playClause(clause, handle.signal);
+        const heard = r.done ? clause : r.heard.trim();
+        if (heard) {
+          handle.addHeard(heard);
+          this.addItem('agent', heard, handle.source);
+        }
+        if (!r.done) {
+          handle.interrupt();
+          break;
+        }
+        if (this.yieldAfterClause) this.cut();
+      }
+    } catch (err) {
+      this.o.log.error({ err, callId: this.o.callId }, 'speech failed');
+      this.o.emit(ev.error('speech', err));
+      handle.interrupt();
+    } finally {
+      const r = handle.finish(false);
+      this.speech.splice(this.speech.indexOf(handle), 1);
+      this.o.emit(ev.speechDone(handle.id, r.heard, r.interrupted));
+      // Speech of a turn that was cut off: the rest of that turn is dropped too.
+      if (r.interrupted) turn?.ctl.abort();
+      if (!this.speech.length && this.agent === 'speaking') this.setAgent(this.turn ? 'thinking' : 'listening');
+    }
+  }
+
+  // ---- states and the conversation ---------------------------------------------------------------
+
+  private addItem(role: 'agent' | 'callee', text: string, source?: SpeechSource): void {
+    this.history.push({ role, text });
+    this.o.emit(ev.item(role, text, source === 'supervisor' ? source : undefined));
+  }
+
+  private setAgent(next: AgentState): void {
+    if (next === this.agent) return;
+    const old = this.agent;
+    this.agent = next;
+    this.o.emit(ev.agentState(old, next));
+  }
+
+  private setUser(next: UserState): void {
+    if (next === this.user || this.user === 'away') return;
+    const old = this.user;
+    this.user = next;
+    this.o.emit(ev.userState(old, next));
+  }
+}
+
+async function* one(text: string): AsyncGenerator<string> {
+  if (text.trim()) yield text;
+}
+
+/**
+ * Streaming text cut into speakable clauses as they complete, so the first is said while the rest is
+ * still being written. Stops waiting for more text as soon as `signal` aborts.
+ */
+async function* clauses(source: AsyncIterable<string>, signal: AbortSignal): AsyncGenerator<string> {
+  const splitter = new SentenceSplitter();
+  const it = source[Symbol.asyncIterator]();
+  const aborted = new Promise<'aborted'>((resolve) => {
+    if (signal.aborted) resolve('aborted');
+    else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+  });
+  for (;;) {
+    const step = await Promise.race([it.next(), aborted]);
+    if (step === 'aborted') return;
+    if (step.done) break;
+    for (const s of splitter.push(step.value)) {
+      const text = speakable(s);
+      if (text) yield text;
+    }
+  }
+  for (const s of splitter.flush()) {
+    const text = speakable(s);
+    if (text) yield text;
+  }
+}

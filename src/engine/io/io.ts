@@ -1,0 +1,55 @@
+/**
+ * The agent activity's one I/O interface: the person on the line comes in as user events, and speech goes
+ * out clause by clause. Every way of carrying a call's speech implements it, so turn-taking, barge-in and
+ * speech handles are written once (LiveKit agents-js `voice/io.ts`; Pipecat translates wire formats at the
+ * transport, and so do we: carrier messages stop in the carrier, the activity sees only these types).
+ *
+ * Implementations:
+ * - `TextIO` (./text-io.ts): carriers that do speech themselves and exchange text (the simulated
+ *   network's line, Twilio ConversationRelay).
+ * - the cascaded audio pipeline (to come): an `AgentIO` over a carrier's `AudioChannel` — voice activity
+ *   detection and streaming speech-to-text make the user events, `playClause` is streaming text-to-speech
+ *   into μ-law frames with a mark at the clause's end, and `clear()` cuts it.
+ * A speech-to-speech model does its own turn-taking: it is another `Activity` (../activity.ts), not an I/O.
+ */
+import type { SayResult } from '../../carriers/carrier.js';
+
+/**
+ * What the person on the line does. `speech_started` may interrupt the agent (barge-in); a final
+ * `transcript` is what they said. Text carriers report `speech_started` only when someone talks over the
+ * agent, and an utterance's end only by its final transcript; audio pipelines report both ends and
+ * interim transcripts too.
+ */
+export type UserInput =
+  | { type: 'speech_started' }
+  | { type: 'speech_ended' }
+  | { type: 'transcript'; text: string; final: boolean }
+  | { type: 'dtmf'; digits: string }
+  /** The far end hung up (the carrier's `ended` follows). */
+  | { type: 'hangup' };
+
+/** How one clause fared: heard in full, or cut off (barge-in, abort, the end of the call) with the part heard. */
+export type PlayoutResult = SayResult;
+
+/** What an I/O can do besides speaking and hearing; the activity and the controller read these, never the kind. */
+export interface IOCapabilities {
+  /** Reports interim transcripts and `speech_ended` (audio pipelines). */
+  interimTranscripts: boolean;
+}
+
+export interface AgentIO {
+  readonly capabilities: IOCapabilities;
+  /** Receives the user's side (one listener; inputs that came before it are kept and delivered). */
+  onInput(listener: (input: UserInput) => void): void;
+  /**
+   * Speaks one clause. Resolves once it was heard in full, or cut off (the callee spoke over it, `signal`
+   * aborted, the call ended) with the part that was heard. Clauses are played one at a time, in order.
+   */
+  playClause(text: string, signal: AbortSignal): Promise<PlayoutResult>;
+  sendDigits(digits: string): Promise<void>;
+  hangup(): Promise<void>;
+  /** Hands the callee over to `to`; absent where the line cannot transfer. */
+  transfer?(to: string, opts: { warm: boolean; briefing?: string }): Promise<void>;
+  /** From now on speak and hear `language`; absent where the speech needs no telling. */
+  setLanguage?(language: string): Promise<void>;
+}

@@ -1,0 +1,48 @@
+/**
+ * `AgentIO` over a text-mode `VoiceChannel`: the carrier (the simulated network, Twilio ConversationRelay)
+ * recognises and synthesises speech and exchanges text. Its callee inputs become user events; a clause is
+ * one `say`.
+ */
+import type { CalleeInput, VoiceChannel } from '../../carriers/carrier.js';
+import type { AgentIO, IOCapabilities, PlayoutResult, UserInput } from './io.js';
+
+export class TextIO implements AgentIO {
+  readonly capabilities: IOCapabilities = { interimTranscripts: false };
+  readonly transfer?: AgentIO['transfer'];
+  readonly setLanguage?: AgentIO['setLanguage'];
+
+  constructor(private readonly channel: VoiceChannel) {
+    if (channel.transfer) this.transfer = (to, opts) => channel.transfer!(to, opts);
+    if (channel.setLanguage) this.setLanguage = (language) => channel.setLanguage!(language);
+  }
+
+  onInput(listener: (input: UserInput) => void): void {
+    this.channel.onInput((input) => listener(toUserInput(input)));
+  }
+
+  playClause(text: string, signal: AbortSignal): Promise<PlayoutResult> {
+    return this.channel.say(text, signal);
+  }
+
+  sendDigits(digits: string): Promise<void> {
+    return this.channel.sendDigits(digits);
+  }
+
+  hangup(): Promise<void> {
+    return this.channel.hangup();
+  }
+}
+
+/** A carrier's callee input as a user event: a finished utterance is a final transcript. */
+export function toUserInput(input: CalleeInput): UserInput {
+  switch (input.type) {
+    case 'speech':
+      return { type: 'transcript', text: input.text, final: true };
+    case 'speech_started':
+      return { type: 'speech_started' };
+    case 'dtmf':
+      return { type: 'dtmf', digits: input.digits };
+    case 'hangup':
+      return { type: 'hangup' };
+  }
+}
