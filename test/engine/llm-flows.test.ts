@@ -240,7 +240,8 @@ describe.each(CONFIGS)('LLM flows through the /v1 API [$name]', (cfg) => {
       return c.ended_at ? c : null;
     }, 20_000, 'the call to end');
   async function commands(callId: string) {
-    const rows = await t.sb.store.db.selectFrom('call_events').select('data').where('call_id', '=', callId).where('kind', '=', 'command').orderBy('seq').execute();
+    // A supervisor's command (the operator's answer) is stored as an override, read back as a command.
+    const rows = await t.sb.store.db.selectFrom('call_events').select('data').where('call_id', '=', callId).where('kind', 'in', ['command', 'override']).orderBy('seq').execute();
     return rows.map((r) => (typeof r.data === 'string' ? JSON.parse(r.data) : r.data) as { command: string; value?: string | null });
   }
   const texts = (c: any, role?: string) => (c.transcripts as any[]).filter((x) => !role || x.role === role).map((x) => x.text as string);
