@@ -3,6 +3,7 @@
  * up), its log lines kept in memory, a counter of what would have crashed the process, a client that
  * keeps the API busy, and a redis-server of the test's own.
  */
+import { nodeEnv } from '../helpers/switchboard.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
@@ -24,7 +25,7 @@ export interface Node {
 /** A node on a real clock; simulated calls run `SIM_TIME_SCALE` times faster than real time. */
 export async function startNode(env: Record<string, string>, overrides: SwitchboardOverrides = {}): Promise<Node> {
   const nodeId = 'fault-' + randomBytes(4).toString('hex');
-  const config = loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', NODE_ID: nodeId, SIM_TIME_SCALE: '4', SHUTDOWN_GRACE_SECONDS: '2', ...env });
+  const config = loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', NODE_ID: nodeId, SIM_TIME_SCALE: '4', SHUTDOWN_GRACE_SECONDS: '2', RATE_LIMIT_PER_MINUTE: '1000000', ...nodeEnv(env) }); // the load loops are not a rate-limit test
   const logged: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {

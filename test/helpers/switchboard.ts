@@ -16,12 +16,20 @@ export interface TestSwitchboard {
   close(): Promise<void>;
 }
 
+/** The key every test node of one cluster shares (a cluster refuses to start without one: see config). */
+export const TEST_CLUSTER_KEY = Buffer.alloc(32, 42).toString('base64');
+
+/** The environment of a test node: a node given REDIS_URL is in a cluster, and gets the shared key. */
+export function nodeEnv(env: Record<string, string>): Record<string, string> {
+  return env.REDIS_URL && !env.CREDENTIALS_KEY ? { ...env, CREDENTIALS_KEY: TEST_CLUSTER_KEY } : env;
+}
+
 export async function startSwitchboard(
   backend: Backend,
   env: Record<string, string> = {},
   overrides: SwitchboardOverrides = {},
 ): Promise<TestSwitchboard> {
-  const config: Config = loadConfig({ LOG_LEVEL: 'silent', NODE_ENV: 'test', PORT: '0', ...env });
+  const config: Config = loadConfig({ LOG_LEVEL: 'silent', NODE_ENV: 'test', PORT: '0', ...nodeEnv(env) });
   const store = await backend.open();
   const clock = (overrides.clock as VirtualClock | undefined) ?? new VirtualClock();
   const sb = await createSwitchboard(config, { log: createLogger(config.logLevel), jobPollMs: 50, ...overrides, store, clock });

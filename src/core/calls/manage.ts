@@ -10,6 +10,7 @@ import { page } from '../agents.js';
 import { SwitchboardError, notFound } from '../errors.js';
 import type { CallRequest } from './request.js';
 import { LIVE_STATES, type CallState } from './states.js';
+import { dialJobKey } from './service.js';
 
 export interface CallQuery {
   /** Core states; an empty list matches nothing. */
@@ -106,8 +107,12 @@ export class CallManager {
       const c = await this.db.selectFrom('calls').selectAll().where('id', '=', callId).executeTakeFirstOrThrow();
       if (c.status === 'failed' && c.end_reason === 'dial_failed') return { call: c, outcome: 'failed' };
       if (c.status !== 'queued') return { call: c, outcome: 'dialled' };
-      // The dialler marks a call it keeps waiting with its node and no brain; a session sets both.
-      if (c.owner_node && !c.brain) return { call: c, outcome: 'waiting' };
+      // A call waiting for a free line is one whose dial job no node has taken (durable dialling); a job
+      // taken (or already run) means a node is dialling it: keep looking for the outcome.
+      if (!c.owner_node) {
+        const job = await this.db.selectFrom('jobs').select('locked_by').where('key', '=', dialJobKey(callId)).executeTakeFirst();
+        if (job && !job.locked_by) return { call: c, outcome: 'waiting' };
+      }
       if (Date.now() >= end) return { call: c, outcome: 'unknown' };
       await new Promise((r) => setTimeout(r, 20));
     }
