@@ -97,9 +97,20 @@ export class CallManager {
   }
 
   /**
+   * A call waiting for a free line: no node has taken its dial job (durable dialling). Asked only once the
+   * wait is over: a node polling for work holds its free lines for a moment, so a call started just then is
+   * stored untaken and dialled a moment later, and must not read as waiting at once.
+   */
+  private async waitingForLine(c: CallRow): Promise<boolean> {
+    if (c.owner_node) return false;
+    const job = await this.db.selectFrom('jobs').select('locked_by').where('key', '=', dialJobKey(c.id)).executeTakeFirst();
+    return !!job && !job.locked_by;
+  }
+
+  /**
    * Waits (at most `ms`) until a call just handed to the dialler has been dialled or refused by the
-   * carrier: it left `queued` (ringing, or an end such as `failed` with `dial_failed`), or it is waiting
-   * for a free dialling slot on its node (owner set, no session yet). Returns the call as it then stands.
+   * carrier: it left `queued` (ringing, or an end such as `failed` with `dial_failed`), or, at the end of the wait, whether
+   * it is waiting for a free line. Returns the call as it then stands.
    */
   async afterLaunch(callId: string, ms: number): Promise<{ call: CallRow; outcome: LaunchOutcome }> {
     const end = Date.now() + ms;
@@ -107,13 +118,7 @@ export class CallManager {
       const c = await this.db.selectFrom('calls').selectAll().where('id', '=', callId).executeTakeFirstOrThrow();
       if (c.status === 'failed' && c.end_reason === 'dial_failed') return { call: c, outcome: 'failed' };
       if (c.status !== 'queued') return { call: c, outcome: 'dialled' };
-      // A call waiting for a free line is one whose dial job no node has taken (durable dialling); a job
-      // taken (or already run) means a node is dialling it: keep looking for the outcome.
-      if (!c.owner_node) {
-        const job = await this.db.selectFrom('jobs').select('locked_by').where('key', '=', dialJobKey(callId)).executeTakeFirst();
-        if (job && !job.locked_by) return { call: c, outcome: 'waiting' };
-      }
-      if (Date.now() >= end) return { call: c, outcome: 'unknown' };
+      if (Date.now() >= end) return { call: c, outcome: (await this.waitingForLine(c)) ? 'waiting' : 'unknown' };
       await new Promise((r) => setTimeout(r, 20));
     }
   }
