@@ -130,8 +130,13 @@ async function openPglite(opts: StoreOptions): Promise<Store> {
 /** Brings the schema up to date; `schema` keeps Kysely's own bookkeeping tables in that schema too. */
 export async function migrate(db: Db, schema?: string): Promise<void> {
   const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return;
+    // Kysely's check for its bookkeeping table reads the catalog of every schema; a schema another client
+    // drops at that moment (parallel test runs, another tenant) fails it with 3F000 "schema does not
+    // exist". Nothing was migrated then: trying again is safe.
+    if (attempt < 5 && (error as { code?: string }).code === '3F000' && !results?.length) continue;
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`migration ${failed?.migrationName ?? '?'} failed`, { cause: error });
   }
