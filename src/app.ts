@@ -159,6 +159,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     log,
     nodeId: config.nodeId,
     observe: o.sessionObserver,
+    calendar: core.calendar,
     maxConcurrent: config.maxConcurrentCalls,
     routeInbound: (from, to) => routeInbound(core, from, to),
     onLineFree: () => inBackground(() => dialJobs.wake()),

@@ -14,6 +14,7 @@ import type { Bus } from './bus/bus.js';
 import type { Core } from './core/index.js';
 import type { Logger } from './lib/logger.js';
 import { callMyCallFace } from './faces/callmycall/index.js';
+import { callMyCallCalendar } from './faces/callmycall/calendar/index.js';
 import { agentsApiFace, agentsLiveSocket } from './faces/agents-api/index.js';
 import { truedyFace } from './faces/truedy/index.js';
 import { guardInput, isStorableDateTime } from './faces/shared/input.js';
@@ -176,6 +177,8 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
   });
 
   await app.register(callMyCallFace, { prefix: '/v1', core: d.core, bus: d.bus });
+  // 001's calendar routes live outside /v1 (/auth/google/*, /calendar/*).
+  await app.register(callMyCallCalendar, { core: d.core, bus: d.bus });
   await app.register(agentsApiFace, { prefix: '/api/v1', core: d.core, bus: d.bus });
   await app.register(agentsLiveSocket, { core: d.core, bus: d.bus });
   await app.register(truedyFace, { prefix: '/api/public/v1', core: d.core, bus: d.bus });

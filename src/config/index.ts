@@ -84,6 +84,24 @@ export interface Config {
     mode: 'tools' | 'inline';
     timeoutMs: number;
   };
+  /**
+   * Google Calendar (docs/calendar.md): the OAuth client that lets each API key connect a calendar the agent
+   * books in. Absent: the calendar routes answer 503 and calls get no calendar tools.
+   */
+  google?: {
+    clientId: string;
+    clientSecret: string;
+    /** Where Google sends the browser back: PUBLIC_URL/auth/google/callback unless set. */
+    redirectUri: string;
+    /** The consent page's host (https://accounts.google.com; a fake in tests). */
+    oauthBaseUrl: string;
+    /** Token and revoke endpoints' host (https://oauth2.googleapis.com). */
+    tokenBaseUrl: string;
+    /** Calendar API v3 (https://www.googleapis.com/calendar/v3). */
+    calendarBaseUrl: string;
+  };
+  /** The time zone of calendar bookings when a call names none and its number's country has no single zone. */
+  calendarTimeZone: string;
 }
 
 export class ConfigError extends Error {
@@ -182,6 +200,8 @@ export function loadConfig(env: Env = process.env): Config {
     taskConcurrency: int(env, 'TASK_CONCURRENCY', 10, 1, 10_000),
     nodeLease: readNodeLease(env),
     llm: readLlm(env),
+    google: readGoogle(env, publicUrl),
+    calendarTimeZone: timeZone(env, 'CALENDAR_TIME_ZONE', 'UTC'),
     ...readCarrier(env),
   };
 }
@@ -207,6 +227,35 @@ function readCarrier(env: Env): Pick<Config, 'carrier' | 'twilio'> {
   if (fromNumber !== undefined && !/^\+[1-9]\d{6,14}$/.test(fromNumber)) throw new ConfigError('TWILIO_FROM_NUMBER', 'must be an E.164 number (+15551234567)');
   const apiKey = apiKeySid && apiKeySecret ? { apiKey: { sid: apiKeySid, secret: apiKeySecret } } : {};
   return { carrier, twilio: { accountSid, authToken, ...apiKey, fromNumber, apiBaseUrl: url(env, 'TWILIO_API_BASE_URL', ['http:', 'https:']) } };
+}
+
+/** GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET go together; the base URLs are for tests and proxies. */
+function readGoogle(env: Env, publicUrl: string): Config['google'] {
+  const clientId = str(env, 'GOOGLE_CLIENT_ID');
+  const clientSecret = str(env, 'GOOGLE_CLIENT_SECRET');
+  if ((clientId === undefined) !== (clientSecret === undefined)) {
+    throw new ConfigError(clientId === undefined ? 'GOOGLE_CLIENT_ID' : 'GOOGLE_CLIENT_SECRET', 'GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET go together');
+  }
+  if (!clientId || !clientSecret) return undefined;
+  return {
+    clientId,
+    clientSecret,
+    redirectUri: url(env, 'GOOGLE_REDIRECT_URI', ['http:', 'https:']) ?? `${publicUrl}/auth/google/callback`,
+    oauthBaseUrl: url(env, 'GOOGLE_OAUTH_BASE_URL', ['http:', 'https:']) ?? 'https://accounts.google.com',
+    tokenBaseUrl: url(env, 'GOOGLE_TOKEN_BASE_URL', ['http:', 'https:']) ?? 'https://oauth2.googleapis.com',
+    calendarBaseUrl: url(env, 'GOOGLE_CALENDAR_BASE_URL', ['http:', 'https:']) ?? 'https://www.googleapis.com/calendar/v3',
+  };
+}
+
+/** An IANA time zone name the runtime knows (Europe/Stockholm, UTC). */
+function timeZone(env: Env, name: string, def: string): string {
+  const raw = str(env, name) ?? def;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: raw });
+  } catch {
+    throw new ConfigError(name, `must be an IANA time zone such as Europe/Stockholm (got "${raw}")`);
+  }
+  return raw;
 }
 
 /** The lease must outlast a few heartbeats, or a node busy for a moment would be taken for dead. */

@@ -15,6 +15,7 @@ import { CallIndex } from './calls/list.js';
 import { checkWebhookUrl, Webhooks } from './webhooks/index.js';
 import { CallManager } from './calls/manage.js';
 import { CallerIds, type VerifyCallerId } from './caller-ids.js';
+import { CalendarConnections } from './calendar/index.js';
 
 export * from './errors.js';
 export { CallService, DIAL_JOB, dialJobKey, isWaiting, type CallLauncher, type DialJob } from './calls/service.js';
@@ -30,6 +31,7 @@ export { Webhooks } from './webhooks/index.js';
 export { FollowerTooSlowError, FOLLOW_QUEUE_LIMIT, type FollowOptions } from './calls/follow.js';
 export { CallReports, buildReport, type CallReport, type ReportSummarizer } from './calls/report.js';
 export { CallerIds, VERIFICATION_STATUSES, type VerificationStatus, type VerifyCallerId } from './caller-ids.js';
+export { CalendarConnections, type CalendarStatus } from './calendar/index.js';
 export { Tasks, TASK_JOB, TASK_STATUSES, TASK_WEBHOOK_EVENTS, type TaskInput, type TaskPatch } from './tasks.js';
 
 /**
@@ -57,6 +59,8 @@ export interface Core {
   webhooks: Webhooks;
   /** Why a webhook target is not acceptable in this deployment, or null. */
   checkWebhookUrl(url: string): string | null;
+  /** Each API key's connected calendar (Google OAuth), for the calendar routes and the agent's tools. */
+  calendar: CalendarConnections;
 }
 
 export interface CoreDeps {
@@ -118,5 +122,6 @@ export function createCore(d: CoreDeps): Core {
     calls,
     payloads,
     checkWebhookUrl: (url) => checkWebhookUrl(url, { production }),
+    calendar: new CalendarConnections({ db: d.db, secrets, config: d.config, log: d.log }),
   };
 }

@@ -10,6 +10,8 @@ import { newId } from '../lib/ids.js';
 export interface Org {
   id: string;
   name: string;
+  /** The API key the request was authenticated with (a calendar is connected per key). */
+  keyId?: string;
 }
 
 const KEY_PREFIX = 'sk_';
@@ -151,7 +153,7 @@ export class Orgs {
       .executeTakeFirst();
     if (!row) return null;
     if (row.key_id === this.firstKeyId) await this.firstKeyUsed(row.key_id);
-    const org: Org = { id: row.id, name: row.name };
+    const org: Org = { id: row.id, name: row.name, keyId: row.key_id };
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(hash, { org, until: now + this.cacheMs });
     return org;

@@ -217,6 +217,27 @@ export interface NodesTable {
   expires_at: Date;
 }
 
+/** One calendar grant per API key (migration 0014); `sealed_tokens` holds `SealedCalendarTokens`, sealed. */
+export interface CalendarGrantsTable {
+  key_id: string;
+  org_id: string;
+  provider: ColumnType<string, string | undefined, string>;
+  sealed_tokens: string;
+  scopes: Json<string[]>;
+  access_expires_at: Date;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** A consent request waiting for Google's callback: found by the SHA-256 of its `state`, used once. */
+export interface CalendarOauthStatesTable {
+  state_hash: string;
+  key_id: string;
+  org_id: string;
+  expires_at: Date;
+  created_at: Timestamp;
+}
+
 export interface Database {
   nodes: NodesTable;
   caller_id_verifications: CallerIdVerificationsTable;
@@ -233,6 +254,8 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   call_turns: CallTurnsTable;
   pending_first_key: PendingFirstKeyTable;
+  calendar_grants: CalendarGrantsTable;
+  calendar_oauth_states: CalendarOauthStatesTable;
 }
 
 export type OrgRow = Selectable<OrgsTable>;
@@ -248,3 +271,4 @@ export type TaskRow = Selectable<TasksTable>;
 export type CallerIdVerificationRow = Selectable<CallerIdVerificationsTable>;
 export type CallerIdRow = Selectable<CallerIdsTable>;
 export type NodeRow = Selectable<NodesTable>;
+export type CalendarGrantRow = Selectable<CalendarGrantsTable>;

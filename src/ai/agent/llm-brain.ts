@@ -80,6 +80,8 @@ interface RoundResult {
   refused: boolean;
   /** A command that hands the turn back to the model when nothing was said (ask_operator, human_answered). */
   wantsWords: boolean;
+  /** A command whose answer the model has to read before it goes on (a calendar lookup or booking). */
+  answered: boolean;
   /** The model failed (error, or no output before the deadline). */
   failed: boolean;
   aborted: boolean;
@@ -186,7 +188,7 @@ class LlmSession implements BrainSession {
         this.over = true;
         break;
       }
-      if (!(r.refused || (r.wantsWords && !r.said))) break;
+      if (!(r.refused || r.answered || (r.wantsWords && !r.said))) break;
     }
     if (acted > 0 && !failed) {
       this.failures = 0;
@@ -213,7 +215,7 @@ class LlmSession implements BrainSession {
 
   /** One model call: streams sentences and actions out as they complete. */
   private async *round(ctx: BrainContext): Acts<RoundResult> {
-    const r: RoundResult = { acted: 0, said: false, ended: false, refused: false, wantsWords: false, failed: false, aborted: false };
+    const r: RoundResult = { acted: 0, said: false, ended: false, refused: false, wantsWords: false, answered: false, failed: false, aborted: false };
     const brief = ctx.brief;
     const inline = this.o.mode === 'inline';
     const ctl = new AbortController();
@@ -332,6 +334,10 @@ class LlmSession implements BrainSession {
       r.refused = true;
       if (a.type === 'transfer') r.ended = false;
       return { result: result({ ok: false, error: done.message }), failed: true };
+    }
+    if (a.type === 'calendar') {
+      r.answered = true;
+      return { result: result({ ok: true, ...(done?.ok ? done.data : {}) }), failed: false };
     }
     if (a.type === 'ask_operator') {
       return {

@@ -26,6 +26,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
     },
     async (req) => {
       const request = canonicalStartCall(req.body);
+      await core.calendar.prepareCall(request, req.org.keyId);
       if (request.webhook) {
         const reason = checkTarget(request.webhook.url);
         if (reason) throw new SwitchboardError('SB_ERR_VALIDATION', `Invalid webhook: ${reason}`, { field: 'webhook' });
