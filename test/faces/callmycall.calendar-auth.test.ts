@@ -170,12 +170,12 @@ for (const backend of BACKENDS) {
 }
 
 describe('Google Calendar not configured', () => {
-  it('answers 503 naming the setting, and status says not authorized', async () => {
+  it('answers 404 saying so, and status says not authorized', async () => {
     const t = await startSwitchboard(BACKENDS[0]);
     try {
       const headers = { authorization: `Bearer ${t.key}` };
       const r = await t.sb.app.inject({ method: 'GET', url: '/auth/google/calendar?format=json', headers });
-      expect(r.statusCode).toBe(503);
+      expect(r.statusCode).toBe(404);
       expect(r.json()).toEqual({ error: 'Failed to initiate calendar authorization', details: 'Google Calendar is not configured on this server' });
       expect((await t.sb.app.inject({ method: 'GET', url: '/calendar/status', headers })).json().authorized).toBe(false);
     } finally {

@@ -51,7 +51,8 @@ export class CalendarConnections {
 
   private client(): OAuth2Client {
     const google = this.o.config.google;
-    if (!google) throw new SwitchboardError('SB_ERR_UNAVAILABLE', 'Google Calendar is not configured on this server', { setting: 'GOOGLE_CLIENT_ID' });
+    // A feature this deployment does not have (not a passing outage): 404, nothing to retry.
+    if (!google) throw new SwitchboardError('SB_ERR_NOT_FOUND', 'Google Calendar is not configured on this server', { setting: 'GOOGLE_CLIENT_ID' });
     return googleOAuthClient(google);
   }
 

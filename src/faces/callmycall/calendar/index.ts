@@ -55,8 +55,9 @@ const keyed: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { core }) => {
         response: {
           200: Type.Object({ success: Type.Boolean(), auth_url: Type.String(), state: Type.String() }),
           302: Type.Null(),
+          400: CalendarError,
           401: CalendarError,
-          503: CalendarError,
+          404: CalendarError,
         },
       },
     },
@@ -80,6 +81,7 @@ const keyed: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { core }) => {
             scopes: Type.Array(Type.String()),
             expires_at: Type.Union([Type.String({ description: 'When the current access token expires (it is refreshed before then)' }), Type.Null()]),
           }),
+          400: CalendarError,
           401: CalendarError,
           502: CalendarError,
         },
@@ -95,7 +97,7 @@ const keyed: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { core }) => {
       schema: {
         summary: 'Revoke this API key\'s Google Calendar authorization',
         tags: ['Calendar'],
-        response: { 200: Type.Object({ success: Type.Boolean(), message: Type.String() }), 401: CalendarError, 404: CalendarError },
+        response: { 200: Type.Object({ success: Type.Boolean(), message: Type.String() }), 400: CalendarError, 401: CalendarError, 404: CalendarError },
       },
     },
     async (req) => {
@@ -128,7 +130,7 @@ const callback: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { core }) =
           error: Type.Optional(Type.String({ maxLength: 256 })),
           scope: Type.Optional(Type.String({ maxLength: 2048 })),
         }),
-        response: { 200: Type.String(), 400: CalendarError, 502: CalendarError, 503: CalendarError },
+        response: { 200: Type.String(), 400: CalendarError, 404: CalendarError, 502: CalendarError },
       },
     },
     async (req, reply) => {
