@@ -154,6 +154,20 @@ for (const backend of BACKENDS) {
       expect(google.received.some((q) => q.form?.grant_type === 'refresh_token')).toBe(true);
     });
 
+    it('forgets a grant the user removed in their Google account, once its token needs refreshing', async () => {
+      google.accessTokenTtlSeconds = 60; // inside the refresh margin: the next status refreshes
+      const { auth_url } = (await get('/auth/google/calendar?format=json')).json();
+      await callback(await consent(auth_url));
+      google.accessTokenTtlSeconds = 3599;
+      google.revokeAll();
+      expect((await get('/calendar/status')).json()).toEqual({ authorized: false, scopes: [], expires_at: null });
+      expect(await t.sb.store.db.selectFrom('calendar_grants').select('key_id').execute()).toHaveLength(0);
+      // Connect again for the revoke test below.
+      const again = (await get('/auth/google/calendar?format=json')).json();
+      await callback(await consent(again.auth_url));
+      expect((await get('/calendar/status')).json().authorized).toBe(true);
+    });
+
     it('revokes the grant at Google and forgets it', async () => {
       expect(google.liveGrants()).toBeGreaterThan(0);
       const live = google.liveGrants();

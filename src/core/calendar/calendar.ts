@@ -44,9 +44,10 @@ export class CalendarError extends Error {
     readonly kind: 'auth' | 'not_found' | 'provider',
     message: string,
     readonly status?: number,
-    options?: { cause?: unknown },
+    /** OAuth's error code when the token endpoint refused (`invalid_grant`, `invalid_token`). */
+    readonly oauthError?: string,
   ) {
-    super(message, options);
+    super(message);
     this.name = 'CalendarError';
   }
 }

@@ -162,7 +162,7 @@ export class CalendarConnections {
       } catch (err) {
         const c = classify(err);
         // 400 invalid_token: Google no longer knows it; anything else is worth telling, but the grant still goes.
-        if (c.status !== 400) this.o.log.warn({ err: c, provider: 'google' }, 'calendar revoke at Google failed');
+        if (c.status !== 400) this.o.log.warn({ kind: c.kind, status: c.status, provider: 'google' }, 'calendar revoke at Google failed');
       }
     }
     await this.o.db.deleteFrom('calendar_grants').where('key_id', '=', keyId).execute();
@@ -224,7 +224,7 @@ export class CalendarConnections {
 
   /** The refresh token no longer works (revoked or expired at Google): the key is no longer connected. */
   private async forget(keyId: string, err: CalendarError): Promise<void> {
-    this.o.log.warn({ err, provider: 'google' }, 'calendar grant no longer valid; forgotten');
+    this.o.log.warn({ kind: err.kind, status: err.status, oauthError: err.oauthError, provider: 'google' }, 'calendar grant no longer valid; forgotten');
     await this.o.db.deleteFrom('calendar_grants').where('key_id', '=', keyId).execute();
   }
 

@@ -54,6 +54,8 @@ export interface FakeGoogle {
   deny: boolean;
   /** Whether any grant is still live (not revoked). */
   liveGrants(): number;
+  /** The user removes the app's access in their Google account: every grant is revoked. */
+  revokeAll(): void;
   close(): Promise<void>;
 }
 
@@ -212,6 +214,9 @@ export async function startFakeGoogle(o: FakeGoogleOptions = {}): Promise<FakeGo
     received,
     events,
     liveGrants: () => [...grantsByRefresh.values()].filter((g) => !g.revoked).length,
+    revokeAll: () => {
+      for (const g of grantsByRefresh.values()) g.revoked = true;
+    },
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

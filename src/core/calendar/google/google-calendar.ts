@@ -83,14 +83,19 @@ function toEvent(g: GoogleEvent): CalendarEvent {
   return { id: g.id, title: g.summary ?? '', start, end, ...(g.htmlLink ? { link: g.htmlLink } : {}) };
 }
 
-/** Google's `{error: {code, status}}` and OAuth's `{error: "invalid_grant"}` as one kind of failure. */
+/**
+ * Google's `{error: {code, status}}` and OAuth's `{error: "invalid_grant"}` as one kind of failure. The
+ * client's error is not kept as the cause: it carries the request (client secret, refresh token), and
+ * causes end up in logs. Only its status and OAuth error code are kept.
+ */
 export function classify(err: unknown): CalendarError {
   if (err instanceof CalendarError) return err;
-  const e = err as { status?: number; response?: { status?: number; data?: unknown }; message?: string };
-  const status = e.response?.status ?? e.status;
+  const e = err as { status?: number; code?: unknown; response?: { status?: number; data?: unknown } };
+  const status = e.response?.status ?? (typeof e.status === 'number' ? e.status : undefined);
   const data = e.response?.data as { error?: unknown } | undefined;
-  const oauth = typeof data?.error === 'string' ? data.error : undefined;
-  if (oauth === 'invalid_grant' || status === 401) return new CalendarError('auth', 'the calendar authorization is no longer valid', status, { cause: err });
-  if (status === 404 || status === 410) return new CalendarError('not_found', 'no such event in the calendar', status, { cause: err });
-  return new CalendarError('provider', 'the calendar provider failed', status, { cause: err });
+  const oauth = typeof data?.error === 'string' ? data.error.slice(0, 64) : undefined;
+  if (oauth === 'invalid_grant' || status === 401) return new CalendarError('auth', 'the calendar authorization is no longer valid', status, oauth);
+  if (status === 404 || status === 410) return new CalendarError('not_found', 'no such event in the calendar', status, oauth);
+  // No status: the request never got an answer (refused connection, timeout, DNS).
+  return new CalendarError('provider', status ? 'the calendar provider failed' : 'the calendar provider could not be reached', status, oauth);
 }
