@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Config } from './config/index.js';
 import { openBus, type Bus } from './bus/index.js';
-import { createCore, DIAL_JOB, NodeLeases, TASK_JOB, type Core, type DialJob } from './core/index.js';
+import { createCore, DIAL_JOB, NodeLeases, TASK_JOB, type Core, type DialJob, type RecordingStorage } from './core/index.js';
 import { routeInbound } from './core/calls/inbound.js';
 import { Orgs, newWebhookSecret } from './core/orgs.js';
 import { registerWebhookDelivery } from './core/webhooks/index.js';
@@ -45,6 +45,8 @@ export interface SwitchboardOverrides {
   jobPollMs?: number;
   /** Sees every live call's session events, in order (engine tests). */
   sessionObserver?: SessionObserver;
+  /** Where recordings are kept, instead of what the configuration says (tests). */
+  recordingStorage?: RecordingStorage;
 }
 
 export interface Switchboard {
@@ -143,8 +145,13 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     summarize: llm
       ? (i) => summarizeCall(llm, { brief: buildBrief(i.request), transcript: i.transcript, goalCompleted: i.goalCompleted })
       : undefined,
+    fetchRecording: carrier.capabilities.recording && carrier.fetchRecording ? carrier.fetchRecording.bind(carrier) : undefined,
+    recordingStorage: o.recordingStorage,
   });
   registerWebhookDelivery(jobs, { db: store.db, config, log });
+  // Recordings: the carrier announces each one once it has it; a durable job fetches and stores it.
+  core.recordings.registerJobs(jobs);
+  carrier.onRecording?.((r) => background(log, 'recording not queued', () => core.recordings.carrierReady(r), { callId: r.callId }));
   taskJobs.register(TASK_JOB, core.tasks.jobHandler());
 
   const dialer = new Dialer({
@@ -185,6 +192,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   await inBackground(() => jobs.start());
   await inBackground(() => dialJobs.start());
   await inBackground(() => taskJobs.start());
+  core.recordings.startRetention();
   log.info({ brain: brain.name, carrier: carrier.name, store: store.kind, bus: config.redisUrl ? 'redis' : 'memory' }, 'switchboard ready');
 
   let closed = false;
@@ -234,6 +242,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
       if (closed) return;
       closed = true;
       core.calls.stopAcceptingCalls();
+      core.recordings.stopRetention();
       // Queued calls and due tasks stay in the database for another node (or this one after a restart).
       await taskJobs.stop(2000);
       await dialJobs.stop(5000);
