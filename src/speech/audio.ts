@@ -128,5 +128,5 @@ export async function toMp3(pcm: Pcm, kbps = 32): Promise<Buffer> {
 
 /** The audio of an MP3 file, decoded by lame (for checks; Switchboard itself never needs to decode one). */
 export async function fromMp3(mp3: Buffer): Promise<Pcm> {
-  return fromWav(await runTool('lame', ['--quiet', '--decode', '-', '-'], mp3));
+  return fromWav(await runTool('lame', ['--quiet', '--mp3input', '--decode', '-', '-'], mp3));
 }

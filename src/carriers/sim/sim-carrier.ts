@@ -21,7 +21,7 @@ import { isSimRecordingRef, renderSimRecording, type SimRecordingRef } from './r
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { maskPhone } from '../../lib/phone.js';
-import { Line, type LineLog, type Party } from './line.js';
+import { Line, type LineLog, type LineSound, type Party } from './line.js';
 import type { Scenario } from './scenarios.js';
 import { HumanParty } from './parties/human.js';
 import { IvrParty } from './parties/ivr.js';
@@ -79,6 +79,11 @@ export class SimCarrier implements Carrier {
    */
   lineLog(callId: string): LineLog | undefined {
     return this.lines.get(callId)?.log;
+  }
+
+  /** What was heard on a call's line and when (its recording's script), for tests; as `lineLog`. */
+  lineSounds(callId: string): LineSound[] | undefined {
+    return this.lines.get(callId)?.sounds;
   }
 
   async dial(req: DialRequest, onEvent: (e: CarrierEvent) => void): Promise<CarrierCallHandle> {

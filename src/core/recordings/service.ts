@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import type { Config } from '../../config/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { newId } from '../../lib/ids.js';
+import { background } from '../../lib/background.js';
 import { enqueueJob, GiveUpJob, RetryJob, type JobRunner } from '../../jobs/runner.js';
 import type { Database, Db, JobRow, RecordingFormats, RecordingRow } from '../../store/index.js';
 import type { Transaction } from 'kysely';
@@ -256,7 +257,7 @@ export class Recordings {
    */
   startRetention(): void {
     if (this.o.config.recordings.retentionDays <= 0 || this.retention) return;
-    const run = () => void this.deleteExpired().catch((err: unknown) => this.o.log.error({ err }, 'recording retention failed'));
+    const run = () => background(this.o.log, 'recording retention failed', () => this.deleteExpired());
     run();
     this.retention = setInterval(run, RETENTION_EVERY_MS);
     this.retention.unref();
