@@ -119,7 +119,12 @@ for (const backend of BACKENDS) {
       const other = await at(token, u.pathname.replace('.mp3', '.wav'));
       expect(other.statusCode).toBe(403);
       expect(other.json()).toEqual({ error: 'Invalid or expired recording token' });
-      expect((await t.sb.app.inject({ method: 'GET', url: u.pathname })).statusCode).toBe(400);
+      const noToken = await t.sb.app.inject({ method: 'GET', url: u.pathname });
+      expect(noToken.statusCode).toBe(400);
+      expect(noToken.json().error).toMatch(/token/);
+      const badFile = await t.sb.app.inject({ method: 'GET', url: `/v1/recordings/RE123.ogg?token=${encodeURIComponent(token)}` });
+      expect(badFile.statusCode).toBe(400);
+      expect(badFile.json().error).toMatch(/file/);
       // A valid token, an hour and more later.
       expect((await at(token)).statusCode).toBe(200);
       vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3601_000 });
