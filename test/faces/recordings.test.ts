@@ -166,9 +166,13 @@ for (const backend of BACKENDS) {
       expect((await t.sb.app.inject({ method: 'GET', url: pathOf(otherRec.recording_url) })).statusCode).toBe(404);
       await until(async () => !files().some((f) => f.includes(otherSid)), 30_000, 'the deleted call’s files to go');
 
-      // Thirty-one days on, the first one is past RECORDING_RETENTION_DAYS=30.
+      // The first one made 31 days ago is past RECORDING_RETENTION_DAYS=30: the periodic check (run at start,
+      // then hourly; restarted here so that it runs now) deletes it.
       const sid = /RE[0-9a-f]{32}/.exec(rec.recording_url)![0];
-      expect(await t.sb.core.recordings.deleteExpired(new Date(Date.now() + 31 * 86_400_000))).toBe(1);
+      await t.sb.store.db.updateTable('recordings').set({ created_at: new Date(Date.now() - 31 * 86_400_000) }).where('sid', '=', sid).execute();
+      t.sb.core.recordings.stopRetention();
+      t.sb.core.recordings.startRetention();
+      await until(async () => !(await t.sb.store.db.selectFrom('recordings').select('id').where('sid', '=', sid).executeTakeFirst()), 30_000, 'retention to delete it');
       expect((await t.sb.app.inject({ method: 'GET', url: `/v1/calls/${call.sid}/recording`, headers: authOf(t) })).statusCode).toBe(404);
       await until(async () => !files().some((f) => f.includes(sid)), 30_000, 'the old recording’s files to go');
     }, 180_000);
