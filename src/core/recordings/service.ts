@@ -22,6 +22,8 @@ import { StoredObjectMissing, type ByteRange, type RecordingStorage } from './st
 
 export const RECORDING_FETCH_JOB = 'recording.fetch';
 export const RECORDING_PURGE_JOB = 'recording.purge';
+/** Every job kind of recordings (they run in a runner of their own: see app.ts). */
+export const RECORDING_JOBS = [RECORDING_FETCH_JOB, RECORDING_PURGE_JOB];
 
 export const RECORDING_FORMATS = ['mp3', 'wav'] as const;
 export type RecordingFormat = (typeof RECORDING_FORMATS)[number];
