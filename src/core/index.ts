@@ -15,6 +15,7 @@ import { CallIndex } from './calls/list.js';
 import { checkWebhookUrl, Webhooks } from './webhooks/index.js';
 import { CallManager } from './calls/manage.js';
 import { CallerIds, type VerifyCallerId } from './caller-ids.js';
+import { Credits } from './credits/index.js';
 
 export * from './errors.js';
 export { CallService, DIAL_JOB, dialJobKey, isWaiting, type CallLauncher, type DialJob } from './calls/service.js';
@@ -30,6 +31,7 @@ export { Webhooks } from './webhooks/index.js';
 export { FollowerTooSlowError, FOLLOW_QUEUE_LIMIT, type FollowOptions } from './calls/follow.js';
 export { CallReports, buildReport, type CallReport, type ReportSummarizer } from './calls/report.js';
 export { CallerIds, VERIFICATION_STATUSES, type VerificationStatus, type VerifyCallerId } from './caller-ids.js';
+export { Credits, MAX_ENTRIES, UsageMeter, priceUsage, type CallPrice, type CallUsage, type UsageReporter } from './credits/index.js';
 export { Tasks, TASK_JOB, TASK_STATUSES, TASK_WEBHOOK_EVENTS, type TaskInput, type TaskPatch } from './tasks.js';
 
 /**
@@ -39,6 +41,8 @@ export { Tasks, TASK_JOB, TASK_STATUSES, TASK_WEBHOOK_EVENTS, type TaskInput, ty
 export interface Core {
   config: Config;
   orgs: Orgs;
+  /** Billing: the credit guard, call pricing, the ledger and balances (docs/billing.md). */
+  credits: Credits;
   calls: CallService;
   payloads: WebhookPayloads;
   agents: Agents;
@@ -79,12 +83,13 @@ export interface CoreDeps {
 
 export function createCore(d: CoreDeps): Core {
   const payloads = new WebhookPayloads();
+  const credits = new Credits({ db: d.db, billing: d.config.billing, minCallCredits: d.config.minCallCredits });
   const calls = new CallService({
     db: d.db,
     bus: d.bus,
     log: d.log,
     payloads,
-    minCallCredits: d.config.minCallCredits,
+    credits,
     carrierName: d.carrierName,
     checkDestination: d.checkDestination,
     wakeJobs: d.wakeJobs,
@@ -115,6 +120,7 @@ export function createCore(d: CoreDeps): Core {
     webhooks: new Webhooks({ db: d.db, config: d.config }),
     config: d.config,
     orgs: new Orgs(d.db),
+    credits,
     calls,
     payloads,
     checkWebhookUrl: (url) => checkWebhookUrl(url, { production }),

@@ -5,7 +5,7 @@
  * at once. What each side hears arrives when the other side has finished speaking (or the part said
  * before being cut off).
  */
-import type { CalleeInput, SayResult, VoiceChannel } from '../carrier.js';
+import type { CalleeInput, CarrierUsage, SayResult, VoiceChannel } from '../carrier.js';
 import type { Clock } from '../../lib/clock.js';
 import { background } from '../../lib/background.js';
 import { fallbackLogger, type Logger } from '../../lib/logger.js';
@@ -69,6 +69,11 @@ export class Line implements PartyEnd {
   private agentQuiet: Array<() => void> = [];
   private partyChain: Promise<unknown> = Promise.resolve();
   private sayChain: Promise<unknown> = Promise.resolve();
+  /** When the call was answered (a line exists from its answer) and ended, on the line's clock. */
+  private readonly answeredAt: number;
+  private endedAt: number | undefined;
+  /** Characters of the agent's speech the network synthesised (cut-off speech included: it was made). */
+  private synthesised = 0;
 
   constructor(
     readonly clock: Clock,
@@ -79,6 +84,7 @@ export class Line implements PartyEnd {
     private readonly reachable: (to: string) => boolean = () => true,
     private readonly logger: Pick<Logger, 'error'> = fallbackLogger(),
   ) {
+    this.answeredAt = clock.now();
     this.channel = {
       say: (text, signal) => this.agentSay(text, signal),
       sendDigits: (d) => this.agentDigits(d),
@@ -115,6 +121,15 @@ export class Line implements PartyEnd {
 
   get isEnded(): boolean {
     return this.ended.signal.aborted;
+  }
+
+  /**
+   * What the simulated network used, as a carrier that does the speech reports it (like ConversationRelay):
+   * the connected time, its recognition listening all that time, and the characters it synthesised.
+   */
+  usage(): CarrierUsage {
+    const seconds = ((this.endedAt ?? this.clock.now()) - this.answeredAt) / 1000;
+    return { connectedSeconds: seconds, sttSeconds: seconds, ttsCharacters: this.synthesised };
   }
 
   /** Clock milliseconds needed to say `n` words. */
@@ -172,6 +187,7 @@ export class Line implements PartyEnd {
   private agentSay(text: string, signal?: AbortSignal): Promise<SayResult> {
     const run = async (): Promise<SayResult> => {
       if (this.isEnded || signal?.aborted) return { done: false, heard: '' };
+      this.synthesised += text.length;
       const w = words(text);
       const speech: AgentSpeech = { start: this.clock.now(), words: w, stop: new AbortController() };
       this.agent = speech;
@@ -223,6 +239,7 @@ export class Line implements PartyEnd {
 
   private end(how: 'party' | 'agent' | 'transfer'): void {
     if (this.isEnded) return;
+    this.endedAt = this.clock.now();
     if (how === 'party') this.deliver({ type: 'hangup' });
     this.ended.abort();
     for (const r of this.agentQuiet.splice(0)) r();

@@ -94,7 +94,7 @@ export class SimCarrier implements Carrier {
     };
     const finish = (status: CarrierEndStatus, reason?: string) => {
       log.info({ callId: req.callId, status, reason }, 'sim call ended');
-      emit({ type: 'ended', status, ...(reason ? { reason } : {}) });
+      emit({ type: 'ended', status, ...(reason ? { reason } : {}), ...(line ? { usage: line.usage() } : {}) });
     };
     log.info({ callId: req.callId, dest: maskPhone(req.to), scenario: scenario?.name }, 'sim call dialled');
 
@@ -208,8 +208,13 @@ export class SimCarrier implements Carrier {
               log.error({ err, callId: req.callId }, 'sim carrier listener failed');
             }
           };
-          const line = this.newLine(scenario, req.callId, (how) =>
-            emit({ type: 'ended', status: 'completed', reason: how === 'party' ? 'caller_hung_up' : how === 'transfer' ? 'transferred' : 'agent_hung_up' }),
+          const line: Line = this.newLine(scenario, req.callId, (how) =>
+            emit({
+              type: 'ended',
+              status: 'completed',
+              reason: how === 'party' ? 'caller_hung_up' : how === 'transfer' ? 'transferred' : 'agent_hung_up',
+              usage: line.usage(),
+            }),
           );
           emit({ type: 'answered', answeredBy: 'human', channel: line.channel });
           line.party!.start();
