@@ -16,6 +16,8 @@ import { checkWebhookUrl, Webhooks } from './webhooks/index.js';
 import { CallManager } from './calls/manage.js';
 import { CallerIds, type VerifyCallerId } from './caller-ids.js';
 import { Credits } from './credits/index.js';
+import { Recordings, type FetchRecording } from './recordings/service.js';
+import { openRecordingStorage, type RecordingStorage } from './recordings/storage/index.js';
 
 export * from './errors.js';
 export { CallService, DIAL_JOB, dialJobKey, isWaiting, type CallLauncher, type DialJob } from './calls/service.js';
@@ -32,6 +34,8 @@ export { FollowerTooSlowError, FOLLOW_QUEUE_LIMIT, type FollowOptions } from './
 export { CallReports, buildReport, type CallReport, type ReportSummarizer } from './calls/report.js';
 export { CallerIds, VERIFICATION_STATUSES, type VerificationStatus, type VerifyCallerId } from './caller-ids.js';
 export { Credits, MAX_ENTRIES, UsageMeter, priceUsage, type CallPrice, type CallUsage, type UsageReporter } from './credits/index.js';
+export { Recordings, RECORDING_FORMATS, RECORDING_JOBS, type CarrierRecording, type FetchRecording, type RecordingFormat, type RecordingMedia } from './recordings/service.js';
+export { openRecordingStorage, FolderStorage, S3Storage, type RecordingStorage, type ByteRange } from './recordings/storage/index.js';
 export { Tasks, TASK_JOB, TASK_STATUSES, TASK_WEBHOOK_EVENTS, type TaskInput, type TaskPatch } from './tasks.js';
 
 /**
@@ -59,6 +63,8 @@ export interface Core {
   callManager: CallManager;
   /** Test sends and the delivery log. */
   webhooks: Webhooks;
+  /** Call recordings: stored audio and its signed URLs. */
+  recordings: Recordings;
   /** Why a webhook target is not acceptable in this deployment, or null. */
   checkWebhookUrl(url: string): string | null;
 }
@@ -79,6 +85,10 @@ export interface CoreDeps {
   wakeTasks?: () => void;
   /** Re-summarises stored transcripts with a model, when one is configured. */
   summarize?: ReportSummarizer;
+  /** The carrier's download of a recording it announced (carriers with the `recording` capability). */
+  fetchRecording?: FetchRecording;
+  /** Where recordings are kept; default: as the configuration says (openRecordingStorage). */
+  recordingStorage?: RecordingStorage;
 }
 
 export function createCore(d: CoreDeps): Core {
@@ -108,7 +118,18 @@ export function createCore(d: CoreDeps): Core {
     checkWebhookUrl: (url) => checkWebhookUrl(url, { production }),
     wakeTasks: d.wakeTasks,
   });
+  const recordings = new Recordings({
+    db: d.db,
+    log: d.log,
+    config: d.config,
+    secrets,
+    storage: d.recordingStorage ?? openRecordingStorage(d.config),
+    fetch: d.fetchRecording,
+    carrierName: d.carrierName,
+    wakeJobs: d.wakeJobs,
+  });
   return {
+    recordings,
     agents,
     numbers: new PhoneNumbers(d.db, secrets),
     tasks,

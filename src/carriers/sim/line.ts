@@ -47,6 +47,14 @@ export interface PartyEnd {
 
 export type LineLog = Array<{ who: 'agent' | 'party'; text: string }>;
 
+/**
+ * What was heard on the line and when, for its recording: speech (as far as it was said before being cut
+ * off) and keypad keys, each at `at` ms after the line opened, lasting `ms`.
+ */
+export type LineSound =
+  | { kind: 'speech'; who: 'agent' | 'party'; text: string; at: number; ms: number }
+  | { kind: 'key'; who: 'agent'; key: string; at: number; ms: number };
+
 function words(text: string): string[] {
   return text.split(/\s+/).filter(Boolean);
 }
@@ -61,6 +69,10 @@ interface AgentSpeech {
 export class Line implements PartyEnd {
   readonly channel: VoiceChannel;
   readonly log: LineLog = [];
+  /** Every sound on the line, timed (the simulated network's recording is made from it). */
+  readonly sounds: LineSound[] = [];
+  /** When the line opened (the call was answered), on the line's clock. */
+  readonly openedAt: number;
   party: Party | undefined;
   private readonly ended = new AbortController();
   private listener: ((input: CalleeInput) => void) | undefined;
@@ -69,22 +81,19 @@ export class Line implements PartyEnd {
   private agentQuiet: Array<() => void> = [];
   private partyChain: Promise<unknown> = Promise.resolve();
   private sayChain: Promise<unknown> = Promise.resolve();
-  /** When the call was answered (a line exists from its answer) and ended, on the line's clock. */
-  private readonly answeredAt: number;
-  private endedAt: number | undefined;
   /** Characters of the agent's speech the network synthesised (cut-off speech included: it was made). */
   private synthesised = 0;
 
   constructor(
     readonly clock: Clock,
-    private readonly wordsPerSecond: number,
+    readonly wordsPerSecond: number,
     /** Called once when the call ends: the party hung up, the agent did, or the agent transferred the call. */
     private readonly onEnd: (how: 'party' | 'agent' | 'transfer') => void,
     /** Whether a number exists on the network (a transfer target must). */
     private readonly reachable: (to: string) => boolean = () => true,
     private readonly logger: Pick<Logger, 'error'> = fallbackLogger(),
   ) {
-    this.answeredAt = clock.now();
+    this.openedAt = clock.now();
     this.channel = {
       say: (text, signal) => this.agentSay(text, signal),
       sendDigits: (d) => this.agentDigits(d),
@@ -128,7 +137,7 @@ export class Line implements PartyEnd {
    * the connected time, its recognition listening all that time, and the characters it synthesised.
    */
   usage(): CarrierUsage {
-    const seconds = ((this.endedAt ?? this.clock.now()) - this.answeredAt) / 1000;
+    const seconds = this.openMs / 1000;
     return { connectedSeconds: seconds, sttSeconds: seconds, ttsCharacters: this.synthesised };
   }
 
@@ -154,6 +163,7 @@ export class Line implements PartyEnd {
       const stop = opts.cut ? AbortSignal.any([this.signal, opts.cut]) : this.signal;
       const full = await this.pause(this.durationOf(w.length), stop);
       const said = full ? text : w.slice(0, this.wordsBy(start)).join(' ');
+      if (said) this.sounds.push({ kind: 'speech', who: 'party', text: said, at: start - this.openedAt, ms: this.clock.now() - start });
       if (said && !this.isEnded) {
         this.log.push({ who: 'party', text: said });
         this.deliver({ type: 'speech', text: said });
@@ -195,6 +205,7 @@ export class Line implements PartyEnd {
       const full = await this.pause(this.durationOf(w.length), AbortSignal.any(stops));
       this.agent = undefined;
       const heard = full ? text : w.slice(0, this.wordsBy(speech.start)).join(' ');
+      if (heard) this.sounds.push({ kind: 'speech', who: 'agent', text: heard, at: speech.start - this.openedAt, ms: this.clock.now() - speech.start });
       if (heard && !this.isEnded) {
         this.log.push({ who: 'agent', text: heard });
         this.party?.hear(heard);
@@ -210,7 +221,9 @@ export class Line implements PartyEnd {
   private async agentDigits(digits: string): Promise<void> {
     for (const d of digits) {
       // A keypad tone lasts about a tenth of a second, with a short gap.
+      const at = this.clock.now() - this.openedAt;
       if (this.isEnded || !(await this.pause(150))) return;
+      this.sounds.push({ kind: 'key', who: 'agent', key: d, at, ms: 100 });
       this.log.push({ who: 'agent', text: `[pressed ${d}]` });
       this.party?.digits(d);
     }
@@ -237,9 +250,16 @@ export class Line implements PartyEnd {
     this.end('transfer');
   }
 
+  /** How long the line has been (or was) open, in clock ms. */
+  get openMs(): number {
+    return (this.closedAt ?? this.clock.now()) - this.openedAt;
+  }
+
+  private closedAt: number | undefined;
+
   private end(how: 'party' | 'agent' | 'transfer'): void {
     if (this.isEnded) return;
-    this.endedAt = this.clock.now();
+    this.closedAt = this.clock.now();
     if (how === 'party') this.deliver({ type: 'hangup' });
     this.ended.abort();
     for (const r of this.agentQuiet.splice(0)) r();

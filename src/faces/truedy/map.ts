@@ -72,8 +72,8 @@ export function callContext(c: CallRow, req: CallRequest): Record<string, unknow
   return out;
 }
 
-/** 003's call object. */
-export function callView(c: CallRow) {
+/** 003's call object; `recordingUrl`: the signed URL of its recording, when it has one. */
+export function callView(c: CallRow, recordingUrl?: string) {
   const req = requestOf(c);
   return {
     id: c.id,
@@ -89,7 +89,7 @@ export function callView(c: CallRow) {
     // The billed cost, fixed when the call ended (core/credits: credits at the credit's price of that day).
     cost_usd: c.cost_usd,
     summary: c.summary,
-    recording_url: null as string | null,
+    recording_url: recordingUrl ?? null,
     context: callContext(c, req),
     call_settings: callSettings(req),
     created_at: iso(c.created_at),
