@@ -5,6 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
+import { RatesFileError, readRatesFile, DEFAULT_RATES, type BillingConfig } from './billing.js';
+
+export { DEFAULT_RATES, type BillingConfig, type RateTable } from './billing.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -31,8 +34,10 @@ export interface Config {
   maxConcurrentCalls: number;
   /** Seconds SIGTERM waits for live calls to finish before ending them. */
   shutdownGraceSeconds: number;
-  /** Smallest credit balance that may start a call (402 below it). */
+  /** Smallest credit balance that may start a call (402 below it; only with billing on). */
   minCallCredits: number;
+  /** Billing on or off, and the rate table that prices calls (docs/billing.md). */
+  billing: BillingConfig;
   /** Credits given to the development organisation created on first start. */
   devOrgCredits: number;
   /** Largest accepted request body, in bytes. */
@@ -209,6 +214,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxConcurrentCalls: int(env, 'MAX_CONCURRENT_CALLS', 200, 1, 100_000),
     shutdownGraceSeconds: int(env, 'SHUTDOWN_GRACE_SECONDS', 30, 0, 3600),
     minCallCredits: int(env, 'MIN_CALL_CREDITS', 1, 0, 1_000_000),
+    billing: readBilling(env),
     devOrgCredits: int(env, 'DEV_ORG_CREDITS', 1000, 0, 1_000_000_000),
     bodyLimit: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     nodeId: str(env, 'NODE_ID') ?? `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
@@ -224,6 +230,25 @@ export function loadConfig(env: Env = process.env): Config {
     recordings: readRecordings(env, dataDir),
     ...readCarrier(env),
   };
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = str(env, name)?.toLowerCase();
+  if (raw === undefined) return def;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false (got "${raw}")`);
+}
+
+/** BILLING_ENABLED (default off) and the rate table, from BILLING_RATES_FILE when given. */
+function readBilling(env: Env): BillingConfig {
+  const file = str(env, 'BILLING_RATES_FILE');
+  try {
+    return { enabled: bool(env, 'BILLING_ENABLED', false), rates: file ? readRatesFile(path.resolve(file)) : { ...DEFAULT_RATES } };
+  } catch (err) {
+    if (err instanceof RatesFileError) throw new ConfigError('BILLING_RATES_FILE', err.message);
+    throw err;
+  }
 }
 
 /** CARRIER=twilio needs the account's SID and auth token; otherwise the TWILIO_* variables are ignored. */

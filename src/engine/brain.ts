@@ -10,6 +10,7 @@
 
 import type { Persona, SharePolicy } from '../core/calls/persona.js';
 import type { CalendarRequest } from '../core/calendar/agent-requests.js';
+import type { UsageReporter } from '../core/credits/usage.js';
 
 export type { Persona, SharePolicy };
 
@@ -119,8 +120,14 @@ export interface BrainSession {
   next(input: BrainInput, ctx: BrainContext): BrainTurn;
 }
 
+/** What a brain is given for one call besides its brief. */
+export interface BrainCallOptions {
+  /** Where the call's model usage (tokens) is reported, for billing. */
+  usage?: UsageReporter;
+}
+
 export interface Brain {
   /** Shown at start-up and stored on each call (`rules`, `openai:gpt-4o-mini`, …). */
   readonly name: string;
-  startCall(brief: AgentBrief): BrainSession;
+  startCall(brief: AgentBrief, opts?: BrainCallOptions): BrainSession;
 }

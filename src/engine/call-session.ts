@@ -29,6 +29,7 @@ import { AgentActivity } from './agent-activity.js';
 import { TextIO } from './io/text-io.js';
 import type { AgentIO } from './io/io.js';
 import { ev, type CloseReason, type ReportedAction, type SessionEvent, type SessionObserver } from './events.js';
+import { UsageMeter, type UsageReporter } from '../core/credits/usage.js';
 
 export interface SessionSettings {
   operatorAnswerTimeoutSeconds: number;
@@ -40,6 +41,8 @@ export type Summarizer = (input: {
   brief: AgentBrief;
   transcript: Array<{ role: string; text: string }>;
   goalCompleted?: boolean;
+  /** Where the summary's model usage is reported (it is part of the call's cost). */
+  usage?: UsageReporter;
 }) => Promise<{ summary: string; goalCompleted: boolean; extracted: Record<string, unknown> }>;
 
 export interface CallSessionDeps {
@@ -101,6 +104,11 @@ export class CallSession implements ActionHost {
   /** Appointments the agent booked, moved or cancelled on this call, by event id. */
   private readonly bookings = new Map<string, CalendarBooking>();
   private calendar: Promise<Calendar | null> | undefined;
+  /**
+   * What the call uses, as the carrier, the model and (later) speech adapters report it; priced and charged
+   * when the call ends (core/credits).
+   */
+  private readonly usage = new UsageMeter();
   private finished!: () => void;
   /** Resolves when the call has reached an end state. */
   readonly done = new Promise<void>((r) => (this.finished = r));
@@ -256,7 +264,7 @@ export class CallSession implements ActionHost {
     const activity = new AgentActivity({
       callId: this.callId,
       io,
-      brain: this.d.brain.startCall(this.brief()),
+      brain: this.d.brain.startCall(this.brief(), { usage: this.usage }),
       host: this,
       emit: (e) => this.emit(e),
       onTurnFigures: (latency) => {
@@ -284,6 +292,7 @@ export class CallSession implements ActionHost {
   }
 
   private async onEnded(e: Extract<CarrierEvent, { type: 'ended' }>): Promise<void> {
+    if (e.usage) this.usage.add(e.usage);
     const closedByUs = this.closing;
     this.phase = 'ended';
     this.life.abort();
@@ -341,6 +350,8 @@ export class CallSession implements ActionHost {
       goalCompleted,
       ...this.withBookings(report?.summary ?? this.summary(status, f.reason), report?.extracted),
       durationSeconds: connected,
+      // The carrier's connected time when it reported one, else the session's own measure.
+      usage: { ...this.usage.total(), connectedSeconds: this.usage.total().connectedSeconds || connected },
     });
     await this.unsubscribe?.();
     if (this.d.metrics) {
@@ -365,7 +376,7 @@ export class CallSession implements ActionHost {
     const transcript = this.history.map((t) => ({ role: t.role, text: t.text }));
     if (transcript.length === 0) return undefined;
     try {
-      return await this.d.clock.hold(this.d.summarize({ brief: this.brief(), transcript, goalCompleted: this.outcome.goalCompleted }));
+      return await this.d.clock.hold(this.d.summarize({ brief: this.brief(), transcript, goalCompleted: this.outcome.goalCompleted, usage: this.usage }));
     } catch (err) {
       this.d.log.warn({ err, callId: this.callId }, 'call summary failed');
       return undefined;

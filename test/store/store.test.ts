@@ -12,7 +12,7 @@ for (const backend of BACKENDS) {
     beforeAll(async () => {
       store = await backend.open();
       orgId = newId();
-      await store.db.insertInto('orgs').values({ id: orgId, name: 'o-' + orgId, webhook_secret: null, credits: 5 }).execute();
+      await store.db.insertInto('orgs').values({ id: orgId, name: 'o-' + orgId, webhook_secret: null }).execute();
     });
     afterAll(() => store.close());
 

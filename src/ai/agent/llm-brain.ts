@@ -14,10 +14,11 @@
  * the engine's result for that action (refused, unavailable, failed), handed back by the `yield`, and goes
  * to the model as the tool-result message.
  */
-import type { ActionResult, AgentAction, AgentBrief, Brain, BrainContext, BrainInput, BrainSession, BrainTurn } from '../../engine/brain.js';
+import type { ActionResult, AgentAction, AgentBrief, Brain, BrainCallOptions, BrainContext, BrainInput, BrainSession, BrainTurn } from '../../engine/brain.js';
 import { TextStream } from '../../lib/text-stream.js';
 import { RealClock, type Clock } from '../../lib/clock.js';
 import type { ChatMessage, Llm, LlmRequest, ToolCall } from '../llm/llm.js';
+import { meteredLlm } from '../llm/metered.js';
 import { isBeep, norm } from '../rules/match.js';
 import { phrasesFor } from '../rules/phrases.js';
 import { InlineCommandParser, type InlineCommand } from './inline-commands.js';
@@ -57,9 +58,11 @@ export class LlmBrain implements Brain {
   constructor(private readonly opts: LlmBrainOptions) {
     this.name = opts.llm.name;
   }
-  startCall(brief: AgentBrief): BrainSession {
+  startCall(brief: AgentBrief, call: BrainCallOptions = {}): BrainSession {
     void brief; // the live brief arrives with every input (a PATCH may change it)
-    return new LlmSession(this.opts, this.opts.clock ?? new RealClock());
+    // The call's own view of the model: its tokens are counted on the call's usage meter (billing).
+    const opts = call.usage ? { ...this.opts, llm: meteredLlm(this.opts.llm, call.usage) } : this.opts;
+    return new LlmSession(opts, this.opts.clock ?? new RealClock());
   }
 }
 
