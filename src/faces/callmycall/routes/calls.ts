@@ -66,13 +66,8 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
       },
     },
     async (req) => {
-      const call = await core.calls.find(req.org.id, req.params.callId);
-      const [transcripts, question, turns] = await Promise.all([
-        core.calls.transcript(call.id),
-        core.calls.pendingQuestion(call.id),
-        core.calls.turns(call.id),
-      ]);
-      return { ...callView(call, transcripts), operator_question: question, latency: latencyView(turns) };
+      const { call, transcript, question, turns } = await core.calls.details(req.org.id, req.params.callId);
+      return { ...callView(call, transcript), operator_question: question, latency: latencyView(turns) };
     },
   );
 
