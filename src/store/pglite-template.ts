@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import type { PGliteOptions } from '@electric-sql/pglite';
 import { projectRoot } from '../config/index.js';
 
 /** The folder of the installed PGlite's entry point, where its WebAssembly and file-system bundle lie too. */
@@ -44,12 +45,17 @@ export function loadTemplate(): Blob | undefined {
 
 /** What PGlite would otherwise read and compile again for every instance. */
 export interface PgliteModules {
-  pgliteWasmModule: WebAssembly.Module;
+  pgliteWasmModule: WasmModule;
   fsBundle: Blob;
 }
 
+/** A compiled WebAssembly module, as PGlite's options name it. */
+type WasmModule = NonNullable<PGliteOptions['pgliteWasmModule']>;
+/** Node's WebAssembly compiler (the project's type library, ES2022 without the DOM, does not declare it). */
+const compileWasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } }).WebAssembly.compile;
+
 let modules: Promise<PgliteModules> | undefined;
-let initdb: Promise<WebAssembly.Module> | undefined;
+let initdb: Promise<WasmModule> | undefined;
 
 /**
  * PGlite's WebAssembly, compiled once per process and shared by every instance (a compiled module holds no
@@ -68,14 +74,14 @@ export function pgliteModules(): Promise<PgliteModules> {
 async function compilePglite(): Promise<PgliteModules> {
   const dir = pgliteDist();
   const [wasm, data] = await Promise.all([fs.promises.readFile(path.join(dir, 'pglite.wasm')), fs.promises.readFile(path.join(dir, 'pglite.data'))]);
-  return { pgliteWasmModule: await WebAssembly.compile(wasm), fsBundle: new Blob([data]) };
+  return { pgliteWasmModule: await compileWasm(wasm), fsBundle: new Blob([data]) };
 }
 
 /** `initdb`'s WebAssembly, compiled once per process: only a store created without a template runs it. */
-export function initdbModule(): Promise<WebAssembly.Module> {
+export function initdbModule(): Promise<WasmModule> {
   initdb ??= fs.promises
     .readFile(path.join(pgliteDist(), 'initdb.wasm'))
-    .then((wasm) => WebAssembly.compile(wasm))
+    .then((wasm) => compileWasm(wasm))
     .catch((err: unknown) => {
       initdb = undefined;
       throw err;
