@@ -1,5 +1,5 @@
 import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import * as m0001 from './migrations/0001_init.js';
 import * as m0002 from './migrations/0002_call_turns.js';
 import * as m0003 from './migrations/0003_agents_numbers_tasks.js';
@@ -62,8 +62,16 @@ const migrations: Record<string, Migration> = {
 };
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-// timestamptz and bigint come back as JS values the rest of the code expects.
-pg.types.setTypeParser(20, (v) => v); // bigint ids stay strings (no precision loss)
+/**
+ * The PostgreSQL driver, loaded only by a node that uses PostgreSQL (the embedded default never needs it:
+ * one less package to load at start-up).
+ */
+async function loadPg(): Promise<typeof pg> {
+  const { default: driver } = await import('pg');
+  // timestamptz and bigint come back as JS values the rest of the code expects.
+  driver.types.setTypeParser(20, (v) => v); // bigint ids stay strings (no precision loss)
+  return driver;
+}
 
 /** Opens the store and brings its schema up to date. */
 export async function openStore(opts: StoreOptions): Promise<Store> {
@@ -73,6 +81,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
 }
 
 async function openPostgres(opts: StoreOptions): Promise<Store> {
+  const pg = await loadPg();
   const schema = opts.schema;
   if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error('invalid schema name');
   const log = opts.log ?? fallbackLogger();
