@@ -66,8 +66,10 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
       },
     },
     async (req) => {
+      // The call's details in one statement (the store's cost is per statement), then its recording's URL.
       const { call, transcript, question, turns } = await core.calls.details(req.org.id, req.params.callId);
-      return { ...callView(call, transcript), operator_question: question, latency: latencyView(turns) };
+      const recordings = await core.recordings.urlsFor([call.id]);
+      return { ...callView(call, transcript, recordings.get(call.id)), operator_question: question, latency: latencyView(turns) };
     },
   );
 
