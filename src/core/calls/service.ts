@@ -19,6 +19,7 @@ import { enqueueWebhook } from '../webhooks/index.js';
 import type { CallCommand, CallEvent, CommandEnvelope, CommandReply, LiveChanges, NewCallEvent } from './events.js';
 import { eventValues, toCallEvent } from './event-rows.js';
 import { followCall, type FollowOptions } from './follow.js';
+import { pendingQuestionIn, readCallDetails, type CallDetails, type PendingQuestion } from './details.js';
 import type { CallRequest } from './request.js';
 import { canMove, isTerminal, type CallState } from './states.js';
 import type { CallWebhookEvent, WebhookPayloads } from './webhook-payloads.js';
@@ -334,7 +335,7 @@ export class CallService {
   }
 
   /** The agent's unanswered question to the operator, if any (the last `ask_operator` not yet answered). */
-  async pendingQuestion(callId: string): Promise<{ question: string; asked_at: string } | null> {
+  async pendingQuestion(callId: string): Promise<PendingQuestion | null> {
     const rows = await this.o.db
       .selectFrom('call_events')
       .select(['data', 'created_at'])
@@ -343,12 +344,14 @@ export class CallService {
       .orderBy('seq', 'desc')
       .limit(50)
       .execute();
-    for (const r of rows) {
-      const command = r.data && 'command' in r.data ? r.data : undefined;
-      if (command?.command === 'operator_answer' || command?.command === 'operator_timeout') return null;
-      if (command?.command === 'ask_operator') return { question: command.value ?? '', asked_at: new Date(r.created_at).toISOString() };
-    }
-    return null;
+    return pendingQuestionIn(rows);
+  }
+
+  /** A call of this organisation with its transcript, pending question and turn figures: one statement. */
+  async details(orgId: string, idOrSid: string): Promise<CallDetails> {
+    const details = await readCallDetails(this.o.db, idOrSid);
+    if (!details || details.call.org_id !== orgId) throw notFound('Call');
+    return details;
   }
 
   requestOf(call: Pick<CallRow, 'request'>): CallRequest {
