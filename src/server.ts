@@ -16,6 +16,9 @@ import type { Logger } from './lib/logger.js';
 import { callMyCallFace } from './faces/callmycall/index.js';
 import { agentsApiFace, agentsLiveSocket } from './faces/agents-api/index.js';
 import { truedyFace } from './faces/truedy/index.js';
+import { PHONY_PREFIXES, phonyFace } from './faces/phony/index.js';
+import { ErrorBody as PhonyError } from './faces/phony/schemas.js';
+import { phonyErrorHandler } from './faces/phony/errors.js';
 import { guardInput, isStorableDateTime } from './faces/shared/input.js';
 import { lenientJson, sharedRateLimit } from './faces/shared/plumbing.js';
 import { rootErrorHandler } from './faces/shared/errors.js';
@@ -55,6 +58,14 @@ const FACE_ERRORS: Array<FaceErrorDoc & { handler: ErrorHandler }> = [
     handler: truedyErrorHandler,
     routes: { 'POST /calls': [402, 502, 503], 'DELETE /calls/:call_id': [409] },
   },
+  // Phony (004) has no prefix of its own: each of its path prefixes is listed.
+  ...PHONY_PREFIXES.map((prefix) => ({
+    prefix,
+    body: PhonyError,
+    validation: 400,
+    handler: phonyErrorHandler,
+    routes: { 'POST /simulate_call': [402, 503] },
+  })),
 ];
 
 type ErrorHandler = (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => void;
@@ -179,5 +190,6 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
   await app.register(agentsApiFace, { prefix: '/api/v1', core: d.core, bus: d.bus });
   await app.register(agentsLiveSocket, { core: d.core, bus: d.bus });
   await app.register(truedyFace, { prefix: '/api/public/v1', core: d.core, bus: d.bus });
+  await app.register(phonyFace, { core: d.core, bus: d.bus, phony: d.core.config.phony });
   return app as unknown as FastifyInstance;
 }

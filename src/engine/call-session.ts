@@ -394,7 +394,8 @@ export class CallSession implements ActionHost {
       case 'say': {
         const activity = this.activity;
         if (!activity || this.phase !== 'live') return { ok: false, error: 'not_connected' };
-        await this.rec({ type: 'override', command: 'say', value: c.when, by: c.by });
+        // The line itself is what a supervisor did (the audit trail); the command says when it was said.
+        await this.rec({ type: 'override', command: c.when === 'interrupt' ? 'say' : 'say_after_sentence', value: c.text, by: c.by });
         background(this.d.log, 'supervisor line failed', this.supervisorSay(activity, c.text, c.when), { callId: this.callId });
         return { ok: true };
       }

@@ -361,17 +361,18 @@ export class CallService {
   // ---- ending ---------------------------------------------------------------------------------
 
   /**
-   * Ends a call. The command goes over the bus to the session that owns the call (on whichever node);
+   * Ends a call (`by`: the supervisor who ended it, stored as an override). The command goes over the bus to the session that owns the call (on whichever node);
    * when no session answers in time (its node died), the call is closed here as `canceled`/`failed`.
    */
-  async end(orgId: string, idOrSid: string): Promise<EndResult> {
+  async end(orgId: string, idOrSid: string, by?: string): Promise<EndResult> {
     const call = await this.find(orgId, idOrSid);
     if (isTerminal(call.status)) return { alreadyClosed: true, call };
     // A call still waiting for a line has no session: it is canceled here, unless a node takes it meanwhile.
     if (isWaiting(call) && (await this.transition(call.id, 'canceled', { reason: 'ended_by_api' }, isWaiting))) {
       return { alreadyClosed: false, call: await this.find(orgId, call.id) };
     }
-    const reply = await this.command(call.id, { type: 'end', reason: 'ended_by_api' });
+    // Given `by`, a person (a supervisor) ended it: the session stores that as an override.
+    const reply = await this.command(call.id, by ? { type: 'end', reason: 'ended_by_supervisor', by } : { type: 'end', reason: 'ended_by_api' });
     // Not sent is not unanswered: the session may be alive, so the call is not closed behind its back.
     if (reply.error === BUS_UNAVAILABLE) throw unavailable();
     if (!reply.ok) {
