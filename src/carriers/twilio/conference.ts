@@ -144,6 +144,7 @@ export class UserOnCallSession implements UserOnCallHandle {
   async activate(opts: { dropUser: boolean }): Promise<void> {
     if (this.phase !== 'connected') throw new Error(this.phase === 'initiated' ? 'the target has not answered yet' : 'the agent has already taken over or the call is over');
     this.phase = 'ai_takeover';
+    this.changed();
     // The agent stops listening before it takes over: the fork is stopped, then the target is moved.
     await this.stopListening();
     try {
@@ -151,6 +152,7 @@ export class UserOnCallSession implements UserOnCallHandle {
       await this.host.redirectToUrl(this.targetCallSid, `${this.host.publicUrl}/start_call`);
     } catch (err) {
       this.phase = 'connected';
+      this.changed();
       throw err;
     }
     this.host.log.info({ callId: this.req.callId, room: this.room, dropUser: opts.dropUser }, 'twilio user-on-call activated');
@@ -163,6 +165,16 @@ export class UserOnCallSession implements UserOnCallHandle {
     // Kicked from the room; a leg not (yet) in it is hung up instead.
     await this.host.removeParticipant(this.room, user.callSid).catch(() => this.host.endLeg(user.callSid));
     user.status = 'completed';
+    this.changed();
+  }
+
+  /** Tells the engine how the session stands now (`UserOnCallRequest.onRoomChange`). */
+  private changed(): void {
+    try {
+      this.req.onRoomChange?.(this.conferenceStatus());
+    } catch (err) {
+      this.host.log.warn({ err, callId: this.req.callId }, 'user-on-call status listener failed');
+    }
   }
 
   async hangup(): Promise<void> {
@@ -172,6 +184,7 @@ export class UserOnCallSession implements UserOnCallHandle {
 
   private onStatus(leg: ConferenceParticipant, status: string): void {
     if (isOver(leg.status)) return;
+    const before = `${this.phase} ${leg.status}`;
     if (status === 'ringing' && leg.status === 'queued') leg.status = 'ringing';
     if (status === 'in-progress') leg.status = 'connected';
     if (this.phase === 'initiated' && this.legs.target?.status === 'connected') {
@@ -179,6 +192,7 @@ export class UserOnCallSession implements UserOnCallHandle {
       // The target has answered: its leg is in the room, and the agent starts listening there.
       this.startListening();
     }
+    if (`${this.phase} ${leg.status}` !== before) this.changed();
   }
 
   /** Asks Twilio for the listening fork on the target's leg; a refusal leaves the call as it is, unheard. */
@@ -252,11 +266,15 @@ export class UserOnCallSession implements UserOnCallHandle {
       // The call is over: the user is not left alone in the room.
       void this.dropUser().catch((err) => this.host.log.warn({ err, callId: this.req.callId }, 'user leg hang-up failed'));
     }
+    if (e.type !== 'ringing') this.changed();
     this.onEvent(e);
   }
 
   private onUserEvent(e: CarrierEvent): void {
-    if (e.type === 'ended' && this.legs.user) this.legs.user.status = e.status;
+    if (e.type === 'ended' && this.legs.user && !isOver(this.legs.user.status)) {
+      this.legs.user.status = e.status;
+      this.changed();
+    }
   }
 }
 

@@ -9,6 +9,7 @@ import { callMyCallErrorHandler } from './errors.js';
 import { callRoutes } from './routes/calls.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { liveRoutes } from './routes/live.js';
+import { userOnCallRoutes } from './routes/user-on-call.js';
 import { callerIdRoutes } from './routes/caller-ids.js';
 import { callMyCallWebhook } from './webhooks.js';
 import type { FaceOptions } from '../shared/options.js';
@@ -38,5 +39,6 @@ export const callMyCallFace: FastifyPluginAsync<FaceOptions> = async (app, opts)
   await app.register(callRoutes, own);
   await app.register(webhookRoutes, own);
   await app.register(liveRoutes, own);
+  await app.register(userOnCallRoutes, own);
   await app.register(callerIdRoutes, own);
 };

@@ -34,7 +34,8 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
         idempotencyKey: req.headers['idempotency-key'],
         rawBody: req.body,
       });
-      return { success: true, sid: call.sid, id: call.id };
+      const user = call.request.userOnCall;
+      return { success: true, sid: call.sid, id: call.id, ...(user ? { userOnCall: true, sessionId: user.sessionId, userCallSid: user.userCallSid } : {}) };
     },
   );
 
