@@ -10,15 +10,13 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { PhonyConfig } from '../../config/index.js';
 import type { FaceOptions } from '../shared/options.js';
 import { phonyAuth } from './auth.js';
+import type { PhonyOptions } from './options.js';
 import { phonyErrorHandler } from './errors.js';
 import { eventsSocket } from './routes/events-socket.js';
 import { overrideRoutes } from './routes/overrides.js';
 import { simulateRoutes } from './routes/simulate.js';
 
-export interface PhonyOptions extends FaceOptions {
-  overridesPerMinute: number;
-  socket: { pingMs: number; timeoutMs: number; messagesPerMinute: number };
-}
+export type { PhonyOptions };
 
 /** The path prefixes of Phony's own routes (for the OpenAPI error bodies and framework errors). */
 export const PHONY_PREFIXES = ['/override', '/events', '/test'];

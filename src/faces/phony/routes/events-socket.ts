@@ -15,7 +15,7 @@ import { isTerminal } from '../../../core/calls/states.js';
 import { SwitchboardError } from '../../../core/errors.js';
 import type { CallRow } from '../../../store/index.js';
 import { callOf } from '../auth.js';
-import type { PhonyOptions } from '../index.js';
+import type { PhonyOptions } from '../options.js';
 import { phonyError } from '../errors.js';
 import { phonyEvents } from '../map.js';
 

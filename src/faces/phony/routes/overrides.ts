@@ -8,7 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { SwitchboardError } from '../../../core/errors.js';
 import { actorOf } from '../../shared/auth.js';
 import { callOf } from '../auth.js';
-import type { PhonyOptions } from '../index.js';
+import type { PhonyOptions } from '../options.js';
 import { ClarificationBody, DtmfBody, EndBody, ErrorBody, SuccessBody, TextBody, TransferBody } from '../schemas.js';
 
 const answers = { 200: SuccessBody, 400: ErrorBody, 404: ErrorBody };

@@ -8,7 +8,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { canonicalStartCall } from '../../../core/calls/request.js';
 import { SwitchboardError } from '../../../core/errors.js';
-import type { PhonyOptions } from '../index.js';
+import type { PhonyOptions } from '../options.js';
 import { ErrorBody, SIMULATED_SCENARIOS, SimulateCallBody, SimulateCallResponse } from '../schemas.js';
 
 const DEFAULT_TASK = 'This is a test call. Ask whether they have a table for two tonight at seven, and thank them.';
