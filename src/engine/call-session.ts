@@ -199,13 +199,14 @@ export class CallSession implements ActionHost {
       this.answeredBy = 'human';
       if (!this.closing) this.phase = 'live';
     }
+    // The call is in progress before the room reads `connected` (a client that sees one sees the other).
+    if (connectedNow) await this.move(this.callId, 'in_progress', { answeredBy: 'human' });
     await this.inOrder(() => this.d.calls.setRoom(this.callId, state));
     // How the session ended (completed, failed, transferred) is finish()'s to say.
     if (status.phase !== 'completed' && state.state !== this.lastRoomState) {
       this.lastRoomState = state.state;
       await this.rec({ type: 'command', command: 'user_on_call', value: state.state });
     }
-    if (connectedNow) await this.move(this.callId, 'in_progress', { answeredBy: 'human' });
   }
 
   private lastRoomState: string | undefined;
@@ -507,6 +508,8 @@ export class CallSession implements ActionHost {
           this.d.log.warn({ err, callId: this.callId }, 'user-on-call drop-user failed');
           return { ok: false, error: 'carrier_failed' };
         }
+        // The room's new state is stored before the command is acknowledged (conference-status reads it).
+        await this.writes;
         return { ok: true };
       }
       case 'transfer':
@@ -536,6 +539,7 @@ export class CallSession implements ActionHost {
       this.emit(ev.error('activate', err));
       return { ok: false, error: 'carrier_failed' };
     }
+    await this.writes;
     return { ok: true };
   }
 

@@ -201,6 +201,7 @@ for (const backend of BACKENDS.slice(0, 1)) {
         PHONY_WS_PING_MS: '100',
         PHONY_WS_TIMEOUT_MS: '600',
         PHONY_OVERRIDES_PER_MINUTE: '5',
+        PHONY_WS_MESSAGES_PER_MINUTE: '30',
         SHUTDOWN_GRACE_SECONDS: '1',
       }, { clock: new VirtualClock(undefined, Infinity) });
       base = (await t.sb.listen()).replace(/^http/, 'ws');
@@ -225,6 +226,17 @@ for (const backend of BACKENDS.slice(0, 1)) {
       live.ws.close();
       await t.sb.app.inject({ method: 'POST', url: '/override/end', payload: { callSid } });
     }, 60_000);
+
+    it('closes a socket whose client sends more messages a minute than allowed (1008)', async () => {
+      const r = await t.sb.app.inject({ method: 'POST', url: '/test/simulate_call', payload: { scenario: 'no_answer' }, headers: { authorization: `Bearer ${t.key}` } });
+      const { callSid } = r.json();
+      const chatty = eventsClient(`${base}/events/ws?callSid=${callSid}&api_key=${t.key}`);
+      await chatty.open;
+      for (let i = 0; i < 40; i++) chatty.ws.send(JSON.stringify({ type: 'pong' }));
+      await until(async () => chatty.closed(), 10_000, 'the chatty client to be closed');
+      expect(chatty.closed()!.code).toBe(1008);
+      await t.sb.app.inject({ method: 'POST', url: '/v1/end-call', payload: { callSid }, headers: { authorization: `Bearer ${t.key}` } });
+    });
 
     it('works keyless but refuses a wrong key; limits supervisor controls per minute (429)', async () => {
       const unknown = { callSid: 'CA' + '2'.repeat(32) };
