@@ -15,13 +15,22 @@ const TOKEN = 'test-auth-token-user-on-call-api1';
 const OPERATOR = '+15551260400';
 const TARGET = '+15551260500';
 const TARGET_REFUSING = '+15551260501';
+const TARGET_SLOW = '+15551260502';
+const OPERATOR_BUSY = '+15551260401';
 
 describe('user-on-call through /v1 against the fake Twilio', () => {
   let t: TestSwitchboard;
   let fake: FakeTwilio;
   beforeAll(async () => {
     const target = { outcome: 'answer' as const, greeting: 'City Clinic reception, how can I help?', reply: () => 'One moment please.' };
-    fake = new FakeTwilio(ACCOUNT, TOKEN, { [OPERATOR]: { outcome: 'answer' }, [TARGET]: target, [TARGET_REFUSING]: target });
+    fake = new FakeTwilio(ACCOUNT, TOKEN, {
+      [OPERATOR]: { outcome: 'answer' },
+      [OPERATOR_BUSY]: { outcome: 'busy' },
+      [TARGET]: target,
+      [TARGET_REFUSING]: target,
+      // Rings long enough for the busy operator's line to be known first.
+      [TARGET_SLOW]: { ...target, ringSteps: 25 },
+    });
     fake.refuseRedirectsTo.add(TARGET_REFUSING);
     await fake.start();
     ({ t } = await startTwilioSwitchboard(fake));
@@ -37,8 +46,8 @@ describe('user-on-call through /v1 against the fake Twilio', () => {
   const reach = (sid: string, state: string) => until(async () => ((await status(sid)).state === state ? status(sid) : null), 15_000, `state ${state}`);
   const call = async (sid: string) => (await req('GET', `/v1/calls/${sid}`)).json();
   const legs = (s: any) => Object.fromEntries(s.participants.map((p: any) => [p.role, p.status]));
-  const start = async (to: string) => {
-    const r = await req('POST', '/v1/start-call', { phone_number: to, task: 'Book a check-up for Alex Smith', language: 'en', userOnCall: true, userPhone: OPERATOR });
+  const start = async (to: string, userPhone = OPERATOR) => {
+    const r = await req('POST', '/v1/start-call', { phone_number: to, task: 'Book a check-up for Alex Smith', language: 'en', userOnCall: true, userPhone });
     expect(r.statusCode, r.body).toBe(200);
     return r.json();
   };
@@ -94,5 +103,18 @@ describe('user-on-call through /v1 against the fake Twilio', () => {
     await req('POST', '/v1/end-call', { callSid: s.sid });
     await until(async () => ((await call(s.sid)).ended_at ? true : null), 15_000, 'the end');
     expect((await status(s.sid)).state).toBe('completed');
+  }, 60_000);
+
+  it('fails (initiated → failed) when the user cannot be reached, and hangs the target up', async () => {
+    const s = await start(TARGET_SLOW, OPERATOR_BUSY);
+    await until(async () => ((await call(s.sid)).ended_at ? true : null), 15_000, 'the end');
+    const c = await call(s.sid);
+    expect(c.status).toBe('failed');
+    expect(c.end_reason).toBe('user_not_reached');
+    const done = await status(s.sid);
+    expect(done.state).toBe('failed');
+    expect(legs(done).user).toBe('busy');
+    const targetLeg = fake.calls.get(done.participants.find((p: any) => p.role === 'target').carrier_call_sid)!;
+    expect(['completed', 'canceled']).toContain(targetLeg.status);
   }, 60_000);
 });

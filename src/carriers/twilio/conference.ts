@@ -21,6 +21,7 @@ import type { CarrierEvent, ConferenceParticipant, ConferenceStatus, DialRequest
 import type { Logger } from '../../lib/logger.js';
 import type { TwilioMediaStream } from './media-stream.js';
 import { AsyncQueue } from '../../lib/async-queue.js';
+import { background } from '../../lib/background.js';
 
 /** What a user-on-call session needs from the carrier. */
 export interface ConferenceHost {
@@ -258,6 +259,8 @@ export class UserOnCallSession implements UserOnCallHandle {
   }
 
   private onTargetEvent(e: CarrierEvent): void {
+    // The user never joined (see onUserEvent): the session failed, whatever ended the target's leg.
+    if (e.type === 'ended' && this.userNotReached) e = { type: 'ended', status: 'failed', reason: 'user_not_reached' };
     if (e.type === 'answered') this.phase = 'active';
     if (e.type === 'ended') {
       this.legs.target!.status = e.status;
@@ -272,10 +275,21 @@ export class UserOnCallSession implements UserOnCallHandle {
 
   private onUserEvent(e: CarrierEvent): void {
     if (e.type === 'ended' && this.legs.user && !isOver(this.legs.user.status)) {
+      const joined = this.legs.user.status === 'connected';
       this.legs.user.status = e.status;
       this.changed();
+      // The user could not be reached before the room connected (busy, no answer): 001's initiated → failed;
+      // the target is not left alone in the room.
+      if (!joined && this.phase === 'initiated') {
+        this.userNotReached = true;
+        const target = this.target;
+        if (target) background(this.host.log, 'target leg hang-up failed', target.hangup(), { callId: this.req.callId });
+      }
     }
   }
+
+  /** The user's leg ended before it ever joined the room, while the session was being set up. */
+  private userNotReached = false;
 }
 
 function isOver(status: ConferenceParticipant['status']): boolean {
