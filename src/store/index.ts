@@ -7,6 +7,7 @@ import * as m0004 from './migrations/0004_caller_ids.js';
 import * as m0005 from './migrations/0005_node_leases.js';
 import * as m0007 from './migrations/0007_first_key_dead_letters.js';
 import * as m0009 from './migrations/0009_user_on_call.js';
+import * as m0013 from './migrations/0013_recordings.js';
 import { pgliteAsPool } from './pglite-pool.js';
 import { lockDataDir } from './lock.js';
 import { isEmptyDataDir, loadTemplate } from './pglite-template.js';
@@ -54,6 +55,7 @@ const migrations: Record<string, Migration> = {
   '0005_node_leases': m0005,
   '0007_first_key_dead_letters': m0007,
   '0009_user_on_call': m0009,
+  '0013_recordings': m0013,
 };
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
