@@ -151,6 +151,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     config,
     carrierName: carrier.name,
     checkDestination: carrier.checkDestination?.bind(carrier),
+    userOnCall: carrier.capabilities.userOnCall && carrier.startUserOnCall ? { threeWay: carrier.capabilities.userOnCallThreeWay === true } : undefined,
     verifyCallerId: carrier.capabilities.callerIdVerification && carrier.verifyCallerId ? carrier.verifyCallerId.bind(carrier) : undefined,
     wakeJobs: () => inBackground(() => {
       jobs.wake();

@@ -17,6 +17,9 @@ import { callMyCallFace } from './faces/callmycall/index.js';
 import { callMyCallCalendar } from './faces/callmycall/calendar/index.js';
 import { agentsApiFace, agentsLiveSocket } from './faces/agents-api/index.js';
 import { truedyFace } from './faces/truedy/index.js';
+import { PHONY_PREFIXES, phonyFace } from './faces/phony/index.js';
+import { ErrorBody as PhonyError } from './faces/phony/schemas.js';
+import { phonyErrorHandler } from './faces/phony/errors.js';
 import { guardInput, isStorableDateTime } from './faces/shared/input.js';
 import { lenientJson, sharedRateLimit } from './faces/shared/plumbing.js';
 import { rootErrorHandler } from './faces/shared/errors.js';
@@ -40,7 +43,7 @@ const FACE_ERRORS: Array<FaceErrorDoc & { handler: ErrorHandler }> = [
     validation: 400,
     handler: callMyCallErrorHandler,
     // Starting a call: out of credits, the carrier refused, the server is stopping.
-    routes: { 'POST /start-call': [402, 502, 503] },
+    routes: { 'POST /start-call': [402, 502, 503], 'POST /calls/:callSid/activate': [500], 'POST /calls/:callSid/drop-user': [500] },
   },
   {
     prefix: '/api/v1',
@@ -56,6 +59,14 @@ const FACE_ERRORS: Array<FaceErrorDoc & { handler: ErrorHandler }> = [
     handler: truedyErrorHandler,
     routes: { 'POST /calls': [402, 502, 503], 'DELETE /calls/:call_id': [409] },
   },
+  // Phony (004) has no prefix of its own: each of its path prefixes is listed.
+  ...PHONY_PREFIXES.map((prefix) => ({
+    prefix,
+    body: PhonyError,
+    validation: 400,
+    handler: phonyErrorHandler,
+    routes: { 'POST /simulate_call': [402, 503] },
+  })),
 ];
 
 type ErrorHandler = (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => void;
@@ -200,5 +211,6 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
   await app.register(agentsApiFace, { prefix: '/api/v1', core: d.core, bus: d.bus });
   await app.register(agentsLiveSocket, { core: d.core, bus: d.bus });
   await app.register(truedyFace, { prefix: '/api/public/v1', core: d.core, bus: d.bus });
+  await app.register(phonyFace, { core: d.core, bus: d.bus, phony: d.core.config.phony });
   return app as unknown as FastifyInstance;
 }

@@ -24,6 +24,11 @@ export interface CarrierCapabilities {
   callerIdVerification?: boolean;
   /** Puts a user (an operator) and the target in one room, and lets the agent take over (`startUserOnCall`). */
   userOnCall?: boolean;
+  /**
+   * With `userOnCall`: the user may stay when the agent takes over (`activate` with `dropUser: false`), all
+   * three in one room. Without it, activation always leaves the user out of the agent's conversation.
+   */
+  userOnCallThreeWay?: boolean;
   /** Records calls that ask for it (`record`) and hands the recording over (`onRecording`, `fetchRecording`). */
   recording?: boolean;
 }
@@ -55,6 +60,11 @@ export interface UserOnCallRequest {
   language: string;
   /** Seconds each leg rings before giving up. */
   ringTimeoutSeconds?: number;
+  /**
+   * Called with the session's status whenever its phase or a leg's status changes (the engine keeps the
+   * call's `conference-status` from it). Must not throw.
+   */
+  onRoomChange?(status: ConferenceStatus): void;
 }
 
 /** `initiated` legs dialled → `connected` both in the room → `ai_takeover` activation asked → `active` the agent talks → `completed`. */

@@ -59,6 +59,8 @@ export interface Config {
   credentialsKey?: Buffer;
   /** Tasks that may be in progress (their calls live) at once across the cluster. */
   taskConcurrency: number;
+  /** The Phony face (004): its keyless mode, suggested rate limits and `/events/ws` heartbeat. */
+  phony: PhonyConfig;
   /**
    * Node leases (docs/operations.md, "Crashes"): each node renews its lease every `heartbeatMs`; a lease not
    * renewed for `leaseMs` has run out, and every live node looks for such nodes every `reaperMs` and closes
@@ -223,6 +225,7 @@ export function loadConfig(env: Env = process.env): Config {
     voicemailAction: oneOf(env, 'VOICEMAIL_ACTION', ['leave_message', 'hang_up'] as const, 'leave_message'),
     credentialsKey: readClusterKey(env, nodeEnv),
     taskConcurrency: int(env, 'TASK_CONCURRENCY', 10, 1, 10_000),
+    phony: readPhony(env, nodeEnv),
     nodeLease: readNodeLease(env),
     llm: readLlm(env),
     google: readGoogle(env, publicUrl),
@@ -301,6 +304,34 @@ function timeZone(env: Env, name: string, def: string): string {
     throw new ConfigError(name, `must be an IANA time zone such as Europe/Stockholm (got "${raw}")`);
   }
   return raw;
+}
+
+export interface PhonyConfig {
+  /** PHONY_ALLOW_ANONYMOUS: 004's keyless clients may use `/override/*`, `/events/ws`, `/test/simulate_call`. */
+  allowAnonymous: boolean;
+  /** Supervisor commands (`/override/*`) per minute per key (004 suggests 100). */
+  overridesPerMinute: number;
+  /** Messages a client may send on one `/events/ws` socket per minute (004 suggests 1000). */
+  socketMessagesPerMinute: number;
+  /** `/events/ws`: a `{"type":"ping"}` every `pingMs` (004: 30 s); a client silent for `timeoutMs` is closed (004: 60 s). */
+  pingMs: number;
+  timeoutMs: number;
+}
+
+/** 004's suggestions are the defaults; keyless use is for development only. */
+function readPhony(env: Env, nodeEnv: Config['nodeEnv']): PhonyConfig {
+  const allowAnonymous = oneOf(env, 'PHONY_ALLOW_ANONYMOUS', ['true', 'false'] as const, 'false') === 'true';
+  if (allowAnonymous && nodeEnv === 'production') throw new ConfigError('PHONY_ALLOW_ANONYMOUS', 'must not be true when NODE_ENV=production');
+  const pingMs = int(env, 'PHONY_WS_PING_MS', 30_000, 50, 3_600_000);
+  const timeoutMs = int(env, 'PHONY_WS_TIMEOUT_MS', 60_000, 100, 7_200_000);
+  if (timeoutMs <= pingMs) throw new ConfigError('PHONY_WS_TIMEOUT_MS', `must be longer than PHONY_WS_PING_MS (${pingMs})`);
+  return {
+    allowAnonymous,
+    overridesPerMinute: int(env, 'PHONY_OVERRIDES_PER_MINUTE', 100, 1, 10_000_000),
+    socketMessagesPerMinute: int(env, 'PHONY_WS_MESSAGES_PER_MINUTE', 1000, 1, 10_000_000),
+    pingMs,
+    timeoutMs,
+  };
 }
 
 /**

@@ -19,7 +19,9 @@ export type ErrorCode =
   | 'SB_ERR_NOT_DEAD_LETTER'
   | 'SB_ERR_SHUTTING_DOWN'
   | 'SB_ERR_UNAVAILABLE'
-  | 'SB_ERR_PROVIDER';
+  | 'SB_ERR_PROVIDER'
+  /** The carrier failed to carry out a change to a live call (user-on-call: moving or dropping a leg). */
+  | 'SB_ERR_CARRIER_FAILED';
 
 const STATUS: Record<ErrorCode, number> = {
   SB_ERR_VALIDATION: 400,
@@ -38,6 +40,7 @@ const STATUS: Record<ErrorCode, number> = {
   SB_ERR_SHUTTING_DOWN: 503,
   SB_ERR_UNAVAILABLE: 503,
   SB_ERR_PROVIDER: 502,
+  SB_ERR_CARRIER_FAILED: 500,
 };
 
 export class SwitchboardError extends Error {

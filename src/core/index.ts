@@ -80,6 +80,8 @@ export interface CoreDeps {
   config: Config;
   carrierName: string;
   checkDestination?: (to: string) => string | null;
+  /** What the carrier can do for user-on-call sessions (none: `userOnCall` is refused). */
+  userOnCall?: { threeWay: boolean };
   /** The carrier's caller-ID verification call, when it has the `callerIdVerification` capability. */
   verifyCallerId?: VerifyCallerId;
   wakeJobs?: () => void;
@@ -106,6 +108,7 @@ export function createCore(d: CoreDeps): Core {
     credits,
     carrierName: d.carrierName,
     checkDestination: d.checkDestination,
+    userOnCall: d.userOnCall,
     wakeJobs: d.wakeJobs,
     wakeDials: d.wakeDials,
     nodeId: d.config.nodeId,

@@ -15,7 +15,7 @@ import type { CallRow } from '../store/index.js';
 import type { CalendarConnections } from '../core/calendar/connections.js';
 import { bookingSentences, runCalendarRequest, type CalendarBooking, type CalendarRequest } from '../core/calendar/agent-requests.js';
 import type { Calendar } from '../core/calendar/calendar.js';
-import type { AnsweredBy, AudioChannel, Carrier, CarrierCallHandle, CarrierEvent, InboundCall, VoiceChannel } from '../carriers/carrier.js';
+import type { AnsweredBy, AudioChannel, Carrier, CarrierCallHandle, CarrierEvent, ConferenceStatus, InboundCall, UserOnCallHandle, VoiceChannel } from '../carriers/carrier.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { background } from '../lib/background.js';
@@ -30,6 +30,7 @@ import { TextIO } from './io/text-io.js';
 import type { AgentIO } from './io/io.js';
 import { ev, type CloseReason, type ReportedAction, type SessionEvent, type SessionObserver } from './events.js';
 import { UsageMeter, type UsageReporter } from '../core/credits/usage.js';
+import { roomState } from './user-on-call.js';
 
 export interface SessionSettings {
   operatorAnswerTimeoutSeconds: number;
@@ -109,6 +110,10 @@ export class CallSession implements ActionHost {
    * when the call ends (core/credits).
    */
   private readonly usage = new UsageMeter();
+  /** A user-on-call session (001): the room of the user and the target, until the agent takes over. */
+  private room: UserOnCallHandle | undefined;
+  /** The room was connected (user and target both in it): the call was carried, even if the agent never spoke. */
+  private roomConnected = false;
   private finished!: () => void;
   /** Resolves when the call has reached an end state. */
   readonly done = new Promise<void>((r) => (this.finished = r));
@@ -149,6 +154,10 @@ export class CallSession implements ActionHost {
       }
       return;
     }
+    if (this.req.userOnCall && this.d.carrier.startUserOnCall) {
+      await this.startRoom(onEvent);
+      return;
+    }
     try {
       this.handle = await this.d.carrier.dial(
         {
@@ -166,6 +175,60 @@ export class CallSession implements ActionHost {
       this.d.log.warn({ err, callId: this.callId }, 'dial failed');
       await this.finish('failed', { reason: 'dial_failed', error: (err as Error).message });
     }
+  }
+
+  /** Dials a user-on-call session: the target and the user's legs into one room (see carrier.ts). */
+  private async startRoom(onEvent: (e: CarrierEvent) => void): Promise<void> {
+    const user = this.req.userOnCall!;
+    try {
+      this.room = await this.d.carrier.startUserOnCall!(
+        {
+          callId: this.callId,
+          sid: this.call.sid,
+          user: user.userPhone,
+          target: this.req.to,
+          from: this.req.fromNumber,
+          language: this.req.language,
+          ringTimeoutSeconds: this.req.ringTimeoutSeconds,
+          onRoomChange: (status) => background(this.d.log, 'user-on-call change not recorded', this.onRoomChange(status), { callId: this.callId }),
+        },
+        onEvent,
+      );
+      this.handle = this.room;
+    } catch (err) {
+      this.d.log.warn({ err, callId: this.callId }, 'user-on-call dial failed');
+      await this.finish('failed', { reason: 'dial_failed', error: (err as Error).message });
+    }
+  }
+
+  /**
+   * The room changed: its state is stored (conference-status reads it), each new state is an event of the
+   * call, and once the user and the target are both in the room the call is connected (`in_progress`).
+   */
+  private async onRoomChange(status: ConferenceStatus): Promise<void> {
+    if (this.phase === 'ended') return; // the final state is written by finish()
+    const state = roomState(status, this.roomIds());
+    const connectedNow = status.phase === 'connected' && !this.roomConnected;
+    if (connectedNow) {
+      this.roomConnected = true;
+      this.answeredAt = this.d.clock.now();
+      this.answeredBy = 'human';
+      if (!this.closing) this.phase = 'live';
+    }
+    // The call is in progress before the room reads `connected` (a client that sees one sees the other).
+    if (connectedNow) await this.move(this.callId, 'in_progress', { answeredBy: 'human' });
+    await this.inOrder(() => this.d.calls.setRoom(this.callId, state));
+    // How the session ended (completed, failed, transferred) is finish()'s to say.
+    if (status.phase !== 'completed' && state.state !== this.lastRoomState) {
+      this.lastRoomState = state.state;
+      await this.rec({ type: 'command', command: 'user_on_call', value: state.state });
+    }
+  }
+
+  private lastRoomState: string | undefined;
+
+  private roomIds() {
+    return { callSid: this.call.sid, userCallSid: this.req.userOnCall?.userCallSid ?? '' };
   }
 
   /** Ends the call from our side (API, supervisor, shutdown, a timer, the agent). */
@@ -247,7 +310,8 @@ export class CallSession implements ActionHost {
 
   private async onAnswered(answeredBy: AnsweredBy, channel: VoiceChannel): Promise<void> {
     this.answeredBy = answeredBy;
-    this.answeredAt = this.d.clock.now();
+    // A user-on-call call was connected when its room was (the agent takes over later).
+    if (!this.roomConnected) this.answeredAt = this.d.clock.now();
     const io = (this.io = new TextIO(channel));
     const wasClosing = this.closing;
     if (!wasClosing) this.phase = 'live';
@@ -300,6 +364,11 @@ export class CallSession implements ActionHost {
       await this.finish('failed', { reason: this.outcome.refused, error: this.outcome.refused }, 'error');
       return;
     }
+    if (!this.io && this.roomConnected && e.status !== 'failed') {
+      // A user-on-call room that ended before the agent took over: the user and the target talked.
+      await this.finish('completed', { reason: e.reason ?? (closedByUs ? this.outcome.reason : 'callee_hung_up') }, closedByUs ? this.outcome.closedBy : 'callee');
+      return;
+    }
     if (!this.io) {
       // Never connected: the carrier's word is the outcome (busy, no answer, failed, canceled).
       const status: CallState = e.status === 'completed' ? 'canceled' : e.status;
@@ -329,15 +398,22 @@ export class CallSession implements ActionHost {
 
   private async finish(status: CallState, f: { reason?: string; error?: string }, closedBy: CloseReason = 'error'): Promise<void> {
     this.emit(ev.close(closedBy, f.reason));
+    this.phase = 'ended';
     const connected = this.answeredAt ? (this.d.clock.now() - this.answeredAt) / 1000 : 0;
     const voicemail = status === 'voicemail';
     const report = await this.report();
     // The agent's own verdict wins; without one (the callee hung up, a timer ended the call) the model's.
     const goalCompleted = this.io ? (this.outcome.goalCompleted ?? report?.goalCompleted ?? false) : false;
+    if (this.room) {
+      const room = roomState(this.room.conferenceStatus(), this.roomIds(), { everConnected: this.roomConnected && status !== 'failed', transferred: !!this.outcome.transferred });
+      await this.inOrder(() => this.d.calls.setRoom(this.callId, room));
+      this.lastRoomState = room.state;
+      await this.rec({ type: 'command', command: 'user_on_call', value: room.state });
+    }
     await this.move(this.callId, status, {
       reason: f.reason,
       error: f.error,
-      answeredBy: this.io ? this.answeredBy : undefined,
+      answeredBy: this.io || this.roomConnected ? this.answeredBy : undefined,
       outcome: voicemail
         ? 'voicemail'
         : this.outcome.transferred
@@ -419,7 +495,8 @@ export class CallSession implements ActionHost {
       case 'say': {
         const activity = this.activity;
         if (!activity || this.phase !== 'live') return { ok: false, error: 'not_connected' };
-        await this.rec({ type: 'override', command: 'say', value: c.when, by: c.by });
+        // The line itself is what a supervisor did (the audit trail); the command says when it was said.
+        await this.rec({ type: 'override', command: c.when === 'interrupt' ? 'say' : 'say_after_sentence', value: c.text, by: c.by });
         background(this.d.log, 'supervisor line failed', this.supervisorSay(activity, c.text, c.when), { callId: this.callId });
         return { ok: true };
       }
@@ -445,12 +522,50 @@ export class CallSession implements ActionHost {
         this.activity?.push({ type: 'operator_answer', question: q.text, answer: c.answer });
         return { ok: true };
       }
+      case 'activate':
+        return this.activate(c.dropUser, c.changes, c.by);
+      case 'drop_user': {
+        if (!this.room) return { ok: false, error: 'not_user_on_call' };
+        if (c.by) await this.rec({ type: 'override', command: 'drop_user', by: c.by });
+        try {
+          await this.room.dropUser();
+        } catch (err) {
+          this.d.log.warn({ err, callId: this.callId }, 'user-on-call drop-user failed');
+          return { ok: false, error: 'carrier_failed' };
+        }
+        // The room's new state is stored before the command is acknowledged (conference-status reads it).
+        await this.writes;
+        return { ok: true };
+      }
       case 'transfer':
         if (!this.io) return { ok: false, error: 'not_connected' };
         if (by) await this.rec({ type: 'override', command: 'transfer', value: `${c.warm ? 'warm' : 'cold'} ${c.to}`, by });
         background(this.d.log, 'transfer failed', this.transfer(c.to, c.warm, c.reason ?? 'transferred_by_api'), { callId: this.callId });
         return { ok: true };
     }
+  }
+
+  /**
+   * The agent takes over a connected user-on-call session: the brief gets the changes, then the carrier moves
+   * the target to the agent (`answered` with its channel follows, and the agent's loop starts as on any call).
+   */
+  private async activate(dropUser: boolean, changes: LiveChanges, by?: string): Promise<CommandReply> {
+    const room = this.room;
+    if (!room) return { ok: false, error: 'not_user_on_call' };
+    const phase = room.conferenceStatus().phase;
+    if (phase === 'initiated') return { ok: false, error: 'not_connected' };
+    if (phase !== 'connected' || this.closing) return { ok: false, error: this.closing ? 'not_connected' : 'already_active' };
+    this.applyChanges(changes);
+    await this.rec(by ? { type: 'override', command: 'activate', value: dropUser ? 'drop_user' : 'keep_user', by } : { type: 'command', command: 'activate', value: dropUser ? 'drop_user' : 'keep_user' });
+    try {
+      await room.activate({ dropUser });
+    } catch (err) {
+      this.d.log.warn({ err, callId: this.callId }, 'user-on-call activation failed');
+      this.emit(ev.error('activate', err));
+      return { ok: false, error: 'carrier_failed' };
+    }
+    await this.writes;
+    return { ok: true };
   }
 
   /**

@@ -6,6 +6,7 @@ import * as m0003 from './migrations/0003_agents_numbers_tasks.js';
 import * as m0004 from './migrations/0004_caller_ids.js';
 import * as m0005 from './migrations/0005_node_leases.js';
 import * as m0007 from './migrations/0007_first_key_dead_letters.js';
+import * as m0009 from './migrations/0009_user_on_call.js';
 import * as m0011 from './migrations/0011_credit_ledger.js';
 import * as m0013 from './migrations/0013_recordings.js';
 import * as m0014 from './migrations/0014_calendar.js';
@@ -62,6 +63,7 @@ const migrations: Record<string, Migration> = {
   '0004_caller_ids': m0004,
   '0005_node_leases': m0005,
   '0007_first_key_dead_letters': m0007,
+  '0009_user_on_call': m0009,
   '0011_credit_ledger': m0011,
   '0013_recordings': m0013,
   '0014_calendar': m0014,

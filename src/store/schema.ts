@@ -3,6 +3,7 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 // Types only (checked by dependency-cruiser): the JSON columns carry the core's own types, named once here.
 import type { CallEventData, Speaker } from '../core/calls/events.js';
 import type { CallRequest } from '../core/calls/request.js';
+import type { RoomState } from '../core/calls/user-on-call.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 /**
@@ -99,6 +100,8 @@ export interface CallsTable {
   /** The agent and task the call was made for (agents/tasks and Truedy faces); null otherwise. */
   agent_id: ColumnType<string | null, string | null | undefined, string | null>;
   task_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** A user-on-call session as it last stood (`conference-status`); null on other calls. */
+  conference: ColumnType<RoomState | null, string | null | undefined, string | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

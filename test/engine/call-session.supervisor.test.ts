@@ -86,7 +86,7 @@ describe('supervisor commands', () => {
     const overrides = rows.map((r) => (typeof r.data === 'string' ? JSON.parse(r.data) : r.data));
     const by = `key:${hashKey(t.key).slice(0, 12)}`;
     expect(overrides).toEqual([
-      { command: 'say', value: 'interrupt', by },
+      { command: 'say', value: LINE, by },
       { command: 'press', value: '1#', by },
     ]);
 

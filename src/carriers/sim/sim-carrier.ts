@@ -15,8 +15,11 @@ import type {
   CallerIdVerificationResult,
   DialRequest,
   InboundCall,
+  UserOnCallHandle,
+  UserOnCallRequest,
   RecordingReady,
 } from '../carrier.js';
+import { SimUserOnCall } from './user-on-call.js';
 import { isSimRecordingRef, renderSimRecording, type SimRecordingRef } from './recording.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
@@ -56,6 +59,8 @@ export class SimCarrier implements Carrier {
     transfer: true,
     inbound: true,
     callerIdVerification: true,
+    userOnCall: true,
+    userOnCallThreeWay: true,
     recording: true,
   };
   private recordingHandler: ((r: RecordingReady) => void) | undefined;
@@ -108,23 +113,13 @@ export class SimCarrier implements Carrier {
     log.info({ callId: req.callId, dest: maskPhone(req.to), scenario: scenario?.name }, 'sim call dialled');
 
     const run = async () => {
-      // Setting up the call takes a moment on any network.
-      await clock.sleep(300, ringing.signal);
-      if (!scenario || scenario.kind === 'invalid' || scenario.kind === 'caller') return finish('failed', 'invalid_number');
-      emit({ type: 'ringing' });
-      const ringSeconds = scenario.ringSeconds ?? (scenario.kind === 'no_answer' ? NO_ANSWER_RING_SECONDS : scenario.kind === 'busy' ? 1 : DEFAULT_RING_SECONDS);
-      const limit = req.ringTimeoutSeconds ?? Infinity;
-      if (scenario.kind === 'no_answer' || limit < ringSeconds) {
-        await clock.sleep(Math.min(ringSeconds, limit, NO_ANSWER_RING_SECONDS * 4) * 1000, ringing.signal);
-        return finish('no_answer');
-      }
-      await clock.sleep(ringSeconds * 1000, ringing.signal);
-      if (scenario.kind === 'busy') return finish('busy');
-      line = this.answer(scenario, req, (how) => {
+      const rang = await this.ring(scenario, req.ringTimeoutSeconds, ringing.signal, () => emit({ type: 'ringing' }));
+      if (!rang.answered) return finish(rang.status, rang.reason);
+      line = this.answer(scenario!, req.callId, (how) => {
         if (req.record && line) this.recorded(req.callId, line, req.language);
         finish('completed', how === 'party' ? 'callee_hung_up' : how === 'transfer' ? 'transferred' : 'caller_hung_up');
       });
-      emit({ type: 'answered', answeredBy: scenario.kind === 'voicemail' ? 'machine' : 'human', channel: line.channel });
+      emit({ type: 'answered', answeredBy: scenario!.kind === 'voicemail' ? 'machine' : 'human', channel: line.channel });
       line.party!.start();
     };
     run().catch((err: Error) => {
@@ -141,6 +136,46 @@ export class SimCarrier implements Carrier {
         finish('canceled');
       },
     };
+  }
+
+  /**
+   * Rings `scenario`'s line as the network does: a moment to set the call up, then `onRinging` and the
+   * scenario's ring time; resolves answered, or with how the line ended (busy, no answer, not in service).
+   * Rejects with an AbortError when `signal` aborts (the caller gave up).
+   */
+  async ring(
+    scenario: Scenario | undefined,
+    ringTimeoutSeconds: number | undefined,
+    signal: AbortSignal,
+    onRinging: () => void,
+  ): Promise<{ answered: true } | { answered: false; status: CarrierEndStatus; reason?: string }> {
+    const { clock } = this.opts;
+    // Setting up the call takes a moment on any network.
+    await clock.sleep(300, signal);
+    if (!scenario || scenario.kind === 'invalid' || scenario.kind === 'caller') return { answered: false, status: 'failed', reason: 'invalid_number' };
+    onRinging();
+    const ringSeconds = scenario.ringSeconds ?? (scenario.kind === 'no_answer' ? NO_ANSWER_RING_SECONDS : scenario.kind === 'busy' ? 1 : DEFAULT_RING_SECONDS);
+    const limit = ringTimeoutSeconds ?? Infinity;
+    if (scenario.kind === 'no_answer' || limit < ringSeconds) {
+      await clock.sleep(Math.min(ringSeconds, limit, NO_ANSWER_RING_SECONDS * 4) * 1000, signal);
+      return { answered: false, status: 'no_answer' };
+    }
+    await clock.sleep(ringSeconds * 1000, signal);
+    if (scenario.kind === 'busy') return { answered: false, status: 'busy' };
+    return { answered: true };
+  }
+
+  /** The scenario answering `number`, if any. */
+  scenarioOf(number: string): Scenario | undefined {
+    return this.byNumber.get(number);
+  }
+
+  /**
+   * User-on-call on the simulated network (./user-on-call.ts): the target is dialled, then the user's leg
+   * once the target has answered; the agent takes the target's line over on `activate`.
+   */
+  async startUserOnCall(req: UserOnCallRequest, onEvent: (e: CarrierEvent) => void): Promise<UserOnCallHandle> {
+    return SimUserOnCall.start(this, this.opts.log, req, onEvent);
   }
 
   /**
@@ -279,7 +314,8 @@ export class SimCarrier implements Carrier {
     if (this.lines.size > MAX_KEPT_LINES) this.lines.delete(this.lines.keys().next().value!);
   }
 
-  private answer(scenario: Scenario, req: DialRequest, onEnd: (how: 'party' | 'agent' | 'transfer') => void): Line {
+  /** An answered line of `scenario` with its party, not started yet (the caller starts it). */
+  answer(scenario: Scenario, callId: string, onEnd: (how: 'party' | 'agent' | 'transfer') => void): Line {
     const line = new Line(this.opts.clock, scenario.wordsPerSecond ?? DEFAULT_WORDS_PER_SECOND, onEnd, (to) => this.byNumber.has(to), this.opts.log);
     let party: Party;
     if (scenario.kind === 'human') party = new HumanParty(scenario.person, line, scenario.language);
@@ -287,7 +323,7 @@ export class SimCarrier implements Carrier {
     else if (scenario.kind === 'voicemail') party = new VoicemailParty(scenario.voicemail, line);
     else throw new Error('scenario kind cannot answer');
     line.party = party;
-    this.keep(req.callId, line);
+    this.keep(callId, line);
     return line;
   }
 }

@@ -21,6 +21,7 @@ import type { CarrierEvent, ConferenceParticipant, ConferenceStatus, DialRequest
 import type { Logger } from '../../lib/logger.js';
 import type { TwilioMediaStream } from './media-stream.js';
 import { AsyncQueue } from '../../lib/async-queue.js';
+import { background } from '../../lib/background.js';
 
 /** What a user-on-call session needs from the carrier. */
 export interface ConferenceHost {
@@ -144,6 +145,7 @@ export class UserOnCallSession implements UserOnCallHandle {
   async activate(opts: { dropUser: boolean }): Promise<void> {
     if (this.phase !== 'connected') throw new Error(this.phase === 'initiated' ? 'the target has not answered yet' : 'the agent has already taken over or the call is over');
     this.phase = 'ai_takeover';
+    this.changed();
     // The agent stops listening before it takes over: the fork is stopped, then the target is moved.
     await this.stopListening();
     try {
@@ -151,6 +153,7 @@ export class UserOnCallSession implements UserOnCallHandle {
       await this.host.redirectToUrl(this.targetCallSid, `${this.host.publicUrl}/start_call`);
     } catch (err) {
       this.phase = 'connected';
+      this.changed();
       throw err;
     }
     this.host.log.info({ callId: this.req.callId, room: this.room, dropUser: opts.dropUser }, 'twilio user-on-call activated');
@@ -163,6 +166,16 @@ export class UserOnCallSession implements UserOnCallHandle {
     // Kicked from the room; a leg not (yet) in it is hung up instead.
     await this.host.removeParticipant(this.room, user.callSid).catch(() => this.host.endLeg(user.callSid));
     user.status = 'completed';
+    this.changed();
+  }
+
+  /** Tells the engine how the session stands now (`UserOnCallRequest.onRoomChange`). */
+  private changed(): void {
+    try {
+      this.req.onRoomChange?.(this.conferenceStatus());
+    } catch (err) {
+      this.host.log.warn({ err, callId: this.req.callId }, 'user-on-call status listener failed');
+    }
   }
 
   async hangup(): Promise<void> {
@@ -172,6 +185,7 @@ export class UserOnCallSession implements UserOnCallHandle {
 
   private onStatus(leg: ConferenceParticipant, status: string): void {
     if (isOver(leg.status)) return;
+    const before = `${this.phase} ${leg.status}`;
     if (status === 'ringing' && leg.status === 'queued') leg.status = 'ringing';
     if (status === 'in-progress') leg.status = 'connected';
     if (this.phase === 'initiated' && this.legs.target?.status === 'connected') {
@@ -179,6 +193,7 @@ export class UserOnCallSession implements UserOnCallHandle {
       // The target has answered: its leg is in the room, and the agent starts listening there.
       this.startListening();
     }
+    if (`${this.phase} ${leg.status}` !== before) this.changed();
   }
 
   /** Asks Twilio for the listening fork on the target's leg; a refusal leaves the call as it is, unheard. */
@@ -244,6 +259,8 @@ export class UserOnCallSession implements UserOnCallHandle {
   }
 
   private onTargetEvent(e: CarrierEvent): void {
+    // The user never joined (see onUserEvent): the session failed, whatever ended the target's leg.
+    if (e.type === 'ended' && this.userNotReached) e = { type: 'ended', status: 'failed', reason: 'user_not_reached' };
     if (e.type === 'answered') this.phase = 'active';
     if (e.type === 'ended') {
       this.legs.target!.status = e.status;
@@ -252,12 +269,27 @@ export class UserOnCallSession implements UserOnCallHandle {
       // The call is over: the user is not left alone in the room.
       void this.dropUser().catch((err) => this.host.log.warn({ err, callId: this.req.callId }, 'user leg hang-up failed'));
     }
+    if (e.type !== 'ringing') this.changed();
     this.onEvent(e);
   }
 
   private onUserEvent(e: CarrierEvent): void {
-    if (e.type === 'ended' && this.legs.user) this.legs.user.status = e.status;
+    if (e.type === 'ended' && this.legs.user && !isOver(this.legs.user.status)) {
+      const joined = this.legs.user.status === 'connected';
+      this.legs.user.status = e.status;
+      this.changed();
+      // The user could not be reached before the room connected (busy, no answer): 001's initiated → failed;
+      // the target is not left alone in the room.
+      if (!joined && this.phase === 'initiated') {
+        this.userNotReached = true;
+        const target = this.target;
+        if (target) background(this.host.log, 'target leg hang-up failed', target.hangup(), { callId: this.req.callId });
+      }
+    }
   }
+
+  /** The user's leg ended before it ever joined the room, while the session was being set up. */
+  private userNotReached = false;
 }
 
 function isOver(status: ConferenceParticipant['status']): boolean {

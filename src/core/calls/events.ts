@@ -43,7 +43,11 @@ export type CallCommand =
   /** Say a line on the call: at once (`interrupt`, the agent is cut off) or once the sentence being said ends. */
   | { type: 'say'; text: string; when: 'interrupt' | 'after_sentence'; by: string }
   /** Press keys on the call (digits `0-9 * #`, `w` a half-second pause). */
-  | { type: 'press'; digits: string; by: string };
+  | { type: 'press'; digits: string; by: string }
+  /** User-on-call: the agent takes over (the changes apply to its brief); `dropUser` ends the user's leg. */
+  | { type: 'activate'; dropUser: boolean; changes: LiveChanges; by?: string }
+  /** User-on-call: end the user's leg; the call goes on. */
+  | { type: 'drop_user'; by?: string };
 
 export interface CommandEnvelope {
   command: CallCommand;

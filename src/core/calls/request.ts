@@ -69,7 +69,11 @@ export interface CallRequest {
     keyId?: string;
     timeZone?: string;
   };
-  userOnCall?: { userPhone: string };
+  /**
+   * User-on-call (001): the user's phone; `userCallSid` (the user's leg) and `sessionId` are Switchboard's own
+   * ids, made when the call is stored (start-call answers them).
+   */
+  userOnCall?: { userPhone: string; userCallSid?: string; sessionId?: string };
 }
 
 /** The fields of CallMyCall's start-call (000 and 001), in every documented spelling. */

@@ -22,6 +22,7 @@ import { followCall, type FollowOptions } from './follow.js';
 import { pendingQuestionIn, readCallDetails, type CallDetails, type PendingQuestion } from './details.js';
 import type { CallRequest } from './request.js';
 import { canMove, isTerminal, type CallState } from './states.js';
+import { TAKEN_OVER, initialRoom, type RoomState } from './user-on-call.js';
 import type { CallWebhookEvent, WebhookPayloads } from './webhook-payloads.js';
 
 /** The reply `command()` gives when the command could not be sent (the bus is away). */
@@ -62,6 +63,8 @@ export interface CallServiceOptions {
   /** Carrier that dials new calls, and its check of destinations it knows (the simulated network). */
   carrierName: string;
   checkDestination?: (to: string) => string | null;
+  /** What the carrier can do for user-on-call sessions (none: `userOnCall` is refused). */
+  userOnCall?: { threeWay: boolean };
   /** How long an end command waits for the owning session before the call is closed without it. */
   commandTimeoutMs?: number;
   /** Sends webhook deliveries now rather than at the next poll. */
@@ -103,6 +106,11 @@ export interface TransitionFields {
    */
   usage?: Partial<CallUsage>;
   brain?: string;
+}
+
+/** 001: "already active AI (400)". */
+function aiAlreadyActive(): SwitchboardError {
+  return new SwitchboardError('SB_ERR_VALIDATION', 'AI is already active for this call', { reason: 'ai_already_active' });
 }
 
 /** Kept here too: it used to live in this file. */
@@ -147,6 +155,7 @@ export class CallService {
       const reason = this.o.checkDestination(req.to);
       if (reason) throw validationError('phone_number', reason);
     }
+    if (req.userOnCall) req = this.prepareUserOnCall(req);
     if (req.fromNumber && !(await this.mayCallFrom(orgId, req.fromNumber))) {
       throw new SwitchboardError('SB_ERR_FROM_NOT_VERIFIED', 'from_number is not a verified caller ID', { field: 'from_number' });
     }
@@ -160,10 +169,7 @@ export class CallService {
     const inserted = await this.o.db.transaction().execute(async (trx) => {
       const call = await trx
         .insertInto('calls')
-        .values({
-          ...newCallRow(orgId, req, this.o.carrierName),
-          task_id: req.taskId ?? null,
-        })
+        .values(withRoom(newCallRow(orgId, req, this.o.carrierName), req))
         .returningAll()
         .executeTakeFirstOrThrow();
       await opts.within?.(trx, call);
@@ -371,17 +377,18 @@ export class CallService {
   // ---- ending ---------------------------------------------------------------------------------
 
   /**
-   * Ends a call. The command goes over the bus to the session that owns the call (on whichever node);
+   * Ends a call (`by`: the supervisor who ended it, stored as an override). The command goes over the bus to the session that owns the call (on whichever node);
    * when no session answers in time (its node died), the call is closed here as `canceled`/`failed`.
    */
-  async end(orgId: string, idOrSid: string): Promise<EndResult> {
+  async end(orgId: string, idOrSid: string, by?: string): Promise<EndResult> {
     const call = await this.find(orgId, idOrSid);
     if (isTerminal(call.status)) return { alreadyClosed: true, call };
     // A call still waiting for a line has no session: it is canceled here, unless a node takes it meanwhile.
     if (isWaiting(call) && (await this.transition(call.id, 'canceled', { reason: 'ended_by_api' }, isWaiting))) {
       return { alreadyClosed: false, call: await this.find(orgId, call.id) };
     }
-    const reply = await this.command(call.id, { type: 'end', reason: 'ended_by_api' });
+    // Given `by`, a person (a supervisor) ended it: the session stores that as an override.
+    const reply = await this.command(call.id, by ? { type: 'end', reason: 'ended_by_supervisor', by } : { type: 'end', reason: 'ended_by_api' });
     // Not sent is not unanswered: the session may be alive, so the call is not closed behind its back.
     if (reply.error === BUS_UNAVAILABLE) throw unavailable();
     if (!reply.ok) {
@@ -410,17 +417,7 @@ export class CallService {
    */
   async update(orgId: string, idOrSid: string, changes: LiveChanges): Promise<CallRow> {
     const call = await this.liveCall(orgId, idOrSid);
-    const req = this.requestOf(call);
-    const next: CallRequest = {
-      ...req,
-      ...(changes.task !== undefined ? { task: changes.task } : {}),
-      ...(changes.transferNumber !== undefined ? { transferNumber: changes.transferNumber } : {}),
-      ...(changes.additionalPrompt !== undefined
-        ? { additionalPrompt: [req.additionalPrompt, changes.additionalPrompt].filter(Boolean).join('\n') }
-        : {}),
-      ...(changes.maxDurationSeconds !== undefined ? { maxDurationSeconds: changes.maxDurationSeconds } : {}),
-    };
-    await this.o.db.updateTable('calls').set({ request: JSON.stringify(next), updated_at: new Date() }).where('id', '=', call.id).execute();
+    await this.storeChanges(call, changes);
     await this.mustReach(call.id, { type: 'update', changes });
     return this.find(orgId, call.id);
   }
@@ -446,6 +443,83 @@ export class CallService {
     const call = await this.connectedCall(orgId, idOrSid);
     await this.mustReach(call.id, command);
     return call;
+  }
+
+  // ---- user-on-call (001) -----------------------------------------------------------------------
+
+  /**
+   * Checks a user-on-call request against the carrier (it must support it; the user's phone must be
+   * reachable, like the target) and gives the session its ids: the user's leg sid and a session id.
+   */
+  private prepareUserOnCall(req: CallRequest): CallRequest {
+    if (!this.o.userOnCall) throw validationError('userOnCall', 'userOnCall is not supported by this server’s carrier');
+    const user = req.userOnCall!;
+    if (user.userPhone === req.to) throw validationError('userPhone', 'userPhone must differ from phone_number');
+    const reason = this.o.checkDestination?.(user.userPhone);
+    if (reason) throw validationError('userPhone', reason);
+    return { ...req, userOnCall: { userPhone: user.userPhone, userCallSid: newCallSid(), sessionId: newId() } };
+  }
+
+  /** The organisation's user-on-call call, or 404 `Call not found or not a userOnCall session` (001). */
+  async userOnCallSession(orgId: string, idOrSid: string): Promise<CallRow & { conference: RoomState }> {
+    const call = await this.find(orgId, idOrSid).catch(() => undefined);
+    if (!call?.conference || !this.requestOf(call).userOnCall) throw new SwitchboardError('SB_ERR_NOT_FOUND', 'Call not found or not a userOnCall session', { resource: 'Call' });
+    return call as CallRow & { conference: RoomState };
+  }
+
+  /**
+   * The agent takes over a connected user-on-call session (`POST …/activate`): the changes (task, extra
+   * prompt, transfer number) are stored on the call and applied by the session, which moves the target to
+   * the agent and, with `dropUser`, ends the user's leg. 400 once the agent was asked to take over already or
+   * before the room is connected (or `dropUser: false` where the carrier cannot keep the user in the room);
+   * 500 when the carrier failed to move a leg.
+   */
+  async activate(orgId: string, idOrSid: string, o: { dropUser: boolean; changes: LiveChanges }, by?: string): Promise<CallRow> {
+    const call = await this.userOnCallSession(orgId, idOrSid);
+    if (isTerminal(call.status)) throw new SwitchboardError('SB_ERR_CALL_NOT_ACTIVE', 'Call has already ended', { status: call.status });
+    if (TAKEN_OVER.has(call.conference.state)) throw aiAlreadyActive();
+    if (!o.dropUser && !this.o.userOnCall?.threeWay) {
+      throw validationError('drop_user', 'drop_user: false is not supported by this server’s carrier (the user cannot stay with the agent)');
+    }
+    await this.storeChanges(call, o.changes);
+    const reply = await this.command(call.id, { type: 'activate', dropUser: o.dropUser, changes: o.changes, ...(by ? { by } : {}) });
+    if (reply.error === BUS_UNAVAILABLE) throw unavailable();
+    if (reply.error === 'already_active') throw aiAlreadyActive();
+    if (reply.error === 'not_connected') throw new SwitchboardError('SB_ERR_VALIDATION', 'Call is not connected yet: activate once the user and the target are connected', { state: call.conference.state });
+    if (reply.error === 'carrier_failed') throw new SwitchboardError('SB_ERR_CARRIER_FAILED', 'Failed to redirect the call to the AI', {}, true);
+    if (!reply.ok) throw new SwitchboardError('SB_ERR_CALL_NOT_ACTIVE', 'Call session is not reachable', { reason: reply.error });
+    return this.find(orgId, call.id);
+  }
+
+  /** Ends the user's leg of a user-on-call session (`POST …/drop-user`); the call goes on. Idempotent. */
+  async dropUser(orgId: string, idOrSid: string, by?: string): Promise<CallRow> {
+    const call = await this.userOnCallSession(orgId, idOrSid);
+    if (isTerminal(call.status)) throw new SwitchboardError('SB_ERR_CALL_NOT_ACTIVE', 'Call has already ended', { status: call.status });
+    const reply = await this.command(call.id, { type: 'drop_user', ...(by ? { by } : {}) });
+    if (reply.error === BUS_UNAVAILABLE) throw unavailable();
+    if (reply.error === 'carrier_failed') throw new SwitchboardError('SB_ERR_CARRIER_FAILED', 'Failed to disconnect the user', {}, true);
+    if (!reply.ok) throw new SwitchboardError('SB_ERR_CALL_NOT_ACTIVE', 'Call session is not reachable', { reason: reply.error });
+    return this.find(orgId, call.id);
+  }
+
+  /** Stores how a user-on-call session stands (called by the engine on every change). */
+  async setRoom(callId: string, room: RoomState): Promise<void> {
+    await retryOnConnectionLoss(() => this.o.db.updateTable('calls').set({ conference: JSON.stringify(room), updated_at: new Date() }).where('id', '=', callId).execute());
+  }
+
+  /** Stores live changes on the call's request (read by a session that starts later, and by GET). */
+  private async storeChanges(call: CallRow, changes: LiveChanges): Promise<void> {
+    const req = this.requestOf(call);
+    const next: CallRequest = {
+      ...req,
+      ...(changes.task !== undefined ? { task: changes.task } : {}),
+      ...(changes.transferNumber !== undefined ? { transferNumber: changes.transferNumber } : {}),
+      ...(changes.additionalPrompt !== undefined
+        ? { additionalPrompt: [req.additionalPrompt, changes.additionalPrompt].filter(Boolean).join('\n') }
+        : {}),
+      ...(changes.maxDurationSeconds !== undefined ? { maxDurationSeconds: changes.maxDurationSeconds } : {}),
+    };
+    await this.o.db.updateTable('calls').set({ request: JSON.stringify(next), updated_at: new Date() }).where('id', '=', call.id).execute();
   }
 
   private async connectedCall(orgId: string, idOrSid: string): Promise<CallRow> {
@@ -742,5 +816,12 @@ function newCallRow(orgId: string, req: CallRequest, carrier: string) {
     answered_at: null,
     ended_at: null,
     agent_id: req.agent?.id ?? null,
+    task_id: req.taskId ?? null,
   };
+}
+
+/** A user-on-call call starts with its room `initiated` (see ./user-on-call.ts). */
+function withRoom<R extends ReturnType<typeof newCallRow>>(row: R, req: CallRequest): R & { conference: string | null } {
+  const room = req.userOnCall?.userCallSid ? initialRoom(row.sid, req.userOnCall.userCallSid) : null;
+  return { ...row, conference: room ? JSON.stringify(room) : null };
 }

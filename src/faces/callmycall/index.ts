@@ -9,6 +9,7 @@ import { callMyCallErrorHandler } from './errors.js';
 import { callRoutes } from './routes/calls.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { liveRoutes } from './routes/live.js';
+import { userOnCallRoutes } from './routes/user-on-call.js';
 import { callerIdRoutes } from './routes/caller-ids.js';
 import { creditRoutes } from './routes/credits.js';
 import { recordingMediaRoutes, recordingRoutes } from './routes/recordings.js';
@@ -40,6 +41,7 @@ export const callMyCallFace: FastifyPluginAsync<FaceOptions> = async (app, opts)
   await app.register(callRoutes, own);
   await app.register(webhookRoutes, own);
   await app.register(liveRoutes, own);
+  await app.register(userOnCallRoutes, own);
   await app.register(callerIdRoutes, own);
   await app.register(creditRoutes, own);
   await app.register(recordingRoutes, own);

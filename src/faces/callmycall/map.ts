@@ -5,6 +5,7 @@
 import type { CallState } from '../../core/calls/states.js';
 import type { Speaker } from '../../core/calls/events.js';
 import type { CallEventRow, CallRow } from '../../store/index.js';
+import type { RoomState } from '../../core/calls/user-on-call.js';
 import { summarize } from '../../metrics/index.js';
 
 export const STATUS_WORDS: Record<CallState, string> = {
@@ -79,5 +80,26 @@ export function latencyView(
     transcript_to_gpt_ms: pick('transcript_to_gpt_ms'),
     gpt_first_token_ms: pick('gpt_first_token_ms'),
     first_audio_playback_ms: pick('first_audio_playback_ms'),
+  };
+}
+
+/** A leg's status in Twilio's words, like the call's (`no-answer`). */
+const LEG_WORDS: Record<string, string> = { no_answer: 'no-answer' };
+
+/** `conference-status` (001) of a user-on-call call. */
+export function roomView(call: Pick<CallRow, 'sid' | 'request'> & { conference: RoomState }) {
+  const room = call.conference;
+  return {
+    callSid: call.sid,
+    ...(call.request.userOnCall?.sessionId ? { sessionId: call.request.userOnCall.sessionId } : {}),
+    state: room.state,
+    participants: room.participants.map((p) => ({
+      role: p.role,
+      callSid: p.callSid,
+      ...(p.carrierCallSid ? { carrier_call_sid: p.carrierCallSid } : {}),
+      status: LEG_WORDS[p.status] ?? p.status,
+      muted: p.muted,
+    })),
+    ai_active: room.aiActive,
   };
 }

@@ -174,3 +174,37 @@ export const CallerIdsResponse = Type.Object({
 
 /** A literal `+` in the path (001's example) or `%2B`; both arrive decoded as `+`. */
 export const CallerIdParams = Type.Object({ phone_number: E164 });
+
+/** `POST /v1/calls/:callSid/activate` (001): the agent takes over a user-on-call session. */
+export const ActivateBody = Type.Object({
+  task: Type.Optional(Type.String({ minLength: 1, maxLength: 10_000, description: 'New instruction for the agent at takeover; the call’s task when omitted.' })),
+  drop_user: Type.Optional(Type.Boolean({ default: true, description: 'Disconnect the user when the agent takes over (false: all three stay, where the carrier supports it).' })),
+  additional_prompt: Type.Optional(Type.String({ maxLength: 10_000 })),
+  transfer_number: Type.Optional(E164),
+});
+
+export const ActivateResponse = Type.Object({
+  success: Type.Boolean(),
+  ai_activated: Type.Boolean(),
+  user_dropped: Type.Boolean(),
+  message: Type.String(),
+});
+
+/** `GET /v1/calls/:callSid/conference-status` (001). */
+export const ConferenceStatusResponse = Type.Object({
+  callSid: Type.String(),
+  sessionId: Type.Optional(Type.String()),
+  state: Type.String({ description: 'initiated | connected | ai_takeover | active | transferred | completed | failed' }),
+  participants: Type.Array(
+    Type.Object({
+      role: Type.String({ description: 'user | target' }),
+      callSid: Type.String(),
+      carrier_call_sid: Type.Optional(Type.String()),
+      status: Type.String({ description: 'queued | ringing | connected | completed | busy | no-answer | failed | canceled' }),
+      muted: Type.Boolean(),
+    }),
+  ),
+  ai_active: Type.Boolean(),
+});
+
+export const DropUserResponse = Type.Object({ success: Type.Boolean(), user_dropped: Type.Boolean(), callSid: Type.String() });

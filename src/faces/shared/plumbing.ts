@@ -8,6 +8,7 @@ import type { Config } from '../../config/index.js';
 import type { Core, Org } from '../../core/index.js';
 import { SwitchboardError } from '../../core/errors.js';
 import { hashKey } from '../../core/orgs.js';
+import { keyActor } from './auth.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -68,6 +69,7 @@ export function keyAuth(
     const org = key ? await core.orgs.authenticate(key) : null;
     if (key && org) {
       req.org = org;
+      req.actor = keyActor(key);
       req.rateKey = 'k:' + hashKey(key);
     } else {
       req.rateKey = 'ip:' + req.ip;

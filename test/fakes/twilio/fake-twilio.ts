@@ -197,6 +197,8 @@ export class FakeTwilio {
   readonly authUsers: string[] = [];
   /** Numbers whose owner keys in the validation code; every other number's verification fails. */
   readonly typesCode = new Set<string>();
+  /** Numbers whose calls cannot be redirected (`Url` updates answer 500, as when Twilio has an outage). */
+  readonly refuseRedirectsTo = new Set<string>();
   private server = http.createServer((req, res) => unawaited(this.handle(req, res)));
   private sockets = new Set<WebSocket>();
   url = '';
@@ -291,6 +293,7 @@ export class FakeTwilio {
         }
         this.finishers.get(call.sid)?.(status === 'canceled' ? 'canceled' : 'completed');
       } else if (str(form.Url) || str(form.Twiml)) {
+        if (this.refuseRedirectsTo.has(call.to)) return json(500, { code: 20500, message: 'Internal Server Error', status: 500 });
         if (call.status !== 'in-progress') return json(400, { code: 21220, message: 'Call is not in-progress. Cannot redirect.', status: 400 });
         // A call on a media stream restarts its stream (`<Play digits>` + `<Connect><Stream>`); any other call
         // leaves what it was in. Twilio answers first, then replaces the running TwiML.

@@ -6,6 +6,7 @@ import { FollowerTooSlowError } from '../../../core/calls/follow.js';
 import { isTerminal } from '../../../core/calls/states.js';
 import { SwitchboardError } from '../../../core/errors.js';
 import { SseStream } from '../../shared/sse.js';
+import { actorOf } from '../../shared/auth.js';
 import type { FaceOptions } from '../../shared/options.js';
 import { callView, latencyView, statusWord, transcriptItem } from '../map.js';
 import { CallIdParams, EndCallBody, EndCallResponse, ErrorBody, StartCallBody, StartCallResponse } from '../schemas.js';
@@ -35,7 +36,8 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
         idempotencyKey: req.headers['idempotency-key'],
         rawBody: req.body,
       });
-      return { success: true, sid: call.sid, id: call.id };
+      const user = call.request.userOnCall;
+      return { success: true, sid: call.sid, id: call.id, ...(user ? { userOnCall: true, sessionId: user.sessionId, userCallSid: user.userCallSid } : {}) };
     },
   );
 
@@ -50,7 +52,9 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
       },
     },
     async (req) => {
-      const { alreadyClosed, call } = await core.calls.end(req.org.id, req.body.callSid);
+      // A person at the dashboard ending a call is a supervisor's override; a program ending its own call is not.
+      const actor = actorOf(req);
+      const { alreadyClosed, call } = await core.calls.end(req.org.id, req.body.callSid, actor.startsWith('user:') ? actor : undefined);
       const transcript = (await core.calls.transcript(call.id)).map(transcriptItem);
       return { success: true, ok: true, alreadyClosed, transcript };
     },

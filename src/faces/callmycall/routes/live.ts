@@ -6,18 +6,11 @@
  * them — the API key, by its fingerprint — and count as overrides.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { FaceOptions } from '../../shared/options.js';
 import { CallSidParams, ErrorBody, OperatorAnswerBody, PatchCallBody, PressBody, SayBody, TransferBody } from '../schemas.js';
-import { hashKey } from '../../../core/orgs.js';
-import { requestKey } from '../../shared/auth.js';
+import { actorOf as by } from '../../shared/auth.js';
 import { statusWord } from '../map.js';
-
-/** Who gave a command: the key's fingerprint (never the key itself). */
-function by(req: FastifyRequest): string {
-  return `key:${hashKey(requestKey(req, false) ?? '').slice(0, 12)}`;
-}
 
 export const liveRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { core }) => {
   app.patch(
