@@ -16,7 +16,11 @@ export type ErrorCode =
   | 'SB_ERR_NOT_DEAD_LETTER'
   | 'SB_ERR_SHUTTING_DOWN'
   | 'SB_ERR_UNAVAILABLE'
-  | 'SB_ERR_PROVIDER';
+  | 'SB_ERR_PROVIDER'
+  | 'SB_ERR_FORBIDDEN'
+  | 'SB_ERR_CSRF'
+  | 'SB_ERR_INVITATION_USED'
+  | 'SB_ERR_INVITATION_EXPIRED';
 
 const STATUS: Record<ErrorCode, number> = {
   SB_ERR_VALIDATION: 400,
@@ -32,6 +36,10 @@ const STATUS: Record<ErrorCode, number> = {
   SB_ERR_SHUTTING_DOWN: 503,
   SB_ERR_UNAVAILABLE: 503,
   SB_ERR_PROVIDER: 502,
+  SB_ERR_FORBIDDEN: 403,
+  SB_ERR_CSRF: 403,
+  SB_ERR_INVITATION_USED: 409,
+  SB_ERR_INVITATION_EXPIRED: 410,
 };
 
 export class SwitchboardError extends Error {

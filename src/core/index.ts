@@ -15,14 +15,16 @@ import { CallIndex } from './calls/list.js';
 import { checkWebhookUrl, Webhooks } from './webhooks/index.js';
 import { CallManager } from './calls/manage.js';
 import { CallerIds, type VerifyCallerId } from './caller-ids.js';
+import { DashboardSessions, Invitations, Users } from './users/index.js';
 
 export * from './errors.js';
 export { CallService, DIAL_JOB, dialJobKey, isWaiting, type CallLauncher, type DialJob } from './calls/service.js';
 export { NodeLeases, type NodeLeaseOptions } from './nodes.js';
-export { Orgs, type Org } from './orgs.js';
+export { Orgs, type Org, type ApiKeyView } from './orgs.js';
+export * from './users/index.js';
 export { WebhookPayloads } from './calls/webhook-payloads.js';
 export { Agents, agentCallRequest, type AgentInput, type AgentPatch } from './agents.js';
-export { PhoneNumbers, numberView, type PhoneNumberInput } from './numbers.js';
+export { PhoneNumbers, numberView, NUMBER_CARRIERS, type PhoneNumberInput } from './numbers.js';
 export { Secrets } from './secrets.js';
 export { CallIndex, type CallListFilter } from './calls/list.js';
 export { CallManager, type CallQuery, type LaunchOutcome } from './calls/manage.js';
@@ -57,6 +59,10 @@ export interface Core {
   webhooks: Webhooks;
   /** Why a webhook target is not acceptable in this deployment, or null. */
   checkWebhookUrl(url: string): string | null;
+  /** An organisation's people; dashboard sign-ins; invitations (issue 12 §4). */
+  users: Users;
+  sessions: DashboardSessions;
+  invitations: Invitations;
 }
 
 export interface CoreDeps {
@@ -103,7 +109,13 @@ export function createCore(d: CoreDeps): Core {
     checkWebhookUrl: (url) => checkWebhookUrl(url, { production }),
     wakeTasks: d.wakeTasks,
   });
+  const orgs = new Orgs(d.db);
+  const users = new Users(d.db);
+  const hour = 3_600_000;
   return {
+    users,
+    sessions: new DashboardSessions(d.db, orgs, users, d.config.sessionTtlHours * hour),
+    invitations: new Invitations(d.db, d.config.invitationTtlHours * hour),
     agents,
     numbers: new PhoneNumbers(d.db, secrets),
     tasks,
@@ -114,7 +126,7 @@ export function createCore(d: CoreDeps): Core {
     callManager: new CallManager(d.db),
     webhooks: new Webhooks({ db: d.db, config: d.config }),
     config: d.config,
-    orgs: new Orgs(d.db),
+    orgs,
     calls,
     payloads,
     checkWebhookUrl: (url) => checkWebhookUrl(url, { production }),

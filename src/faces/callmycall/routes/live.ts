@@ -3,21 +3,14 @@
  * extensions POST /v1/calls/:callSid/operator-answer (the answer to the agent's question to the operator),
  * /say and /press (a supervisor's line and key presses). Each goes through the core and over the bus to the
  * session that owns the call. Supervisor commands (transfer, operator answer, say, press) carry who gave
- * them — the API key, by its fingerprint — and count as overrides.
+ * them — the API key by its fingerprint, or the dashboard user (`commandAuthor`) — and count as overrides.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { FaceOptions } from '../../shared/options.js';
 import { CallSidParams, ErrorBody, OperatorAnswerBody, PatchCallBody, PressBody, SayBody, TransferBody } from '../schemas.js';
-import { hashKey } from '../../../core/orgs.js';
-import { requestKey } from '../../shared/auth.js';
+import { commandAuthor } from '../../shared/auth.js';
 import { statusWord } from '../map.js';
-
-/** Who gave a command: the key's fingerprint (never the key itself). */
-function by(req: FastifyRequest): string {
-  return `key:${hashKey(requestKey(req, false) ?? '').slice(0, 12)}`;
-}
 
 export const liveRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { core }) => {
   app.patch(
@@ -56,7 +49,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
     },
     async (req) => {
       const warm = req.body.warm ?? true;
-      const call = await core.calls.transfer(req.org.id, req.params.callSid, req.body.destination, warm, req.body.reason, by(req));
+      const call = await core.calls.transfer(req.org.id, req.params.callSid, req.body.destination, warm, req.body.reason, commandAuthor(req));
       return { success: true, transferType: warm ? 'warm' : 'cold', callSid: call.sid };
     },
   );
@@ -73,7 +66,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
       },
     },
     async (req) => {
-      await core.calls.answerOperator(req.org.id, req.params.callSid, req.body.answer, by(req));
+      await core.calls.answerOperator(req.org.id, req.params.callSid, req.body.answer, commandAuthor(req));
       return { success: true };
     },
   );
@@ -91,7 +84,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
     },
     async (req) => {
       const when = req.body.interrupt === false ? 'after_sentence' : 'interrupt';
-      const call = await core.calls.supervise(req.org.id, req.params.callSid, { type: 'say', text: req.body.text, when, by: by(req) });
+      const call = await core.calls.supervise(req.org.id, req.params.callSid, { type: 'say', text: req.body.text, when, by: commandAuthor(req) });
       return { success: true, callSid: call.sid };
     },
   );
@@ -108,7 +101,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
       },
     },
     async (req) => {
-      const call = await core.calls.supervise(req.org.id, req.params.callSid, { type: 'press', digits: req.body.digits, by: by(req) });
+      const call = await core.calls.supervise(req.org.id, req.params.callSid, { type: 'press', digits: req.body.digits, by: commandAuthor(req) });
       return { success: true, callSid: call.sid };
     },
   );
