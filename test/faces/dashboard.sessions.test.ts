@@ -142,7 +142,7 @@ for (const backend of BACKENDS) {
       const bys = await advanceUntil(
         t.clock,
         async () => {
-          const events = await t.sb.store.db.selectFrom('call_events').select(['data']).where('call_id', '=', call.id).where('kind', '=', 'command').orderBy('seq').execute();
+          const events = await t.sb.store.db.selectFrom('call_events').select(['data']).where('call_id', '=', call.id).where('kind', '=', 'override').orderBy('seq').execute();
           const found = events.map((e) => (e.data as any)?.by).filter(Boolean) as string[];
           return found.length >= 2 ? found : null;
         },
