@@ -43,7 +43,7 @@ const FACE_ERRORS: Array<FaceErrorDoc & { handler: ErrorHandler }> = [
     validation: 400,
     handler: callMyCallErrorHandler,
     // Starting a call: out of credits, the carrier refused, the server is stopping.
-    routes: { 'POST /start-call': [402, 502, 503] },
+    routes: { 'POST /start-call': [402, 502, 503], 'POST /calls/:callSid/scenario': [409] },
   },
   {
     prefix: '/api/v1',

@@ -16,12 +16,14 @@ import { checkWebhookUrl, Webhooks } from './webhooks/index.js';
 import { CallManager } from './calls/manage.js';
 import { CallerIds, type VerifyCallerId } from './caller-ids.js';
 import { DashboardSessions, Invitations, Users } from './users/index.js';
+import { CallReplays } from './calls/replay.js';
 
 export * from './errors.js';
 export { CallService, DIAL_JOB, dialJobKey, isWaiting, type CallLauncher, type DialJob } from './calls/service.js';
 export { NodeLeases, type NodeLeaseOptions } from './nodes.js';
 export { Orgs, type Org, type ApiKeyView } from './orgs.js';
 export * from './users/index.js';
+export { CallReplays, replayTurns, type RecordedScenario } from './calls/replay.js';
 export { WebhookPayloads } from './calls/webhook-payloads.js';
 export { Agents, agentCallRequest, type AgentInput, type AgentPatch } from './agents.js';
 export { PhoneNumbers, numberView, NUMBER_CARRIERS, type PhoneNumberInput } from './numbers.js';
@@ -63,6 +65,8 @@ export interface Core {
   users: Users;
   sessions: DashboardSessions;
   invitations: Invitations;
+  /** Finished calls made into scenario tests (issue 12 §6). */
+  replays: CallReplays;
 }
 
 export interface CoreDeps {
@@ -116,6 +120,7 @@ export function createCore(d: CoreDeps): Core {
     users,
     sessions: new DashboardSessions(d.db, orgs, users, d.config.sessionTtlHours * hour),
     invitations: new Invitations(d.db, d.config.invitationTtlHours * hour),
+    replays: new CallReplays(d.db, (orgId, id) => calls.find(orgId, id)),
     agents,
     numbers: new PhoneNumbers(d.db, secrets),
     tasks,
