@@ -4,6 +4,7 @@
  * ends at sign-out, at its expiry, and when its key is revoked. Commands given under it are the user's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { BACKENDS } from '../helpers/backends.js';
 import { advanceUntil, startSwitchboard, until, type TestSwitchboard } from '../helpers/switchboard.js';
 
@@ -79,6 +80,34 @@ for (const backend of BACKENDS) {
       for (const url of ['/v1/calls/CAnothing', '/api/v1/agents', '/api/public/v1/calls']) {
         expect((await t.sb.app.inject({ method: 'GET', url })).statusCode).toBe(401);
       }
+    });
+
+    it('the cookie authenticates the streaming routes: SSE and the live WebSocket', async () => {
+      const s = await signIn();
+      const start = await t.sb.app.inject({ method: 'POST', url: '/v1/start-call', headers: { authorization: `Bearer ${t.key}` }, payload: { phone_number: '+15550102', task: 'Confirm my booking' } });
+      const sid = start.json().sid;
+      const call = await advanceUntil(t.clock, async () => {
+        const c = await t.sb.core.calls.find(t.orgId, sid);
+        return c.ended_at ? c : null;
+      }, 500, 60_000);
+      const base = await t.sb.app.listen({ port: 0, host: '127.0.0.1' });
+      const sse = await fetch(`${base}/v1/calls/${sid}/transcripts/stream`, { headers: { cookie: `sb_session=${s.cookie}` } });
+      expect(sse.status).toBe(200);
+      expect(await sse.text()).toMatch(/event: ended/);
+      expect((await fetch(`${base}/v1/calls/${sid}/transcripts/stream`)).status).toBe(401);
+
+      const first = await new Promise<any>((resolve, reject) => {
+        const ws = new WebSocket(`${base.replace('http', 'ws')}/ws/calls/${call.id}`, { headers: { cookie: `sb_session=${s.cookie}` } });
+        ws.on('message', (m) => (resolve(JSON.parse(m.toString())), ws.close()));
+        ws.on('error', reject);
+      });
+      expect(first).toMatchObject({ type: 'connected', call_id: call.id });
+      const refused = await new Promise<number>((resolve) => {
+        const ws = new WebSocket(`${base.replace('http', 'ws')}/ws/calls/${call.id}`);
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('error', () => resolve(-1));
+      });
+      expect(refused).toBe(401);
     });
 
     it('a change under the cookie needs X-CSRF-Token; a Bearer key needs none', async () => {
@@ -172,5 +201,22 @@ describe('dashboard session expiry', () => {
     expect(String(r.headers['set-cookie'])).toMatch(/Expires=/);
     await until(async () => (await t.sb.app.inject({ method: 'GET', url: '/auth/session', headers: { cookie: `sb_session=${cookie}` } })).statusCode === 401, 30_000, 'session expired');
     expect((await t.sb.app.inject({ method: 'GET', url: '/api/v1/agents', headers: { cookie: `sb_session=${cookie}` } })).statusCode).toBe(401);
+  });
+});
+
+describe('dashboard session cookie over https', () => {
+  let t: TestSwitchboard;
+  beforeAll(async () => {
+    // In production the server trusts its proxy's X-Forwarded-Proto (TLS ends at the proxy).
+    t = await startSwitchboard(BACKENDS[0], { SHUTDOWN_GRACE_SECONDS: '1', NODE_ENV: 'production' });
+  });
+  afterAll(() => t.close());
+
+  it('is Secure when the request came over https, and not over plain http', async () => {
+    const https = await t.sb.app.inject({ method: 'POST', url: '/auth/session', payload: { api_key: t.key }, headers: { 'x-forwarded-proto': 'https' } });
+    expect(https.statusCode, https.body).toBe(200);
+    expect(String(https.headers['set-cookie'])).toMatch(/; Secure/i);
+    const http = await t.sb.app.inject({ method: 'POST', url: '/auth/session', payload: { api_key: t.key } });
+    expect(String(http.headers['set-cookie'])).not.toMatch(/Secure/i);
   });
 });
