@@ -9,7 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { FaceOptions } from '../shared/options.js';
 import { SwitchboardError, type SessionAuth } from '../../core/index.js';
-import { CSRF_HEADER, SESSION_COOKIE, sessionCookie } from '../shared/auth.js';
+import { SESSION_COOKIE, hasCsrfToken, sessionCookie } from '../shared/auth.js';
 import { AuthErrorBody, dashboardAuthErrorHandler } from './errors.js';
 
 const SessionBody = Type.Object({
@@ -99,7 +99,7 @@ export const dashboardAuth: FastifyPluginAsyncTypebox<FaceOptions> = async (app,
       const cookie = sessionCookie(req);
       const auth = cookie ? await core.sessions.find(cookie) : null;
       // Signing out a live session is a change like any other: it needs the CSRF token.
-      if (auth && req.headers[CSRF_HEADER] !== auth.csrfToken) {
+      if (auth && !hasCsrfToken(req, auth)) {
         throw new SwitchboardError('SB_ERR_CSRF', 'Missing or wrong X-CSRF-Token header (required with the session cookie)');
       }
       if (cookie) await core.sessions.end(cookie);

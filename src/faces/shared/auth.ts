@@ -4,6 +4,7 @@
  * cookie (`sb_session`, docs/dashboard.md) on every face. `commandAuthor` turns either into the `by` string
  * that supervisor commands are stored with.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Core, SessionAuth } from '../../core/index.js';
 import { hashKey } from '../../core/orgs.js';
@@ -56,6 +57,15 @@ export function sessionCookie(req: FastifyRequest): string | undefined {
 export async function sessionOf(core: Core, req: FastifyRequest): Promise<SessionAuth | null> {
   const cookie = sessionCookie(req);
   return cookie ? core.sessions.find(cookie) : null;
+}
+
+/** Whether the request carries the session's CSRF token (compared in constant time). */
+export function hasCsrfToken(req: FastifyRequest, session: SessionAuth): boolean {
+  const given = req.headers[CSRF_HEADER];
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(session.csrfToken);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** Whether a method changes something (and so needs the CSRF token under a cookie). */

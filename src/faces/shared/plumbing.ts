@@ -8,7 +8,7 @@ import type { Config } from '../../config/index.js';
 import type { Core, Org } from '../../core/index.js';
 import { SwitchboardError } from '../../core/errors.js';
 import { hashKey } from '../../core/orgs.js';
-import { CSRF_HEADER, isUnsafeMethod, keyFingerprint, sessionOf } from './auth.js';
+import { hasCsrfToken, isUnsafeMethod, keyFingerprint, sessionOf } from './auth.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -79,7 +79,7 @@ export function keyAuth(
     if (!(req as Partial<FastifyRequest>).org) {
       throw new SwitchboardError('SB_ERR_UNAUTHENTICATED', keyOf(req) ? messages.invalid : messages.missing);
     }
-    if (req.auth?.kind === 'session' && isUnsafeMethod(req.method) && req.headers[CSRF_HEADER] !== req.auth.session.csrfToken) {
+    if (req.auth?.kind === 'session' && isUnsafeMethod(req.method) && !hasCsrfToken(req, req.auth.session)) {
       throw new SwitchboardError('SB_ERR_CSRF', 'Missing or wrong X-CSRF-Token header (required with the session cookie)');
     }
   });
