@@ -17,6 +17,8 @@ import { CallManager } from './calls/manage.js';
 import { CallerIds, type VerifyCallerId } from './caller-ids.js';
 import { DashboardSessions, Invitations, Users } from './users/index.js';
 import { CallReplays } from './calls/replay.js';
+import { Recordings, type FetchRecording } from './recordings/service.js';
+import { openRecordingStorage, type RecordingStorage } from './recordings/storage/index.js';
 
 export * from './errors.js';
 export { CallService, DIAL_JOB, dialJobKey, isWaiting, type CallLauncher, type DialJob } from './calls/service.js';
@@ -34,6 +36,8 @@ export { Webhooks } from './webhooks/index.js';
 export { FollowerTooSlowError, FOLLOW_QUEUE_LIMIT, type FollowOptions } from './calls/follow.js';
 export { CallReports, buildReport, type CallReport, type ReportSummarizer } from './calls/report.js';
 export { CallerIds, VERIFICATION_STATUSES, type VerificationStatus, type VerifyCallerId } from './caller-ids.js';
+export { Recordings, RECORDING_FORMATS, RECORDING_JOBS, type CarrierRecording, type FetchRecording, type RecordingFormat, type RecordingMedia } from './recordings/service.js';
+export { openRecordingStorage, FolderStorage, S3Storage, type RecordingStorage, type ByteRange } from './recordings/storage/index.js';
 export { Tasks, TASK_JOB, TASK_STATUSES, TASK_WEBHOOK_EVENTS, type TaskInput, type TaskPatch } from './tasks.js';
 
 /**
@@ -59,6 +63,8 @@ export interface Core {
   callManager: CallManager;
   /** Test sends and the delivery log. */
   webhooks: Webhooks;
+  /** Call recordings: stored audio and its signed URLs. */
+  recordings: Recordings;
   /** Why a webhook target is not acceptable in this deployment, or null. */
   checkWebhookUrl(url: string): string | null;
   /** An organisation's people; dashboard sign-ins; invitations (issue 12 §4). */
@@ -85,6 +91,10 @@ export interface CoreDeps {
   wakeTasks?: () => void;
   /** Re-summarises stored transcripts with a model, when one is configured. */
   summarize?: ReportSummarizer;
+  /** The carrier's download of a recording it announced (carriers with the `recording` capability). */
+  fetchRecording?: FetchRecording;
+  /** Where recordings are kept; default: as the configuration says (openRecordingStorage). */
+  recordingStorage?: RecordingStorage;
 }
 
 export function createCore(d: CoreDeps): Core {
@@ -113,10 +123,21 @@ export function createCore(d: CoreDeps): Core {
     checkWebhookUrl: (url) => checkWebhookUrl(url, { production }),
     wakeTasks: d.wakeTasks,
   });
+  const recordings = new Recordings({
+    db: d.db,
+    log: d.log,
+    config: d.config,
+    secrets,
+    storage: d.recordingStorage ?? openRecordingStorage(d.config),
+    fetch: d.fetchRecording,
+    carrierName: d.carrierName,
+    wakeJobs: d.wakeJobs,
+  });
   const orgs = new Orgs(d.db);
   const users = new Users(d.db);
   const hour = 3_600_000;
   return {
+    recordings,
     users,
     sessions: new DashboardSessions(d.db, orgs, users, d.config.sessionTtlHours * hour),
     invitations: new Invitations(d.db, d.config.invitationTtlHours * hour),
