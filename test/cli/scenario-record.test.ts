@@ -30,7 +30,7 @@ describe('a finished call becomes a scenario test', () => {
     scenariosDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-record-'));
     fs.cpSync(path.join(ROOT, 'scenarios'), scenariosDir, { recursive: true });
     t = await startSwitchboard(BACKENDS[0], { SHUTDOWN_GRACE_SECONDS: '1', SCENARIOS_DIR: scenariosDir });
-  });
+  }, 240_000);
   afterAll(async () => {
     await t?.close();
     fs.rmSync(scenariosDir, { recursive: true, force: true });

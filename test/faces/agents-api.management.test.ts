@@ -13,14 +13,14 @@ interface Session {
 }
 
 for (const backend of BACKENDS) {
-  describe(`agents/tasks API: management routes [${backend.name}]`, () => {
+  describe(`agents/tasks API: management routes [${backend.name}]`, { timeout: 120_000 }, () => {
     let t: TestSwitchboard;
     let owner: Session;
     beforeAll(async () => {
       t = await startSwitchboard(backend, { SHUTDOWN_GRACE_SECONDS: '1', PUBLIC_URL: 'https://sb.example.com' });
       owner = await signIn(t.key);
-    });
-    afterAll(() => t.close());
+    }, 240_000);
+    afterAll(() => t?.close(), 120_000);
 
     async function signIn(apiKey: string): Promise<Session> {
       const r = await t.sb.app.inject({ method: 'POST', url: '/auth/session', payload: { api_key: apiKey } });
@@ -215,13 +215,13 @@ for (const backend of BACKENDS) {
   });
 }
 
-describe('invitation expiry', () => {
+describe('invitation expiry', { timeout: 120_000 }, () => {
   const backend = BACKENDS[0];
   let t: TestSwitchboard;
   beforeAll(async () => {
     t = await startSwitchboard(backend, { SHUTDOWN_GRACE_SECONDS: '1', INVITATION_TTL_HOURS: '0.001' });
-  });
-  afterAll(() => t.close());
+  }, 240_000);
+  afterAll(() => t?.close(), 120_000);
 
   it('an expired invitation is refused with 410 and makes no user', async () => {
     const s = await t.sb.app.inject({ method: 'POST', url: '/auth/session', payload: { api_key: t.key } });

@@ -16,12 +16,12 @@ interface Signed {
 }
 
 for (const backend of BACKENDS) {
-  describe(`dashboard sessions [${backend.name}]`, () => {
+  describe(`dashboard sessions [${backend.name}]`, { timeout: 120_000 }, () => {
     let t: TestSwitchboard;
     beforeAll(async () => {
       t = await startSwitchboard(backend, { SHUTDOWN_GRACE_SECONDS: '1' });
-    });
-    afterAll(() => t.close());
+    }, 240_000);
+    afterAll(() => t?.close(), 120_000);
 
     const signIn = async (apiKey = t.key, headers: Record<string, string> = {}): Promise<Signed> => {
       const r = await t.sb.app.inject({ method: 'POST', url: '/auth/session', payload: { api_key: apiKey }, headers });
@@ -185,14 +185,14 @@ for (const backend of BACKENDS) {
   });
 }
 
-describe('dashboard session expiry', () => {
+describe('dashboard session expiry', { timeout: 120_000 }, () => {
   const backend = BACKENDS[0];
   let t: TestSwitchboard;
   beforeAll(async () => {
     // 0.001 h = 3.6 s.
     t = await startSwitchboard(backend, { SHUTDOWN_GRACE_SECONDS: '1', SESSION_TTL_HOURS: '0.001' });
-  });
-  afterAll(() => t.close());
+  }, 240_000);
+  afterAll(() => t?.close(), 120_000);
 
   it('a session ends at its expiry', async () => {
     const r = await t.sb.app.inject({ method: 'POST', url: '/auth/session', payload: { api_key: t.key } });
@@ -204,13 +204,13 @@ describe('dashboard session expiry', () => {
   });
 });
 
-describe('dashboard session cookie over https', () => {
+describe('dashboard session cookie over https', { timeout: 120_000 }, () => {
   let t: TestSwitchboard;
   beforeAll(async () => {
     // In production the server trusts its proxy's X-Forwarded-Proto (TLS ends at the proxy).
     t = await startSwitchboard(BACKENDS[0], { SHUTDOWN_GRACE_SECONDS: '1', NODE_ENV: 'production' });
-  });
-  afterAll(() => t.close());
+  }, 240_000);
+  afterAll(() => t?.close(), 120_000);
 
   it('is Secure when the request came over https, and not over plain http', async () => {
     const https = await t.sb.app.inject({ method: 'POST', url: '/auth/session', payload: { api_key: t.key }, headers: { 'x-forwarded-proto': 'https' } });
