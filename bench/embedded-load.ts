@@ -18,12 +18,15 @@
  *   BENCH_START_EVERY    20     one request in this many of the mix is a POST /v1/start-call (0: none)
  *   BENCH_PHONE          +15550100  number called (Bella Cucina: a receptionist, a full conversation)
  *   BENCH_FILL_SECONDS   120    at most this long to reach BENCH_LIVE live calls before the load starts
+ *   BENCH_PROFILE        (none) a folder: the server thread's CPU profile of each run's measured window
+ *                               only (not start-up or fill) is written there, for Chrome DevTools
  *   BENCH_DIAL           1      0: calls are stored but never dialled (the same reads on an idle node, for
  *                               comparison: what the machine gives the API with no calls to carry)
  *
  * Timing figures live here, printed; never in test assertions.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -134,7 +137,9 @@ async function run(i: number): Promise<Row> {
     const url = await sb.listen();
     const ids: string[] = [];
     if (!DIAL) {
-      sb.core.calls.setLauncher({ reserve: () => false, release() {}, launch() {} }); // calls wait in the store, never dialled
+      // Calls wait in the store, never dialled: neither this request's line nor a dial job takes them.
+      sb.core.calls.setLauncher({ reserve: () => false, release() {}, launch() {} });
+      await sb.dialJobs.stop(0);
       while (ids.length < LIVE) ids.push(...(await Promise.all(Array.from({ length: 10 }, () => startCall(url, key)))).filter((id) => id !== null));
     }
     // Fill the node (at most FILL_SECONDS), then keep it full while the load runs.
@@ -153,6 +158,7 @@ async function run(i: number): Promise<Row> {
         await sleep(250);
       }
     })();
+    const profiler = env.BENCH_PROFILE ? await startProfile() : undefined;
     const { api, health } = await load({
       url,
       key,
@@ -163,6 +169,7 @@ async function run(i: number): Promise<Row> {
       startBody: BODY,
     }).finally(() => (measuring = false));
     await keeper;
+    if (profiler) await profiler.stop(path.join(env.BENCH_PROFILE!, `embedded-load-${DIAL ? 'dialled' : 'idle'}-run${i}.cpuprofile`));
     const row: Row = {
       requests: api.requests.total,
       reqPerSec: Math.round(api.requests.total / api.duration),
@@ -185,6 +192,25 @@ async function run(i: number): Promise<Row> {
     await sb.shutdown();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Profiles this (the server's) thread from now until `stop`, with the inspector. */
+async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
+  const session = new inspector.Session();
+  session.connect();
+  const post = <T>(method: string, params?: object) =>
+    new Promise<T>((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res as T))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = await post<{ profile: object }>('Profiler.stop');
+      session.disconnect();
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify(profile));
+      console.log(`profile: ${file}`);
+    },
+  };
 }
 
 function table(rows: [string, Row][]): string {

@@ -29,7 +29,7 @@ import { Dialer } from './engine/dialer.js';
 import { buildBrief } from './engine/brief.js';
 import { RulesBrain } from './ai/rules/index.js';
 import { LlmBrain, summarizeCall } from './ai/agent/index.js';
-import { createLlm, withRetries, type Llm } from './ai/llm/index.js';
+import { createLlm, meteredLlm, withRetries, type Llm } from './ai/llm/index.js';
 import { Metrics } from './metrics/index.js';
 import type { Summarizer } from './engine/call-session.js';
 import { buildServer } from './server.js';
@@ -107,7 +107,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   const llm = config.llm ? holdingClock(withRetries(createLlm(config.llm), { attempts: 3, budgetMs: 8000 }), clock) : undefined;
   const brain = o.brain ?? (llm ? new LlmBrain({ llm, mode: config.llm!.mode, clock }) : new RulesBrain({ clock }));
   const summarize: Summarizer | undefined = llm
-    ? (i) => summarizeCall(llm, { brief: i.brief, transcript: i.transcript, goalCompleted: i.goalCompleted })
+    ? (i) => summarizeCall(i.usage ? meteredLlm(llm, i.usage) : llm, { brief: i.brief, transcript: i.transcript, goalCompleted: i.goalCompleted })
     : undefined;
   const metrics = new Metrics({ defaultMetrics: true });
 
@@ -182,6 +182,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     log,
     nodeId: config.nodeId,
     observe: o.sessionObserver,
+    calendar: core.calendar,
     maxConcurrent: config.maxConcurrentCalls,
     routeInbound: (from, to) => routeInbound(core, from, to),
     onLineFree: () => inBackground(() => dialJobs.wake()),

@@ -1,3 +1,5 @@
+import type { CallUsage } from '../core/credits/usage.js';
+
 /**
  * The telephony side of a call, behind one small interface. A carrier dials, reports the call's progress
  * as `CarrierEvent`s and, once answered, hands the engine a `VoiceChannel` to talk through (in audio
@@ -168,7 +170,13 @@ export type CarrierEvent =
   | { type: 'answered'; answeredBy: AnsweredBy; channel: VoiceChannel; mode?: 'text' }
   /** Answered in audio mode (the call asked for `voiceMode: 'audio'`): the engine's voice layer does the speech. */
   | { type: 'answered'; answeredBy: AnsweredBy; mode: 'audio'; audio: AudioChannel }
-  | { type: 'ended'; status: CarrierEndStatus; reason?: string; error?: string };
+  | { type: 'ended'; status: CarrierEndStatus; reason?: string; error?: string; usage?: CarrierUsage };
+
+/**
+ * What the carrier used on a call, reported with its `ended` event (billing, docs/billing.md): connected
+ * time, media streamed, and, for carriers that do the speech (text mode), their recognition and synthesis.
+ */
+export type CarrierUsage = Partial<Pick<CallUsage, 'connectedSeconds' | 'mediaSeconds' | 'sttSeconds' | 'ttsCharacters'>>;
 
 /** What the callee's side sends to the agent through a voice channel. */
 export type CalleeInput =

@@ -10,6 +10,7 @@ import { migrateCommand } from './migrate.js';
 import { scenariosCommand } from './scenarios.js';
 import { callCommand } from './call.js';
 import { numbersCommand } from './numbers.js';
+import { creditsCommand } from './credits.js';
 
 const program = new Command('switchboard')
   .description('Switchboard: AI phone calls, on a simulated phone network or a real carrier.')
@@ -21,6 +22,7 @@ program.addCommand(migrateCommand());
 program.addCommand(scenariosCommand());
 program.addCommand(callCommand());
 program.addCommand(numbersCommand());
+program.addCommand(creditsCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`switchboard: ${describeFailure(err)}\n`);

@@ -5,6 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
+import { RatesFileError, readRatesFile, DEFAULT_RATES, type BillingConfig } from './billing.js';
+
+export { DEFAULT_RATES, type BillingConfig, type RateTable } from './billing.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -31,8 +34,10 @@ export interface Config {
   maxConcurrentCalls: number;
   /** Seconds SIGTERM waits for live calls to finish before ending them. */
   shutdownGraceSeconds: number;
-  /** Smallest credit balance that may start a call (402 below it). */
+  /** Smallest credit balance that may start a call (402 below it; only with billing on). */
   minCallCredits: number;
+  /** Billing on or off, and the rate table that prices calls (docs/billing.md). */
+  billing: BillingConfig;
   /** Credits given to the development organisation created on first start. */
   devOrgCredits: number;
   /** Largest accepted request body, in bytes. */
@@ -106,6 +111,24 @@ export interface Config {
     mode: 'tools' | 'inline';
     timeoutMs: number;
   };
+  /**
+   * Google Calendar (docs/calendar.md): the OAuth client that lets each API key connect a calendar the agent
+   * books in. Absent: the calendar routes answer 503 and calls get no calendar tools.
+   */
+  google?: {
+    clientId: string;
+    clientSecret: string;
+    /** Where Google sends the browser back: PUBLIC_URL/auth/google/callback unless set. */
+    redirectUri: string;
+    /** The consent page's host (https://accounts.google.com; a fake in tests). */
+    oauthBaseUrl: string;
+    /** Token and revoke endpoints' host (https://oauth2.googleapis.com). */
+    tokenBaseUrl: string;
+    /** Calendar API v3 (https://www.googleapis.com/calendar/v3). */
+    calendarBaseUrl: string;
+  };
+  /** The time zone of calendar bookings when a call names none and its number's country has no single zone. */
+  calendarTimeZone: string;
 }
 
 export class ConfigError extends Error {
@@ -195,6 +218,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxConcurrentCalls: int(env, 'MAX_CONCURRENT_CALLS', 200, 1, 100_000),
     shutdownGraceSeconds: int(env, 'SHUTDOWN_GRACE_SECONDS', 30, 0, 3600),
     minCallCredits: int(env, 'MIN_CALL_CREDITS', 1, 0, 1_000_000),
+    billing: readBilling(env),
     devOrgCredits: int(env, 'DEV_ORG_CREDITS', 1000, 0, 1_000_000_000),
     bodyLimit: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     nodeId: str(env, 'NODE_ID') ?? `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
@@ -207,9 +231,30 @@ export function loadConfig(env: Env = process.env): Config {
     invitationTtlHours: num(env, 'INVITATION_TTL_HOURS', 72, 0.001, 24 * 90),
     nodeLease: readNodeLease(env),
     llm: readLlm(env),
+    google: readGoogle(env, publicUrl),
+    calendarTimeZone: timeZone(env, 'CALENDAR_TIME_ZONE', 'UTC'),
     recordings: readRecordings(env, dataDir),
     ...readCarrier(env),
   };
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = str(env, name)?.toLowerCase();
+  if (raw === undefined) return def;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false (got "${raw}")`);
+}
+
+/** BILLING_ENABLED (default off) and the rate table, from BILLING_RATES_FILE when given. */
+function readBilling(env: Env): BillingConfig {
+  const file = str(env, 'BILLING_RATES_FILE');
+  try {
+    return { enabled: bool(env, 'BILLING_ENABLED', false), rates: file ? readRatesFile(path.resolve(file)) : { ...DEFAULT_RATES } };
+  } catch (err) {
+    if (err instanceof RatesFileError) throw new ConfigError('BILLING_RATES_FILE', err.message);
+    throw err;
+  }
 }
 
 /** CARRIER=twilio needs the account's SID and auth token; otherwise the TWILIO_* variables are ignored. */
@@ -233,6 +278,35 @@ function readCarrier(env: Env): Pick<Config, 'carrier' | 'twilio'> {
   if (fromNumber !== undefined && !/^\+[1-9]\d{6,14}$/.test(fromNumber)) throw new ConfigError('TWILIO_FROM_NUMBER', 'must be an E.164 number (+15551234567)');
   const apiKey = apiKeySid && apiKeySecret ? { apiKey: { sid: apiKeySid, secret: apiKeySecret } } : {};
   return { carrier, twilio: { accountSid, authToken, ...apiKey, fromNumber, apiBaseUrl: url(env, 'TWILIO_API_BASE_URL', ['http:', 'https:']) } };
+}
+
+/** GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET go together; the base URLs are for tests and proxies. */
+function readGoogle(env: Env, publicUrl: string): Config['google'] {
+  const clientId = str(env, 'GOOGLE_CLIENT_ID');
+  const clientSecret = str(env, 'GOOGLE_CLIENT_SECRET');
+  if ((clientId === undefined) !== (clientSecret === undefined)) {
+    throw new ConfigError(clientId === undefined ? 'GOOGLE_CLIENT_ID' : 'GOOGLE_CLIENT_SECRET', 'GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET go together');
+  }
+  if (!clientId || !clientSecret) return undefined;
+  return {
+    clientId,
+    clientSecret,
+    redirectUri: url(env, 'GOOGLE_REDIRECT_URI', ['http:', 'https:']) ?? `${publicUrl}/auth/google/callback`,
+    oauthBaseUrl: url(env, 'GOOGLE_OAUTH_BASE_URL', ['http:', 'https:']) ?? 'https://accounts.google.com',
+    tokenBaseUrl: url(env, 'GOOGLE_TOKEN_BASE_URL', ['http:', 'https:']) ?? 'https://oauth2.googleapis.com',
+    calendarBaseUrl: url(env, 'GOOGLE_CALENDAR_BASE_URL', ['http:', 'https:']) ?? 'https://www.googleapis.com/calendar/v3',
+  };
+}
+
+/** An IANA time zone name the runtime knows (Europe/Stockholm, UTC). */
+function timeZone(env: Env, name: string, def: string): string {
+  const raw = str(env, name) ?? def;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: raw });
+  } catch {
+    throw new ConfigError(name, `must be an IANA time zone such as Europe/Stockholm (got "${raw}")`);
+  }
+  return raw;
 }
 
 /**

@@ -17,6 +17,8 @@ import { CallManager } from './calls/manage.js';
 import { CallerIds, type VerifyCallerId } from './caller-ids.js';
 import { DashboardSessions, Invitations, Users } from './users/index.js';
 import { CallReplays } from './calls/replay.js';
+import { CalendarConnections } from './calendar/index.js';
+import { Credits } from './credits/index.js';
 import { Recordings, type FetchRecording } from './recordings/service.js';
 import { openRecordingStorage, type RecordingStorage } from './recordings/storage/index.js';
 
@@ -36,6 +38,8 @@ export { Webhooks } from './webhooks/index.js';
 export { FollowerTooSlowError, FOLLOW_QUEUE_LIMIT, type FollowOptions } from './calls/follow.js';
 export { CallReports, buildReport, type CallReport, type ReportSummarizer } from './calls/report.js';
 export { CallerIds, VERIFICATION_STATUSES, type VerificationStatus, type VerifyCallerId } from './caller-ids.js';
+export { CalendarConnections, type CalendarStatus } from './calendar/index.js';
+export { Credits, MAX_ENTRIES, UsageMeter, priceUsage, type CallPrice, type CallUsage, type UsageReporter } from './credits/index.js';
 export { Recordings, RECORDING_FORMATS, RECORDING_JOBS, type CarrierRecording, type FetchRecording, type RecordingFormat, type RecordingMedia } from './recordings/service.js';
 export { openRecordingStorage, FolderStorage, S3Storage, type RecordingStorage, type ByteRange } from './recordings/storage/index.js';
 export { Tasks, TASK_JOB, TASK_STATUSES, TASK_WEBHOOK_EVENTS, type TaskInput, type TaskPatch } from './tasks.js';
@@ -47,6 +51,8 @@ export { Tasks, TASK_JOB, TASK_STATUSES, TASK_WEBHOOK_EVENTS, type TaskInput, ty
 export interface Core {
   config: Config;
   orgs: Orgs;
+  /** Billing: the credit guard, call pricing, the ledger and balances (docs/billing.md). */
+  credits: Credits;
   calls: CallService;
   payloads: WebhookPayloads;
   agents: Agents;
@@ -73,6 +79,8 @@ export interface Core {
   invitations: Invitations;
   /** Finished calls made into scenario tests (issue 12 §6). */
   replays: CallReplays;
+  /** Each API key's connected calendar (Google OAuth), for the calendar routes and the agent's tools. */
+  calendar: CalendarConnections;
 }
 
 export interface CoreDeps {
@@ -99,12 +107,13 @@ export interface CoreDeps {
 
 export function createCore(d: CoreDeps): Core {
   const payloads = new WebhookPayloads();
+  const credits = new Credits({ db: d.db, billing: d.config.billing, minCallCredits: d.config.minCallCredits });
   const calls = new CallService({
     db: d.db,
     bus: d.bus,
     log: d.log,
     payloads,
-    minCallCredits: d.config.minCallCredits,
+    credits,
     carrierName: d.carrierName,
     checkDestination: d.checkDestination,
     wakeJobs: d.wakeJobs,
@@ -153,8 +162,10 @@ export function createCore(d: CoreDeps): Core {
     webhooks: new Webhooks({ db: d.db, config: d.config }),
     config: d.config,
     orgs,
+    credits,
     calls,
     payloads,
     checkWebhookUrl: (url) => checkWebhookUrl(url, { production }),
+    calendar: new CalendarConnections({ db: d.db, secrets, config: d.config, log: d.log }),
   };
 }

@@ -7,10 +7,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ApiKeyRow, Db, OrgRow } from '../store/index.js';
 import { SwitchboardError, notFound } from './errors.js';
 import { isUuid, newId } from '../lib/ids.js';
+import { appendEntry, inTransaction, setBalance } from './credits/index.js';
 
 export interface Org {
   id: string;
   name: string;
+  /** The API key the request was authenticated with (a calendar is connected per key). */
+  keyId?: string;
 }
 
 const KEY_PREFIX = 'sk_';
@@ -64,16 +67,24 @@ export class Orgs {
     return Number(r.n);
   }
 
-  /** Creates the organisation if it does not exist. */
+  /**
+   * Creates the organisation if it does not exist; `credits` are its opening grant in the credit ledger
+   * (written with the organisation, in one transaction).
+   */
   async ensure(name: string, opts: { credits?: number; webhookSecret?: string } = {}): Promise<{ org: OrgRow; created: boolean }> {
     const found = await this.findByName(name);
     if (found) return { org: found, created: false };
-    const org = await this.db
-      .insertInto('orgs')
-      .values({ id: newId(), name, credits: opts.credits ?? 0, webhook_secret: opts.webhookSecret ?? null })
-      .onConflict((oc) => oc.column('name').doNothing())
-      .returningAll()
-      .executeTakeFirst();
+    const insert = async (db: Db) => {
+      const org = await db
+        .insertInto('orgs')
+        .values({ id: newId(), name, webhook_secret: opts.webhookSecret ?? null })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (org && opts.credits) await appendEntry(db, { orgId: org.id, kind: 'grant', amount: opts.credits, note: 'opening balance' });
+      return org;
+    };
+    const org = await inTransaction(this.db, insert);
     if (org) return { org, created: true };
     return { org: (await this.findByName(name))!, created: false };
   }
@@ -200,8 +211,9 @@ export class Orgs {
     await this.db.updateTable('orgs').set({ webhook_secret: secret }).where('id', '=', orgId).execute();
   }
 
+  /** Brings the organisation's credit balance to `credits` with one grant of the difference (tests, operators). */
   async setCredits(orgId: string, credits: number): Promise<void> {
-    await this.db.updateTable('orgs').set({ credits }).where('id', '=', orgId).execute();
+    await setBalance(this.db, orgId, credits, 'balance set');
   }
 
   /**
@@ -239,7 +251,7 @@ export class Orgs {
       .executeTakeFirst();
     if (!row) return null;
     if (row.key_id === this.firstKeyId) await this.firstKeyUsed(row.key_id);
-    const org: Org = { id: row.id, name: row.name };
+    const org: Org = { id: row.id, name: row.name, keyId: row.key_id };
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(hash, { org, until: now + this.cacheMs });
     return org;

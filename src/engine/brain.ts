@@ -9,6 +9,8 @@
  */
 
 import type { Persona, SharePolicy } from '../core/calls/persona.js';
+import type { CalendarRequest } from '../core/calendar/agent-requests.js';
+import type { UsageReporter } from '../core/credits/usage.js';
 
 export type { Persona, SharePolicy };
 
@@ -29,6 +31,8 @@ export interface AgentBrief {
   greeting?: string;
   /** Someone called us (`from`, when known): the agent answers, speaks first, and helps the caller. */
   inbound?: { from?: string };
+  /** `enable_calendar`: the client's calendar, read (free times) and, with `write`, booked; times in `timeZone`. */
+  calendar?: { timeZone: string; read: boolean; write: boolean };
 }
 
 /** One thing said in the conversation, as the brain is told it (agent turns: only what was heard). */
@@ -53,7 +57,9 @@ export type AgentAction =
   /** A person (not a menu, a recording or hold music) is now on the line. */
   | { type: 'human_answered' }
   /** From now on the call's speech (the agent's voice, what it hears) is in `language` (a 2-letter code). */
-  | { type: 'switch_language'; language: string };
+  | { type: 'switch_language'; language: string }
+  /** Ask the client's calendar (free times) or change it (book, move, cancel); the answer is the result's `data`. */
+  | { type: 'calendar'; request: CalendarRequest };
 
 export type BrainInput =
   /** The call was answered: open the conversation. */
@@ -87,7 +93,9 @@ export interface SpeechOutcome {
  * as an `operator_answer` input. A `say` result means queued, not heard: its `playout` settles once the
  * speech was heard or cut (a brain that wants the conversation up to date before it thinks again awaits it).
  */
-export type ActionResult = { ok: true; pending?: boolean; playout?: Promise<SpeechOutcome> } | { ok: false; error: ActionError; message: string };
+export type ActionResult =
+  | { ok: true; pending?: boolean; playout?: Promise<SpeechOutcome>; /** What the action found (calendar requests). */ data?: Record<string, unknown> }
+  | { ok: false; error: ActionError; message: string };
 
 export const OK: ActionResult = { ok: true };
 
@@ -112,8 +120,14 @@ export interface BrainSession {
   next(input: BrainInput, ctx: BrainContext): BrainTurn;
 }
 
+/** What a brain is given for one call besides its brief. */
+export interface BrainCallOptions {
+  /** Where the call's model usage (tokens) is reported, for billing. */
+  usage?: UsageReporter;
+}
+
 export interface Brain {
   /** Shown at start-up and stored on each call (`rules`, `openai:gpt-4o-mini`, …). */
   readonly name: string;
-  startCall(brief: AgentBrief): BrainSession;
+  startCall(brief: AgentBrief, opts?: BrainCallOptions): BrainSession;
 }

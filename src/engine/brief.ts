@@ -28,6 +28,9 @@ export function buildBrief(req: CallRequest): AgentBrief {
     ...(req.agent?.systemPrompt ? { agentPrompt: req.agent.systemPrompt } : {}),
     ...(req.agent?.greeting ? { greeting: req.agent.greeting } : {}),
     ...(req.direction === 'inbound' ? { inbound: req.fromNumber ? { from: req.fromNumber } : {} } : {}),
+    ...(req.calendar?.enabled && req.calendar.keyId && req.calendar.timeZone
+      ? { calendar: { timeZone: req.calendar.timeZone, read: req.calendar.permissions.read, write: req.calendar.permissions.write } }
+      : {}),
   };
 }
 

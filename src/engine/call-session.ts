@@ -12,6 +12,9 @@ import type { CallRequest } from '../core/calls/request.js';
 import type { CallCommand, CommandEnvelope, CommandReply, LiveChanges } from '../core/calls/events.js';
 import type { CallState } from '../core/calls/states.js';
 import type { CallRow } from '../store/index.js';
+import type { CalendarConnections } from '../core/calendar/connections.js';
+import { bookingSentences, runCalendarRequest, type CalendarBooking, type CalendarRequest } from '../core/calendar/agent-requests.js';
+import type { Calendar } from '../core/calendar/calendar.js';
 import type { AnsweredBy, AudioChannel, Carrier, CarrierCallHandle, CarrierEvent, InboundCall, VoiceChannel } from '../carriers/carrier.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
@@ -26,6 +29,7 @@ import { AgentActivity } from './agent-activity.js';
 import { TextIO } from './io/text-io.js';
 import type { AgentIO } from './io/io.js';
 import { ev, type CloseReason, type ReportedAction, type SessionEvent, type SessionObserver } from './events.js';
+import { UsageMeter, type UsageReporter } from '../core/credits/usage.js';
 
 export interface SessionSettings {
   operatorAnswerTimeoutSeconds: number;
@@ -37,6 +41,8 @@ export type Summarizer = (input: {
   brief: AgentBrief;
   transcript: Array<{ role: string; text: string }>;
   goalCompleted?: boolean;
+  /** Where the summary's model usage is reported (it is part of the call's cost). */
+  usage?: UsageReporter;
 }) => Promise<{ summary: string; goalCompleted: boolean; extracted: Record<string, unknown> }>;
 
 export interface CallSessionDeps {
@@ -52,6 +58,8 @@ export interface CallSessionDeps {
   nodeId: string;
   /** Sees every session event of every call, in order (tests; later the dashboard). */
   observe?: SessionObserver;
+  /** The API keys' connected calendars (calls with `enable_calendar`). */
+  calendar?: CalendarConnections;
 }
 
 /** How the conversation ended, as the controller saw it. */
@@ -93,6 +101,14 @@ export class CallSession implements ActionHost {
   private readonly life = new AbortController();
   private unsubscribe: (() => Promise<void>) | undefined;
   private turnNo = 0;
+  /** Appointments the agent booked, moved or cancelled on this call, by event id. */
+  private readonly bookings = new Map<string, CalendarBooking>();
+  private calendar: Promise<Calendar | null> | undefined;
+  /**
+   * What the call uses, as the carrier, the model and (later) speech adapters report it; priced and charged
+   * when the call ends (core/credits).
+   */
+  private readonly usage = new UsageMeter();
   private finished!: () => void;
   /** Resolves when the call has reached an end state. */
   readonly done = new Promise<void>((r) => (this.finished = r));
@@ -248,7 +264,7 @@ export class CallSession implements ActionHost {
     const activity = new AgentActivity({
       callId: this.callId,
       io,
-      brain: this.d.brain.startCall(this.brief()),
+      brain: this.d.brain.startCall(this.brief(), { usage: this.usage }),
       host: this,
       emit: (e) => this.emit(e),
       onTurnFigures: (latency) => {
@@ -276,6 +292,7 @@ export class CallSession implements ActionHost {
   }
 
   private async onEnded(e: Extract<CarrierEvent, { type: 'ended' }>): Promise<void> {
+    if (e.usage) this.usage.add(e.usage);
     const closedByUs = this.closing;
     this.phase = 'ended';
     this.life.abort();
@@ -331,9 +348,10 @@ export class CallSession implements ActionHost {
               : 'goal_not_completed'
             : status,
       goalCompleted,
-      summary: report?.summary ?? this.summary(status, f.reason),
-      extracted: report?.extracted,
+      ...this.withBookings(report?.summary ?? this.summary(status, f.reason), report?.extracted),
       durationSeconds: connected,
+      // The carrier's connected time when it reported one, else the session's own measure.
+      usage: { ...this.usage.total(), connectedSeconds: this.usage.total().connectedSeconds || connected },
     });
     await this.unsubscribe?.();
     if (this.d.metrics) {
@@ -358,11 +376,18 @@ export class CallSession implements ActionHost {
     const transcript = this.history.map((t) => ({ role: t.role, text: t.text }));
     if (transcript.length === 0) return undefined;
     try {
-      return await this.d.clock.hold(this.d.summarize({ brief: this.brief(), transcript, goalCompleted: this.outcome.goalCompleted }));
+      return await this.d.clock.hold(this.d.summarize({ brief: this.brief(), transcript, goalCompleted: this.outcome.goalCompleted, usage: this.usage }));
     } catch (err) {
       this.d.log.warn({ err, callId: this.callId }, 'call summary failed');
       return undefined;
     }
+  }
+
+  /** The summary and extracted data, with the appointments booked on the call (001: they appear in both). */
+  private withBookings(summary: string, extracted: Record<string, unknown> | undefined): { summary: string; extracted?: Record<string, unknown> } {
+    if (!this.bookings.size) return { summary, extracted };
+    const bookings = [...this.bookings.values()];
+    return { summary: `${summary} ${bookingSentences(bookings)}`, extracted: { ...(extracted ?? {}), calendar_bookings: bookings } };
   }
 
   /** A short factual summary (LLM summaries replace this when a model is configured). */
@@ -498,7 +523,36 @@ export class CallSession implements ActionHost {
         // With a transfer number, a person on the line is the moment to hand over (001: auto transfer).
         if (this.req.transferNumber) return this.transfer(this.req.transferNumber, false, 'auto_transfer');
         return OK;
+      case 'calendar':
+        return this.useCalendar(a.request);
     }
+  }
+
+  /** A calendar request from the agent, carried out in the call's time zone with the call's permissions. */
+  private async useCalendar(request: CalendarRequest): Promise<ActionResult> {
+    const c = this.req.calendar;
+    if (!c?.enabled || !c.keyId || !c.timeZone || !this.d.calendar) return result.unavailable('There is no calendar on this call.');
+    const calendars = this.d.calendar;
+    const keyId = c.keyId;
+    this.calendar ??= this.d.clock.hold(calendars.open(keyId));
+    let calendar: Calendar | null;
+    try {
+      calendar = await this.calendar;
+    } catch (err) {
+      this.calendar = undefined;
+      this.d.log.warn({ err, callId: this.callId }, 'calendar could not be opened');
+      return result.failed('The calendar could not be reached.');
+    }
+    const r = await this.d.clock.hold(
+      runCalendarRequest(calendar, request, { timeZone: c.timeZone, permissions: c.permissions, booked: this.bookings, now: this.d.clock.now() }),
+    );
+    if (!r.ok) {
+      await this.rec({ type: 'command', command: `calendar_${request.op}_refused` });
+      return { ok: false, error: r.error, message: r.message };
+    }
+    // A change is stored as a command event (what and when, never who): it shows in the call's events and summary.
+    if (r.booking) await this.rec({ type: 'command', command: `calendar_${r.booking.status}`, value: `${r.booking.start} ${r.booking.title}`.slice(0, 200) });
+    return { ok: true, data: r.data };
   }
 
   /**

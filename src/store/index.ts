@@ -1,16 +1,18 @@
-import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationProvider } from 'kysely';
-import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
+import type pg from 'pg';
 import * as m0001 from './migrations/0001_init.js';
 import * as m0002 from './migrations/0002_call_turns.js';
 import * as m0003 from './migrations/0003_agents_numbers_tasks.js';
 import * as m0004 from './migrations/0004_caller_ids.js';
 import * as m0005 from './migrations/0005_node_leases.js';
 import * as m0007 from './migrations/0007_first_key_dead_letters.js';
+import * as m0011 from './migrations/0011_credit_ledger.js';
 import * as m0013 from './migrations/0013_recordings.js';
+import * as m0014 from './migrations/0014_calendar.js';
 import * as m0015 from './migrations/0015_users_sessions.js';
 import { pgliteAsPool } from './pglite-pool.js';
 import { lockDataDir } from './lock.js';
-import { isEmptyDataDir, loadTemplate } from './pglite-template.js';
+import { initdbModule, isEmptyDataDir, loadTemplate, pgliteModules } from './pglite-template.js';
 import type { Database } from './schema.js';
 import { fallbackLogger, type Logger } from '../lib/logger.js';
 
@@ -28,6 +30,8 @@ export interface Store {
   kind: 'pglite' | 'postgres';
   /** The PostgreSQL schema in use, when not the default. */
   schema?: string;
+  /** PGlite only: the whole database as a tarball, what `StoreOptions.template` takes (tests make theirs so). */
+  dump?(): Promise<Blob>;
   close(): Promise<void>;
 }
 
@@ -41,6 +45,11 @@ export interface StoreOptions {
   poolSize?: number;
   /** PGlite only: keep the database in memory (tests). */
   inMemory?: boolean;
+  /**
+   * PGlite only: the database a new store starts from (a `dumpDataDir` tarball), instead of the install-time
+   * template. The tests pass one with the migrations already applied, made once per run.
+   */
+  template?: Blob;
   /** PostgreSQL `application_name` of this node's connections (`switchboard:<nodeId>`): operators find them by it. */
   applicationName?: string;
   /** Where lost connections are reported. */
@@ -54,13 +63,23 @@ const migrations: Record<string, Migration> = {
   '0004_caller_ids': m0004,
   '0005_node_leases': m0005,
   '0007_first_key_dead_letters': m0007,
+  '0011_credit_ledger': m0011,
   '0013_recordings': m0013,
+  '0014_calendar': m0014,
   '0015_users_sessions': m0015,
 };
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-// timestamptz and bigint come back as JS values the rest of the code expects.
-pg.types.setTypeParser(20, (v) => v); // bigint ids stay strings (no precision loss)
+/**
+ * The PostgreSQL driver, loaded only by a node that uses PostgreSQL (the embedded default never needs it:
+ * one less package to load at start-up).
+ */
+async function loadPg(): Promise<typeof pg> {
+  const { default: driver } = await import('pg');
+  // timestamptz and bigint come back as JS values the rest of the code expects.
+  driver.types.setTypeParser(20, (v) => v); // bigint ids stay strings (no precision loss)
+  return driver;
+}
 
 /** Opens the store and brings its schema up to date. */
 export async function openStore(opts: StoreOptions): Promise<Store> {
@@ -70,6 +89,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
 }
 
 async function openPostgres(opts: StoreOptions): Promise<Store> {
+  const pg = await loadPg();
   const schema = opts.schema;
   if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error('invalid schema name');
   const log = opts.log ?? fallbackLogger();
@@ -112,14 +132,21 @@ async function openPglite(opts: StoreOptions): Promise<Store> {
   const release = opts.inMemory ? () => {} : lockDataDir(opts.dataDir ?? './data');
   try {
     const dir = (opts.dataDir ?? './data') + '/pg';
-    // A first start loads the template made at install time instead of creating the cluster (faster).
-    const template = !opts.inMemory && isEmptyDataDir(dir) ? loadTemplate() : undefined;
-    const pglite = opts.inMemory ? new PGlite() : new PGlite(dir, template ? { loadDataDir: template } : {});
+    const fresh = opts.inMemory || isEmptyDataDir(dir);
+    // A new database loads a template (the install-time one, or the caller's) instead of running initdb:
+    // several times faster. Only without any template does initdb run.
+    const template = fresh ? (opts.template ?? loadTemplate()) : undefined;
+    const options = {
+      ...(await pgliteModules()),
+      ...(template ? { loadDataDir: template } : fresh ? { initdbWasmModule: await initdbModule() } : {}),
+    };
+    const pglite = opts.inMemory ? new PGlite(options) : new PGlite(dir, options);
     await pglite.waitReady;
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pgliteAsPool(pglite) as any }) });
     return {
       db,
       kind: 'pglite',
+      dump: () => pglite.dumpDataDir('none'),
       close: async () => {
         await db.destroy();
         release();
@@ -133,6 +160,7 @@ async function openPglite(opts: StoreOptions): Promise<Store> {
 
 /** Brings the schema up to date; `schema` keeps Kysely's own bookkeeping tables in that schema too. */
 export async function migrate(db: Db, schema?: string): Promise<void> {
+  if (await isCurrent(db, schema)) return;
   const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
   for (let attempt = 1; ; attempt++) {
     const { error, results } = await migrator.migrateToLatest();
@@ -143,5 +171,25 @@ export async function migrate(db: Db, schema?: string): Promise<void> {
     if (attempt < 5 && (error as { code?: string }).code === '3F000' && !results?.length) continue;
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`migration ${failed?.migrationName ?? '?'} failed`, { cause: error });
+  }
+}
+
+/**
+ * Whether every migration is already applied: one catalog lookup and one read of Kysely's bookkeeping
+ * table, where Kysely's own check (which then finds nothing to do) takes about ten statements and a lock.
+ * Most starts — every warm start — end here. Anything unexpected leaves the decision to Kysely.
+ */
+async function isCurrent(db: Db, schema?: string): Promise<boolean> {
+  const table = `${schema ? schema + '.' : ''}kysely_migration`;
+  try {
+    const exists = await sql<{ t: string | null }>`select to_regclass(${table})::text as t`.execute(db);
+    if (!exists.rows[0]?.t) return false;
+    const applied = await sql<{ name: string }>`select name from ${sql.table(table)}`.execute(db);
+    const done = new Set(applied.rows.map((r) => r.name));
+    // Exactly ours: a database migrated by newer code (more names) goes to Kysely, which refuses it.
+    const names = Object.keys(migrations);
+    return done.size === names.length && names.every((name) => done.has(name));
+  } catch {
+    return false;
   }
 }

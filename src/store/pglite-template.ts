@@ -7,11 +7,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import type { PGliteOptions } from '@electric-sql/pglite';
 import { projectRoot } from '../config/index.js';
+
+/** The folder of the installed PGlite's entry point, where its WebAssembly and file-system bundle lie too. */
+function pgliteDist(): string {
+  return path.dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
+}
 
 /** The installed PGlite's version (its package.json is not exported, so it is found from its entry). */
 function pgliteVersion(): string {
-  let dir = path.dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
+  let dir = pgliteDist();
   for (;;) {
     const pkg = path.join(dir, 'package.json');
     if (fs.existsSync(pkg)) {
@@ -35,6 +41,52 @@ export function loadTemplate(): Blob | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What PGlite would otherwise read and compile again for every instance. */
+export interface PgliteModules {
+  pgliteWasmModule: WasmModule;
+  fsBundle: Blob;
+}
+
+/** A compiled WebAssembly module, as PGlite's options name it. */
+type WasmModule = NonNullable<PGliteOptions['pgliteWasmModule']>;
+/** Node's WebAssembly compiler (the project's type library, ES2022 without the DOM, does not declare it). */
+const compileWasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } }).WebAssembly.compile;
+
+let modules: Promise<PgliteModules> | undefined;
+let initdb: Promise<WasmModule> | undefined;
+
+/**
+ * PGlite's WebAssembly, compiled once per process and shared by every instance (a compiled module holds no
+ * state; each instance gets its own memory). PGlite would read and compile it again for each `new PGlite()`,
+ * which a process opening several stores (the test suite: one or more per file) pays each time. A failure is
+ * not kept: the next store tries again.
+ */
+export function pgliteModules(): Promise<PgliteModules> {
+  modules ??= compilePglite().catch((err: unknown) => {
+    modules = undefined;
+    throw err;
+  });
+  return modules;
+}
+
+async function compilePglite(): Promise<PgliteModules> {
+  const dir = pgliteDist();
+  const [wasm, data] = await Promise.all([fs.promises.readFile(path.join(dir, 'pglite.wasm')), fs.promises.readFile(path.join(dir, 'pglite.data'))]);
+  return { pgliteWasmModule: await compileWasm(wasm), fsBundle: new Blob([data]) };
+}
+
+/** `initdb`'s WebAssembly, compiled once per process: only a store created without a template runs it. */
+export function initdbModule(): Promise<WasmModule> {
+  initdb ??= fs.promises
+    .readFile(path.join(pgliteDist(), 'initdb.wasm'))
+    .then((wasm) => compileWasm(wasm))
+    .catch((err: unknown) => {
+      initdb = undefined;
+      throw err;
+    });
+  return initdb;
 }
 
 /** Whether `dir` holds no database yet. */

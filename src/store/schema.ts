@@ -16,7 +16,43 @@ export interface OrgsTable {
   name: string;
   /** Per-organisation webhook signing secret; the deployment's WEBHOOK_SIGNING_SECRET when null. */
   webhook_secret: string | null;
-  credits: ColumnType<number, number | undefined, number>;
+  /** False: the organisation's subscription is inactive and it may start no call while billing is on. */
+  subscription_active: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: Timestamp;
+}
+
+/**
+ * One change to an organisation's credits (migration 0011). Append-only: the balance is the sum of
+ * `amount` (grants and refunds positive, charges negative). A call has at most one entry of each kind.
+ */
+export interface CreditLedgerTable {
+  id: string;
+  org_id: string;
+  kind: 'grant' | 'charge' | 'refund';
+  amount: number;
+  call_id: string | null;
+  call_sid: string | null;
+  note: string | null;
+  created_at: Timestamp;
+}
+
+/** What one call used and what it cost (migration 0011), written when the call ends. */
+export interface CallUsageTable {
+  call_id: string;
+  org_id: string;
+  connected_seconds: number;
+  media_seconds: number;
+  stt_seconds: number;
+  llm_input_tokens: number;
+  llm_output_tokens: number;
+  tts_characters: number;
+  /** What the providers charge for this usage, in US dollars, before the margin. */
+  provider_cost_usd: number;
+  credits: number;
+  /** The price billed: `credits` at the credit's price in US dollars. */
+  cost_usd: number;
+  /** Credits per metered quantity, before rounding up. */
+  cost_breakdown: Json<Record<string, number>>;
   created_at: Timestamp;
 }
 
@@ -91,6 +127,8 @@ export interface CallsTable {
   extracted: Json<Record<string, unknown> | null>;
   duration_seconds: number | null;
   credits_charged: number | null;
+  /** The billed cost in US dollars at the rates of the day the call ended (migration 0011). */
+  cost_usd: ColumnType<number | null, number | null | undefined, number | null>;
   owner_node: string | null;
   next_seq: ColumnType<number, number | undefined, number>;
   answered_at: Date | null;
@@ -276,6 +314,27 @@ export interface RecordingsTable {
   ready_at: Date | null;
 }
 
+/** One calendar grant per API key (migration 0014); `sealed_tokens` holds its access and refresh tokens, sealed. */
+export interface CalendarGrantsTable {
+  key_id: string;
+  org_id: string;
+  provider: ColumnType<string, string | undefined, string>;
+  sealed_tokens: string;
+  scopes: Json<string[]>;
+  access_expires_at: Date;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** A consent request waiting for Google's callback: found by the SHA-256 of its `state`, used once. */
+export interface CalendarOauthStatesTable {
+  state_hash: string;
+  key_id: string;
+  org_id: string;
+  expires_at: Date;
+  created_at: Timestamp;
+}
+
 export interface Database {
   recordings: RecordingsTable;
   nodes: NodesTable;
@@ -293,6 +352,10 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   call_turns: CallTurnsTable;
   pending_first_key: PendingFirstKeyTable;
+  calendar_grants: CalendarGrantsTable;
+  calendar_oauth_states: CalendarOauthStatesTable;
+  credit_ledger: CreditLedgerTable;
+  call_usage: CallUsageTable;
   users: UsersTable;
   dashboard_sessions: DashboardSessionsTable;
   invitations: InvitationsTable;
@@ -311,7 +374,10 @@ export type TaskRow = Selectable<TasksTable>;
 export type CallerIdVerificationRow = Selectable<CallerIdVerificationsTable>;
 export type CallerIdRow = Selectable<CallerIdsTable>;
 export type NodeRow = Selectable<NodesTable>;
+export type CreditLedgerRow = Selectable<CreditLedgerTable>;
+export type CallUsageRow = Selectable<CallUsageTable>;
 export type RecordingRow = Selectable<RecordingsTable>;
+export type CalendarGrantRow = Selectable<CalendarGrantsTable>;
 export type UserRow = Selectable<UsersTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type InvitationRow = Selectable<InvitationsTable>;

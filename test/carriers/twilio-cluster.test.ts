@@ -166,7 +166,7 @@ describe.skipIf(!pgUrl || !redisUrl)('Twilio callbacks in a cluster (PostgreSQL 
     expect(await c.audio.play(GREETING.subarray(0, 800))).toEqual({ played: true });
     expect(c.fc.streams![1].played.equals(GREETING.subarray(0, 800))).toBe(true);
     await c.audio.hangup();
-    expect(await c.ended()).toEqual({ type: 'ended', status: 'completed' });
+    expect(await c.ended()).toMatchObject({ type: 'ended', status: 'completed' });
     await c.framesEnded;
     expect(c.inputs.at(-1)).toEqual({ type: 'hangup' });
   }, 60_000);

@@ -50,6 +50,23 @@ describe('config', () => {
     expect(() => loadConfig({ VOICEMAIL_ACTION: 'sing' })).toThrow(/VOICEMAIL_ACTION/);
   });
 
+  it('configures Google Calendar with both client values, and a valid calendar time zone', () => {
+    expect(loadConfig({}).google).toBeUndefined();
+    expect(loadConfig({}).calendarTimeZone).toBe('UTC');
+    expect(loadConfig({ GOOGLE_CLIENT_ID: 'id', GOOGLE_CLIENT_SECRET: 's', PUBLIC_URL: 'https://sb.example' }).google).toEqual({
+      clientId: 'id',
+      clientSecret: 's',
+      redirectUri: 'https://sb.example/auth/google/callback',
+      oauthBaseUrl: 'https://accounts.google.com',
+      tokenBaseUrl: 'https://oauth2.googleapis.com',
+      calendarBaseUrl: 'https://www.googleapis.com/calendar/v3',
+    });
+    expect(() => loadConfig({ GOOGLE_CLIENT_ID: 'id' })).toThrow(/GOOGLE_CLIENT_SECRET/);
+    expect(() => loadConfig({ GOOGLE_CLIENT_ID: 'id', GOOGLE_CLIENT_SECRET: 's', GOOGLE_TOKEN_BASE_URL: 'ftp://x' })).toThrow(/GOOGLE_TOKEN_BASE_URL/);
+    expect(loadConfig({ CALENDAR_TIME_ZONE: 'Europe/Stockholm' }).calendarTimeZone).toBe('Europe/Stockholm');
+    expect(() => loadConfig({ CALENDAR_TIME_ZONE: 'Mars/Olympus' })).toThrow(/CALENDAR_TIME_ZONE/);
+  });
+
   it('refuses a cluster without a shared CREDENTIALS_KEY, naming the variable', () => {
     const key = Buffer.alloc(32, 7).toString('base64');
     const refused = (env: Record<string, string>) => {

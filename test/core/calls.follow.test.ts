@@ -12,6 +12,8 @@ import { WebhookPayloads } from '../../src/core/calls/webhook-payloads.js';
 import type { CallEvent } from '../../src/core/calls/events.js';
 import { FollowerTooSlowError } from '../../src/core/calls/follow.js';
 import { Orgs } from '../../src/core/orgs.js';
+import { Credits } from '../../src/core/credits/index.js';
+import { DEFAULT_RATES } from '../../src/config/index.js';
 import { createLogger } from '../../src/lib/logger.js';
 import type { Store } from '../../src/store/index.js';
 import { BACKENDS } from '../helpers/backends.js';
@@ -60,7 +62,7 @@ for (const backend of BACKENDS) {
     beforeAll(async () => {
       store = await backend.open();
       bus = new LossyBus();
-      calls = new CallService({ db: store.db, bus, log: createLogger('silent'), payloads: new WebhookPayloads(), minCallCredits: 0, carrierName: 'sim', nodeId: 'follow-test' });
+      calls = new CallService({ db: store.db, bus, log: createLogger('silent'), payloads: new WebhookPayloads(), credits: new Credits({ db: store.db, billing: { enabled: false, rates: { ...DEFAULT_RATES } }, minCallCredits: 0 }), carrierName: 'sim', nodeId: 'follow-test' });
       const orgs = new Orgs(store.db);
       orgId = (await orgs.ensure('acme', { credits: 1000 })).org.id;
       otherOrgId = (await orgs.ensure('other', { credits: 1000 })).org.id;

@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { openStore, type Db, type Store } from '../../src/store/index.js';
 import { newCallSid } from '../../src/lib/ids.js';
+import { openTestPglite } from '../helpers/backends.js';
 
 export interface Backend {
   name: string;
@@ -10,7 +11,7 @@ export interface Backend {
 }
 
 /** PGlite in memory always; PostgreSQL too when TEST_DATABASE_URL is set, in a schema of its own per run. */
-export const backends: Backend[] = [{ name: 'pglite', open: () => openStore({ inMemory: true }) }];
+export const backends: Backend[] = [{ name: 'pglite', open: openTestPglite }];
 const databaseUrl = process.env.TEST_DATABASE_URL;
 if (databaseUrl) {
   backends.push({

@@ -184,15 +184,16 @@ describe.skipIf(!pgUrl)('two nodes on one PostgreSQL', () => {
   }, 90_000);
 
   it("a node dies: the other's reaper ends its calls failed/node_lost, charged, with call_completed delivered", async () => {
-    const a = await node('a', {});
-    const b = await node('b', {}, new VirtualClock());
+    // Billing on: the reaped call is charged to the ledger.
+    const a = await node('a', { BILLING_ENABLED: 'true' });
+    const b = await node('b', { BILLING_ENABLED: 'true' }, new VirtualClock());
     await a.sb.core.orgs.setCredits(a.orgId, 1000);
     const id = await startCall(a, { ...BODY, webhook: rx.url, webhook_events: ['call_completed'] });
     // The call is answered on node a, then a's clock stands still: the call stays in progress.
     await advanceUntil(a.clock, async () => ((await callRow(a, id)).status === 'in_progress' ? true : null), 200, 30_000);
     const live = await callRow(a, id);
     expect(live.owner_node).toBe(a.sb.config.nodeId);
-    const creditsBefore = (await b.sb.core.orgs.get(b.orgId))!.credits;
+    const creditsBefore = await b.sb.core.credits.balance(b.orgId);
 
     await kill(a);
     const closed = await until(async () => {
@@ -201,7 +202,7 @@ describe.skipIf(!pgUrl)('two nodes on one PostgreSQL', () => {
     }, 30_000, "the reaper to close the dead node's call");
     expect(closed).toMatchObject({ status: 'failed', end_reason: 'node_lost', last_error: 'node_lost', owner_node: null });
     expect(closed.credits_charged).toBeGreaterThan(0);
-    expect((await b.sb.core.orgs.get(b.orgId))!.credits).toBe(creditsBefore - closed.credits_charged!);
+    expect(await b.sb.core.credits.balance(b.orgId)).toBe(creditsBefore - closed.credits_charged!);
     const hook = await until(async () => rx.received.find((w) => w.json.event === 'call_completed' && w.json.sid === live.sid), 30_000, 'call_completed');
     expect(hook.json.data.status).toBe('failed');
     // Exactly one end, whatever the number of reapers: one status event, one delivery.

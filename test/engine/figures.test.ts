@@ -26,7 +26,11 @@ describe('latency figures and metrics', () => {
     const turns = await t.sb.store.db.selectFrom('call_turns').selectAll().where('call_id', '=', c.id).execute();
     expect(turns.length).toBe(c.latency.turns);
 
-    const m = await t.sb.app.inject({ method: 'GET', url: '/metrics' });
+    // The session counts the call in the metrics just after storing its end (ended_at): wait for that.
+    const m = await until(async () => {
+      const r = await t.sb.app.inject({ method: 'GET', url: '/metrics' });
+      return /calls_ended_total\{status="completed"\} [1-9]/.test(r.body) ? r : null;
+    }, 15_000, 'the ended call in /metrics');
     expect(m.statusCode).toBe(200);
     expect(m.headers['content-type']).toMatch(/text\/plain/);
     const body = m.body;

@@ -36,7 +36,8 @@ for (const backend of BACKENDS) {
   describe(`Truedy: 003's examples [${backend.name}]`, () => {
     let T: TruedyTest;
     beforeAll(async () => {
-      T = await startTruedy(backend);
+      // Billing on: 003's 402 payment_required is one of its examples.
+      T = await startTruedy(backend, { BILLING_ENABLED: 'true' });
     });
     afterAll(() => T.t.close());
 
@@ -145,12 +146,18 @@ for (const backend of BACKENDS) {
 
     it('POST /calls with too few credits → 402 payment_required; nothing stored', async () => {
       const before = await T.callCount();
-      await T.t.sb.store.db.updateTable('orgs').set({ credits: 0 }).where('id', '=', T.t.orgId).execute();
+      await T.t.sb.core.credits.setBalance(T.t.orgId, 0);
       try {
         const b = expectError(await T.api('POST', '/calls', exampleBody), 402, 'payment_required');
         expect(b.error.details).toMatchObject({ credits_balance: 0 });
+        // An inactive subscription is a 402 payment_required too (003: "or inactive subscription").
+        await T.t.sb.core.credits.setBalance(T.t.orgId, 1000);
+        await T.t.sb.core.credits.setSubscription(T.t.orgId, false);
+        const inactive = expectError(await T.api('POST', '/calls', exampleBody), 402, 'payment_required');
+        expect(inactive.error.message).toBe('Subscription inactive');
       } finally {
-        await T.t.sb.store.db.updateTable('orgs').set({ credits: 1000 }).where('id', '=', T.t.orgId).execute();
+        await T.t.sb.core.credits.setSubscription(T.t.orgId, true);
+        await T.t.sb.core.credits.setBalance(T.t.orgId, 1000);
       }
       expect(await T.callCount()).toBe(before);
     });
@@ -160,6 +167,7 @@ for (const backend of BACKENDS) {
         id: EXAMPLE_CALL_ID,
         summary: 'Jane confirmed Thursday at 2pm.',
         credits_charged: 4,
+        cost_usd: 0.2,
         request: { face: 'truedy', to: EXAMPLE_TO, task: 'x', metadata: {}, context: { source: 'crm' }, missingVariables: [] },
       });
       const r = await T.api('GET', `/calls/${EXAMPLE_CALL_ID}`);

@@ -26,7 +26,7 @@ export interface TruedyTest {
   t: TestSwitchboard;
   api(method: string, url: string, payload?: unknown, headers?: Record<string, string>): Promise<Reply>;
   auth: Record<string, string>;
-  insertCall(o: Partial<{ id: string; status: string; direction: string; agent_id: string | null; request: Record<string, unknown>; last_error: string | null; end_reason: string | null; summary: string | null; credits_charged: number | null }>): Promise<string>;
+  insertCall(o: Partial<{ id: string; status: string; direction: string; agent_id: string | null; request: Record<string, unknown>; last_error: string | null; end_reason: string | null; summary: string | null; credits_charged: number | null; cost_usd: number | null }>): Promise<string>;
   callCount(): Promise<number>;
 }
 
@@ -71,7 +71,7 @@ export async function startTruedy(backend: Backend, env: Record<string, string> 
           request: JSON.stringify(o.request ?? { face: 'truedy', to: EXAMPLE_TO, task: 'x', metadata: {}, context: {} }),
           carrier: 'sim', brain: 'rules', answered_by: null, outcome: null, end_reason: o.end_reason ?? null, last_error: o.last_error ?? null,
           goal_completed: null, summary: o.summary ?? null, extracted: null, duration_seconds: ended ? 42 : null,
-          credits_charged: o.credits_charged ?? (ended ? 2 : null), owner_node: null, answered_at: new Date(), ended_at: ended ? new Date() : null,
+          credits_charged: o.credits_charged ?? (ended ? 2 : null), cost_usd: o.cost_usd ?? (ended ? 0.1 : null), owner_node: null, answered_at: new Date(), ended_at: ended ? new Date() : null,
           agent_id: o.agent_id === undefined ? EXAMPLE_AGENT_ID : o.agent_id, task_id: null,
         })
         .execute();

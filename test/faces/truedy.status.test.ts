@@ -1,7 +1,7 @@
 /** Every core state through Truedy's one table (map.ts): 003's words, and `canceled` → `failed` + last_error. */
 import { describe, expect, it } from 'vitest';
 import { CALL_STATES, LIVE_STATES } from '../../src/core/calls/states.js';
-import { STATUS_WORDS, TRUEDY_STATUSES, callView, coreStates, costUsd, statusWord } from '../../src/faces/truedy/map.js';
+import { STATUS_WORDS, TRUEDY_STATUSES, callView, coreStates, statusWord } from '../../src/faces/truedy/map.js';
 import type { CallRow } from '../../src/store/index.js';
 
 function row(status: string, extra: Partial<CallRow> = {}): CallRow {
@@ -9,7 +9,7 @@ function row(status: string, extra: Partial<CallRow> = {}): CallRow {
     id: '44ec8f61-6d9a-4553-a6ca-777f5f5ef95b', sid: 'CA1', org_id: 'o', direction: 'outbound', from_number: '+15557770001', to_number: '+14155550123',
     status, request: { face: 'truedy', to: '+14155550123', task: 'x', metadata: {}, context: { a: 1 } }, carrier: 'sim', brain: null,
     answered_by: null, outcome: null, end_reason: null, last_error: null, goal_completed: null, summary: null, extracted: null, duration_seconds: null,
-    credits_charged: null, owner_node: null, answered_at: null, ended_at: null, agent_id: null, task_id: null, next_seq: 1,
+    credits_charged: null, cost_usd: null, owner_node: null, answered_at: null, ended_at: null, agent_id: null, task_id: null, next_seq: 1,
     created_at: new Date(), updated_at: new Date(), ...extra,
   } as unknown as CallRow;
 }
@@ -51,10 +51,8 @@ describe('Truedy status words', () => {
     }
   });
 
-  it('cost_usd is credits at $0.05 each; null until billed', () => {
-    expect(costUsd(null)).toBeNull();
-    expect(costUsd(0)).toBe(0);
-    expect(costUsd(4)).toBe(0.2);
-    expect(callView(row('completed', { credits_charged: 3 })).cost_usd).toBe(0.15);
+  it('cost_usd is the billed cost kept with the call; null until billed', () => {
+    expect(callView(row('in_progress')).cost_usd).toBeNull();
+    expect(callView(row('completed', { credits_charged: 3, cost_usd: 0.15 })).cost_usd).toBe(0.15);
   });
 });

@@ -4,8 +4,28 @@
  * on close, so runs never collide.
  */
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { openStore, type Store } from '../../src/store/index.js';
+
+let template: Blob | undefined;
+
+/**
+ * The migrated database made once per run by pglite-template.setup.ts, read once per test file; undefined when
+ * the file is run without that setup (the store then starts from the install-time template and migrates).
+ */
+export function pgliteTemplate(): Blob | undefined {
+  if (template) return template;
+  const file = inject('pgliteTemplate');
+  if (file && fs.existsSync(file)) template = new Blob([fs.readFileSync(file)]);
+  return template;
+}
+
+/** A fresh embedded store in memory, already migrated (from the run's template). */
+export function openTestPglite(): Promise<Store> {
+  return openStore({ inMemory: true, template: pgliteTemplate() });
+}
 
 export interface Backend {
   name: 'pglite' | 'postgres';
@@ -15,7 +35,7 @@ export interface Backend {
 const pgUrl = process.env.TEST_DATABASE_URL;
 
 export const BACKENDS: Backend[] = [
-  { name: 'pglite', open: () => openStore({ inMemory: true }) },
+  { name: 'pglite', open: openTestPglite },
   ...(pgUrl
     ? [
         {

@@ -12,12 +12,12 @@ describe('embedded store on disk', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-store-'));
     expect(isEmptyDataDir(path.join(dir, 'pg'))).toBe(true);
     const a = await openStore({ dataDir: dir });
-    await a.db.insertInto('orgs').values({ id: '00000000-0000-4000-8000-000000000001', name: 'kept', webhook_secret: null, credits: 7 }).execute();
+    await a.db.insertInto('orgs').values({ id: '00000000-0000-4000-8000-000000000001', name: 'kept', webhook_secret: null, subscription_active: false }).execute();
     await a.close();
     expect(isEmptyDataDir(path.join(dir, 'pg'))).toBe(false);
     const b = await openStore({ dataDir: dir });
     const org = await b.db.selectFrom('orgs').selectAll().where('name', '=', 'kept').executeTakeFirst();
-    expect(org?.credits).toBe(7);
+    expect(org?.subscription_active).toBe(false);
     await b.close();
   });
 });

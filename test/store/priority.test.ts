@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { FOREGROUND_BURST, PriorityLock } from '../../src/store/pglite-pool.js';
-import { currentPriority, inBackground, openStore, type Store } from '../../src/store/index.js';
+import { currentPriority, inBackground, type Store } from '../../src/store/index.js';
+import { openTestPglite } from '../helpers/backends.js';
 
 describe('PriorityLock', () => {
   it('hands the lock to waiting foreground holders before background ones, each line in arrival order', async () => {
@@ -47,7 +48,7 @@ describe('PriorityLock', () => {
 describe('PGlite store priorities', () => {
   let store: Store;
   beforeAll(async () => {
-    store = await openStore({ inMemory: true });
+    store = await openTestPglite();
     await sql`create table prio_probe (n int)`.execute(store.db);
   });
   afterAll(() => store.close());

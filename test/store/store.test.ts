@@ -12,7 +12,7 @@ for (const backend of BACKENDS) {
     beforeAll(async () => {
       store = await backend.open();
       orgId = newId();
-      await store.db.insertInto('orgs').values({ id: orgId, name: 'o-' + orgId, webhook_secret: null, credits: 5 }).execute();
+      await store.db.insertInto('orgs').values({ id: orgId, name: 'o-' + orgId, webhook_secret: null }).execute();
     });
     afterAll(() => store.close());
 
@@ -28,6 +28,17 @@ for (const backend of BACKENDS) {
       expect(tables.rows.map((r) => r.table_name)).toEqual(
         expect.arrayContaining(['api_keys', 'call_events', 'calls', 'idempotency_keys', 'jobs', 'orgs', 'webhook_deliveries']),
       );
+    });
+
+    it('still refuses a database migrated by newer code (a migration this code does not know)', async () => {
+      const table = sql.table(`${store.schema ? store.schema + '.' : ''}kysely_migration`);
+      await sql`insert into ${table} (name, timestamp) values ('9999_from_the_future', '2030-01-01T00:00:00.000Z')`.execute(store.db);
+      try {
+        await expect(migrate(store.db, store.schema)).rejects.toThrow(/migration/);
+      } finally {
+        await sql`delete from ${table} where name = '9999_from_the_future'`.execute(store.db);
+      }
+      await migrate(store.db, store.schema); // and is current again without it
     });
 
     it('round-trips a call with JSON and unique sids', async () => {

@@ -14,10 +14,11 @@
  * the engine's result for that action (refused, unavailable, failed), handed back by the `yield`, and goes
  * to the model as the tool-result message.
  */
-import type { ActionResult, AgentAction, AgentBrief, Brain, BrainContext, BrainInput, BrainSession, BrainTurn } from '../../engine/brain.js';
+import type { ActionResult, AgentAction, AgentBrief, Brain, BrainCallOptions, BrainContext, BrainInput, BrainSession, BrainTurn } from '../../engine/brain.js';
 import { TextStream } from '../../lib/text-stream.js';
 import { RealClock, type Clock } from '../../lib/clock.js';
 import type { ChatMessage, Llm, LlmRequest, ToolCall } from '../llm/llm.js';
+import { meteredLlm } from '../llm/metered.js';
 import { isBeep, norm } from '../rules/match.js';
 import { phrasesFor } from '../rules/phrases.js';
 import { InlineCommandParser, type InlineCommand } from './inline-commands.js';
@@ -57,9 +58,11 @@ export class LlmBrain implements Brain {
   constructor(private readonly opts: LlmBrainOptions) {
     this.name = opts.llm.name;
   }
-  startCall(brief: AgentBrief): BrainSession {
+  startCall(brief: AgentBrief, call: BrainCallOptions = {}): BrainSession {
     void brief; // the live brief arrives with every input (a PATCH may change it)
-    return new LlmSession(this.opts, this.opts.clock ?? new RealClock());
+    // The call's own view of the model: its tokens are counted on the call's usage meter (billing).
+    const opts = call.usage ? { ...this.opts, llm: meteredLlm(this.opts.llm, call.usage) } : this.opts;
+    return new LlmSession(opts, this.opts.clock ?? new RealClock());
   }
 }
 
@@ -80,6 +83,8 @@ interface RoundResult {
   refused: boolean;
   /** A command that hands the turn back to the model when nothing was said (ask_operator, human_answered). */
   wantsWords: boolean;
+  /** A command whose answer the model has to read before it goes on (a calendar lookup or booking). */
+  answered: boolean;
   /** The model failed (error, or no output before the deadline). */
   failed: boolean;
   aborted: boolean;
@@ -186,7 +191,7 @@ class LlmSession implements BrainSession {
         this.over = true;
         break;
       }
-      if (!(r.refused || (r.wantsWords && !r.said))) break;
+      if (!(r.refused || r.answered || (r.wantsWords && !r.said))) break;
     }
     if (acted > 0 && !failed) {
       this.failures = 0;
@@ -213,7 +218,7 @@ class LlmSession implements BrainSession {
 
   /** One model call: streams sentences and actions out as they complete. */
   private async *round(ctx: BrainContext): Acts<RoundResult> {
-    const r: RoundResult = { acted: 0, said: false, ended: false, refused: false, wantsWords: false, failed: false, aborted: false };
+    const r: RoundResult = { acted: 0, said: false, ended: false, refused: false, wantsWords: false, answered: false, failed: false, aborted: false };
     const brief = ctx.brief;
     const inline = this.o.mode === 'inline';
     const ctl = new AbortController();
@@ -332,6 +337,10 @@ class LlmSession implements BrainSession {
       r.refused = true;
       if (a.type === 'transfer') r.ended = false;
       return { result: result({ ok: false, error: done.message }), failed: true };
+    }
+    if (a.type === 'calendar') {
+      r.answered = true;
+      return { result: result({ ok: true, ...(done?.ok ? done.data : {}) }), failed: false };
     }
     if (a.type === 'ask_operator') {
       return {

@@ -5,6 +5,7 @@
  */
 import type { AgentBrief } from '../../engine/brain.js';
 import { own } from '../../lib/own.js';
+import { formatInZone } from '../../core/calendar/time-zone.js';
 
 export interface SystemPromptOptions {
   /** A name for the agent to introduce itself with; without one it is "an assistant". */
@@ -99,6 +100,17 @@ export function buildSystemPrompt(brief: AgentBrief, opts: SystemPromptOptions):
     parts.push(`## Transfer\nIf the task requires it, you may transfer the call to ${brief.transferNumber}.`);
   }
 
+  if (brief.calendar && !opts.inlineCommands) {
+    const c = brief.calendar;
+    parts.push(
+      `## Calendar\nYou can see your client's calendar, in ${c.timeZone} time. Before you accept or suggest a time, check it with ` +
+        'find_free_slots; never agree to a time your client is busy. ' +
+        (c.write
+          ? 'Once the callee has agreed a time, put it in the calendar with book_appointment, and tell them it is booked.'
+          : 'You may not book: tell the callee your client will confirm.'),
+    );
+  }
+
   const etiquette = [
     'Speak in short, natural spoken sentences, one or two at a time, then let the callee answer.',
     'Never use markdown, lists, headings, emojis or abbreviations that do not read aloud well. Write numbers, times and dates the way they are spoken.',
@@ -136,6 +148,7 @@ export function buildSystemPrompt(brief: AgentBrief, opts: SystemPromptOptions):
     parts.push('## Tools\nUse your tools to act (keypad, ending the call, asking your client). Never describe a tool call aloud.');
   }
 
-  parts.push(`## Now\nIt is ${describeNow(opts.now ?? new Date())}.`);
+  const now = opts.now ?? new Date();
+  parts.push(`## Now\nIt is ${describeNow(now)}.${brief.calendar ? ` In ${brief.calendar.timeZone} it is ${formatInZone(now.getTime(), brief.calendar.timeZone).slice(0, 16).replace('T', ' ')}.` : ''}`);
   return parts.join('\n\n');
 }

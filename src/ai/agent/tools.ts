@@ -9,8 +9,22 @@ import type { ToolCall, ToolSpec } from '../llm/llm.js';
 import type { InlineCommand } from './inline-commands.js';
 import { KEYPAD_FIELD_NAMES } from './prompt.js';
 import { normalizeLanguage } from '../../core/calls/language.js';
+import type { CalendarRequest } from '../../core/calendar/agent-requests.js';
 
-export const TOOL_NAMES = ['press_keys', 'enter_on_keypad', 'transfer_call', 'end_call', 'ask_operator', 'wait', 'mark_human_answered', 'switch_language'] as const;
+export const TOOL_NAMES = [
+  'press_keys',
+  'enter_on_keypad',
+  'transfer_call',
+  'end_call',
+  'ask_operator',
+  'wait',
+  'mark_human_answered',
+  'switch_language',
+  'find_free_slots',
+  'book_appointment',
+  'move_appointment',
+  'cancel_appointment',
+] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 /** A tool call or command turned into an action, or refused with a reason the model can act on. */
@@ -62,6 +76,7 @@ export function toolSpecs(brief: AgentBrief): ToolSpec[] {
       },
     });
   }
+  if (brief.calendar) tools.push(...calendarTools(brief.calendar));
   tools.push(
     {
       name: 'end_call',
@@ -104,6 +119,91 @@ export function toolSpecs(brief: AgentBrief): ToolSpec[] {
     },
   );
   return tools;
+}
+
+const LOCAL_TIME = 'A local time in the call\'s time zone, e.g. 2026-01-07T14:00.';
+
+/** Your client's calendar: free times always (with read), booking changes only with `write`. */
+function calendarTools(c: NonNullable<AgentBrief['calendar']>): ToolSpec[] {
+  const tools: ToolSpec[] = [];
+  if (c.read) {
+    tools.push({
+      name: 'find_free_slots',
+      description: `Find times when your client is free, in ${c.timeZone} time. Check before you accept or propose a time.`,
+      parameters: {
+        type: 'object',
+        properties: {
+          from: { type: 'string', description: `Start of the window. ${LOCAL_TIME}` },
+          to: { type: 'string', description: `End of the window. ${LOCAL_TIME}` },
+          duration_minutes: { type: 'integer', minimum: 5, maximum: 480 },
+        },
+        required: ['from', 'to', 'duration_minutes'],
+        additionalProperties: false,
+      },
+    });
+  }
+  if (c.write) {
+    tools.push(
+      {
+        name: 'book_appointment',
+        description: `Put an appointment the callee has agreed in your client's calendar (${c.timeZone} time). Book only a time you checked is free.`,
+        parameters: {
+          type: 'object',
+          properties: {
+            start: { type: 'string', description: LOCAL_TIME },
+            duration_minutes: { type: 'integer', minimum: 5, maximum: 480 },
+            title: { type: 'string', description: 'What and with whom, e.g. "Dental check-up at Smile Dental".' },
+            notes: { type: 'string' },
+          },
+          required: ['start', 'duration_minutes', 'title'],
+          additionalProperties: false,
+        },
+      },
+      {
+        name: 'move_appointment',
+        description: 'Move an appointment you booked on this call to another time.',
+        parameters: {
+          type: 'object',
+          properties: {
+            event_id: { type: 'string' },
+            start: { type: 'string', description: LOCAL_TIME },
+            duration_minutes: { type: 'integer', minimum: 5, maximum: 480 },
+          },
+          required: ['event_id', 'start'],
+          additionalProperties: false,
+        },
+      },
+      {
+        name: 'cancel_appointment',
+        description: 'Cancel an appointment you booked on this call.',
+        parameters: { type: 'object', properties: { event_id: { type: 'string' } }, required: ['event_id'], additionalProperties: false },
+      },
+    );
+  }
+  return tools;
+}
+
+/** A calendar tool call as a request; the times are checked where the call's time zone is known. */
+function calendarRequest(name: ToolName, args: Record<string, unknown>, brief: AgentBrief): CommandOutcome {
+  if (!brief.calendar) return fail('there is no calendar on this call');
+  const text = (k: string) => (typeof args[k] === 'string' && (args[k] as string).trim() ? (args[k] as string).trim() : undefined);
+  const minutes = args.duration_minutes;
+  if (minutes !== undefined && (typeof minutes !== 'number' || !Number.isInteger(minutes))) return fail('duration_minutes must be a whole number');
+  const request = (r: CalendarRequest): CommandOutcome => ok({ type: 'calendar', request: r });
+  switch (name) {
+    case 'find_free_slots':
+      if (!text('from') || !text('to') || minutes === undefined) return fail('from, to and duration_minutes are required');
+      return request({ op: 'find_free_slots', from: text('from')!, to: text('to')!, durationMinutes: minutes as number });
+    case 'book_appointment':
+      if (!text('start') || minutes === undefined || !text('title')) return fail('start, duration_minutes and title are required');
+      return request({ op: 'book', start: text('start')!, durationMinutes: minutes as number, title: text('title')!, ...(text('notes') ? { notes: text('notes') } : {}) });
+    case 'move_appointment':
+      if (!text('event_id') || !text('start')) return fail('event_id and start are required');
+      return request({ op: 'move', eventId: text('event_id')!, start: text('start')!, ...(minutes !== undefined ? { durationMinutes: minutes as number } : {}) });
+    default:
+      if (!text('event_id')) return fail('event_id is required');
+      return request({ op: 'cancel', eventId: text('event_id')! });
+  }
 }
 
 const fail = (error: string): CommandOutcome => ({ ok: false, error });
@@ -189,6 +289,11 @@ export function toolCallToAction(call: Pick<ToolCall, 'name' | 'arguments'>, bri
       if (!language) return fail('language must be a language code such as es, de or sv');
       return ok({ type: 'switch_language', language });
     }
+    case 'find_free_slots':
+    case 'book_appointment':
+    case 'move_appointment':
+    case 'cancel_appointment':
+      return calendarRequest(call.name as ToolName, args, brief);
     default:
       return fail(`unknown tool ${call.name}`);
   }

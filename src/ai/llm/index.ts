@@ -8,6 +8,7 @@ import { AnthropicLlm, type AnthropicOptions } from './anthropic/index.js';
 export * from './llm.js';
 export * from './openai/index.js';
 export * from './anthropic/index.js';
+export { meteredLlm } from './metered.js';
 export { withRetries, defaultSleep, RETRY_DEFAULTS, type RetryOptions } from './retry.js';
 export { classifyHttpFailure, classifyNetworkError, classifyStreamError, parseRetryAfter } from './classify.js';
 

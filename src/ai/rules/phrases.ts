@@ -28,6 +28,10 @@ export interface Phrases {
   refusedBye: string;
   goodbye: string;
   giveUp: string;
+  /** The client's calendar has this offered time free: take it. */
+  acceptTime(words: string): string;
+  /** None of the offered times is free in the client's calendar. */
+  noOfferedTimeFree: string;
   voicemail(statement: string, behalfOf?: string, phone?: string): string;
   /** Answering a call to us: the hello without an agent greeting, asking for the caller's name, noting the request. */
   inbound: { hello: string; askName: string; noted: string; notedMore: string };
@@ -60,6 +64,8 @@ const en: Phrases = {
   refusedBye: 'I understand. Thank you for your time anyway. Goodbye!',
   goodbye: 'Thank you, goodbye!',
   giveUp: "I'm sorry, I don't think I can get any further today. Thank you for your time. Goodbye!",
+  acceptTime: (w) => `${w.charAt(0).toUpperCase()}${w.slice(1)} works for me, thank you.`,
+  noOfferedTimeFree: 'Those times are taken in my calendar, unfortunately. Do you have anything else?',
   voicemail: (s, who, phone) =>
     `Hello, this is a message from an assistant${who ? ` calling on behalf of ${who}` : ''}. ${s}${
       phone ? ` You can call back on ${phone}.` : ''
@@ -97,6 +103,8 @@ const sv: Phrases = {
   refusedBye: 'Jag förstår. Tack ändå för hjälpen. Hej då!',
   goodbye: 'Tack, hej då!',
   giveUp: 'Tyvärr tror jag inte att jag kommer längre i dag. Tack för din tid. Hej då!',
+  acceptTime: (w) => `${w.charAt(0).toUpperCase()}${w.slice(1)} passar bra, tack.`,
+  noOfferedTimeFree: 'De tiderna är tyvärr upptagna i min kalender. Har ni någon annan tid?',
   voicemail: (s, who, phone) =>
     `Hej, det här är ett meddelande från en assistent${who ? ` som ringer för ${who}s räkning` : ''}. ${s}${
       phone ? ` Ni kan ringa tillbaka på ${phone}.` : ''

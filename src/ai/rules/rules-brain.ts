@@ -26,6 +26,7 @@ import {
   type AskedField,
 } from './match.js';
 import { phrasesFor, type Phrases } from './phrases.js';
+import { appointmentMinutes, localIso, offeredTimes, type OfferedTime } from './calendar.js';
 
 export interface RulesBrainOptions {
   /** Clock for the pause before speaking first to a callee who says nothing. Default: real time. */
@@ -64,6 +65,8 @@ class RulesSession implements BrainSession {
   private restated = 0;
   /** Whether we have said that a person (not a menu or a queue) is on the line. */
   private humanMarked = false;
+  /** An offered time was taken (and booked): later times the callee mentions are their confirmation. */
+  private timeTaken = false;
 
   constructor(
     brief: AgentBrief,
@@ -168,6 +171,13 @@ class RulesSession implements BrainSession {
       yield WAIT;
       return;
     }
+    if (brief.calendar && this.opened && !this.timeTaken) {
+      const offered = offeredTimes(text, this.clock.now(), brief.calendar.timeZone);
+      if (offered.length) {
+        yield* this.takeFreeTime(offered, brief, p);
+        return;
+      }
+    }
 
     if (this.opened && isRefusal(t)) {
       // A callee who is already saying goodbye gets a short one back before they put the phone down.
@@ -227,6 +237,40 @@ class RulesSession implements BrainSession {
     yield say(this.opened ? statement : `${brief.greeting ?? p.hello(brief.persona.name)} ${statement}`);
     this.opened = true;
     this.needTask = false;
+  }
+
+  /**
+   * The callee offered times: the first one the client's calendar has free is booked (when the call may
+   * write) and accepted. When the calendar cannot be read, the first time offered is accepted unchecked.
+   */
+  private *takeFreeTime(offered: OfferedTime[], brief: AgentBrief, p: Phrases): Acts {
+    const cal = brief.calendar!;
+    const minutes = appointmentMinutes(brief.task);
+    let chosen: OfferedTime | undefined;
+    for (const o of offered) {
+      const r = yield {
+        type: 'calendar',
+        request: { op: 'find_free_slots', from: localIso(o.start, cal.timeZone), to: localIso(o.start + minutes * 60_000, cal.timeZone), durationMinutes: minutes },
+      };
+      if (!r?.ok) {
+        chosen = o;
+        break;
+      }
+      if (Array.isArray(r.data?.free_slots) && r.data.free_slots.length > 0) {
+        chosen = o;
+        break;
+      }
+    }
+    if (!chosen) {
+      yield say(p.noOfferedTimeFree);
+      return;
+    }
+    this.timeTaken = true;
+    if (cal.write) {
+      const title = brief.task.trim().replace(/[.!\s]+$/, '').slice(0, 120);
+      yield { type: 'calendar', request: { op: 'book', start: localIso(chosen.start, cal.timeZone), durationMinutes: minutes, title } };
+    }
+    yield say(p.acceptTime(chosen.words));
   }
 
   /** Types a field on the keypad; should the call refuse it after all, the callee is told so instead. */

@@ -5,7 +5,7 @@
  * at once. What each side hears arrives when the other side has finished speaking (or the part said
  * before being cut off).
  */
-import type { CalleeInput, SayResult, VoiceChannel } from '../carrier.js';
+import type { CalleeInput, CarrierUsage, SayResult, VoiceChannel } from '../carrier.js';
 import type { Clock } from '../../lib/clock.js';
 import { background } from '../../lib/background.js';
 import { fallbackLogger, type Logger } from '../../lib/logger.js';
@@ -81,6 +81,8 @@ export class Line implements PartyEnd {
   private agentQuiet: Array<() => void> = [];
   private partyChain: Promise<unknown> = Promise.resolve();
   private sayChain: Promise<unknown> = Promise.resolve();
+  /** Characters of the agent's speech the network synthesised (cut-off speech included: it was made). */
+  private synthesised = 0;
 
   constructor(
     readonly clock: Clock,
@@ -128,6 +130,15 @@ export class Line implements PartyEnd {
 
   get isEnded(): boolean {
     return this.ended.signal.aborted;
+  }
+
+  /**
+   * What the simulated network used, as a carrier that does the speech reports it (like ConversationRelay):
+   * the connected time, its recognition listening all that time, and the characters it synthesised.
+   */
+  usage(): CarrierUsage {
+    const seconds = this.openMs / 1000;
+    return { connectedSeconds: seconds, sttSeconds: seconds, ttsCharacters: this.synthesised };
   }
 
   /** Clock milliseconds needed to say `n` words. */
@@ -186,6 +197,7 @@ export class Line implements PartyEnd {
   private agentSay(text: string, signal?: AbortSignal): Promise<SayResult> {
     const run = async (): Promise<SayResult> => {
       if (this.isEnded || signal?.aborted) return { done: false, heard: '' };
+      this.synthesised += text.length;
       const w = words(text);
       const speech: AgentSpeech = { start: this.clock.now(), words: w, stop: new AbortController() };
       this.agent = speech;

@@ -104,7 +104,7 @@ export class SimCarrier implements Carrier {
     };
     const finish = (status: CarrierEndStatus, reason?: string) => {
       log.info({ callId: req.callId, status, reason }, 'sim call ended');
-      emit({ type: 'ended', status, ...(reason ? { reason } : {}) });
+      emit({ type: 'ended', status, ...(reason ? { reason } : {}), ...(line ? { usage: line.usage() } : {}) });
     };
     log.info({ callId: req.callId, dest: maskPhone(req.to), scenario: scenario?.name }, 'sim call dialled');
 
@@ -243,7 +243,12 @@ export class SimCarrier implements Carrier {
           };
           const line: Line = this.newLine(scenario, req.callId, (how) => {
             if (req.record) this.recorded(req.callId, line, req.language);
-            emit({ type: 'ended', status: 'completed', reason: how === 'party' ? 'caller_hung_up' : how === 'transfer' ? 'transferred' : 'agent_hung_up' });
+            emit({
+              type: 'ended',
+              status: 'completed',
+              reason: how === 'party' ? 'caller_hung_up' : how === 'transfer' ? 'transferred' : 'agent_hung_up',
+              usage: line.usage(),
+            });
           });
           emit({ type: 'answered', answeredBy: 'human', channel: line.channel });
           line.party!.start();

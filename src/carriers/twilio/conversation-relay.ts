@@ -55,6 +55,8 @@ export class ConversationRelayChannel implements VoiceChannel {
   private listener: ((input: CalleeInput) => void) | undefined;
   private current: SayUnderway | undefined;
   private closed = false;
+  /** Characters sent to Twilio to be spoken (its synthesis is billed on them; see CarrierUsage). */
+  synthesisedCharacters = 0;
   private hungUp = false;
   /** The call is being redirected elsewhere: the socket closing is Twilio ending the relay, not a hang-up. */
   private handingOver = false;
@@ -94,6 +96,7 @@ export class ConversationRelayChannel implements VoiceChannel {
   async say(text: string, signal?: AbortSignal): Promise<SayResult> {
     if (this.closed) return { done: false, heard: '' };
     this.current?.resolve({ done: false, heard: '' });
+    this.synthesisedCharacters += text.length;
     // Tokens streamed as words; the last one closes the turn.
     if (this.phony) this.send({ event: 'assistant_reply', text });
     else {

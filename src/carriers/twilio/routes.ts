@@ -15,7 +15,9 @@ import { sayAndHangup } from './twiml.js';
 
 type Form = Record<string, string | string[]>;
 
-const UNKNOWN_CALL_TWIML = sayAndHangup('Sorry, this call could not be connected. Goodbye.');
+/** Made on first use: building TwiML loads the twilio package's builder, which a start need not pay for. */
+let unknownCallTwiml: string | undefined;
+const unknownCall = () => (unknownCallTwiml ??= sayAndHangup('Sorry, this call could not be connected. Goodbye.'));
 
 /** `cluster`: with several nodes, what concerns a call this node does not know is passed to its owner. */
 export function twilioRoutes(carrier: TwilioCarrier, cluster?: TwilioCluster) {
@@ -37,7 +39,7 @@ export function twilioRoutes(carrier: TwilioCarrier, cluster?: TwilioCluster) {
       const answeredBy = typeof form.AnsweredBy === 'string' ? form.AnsweredBy : undefined;
       const twiml = carrier.twimlFor(callSid, answeredBy) ?? (callSid && cluster ? await cluster.twiml(callSid, answeredBy) : null);
       reply.type('text/xml');
-      return twiml ?? UNKNOWN_CALL_TWIML;
+      return twiml ?? unknownCall();
     });
 
     // A call to one of our numbers (the number's Voice URL): its agent answers, or a short message and hang-up.

@@ -11,7 +11,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import type { AnsweredBy, CallerIdVerificationRequest, CallerIdVerificationResult, Carrier, CarrierCallHandle, CarrierCapabilities, CarrierEndStatus, CarrierEvent, DialRequest, InboundCall, RecordingReady, UserOnCallHandle, UserOnCallRequest } from '../carrier.js';
+import type { AnsweredBy, CallerIdVerificationRequest, CallerIdVerificationResult, Carrier, CarrierCallHandle, CarrierCapabilities, CarrierEndStatus, CarrierEvent, CarrierUsage, DialRequest, InboundCall, RecordingReady, UserOnCallHandle, UserOnCallRequest } from '../carrier.js';
 import type { Logger } from '../../lib/logger.js';
 import { maskPhone } from '../../lib/phone.js';
 import { ConversationRelayChannel, relayDialectOf } from './conversation-relay.js';
@@ -56,6 +56,8 @@ interface TwilioCall {
   emit: (e: CarrierEvent) => void;
   ringing: boolean;
   answered: boolean;
+  /** When the agent got the call (relay set up, or first media stream), for the usage reported at the end. */
+  answeredAt?: number;
   ended: boolean;
   channel?: ConversationRelayChannel;
   /** Audio mode: the channel over the call's media streams (set when the first stream starts). */
@@ -69,6 +71,16 @@ interface TwilioCall {
   onStatus?: (status: string) => void;
   /** A user-on-call target's leg: takes (true) or refuses a verified media stream as its listening fork. */
   onFork?: (stream: TwilioMediaStream) => boolean;
+}
+
+/**
+ * What a Twilio call used, from when the agent got it: the connected minutes, and either the media stream
+ * (audio mode) or ConversationRelay's recognition (all the time) and synthesis (the characters sent).
+ */
+function twilioUsage(call: TwilioCall): CarrierUsage {
+  const seconds = Math.max(0, (Date.now() - call.answeredAt!) / 1000);
+  if (call.audio) return { connectedSeconds: seconds, mediaSeconds: seconds };
+  return { connectedSeconds: seconds, sttSeconds: seconds, ttsCharacters: call.channel?.synthesisedCharacters ?? 0 };
 }
 
 /** Twilio's final CallStatus values → how the call ended. */
@@ -473,6 +485,7 @@ export class TwilioCarrier implements Carrier {
       }
       const c = call;
       c.answered = true;
+      c.answeredAt = Date.now();
       c.channel = new ConversationRelayChannel({
         socket,
         dialect: dialect ?? 'conversation-relay',
@@ -648,6 +661,7 @@ export class TwilioCarrier implements Carrier {
       }
       if (call.audio) return call.audio.attach(stream);
       call.answered = true;
+      call.answeredAt = Date.now();
       call.audio = this.audioChannel(call);
       call.audio.attach(stream);
       call.emit({ type: 'answered', answeredBy: call.answeredBy, mode: 'audio', audio: call.audio });
@@ -682,7 +696,7 @@ export class TwilioCarrier implements Carrier {
     call.audio?.farEndGone();
     this.calls.delete(call.callSid);
     this.opts.log.info({ callId: call.req.callId, callSid: call.callSid, status }, 'twilio call ended');
-    call.emit({ type: 'ended', status, ...(reason ? { reason } : {}), ...(error ? { error } : {}) });
+    call.emit({ type: 'ended', status, ...(reason ? { reason } : {}), ...(error ? { error } : {}), ...(call.answeredAt ? { usage: twilioUsage(call) } : {}) });
   }
 
   /**

@@ -61,7 +61,14 @@ export interface CallRequest {
   missingVariables?: string[];
   /** Free context kept with the call (Truedy's `context`). */
   context?: Record<string, unknown>;
-  calendar: { enabled: boolean; permissions: { read: boolean; write: boolean } };
+  /** `enable_calendar`: the agent gets calendar tools for the calendar `keyId` (the starting API key) connected. */
+  calendar: {
+    enabled: boolean;
+    permissions: { read: boolean; write: boolean };
+    /** Set when the call starts (CalendarConnections.prepareCall): whose calendar, and the call's time zone. */
+    keyId?: string;
+    timeZone?: string;
+  };
   userOnCall?: { userPhone: string };
 }
 

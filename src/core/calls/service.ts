@@ -14,11 +14,12 @@ import type { CallEventRow, CallRow, Database, Db, JobRow } from '../../store/in
 import { retryOnConnectionLoss } from '../../store/index.js';
 import { enqueueJob } from '../../jobs/runner.js';
 import { SwitchboardError, notFound, unavailable, validationError } from '../errors.js';
-import { checkCredits, priceCall } from '../credits.js';
+import { emptyUsage, type CallUsage, type Credits } from '../credits/index.js';
 import { enqueueWebhook } from '../webhooks/index.js';
 import type { CallCommand, CallEvent, CommandEnvelope, CommandReply, LiveChanges, NewCallEvent } from './events.js';
 import { eventValues, toCallEvent } from './event-rows.js';
 import { followCall, type FollowOptions } from './follow.js';
+import { pendingQuestionIn, readCallDetails, type CallDetails, type PendingQuestion } from './details.js';
 import type { CallRequest } from './request.js';
 import { canMove, isTerminal, type CallState } from './states.js';
 import type { CallWebhookEvent, WebhookPayloads } from './webhook-payloads.js';
@@ -56,7 +57,8 @@ export interface CallServiceOptions {
   bus: Bus;
   log: Logger;
   payloads: WebhookPayloads;
-  minCallCredits: number;
+  /** The credit guard before a call starts, and the pricing and charge when it ends. */
+  credits: Credits;
   /** Carrier that dials new calls, and its check of destinations it knows (the simulated network). */
   carrierName: string;
   checkDestination?: (to: string) => string | null;
@@ -94,6 +96,12 @@ export interface TransitionFields {
   extracted?: unknown;
   /** Connected seconds measured on the session's clock (the simulated network may run fast). */
   durationSeconds?: number;
+  /**
+   * What the call used, as its adapters reported it (core/credits/usage.ts); priced and charged when the
+   * call ends. Connected time not given is the duration. A call ended without its session (the reaper, an
+   * end with the session gone) is priced on its connected time alone.
+   */
+  usage?: Partial<CallUsage>;
   brain?: string;
 }
 
@@ -142,7 +150,7 @@ export class CallService {
     if (req.fromNumber && !(await this.mayCallFrom(orgId, req.fromNumber))) {
       throw new SwitchboardError('SB_ERR_FROM_NOT_VERIFIED', 'from_number is not a verified caller ID', { field: 'from_number' });
     }
-    await checkCredits(this.o.db, orgId, this.o.minCallCredits);
+    await this.o.credits.guard(orgId);
 
     let dialingEnqueued = false;
     let dial: JobRow | undefined;
@@ -204,7 +212,7 @@ export class CallService {
    */
   async startInbound(orgId: string, req: CallRequest): Promise<CallRow> {
     if (!this.acceptingCalls) throw new SwitchboardError('SB_ERR_SHUTTING_DOWN', 'Server is shutting down', {}, true);
-    await checkCredits(this.o.db, orgId, this.o.minCallCredits);
+    await this.o.credits.guard(orgId);
     const call = await this.o.db
       .insertInto('calls')
       .values({
@@ -327,7 +335,7 @@ export class CallService {
   }
 
   /** The agent's unanswered question to the operator, if any (the last `ask_operator` not yet answered). */
-  async pendingQuestion(callId: string): Promise<{ question: string; asked_at: string } | null> {
+  async pendingQuestion(callId: string): Promise<PendingQuestion | null> {
     const rows = await this.o.db
       .selectFrom('call_events')
       .select(['data', 'created_at'])
@@ -336,12 +344,14 @@ export class CallService {
       .orderBy('seq', 'desc')
       .limit(50)
       .execute();
-    for (const r of rows) {
-      const command = r.data && 'command' in r.data ? r.data : undefined;
-      if (command?.command === 'operator_answer' || command?.command === 'operator_timeout') return null;
-      if (command?.command === 'ask_operator') return { question: command.value ?? '', asked_at: new Date(r.created_at).toISOString() };
-    }
-    return null;
+    return pendingQuestionIn(rows);
+  }
+
+  /** A call of this organisation with its transcript, pending question and turn figures: one statement. */
+  async details(orgId: string, idOrSid: string): Promise<CallDetails> {
+    const details = await readCallDetails(this.o.db, idOrSid);
+    if (!details || details.call.org_id !== orgId) throw notFound('Call');
+    return details;
   }
 
   requestOf(call: Pick<CallRow, 'request'>): CallRequest {
@@ -591,7 +601,11 @@ export class CallService {
       const now = new Date();
       const terminal = isTerminal(to);
       const connected = f.durationSeconds ?? (call.answered_at ? Math.max(0, (now.getTime() - new Date(call.answered_at).getTime()) / 1000) : 0);
-      const price = terminal ? priceCall(call.answered_at || to === 'completed' || to === 'voicemail' ? connected : 0) : undefined;
+      const wasConnected = Boolean(call.answered_at) || to === 'completed' || to === 'voicemail';
+      const usage: CallUsage = { ...emptyUsage(), ...f.usage, connectedSeconds: wasConnected ? (f.usage?.connectedSeconds ?? connected) : 0 };
+      // Priced, stored and (billing on) charged once: the state machine lets a call end only once, and the
+      // ledger keeps one charge per call besides.
+      const price = terminal ? await this.o.credits.settle(trx, call, usage) : undefined;
       const updated = await trx
         .updateTable('calls')
         .set({
@@ -607,7 +621,7 @@ export class CallService {
           ...(f.extracted !== undefined ? { extracted: JSON.stringify(f.extracted) } : {}),
           ...(f.brain !== undefined ? { brain: f.brain } : {}),
           ...(terminal
-            ? { ended_at: now, duration_seconds: Math.round(connected), credits_charged: price!.credits, owner_node: null }
+            ? { ended_at: now, duration_seconds: Math.round(connected), credits_charged: price!.credits, cost_usd: price!.costUsd, owner_node: null }
             : {}),
         })
         .where('id', '=', callId)
@@ -629,13 +643,6 @@ export class CallService {
           .execute();
       }
       if (terminal) await trx.deleteFrom('jobs').where('key', '=', dialJobKey(callId)).execute();
-      if (terminal && price!.credits > 0) {
-        await trx
-          .updateTable('orgs')
-          .set((eb) => ({ credits: eb('credits', '-', price!.credits) }))
-          .where('id', '=', call.org_id)
-          .execute();
-      }
       const { seq } = await this.nextSeq(trx, callId);
       const row = await this.insertEvent(trx, callId, seq, { type: 'status', status: to, reason: f.reason });
       if (to === 'in_progress') enqueued = (await this.enqueueWebhooks(trx, updated, 'call_started', [])) || enqueued;
@@ -648,7 +655,9 @@ export class CallService {
           .orderBy('seq')
           .execute();
         enqueued = (await this.enqueueWebhooks(trx, updated, 'call_completed', transcripts)) || enqueued;
-        enqueued = (await this.enqueueWebhooks(trx, updated, 'price_updated', [], price)) || enqueued;
+        // After the charge above (same transaction), so the price it tells is the final one.
+        const priced = { credits: price!.credits, cost_breakdown: price!.costBreakdown };
+        enqueued = (await this.enqueueWebhooks(trx, updated, 'price_updated', [], priced)) || enqueued;
       }
       return row;
     }));
@@ -728,6 +737,7 @@ function newCallRow(orgId: string, req: CallRequest, carrier: string) {
     extracted: null,
     duration_seconds: null,
     credits_charged: null,
+    cost_usd: null,
     owner_node: null,
     answered_at: null,
     ended_at: null,

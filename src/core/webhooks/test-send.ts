@@ -5,6 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { SwitchboardError } from '../errors.js';
 import { newCallSid } from '../../lib/ids.js';
+import { DEFAULT_RATES } from '../../config/billing.js';
+import { priceUsage } from '../credits/price.js';
 import type { OrgRow } from '../../store/schema.js';
 import { attemptWebhook, type WebhookSenderOptions } from './deliver.js';
 
@@ -50,8 +52,11 @@ function sampleData(event: WebhookEvent, nowMs: number): Record<string, unknown>
         outcome: 'completed',
         extracted: {},
       };
-    case 'price_updated':
-      return { credits: 2, cost_breakdown: { call: 1, transcription: 0.5, tts: 0.5 } };
+    case 'price_updated': {
+      // Priced as a real call is (core/credits): a 2-minute call with transcription and speech, default rates.
+      const p = priceUsage({ connectedSeconds: 120, mediaSeconds: 120, sttSeconds: 120, llmInputTokens: 12_000, llmOutputTokens: 600, ttsCharacters: 1000 }, DEFAULT_RATES);
+      return { credits: p.credits, cost_breakdown: p.costBreakdown };
+    }
   }
 }
 

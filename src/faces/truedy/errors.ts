@@ -16,6 +16,7 @@ const CODES: Record<string, { status: number; code: string }> = {
   SB_ERR_UNAUTHENTICATED: { status: 401, code: 'unauthorized' },
   SB_ERR_NOT_FOUND: { status: 404, code: 'not_found' },
   SB_ERR_INSUFFICIENT_CREDITS: { status: 402, code: 'payment_required' },
+  SB_ERR_SUBSCRIPTION_INACTIVE: { status: 402, code: 'payment_required' },
   SB_ERR_RATE_LIMITED: { status: 429, code: 'rate_limited' },
   SB_ERR_CALL_ACTIVE: { status: 409, code: 'call_active' },
   SB_ERR_CALL_NOT_ACTIVE: { status: 409, code: 'call_not_active' },

@@ -23,12 +23,6 @@ export const STATUS_WORDS: Record<CallState, TruedyStatus> = {
   canceled: 'failed',
 };
 
-/**
- * What a credit costs in US dollars (`cost_usd`). Calls are billed in credits (core/credits.ts: 2 credits
- * per connected minute, rounded up per call), so a connected minute is $0.10.
- */
-export const USD_PER_CREDIT = 0.05;
-
 /** The core states a Truedy status stands for (the `status` filter of GET /calls). */
 export function coreStates(word: string): CallState[] {
   return (Object.keys(STATUS_WORDS) as CallState[]).filter((s) => STATUS_WORDS[s] === word);
@@ -78,11 +72,6 @@ export function callContext(c: CallRow, req: CallRequest): Record<string, unknow
   return out;
 }
 
-export function costUsd(credits: number | null): number | null {
-  if (credits === null || credits === undefined) return null;
-  return Math.round(credits * USD_PER_CREDIT * 100) / 100;
-}
-
 /** 003's call object; `recordingUrl`: the signed URL of its recording, when it has one. */
 export function callView(c: CallRow, recordingUrl?: string) {
   const req = requestOf(c);
@@ -97,7 +86,8 @@ export function callView(c: CallRow, recordingUrl?: string) {
     started_at: iso(c.answered_at),
     ended_at: iso(c.ended_at),
     duration_seconds: c.duration_seconds,
-    cost_usd: costUsd(c.credits_charged),
+    // The billed cost, fixed when the call ended (core/credits: credits at the credit's price of that day).
+    cost_usd: c.cost_usd,
     summary: c.summary,
     recording_url: recordingUrl ?? null,
     context: callContext(c, req),

@@ -93,7 +93,7 @@ export const managementRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (a
     const orgs = await core.sessions.orgsOf(s.user);
     return ok(
       req,
-      orgs.map((o) => ({ id: o.id, name: o.name, role: o.role, credits: o.credits, current: o.id === s.org.id, created_at: new Date(o.created_at).toISOString() })),
+      orgs.map((o) => ({ id: o.id, name: o.name, role: o.role, current: o.id === s.org.id, created_at: new Date(o.created_at).toISOString() })),
     );
   });
 
@@ -104,7 +104,7 @@ export const managementRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (a
     const made = await core.users.createOrgFor(s.user, name);
     void reply.status(201);
     return ok(req, {
-      organization: { id: made.org.id, name: made.org.name, role: 'owner', credits: made.org.credits, current: false, created_at: new Date(made.org.created_at).toISOString() },
+      organization: { id: made.org.id, name: made.org.name, role: 'owner', current: false, created_at: new Date(made.org.created_at).toISOString() },
       user: userView(made.user),
       api_key: made.key,
     });
@@ -119,7 +119,7 @@ export const managementRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (a
       if (req.params.id !== s.org.id) throw notFound('Organization');
       mustManage(s);
       const o = await core.orgs.rename(s.org.id, req.body.name.trim());
-      return ok(req, { id: o.id, name: o.name, role: s.user.role, credits: o.credits, current: true, created_at: new Date(o.created_at).toISOString() });
+      return ok(req, { id: o.id, name: o.name, role: s.user.role, current: true, created_at: new Date(o.created_at).toISOString() });
     },
   );
 

@@ -26,6 +26,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
     },
     async (req) => {
       const request = canonicalStartCall(req.body);
+      await core.calendar.prepareCall(request, req.org.keyId);
       if (request.webhook) {
         const reason = checkTarget(request.webhook.url);
         if (reason) throw new SwitchboardError('SB_ERR_VALIDATION', `Invalid webhook: ${reason}`, { field: 'webhook' });
@@ -66,14 +67,10 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
       },
     },
     async (req) => {
-      const call = await core.calls.find(req.org.id, req.params.callId);
-      const [transcripts, question, turns, recordings] = await Promise.all([
-        core.calls.transcript(call.id),
-        core.calls.pendingQuestion(call.id),
-        core.calls.turns(call.id),
-        core.recordings.urlsFor([call.id]),
-      ]);
-      return { ...callView(call, transcripts, recordings.get(call.id)), operator_question: question, latency: latencyView(turns) };
+      // The call's details in one statement (the store's cost is per statement), then its recording's URL.
+      const { call, transcript, question, turns } = await core.calls.details(req.org.id, req.params.callId);
+      const recordings = await core.recordings.urlsFor([call.id]);
+      return { ...callView(call, transcript, recordings.get(call.id)), operator_question: question, latency: latencyView(turns) };
     },
   );
 

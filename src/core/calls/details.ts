@@ -1,0 +1,89 @@
+/**
+ * Everything a call's GET shows — the call, its transcript, the agent's pending question to the operator and
+ * the per-turn latency figures — read in one statement. It was four: on the embedded store each statement is
+ * six round trips into PGlite's WebAssembly on the server's thread, and reading a call is the API's most
+ * frequent request, so a node carrying hundreds of calls answered reads several times more slowly.
+ */
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import { isCallSid, isUuid } from '../../lib/ids.js';
+import type { CallEventRow, CallRow, Db } from '../../store/index.js';
+import type { CallEventData } from './events.js';
+
+/** The agent's unanswered question to the operator. */
+export interface PendingQuestion {
+  question: string;
+  asked_at: string;
+}
+
+/** One turn's latency figures (004's names). */
+export interface TurnFigures {
+  turn: number;
+  transcript_to_gpt_ms: number | null;
+  gpt_first_token_ms: number | null;
+  first_audio_playback_ms: number | null;
+}
+
+export interface CallDetails {
+  call: CallRow;
+  /** Transcript events, in order. */
+  transcript: CallEventRow[];
+  question: PendingQuestion | null;
+  turns: TurnFigures[];
+}
+
+/** How far back the pending question is looked for (commands and overrides, newest first). */
+const QUESTION_LOOKBACK = 50;
+
+/**
+ * The last `ask_operator` not yet answered (nor timed out), from a call's commands and overrides, newest
+ * first; null when there is none.
+ */
+export function pendingQuestionIn(rows: Array<{ data: CallEventData | null; created_at: Date | string }>): PendingQuestion | null {
+  for (const r of rows) {
+    const command = r.data && 'command' in r.data ? r.data : undefined;
+    if (command?.command === 'operator_answer' || command?.command === 'operator_timeout') return null;
+    if (command?.command === 'ask_operator') return { question: command.value ?? '', asked_at: new Date(r.created_at).toISOString() };
+  }
+  return null;
+}
+
+/** A call (by UUID or sid) with its details, or undefined when there is no such call. */
+export async function readCallDetails(db: Db, idOrSid: string): Promise<CallDetails | undefined> {
+  const by = isUuid(idOrSid) ? 'calls.id' : isCallSid(idOrSid) ? 'calls.sid' : undefined;
+  if (!by) return undefined;
+  const row = await db
+    .selectFrom('calls')
+    .selectAll('calls')
+    .select((eb) => [
+      jsonArrayFrom(
+        eb.selectFrom('call_events as e').selectAll('e').whereRef('e.call_id', '=', 'calls.id').where('e.kind', '=', 'transcript').orderBy('e.seq'),
+      ).as('transcript_rows'),
+      jsonArrayFrom(
+        eb
+          .selectFrom('call_events as c')
+          .select(['c.data', 'c.created_at'])
+          .whereRef('c.call_id', '=', 'calls.id')
+          .where('c.kind', 'in', ['command', 'override'])
+          .orderBy('c.seq', 'desc')
+          .limit(QUESTION_LOOKBACK),
+      ).as('command_rows'),
+      jsonArrayFrom(
+        eb
+          .selectFrom('call_turns as t')
+          .select(['t.turn', 't.transcript_to_gpt_ms', 't.gpt_first_token_ms', 't.first_audio_playback_ms'])
+          .whereRef('t.call_id', '=', 'calls.id')
+          .orderBy('t.turn'),
+      ).as('turn_rows'),
+    ])
+    .where(by, '=', idOrSid)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { transcript_rows, command_rows, turn_rows, ...call } = row;
+  return {
+    call,
+    // Rows inside JSON come back with their timestamps as text: made Dates again, as any other row's.
+    transcript: transcript_rows.map((e) => ({ ...e, created_at: new Date(e.created_at) }) as CallEventRow),
+    question: pendingQuestionIn(command_rows as Array<{ data: CallEventData | null; created_at: string }>),
+    turns: turn_rows,
+  };
+}
