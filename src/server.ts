@@ -5,6 +5,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
+import cookie from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -20,6 +21,8 @@ import { truedyFace } from './faces/truedy/index.js';
 import { PHONY_PREFIXES, phonyFace } from './faces/phony/index.js';
 import { ErrorBody as PhonyError } from './faces/phony/schemas.js';
 import { phonyErrorHandler } from './faces/phony/errors.js';
+import { dashboardAuth } from './faces/dashboard-auth/index.js';
+import { AuthErrorBody as DashboardAuthError, dashboardAuthErrorHandler } from './faces/dashboard-auth/errors.js';
 import { guardInput, isStorableDateTime } from './faces/shared/input.js';
 import { lenientJson, sharedRateLimit } from './faces/shared/plumbing.js';
 import { rootErrorHandler } from './faces/shared/errors.js';
@@ -28,6 +31,7 @@ import { ErrorBody as CallMyCallError } from './faces/callmycall/schemas.js';
 import { callMyCallErrorHandler } from './faces/callmycall/errors.js';
 import { ErrorEnvelope as AgentsApiError } from './faces/agents-api/schemas.js';
 import { agentsApiErrorHandler } from './faces/agents-api/errors.js';
+import { MANAGEMENT_ERRORS } from './faces/agents-api/routes/management.js';
 import { ErrorEnvelope as TruedyError } from './faces/truedy/schemas.js';
 import { truedyErrorHandler } from './faces/truedy/errors.js';
 import type { Metrics } from './metrics/index.js';
@@ -43,14 +47,21 @@ const FACE_ERRORS: Array<FaceErrorDoc & { handler: ErrorHandler }> = [
     validation: 400,
     handler: callMyCallErrorHandler,
     // Starting a call: out of credits, the carrier refused, the server is stopping.
-    routes: { 'POST /start-call': [402, 502, 503], 'POST /calls/:callSid/activate': [500], 'POST /calls/:callSid/drop-user': [500] },
+    routes: { 'POST /start-call': [402, 502, 503], 'POST /calls/:callSid/activate': [500], 'POST /calls/:callSid/drop-user': [500], 'POST /calls/:callSid/scenario': [409] },
   },
   {
     prefix: '/api/v1',
     body: AgentsApiError,
     validation: 400,
     handler: agentsApiErrorHandler,
-    routes: { 'POST /tasks/:id/execute': [402, 502, 503] },
+    routes: { 'POST /tasks/:id/execute': [402, 502, 503], ...MANAGEMENT_ERRORS },
+  },
+  {
+    prefix: '/auth',
+    body: DashboardAuthError,
+    validation: 400,
+    handler: dashboardAuthErrorHandler,
+    routes: { 'DELETE /session': [403], 'POST /invitations/:token/accept': [409, 410] },
   },
   {
     prefix: '/api/public/v1',
@@ -156,6 +167,8 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
   lenientJson(app as unknown as FastifyInstance);
   guardInput(app as unknown as FastifyInstance);
   await sharedRateLimit(app as unknown as FastifyInstance, d.core.config, d.rateLimitRedis);
+  // Cookies are read on every face (the dashboard's session cookie authenticates them all).
+  await app.register(cookie);
 
   await app.register(swagger, {
     openapi: {
@@ -212,5 +225,6 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
   await app.register(agentsLiveSocket, { core: d.core, bus: d.bus });
   await app.register(truedyFace, { prefix: '/api/public/v1', core: d.core, bus: d.bus });
   await app.register(phonyFace, { core: d.core, bus: d.bus, phony: d.core.config.phony });
+  await app.register(dashboardAuth, { prefix: '/auth', core: d.core, bus: d.bus });
   return app as unknown as FastifyInstance;
 }

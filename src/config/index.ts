@@ -61,6 +61,10 @@ export interface Config {
   taskConcurrency: number;
   /** The Phony face (004): its keyless mode, suggested rate limits and `/events/ws` heartbeat. */
   phony: PhonyConfig;
+  /** Hours a dashboard sign-in lasts (SESSION_TTL_HOURS); the session also ends when its key is revoked. */
+  sessionTtlHours: number;
+  /** Hours an invitation to an organisation can be accepted (INVITATION_TTL_HOURS). */
+  invitationTtlHours: number;
   /**
    * Node leases (docs/operations.md, "Crashes"): each node renews its lease every `heartbeatMs`; a lease not
    * renewed for `leaseMs` has run out, and every live node looks for such nodes every `reaperMs` and closes
@@ -226,6 +230,8 @@ export function loadConfig(env: Env = process.env): Config {
     credentialsKey: readClusterKey(env, nodeEnv),
     taskConcurrency: int(env, 'TASK_CONCURRENCY', 10, 1, 10_000),
     phony: readPhony(env, nodeEnv),
+    sessionTtlHours: num(env, 'SESSION_TTL_HOURS', 12, 0.001, 24 * 90),
+    invitationTtlHours: num(env, 'INVITATION_TTL_HOURS', 72, 0.001, 24 * 90),
     nodeLease: readNodeLease(env),
     llm: readLlm(env),
     google: readGoogle(env, publicUrl),

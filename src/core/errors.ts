@@ -21,7 +21,10 @@ export type ErrorCode =
   | 'SB_ERR_UNAVAILABLE'
   | 'SB_ERR_PROVIDER'
   /** The carrier failed to carry out a change to a live call (user-on-call: moving or dropping a leg). */
-  | 'SB_ERR_CARRIER_FAILED';
+  | 'SB_ERR_CARRIER_FAILED'
+  | 'SB_ERR_CSRF'
+  | 'SB_ERR_INVITATION_USED'
+  | 'SB_ERR_INVITATION_EXPIRED';
 
 const STATUS: Record<ErrorCode, number> = {
   SB_ERR_VALIDATION: 400,
@@ -41,6 +44,9 @@ const STATUS: Record<ErrorCode, number> = {
   SB_ERR_UNAVAILABLE: 503,
   SB_ERR_PROVIDER: 502,
   SB_ERR_CARRIER_FAILED: 500,
+  SB_ERR_CSRF: 403,
+  SB_ERR_INVITATION_USED: 409,
+  SB_ERR_INVITATION_EXPIRED: 410,
 };
 
 export class SwitchboardError extends Error {

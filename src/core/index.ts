@@ -15,6 +15,8 @@ import { CallIndex } from './calls/list.js';
 import { checkWebhookUrl, Webhooks } from './webhooks/index.js';
 import { CallManager } from './calls/manage.js';
 import { CallerIds, type VerifyCallerId } from './caller-ids.js';
+import { DashboardSessions, Invitations, Users } from './users/index.js';
+import { CallReplays } from './calls/replay.js';
 import { CalendarConnections } from './calendar/index.js';
 import { Credits } from './credits/index.js';
 import { Recordings, type FetchRecording } from './recordings/service.js';
@@ -23,10 +25,12 @@ import { openRecordingStorage, type RecordingStorage } from './recordings/storag
 export * from './errors.js';
 export { CallService, DIAL_JOB, dialJobKey, isWaiting, type CallLauncher, type DialJob } from './calls/service.js';
 export { NodeLeases, type NodeLeaseOptions } from './nodes.js';
-export { Orgs, type Org } from './orgs.js';
+export { Orgs, type Org, type ApiKeyView } from './orgs.js';
+export * from './users/index.js';
+export { CallReplays, replayTurns, type RecordedScenario } from './calls/replay.js';
 export { WebhookPayloads } from './calls/webhook-payloads.js';
 export { Agents, agentCallRequest, type AgentInput, type AgentPatch } from './agents.js';
-export { PhoneNumbers, numberView, type PhoneNumberInput } from './numbers.js';
+export { PhoneNumbers, numberView, NUMBER_CARRIERS, type PhoneNumberInput } from './numbers.js';
 export { Secrets } from './secrets.js';
 export { CallIndex, type CallListFilter } from './calls/list.js';
 export { CallManager, type CallQuery, type LaunchOutcome } from './calls/manage.js';
@@ -69,6 +73,12 @@ export interface Core {
   recordings: Recordings;
   /** Why a webhook target is not acceptable in this deployment, or null. */
   checkWebhookUrl(url: string): string | null;
+  /** An organisation's people; dashboard sign-ins; invitations (issue 12 §4). */
+  users: Users;
+  sessions: DashboardSessions;
+  invitations: Invitations;
+  /** Finished calls made into scenario tests (issue 12 §6). */
+  replays: CallReplays;
   /** Each API key's connected calendar (Google OAuth), for the calendar routes and the agent's tools. */
   calendar: CalendarConnections;
 }
@@ -135,8 +145,15 @@ export function createCore(d: CoreDeps): Core {
     carrierName: d.carrierName,
     wakeJobs: d.wakeJobs,
   });
+  const orgs = new Orgs(d.db);
+  const users = new Users(d.db);
+  const hour = 3_600_000;
   return {
     recordings,
+    users,
+    sessions: new DashboardSessions(d.db, orgs, users, d.config.sessionTtlHours * hour),
+    invitations: new Invitations(d.db, d.config.invitationTtlHours * hour),
+    replays: new CallReplays(d.db, (orgId, id) => calls.find(orgId, id)),
     agents,
     numbers: new PhoneNumbers(d.db, secrets),
     tasks,
@@ -147,7 +164,7 @@ export function createCore(d: CoreDeps): Core {
     callManager: new CallManager(d.db),
     webhooks: new Webhooks({ db: d.db, config: d.config }),
     config: d.config,
-    orgs: new Orgs(d.db),
+    orgs,
     credits,
     calls,
     payloads,

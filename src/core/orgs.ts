@@ -4,8 +4,9 @@
  * every request is authenticated by one indexed lookup.)
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Db, OrgRow } from '../store/index.js';
-import { newId } from '../lib/ids.js';
+import type { ApiKeyRow, Db, OrgRow } from '../store/index.js';
+import { SwitchboardError, notFound } from './errors.js';
+import { isUuid, newId } from '../lib/ids.js';
 import { appendEntry, inTransaction, setBalance } from './credits/index.js';
 
 export interface Org {
@@ -23,8 +24,15 @@ export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
+/** A key as listings show it: never the hash, only the prefix to tell keys apart. */
+export type ApiKeyView = Omit<ApiKeyRow, 'hash'>;
+
 function newKey(): string {
   return KEY_PREFIX + randomBytes(24).toString('base64url');
+}
+
+function nameTaken(): SwitchboardError {
+  return new SwitchboardError('SB_ERR_VALIDATION', 'name is taken by another organization', { field: 'name' });
 }
 
 export function newWebhookSecret(): string {
@@ -86,14 +94,94 @@ export class Orgs {
     return (await this.insertKey(orgId, name)).key;
   }
 
-  private async insertKey(orgId: string, name?: string): Promise<{ id: string; key: string }> {
+  /** Creates a key owned by a user; returns it in full (the only time it is seen) with how listings show it. */
+  async createUserKey(orgId: string, userId: string, name: string | null): Promise<{ key: string; view: ApiKeyView }> {
+    const { id, key } = await this.insertKey(orgId, name ?? undefined, userId);
+    return { key, view: await this.getKey(orgId, id) };
+  }
+
+  private async insertKey(orgId: string, name?: string, userId?: string): Promise<{ id: string; key: string }> {
     const key = newKey();
     const id = newId();
     await this.db
       .insertInto('api_keys')
-      .values({ id, org_id: orgId, prefix: key.slice(0, PREFIX_LENGTH), hash: hashKey(key), name: name ?? null, revoked_at: null })
+      .values({ id, org_id: orgId, prefix: key.slice(0, PREFIX_LENGTH), hash: hashKey(key), name: name ?? null, revoked_at: null, user_id: userId ?? null })
       .execute();
     return { id, key };
+  }
+
+  /** An organisation's keys, newest first; only `userId`'s when given. */
+  async listKeys(orgId: string, userId?: string): Promise<ApiKeyView[]> {
+    let q = this.db.selectFrom('api_keys').select(['id', 'org_id', 'prefix', 'name', 'created_at', 'revoked_at', 'user_id']).where('org_id', '=', orgId);
+    if (userId) q = q.where('user_id', '=', userId);
+    return q.orderBy('created_at', 'desc').orderBy('id').execute();
+  }
+
+  async getKey(orgId: string, id: string): Promise<ApiKeyView> {
+    const row = isUuid(id)
+      ? await this.db
+          .selectFrom('api_keys')
+          .select(['id', 'org_id', 'prefix', 'name', 'created_at', 'revoked_at', 'user_id'])
+          .where('org_id', '=', orgId)
+          .where('id', '=', id)
+          .executeTakeFirst()
+      : undefined;
+    if (!row) throw notFound('API key');
+    return row;
+  }
+
+  /**
+   * Revokes one key by its id (already revoked: unchanged). Dashboard sessions signed in with it end with
+   * it (they are looked up through the key), on every node at once; key authentication within a second.
+   */
+  async revokeKeyById(orgId: string, id: string): Promise<ApiKeyView> {
+    await this.getKey(orgId, id);
+    const rows = await this.db
+      .updateTable('api_keys')
+      .set({ revoked_at: new Date() })
+      .where('org_id', '=', orgId)
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .returning('hash')
+      .execute();
+    for (const r of rows) this.cache.delete(r.hash);
+    return this.getKey(orgId, id);
+  }
+
+  /** Revokes a live key and makes a new one with the same name and owner; the new key is returned once. */
+  async regenerateKey(orgId: string, id: string): Promise<{ key: string; view: ApiKeyView }> {
+    const old = await this.getKey(orgId, id);
+    if (old.revoked_at) throw new SwitchboardError('SB_ERR_VALIDATION', 'API key is revoked; create a new one', { field: 'id' });
+    await this.revokeKeyById(orgId, id);
+    const { id: newKeyId, key } = await this.insertKey(orgId, old.name ?? undefined, old.user_id ?? undefined);
+    return { key, view: await this.getKey(orgId, newKeyId) };
+  }
+
+  /** The key's id and owner, for a key that authenticates (sign-in), else null. */
+  async keyRecord(key: string): Promise<{ id: string; orgId: string; userId: string | null } | null> {
+    if (!key.startsWith(KEY_PREFIX) || key.length > 200) return null;
+    const row = await this.db
+      .selectFrom('api_keys')
+      .select(['id', 'org_id', 'user_id'])
+      .where('hash', '=', hashKey(key))
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return row ? { id: row.id, orgId: row.org_id, userId: row.user_id } : null;
+  }
+
+  /** Renames an organisation; a name another organisation has is refused (names are unique). */
+  async rename(orgId: string, name: string): Promise<OrgRow> {
+    const taken = await this.findByName(name);
+    if (taken && taken.id !== orgId) throw nameTaken();
+    try {
+      const row = await this.db.updateTable('orgs').set({ name }).where('id', '=', orgId).returningAll().executeTakeFirst();
+      if (!row) throw notFound('Organization');
+      return row;
+    } catch (err) {
+      // Taken between the check and the update by another request.
+      if ((err as { code?: string }).code === '23505') throw nameTaken();
+      throw err;
+    }
   }
 
   /**

@@ -10,6 +10,7 @@ import * as m0009 from './migrations/0009_user_on_call.js';
 import * as m0011 from './migrations/0011_credit_ledger.js';
 import * as m0013 from './migrations/0013_recordings.js';
 import * as m0014 from './migrations/0014_calendar.js';
+import * as m0015 from './migrations/0015_users_sessions.js';
 import { pgliteAsPool } from './pglite-pool.js';
 import { lockDataDir } from './lock.js';
 import { initdbModule, isEmptyDataDir, loadTemplate, pgliteModules } from './pglite-template.js';
@@ -67,6 +68,7 @@ const migrations: Record<string, Migration> = {
   '0011_credit_ledger': m0011,
   '0013_recordings': m0013,
   '0014_calendar': m0014,
+  '0015_users_sessions': m0015,
 };
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 

@@ -67,6 +67,43 @@ export interface ApiKeysTable {
   name: string | null;
   created_at: Timestamp;
   revoked_at: Date | null;
+  /** The user who owns the key (null for keys made before users existed, or by the CLI: the org's owner). */
+  user_id: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** An organisation's people (issue 12 §4). `email` is null for the owner made for keys that had none. */
+export interface UsersTable {
+  id: string;
+  org_id: string;
+  email: string | null;
+  name: string;
+  /** `owner` | `admin` | `member` (core/users/roles.ts). */
+  role: string;
+  created_at: Timestamp;
+}
+
+/** A dashboard sign-in: the cookie's token (hashed) and its CSRF token; ends with its key or its expiry. */
+export interface DashboardSessionsTable {
+  token_hash: string;
+  org_id: string;
+  user_id: string;
+  key_id: string;
+  csrf_token: string;
+  expires_at: Date;
+  created_at: Timestamp;
+}
+
+/** An invitation to join an organisation: a hashed single-use token with an expiry. */
+export interface InvitationsTable {
+  id: string;
+  org_id: string;
+  email: string;
+  role: string;
+  token_hash: string;
+  invited_by: string | null;
+  expires_at: Date;
+  accepted_at: Date | null;
+  created_at: Timestamp;
 }
 
 export interface CallsTable {
@@ -322,6 +359,9 @@ export interface Database {
   calendar_oauth_states: CalendarOauthStatesTable;
   credit_ledger: CreditLedgerTable;
   call_usage: CallUsageTable;
+  users: UsersTable;
+  dashboard_sessions: DashboardSessionsTable;
+  invitations: InvitationsTable;
 }
 
 export type OrgRow = Selectable<OrgsTable>;
@@ -341,3 +381,6 @@ export type CreditLedgerRow = Selectable<CreditLedgerTable>;
 export type CallUsageRow = Selectable<CallUsageTable>;
 export type RecordingRow = Selectable<RecordingsTable>;
 export type CalendarGrantRow = Selectable<CalendarGrantsTable>;
+export type UserRow = Selectable<UsersTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type InvitationRow = Selectable<InvitationsTable>;

@@ -157,6 +157,37 @@ const Caller = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A recorded callee replayed (`switchboard scenarios record`, `POST /v1/calls/:callSid/scenario`): the
+ * callee's lines of a finished call, in turns, each said when the agent does what it did before it in the
+ * recording — answers the call, speaks, or presses the same keys. Keys other than the recorded ones get
+ * `lines.pardon`, so a changed agent that presses differently is exposed.
+ */
+const ReplayTurn = Type.Object(
+  {
+    /** What starts the turn: the call being answered, the agent's next words, or the agent's keys (`digits`). */
+    after: Type.Union([Type.Literal('answer'), Type.Literal('speech'), Type.Literal('digits')]),
+    digits: Type.Optional(Type.String({ pattern: '^[0-9*#]+$' })),
+    /** Said one after another. */
+    say: Type.Array(Str, { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+const Replay = Type.Object(
+  {
+    /** The recorded call (its sid), for people reading the file. */
+    source: Type.Optional(Str),
+    turns: Type.Array(ReplayTurn, { minItems: 1 }),
+    /** The callee put the phone down after the last turn (as in the recording). */
+    hangup: Type.Optional(Type.Boolean()),
+    lines: Type.Object({ pardon: Str, stillThere: Str, goodbye: Str }, { additionalProperties: false }),
+    replyDelaySeconds: Type.Optional(Seconds),
+    silenceSeconds: Type.Optional(Seconds),
+  },
+  { additionalProperties: false },
+);
+
 const common = {
   number: Str,
   name: Str,
@@ -188,6 +219,7 @@ const KINDS = {
   no_answer: Type.Object({ kind: Type.Literal('no_answer'), ...common }, { additionalProperties: false }),
   invalid: Type.Object({ kind: Type.Literal('invalid'), ...common }, { additionalProperties: false }),
   caller: Type.Object({ kind: Type.Literal('caller'), ...common, caller: Caller }, { additionalProperties: false }),
+  replay: Type.Object({ kind: Type.Literal('replay'), ...common, replay: Replay }, { additionalProperties: false }),
 } satisfies Record<string, TSchema>;
 
 export type PersonSpec = Static<typeof Person>;
@@ -196,6 +228,7 @@ export type MenuSpec = Static<typeof Menu>;
 export type CollectSpec = Static<typeof Collect>;
 export type VoicemailSpec = Static<typeof Voicemail>;
 export type CallerSpec = Static<typeof Caller>;
+export type ReplaySpec = Static<typeof Replay>;
 export type ScenarioKind = keyof typeof KINDS;
 export type Scenario = { [K in ScenarioKind]: Static<(typeof KINDS)[K]> }[ScenarioKind] & {
   /** The file the scenario came from (for messages). */
@@ -224,33 +257,44 @@ export function parseScenarios(text: string, file: string): Scenario[] {
     throw new ScenarioError(file, '(file)', `not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
   const items = Array.isArray(doc) ? doc : [doc];
-  return items.map((item, i) => {
-    const at = (p: string) => (Array.isArray(doc) ? `[${i}]` : '') + p;
-    if (!item || typeof item !== 'object') throw new ScenarioError(file, at('(scenario)'), 'expected a mapping');
-    const kind = (item as { kind?: unknown }).kind;
-    if (typeof kind !== 'string' || !(kind in KINDS)) {
-      throw new ScenarioError(file, at('kind'), `expected one of ${Object.keys(KINDS).join(', ')}`);
-    }
-    const schema = KINDS[kind as ScenarioKind];
-    const first = Value.Errors(schema, item).First();
-    if (first) {
-      const field = first.path.replace(/^\//, '').replace(/\//g, '.') || '(scenario)';
-      throw new ScenarioError(file, at(field), first.message.toLowerCase());
-    }
-    const s = { ...(item as object), file } as Scenario;
-    if (!isE164(s.number)) throw new ScenarioError(file, at('number'), 'expected an E.164 number such as +15550100');
-    if (s.kind === 'ivr') checkIvr(s.ivr, file, at);
-    if (s.kind === 'caller' && s.caller.calls !== undefined && !isE164(s.caller.calls)) {
-      throw new ScenarioError(file, at('caller.calls'), 'expected an E.164 number such as +15550170');
-    }
-    for (const person of s.kind === 'human' ? [s.person] : s.kind === 'ivr' ? [s.ivr.person] : []) {
-      const base = s.kind === 'ivr' ? 'ivr.person' : 'person';
-      person.details?.forEach((d, j) => {
-        if (d.expect) checkRegex(d.expect, file, at(`${base}.details.${j}.expect`));
-      });
-    }
-    return s;
-  });
+  return items.map((item, i) => scenarioFrom(item, file, Array.isArray(doc) ? `[${i}]` : ''));
+}
+
+/**
+ * Checks one scenario given as a value (a parsed mapping); `prefix` goes before every field in messages
+ * (a scenario inside another file: a scenario test case's `callee`).
+ */
+export function scenarioFrom(item: unknown, file: string, prefix = ''): Scenario {
+  const at = (p: string) => prefix + p;
+  if (!item || typeof item !== 'object') throw new ScenarioError(file, at('(scenario)'), 'expected a mapping');
+  const kind = (item as { kind?: unknown }).kind;
+  if (typeof kind !== 'string' || !(kind in KINDS)) {
+    throw new ScenarioError(file, at('kind'), `expected one of ${Object.keys(KINDS).join(', ')}`);
+  }
+  const schema = KINDS[kind as ScenarioKind];
+  const first = Value.Errors(schema, item).First();
+  if (first) {
+    const field = first.path.replace(/^\//, '').replace(/\//g, '.') || '(scenario)';
+    throw new ScenarioError(file, at(field), first.message.toLowerCase());
+  }
+  const s = { ...(item as object), file } as Scenario;
+  if (!isE164(s.number)) throw new ScenarioError(file, at('number'), 'expected an E.164 number such as +15550100');
+  if (s.kind === 'ivr') checkIvr(s.ivr, file, at);
+  if (s.kind === 'caller' && s.caller.calls !== undefined && !isE164(s.caller.calls)) {
+    throw new ScenarioError(file, at('caller.calls'), 'expected an E.164 number such as +15550170');
+  }
+  if (s.kind === 'replay') {
+    s.replay.turns.forEach((t, j) => {
+      if ((t.after === 'digits') !== (t.digits !== undefined)) throw new ScenarioError(file, at(`replay.turns.${j}.digits`), 'required with after: digits, and only then');
+    });
+  }
+  for (const person of s.kind === 'human' ? [s.person] : s.kind === 'ivr' ? [s.ivr.person] : []) {
+    const base = s.kind === 'ivr' ? 'ivr.person' : 'person';
+    person.details?.forEach((d, j) => {
+      if (d.expect) checkRegex(d.expect, file, at(`${base}.details.${j}.expect`));
+    });
+  }
+  return s;
 }
 
 function checkRegex(re: string, file: string, field: string): void {

@@ -29,6 +29,7 @@ import type { Scenario } from './scenarios.js';
 import { HumanParty } from './parties/human.js';
 import { IvrParty } from './parties/ivr.js';
 import { VoicemailParty } from './parties/voicemail.js';
+import { ReplayParty } from './parties/replay.js';
 import { CallerParty } from './parties/caller.js';
 
 /** How an inbound call placed on the network went: answered by the engine (with its call id) or not. */
@@ -321,6 +322,7 @@ export class SimCarrier implements Carrier {
     if (scenario.kind === 'human') party = new HumanParty(scenario.person, line, scenario.language);
     else if (scenario.kind === 'ivr') party = new IvrParty(scenario.ivr, line, scenario.language);
     else if (scenario.kind === 'voicemail') party = new VoicemailParty(scenario.voicemail, line);
+    else if (scenario.kind === 'replay') party = new ReplayParty(scenario.replay, line);
     else throw new Error('scenario kind cannot answer');
     line.party = party;
     this.keep(callId, line);

@@ -27,7 +27,16 @@ export function scenarioTestsCommand(): Command {
         process.exitCode = 2;
         return;
       }
-      const run = await runScenarioTests(cases, { concurrency: opts.concurrency, timeScale: opts.timeScale });
+      let run;
+      try {
+        run = await runScenarioTests(cases, { concurrency: opts.concurrency, timeScale: opts.timeScale });
+      } catch (e) {
+        // A case's callee on a number the network already has.
+        if (!(e instanceof ScenarioTestFileError)) throw e;
+        process.stderr.write(`switchboard: ${e.message}\n`);
+        process.exitCode = 2;
+        return;
+      }
       process.stdout.write(formatReport(run, { transcripts: opts.transcripts }));
       process.exitCode = run.failed > 0 ? 1 : 0;
     });

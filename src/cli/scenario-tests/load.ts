@@ -9,6 +9,7 @@ import { parse, YAMLParseError } from 'yaml';
 import { canonicalStartCall, type CallRequest, type StartCallFields } from '../../core/calls/request.js';
 import { SwitchboardError } from '../../core/errors.js';
 import { CALL_STATES, type CallState } from '../../core/calls/states.js';
+import { ScenarioError, scenarioFrom, type Scenario } from '../../carriers/sim/scenarios.js';
 
 /** A text check: `said`/`heard` match when some line matches, `never_said` when no line does. */
 export interface TextPattern {
@@ -38,6 +39,11 @@ export interface ScenarioTestCase {
   /** The canonical request (checked at load time, so a bad field is a bad file, not a failed case). */
   request: CallRequest;
   expect: Expectations;
+  /**
+   * Who answers, given in the case itself (a recorded callee: `switchboard scenarios record`); put on the
+   * simulated network for the run at its `number`, which the call must dial.
+   */
+  callee?: Scenario;
 }
 
 export class ScenarioTestFileError extends Error {
@@ -113,7 +119,7 @@ export function parseScenarioTests(text: string, file: string): ScenarioTestCase
       throw new ScenarioTestFileError(`${where(field)}: ${msg}`);
     };
     if (!isObject(raw)) return fail(undefined, 'expected a mapping with name, call and expect');
-    for (const k of Object.keys(raw)) if (!['name', 'call', 'expect'].includes(k)) fail(k, 'unknown field (expected name, call, expect)');
+    for (const k of Object.keys(raw)) if (!['name', 'call', 'expect', 'callee'].includes(k)) fail(k, 'unknown field (expected name, call, expect, callee)');
     if (typeof raw.name !== 'string' || !raw.name.trim()) fail('name', 'required, a non-empty string');
     const name = (raw.name as string).trim();
     if (names.has(name)) fail('name', 'another case in this file has the same name');
@@ -128,7 +134,16 @@ export function parseScenarioTests(text: string, file: string): ScenarioTestCase
       throw e;
     }
     const expect = checkExpect(raw.expect, fail);
-    return { file, name, call, request, expect };
+    if (raw.callee === undefined) return { file, name, call, request, expect };
+    let callee: Scenario;
+    try {
+      callee = scenarioFrom(raw.callee, file, `case ${i + 1} callee.`);
+    } catch (e) {
+      if (e instanceof ScenarioError) throw new ScenarioTestFileError(e.message);
+      throw e;
+    }
+    if (callee.number !== call.phone_number) fail('callee.number', 'must be the number the call dials (call.phone_number)');
+    return { file, name, call, request, expect, callee };
   });
 }
 

@@ -9,7 +9,9 @@ import { createSwitchboard, type Switchboard } from '../../app.js';
 import { RealClock, VirtualClock, type Clock } from '../../lib/clock.js';
 import type { Brain } from '../../engine/brain.js';
 import type { CallRow } from '../../store/schema.js';
-import type { ScenarioTestCase } from './load.js';
+import { ScenarioTestFileError, type ScenarioTestCase } from './load.js';
+import { SimCarrier, loadScenarios } from '../../carriers/sim/index.js';
+import { createLogger } from '../../lib/logger.js';
 
 export interface ScenarioTestOptions {
   /** A brain to use instead of the one the configuration picks. */
@@ -62,7 +64,8 @@ export async function runScenarioTests(cases: ScenarioTestCase[], o: ScenarioTes
   delete env.REDIS_URL;
   const config = loadConfig(env);
   const clock: Clock = o.timeScale ? new RealClock(o.timeScale) : new VirtualClock();
-  const sb = await createSwitchboard(config, { inMemory: true, clock, ...(o.brain ? { brain: o.brain } : {}) });
+  const carrier = await networkWith(config.scenariosDir, cases, clock);
+  const sb = await createSwitchboard(config, { inMemory: true, clock, carrier, ...(o.brain ? { brain: o.brain } : {}) });
   const timeoutMs = o.caseTimeoutMs ?? (o.timeScale ? 30 * 60_000 : 60_000);
   try {
     const { org } = await sb.core.orgs.ensure(ORG, { credits: 1_000_000 });
@@ -81,6 +84,20 @@ export async function runScenarioTests(cases: ScenarioTestCase[], o: ScenarioTes
   } finally {
     await sb.shutdown();
   }
+}
+
+/** The simulated network of SCENARIOS_DIR plus the callees the cases bring (recorded calls). */
+async function networkWith(dir: string, cases: ScenarioTestCase[], clock: Clock): Promise<SimCarrier> {
+  const scenarios = await loadScenarios(dir);
+  const taken = new Map(scenarios.map((s) => [s.number, s.file]));
+  for (const c of cases) {
+    if (!c.callee) continue;
+    const prev = taken.get(c.callee.number);
+    if (prev) throw new ScenarioTestFileError(`${c.file}: case "${c.name}": callee.number: ${c.callee.number} is already used in ${prev}`);
+    taken.set(c.callee.number, c.file);
+    scenarios.push(c.callee);
+  }
+  return new SimCarrier({ scenarios, clock, log: createLogger('silent') });
 }
 
 async function runCase(sb: Switchboard, orgId: string, c: ScenarioTestCase, timeoutMs: number): Promise<ScenarioTestResult> {

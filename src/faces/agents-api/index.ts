@@ -11,6 +11,8 @@ import { agentsApiErrorHandler, meta } from './errors.js';
 import { agentRoutes } from './routes/agents.js';
 import { taskRoutes } from './routes/tasks.js';
 import { callRoutes } from './routes/calls.js';
+import { managementRoutes } from './routes/management.js';
+import { phoneNumberRoutes } from './routes/phone-numbers.js';
 import { agentsApiWebhook } from './webhooks.js';
 
 export { agentsLiveSocket } from './live-socket.js';
@@ -32,4 +34,6 @@ export const agentsApiFace: FastifyPluginAsync<FaceOptions> = async (app, opts) 
   await app.register(agentRoutes, own);
   await app.register(taskRoutes, own);
   await app.register(callRoutes, own);
+  await app.register(managementRoutes, own);
+  await app.register(phoneNumberRoutes, own);
 };

@@ -11,6 +11,7 @@ import type { WebSocket } from 'ws';
 import { FollowerTooSlowError } from '../../core/calls/follow.js';
 import { canMove, isTerminal, type CallState } from '../../core/calls/states.js';
 import type { CallRow } from '../../store/index.js';
+import { sessionOf } from '../shared/auth.js';
 import type { FaceOptions } from '../shared/options.js';
 import { statusWord, transcriptItem } from './map.js';
 
@@ -51,6 +52,9 @@ export const agentsLiveSocket: FastifyPluginAsync<FaceOptions> = async (app, { c
           if (claims && claims.p === 'live' && claims.c === req.params.id) orgId = String(claims.o);
         } else if (typeof key === 'string' && key) {
           orgId = (await core.orgs.authenticate(key))?.id;
+        } else {
+          // The dashboard's session cookie (SameSite=Strict: a cross-site page's socket does not carry it).
+          orgId = (await sessionOf(core, req))?.org.id;
         }
         if (!orgId) return reject(reply, 401, 'Invalid or missing api_key or session_token');
         const call = await core.calls.find(orgId, req.params.id).catch(() => undefined);

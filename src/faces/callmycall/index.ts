@@ -13,6 +13,7 @@ import { userOnCallRoutes } from './routes/user-on-call.js';
 import { callerIdRoutes } from './routes/caller-ids.js';
 import { creditRoutes } from './routes/credits.js';
 import { recordingMediaRoutes, recordingRoutes } from './routes/recordings.js';
+import { scenarioRoutes } from './routes/scenario.js';
 import { callMyCallWebhook } from './webhooks.js';
 import type { FaceOptions } from '../shared/options.js';
 
@@ -47,4 +48,5 @@ export const callMyCallFace: FastifyPluginAsync<FaceOptions> = async (app, opts)
   await app.register(recordingRoutes, own);
   // Signed recording URLs carry their own token (`config.signedUrl`: the key check lets them through).
   await app.register(recordingMediaRoutes, own);
+  await app.register(scenarioRoutes, own);
 };

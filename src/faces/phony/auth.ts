@@ -9,10 +9,7 @@ import type { Core } from '../../core/index.js';
 import { SwitchboardError } from '../../core/errors.js';
 import { hashKey } from '../../core/orgs.js';
 import type { CallRow } from '../../store/index.js';
-import { keyActor, requestKey } from '../shared/auth.js';
-
-/** The actor of a keyless request (PHONY_ALLOW_ANONYMOUS). */
-export const ANONYMOUS = 'anonymous';
+import { hasCsrfToken, isUnsafeMethod, keyFingerprint, requestKey, sessionOf } from '../shared/auth.js';
 
 /**
  * Finds the organisation of the request's key (or keeps what an earlier hook found); sets the rate key.
@@ -25,8 +22,16 @@ export function phonyAuth(app: FastifyInstance, core: Core, allowAnonymous: bool
     const org = key ? await core.orgs.authenticate(key) : null;
     if (key && org) {
       req.org = org;
-      req.actor = keyActor(key);
+      req.auth = { kind: 'key', fingerprint: keyFingerprint(key) };
       req.rateKey = 'k:' + hashKey(key);
+      return;
+    }
+    // The dashboard's session cookie (FACES.md: Phony's routes take a key or the cookie).
+    const session = key ? null : await sessionOf(core, req);
+    if (session) {
+      req.org = session.org;
+      req.auth = { kind: 'session', session };
+      req.rateKey = 'k:' + session.keyHash;
     } else {
       req.rateKey = 'ip:' + req.ip;
     }
@@ -34,11 +39,15 @@ export function phonyAuth(app: FastifyInstance, core: Core, allowAnonymous: bool
   // The shared budget of every face (RATE_LIMIT_PER_MINUTE), counted before a bad key is refused.
   app.addHook('onRequest', app.rateLimit());
   app.addHook('onRequest', async (req) => {
-    if ((req as Partial<FastifyRequest>).org) return;
+    if ((req as Partial<FastifyRequest>).org) {
+      if (req.auth?.kind === 'session' && isUnsafeMethod(req.method) && !hasCsrfToken(req, req.auth.session)) {
+        throw new SwitchboardError('SB_ERR_CSRF', 'Missing or wrong X-CSRF-Token header (required with the session cookie)');
+      }
+      return;
+    }
     const key = requestKey(req, true);
     if (key) throw new SwitchboardError('SB_ERR_UNAUTHENTICATED', 'Invalid API key');
     if (!allowAnonymous) throw new SwitchboardError('SB_ERR_UNAUTHENTICATED', 'An API key is required (Authorization: Bearer KEY or ?api_key=)');
-    req.actor = ANONYMOUS;
   });
 }
 

@@ -8,7 +8,7 @@ import type { Config } from '../../config/index.js';
 import type { Core, Org } from '../../core/index.js';
 import { SwitchboardError } from '../../core/errors.js';
 import { hashKey } from '../../core/orgs.js';
-import { keyActor } from './auth.js';
+import { hasCsrfToken, isUnsafeMethod, keyFingerprint, sessionOf } from './auth.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -48,9 +48,11 @@ export interface AuthMessages {
 }
 
 /**
- * A face's key check and rate limit, in this order: find the key's organisation, count the request (against
- * the key when it is valid, against the client's address when there is no key or a bad one, so guessing keys
- * is limited too), then refuse an unauthenticated request.
+ * A face's key check and rate limit, in this order: find the key's organisation (or, with no key, the
+ * dashboard session of the request's cookie), count the request (against the key when it is valid — a
+ * session counts against the key it signed in with — against the client's address when there is no key or
+ * a bad one, so guessing keys is limited too), then refuse an unauthenticated request, and a change made
+ * under a cookie without the session's CSRF token (a Bearer key needs none: a browser never adds it).
  */
 export function keyAuth(
   app: FastifyInstance,
@@ -69,16 +71,28 @@ export function keyAuth(
     const org = key ? await core.orgs.authenticate(key) : null;
     if (key && org) {
       req.org = org;
-      req.actor = keyActor(key);
+      req.auth = { kind: 'key', fingerprint: keyFingerprint(key) };
       req.rateKey = 'k:' + hashKey(key);
+      return;
+    }
+    const session = key ? null : await sessionOf(core, req);
+    if (session) {
+      req.org = session.org;
+      req.auth = { kind: 'session', session };
+      req.rateKey = 'k:' + session.keyHash;
     } else {
       req.rateKey = 'ip:' + req.ip;
     }
   });
   app.addHook('onRequest', app.rateLimit());
   app.addHook('onRequest', async (req) => {
-    if ((req as Partial<FastifyRequest>).org || req.routeOptions.config?.signedUrl === true) return;
-    throw new SwitchboardError('SB_ERR_UNAUTHENTICATED', keyOf(req) ? messages.invalid : messages.missing);
+    if (!(req as Partial<FastifyRequest>).org) {
+      if (req.routeOptions.config?.signedUrl === true) return;
+      throw new SwitchboardError('SB_ERR_UNAUTHENTICATED', keyOf(req) ? messages.invalid : messages.missing);
+    }
+    if (req.auth?.kind === 'session' && isUnsafeMethod(req.method) && !hasCsrfToken(req, req.auth.session)) {
+      throw new SwitchboardError('SB_ERR_CSRF', 'Missing or wrong X-CSRF-Token header (required with the session cookie)');
+    }
   });
 }
 

@@ -23,6 +23,8 @@ const CODES: Record<string, { status: number; code: string }> = {
   SB_ERR_SHUTTING_DOWN: { status: 503, code: 'service_unavailable' },
   SB_ERR_UNAVAILABLE: { status: 503, code: 'service_unavailable' },
   SB_ERR_PROVIDER: { status: 502, code: 'provider_error' },
+  SB_ERR_FORBIDDEN: { status: 403, code: 'forbidden' },
+  SB_ERR_CSRF: { status: 403, code: 'forbidden' },
 };
 
 export function truedyError(req: FastifyRequest, status: number, code: string, message: string, details: Record<string, unknown> = {}) {

@@ -52,7 +52,7 @@ export abstract class Talker implements Party {
     });
   }
 
-  digits(): void {
+  digits(_digits?: string): void {
     // People ignore keypad tones.
   }
 

@@ -3,7 +3,7 @@
  * extensions POST /v1/calls/:callSid/operator-answer (the answer to the agent's question to the operator),
  * /say and /press (a supervisor's line and key presses). Each goes through the core and over the bus to the
  * session that owns the call. Supervisor commands (transfer, operator answer, say, press) carry who gave
- * them — the API key, by its fingerprint — and count as overrides.
+ * them — the API key by its fingerprint, or the dashboard user (`actorOf`) — and count as overrides.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
