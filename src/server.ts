@@ -16,6 +16,8 @@ import type { Logger } from './lib/logger.js';
 import { callMyCallFace } from './faces/callmycall/index.js';
 import { agentsApiFace, agentsLiveSocket } from './faces/agents-api/index.js';
 import { truedyFace } from './faces/truedy/index.js';
+import { dashboardFace } from './faces/dashboard/index.js';
+import type { SimulatedNumber } from './faces/dashboard/api.js';
 import { guardInput, isStorableDateTime } from './faces/shared/input.js';
 import { lenientJson, sharedRateLimit } from './faces/shared/plumbing.js';
 import { rootErrorHandler } from './faces/shared/errors.js';
@@ -79,6 +81,8 @@ export interface ServerDeps {
   storeState: () => Promise<'ok' | 'down'>;
   rateLimitRedis?: unknown;
   metrics?: Metrics;
+  /** The simulated network's numbers, offered by the dashboard's start-a-call form (none on a real carrier). */
+  simulatedNumbers?: () => SimulatedNumber[];
 }
 
 const HealthBody = Type.Object({
@@ -179,5 +183,6 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
   await app.register(agentsApiFace, { prefix: '/api/v1', core: d.core, bus: d.bus });
   await app.register(agentsLiveSocket, { core: d.core, bus: d.bus });
   await app.register(truedyFace, { prefix: '/api/public/v1', core: d.core, bus: d.bus });
+  await app.register(dashboardFace, { prefix: '/dashboard', core: d.core, bus: d.bus, simulatedNumbers: d.simulatedNumbers ?? (() => []) });
   return app as unknown as FastifyInstance;
 }
