@@ -80,6 +80,16 @@ export function CallPage({ sid }: { sid: string }) {
     [sid, ended],
   );
 
+  // A live call's duration runs from its answer (the stream's in_progress event), counted here each second.
+  const answeredAt = statuses.find((e) => e.status === 'in_progress')?.at;
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (ended || !answeredAt) return;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [ended, answeredAt]);
+  const duration = info.data?.duration ?? (answeredAt && !ended ? (now - Date.parse(answeredAt)) / 1000 : null);
+
   const transcript = events.filter((e): e is Extract<CallEvent, { type: 'transcript' }> => e.type === 'transcript');
   const others = events.filter((e) => e.type !== 'transcript');
   const c = info.data;
@@ -109,7 +119,7 @@ export function CallPage({ sid }: { sid: string }) {
           </div>
           <div>
             <dt>Duration</dt>
-            <dd>{clock(c.duration)}</dd>
+            <dd>{clock(duration)}</dd>
           </div>
         </dl>
       )}
