@@ -63,8 +63,9 @@ describe.each(VIEWPORTS)('dashboard at $width px: a live call', (viewport) => {
     await page.getByRole('alert').waitFor();
     expect(await page.getByRole('navigation', { name: 'Main' }).count()).toBe(0);
 
+    // By keyboard alone: the key, then Enter.
     await page.getByLabel('API key').fill(t.key);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('API key').press('Enter');
     await page.getByRole('heading', { name: 'Live calls' }).waitFor();
 
     // The start form offers the simulated numbers; the restaurant is one of them.
@@ -88,7 +89,7 @@ describe.each(VIEWPORTS)('dashboard at $width px: a live call', (viewport) => {
 
     // The supervisor's line: sent, then heard on the call, shown as the supervisor's, and in the events.
     await page.getByLabel('Say a line').fill(LINE);
-    await page.getByRole('button', { name: 'Say it' }).click();
+    await page.getByLabel('Say a line').press('Enter');
     await page.getByRole('status').filter({ hasText: 'Line sent' }).waitFor();
     clockPump.resume();
     await transcript.locator('li.supervisor', { hasText: LINE }).waitFor();

@@ -26,6 +26,8 @@ export function StartCallPage() {
   const [persona, setPersona] = useState({ name: '', phone: '', role: '' });
   const [share, setShare] = useState<Record<string, boolean>>({});
   const [webhook, setWebhook] = useState('');
+  const [userOnCall, setUserOnCall] = useState(false);
+  const [userPhone, setUserPhone] = useState('');
   const { busy, message, run } = useAction();
   const callable = (sims.data ?? []).filter((s) => s.kind !== 'caller');
 
@@ -39,6 +41,7 @@ export function StartCallPage() {
       ...(Object.keys(personaFields).length ? { persona: personaFields } : {}),
       ...(Object.keys(share).length ? { share_policy: share } : {}),
       ...(webhook.trim() ? { webhook: webhook.trim() } : {}),
+      ...(userOnCall ? { userOnCall: true, userPhone: userPhone.trim() } : {}),
     };
     void run(async () => {
       const r = await api<{ sid: string }>('POST', '/v1/start-call', body);
@@ -96,6 +99,18 @@ export function StartCallPage() {
               <input type="checkbox" checked={share[k] === true} onChange={(e) => setShare({ ...share, [k]: e.currentTarget.checked })} /> {label}
             </label>
           ))}
+        </fieldset>
+        <fieldset>
+          <legend>User on call</legend>
+          <label class="check">
+            <input type="checkbox" checked={userOnCall} onChange={(e) => setUserOnCall(e.currentTarget.checked)} /> I join the call first; the AI takes over when
+            I activate it
+          </label>
+          {userOnCall && (
+            <Field label="My phone" hint="The number Switchboard rings to add you to the call">
+              {(id, hint) => <input id={id} aria-describedby={hint} type="tel" required value={userPhone} onInput={(e) => setUserPhone(e.currentTarget.value)} />}
+            </Field>
+          )}
         </fieldset>
         <Field label="Webhook URL (optional)">
           {(id) => <input id={id} type="url" value={webhook} onInput={(e) => setWebhook(e.currentTarget.value)} />}
