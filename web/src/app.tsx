@@ -55,7 +55,7 @@ export function App() {
   const path = hash.slice(1);
   const call = /^\/calls\/([^/]+)$/.exec(path);
   let page;
-  if (call) page = <CallPage sid={decodeURIComponent(call[1])} />;
+  if (call) page = <CallPage key={call[1]} sid={decodeURIComponent(call[1])} />;
   else if (path === '/start') page = <StartCallPage />;
   else if (path === '/agents') page = <AgentsPage />;
   else if (path === '/tasks') page = <TasksPage />;

@@ -64,9 +64,17 @@ export function CallPage({ sid }: { sid: string }) {
   // The call's facts are read again at each change of status (and every few seconds for its duration).
   const info = useData(() => api<any>('GET', `/v1/calls/${encodeURIComponent(sid)}`), [sid, statuses.length], 3000);
   const turns = useData(() => api<any>('GET', `/dashboard/api/calls/${encodeURIComponent(sid)}/turns`), [sid, events.length], undefined);
+  // A user-on-call session's room is polled (its phases are not call events); any other call answers 404 once.
+  const [isSession, setIsSession] = useState(true);
   const conference = useData(
-    () => api<any>('GET', `/v1/calls/${encodeURIComponent(sid)}/conference-status`).catch((e) => (e instanceof ApiError && e.status === 404 ? null : Promise.reject(e))),
+    () =>
+      api<any>('GET', `/v1/calls/${encodeURIComponent(sid)}/conference-status`).catch((e) => {
+        if (!(e instanceof ApiError) || e.status !== 404) throw e;
+        setIsSession(false);
+        return null;
+      }),
     [sid, events.length],
+    isSession && !streamEnded ? 2000 : undefined,
   );
   // The stream's latest status is the freshest word (core words: in_progress…); the stored one until then.
   const status: string | undefined = statuses.length ? statuses[statuses.length - 1].status : info.data?.status;
@@ -298,10 +306,18 @@ function Controls({ sid, question, conference }: { sid: string; question?: strin
             );
           }}
         >
-          <p>
-            User on call: <strong>{conference.state}</strong>
-            {conference.ai_active ? ' · the AI is active' : ''}
+          <p data-testid="conference">
+            User on call: <strong>{String(conference.state).replace(/_/g, ' ')}</strong>
+            {conference.ai_active ? ' · the AI is active' : ' · the AI is waiting'}
           </p>
+          <ul class="participants">
+            {(conference.participants ?? []).map((p: any) => (
+              <li key={p.callSid}>
+                {p.role}: {p.status}
+                {p.muted ? ' (muted)' : ''}
+              </li>
+            ))}
+          </ul>
           {!conference.ai_active && (
             <>
               <Field label="Task for the AI (optional)">{(id) => <input id={id} value={aiTask} onInput={(e) => setAiTask(e.currentTarget.value)} />}</Field>
