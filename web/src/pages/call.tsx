@@ -329,9 +329,11 @@ function Controls({ sid, question, conference }: { sid: string; question?: strin
               </button>
             </>
           )}
-          <button type="button" disabled={busy} onClick={() => void run(() => api('POST', `${path}/drop-user`, {}), 'The user has left the call')}>
-            Drop the user
-          </button>
+          {(conference.participants ?? []).some((p: any) => p.role === 'user' && p.status !== 'completed') && (
+            <button type="button" disabled={busy} onClick={() => void run(() => api('POST', `${path}/drop-user`, {}), 'The user has left the call')}>
+              Drop the user
+            </button>
+          )}
         </form>
       )}
       <button type="button" class="danger" disabled={busy} onClick={() => void run(() => api('POST', '/v1/end-call', { callSid: sid }), 'Call ended')}>
