@@ -73,6 +73,8 @@ describe.each(VIEWPORTS)('dashboard at $width px: a live call', (viewport) => {
     await page.getByRole('button', { name: /\+15550100/ }).click();
     expect(await page.getByLabel('Phone number', { exact: true }).inputValue()).toBe('+15550100');
     await page.getByLabel('Task', { exact: true }).fill('Confirm the booking for two on Friday at 8 pm for Alex Smith.');
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(viewport.width);
+    await page.screenshot({ path: screenshot(`start-call-${viewport.name}`), fullPage: true });
     await page.getByRole('button', { name: 'Start the call' }).click();
     await page.getByRole('heading', { name: 'Call to +15550100' }).waitFor();
     const sid = decodeURIComponent(new URL(page.url()).hash.replace('#/calls/', ''));
