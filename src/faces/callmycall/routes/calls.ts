@@ -67,12 +67,13 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
     },
     async (req) => {
       const call = await core.calls.find(req.org.id, req.params.callId);
-      const [transcripts, question, turns] = await Promise.all([
+      const [transcripts, question, turns, recordings] = await Promise.all([
         core.calls.transcript(call.id),
         core.calls.pendingQuestion(call.id),
         core.calls.turns(call.id),
+        core.recordings.urlsFor([call.id]),
       ]);
-      return { ...callView(call, transcripts), operator_question: question, latency: latencyView(turns) };
+      return { ...callView(call, transcripts, recordings.get(call.id)), operator_question: question, latency: latencyView(turns) };
     },
   );
 
