@@ -1,7 +1,7 @@
 /**
  * Webhook deliveries in the dashboard, in a real browser: a call's `call_completed` that gave up (the
  * receiver answered 503 three times) shows as a dead letter with its attempts; *Redeliver* sends it again,
- * and the receiver gets it.
+ * and the receiver gets it. The call was recorded, and its page plays the recording.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -40,7 +40,7 @@ describe('dashboard: webhook deliveries', () => {
       method: 'POST',
       url: '/v1/start-call',
       headers,
-      payload: { phone_number: '+15550100', task: 'Confirm my booking, reference AB123', language: 'en', webhook: rx.url },
+      payload: { phone_number: '+15550100', task: 'Confirm my booking, reference AB123', language: 'en', webhook: rx.url, record: true },
     });
     const sid = start.json().sid;
     const list = async () => (await t.sb.app.inject({ method: 'GET', url: `/v1/webhook/deliveries?call_id=${sid}`, headers })).json().deliveries as any[];
@@ -60,5 +60,16 @@ describe('dashboard: webhook deliveries', () => {
     expect(again.json.event).toBe('call_completed');
     // The page, refreshing itself, shows the delivery that went through.
     await page.getByRole('cell', { name: 'HTTP 200' }).waitFor();
+
+    // The call was recorded: its page has a player whose signed URL serves the audio.
+    await page.goto(`${url}/dashboard/#/calls/${sid}`);
+    const player = page.getByLabel('Call recording');
+    await player.waitFor({ state: 'attached' });
+    const src = await player.getAttribute('src');
+    // The URL is built from PUBLIC_URL, which a test on port 0 cannot know: its path and token are what count.
+    const signed = new URL(src!, url);
+    const audio = await fetch(url + signed.pathname + signed.search);
+    expect(audio.status).toBe(200);
+    expect(audio.headers.get('content-type')).toMatch(/^audio\//);
   });
 });

@@ -85,7 +85,8 @@ export function CallPage({ sid }: { sid: string }) {
       ended
         ? await api<any>('GET', `/v1/calls/${encodeURIComponent(sid)}/recording?format=mp3`).catch((e) => (e instanceof ApiError ? null : Promise.reject(e)))
         : null,
-    [sid, ended],
+    // Recordings are made after the call ends: asked again when the call's own record shows one.
+    [sid, ended, info.data?.recordingUrl],
   );
 
   // A live call's duration runs from its answer (the stream's in_progress event), counted here each second.

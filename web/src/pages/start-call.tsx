@@ -28,6 +28,7 @@ export function StartCallPage() {
   const [webhook, setWebhook] = useState('');
   const [userOnCall, setUserOnCall] = useState(false);
   const [userPhone, setUserPhone] = useState('');
+  const [record, setRecord] = useState(false);
   const { busy, message, run } = useAction();
   const callable = (sims.data ?? []).filter((s) => s.kind !== 'caller');
 
@@ -42,6 +43,7 @@ export function StartCallPage() {
       ...(Object.keys(share).length ? { share_policy: share } : {}),
       ...(webhook.trim() ? { webhook: webhook.trim() } : {}),
       ...(userOnCall ? { userOnCall: true, userPhone: userPhone.trim() } : {}),
+      ...(record ? { record: true } : {}),
     };
     void run(async () => {
       const r = await api<{ sid: string }>('POST', '/v1/start-call', body);
@@ -112,6 +114,9 @@ export function StartCallPage() {
             </Field>
           )}
         </fieldset>
+        <label class="check">
+          <input type="checkbox" checked={record} onChange={(e) => setRecord(e.currentTarget.checked)} /> Record the call
+        </label>
         <Field label="Webhook URL (optional)">
           {(id) => <input id={id} type="url" value={webhook} onInput={(e) => setWebhook(e.currentTarget.value)} />}
         </Field>
