@@ -27,11 +27,12 @@ describe('dashboard: webhook deliveries', () => {
     page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
     page.setDefaultTimeout(WAIT);
   });
+  // Shutting down waits for the recording job the call started (CPU-heavy on a loaded machine).
   afterAll(async () => {
     await browser?.close();
     await t?.close();
     await rx?.close();
-  });
+  }, 180_000);
 
   it('shows the attempts of a delivery that gave up, and redelivers it', async () => {
     rx.script([503, 503, 503]);
