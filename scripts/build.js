@@ -2,7 +2,8 @@
 /**
  * `npm run build` (also run at install, by `prepare`), and the freshness check behind `npm start`.
  *
- * A build compiles src/ into dist/ (tsc), makes the embedded database template, and leaves a stamp dated
+ * A build compiles src/ into dist/ (tsc), bundles the dashboard (web/ → dist/dashboard, Vite), makes the
+ * embedded database template, and leaves a stamp dated
  * when the build began. `npm start` rebuilds only when a source is newer than that stamp, so a warm start
  * runs the compiled server at once instead of compiling first. (Plain JS, no dependency: it must run
  * before anything is compiled.)
@@ -16,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STAMP = path.join(ROOT, 'dist', '.build-stamp');
 /** What a build reads: a change to any of them (an edit, a new or deleted file) calls for a new build. */
-const INPUTS = ['src', 'tsconfig.json', 'tsconfig.build.json'];
+const INPUTS = ['src', 'web', 'tsconfig.json', 'tsconfig.build.json'];
 
 /** The latest modification under `p` (directories count: deleting a file changes its folder). */
 function newest(p) {
@@ -48,8 +49,15 @@ export function canBuild() {
 /** Builds dist/; false when a step failed (its output has said why). */
 export function build() {
   const began = new Date(); // a source saved during the build is then still newer than the stamp
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  for (const args of [[tsc, '-p', 'tsconfig.build.json'], [path.join('dist', 'store', 'pglite-template.js')]]) {
+  const require = createRequire(import.meta.url);
+  const tsc = require.resolve('typescript/bin/tsc');
+  const vite = path.join(path.dirname(require.resolve('vite/package.json')), 'bin', 'vite.js');
+  const steps = [
+    [tsc, '-p', 'tsconfig.build.json'],
+    [vite, 'build', '--config', path.join('web', 'vite.config.js')],
+    [path.join('dist', 'store', 'pglite-template.js')],
+  ];
+  for (const args of steps) {
     const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
     if (r.status !== 0) return false;
   }

@@ -197,7 +197,9 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
 
   const rateLimitRedis = config.redisUrl ? rateLimitClient(config.redisUrl, log) : undefined;
   const storeHealth = new StoreHealth(store.db);
-  const app = await buildServer({ core, bus, log, activeCalls: () => dialer.liveCount, storeState: () => storeHealth.state(), rateLimitRedis, metrics });
+  const app = await buildServer({ core, bus, log, activeCalls: () => dialer.liveCount, storeState: () => storeHealth.state(), rateLimitRedis, metrics,
+    simulatedNumbers: () => (carrier instanceof SimCarrier ? carrier.numbers() : []),
+  });
   // Twilio's callbacks and relay socket (verified by X-Twilio-Signature, not by key).
   // With several nodes (Redis), a callback for a call another node carries is passed on to it.
   const twilioCluster = carrier instanceof TwilioCarrier && config.redisUrl ? new TwilioCluster(carrier, bus, log) : undefined;

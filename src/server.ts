@@ -23,6 +23,8 @@ import { ErrorBody as PhonyError } from './faces/phony/schemas.js';
 import { phonyErrorHandler } from './faces/phony/errors.js';
 import { dashboardAuth } from './faces/dashboard-auth/index.js';
 import { AuthErrorBody as DashboardAuthError, dashboardAuthErrorHandler } from './faces/dashboard-auth/errors.js';
+import { dashboardFace } from './faces/dashboard/index.js';
+import type { SimulatedNumber } from './faces/dashboard/api.js';
 import { guardInput, isStorableDateTime } from './faces/shared/input.js';
 import { lenientJson, sharedRateLimit } from './faces/shared/plumbing.js';
 import { rootErrorHandler } from './faces/shared/errors.js';
@@ -102,6 +104,8 @@ export interface ServerDeps {
   storeState: () => Promise<'ok' | 'down'>;
   rateLimitRedis?: unknown;
   metrics?: Metrics;
+  /** The simulated network's numbers, offered by the dashboard's start-a-call form (none on a real carrier). */
+  simulatedNumbers?: () => SimulatedNumber[];
 }
 
 const HealthBody = Type.Object({
@@ -226,5 +230,6 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
   await app.register(truedyFace, { prefix: '/api/public/v1', core: d.core, bus: d.bus });
   await app.register(phonyFace, { core: d.core, bus: d.bus, phony: d.core.config.phony });
   await app.register(dashboardAuth, { prefix: '/auth', core: d.core, bus: d.bus });
+  await app.register(dashboardFace, { prefix: '/dashboard', core: d.core, bus: d.bus, simulatedNumbers: d.simulatedNumbers ?? (() => []) });
   return app as unknown as FastifyInstance;
 }

@@ -79,6 +79,13 @@ export class SimCarrier implements Carrier {
     return 'no party on the simulated network answers this number; run `npx switchboard scenarios` to list them';
   }
 
+  /** The numbers on this network and who answers each (the dashboard offers them), sorted by number. */
+  numbers(): Array<{ number: string; name: string; kind: string; language?: string; description?: string }> {
+    return [...this.byNumber.values()]
+      .map((s) => ({ number: s.number, name: s.name, kind: s.kind, language: s.language, description: s.description }))
+      .sort((a, b) => a.number.localeCompare(b.number));
+  }
+
   /**
    * Everything said on a call's line (agent and party, as heard), for tests and debugging. Kept until the
    * carrier is dropped; not part of the `Carrier` interface.
