@@ -18,7 +18,7 @@ import type { Logger } from '../lib/logger.js';
 import { background } from '../lib/background.js';
 import type { ActionResult, AgentBrief, Brain } from './brain.js';
 import { OK } from './brain.js';
-import { KEYPAD_FIELD_LABEL, buildBrief, keypadDigits } from './brief.js';
+import { buildBrief, keypadDigits, keypadFieldLabel } from './brief.js';
 import { goodbyeLine } from './lines.js';
 import type { Metrics } from '../metrics/index.js';
 import type { Activity, ActionHost } from './activity.js';
@@ -463,8 +463,10 @@ export class CallSession implements ActionHost {
         return OK;
       case 'press_field': {
         const digits = keypadDigits(this.req, a.field);
-        const label = KEYPAD_FIELD_LABEL[a.field];
+        const label = keypadFieldLabel(a.field);
         if (!digits) return result.refused(`The ${label} may not be entered by keypad on this call.`);
+        // An answering machine records the tones: personal details are never typed into a voicemail.
+        if (this.answeredBy === 'machine') return result.refused(`The ${label} is not entered on an answering machine.`);
         await io.sendDigits(digits);
         // The transcript shows that something was typed, never what: the digits stay out of every record.
         await this.rec({ type: 'transcript', role: 'agent', text: `[entered ${label} by keypad]` });
@@ -539,7 +541,7 @@ export class CallSession implements ActionHost {
     const before = this.outcome;
     this.outcome = { ...before, goalCompleted: before.goalCompleted ?? true, reason, closedBy: 'transfer', transferred: true };
     try {
-      const briefing = warm ? `Transferring a call about: ${this.req.task}` : undefined;
+      const briefing = warm ? `Transferring a call about: ${this.brief().task}` : undefined;
       await io.transfer(to, { warm, briefing });
       // The agent's part of the call is over: no turn acts any more.
       if (this.phase === 'live') this.phase = 'closing';

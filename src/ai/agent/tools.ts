@@ -7,7 +7,7 @@
 import type { AgentAction, AgentBrief } from '../../engine/brain.js';
 import type { ToolCall, ToolSpec } from '../llm/llm.js';
 import type { InlineCommand } from './inline-commands.js';
-import { KEYPAD_FIELD_NAMES } from './prompt.js';
+import { keypadFieldName } from './prompt.js';
 import { normalizeLanguage } from '../../core/calls/language.js';
 
 export const TOOL_NAMES = ['press_keys', 'enter_on_keypad', 'transfer_call', 'end_call', 'ask_operator', 'wait', 'mark_human_answered', 'switch_language'] as const;
@@ -38,7 +38,7 @@ export function toolSpecs(brief: AgentBrief): ToolSpec[] {
     tools.push({
       name: 'enter_on_keypad',
       description: `Type one of the caller's details on the keypad without saying it: ${brief.keypadFields
-        .map((f) => `${f} (${KEYPAD_FIELD_NAMES[f]})`)
+        .map((f) => `${f} (${keypadFieldName(f)})`)
         .join(', ')}. You do not know the digits; Switchboard enters them.`,
       parameters: {
         type: 'object',
