@@ -66,3 +66,31 @@ const PERSONA_FIELD_LABEL: Record<'phone' | 'personal_security_number', string> 
 export function keypadFieldLabel(field: KeypadField): string {
   return isTaskKeypadField(field) ? taskFieldLabel(field) : PERSONA_FIELD_LABEL[field];
 }
+
+/** The mark that stands for a protected digit wherever key presses are shown. */
+export const MASKED_DIGIT = '•';
+
+/**
+ * Keys as they may be shown in the transcript stream, the call's record and the CLI: a run of digits that
+ * is a value the share policy protects (a persona field not to be said, a number withheld from the task)
+ * is masked, digit by digit; menu choices and other keys stay readable.
+ */
+export function shownKeys(req: CallRequest, keys: string): string {
+  const p = req.persona ?? {};
+  const s = req.sharePolicy;
+  const secrets = [
+    ...(p.phone && !s.phone_voice ? [p.phone] : []),
+    ...(p.personal_security_number && !s.pnr_voice ? [p.personal_security_number] : []),
+    ...protectedTask(req).details.map((d) => d.digits),
+  ]
+    .flatMap((v) => {
+      const digits = v.replace(/\D/g, '');
+      // Also the forms a menu might be given: without the century, or without the country code.
+      return [digits, digits.length === 12 ? digits.slice(2) : '', digits.replace(/^(46|1|44)/, '0')];
+    })
+    .filter((d) => d.length >= 6)
+    .sort((a, b) => b.length - a.length);
+  let shown = keys;
+  for (const secret of secrets) shown = shown.split(secret).join(MASKED_DIGIT.repeat(secret.length));
+  return shown;
+}

@@ -63,3 +63,17 @@ describe('protectTaskText', () => {
     expect(p.task).toBe('pnr [personal identity number 1], mobile +46 70 123 45 67');
   });
 });
+
+describe('shownKeys', () => {
+  it('masks a protected number inside keys pressed, in its long and short forms, and leaves menu choices readable', async () => {
+    const { shownKeys } = await import('../../src/engine/brief.js');
+    const { canonicalStartCall } = await import('../../src/core/calls/request.js');
+    const req = canonicalStartCall({ phone_number: '+15550105', task: 'Card 4111 1111 1111 1111', persona: { personal_security_number: '19900101-0017' } });
+    expect(shownKeys(req, '1w199001010017#')).toBe('1w••••••••••••#');
+    expect(shownKeys(req, '9001010017#')).toBe('••••••••••#');
+    expect(shownKeys(req, '4111111111111111')).toBe('••••••••••••••••');
+    expect(shownKeys(req, '2')).toBe('2');
+    // A number the client allowed to be said is shown as pressed.
+    expect(shownKeys({ ...req, task: 'x', sharePolicy: { ...req.sharePolicy, pnr_voice: true } }, '199001010017')).toBe('199001010017');
+  });
+});

@@ -7,7 +7,7 @@ import { isTerminal } from '../../../core/calls/states.js';
 import { SwitchboardError } from '../../../core/errors.js';
 import { SseStream } from '../../shared/sse.js';
 import type { FaceOptions } from '../../shared/options.js';
-import { callView, latencyView, statusWord, transcriptItem } from '../map.js';
+import { callView, keysItem, latencyView, statusWord, transcriptItem } from '../map.js';
 import { CallIdParams, EndCallBody, EndCallResponse, ErrorBody, StartCallBody, StartCallResponse } from '../schemas.js';
 
 const PING_MS = 15_000;
@@ -67,12 +67,13 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
     },
     async (req) => {
       const call = await core.calls.find(req.org.id, req.params.callId);
-      const [transcripts, question, turns] = await Promise.all([
+      const [transcripts, question, turns, keys] = await Promise.all([
         core.calls.transcript(call.id),
         core.calls.pendingQuestion(call.id),
         core.calls.turns(call.id),
+        core.calls.keyPresses(call.id),
       ]);
-      return { ...callView(call, transcripts), operator_question: question, latency: latencyView(turns) };
+      return { ...callView(call, transcripts, undefined, keys.map(keysItem)), operator_question: question, latency: latencyView(turns) };
     },
   );
 
@@ -81,7 +82,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
     {
       config: { streaming: true },
       schema: {
-        summary: 'Live transcript (Server-Sent Events: added, ping, ended)',
+        summary: 'Live transcript (Server-Sent Events: added, keys, ping, ended)',
         tags: ['CallMyCall'],
         params: CallIdParams,
         querystring: Type.Object({
@@ -107,6 +108,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
       try {
         for await (const e of core.calls.follow(req.org.id, call.id, { afterSeq, signal: sse.signal, onTooSlow })) {
           if (e.type === 'transcript') await sse.send('added', transcriptItem(e), e.seq);
+          else if (e.type === 'command' && e.keys) await sse.send('keys', keysItem(e), e.seq);
           else if (e.type === 'status' && isTerminal(e.status)) await sse.send('ended', { status: statusWord(e.status) });
         }
         sse.close();
