@@ -112,6 +112,13 @@ export class Orgs {
     await this.db.updateTable('orgs').set({ webhook_secret: secret }).where('id', '=', orgId).execute();
   }
 
+  /** Gives the organisation a new webhook signing secret at once (deliveries from now on use it) and returns it. */
+  async rotateWebhookSecret(orgId: string): Promise<string> {
+    const secret = newWebhookSecret();
+    await this.setWebhookSecret(orgId, secret);
+    return secret;
+  }
+
   async setCredits(orgId: string, credits: number): Promise<void> {
     await this.db.updateTable('orgs').set({ credits }).where('id', '=', orgId).execute();
   }

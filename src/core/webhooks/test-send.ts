@@ -5,7 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { SwitchboardError } from '../errors.js';
 import { newCallSid } from '../../lib/ids.js';
-import type { OrgRow } from '../../store/schema.js';
+import type { CallEventRow, CallRow, OrgRow } from '../../store/schema.js';
+import type { WebhookPayloadInput } from '../calls/webhook-payloads.js';
+import { canonicalStartCall } from '../calls/request.js';
+import { priceCall } from '../credits.js';
 import { attemptWebhook, type WebhookSenderOptions } from './deliver.js';
 
 /** The events a webhook can subscribe to (FACES.md, CallMyCall). */
@@ -61,6 +64,67 @@ export function sampleWebhookPayload(event: WebhookEvent, nowMs = Date.now()): R
   return { event, call_id: sid, sid, timestamp: Math.floor(nowMs / 1000), data: sampleData(event, nowMs) };
 }
 
+/**
+ * A finished sample call, as the stored rows a real delivery is built from: a face's own payload builder
+ * turns it into exactly the body its real deliveries have (fields, types, words).
+ */
+export function samplePayloadInput(event: WebhookEvent, nowMs = Date.now()): WebhookPayloadInput {
+  const at = (dt: number) => new Date(nowMs - dt);
+  const sid = newCallSid();
+  const request = canonicalStartCall({ phone_number: '+46700000000', task: 'Test call', webhook: 'https://example.com/webhook' });
+  const ended = event === 'call_completed' || event === 'price_updated';
+  const call: CallRow = {
+    id: randomUUID(),
+    sid,
+    org_id: '',
+    direction: 'outbound',
+    from_number: null, // as a call placed without from_number
+    to_number: '+46700000000',
+    status: ended ? 'completed' : 'in_progress',
+    request,
+    carrier: 'sim',
+    brain: 'rules',
+    answered_by: 'human',
+    outcome: ended ? 'goal_completed' : null,
+    end_reason: ended ? 'task_completed' : null,
+    last_error: null,
+    goal_completed: ended ? true : null,
+    summary: ended ? 'Test call: the goal was completed.' : null,
+    extracted: null, // what the offline brain reports; with a model, an object of what it extracted
+    duration_seconds: ended ? 42 : null,
+    credits_charged: ended ? 2 : null,
+    owner_node: null,
+    next_seq: 3,
+    answered_at: at(45_000),
+    ended_at: ended ? at(3_000) : null,
+    agent_id: null,
+    task_id: null,
+    created_at: at(50_000),
+    updated_at: at(3_000),
+  };
+  const line = (seq: number, role: 'agent' | 'callee', text: string, dt: number): CallEventRow => ({
+    call_id: call.id,
+    seq,
+    kind: 'transcript',
+    role,
+    text,
+    data: null,
+    created_at: at(dt),
+  });
+  const transcripts = event === 'call_completed' || event === 'transcript_updated'
+    ? [line(1, 'agent', 'Hello, this is a test call from Switchboard.', 20_000), line(2, 'callee', 'Hi, this is a test answer.', 15_000)]
+    : [];
+  return {
+    event,
+    call,
+    request,
+    transcripts,
+    timestamp: Math.floor(nowMs / 1000),
+    // Priced by the same rule as a real call of its length.
+    ...(event === 'price_updated' ? { price: priceCall(42) } : {}),
+  };
+}
+
 export interface TestWebhookResult {
   success: boolean;
   /** The receiver's status; null when no response came (then `error` says why). */
@@ -78,6 +142,8 @@ export async function sendTestWebhook(
   deps: WebhookSenderOptions,
   org: Pick<OrgRow, 'id' | 'webhook_secret'>,
   input: { url: string; event?: string },
+  /** Builds the body from a sample call as a face builds its real deliveries; without it, `sampleWebhookPayload`. */
+  build?: (sample: WebhookPayloadInput) => unknown,
 ): Promise<TestWebhookResult> {
   const event = input.event ?? 'call_completed';
   if (!isWebhookEvent(event)) throw new UnknownWebhookEventError();
@@ -88,7 +154,7 @@ export async function sendTestWebhook(
     callId: null,
     event,
     url: input.url,
-    rawBody: JSON.stringify(sampleWebhookPayload(event)),
+    rawBody: JSON.stringify(build ? build(samplePayloadInput(event)) : sampleWebhookPayload(event)),
     secret: org.webhook_secret ?? deps.config.webhookSigningSecret ?? null,
     attempt: 1,
   });
