@@ -16,7 +16,9 @@ export type ErrorCode =
   | 'SB_ERR_NOT_DEAD_LETTER'
   | 'SB_ERR_SHUTTING_DOWN'
   | 'SB_ERR_UNAVAILABLE'
-  | 'SB_ERR_PROVIDER';
+  | 'SB_ERR_PROVIDER'
+  /** The route manages the account (keys, organisations, users) and needs a signed-in session, not an API key. */
+  | 'SB_ERR_SESSION_REQUIRED';
 
 const STATUS: Record<ErrorCode, number> = {
   SB_ERR_VALIDATION: 400,
@@ -32,6 +34,7 @@ const STATUS: Record<ErrorCode, number> = {
   SB_ERR_SHUTTING_DOWN: 503,
   SB_ERR_UNAVAILABLE: 503,
   SB_ERR_PROVIDER: 502,
+  SB_ERR_SESSION_REQUIRED: 403,
 };
 
 export class SwitchboardError extends Error {

@@ -11,6 +11,7 @@ import { agentsApiErrorHandler, meta } from './errors.js';
 import { agentRoutes } from './routes/agents.js';
 import { taskRoutes } from './routes/tasks.js';
 import { callRoutes } from './routes/calls.js';
+import { sessionOnlyRoutes } from './routes/session-only.js';
 import { agentsApiWebhook } from './webhooks.js';
 
 export { agentsLiveSocket } from './live-socket.js';
@@ -32,4 +33,5 @@ export const agentsApiFace: FastifyPluginAsync<FaceOptions> = async (app, opts) 
   await app.register(agentRoutes, own);
   await app.register(taskRoutes, own);
   await app.register(callRoutes, own);
+  await app.register(sessionOnlyRoutes, own);
 };
