@@ -15,6 +15,8 @@ module.exports = {
     // The schema names the core's types of its JSON columns (calls.request, call_events.data): types only.
     { name: 'store-schema-core-types-only', severity: 'error', from: { path: '^src/store/schema\\.ts$' }, to: { path: '^src/(core|engine|faces|carriers|ai|server|cli|app)', dependencyTypesNot: ['type-only'] } },
     { name: 'store-schema-core-calls-only', severity: 'error', from: { path: '^src/store/schema\\.ts$' }, to: { path: '^src/(engine|faces|carriers|ai|server|cli|app)' } },
+    // Offline audio (espeak-ng, sox, lame) is a leaf: the simulated network, the core and the AI adapters use it.
+    { name: 'speech-is-a-leaf', severity: 'error', from: { path: '^src/speech' }, to: { path: '^src/(?!speech/|lib/)' } },
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true, dependencyTypesNot: ['type-only'] } },
   ],
   options: {

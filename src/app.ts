@@ -7,7 +7,10 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Config } from './config/index.js';
 import { openBus, type Bus } from './bus/index.js';
-import { createCore, DIAL_JOB, NodeLeases, TASK_JOB, type Core, type DialJob } from './core/index.js';
+import { createCore, DIAL_JOB, NodeLeases, RECORDING_JOBS, TASK_JOB, type Core, type DialJob, type RecordingStorage } from './core/index.js';
+
+/** Recording jobs (fetch, render, convert, store, purge) run at once on one node. */
+const RECORDING_CONCURRENCY = 2;
 import { routeInbound } from './core/calls/inbound.js';
 import { Orgs, newWebhookSecret } from './core/orgs.js';
 import { registerWebhookDelivery } from './core/webhooks/index.js';
@@ -45,6 +48,8 @@ export interface SwitchboardOverrides {
   jobPollMs?: number;
   /** Sees every live call's session events, in order (engine tests). */
   sessionObserver?: SessionObserver;
+  /** Where recordings are kept, instead of what the configuration says (tests). */
+  recordingStorage?: RecordingStorage;
 }
 
 export interface Switchboard {
@@ -110,7 +115,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     nodeId: config.nodeId,
     pollMs: o.jobPollMs,
     releaseAllLocksAtStart: store.kind === 'pglite',
-    excludeKinds: [TASK_JOB, DIAL_JOB],
+    excludeKinds: [TASK_JOB, DIAL_JOB, ...RECORDING_JOBS],
   });
   // Scheduled tasks have a runner of their own: at most TASK_CONCURRENCY tasks in progress in the whole
   // cluster, counted in the claim's transaction (Tasks.freeSlots); a task holds its slot until its call ends.
@@ -120,6 +125,16 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     concurrency: config.taskConcurrency,
     onlyRegisteredKinds: true,
     admit: (trx, wanted) => core.tasks.freeSlots(trx, config.taskConcurrency, wanted),
+  });
+  // Recordings (rendering speech, converting audio, moving files) use CPU and disk: a few at a time per node,
+  // in a runner of their own, so that they never hold up webhook deliveries or starve live calls.
+  const recordingJobs = new JobRunner(store.db, log, {
+    nodeId: config.nodeId,
+    pollMs: o.jobPollMs,
+    concurrency: RECORDING_CONCURRENCY,
+    onlyRegisteredKinds: true,
+    // Rendering a long simulated call or downloading a long Twilio recording may take a while.
+    lockTimeoutMs: 5 * 60_000,
   });
   // Queued calls are dial jobs, claimed while this node has free lines (the Dialer's take/give).
   const dialJobs = new JobRunner(store.db, log, {
@@ -137,14 +152,22 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     carrierName: carrier.name,
     checkDestination: carrier.checkDestination?.bind(carrier),
     verifyCallerId: carrier.capabilities.callerIdVerification && carrier.verifyCallerId ? carrier.verifyCallerId.bind(carrier) : undefined,
-    wakeJobs: () => inBackground(() => jobs.wake()),
+    wakeJobs: () => inBackground(() => {
+      jobs.wake();
+      recordingJobs.wake();
+    }),
     wakeDials: () => inBackground(() => dialJobs.wake()),
     wakeTasks: () => inBackground(() => taskJobs.wake()),
     summarize: llm
       ? (i) => summarizeCall(llm, { brief: buildBrief(i.request), transcript: i.transcript, goalCompleted: i.goalCompleted })
       : undefined,
+    fetchRecording: carrier.capabilities.recording && carrier.fetchRecording ? carrier.fetchRecording.bind(carrier) : undefined,
+    recordingStorage: o.recordingStorage,
   });
   registerWebhookDelivery(jobs, { db: store.db, config, log });
+  // Recordings: the carrier announces each one once it has it; a durable job fetches and stores it.
+  core.recordings.registerJobs(recordingJobs);
+  carrier.onRecording?.((r) => background(log, 'recording not queued', () => core.recordings.carrierReady(r), { callId: r.callId }));
   taskJobs.register(TASK_JOB, core.tasks.jobHandler());
 
   const dialer = new Dialer({
@@ -185,6 +208,8 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   await inBackground(() => jobs.start());
   await inBackground(() => dialJobs.start());
   await inBackground(() => taskJobs.start());
+  await inBackground(() => recordingJobs.start());
+  core.recordings.startRetention();
   log.info({ brain: brain.name, carrier: carrier.name, store: store.kind, bus: config.redisUrl ? 'redis' : 'memory' }, 'switchboard ready');
 
   let closed = false;
@@ -234,8 +259,11 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
       if (closed) return;
       closed = true;
       core.calls.stopAcceptingCalls();
+      core.recordings.stopRetention();
       // Queued calls and due tasks stay in the database for another node (or this one after a restart).
       await taskJobs.stop(2000);
+      // A recording under way is taken up again (by this node after a restart, or another) once its lock lapses.
+      await recordingJobs.stop(2000);
       await dialJobs.stop(5000);
       await dialer.drain(config.shutdownGraceSeconds * 1000);
       await app.close();

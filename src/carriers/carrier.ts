@@ -22,6 +22,18 @@ export interface CarrierCapabilities {
   callerIdVerification?: boolean;
   /** Puts a user (an operator) and the target in one room, and lets the agent take over (`startUserOnCall`). */
   userOnCall?: boolean;
+  /** Records calls that ask for it (`record`) and hands the recording over (`onRecording`, `fetchRecording`). */
+  recording?: boolean;
+}
+
+/**
+ * A call's recording is ready at the carrier: `ref` is the carrier's own handle on it (plain JSON, kept in
+ * a job until it is fetched), given back to `fetchRecording`.
+ */
+export interface RecordingReady {
+  /** Switchboard's call id. */
+  callId: string;
+  ref: unknown;
 }
 
 /**
@@ -289,4 +301,11 @@ export interface Carrier {
    * both legs are placed; rejects (with nothing left dialling) when either could not be placed.
    */
   startUserOnCall?(req: UserOnCallRequest, onEvent: (e: CarrierEvent) => void): Promise<UserOnCallHandle>;
+  /**
+   * With `recording`: receives every recording of a call that asked for one, once the carrier has it (after
+   * the call; for Twilio, when its recording status callback arrives). One handler is kept.
+   */
+  onRecording?(handler: (r: RecordingReady) => void): void;
+  /** With `recording`: the audio of a recording announced to `onRecording`, as a WAV file. Rejects while not ready. */
+  fetchRecording?(ref: unknown): Promise<Buffer>;
 }

@@ -74,6 +74,24 @@ export interface Config {
     /** Replaces https://api.twilio.com (tests only). */
     apiBaseUrl?: string;
   };
+  /** Call recordings (docs/recordings.md). */
+  recordings: {
+    /** Folder of the recording files (default DATA_DIR/recordings), when no S3 bucket is set. */
+    dir: string;
+    /** S3-compatible object storage, used instead of the folder when RECORDINGS_S3_BUCKET is set. */
+    s3?: {
+      bucket: string;
+      region: string;
+      endpoint?: string;
+      credentials?: { accessKeyId: string; secretAccessKey: string };
+      forcePathStyle: boolean;
+      prefix: string;
+    };
+    /** Recordings older than this many days are deleted (0: kept until their call is deleted). */
+    retentionDays: number;
+    /** How long a signed recording URL works. */
+    urlTtlSeconds: number;
+  };
   /** The language model; absent = the offline rules brain. */
   llm?: {
     provider: 'openai' | 'anthropic';
@@ -152,6 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
   const host = str(env, 'HOST') ?? '127.0.0.1';
   const publicUrl = url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`;
   const webhookSigningSecret = str(env, 'WEBHOOK_SIGNING_SECRET');
+  const dataDir = path.resolve(str(env, 'DATA_DIR') ?? './data');
   if (webhookSigningSecret !== undefined && webhookSigningSecret.length < 16) {
     throw new ConfigError('WEBHOOK_SIGNING_SECRET', 'must be at least 16 characters');
   }
@@ -159,7 +178,7 @@ export function loadConfig(env: Env = process.env): Config {
     nodeEnv,
     port,
     host,
-    dataDir: path.resolve(str(env, 'DATA_DIR') ?? './data'),
+    dataDir,
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     databaseSchema: schemaName(env, 'DATABASE_SCHEMA'),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
@@ -182,6 +201,7 @@ export function loadConfig(env: Env = process.env): Config {
     taskConcurrency: int(env, 'TASK_CONCURRENCY', 10, 1, 10_000),
     nodeLease: readNodeLease(env),
     llm: readLlm(env),
+    recordings: readRecordings(env, dataDir),
     ...readCarrier(env),
   };
 }
@@ -207,6 +227,40 @@ function readCarrier(env: Env): Pick<Config, 'carrier' | 'twilio'> {
   if (fromNumber !== undefined && !/^\+[1-9]\d{6,14}$/.test(fromNumber)) throw new ConfigError('TWILIO_FROM_NUMBER', 'must be an E.164 number (+15551234567)');
   const apiKey = apiKeySid && apiKeySecret ? { apiKey: { sid: apiKeySid, secret: apiKeySecret } } : {};
   return { carrier, twilio: { accountSid, authToken, ...apiKey, fromNumber, apiBaseUrl: url(env, 'TWILIO_API_BASE_URL', ['http:', 'https:']) } };
+}
+
+/**
+ * Recordings: a folder (RECORDINGS_DIR, default DATA_DIR/recordings), or S3-compatible storage when
+ * RECORDINGS_S3_BUCKET is set; keys go together (both or neither).
+ */
+function readRecordings(env: Env, dataDir: string): Config['recordings'] {
+  const bucket = str(env, 'RECORDINGS_S3_BUCKET');
+  const endpoint = url(env, 'RECORDINGS_S3_ENDPOINT', ['http:', 'https:']);
+  const accessKeyId = str(env, 'RECORDINGS_S3_ACCESS_KEY_ID');
+  const secretAccessKey = str(env, 'RECORDINGS_S3_SECRET_ACCESS_KEY');
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new ConfigError(accessKeyId === undefined ? 'RECORDINGS_S3_ACCESS_KEY_ID' : 'RECORDINGS_S3_SECRET_ACCESS_KEY', 'RECORDINGS_S3_ACCESS_KEY_ID and RECORDINGS_S3_SECRET_ACCESS_KEY go together');
+  }
+  if (!bucket && (endpoint || accessKeyId)) throw new ConfigError('RECORDINGS_S3_BUCKET', 'is required when other RECORDINGS_S3_* variables are set');
+  if (bucket !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError('RECORDINGS_S3_BUCKET', 'must be an S3 bucket name (3-63 lower-case letters, digits, dots and hyphens)');
+  const prefix = str(env, 'RECORDINGS_S3_PREFIX') ?? '';
+  if (prefix && !/^[\w.\-/]{1,200}$/.test(prefix)) throw new ConfigError('RECORDINGS_S3_PREFIX', 'must be letters, digits, . _ - and /');
+  const pathStyle = oneOf(env, 'RECORDINGS_S3_FORCE_PATH_STYLE', ['true', 'false'] as const, endpoint ? 'true' : 'false');
+  return {
+    dir: path.resolve(str(env, 'RECORDINGS_DIR') ?? path.join(dataDir, 'recordings')),
+    s3: bucket
+      ? {
+          bucket,
+          region: str(env, 'RECORDINGS_S3_REGION') ?? 'us-east-1',
+          endpoint,
+          credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+          forcePathStyle: pathStyle === 'true',
+          prefix,
+        }
+      : undefined,
+    retentionDays: int(env, 'RECORDING_RETENTION_DAYS', 0, 0, 36_500),
+    urlTtlSeconds: int(env, 'RECORDING_URL_TTL_SECONDS', 3600, 10, 7 * 24 * 3600),
+  };
 }
 
 /** The lease must outlast a few heartbeats, or a node busy for a moment would be taken for dead. */

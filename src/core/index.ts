@@ -15,6 +15,8 @@ import { CallIndex } from './calls/list.js';
 import { checkWebhookUrl, Webhooks } from './webhooks/index.js';
 import { CallManager } from './calls/manage.js';
 import { CallerIds, type VerifyCallerId } from './caller-ids.js';
+import { Recordings, type FetchRecording } from './recordings/service.js';
+import { openRecordingStorage, type RecordingStorage } from './recordings/storage/index.js';
 
 export * from './errors.js';
 export { CallService, DIAL_JOB, dialJobKey, isWaiting, type CallLauncher, type DialJob } from './calls/service.js';
@@ -30,6 +32,8 @@ export { Webhooks } from './webhooks/index.js';
 export { FollowerTooSlowError, FOLLOW_QUEUE_LIMIT, type FollowOptions } from './calls/follow.js';
 export { CallReports, buildReport, type CallReport, type ReportSummarizer } from './calls/report.js';
 export { CallerIds, VERIFICATION_STATUSES, type VerificationStatus, type VerifyCallerId } from './caller-ids.js';
+export { Recordings, RECORDING_FORMATS, RECORDING_JOBS, type CarrierRecording, type FetchRecording, type RecordingFormat, type RecordingMedia } from './recordings/service.js';
+export { openRecordingStorage, FolderStorage, S3Storage, type RecordingStorage, type ByteRange } from './recordings/storage/index.js';
 export { Tasks, TASK_JOB, TASK_STATUSES, TASK_WEBHOOK_EVENTS, type TaskInput, type TaskPatch } from './tasks.js';
 
 /**
@@ -55,6 +59,8 @@ export interface Core {
   callManager: CallManager;
   /** Test sends and the delivery log. */
   webhooks: Webhooks;
+  /** Call recordings: stored audio and its signed URLs. */
+  recordings: Recordings;
   /** Why a webhook target is not acceptable in this deployment, or null. */
   checkWebhookUrl(url: string): string | null;
 }
@@ -75,6 +81,10 @@ export interface CoreDeps {
   wakeTasks?: () => void;
   /** Re-summarises stored transcripts with a model, when one is configured. */
   summarize?: ReportSummarizer;
+  /** The carrier's download of a recording it announced (carriers with the `recording` capability). */
+  fetchRecording?: FetchRecording;
+  /** Where recordings are kept; default: as the configuration says (openRecordingStorage). */
+  recordingStorage?: RecordingStorage;
 }
 
 export function createCore(d: CoreDeps): Core {
@@ -103,7 +113,18 @@ export function createCore(d: CoreDeps): Core {
     checkWebhookUrl: (url) => checkWebhookUrl(url, { production }),
     wakeTasks: d.wakeTasks,
   });
+  const recordings = new Recordings({
+    db: d.db,
+    log: d.log,
+    config: d.config,
+    secrets,
+    storage: d.recordingStorage ?? openRecordingStorage(d.config),
+    fetch: d.fetchRecording,
+    carrierName: d.carrierName,
+    wakeJobs: d.wakeJobs,
+  });
   return {
+    recordings,
     agents,
     numbers: new PhoneNumbers(d.db, secrets),
     tasks,

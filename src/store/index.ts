@@ -6,6 +6,7 @@ import * as m0003 from './migrations/0003_agents_numbers_tasks.js';
 import * as m0004 from './migrations/0004_caller_ids.js';
 import * as m0005 from './migrations/0005_node_leases.js';
 import * as m0007 from './migrations/0007_first_key_dead_letters.js';
+import * as m0013 from './migrations/0013_recordings.js';
 import { pgliteAsPool } from './pglite-pool.js';
 import { lockDataDir } from './lock.js';
 import { isEmptyDataDir, loadTemplate } from './pglite-template.js';
@@ -52,6 +53,7 @@ const migrations: Record<string, Migration> = {
   '0004_caller_ids': m0004,
   '0005_node_leases': m0005,
   '0007_first_key_dead_letters': m0007,
+  '0013_recordings': m0013,
 };
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 

@@ -217,7 +217,30 @@ export interface NodesTable {
   expires_at: Date;
 }
 
+/** Which audio files a recording has, with their sizes in bytes. */
+export type RecordingFormats = Partial<Record<'wav' | 'mp3', number>>;
+
+/** A call's recording (migration 0013). Its audio lives in the recording storage under `storage_key`.`<format>`. */
+export interface RecordingsTable {
+  id: string;
+  /** `RE` + 32 hex: the id in recording URLs. */
+  sid: string;
+  call_id: string;
+  org_id: string;
+  /** Who made it: the carrier's name (`sim`, `twilio`). */
+  source: string;
+  /** processing → ready | failed */
+  status: string;
+  storage_key: string;
+  duration_seconds: number | null;
+  formats: Json<RecordingFormats>;
+  error: string | null;
+  created_at: Timestamp;
+  ready_at: Date | null;
+}
+
 export interface Database {
+  recordings: RecordingsTable;
   nodes: NodesTable;
   caller_id_verifications: CallerIdVerificationsTable;
   caller_ids: CallerIdsTable;
@@ -248,3 +271,4 @@ export type TaskRow = Selectable<TasksTable>;
 export type CallerIdVerificationRow = Selectable<CallerIdVerificationsTable>;
 export type CallerIdRow = Selectable<CallerIdsTable>;
 export type NodeRow = Selectable<NodesTable>;
+export type RecordingRow = Selectable<RecordingsTable>;

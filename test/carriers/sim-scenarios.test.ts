@@ -75,6 +75,7 @@ describe('scenario files', () => {
       transfer: true,
       inbound: true,
       callerIdVerification: true,
+      recording: true,
     });
     expect(carrier.checkDestination('+15550100')).toBeNull();
     expect(carrier.checkDestination('+15557777')).toMatch(/scenarios/);

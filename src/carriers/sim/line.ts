@@ -47,6 +47,14 @@ export interface PartyEnd {
 
 export type LineLog = Array<{ who: 'agent' | 'party'; text: string }>;
 
+/**
+ * What was heard on the line and when, for its recording: speech (as far as it was said before being cut
+ * off) and keypad keys, each at `at` ms after the line opened, lasting `ms`.
+ */
+export type LineSound =
+  | { kind: 'speech'; who: 'agent' | 'party'; text: string; at: number; ms: number }
+  | { kind: 'key'; who: 'agent'; key: string; at: number; ms: number };
+
 function words(text: string): string[] {
   return text.split(/\s+/).filter(Boolean);
 }
@@ -61,6 +69,10 @@ interface AgentSpeech {
 export class Line implements PartyEnd {
   readonly channel: VoiceChannel;
   readonly log: LineLog = [];
+  /** Every sound on the line, timed (the simulated network's recording is made from it). */
+  readonly sounds: LineSound[] = [];
+  /** When the line opened (the call was answered), on the line's clock. */
+  readonly openedAt: number;
   party: Party | undefined;
   private readonly ended = new AbortController();
   private listener: ((input: CalleeInput) => void) | undefined;
@@ -72,13 +84,14 @@ export class Line implements PartyEnd {
 
   constructor(
     readonly clock: Clock,
-    private readonly wordsPerSecond: number,
+    readonly wordsPerSecond: number,
     /** Called once when the call ends: the party hung up, the agent did, or the agent transferred the call. */
     private readonly onEnd: (how: 'party' | 'agent' | 'transfer') => void,
     /** Whether a number exists on the network (a transfer target must). */
     private readonly reachable: (to: string) => boolean = () => true,
     private readonly logger: Pick<Logger, 'error'> = fallbackLogger(),
   ) {
+    this.openedAt = clock.now();
     this.channel = {
       say: (text, signal) => this.agentSay(text, signal),
       sendDigits: (d) => this.agentDigits(d),
@@ -139,6 +152,7 @@ export class Line implements PartyEnd {
       const stop = opts.cut ? AbortSignal.any([this.signal, opts.cut]) : this.signal;
       const full = await this.pause(this.durationOf(w.length), stop);
       const said = full ? text : w.slice(0, this.wordsBy(start)).join(' ');
+      if (said) this.sounds.push({ kind: 'speech', who: 'party', text: said, at: start - this.openedAt, ms: this.clock.now() - start });
       if (said && !this.isEnded) {
         this.log.push({ who: 'party', text: said });
         this.deliver({ type: 'speech', text: said });
@@ -179,6 +193,7 @@ export class Line implements PartyEnd {
       const full = await this.pause(this.durationOf(w.length), AbortSignal.any(stops));
       this.agent = undefined;
       const heard = full ? text : w.slice(0, this.wordsBy(speech.start)).join(' ');
+      if (heard) this.sounds.push({ kind: 'speech', who: 'agent', text: heard, at: speech.start - this.openedAt, ms: this.clock.now() - speech.start });
       if (heard && !this.isEnded) {
         this.log.push({ who: 'agent', text: heard });
         this.party?.hear(heard);
@@ -194,7 +209,9 @@ export class Line implements PartyEnd {
   private async agentDigits(digits: string): Promise<void> {
     for (const d of digits) {
       // A keypad tone lasts about a tenth of a second, with a short gap.
+      const at = this.clock.now() - this.openedAt;
       if (this.isEnded || !(await this.pause(150))) return;
+      this.sounds.push({ kind: 'key', who: 'agent', key: d, at, ms: 100 });
       this.log.push({ who: 'agent', text: `[pressed ${d}]` });
       this.party?.digits(d);
     }
@@ -221,8 +238,16 @@ export class Line implements PartyEnd {
     this.end('transfer');
   }
 
+  /** How long the line has been (or was) open, in clock ms. */
+  get openMs(): number {
+    return (this.closedAt ?? this.clock.now()) - this.openedAt;
+  }
+
+  private closedAt: number | undefined;
+
   private end(how: 'party' | 'agent' | 'transfer'): void {
     if (this.isEnded) return;
+    this.closedAt = this.clock.now();
     if (how === 'party') this.deliver({ type: 'hangup' });
     this.ended.abort();
     for (const r of this.agentQuiet.splice(0)) r();

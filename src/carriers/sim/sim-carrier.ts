@@ -15,11 +15,13 @@ import type {
   CallerIdVerificationResult,
   DialRequest,
   InboundCall,
+  RecordingReady,
 } from '../carrier.js';
+import { isSimRecordingRef, renderSimRecording, type SimRecordingRef } from './recording.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { maskPhone } from '../../lib/phone.js';
-import { Line, type LineLog, type Party } from './line.js';
+import { Line, type LineLog, type LineSound, type Party } from './line.js';
 import type { Scenario } from './scenarios.js';
 import { HumanParty } from './parties/human.js';
 import { IvrParty } from './parties/ivr.js';
@@ -54,7 +56,9 @@ export class SimCarrier implements Carrier {
     transfer: true,
     inbound: true,
     callerIdVerification: true,
+    recording: true,
   };
+  private recordingHandler: ((r: RecordingReady) => void) | undefined;
   private readonly byNumber = new Map<string, Scenario>();
   private readonly lines = new Map<string, Line>();
   private inboundHandler: ((call: InboundCall) => void) | undefined;
@@ -75,6 +79,11 @@ export class SimCarrier implements Carrier {
    */
   lineLog(callId: string): LineLog | undefined {
     return this.lines.get(callId)?.log;
+  }
+
+  /** What was heard on a call's line and when (its recording's script), for tests; as `lineLog`. */
+  lineSounds(callId: string): LineSound[] | undefined {
+    return this.lines.get(callId)?.sounds;
   }
 
   async dial(req: DialRequest, onEvent: (e: CarrierEvent) => void): Promise<CarrierCallHandle> {
@@ -111,7 +120,10 @@ export class SimCarrier implements Carrier {
       }
       await clock.sleep(ringSeconds * 1000, ringing.signal);
       if (scenario.kind === 'busy') return finish('busy');
-      line = this.answer(scenario, req, (how) => finish('completed', how === 'party' ? 'callee_hung_up' : how === 'transfer' ? 'transferred' : 'caller_hung_up'));
+      line = this.answer(scenario, req, (how) => {
+        if (req.record && line) this.recorded(req.callId, line, req.language);
+        finish('completed', how === 'party' ? 'callee_hung_up' : how === 'transfer' ? 'transferred' : 'caller_hung_up');
+      });
       emit({ type: 'answered', answeredBy: scenario.kind === 'voicemail' ? 'machine' : 'human', channel: line.channel });
       line.party!.start();
     };
@@ -165,6 +177,26 @@ export class SimCarrier implements Carrier {
     return done('failed', 'code_not_typed');
   }
 
+  onRecording(handler: (r: RecordingReady) => void): void {
+    this.recordingHandler = handler;
+  }
+
+  /** A recorded line has ended: its recording (what was heard, timed) is handed over at once. */
+  private recorded(callId: string, line: Line, language: string): void {
+    const ref: SimRecordingRef = { kind: 'sim', language, wordsPerSecond: line.wordsPerSecond, durationMs: line.openMs, sounds: line.sounds };
+    try {
+      this.recordingHandler?.({ callId, ref });
+    } catch (err) {
+      this.opts.log.error({ err, callId }, 'sim recording handler failed');
+    }
+  }
+
+  /** Renders a simulated call's recording offline (espeak-ng), as a WAV file. */
+  async fetchRecording(ref: unknown): Promise<Buffer> {
+    if (!isSimRecordingRef(ref)) throw new Error('not a simulated network recording');
+    return renderSimRecording(ref);
+  }
+
   onInbound(handler: (call: InboundCall) => void): void {
     this.inboundHandler = handler;
   }
@@ -208,9 +240,10 @@ export class SimCarrier implements Carrier {
               log.error({ err, callId: req.callId }, 'sim carrier listener failed');
             }
           };
-          const line = this.newLine(scenario, req.callId, (how) =>
-            emit({ type: 'ended', status: 'completed', reason: how === 'party' ? 'caller_hung_up' : how === 'transfer' ? 'transferred' : 'agent_hung_up' }),
-          );
+          const line: Line = this.newLine(scenario, req.callId, (how) => {
+            if (req.record) this.recorded(req.callId, line, req.language);
+            emit({ type: 'ended', status: 'completed', reason: how === 'party' ? 'caller_hung_up' : how === 'transfer' ? 'transferred' : 'agent_hung_up' });
+          });
           emit({ type: 'answered', answeredBy: 'human', channel: line.channel });
           line.party!.start();
           resolve({ answered: true, callId: req.callId });

@@ -1,7 +1,8 @@
 /**
  * The Twilio carrier's own HTTP surface (a Fastify plugin, registered only when CARRIER=twilio):
  * `POST /start_call` (TwiML for a call we placed), `POST /twilio/status` (status callbacks),
- * `POST /twilio/relay-ended` (the `<Connect action>` of a finished relay session), the ConversationRelay
+ * `POST /twilio/relay-ended` (the `<Connect action>` of a finished relay session), `POST
+ * /twilio/recording-status` (a recorded call's recording is ready), the ConversationRelay
  * socket `/relay/ws` and the Media Streams socket `/media/ws` (calls in audio mode, user-on-call listening
  * forks). Every request is verified with X-Twilio-Signature against the public URL (PUBLIC_URL + path;
  * `wss://` for the sockets): unsigned or wrongly signed → 403, nothing changes.
@@ -68,6 +69,15 @@ export function twilioRoutes(carrier: TwilioCarrier, cluster?: TwilioCluster) {
       if (!verified(req, carrier.publicUrl, form)) return refuse(reply);
       reply.type('text/xml');
       return carrier.relayEnded(form);
+    });
+
+    // A recording status callback (the RecordingStatusCallback of a recorded call): the recording is fetched.
+    app.post('/twilio/recording-status', { schema: { hide: true } }, async (req, reply) => {
+      const form = (req.body ?? {}) as Form;
+      if (!verified(req, carrier.publicUrl, form)) return refuse(reply);
+      const callId = (req.query as Record<string, unknown> | undefined)?.callId;
+      if (typeof callId === 'string' && callId) carrier.recordingStatus(callId, form);
+      return reply.code(204).send();
     });
 
     app.post('/twilio/status', { schema: { hide: true } }, async (req, reply) => {

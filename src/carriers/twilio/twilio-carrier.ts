@@ -11,7 +11,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import type { AnsweredBy, CallerIdVerificationRequest, CallerIdVerificationResult, Carrier, CarrierCallHandle, CarrierCapabilities, CarrierEndStatus, CarrierEvent, DialRequest, InboundCall, UserOnCallHandle, UserOnCallRequest } from '../carrier.js';
+import type { AnsweredBy, CallerIdVerificationRequest, CallerIdVerificationResult, Carrier, CarrierCallHandle, CarrierCapabilities, CarrierEndStatus, CarrierEvent, DialRequest, InboundCall, RecordingReady, UserOnCallHandle, UserOnCallRequest } from '../carrier.js';
 import type { Logger } from '../../lib/logger.js';
 import { maskPhone } from '../../lib/phone.js';
 import { ConversationRelayChannel, relayDialectOf } from './conversation-relay.js';
@@ -41,6 +41,12 @@ export interface TwilioCarrierOptions {
   /** Audio mode: how long a call whose far end is gone waits for Twilio's `completed` callback (default 15 s; tests shorten it). */
   streamEndedFallbackMs?: number;
   log: Logger;
+}
+
+/** A Twilio recording, as handed over to `onRecording` and given back to `fetchRecording`. */
+export interface TwilioRecordingRef {
+  kind: 'twilio';
+  recordingSid: string;
 }
 
 /** One call Switchboard placed, known by its Twilio CallSid. */
@@ -113,7 +119,9 @@ export class TwilioCarrier implements Carrier {
     inbound: true,
     callerIdVerification: true,
     userOnCall: true,
+    recording: true,
   };
+  private recordingHandler: ((r: RecordingReady) => void) | undefined;
   private readonly calls = new Map<string, TwilioCall>();
   private api: Promise<CallsApi> | undefined;
   private inboundHandler: ((call: InboundCall) => void) | undefined;
@@ -151,7 +159,7 @@ export class TwilioCarrier implements Carrier {
       timeout: Math.min(600, Math.max(1, Math.round(req.ringTimeoutSeconds ?? 60))),
       // Sync answering-machine detection: Twilio's verdict (`AnsweredBy`) comes with the `/start_call` request.
       machineDetection: 'Enable',
-      ...(req.record ? { record: true } : {}),
+      ...(req.record ? this.recordingParams(req.callId) : {}),
     });
     const call: TwilioCall = {
       callSid: created.sid,
@@ -220,6 +228,68 @@ export class TwilioCarrier implements Carrier {
     if (!done) return;
     this.opts.log.info({ verificationId, status }, 'twilio caller-ID verification ended');
     done(status === 'success' ? 'verified' : 'failed');
+  }
+
+  // ---- recordings ------------------------------------------------------------------------------
+
+  /**
+   * What a recorded call adds to its create request (protocols.md §1): `Record`, and the recording status
+   * callback, whose URL names our call (the callback comes after the call has ended and been forgotten here;
+   * Twilio signs the URL with its query, so the name cannot be forged).
+   */
+  private recordingParams(callId: string): Record<string, unknown> {
+    return {
+      record: true,
+      recordingStatusCallback: `${this.publicUrl}/twilio/recording-status?callId=${encodeURIComponent(callId)}`,
+      recordingStatusCallbackMethod: 'POST',
+      recordingStatusCallbackEvent: ['completed', 'absent'],
+    };
+  }
+
+  onRecording(handler: (r: RecordingReady) => void): void {
+    this.recordingHandler = handler;
+  }
+
+  /**
+   * A recording status callback (already verified): `completed` hands the recording over (`RecordingSid`);
+   * `absent` (nothing was recorded) and `failed` are logged. Any node may receive it: the handler stores
+   * a durable job, whichever node carried the call.
+   */
+  recordingStatus(callId: string, params: Record<string, string | string[]>): void {
+    const status = one(params.RecordingStatus);
+    const recordingSid = one(params.RecordingSid) ?? '';
+    if (status !== 'completed' || !/^RE[0-9a-f]{32}$/.test(recordingSid)) {
+      this.opts.log.warn({ callId, status, errorCode: one(params.ErrorCode) }, 'twilio recording not available');
+      return;
+    }
+    this.opts.log.info({ callId, recordingSid, seconds: one(params.RecordingDuration) }, 'twilio recording ready');
+    try {
+      this.recordingHandler?.({ callId, ref: { kind: 'twilio', recordingSid } satisfies TwilioRecordingRef });
+    } catch (err) {
+      this.opts.log.error({ err, callId }, 'twilio recording handler failed');
+    }
+  }
+
+  /**
+   * A recording's media as WAV: `GET /2010-04-01/Accounts/{AccountSid}/Recordings/{RE…}.wav` with the REST
+   * credentials (protocols.md §1 "Recordings"; media auth may be enforced). The URL is made here from the
+   * sid, never taken from the callback. Rejects on any answer but 200 (Twilio may still be processing it).
+   */
+  async fetchRecording(ref: unknown): Promise<Buffer> {
+    const r = ref as Partial<TwilioRecordingRef> | null;
+    if (r?.kind !== 'twilio' || typeof r.recordingSid !== 'string' || !/^RE[0-9a-f]{32}$/.test(r.recordingSid)) throw new Error('not a Twilio recording');
+    const base = (this.opts.apiBaseUrl ?? 'https://api.twilio.com').replace(/\/+$/, '');
+    const { accountSid, authToken, apiKey } = this.opts;
+    const user = apiKey ? `${apiKey.sid}:${apiKey.secret}` : `${accountSid}:${authToken}`;
+    const res = await fetch(`${base}/2010-04-01/Accounts/${accountSid}/Recordings/${r.recordingSid}.wav`, {
+      headers: { authorization: `Basic ${Buffer.from(user).toString('base64')}` },
+      signal: AbortSignal.timeout(60_000),
+    });
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw new Error(`twilio recording media answered ${res.status}`);
+    }
+    return Buffer.from(await res.arrayBuffer());
   }
 
   private unknownRelay: ((socket: WebSocket, first: string, callSid: string, queryCallSid?: string) => void) | undefined;

@@ -11,6 +11,7 @@ import { SwitchboardError, notFound } from '../errors.js';
 import type { CallRequest } from './request.js';
 import { LIVE_STATES, type CallState } from './states.js';
 import { dialJobKey } from './service.js';
+import { Recordings } from '../recordings/service.js';
 
 export interface CallQuery {
   /** Core states; an empty list matches nothing. */
@@ -52,7 +53,7 @@ export class CallManager {
   }
 
   /**
-   * Deletes a call with its events (the store cascades). A live call (queued, ringing, in progress) is
+   * Deletes a call with its events and its recording (the store cascades; the recording's files by a job). A live call (queued, ringing, in progress) is
    * refused with `SB_ERR_CALL_ACTIVE`; another organisation's call is not found.
    */
   async delete(orgId: string, id: string): Promise<void> {
@@ -61,6 +62,8 @@ export class CallManager {
       const c = await trx.selectFrom('calls').select(['id', 'status']).where('id', '=', id).where('org_id', '=', orgId).forUpdate().executeTakeFirst();
       if (!c) throw notFound('Call');
       if (isLive(c.status)) throw new SwitchboardError('SB_ERR_CALL_ACTIVE', 'Cannot delete an active call', { id, status: c.status });
+      // The recording's row goes with the call (cascade); its files by a job committed with the deletion.
+      await Recordings.purgeWithCalls(trx, [id]);
       await trx.deleteFrom('calls').where('id', '=', id).execute();
     });
   }

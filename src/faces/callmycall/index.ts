@@ -10,6 +10,7 @@ import { callRoutes } from './routes/calls.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { liveRoutes } from './routes/live.js';
 import { callerIdRoutes } from './routes/caller-ids.js';
+import { recordingMediaRoutes, recordingRoutes } from './routes/recordings.js';
 import { callMyCallWebhook } from './webhooks.js';
 import type { FaceOptions } from '../shared/options.js';
 
@@ -39,4 +40,7 @@ export const callMyCallFace: FastifyPluginAsync<FaceOptions> = async (app, opts)
   await app.register(webhookRoutes, own);
   await app.register(liveRoutes, own);
   await app.register(callerIdRoutes, own);
+  await app.register(recordingRoutes, own);
+  // Signed recording URLs carry their own token (`config.signedUrl`: the key check lets them through).
+  await app.register(recordingMediaRoutes, own);
 };

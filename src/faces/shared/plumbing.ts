@@ -10,6 +10,10 @@ import { SwitchboardError } from '../../core/errors.js';
 import { hashKey } from '../../core/orgs.js';
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route authenticates by a signed token of its own (a recording URL): no API key is asked for. */
+    signedUrl?: boolean;
+  }
   interface FastifyRequest {
     /** The authenticated organisation (set by `keyAuth`; every face route after it may rely on it). */
     org: Org;
@@ -54,6 +58,12 @@ export function keyAuth(
   messages: AuthMessages,
 ): void {
   app.addHook('onRequest', async (req) => {
+    // A route that authenticates by its own signed token (`config.signedUrl`) takes no key; it is still
+    // rate limited, against the client's address.
+    if (req.routeOptions.config?.signedUrl === true) {
+      req.rateKey = 'ip:' + req.ip;
+      return;
+    }
     const key = keyOf(req);
     const org = key ? await core.orgs.authenticate(key) : null;
     if (key && org) {
@@ -65,7 +75,7 @@ export function keyAuth(
   });
   app.addHook('onRequest', app.rateLimit());
   app.addHook('onRequest', async (req) => {
-    if ((req as Partial<FastifyRequest>).org) return;
+    if ((req as Partial<FastifyRequest>).org || req.routeOptions.config?.signedUrl === true) return;
     throw new SwitchboardError('SB_ERR_UNAUTHENTICATED', keyOf(req) ? messages.invalid : messages.missing);
   });
 }

@@ -83,8 +83,8 @@ export function costUsd(credits: number | null): number | null {
   return Math.round(credits * USD_PER_CREDIT * 100) / 100;
 }
 
-/** 003's call object. */
-export function callView(c: CallRow) {
+/** 003's call object; `recordingUrl`: the signed URL of its recording, when it has one. */
+export function callView(c: CallRow, recordingUrl?: string) {
   const req = requestOf(c);
   return {
     id: c.id,
@@ -99,7 +99,7 @@ export function callView(c: CallRow) {
     duration_seconds: c.duration_seconds,
     cost_usd: costUsd(c.credits_charged),
     summary: c.summary,
-    recording_url: null as string | null,
+    recording_url: recordingUrl ?? null,
     context: callContext(c, req),
     call_settings: callSettings(req),
     created_at: iso(c.created_at),

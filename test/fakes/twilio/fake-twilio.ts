@@ -18,6 +18,8 @@
  * pairs as customParameters and the asked tracks, playing the call's own party on `inbound` and what that
  * party hears on `outbound` (the other members of its room); `POST …/Streams/{sid or Name}.json
  * Status=stopped` sends `stop` and closes it, as does the end of the call. A redirect does not stop a fork.
+ * A call created with `Record=true` has a recording when it ends (§1 "Recordings"): the signed
+ * `RecordingStatusCallback` and its media at `GET /Recordings/{RE…}.wav` (Basic auth, like every request).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -91,7 +93,23 @@ export interface FakeCall {
   streams?: FakeMediaStreamClient[];
   /** Unidirectional forks created with the Streams subresource, in order. */
   forks?: FakeFork[];
+  /** A call created with `Record=true`: its recording, once the call has ended (§1 "Recordings"). */
+  recording?: FakeRecording;
   done: Promise<void>;
+}
+
+/** A call's recording: its media (a WAV of `duration` seconds) and the recording status callback sent. */
+export interface FakeRecording {
+  sid: string;
+  callSid: string;
+  /** Whole seconds, as `RecordingDuration`. */
+  duration: number;
+  /** The media as served (`.wav` / no extension). */
+  wav: Buffer;
+  /** The `completed` recording status callback, with the HTTP status Switchboard answered. */
+  callback?: { params: Record<string, string>; code: number };
+  /** Media requests received. */
+  fetches: number;
 }
 
 /** One stream created with `POST /Calls/{CallSid}/Streams.json`. */
@@ -184,6 +202,10 @@ export class FakeTwilio {
   url = '';
   /** Milliseconds between the steps of a call (ringing, answer, replies). */
   stepMs = 20;
+  /** Recordings by RecordingSid. */
+  readonly recordings = new Map<string, FakeRecording>();
+  /** How many media requests are answered 404 (still processing) before the media is served. */
+  recordingMediaNotReady = 0;
 
   constructor(
     readonly accountSid: string,
@@ -245,6 +267,17 @@ export class FakeTwilio {
       const phone = str(form.PhoneNumber);
       if (!phone || !/^\+[1-9]\d{1,14}$/.test(phone)) return json(400, { code: 21450, message: 'Phone number is invalid', status: 400 });
       return json(201, this.validate(form, phone));
+    }
+    // Recording media (§1 "Recordings"): `.wav` (or no extension) is WAV, `.mp3` is MP3; auth as for any request.
+    const rm = new RegExp(`^${base}/Recordings/(RE[0-9a-f]{32})(\\.wav|\\.mp3)?$`).exec(path);
+    if (rm && req.method === 'GET') {
+      const rec = this.recordings.get(rm[1]);
+      if (rec) rec.fetches++;
+      if (!rec || this.recordingMediaNotReady-- > 0) return json(404, { code: 20404, message: 'The requested resource was not found', status: 404 });
+      if (rm[2] === '.mp3') return json(415, { code: 0, message: 'the fake serves WAV only', status: 415 });
+      res.writeHead(200, { 'content-type': 'audio/x-wav', 'content-length': String(rec.wav.length) });
+      res.end(rec.wav);
+      return;
     }
     const m = new RegExp(`^${base}/Calls/(CA[0-9a-f]{32})\\.json$`).exec(path);
     if (req.method === 'POST' && m) {
@@ -592,6 +625,7 @@ export class FakeTwilio {
       call.callbacks.push({ status, code: r.code });
     };
     let ended = false;
+    let answeredAt = 0;
     let amdResult: Record<string, string> = {};
     let socket: WebSocket | undefined;
     const finish = (status: string) => {
@@ -600,7 +634,7 @@ export class FakeTwilio {
       if (socket && socket.readyState === socket.OPEN) socket.close(1000);
       this.detach(call.sid);
       for (const f of call.forks ?? []) this.stopFork(f, 'call-ended');
-      unawaited(callback(status, { CallDuration: '7', ...amdResult }).then(resolveDone));
+      unawaited(callback(status, { CallDuration: '7', ...amdResult }).then(() => this.recorded(call, answeredAt)).then(resolveDone));
     };
     this.finishers.set(call.sid, finish);
     const callee = inboundCaller ?? this.callees[to] ?? { outcome: 'failed' };
@@ -617,6 +651,7 @@ export class FakeTwilio {
       await wait(callee.ringSteps ?? 2);
       if (ended) return;
       if (callee.outcome === 'busy' || callee.outcome === 'no-answer') return finish(callee.outcome);
+      answeredAt = Date.now();
       await callback('in-progress');
       if (leg) return leg.onAnswer(call);
       await connect(str(form.Url) ? undefined : str(form.Twiml));
@@ -725,6 +760,37 @@ export class FakeTwilio {
     };
     setTimeout(() => unawaited(play()), 0);
     return call;
+  }
+
+  /**
+   * A call created with `Record=true` that was answered has a recording once it ends: its media (a 440 Hz
+   * tone as long as the call was up, whole seconds, at least one) and, when asked for, the signed recording
+   * status callback with `RecordingStatus=completed` (§1 "Recordings").
+   */
+  private async recorded(call: FakeCall, answeredAt: number): Promise<void> {
+    if (str(call.request.Record) !== 'true' || !answeredAt) return;
+    const duration = Math.max(1, Math.round((Date.now() - answeredAt) / 1000));
+    const rec: FakeRecording = { sid: 'RE' + SID_HEX(), callSid: call.sid, duration, wav: toneWav(duration), fetches: 0 };
+    this.recordings.set(rec.sid, rec);
+    call.recording = rec;
+    const url = str(call.request.RecordingStatusCallback);
+    const events = [call.request.RecordingStatusCallbackEvent ?? 'completed'].flat();
+    if (!url || !events.includes('completed')) return;
+    const params = {
+      AccountSid: this.accountSid,
+      CallSid: call.sid,
+      RecordingSid: rec.sid,
+      RecordingUrl: `${this.url}/2010-04-01/Accounts/${this.accountSid}/Recordings/${rec.sid}`,
+      RecordingStatus: 'completed',
+      RecordingDuration: String(duration),
+      RecordingChannels: '1',
+      RecordingStartTime: new Date(answeredAt).toUTCString(),
+      RecordingSource: 'OutboundAPI',
+      RecordingTrack: 'both',
+      ErrorCode: '0',
+    };
+    const r = await this.post(url, params).catch(() => ({ code: 0 }));
+    rec.callback = { params, code: r.code };
   }
 
   private detach(callSid: string): void {
@@ -842,6 +908,27 @@ export class FakeTwilio {
       ...(c.parentCallSid ? { ParentCallSid: c.parentCallSid } : {}),
     };
   }
+}
+
+/** A 16-bit 8 kHz mono PCM WAV of a 440 Hz tone, `seconds` long (what the fake's recordings hold). */
+function toneWav(seconds: number): Buffer {
+  const n = seconds * 8000;
+  const data = Buffer.alloc(n * 2);
+  for (let i = 0; i < n; i++) data.writeInt16LE(Math.round(6000 * Math.sin((2 * Math.PI * 440 * i) / 8000)), i * 2);
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0, 'ascii');
+  h.writeUInt32LE(36 + data.length, 4);
+  h.write('WAVEfmt ', 8, 'ascii');
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20);
+  h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(8000, 24);
+  h.writeUInt32LE(16000, 28);
+  h.writeUInt16LE(2, 32);
+  h.writeUInt16LE(16, 34);
+  h.write('data', 36, 'ascii');
+  h.writeUInt32LE(data.length, 40);
+  return Buffer.concat([h, data]);
 }
 
 function str(v: string | string[] | undefined): string | undefined {

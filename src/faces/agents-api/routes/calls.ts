@@ -1,6 +1,6 @@
 /**
  * Calls (002): list with task/agent/status filters, details with transcript and report, transcript (GET
- * and POST = re-process the stored transcript), report, recording (404 until recordings exist), live
+ * and POST = re-process the stored transcript), report, recording (a signed URL, and the audio with Range requests), live
  * connection info, end and cancel.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -11,6 +11,11 @@ import type { FaceOptions } from '../../shared/options.js';
 import { ok } from '../envelope.js';
 import { callView, coreStates, transcriptItem, transcriptText } from '../map.js';
 import { CallsQuery, IdParams } from '../schemas.js';
+import { Type } from '@sinclair/typebox';
+import { RECORDING_FORMATS } from '../../../core/index.js';
+import { sendRecording } from '../../shared/recording-media.js';
+
+const RecordingQuery = Type.Object({ format: Type.Optional(Type.Union(RECORDING_FORMATS.map((f) => Type.Literal(f)), { description: 'Audio format (default mp3)' })) });
 
 const tags = ['Agents/tasks: calls'];
 export const SESSION_TOKEN_TTL_SECONDS = 300;
@@ -68,13 +73,34 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
     return ok(req, { call_id: call.id, ...buildReport(call, rows) });
   });
 
-  const noRecording = async (req: { org: { id: string }; params: { id: string } }) => {
-    await core.calls.find(req.org.id, req.params.id);
-    // Recordings are not stored yet (the simulated network has no audio): every call answers 404.
-    throw new SwitchboardError('SB_ERR_NOT_FOUND', 'Recording not found for this call', { resource: 'Recording' });
-  };
-  app.get('/calls/:id/recording', { schema: { summary: 'Recording URL (404 until recordings exist)', tags, params: IdParams } }, noRecording);
-  app.get('/calls/:id/recording/stream', { schema: { summary: 'Recording audio (404 until recordings exist)', tags, params: IdParams } }, noRecording);
+  // 002: the recording's URL is a proxy that needs no further authentication (a signed, short-lived URL);
+  // `/recording/stream` sends the audio itself (key auth), with Range requests so that players can seek.
+  app.get(
+    '/calls/:id/recording',
+    { schema: { summary: 'Recording URL (a signed, short-lived proxy URL; 404 when there is none)', tags, params: IdParams, querystring: RecordingQuery } },
+    async (req) => {
+      const call = await core.calls.find(req.org.id, req.params.id);
+      const rec = await core.recordings.forCall(req.org.id, call.id);
+      const format = req.query.format ?? 'mp3';
+      const { url, expiresAt } = core.recordings.signedUrl(rec, format);
+      return ok(req, {
+        call_id: call.id,
+        recording_url: url,
+        stream_url: `${core.config.publicUrl}/api/v1/calls/${call.id}/recording/stream?format=${format}`,
+        format,
+        duration_seconds: rec.duration_seconds === null ? null : Math.round(rec.duration_seconds * 10) / 10,
+        expires_at: expiresAt.toISOString(),
+      });
+    },
+  );
+  app.get(
+    '/calls/:id/recording/stream',
+    { schema: { summary: 'Recording audio (Range requests supported; 404 when there is none)', tags, params: IdParams, querystring: RecordingQuery } },
+    async (req, reply) => {
+      const call = await core.calls.find(req.org.id, req.params.id);
+      return sendRecording(req, reply, await core.recordings.mediaForCall(req.org.id, call.id, req.query.format ?? 'mp3'));
+    },
+  );
 
   app.get('/calls/:id/live', { schema: { summary: 'WebSocket connection info for the live transcript', tags, params: IdParams } }, async (req) => {
     const call = await core.calls.find(req.org.id, req.params.id);

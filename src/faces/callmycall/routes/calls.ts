@@ -67,13 +67,14 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
     },
     async (req) => {
       const call = await core.calls.find(req.org.id, req.params.callId);
-      const [transcripts, question, turns, keys] = await Promise.all([
+      const [transcripts, question, turns, recordings, keys] = await Promise.all([
         core.calls.transcript(call.id),
         core.calls.pendingQuestion(call.id),
         core.calls.turns(call.id),
+        core.recordings.urlsFor([call.id]),
         core.calls.keyPresses(call.id),
       ]);
-      return { ...callView(call, transcripts, undefined, keys.map(keysItem)), operator_question: question, latency: latencyView(turns) };
+      return { ...callView(call, transcripts, recordings.get(call.id), keys.map(keysItem)), operator_question: question, latency: latencyView(turns) };
     },
   );
 

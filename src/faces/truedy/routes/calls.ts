@@ -70,16 +70,19 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
       limit: q.limit,
       offset: q.offset,
     });
+    const recordings = await core.recordings.urlsFor(r.items.map((c) => c.id));
     return {
-      data: r.items.map(callView),
+      data: r.items.map((c) => callView(c, recordings.get(c.id))),
       pagination: { total: r.total, limit: r.limit, offset: r.offset, has_more: r.offset + r.items.length < r.total },
       meta: meta(req),
     };
   });
 
-  app.get('/calls/:call_id', { schema: { summary: 'Get a call', tags, params: CallIdParams } }, async (req) =>
-    ok(req, callView(await core.calls.find(req.org.id, req.params.call_id))),
-  );
+  app.get('/calls/:call_id', { schema: { summary: 'Get a call', tags, params: CallIdParams } }, async (req) => {
+    const call = await core.calls.find(req.org.id, req.params.call_id);
+    const recordings = await core.recordings.urlsFor([call.id]);
+    return ok(req, callView(call, recordings.get(call.id)));
+  });
 
   app.post('/calls', { schema: { summary: 'Create an outbound call by an agent', tags, body: CreateCallBody } }, async (req, reply) => {
     const b = req.body;
@@ -185,9 +188,9 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
   });
 
   app.get('/calls/:call_id/recording', { schema: { summary: 'Recording URL (404 when there is none)', tags, params: CallIdParams } }, async (req) => {
-    await core.calls.find(req.org.id, req.params.call_id);
-    // Recordings are not stored yet (the simulated network has no audio): every call answers 404.
-    throw new SwitchboardError('SB_ERR_NOT_FOUND', 'Recording not found for this call', { resource: 'Recording' });
+    const call = await core.calls.find(req.org.id, req.params.call_id);
+    const rec = await core.recordings.forCall(req.org.id, call.id);
+    return ok(req, { recording_url: core.recordings.signedUrl(rec, 'mp3').url });
   });
 
   app.get('/calls/:call_id/transcript', { schema: { summary: 'Transcript and summary (404 until available)', tags, params: CallIdParams } }, async (req) => {
