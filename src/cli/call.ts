@@ -75,6 +75,10 @@ async function placeAndFollow(base: string, key: string, o: CallOptions): Promis
       if (event === 'added' && data) {
         const t = JSON.parse(data) as { role: string; text: string };
         process.stdout.write(`${t.role === 'assistant' ? 'agent ' : 'callee'}: ${t.text}\n`);
+      } else if (event === 'keys' && data) {
+        // Keys pressed, with digits the share policy protects shown as •.
+        const k = JSON.parse(data) as { role: string; keys: string; field?: string };
+        process.stdout.write(`${k.role === 'supervisor' ? 'supervisor' : 'agent '} pressed ${k.keys}${k.field ? ` (${k.field})` : ''}\n`);
       }
     }
   }

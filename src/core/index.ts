@@ -162,7 +162,7 @@ export function createCore(d: CoreDeps): Core {
     reports: new CallReports(d.db, d.summarize),
     callIndex: new CallIndex(d.db),
     callManager: new CallManager(d.db),
-    webhooks: new Webhooks({ db: d.db, config: d.config }),
+    webhooks: new Webhooks({ db: d.db, config: d.config, payloads }),
     config: d.config,
     orgs,
     credits,

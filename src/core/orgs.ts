@@ -211,6 +211,13 @@ export class Orgs {
     await this.db.updateTable('orgs').set({ webhook_secret: secret }).where('id', '=', orgId).execute();
   }
 
+  /** Gives the organisation a new webhook signing secret at once (deliveries from now on use it) and returns it. */
+  async rotateWebhookSecret(orgId: string): Promise<string> {
+    const secret = newWebhookSecret();
+    await this.setWebhookSecret(orgId, secret);
+    return secret;
+  }
+
   /** Brings the organisation's credit balance to `credits` with one grant of the difference (tests, operators). */
   async setCredits(orgId: string, credits: number): Promise<void> {
     await setBalance(this.db, orgId, credits, 'balance set');

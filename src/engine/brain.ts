@@ -11,11 +11,16 @@
 import type { Persona, SharePolicy } from '../core/calls/persona.js';
 import type { CalendarRequest } from '../core/calendar/agent-requests.js';
 import type { UsageReporter } from '../core/credits/usage.js';
+import type { TaskKeypadField } from '../core/privacy/index.js';
 
 export type { Persona, SharePolicy };
 
+/** A detail the agent may type without seeing it: a persona field, or a number found in the task text. */
+export type KeypadField = 'phone' | 'personal_security_number' | TaskKeypadField;
+
 /** What the agent knows about its call. Personal fields the share policy forbids are already left out. */
 export interface AgentBrief {
+  /** The task, with personal data written into it replaced by placeholders (core/privacy/task-text.ts). */
   task: string;
   additionalPrompt: string;
   /** Normalised language code (`en`, `sv`, …). */
@@ -23,7 +28,7 @@ export interface AgentBrief {
   /** Persona fields the agent may say aloud (never a field whose `*_voice` flag is false). */
   persona: Persona;
   /** Persona fields the agent may type on the keypad without seeing them. */
-  keypadFields: Array<'phone' | 'personal_security_number'>;
+  keypadFields: KeypadField[];
   transferNumber?: string;
   /** The agent's own system prompt (an agents/tasks or Truedy agent), variables already rendered. */
   agentPrompt?: string;
@@ -48,7 +53,7 @@ export type AgentAction =
   | { type: 'say'; text: string | AsyncIterable<string> }
   | { type: 'press'; digits: string }
   /** Type a persona field on the keypad; Switchboard supplies the digits. */
-  | { type: 'press_field'; field: 'phone' | 'personal_security_number' }
+  | { type: 'press_field'; field: KeypadField }
   | { type: 'wait' }
   | { type: 'end'; goalCompleted: boolean; reason: string }
   | { type: 'transfer'; to: string; warm: boolean }

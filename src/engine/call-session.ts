@@ -21,7 +21,7 @@ import type { Logger } from '../lib/logger.js';
 import { background } from '../lib/background.js';
 import type { ActionResult, AgentBrief, Brain } from './brain.js';
 import { OK } from './brain.js';
-import { KEYPAD_FIELD_LABEL, buildBrief, keypadDigits } from './brief.js';
+import { MASKED_DIGIT, buildBrief, keypadDigits, keypadFieldLabel, shownKeys } from './brief.js';
 import { goodbyeLine } from './lines.js';
 import type { Metrics } from '../metrics/index.js';
 import type { Activity, ActionHost } from './activity.js';
@@ -502,7 +502,7 @@ export class CallSession implements ActionHost {
       }
       case 'press':
         if (!this.io || this.phase !== 'live') return { ok: false, error: 'not_connected' };
-        await this.rec({ type: 'override', command: 'press', value: c.digits, by: c.by });
+        await this.rec({ type: 'override', command: 'press', value: shownKeys(this.req, c.digits), by: c.by, keys: shownKeys(this.req, c.digits) });
         // Keys take the line's time to play: the command is acknowledged once accepted.
         background(this.d.log, 'supervisor keys failed', this.io.sendDigits(c.digits), { callId: this.callId });
         return { ok: true };
@@ -599,16 +599,18 @@ export class CallSession implements ActionHost {
     switch (a.type) {
       case 'press':
         await io.sendDigits(a.digits);
-        await this.rec({ type: 'command', command: 'press', value: a.digits });
+        await this.rec({ type: 'command', command: 'press', value: shownKeys(this.req, a.digits), keys: shownKeys(this.req, a.digits) });
         return OK;
       case 'press_field': {
         const digits = keypadDigits(this.req, a.field);
-        const label = KEYPAD_FIELD_LABEL[a.field];
+        const label = keypadFieldLabel(a.field);
         if (!digits) return result.refused(`The ${label} may not be entered by keypad on this call.`);
+        // An answering machine records the tones: personal details are never typed into a voicemail.
+        if (this.answeredBy === 'machine') return result.refused(`The ${label} is not entered on an answering machine.`);
         await io.sendDigits(digits);
         // The transcript shows that something was typed, never what: the digits stay out of every record.
         await this.rec({ type: 'transcript', role: 'agent', text: `[entered ${label} by keypad]` });
-        await this.rec({ type: 'command', command: 'press_field', value: a.field });
+        await this.rec({ type: 'command', command: 'press_field', value: a.field, keys: MASKED_DIGIT.repeat(digits.length) });
         return OK;
       }
       case 'wait':
@@ -708,7 +710,7 @@ export class CallSession implements ActionHost {
     const before = this.outcome;
     this.outcome = { ...before, goalCompleted: before.goalCompleted ?? true, reason, closedBy: 'transfer', transferred: true };
     try {
-      const briefing = warm ? `Transferring a call about: ${this.req.task}` : undefined;
+      const briefing = warm ? `Transferring a call about: ${this.brief().task}` : undefined;
       await io.transfer(to, { warm, briefing });
       // The agent's part of the call is over: no turn acts any more.
       if (this.phase === 'live') this.phase = 'closing';

@@ -101,6 +101,16 @@ describe('switchboard CLI', () => {
     expect(r.stdout).toMatch(/outcome: completed .*goal completed: yes/);
   });
 
+  it('call prints the keys the agent presses', () => {
+    const r = run(['call', '--to', '+15550105', '--task', 'Check whether my prescription is ready to pick up', '--language', 'en'], {
+      DATA_DIR: tmp(),
+      SIM_TIME_SCALE: '200',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/callee: To check on a prescription, press 1/);
+    expect(r.stdout).toMatch(/^agent  pressed 1$/m);
+  }, 120_000); // a process start on a loaded machine
+
   describe('while a server holds the data folder', () => {
     let server: ChildProcess;
     let dir: string;

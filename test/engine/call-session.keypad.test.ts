@@ -53,6 +53,29 @@ describe('keypad entry', () => {
   });
 });
 
+describe('keypad entry on an answering machine', () => {
+  // After the beep the brain tries to type the number: the tones would be recorded with the message.
+  const vmBrain = new ScriptedBrain((input) => {
+    if (input.type !== 'speech' || !/beep/i.test(input.text)) return undefined;
+    return [{ type: 'press_field', field: 'personal_security_number' }, { type: 'end', goalCompleted: false, reason: 'voicemail' }];
+  });
+  let h: EngineHarness;
+  beforeAll(async () => {
+    h = await engineHarness(vmBrain);
+  });
+  afterAll(() => h.close());
+
+  it('is refused even where the share policy allows the keypad', async () => {
+    const c = await h.call({ phone_number: '+15550104', task: 'Check my prescription', persona, share_policy: { pnr_voice: false, pnr_dtmf: true } });
+    expect(c).toMatchObject({ answered_by: 'machine', end_reason: 'voicemail' });
+    expect(vmBrain.results.find((r) => r.action === 'press_field')).toEqual({
+      action: 'press_field',
+      result: { ok: false, error: 'not_allowed', message: 'The personal identity number is not entered on an answering machine.' },
+    });
+    expect(c.transcripts.map((x: { text: string }) => x.text)).not.toContain('[entered personal identity number by keypad]');
+  });
+});
+
 const ENTERED = [
   'transcribed: "To check on a prescription, press 1. For our opening hours, press 2. To speak to a pharmacist, press 0."',
   'item callee: "To check on a prescription, press 1. For our opening hours, press 2. To speak to a pharmacist, press 0."',

@@ -70,6 +70,34 @@ for (const backend of BACKENDS) {
       expect(rest[rest.length - 1].event).toBe('ended');
     });
 
+    it('streams the keys the agent presses as `keys` events, with digits the share policy protects masked', async () => {
+      const r = await fetch(`${base}/v1/start-call`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          phone_number: '+15550105',
+          task: 'Check whether my prescription is ready to pick up',
+          language: 'en',
+          persona: { name: 'Anna Berg', personal_security_number: '19900101-0017' },
+          share_policy: { pnr_voice: false, pnr_dtmf: true },
+        }),
+      });
+      const sid = ((await r.json()) as any).sid as string;
+      const { events } = await readSse(`${base}/v1/calls/${sid}/transcripts/stream?api_key=${t.key}`);
+      const keys = events.filter((e) => e.event === 'keys');
+      // The menu choice is shown; the identity number typed after it only as masked digits.
+      expect(keys.map((e) => [e.data.role, e.data.keys, e.data.field])).toEqual([
+        ['assistant', '1', undefined],
+        ['assistant', '••••••••••••', 'personal_security_number'],
+      ]);
+      for (const e of keys) expect(e.id).toBe(String(e.data.seq));
+      expect(JSON.stringify(events)).not.toMatch(/199001010017|9001010017/);
+      // GET /v1/calls/:id lists the same presses.
+      const call: any = await (await fetch(`${base}/v1/calls/${sid}`, { headers: { authorization: `Bearer ${t.key}` } })).json();
+      expect(call.keys.map((k: any) => k.keys)).toEqual(['1', '••••••••••••']);
+      expect(call.keys.map((k: any) => k.seq)).toEqual(keys.map((e) => e.data.seq));
+    });
+
     it('needs a key (401) and the call of the same organisation (404)', async () => {
       const sid = await start('+15550102', 'x');
       expect((await readSse(`${base}/v1/calls/${sid}/transcripts/stream`)).status).toBe(401);

@@ -6,6 +6,13 @@ import { startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook-rec
 
 const SECRET = 'whsec_test_secret_for_acme_org';
 
+/** The structure of a JSON value: its keys at every depth and the type of each leaf. */
+function shape(v: unknown): unknown {
+  if (Array.isArray(v)) return v.length ? [shape(v[0])] : [];
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, shape(x)]));
+  return v === null ? 'null' : typeof v;
+}
+
 for (const backend of BACKENDS) {
   describe(`CallMyCall webhooks end to end [${backend.name}]`, () => {
     let t: TestSwitchboard;
@@ -57,6 +64,46 @@ for (const backend of BACKENDS) {
       }, 20_000, 'both deliveries listed');
       expect(list.deliveries.map((d: any) => d.event).sort()).toEqual(['call_completed', 'call_started']);
       expect(list.deliveries.every((d: any) => d.status_code === 200)).toBe(true);
+    });
+
+    it('POST /v1/webhook/test sends each event shaped exactly like its real delivery', async () => {
+      rx.received.length = 0;
+      const events = ['call_started', 'transcript_updated', 'call_completed', 'price_updated'];
+      await t.sb.app.inject({
+        method: 'POST',
+        url: '/v1/start-call',
+        headers,
+        payload: { phone_number: '+15550100', task: 'Confirm my booking, reference AB123', language: 'en', webhook: rx.url, webhook_events: events },
+      });
+      await until(async () => rx.received.some((w) => w.json.event === 'price_updated') && rx.received.some((w) => w.json.event === 'call_completed'), 20_000, 'the real deliveries');
+      const real = new Map(rx.received.map((w) => [w.json.event as string, w]));
+      for (const event of events) {
+        rx.received.length = 0;
+        const r = await t.sb.app.inject({ method: 'POST', url: '/v1/webhook/test', headers, payload: { webhook_url: rx.url, event } });
+        expect(r.json().success, r.body).toBe(true);
+        const sample = rx.received[0];
+        // Same fields at every depth, with the same types.
+        expect(shape(sample.json), event).toEqual(shape(real.get(event)!.json));
+        expect(Object.keys(sample.headers)).toEqual(expect.arrayContaining(['x-callmycall-signature', 'webhook-id']));
+      }
+    });
+
+    it('GET /v1/webhook/secret reads the signing secret and POST /v1/webhook/secret/rotate replaces it', async () => {
+      expect((await t.sb.app.inject({ method: 'GET', url: '/v1/webhook/secret', headers })).json()).toEqual({ webhook_secret: SECRET, source: 'organisation' });
+      const rotated = await t.sb.app.inject({ method: 'POST', url: '/v1/webhook/secret/rotate', headers });
+      expect(rotated.statusCode).toBe(200);
+      const fresh = rotated.json().webhook_secret as string;
+      expect(fresh).toMatch(/^whsec_[A-Za-z0-9_-]{20,}$/);
+      expect(fresh).not.toBe(SECRET);
+      expect((await t.sb.app.inject({ method: 'GET', url: '/v1/webhook/secret', headers })).json().webhook_secret).toBe(fresh);
+      // Deliveries are signed with the new secret from now on.
+      rx.received.length = 0;
+      await t.sb.app.inject({ method: 'POST', url: '/v1/webhook/test', headers, payload: { webhook_url: rx.url } });
+      const sig = String(rx.received[0].headers['x-callmycall-signature']);
+      expect(verifyWebhookSignature(fresh, sig, rx.received[0].rawBody)).toBe(true);
+      expect(verifyWebhookSignature(SECRET, sig, rx.received[0].rawBody)).toBe(false);
+      expect((await t.sb.app.inject({ method: 'GET', url: '/v1/webhook/secret' })).statusCode).toBe(401);
+      await t.sb.core.orgs.setWebhookSecret(t.orgId, SECRET);
     });
 
     it('sends call_completed by default and transcript_updated segments when asked', async () => {

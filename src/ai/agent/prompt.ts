@@ -3,7 +3,8 @@
  * (src/engine/brief.ts): a persona field that may not be said is absent, so nothing here can leak it. Keypad
  * fields are named, never shown: Switchboard types the digits itself.
  */
-import type { AgentBrief } from '../../engine/brain.js';
+import type { AgentBrief, KeypadField } from '../../engine/brain.js';
+import { isTaskKeypadField, taskFieldLabel } from '../../core/privacy/index.js';
 import { own } from '../../lib/own.js';
 import { formatInZone } from '../../core/calendar/time-zone.js';
 
@@ -30,11 +31,16 @@ export function languageName(code: string | undefined): string {
   return own(LANGUAGE_NAMES, c) ?? own(LANGUAGE_NAMES, c.slice(0, 2)) ?? c;
 }
 
-/** How a keypad field is named to the model (the same words the engine writes into the transcript). */
-export const KEYPAD_FIELD_NAMES: Record<AgentBrief['keypadFields'][number], string> = {
+/** How a persona keypad field is named to the model. */
+export const KEYPAD_FIELD_NAMES: Record<'phone' | 'personal_security_number', string> = {
   phone: "the caller's phone number",
   personal_security_number: "the caller's personal identity number",
 };
+
+/** How any keypad field is named to the model: a persona field, or a number taken out of the task. */
+export function keypadFieldName(field: KeypadField): string {
+  return isTaskKeypadField(field) ? taskFieldLabel(field) : KEYPAD_FIELD_NAMES[field];
+}
 
 /** `{{variables}}` in prompts and greetings (one implementation, shared with the core). */
 export { renderTemplate } from '../../lib/template.js';
@@ -61,6 +67,14 @@ export function buildSystemPrompt(brief: AgentBrief, opts: SystemPromptOptions):
   );
   if (brief.agentPrompt?.trim()) parts.push(`## Who you are\n${brief.agentPrompt.trim()}`);
   parts.push(`## Your task\n${brief.task.trim()}`);
+  if (/\[(personal identity number|card number|phone number) \d+\]/.test(`${brief.task} ${brief.additionalPrompt}`)) {
+    // Placeholders stand where the client wrote personal data (core/privacy/task-text.ts).
+    parts.push(
+      '## Withheld details\nDetails in square brackets such as [card number 1] were withheld from you for privacy. You do not ' +
+        'know them: never guess, invent or read them out. If one is needed, type it on the keypad when that is offered below; ' +
+        'otherwise say you cannot give it.',
+    );
+  }
   if (brief.greeting?.trim()) {
     // Answering, the opening line is said before the model's first turn (llm-brain.ts); calling out, the model opens with it.
     const opening = brief.inbound ? 'You opened the call with' : 'Open the call with';
@@ -89,7 +103,7 @@ export function buildSystemPrompt(brief: AgentBrief, opts: SystemPromptOptions):
     const how = opts.inlineCommands
       ? (f: string) => `[[keypad:${f}]]`
       : () => 'the enter_on_keypad tool';
-    const lines = brief.keypadFields.map((f) => `- You can enter ${KEYPAD_FIELD_NAMES[f]} on the keypad with ${how(f)}.`);
+    const lines = brief.keypadFields.map((f) => `- You can enter ${keypadFieldName(f)} on the keypad with ${how(f)}.`);
     parts.push(
       `## Keypad\n${lines.join('\n')}\nYou do not know these digits and cannot say them aloud: when asked for them, ` +
         'offer to type them on the keypad, or type them when a menu asks for them.',
@@ -132,7 +146,7 @@ export function buildSystemPrompt(brief: AgentBrief, opts: SystemPromptOptions):
   if (opts.inlineCommands) {
     const cmds = [
       '[[press:123]] sends the digits 0-9, * and # as keypad tones (w is a half-second pause).',
-      ...brief.keypadFields.map((f) => `[[keypad:${f}]] types ${KEYPAD_FIELD_NAMES[f]} on the keypad.`),
+      ...brief.keypadFields.map((f) => `[[keypad:${f}]] types ${keypadFieldName(f)} on the keypad.`),
       ...(brief.transferNumber ? [`[[transfer:${brief.transferNumber}]] transfers the call.`] : []),
       '[[end_call:completed]] or [[end_call:not_completed]] ends the call (after you have said goodbye); [[end_call]] alone counts as not completed.',
       '[[request_user:your question]] asks your client a question; the answer arrives later as a note.',

@@ -7,7 +7,7 @@
 import type { AgentAction, AgentBrief } from '../../engine/brain.js';
 import type { ToolCall, ToolSpec } from '../llm/llm.js';
 import type { InlineCommand } from './inline-commands.js';
-import { KEYPAD_FIELD_NAMES } from './prompt.js';
+import { keypadFieldName } from './prompt.js';
 import { normalizeLanguage } from '../../core/calls/language.js';
 import type { CalendarRequest } from '../../core/calendar/agent-requests.js';
 
@@ -52,7 +52,7 @@ export function toolSpecs(brief: AgentBrief): ToolSpec[] {
     tools.push({
       name: 'enter_on_keypad',
       description: `Type one of the caller's details on the keypad without saying it: ${brief.keypadFields
-        .map((f) => `${f} (${KEYPAD_FIELD_NAMES[f]})`)
+        .map((f) => `${f} (${keypadFieldName(f)})`)
         .join(', ')}. You do not know the digits; Switchboard enters them.`,
       parameters: {
         type: 'object',

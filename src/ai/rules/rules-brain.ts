@@ -294,8 +294,12 @@ class RulesSession implements BrainSession {
     return p.taskVerbs.test(clause) ? p.callingTo(p.thirdPerson(clause)) : p.callingAbout(p.thirdPerson(task));
   }
 
+  /** The keypad field that answers a question for `field`: the persona's, else a number written in the task. */
   private keypadField(field: AskedField, brief: AgentBrief): KeypadField | undefined {
-    return (field === 'phone' || field === 'personal_security_number') && brief.keypadFields.includes(field) ? field : undefined;
+    if (field !== 'phone' && field !== 'personal_security_number') return undefined;
+    if (brief.keypadFields.includes(field)) return field;
+    const fromTask = field === 'phone' ? 'task_phone_number_' : 'task_identity_number_';
+    return brief.keypadFields.find((f) => f.startsWith(fromTask));
   }
 
   private *answerField(field: AskedField, brief: AgentBrief, p: Phrases): Acts {

@@ -8,7 +8,7 @@ export function eventValues(e: NewCallEvent): { kind: string; role: Speaker | nu
   const data: CallEventData =
     e.type === 'status'
       ? { status: e.status, reason: e.reason ?? null }
-      : { command: e.command, value: e.value ?? null, ...(e.type === 'override' ? { by: e.by } : {}) };
+      : { command: e.command, value: e.value ?? null, ...(e.type === 'override' ? { by: e.by } : {}), ...(e.keys ? { keys: e.keys } : {}) };
   return { kind: e.type, role: null, text: null, data: JSON.stringify(data) };
 }
 
@@ -21,5 +21,13 @@ export function toCallEvent(row: CallEventRow): CallEvent {
   if (data && 'status' in data) return { type: 'status', ...base, status: data.status, reason: data.reason ?? undefined };
   // A supervisor's override reads as a command that says who gave it.
   const by = data && 'command' in data ? data.by : undefined;
-  return { type: 'command', ...base, command: data && 'command' in data ? data.command : row.kind, value: (data && 'command' in data ? data.value : null) ?? undefined, ...(by ? { by } : {}) };
+  const keys = data && 'command' in data ? data.keys : undefined;
+  return {
+    type: 'command',
+    ...base,
+    command: data && 'command' in data ? data.command : row.kind,
+    value: (data && 'command' in data ? data.value : null) ?? undefined,
+    ...(by ? { by } : {}),
+    ...(keys ? { keys } : {}),
+  };
 }

@@ -10,18 +10,21 @@ export type Speaker = 'agent' | 'callee' | 'supervisor' | 'system';
 export type CallEvent =
   | { type: 'transcript'; callId: string; seq: number; at: string; role: Speaker; text: string }
   | { type: 'status'; callId: string; seq: number; at: string; status: CallState; reason?: string }
-  /** An action on the call; `by` names who gave it when a person did (a supervisor override). */
-  | { type: 'command'; callId: string; seq: number; at: string; command: string; value?: string; by?: string };
+  /**
+   * An action on the call; `by` names who gave it when a person did (a supervisor override). `keys`: the keys
+   * pressed, as they may be shown (digits the share policy protects are `•`).
+   */
+  | { type: 'command'; callId: string; seq: number; at: string; command: string; value?: string; by?: string; keys?: string };
 
 export type NewCallEvent =
   | { type: 'transcript'; role: Speaker; text: string }
   | { type: 'status'; status: CallState; reason?: string }
-  | { type: 'command'; command: string; value?: string }
+  | { type: 'command'; command: string; value?: string; keys?: string }
   /** A supervisor's command (counted in `override_count`): `by` is `key:<fingerprint>` or `user:<id>`. */
-  | { type: 'override'; command: string; value?: string; by: string };
+  | { type: 'override'; command: string; value?: string; by: string; keys?: string };
 
 /** `call_events.data` as stored: a status change's state and reason, or a command and its value (and who gave it, for an override). */
-export type CallEventData = { status: CallState; reason: string | null } | { command: string; value: string | null; by?: string };
+export type CallEventData = { status: CallState; reason: string | null } | { command: string; value: string | null; by?: string; keys?: string };
 
 /** Changes to a live call (PATCH); they apply at the agent's next turn. */
 export interface LiveChanges {

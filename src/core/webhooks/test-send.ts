@@ -5,9 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { SwitchboardError } from '../errors.js';
 import { newCallSid } from '../../lib/ids.js';
+import type { CallEventRow, CallRow, OrgRow } from '../../store/schema.js';
+import type { WebhookPayloadInput } from '../calls/webhook-payloads.js';
+import { canonicalStartCall } from '../calls/request.js';
 import { DEFAULT_RATES } from '../../config/billing.js';
 import { priceUsage } from '../credits/price.js';
-import type { OrgRow } from '../../store/schema.js';
 import { attemptWebhook, type WebhookSenderOptions } from './deliver.js';
 
 /** The events a webhook can subscribe to (FACES.md, CallMyCall). */
@@ -52,11 +54,8 @@ function sampleData(event: WebhookEvent, nowMs: number): Record<string, unknown>
         outcome: 'completed',
         extracted: {},
       };
-    case 'price_updated': {
-      // Priced as a real call is (core/credits): a 2-minute call with transcription and speech, default rates.
-      const p = priceUsage({ connectedSeconds: 120, mediaSeconds: 120, sttSeconds: 120, llmInputTokens: 12_000, llmOutputTokens: 600, ttsCharacters: 1000 }, DEFAULT_RATES);
-      return { credits: p.credits, cost_breakdown: p.costBreakdown };
-    }
+    case 'price_updated':
+      return { credits: 2, cost_breakdown: { call: 1, transcription: 0.5, tts: 0.5 } };
   }
 }
 
@@ -64,6 +63,69 @@ function sampleData(event: WebhookEvent, nowMs: number): Record<string, unknown>
 export function sampleWebhookPayload(event: WebhookEvent, nowMs = Date.now()): Record<string, unknown> {
   const sid = newCallSid();
   return { event, call_id: sid, sid, timestamp: Math.floor(nowMs / 1000), data: sampleData(event, nowMs) };
+}
+
+/**
+ * A finished sample call, as the stored rows a real delivery is built from: a face's own payload builder
+ * turns it into exactly the body its real deliveries have (fields, types, words).
+ */
+export function samplePayloadInput(event: WebhookEvent, nowMs = Date.now()): WebhookPayloadInput {
+  const at = (dt: number) => new Date(nowMs - dt);
+  const sid = newCallSid();
+  const request = canonicalStartCall({ phone_number: '+46700000000', task: 'Test call', webhook: 'https://example.com/webhook' });
+  const ended = event === 'call_completed' || event === 'price_updated';
+  const call: CallRow = {
+    id: randomUUID(),
+    sid,
+    org_id: '',
+    direction: 'outbound',
+    from_number: null, // as a call placed without from_number
+    to_number: '+46700000000',
+    status: ended ? 'completed' : 'in_progress',
+    request,
+    carrier: 'sim',
+    brain: 'rules',
+    answered_by: 'human',
+    outcome: ended ? 'goal_completed' : null,
+    end_reason: ended ? 'task_completed' : null,
+    last_error: null,
+    goal_completed: ended ? true : null,
+    summary: ended ? 'Test call: the goal was completed.' : null,
+    extracted: null, // what the offline brain reports; with a model, an object of what it extracted
+    duration_seconds: ended ? 42 : null,
+    credits_charged: ended ? 2 : null,
+    cost_usd: null,
+    conference: null,
+    owner_node: null,
+    next_seq: 3,
+    answered_at: at(45_000),
+    ended_at: ended ? at(3_000) : null,
+    agent_id: null,
+    task_id: null,
+    created_at: at(50_000),
+    updated_at: at(3_000),
+  };
+  const line = (seq: number, role: 'agent' | 'callee', text: string, dt: number): CallEventRow => ({
+    call_id: call.id,
+    seq,
+    kind: 'transcript',
+    role,
+    text,
+    data: null,
+    created_at: at(dt),
+  });
+  const transcripts = event === 'call_completed' || event === 'transcript_updated'
+    ? [line(1, 'agent', 'Hello, this is a test call from Switchboard.', 20_000), line(2, 'callee', 'Hi, this is a test answer.', 15_000)]
+    : [];
+  return {
+    event,
+    call,
+    request,
+    transcripts,
+    timestamp: Math.floor(nowMs / 1000),
+    // Priced as a real call is (core/credits): a 42-second call on the default rates.
+    ...(event === 'price_updated' ? { price: samplePrice() } : {}),
+  };
 }
 
 export interface TestWebhookResult {
@@ -83,6 +145,8 @@ export async function sendTestWebhook(
   deps: WebhookSenderOptions,
   org: Pick<OrgRow, 'id' | 'webhook_secret'>,
   input: { url: string; event?: string },
+  /** Builds the body from a sample call as a face builds its real deliveries; without it, `sampleWebhookPayload`. */
+  build?: (sample: WebhookPayloadInput) => unknown,
 ): Promise<TestWebhookResult> {
   const event = input.event ?? 'call_completed';
   if (!isWebhookEvent(event)) throw new UnknownWebhookEventError();
@@ -93,10 +157,16 @@ export async function sendTestWebhook(
     callId: null,
     event,
     url: input.url,
-    rawBody: JSON.stringify(sampleWebhookPayload(event)),
+    rawBody: JSON.stringify(build ? build(samplePayloadInput(event)) : sampleWebhookPayload(event)),
     secret: org.webhook_secret ?? deps.config.webhookSigningSecret ?? null,
     attempt: 1,
   });
   const success = r.status_code !== null && r.status_code >= 200 && r.status_code < 300;
   return { success, status_code: r.status_code, duration_ms: r.duration_ms, ...(r.error ? { error: r.error } : {}), webhook_id: webhookId };
+}
+
+/** The sample call's price: 42 connected seconds with transcription and speech, default rates. */
+function samplePrice(): { credits: number; cost_breakdown: Record<string, number> } {
+  const p = priceUsage({ connectedSeconds: 42, mediaSeconds: 42, sttSeconds: 42, llmInputTokens: 4_000, llmOutputTokens: 200, ttsCharacters: 300 }, DEFAULT_RATES);
+  return { credits: p.credits, cost_breakdown: p.costBreakdown };
 }

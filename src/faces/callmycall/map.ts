@@ -3,7 +3,7 @@
  * (FACES.md: Twilio CallStatus words; voicemail is `completed` with `answered_by: "machine"`).
  */
 import type { CallState } from '../../core/calls/states.js';
-import type { Speaker } from '../../core/calls/events.js';
+import type { CallEvent, Speaker } from '../../core/calls/events.js';
 import type { CallEventRow, CallRow } from '../../store/index.js';
 import type { RoomState } from '../../core/calls/user-on-call.js';
 import { summarize } from '../../metrics/index.js';
@@ -35,12 +35,26 @@ export function transcriptItem(e: Pick<CallEventRow, 'role' | 'text' | 'seq'>): 
   return { role: ROLE_WORDS[e.role ?? 'system'], text: e.text ?? '', seq: e.seq };
 }
 
+/**
+ * A key press as CallMyCall shows it (an extension: SSE `event: keys`, `keys[]` on GET /v1/calls/:id):
+ * who pressed, the keys (digits the share policy protects are `•`), and the field typed when one was.
+ */
+export function keysItem(e: Pick<Extract<CallEvent, { type: 'command' }>, 'command' | 'value' | 'keys' | 'by' | 'seq' | 'at'>) {
+  return {
+    role: e.by ? 'supervisor' : 'assistant',
+    keys: e.keys ?? '',
+    ...(e.command === 'press_field' && e.value ? { field: e.value } : {}),
+    seq: e.seq,
+    at: e.at,
+  };
+}
+
 function iso(d: Date | string | null): string | null {
   return d ? new Date(d).toISOString() : null;
 }
 
 /** GET /v1/calls/:callId: the union of 000's flat fields and 001's `call` + `transcripts`. */
-export function callView(call: CallRow, transcripts: CallEventRow[], recordingUrl?: string) {
+export function callView(call: CallRow, transcripts: CallEventRow[], recordingUrl?: string, keys: ReturnType<typeof keysItem>[] = []) {
   const items = transcripts.map(transcriptItem);
   const status = statusWord(call.status);
   return {
@@ -66,6 +80,7 @@ export function callView(call: CallRow, transcripts: CallEventRow[], recordingUr
     ended_at: iso(call.ended_at),
     call: { call_id: call.sid, status, to: call.to_number, created_at: iso(call.created_at) },
     transcripts: items,
+    keys,
   };
 }
 

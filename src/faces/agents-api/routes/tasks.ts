@@ -1,12 +1,16 @@
 /** Tasks (002): CRUD with filters, POST /tasks/:id/execute and /reset. */
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { SwitchboardError } from '../../../core/errors.js';
 import type { FaceOptions } from '../../shared/options.js';
 import { ok } from '../envelope.js';
 import { taskView } from '../map.js';
 import { CreateTaskBody, IdParams, TasksQuery, UpdateTaskBody } from '../schemas.js';
 
 const tags = ['Agents/tasks: tasks'];
+
+/** How long execute waits to see whether the carrier took the call (a refusal comes at once). */
+const DIAL_CONFIRM_MS = 2000;
 
 export const taskRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { core }) => {
   app.get('/tasks', { schema: { summary: 'List tasks', tags, querystring: TasksQuery } }, async (req) => {
@@ -47,6 +51,14 @@ export const taskRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
     },
     async (req) => {
     const call = await core.tasks.execute(req.org.id, req.params.id, { idempotencyKey: req.headers['idempotency-key'] });
+    // A carrier that refuses the call at once is the provider failing: 503, with the failed call's id.
+    const launched = await core.callManager.afterLaunch(call.id, DIAL_CONFIRM_MS);
+    if (launched.outcome === 'failed') {
+      throw new SwitchboardError('SB_ERR_PROVIDER', 'The telephony provider could not place the call', {
+        call_id: call.id,
+        last_error: launched.call.last_error,
+      });
+    }
     return ok(req, { call_id: call.id, message: 'Call initiated' });
     },
   );

@@ -8,7 +8,7 @@ import { SwitchboardError } from '../../../core/errors.js';
 import { SseStream } from '../../shared/sse.js';
 import { actorOf } from '../../shared/auth.js';
 import type { FaceOptions } from '../../shared/options.js';
-import { callView, latencyView, statusWord, transcriptItem } from '../map.js';
+import { callView, keysItem, latencyView, statusWord, transcriptItem } from '../map.js';
 import { CallIdParams, EndCallBody, EndCallResponse, ErrorBody, StartCallBody, StartCallResponse } from '../schemas.js';
 
 const PING_MS = 15_000;
@@ -71,10 +71,10 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
       },
     },
     async (req) => {
-      // The call's details in one statement (the store's cost is per statement), then its recording's URL.
+      // The call's details in one statement (the store's cost is per statement), then its recording and keys.
       const { call, transcript, question, turns } = await core.calls.details(req.org.id, req.params.callId);
-      const recordings = await core.recordings.urlsFor([call.id]);
-      return { ...callView(call, transcript, recordings.get(call.id)), operator_question: question, latency: latencyView(turns) };
+      const [recordings, keys] = await Promise.all([core.recordings.urlsFor([call.id]), core.calls.keyPresses(call.id)]);
+      return { ...callView(call, transcript, recordings.get(call.id), keys.map(keysItem)), operator_question: question, latency: latencyView(turns) };
     },
   );
 
@@ -83,7 +83,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
     {
       config: { streaming: true },
       schema: {
-        summary: 'Live transcript (Server-Sent Events: added, ping, ended)',
+        summary: 'Live transcript (Server-Sent Events: added, keys, ping, ended)',
         tags: ['CallMyCall'],
         params: CallIdParams,
         querystring: Type.Object({
@@ -109,6 +109,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
       try {
         for await (const e of core.calls.follow(req.org.id, call.id, { afterSeq, signal: sse.signal, onTooSlow })) {
           if (e.type === 'transcript') await sse.send('added', transcriptItem(e), e.seq);
+          else if (e.type === 'command' && e.keys) await sse.send('keys', keysItem(e), e.seq);
           else if (e.type === 'status' && isTerminal(e.status)) await sse.send('ended', { status: statusWord(e.status) });
         }
         sse.close();

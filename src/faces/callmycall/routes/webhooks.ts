@@ -1,6 +1,7 @@
 /**
  * POST /v1/webhook/test (001); extensions: GET /v1/webhook/deliveries (every delivery attempt, and the dead
- * letter of each delivery that gave up) and POST /v1/webhook/deliveries/:id/redeliver.
+ * letter of each delivery that gave up), POST /v1/webhook/deliveries/:id/redeliver, and the organisation's
+ * signing secret: GET /v1/webhook/secret and POST /v1/webhook/secret/rotate (also `switchboard keys webhook-secret`).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
@@ -39,6 +40,42 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app,
       const ok = r.status_code !== null && r.status_code >= 200 && r.status_code < 300;
       return { success: ok, status_code: r.status_code, duration_ms: Math.round(r.duration_ms), ...(r.error ? { error: r.error } : {}) };
     },
+  );
+
+  const SecretResponse = Type.Object({
+    webhook_secret: Type.Union([Type.String(), Type.Null()]),
+    source: Type.Union([Type.Literal('organisation'), Type.Literal('server_default'), Type.Null()]),
+  });
+
+  app.get(
+    '/webhook/secret',
+    {
+      schema: {
+        summary: 'The secret webhooks are signed with (Switchboard extension)',
+        description:
+          "The organisation's own secret; without one, deliveries are signed with the server's WEBHOOK_SIGNING_SECRET, which is not shown (`source: \"server_default\"`, `webhook_secret: null`). `source: null`: deliveries go out unsigned.",
+        tags: ['CallMyCall'],
+        response: { 200: SecretResponse, 401: ErrorBody },
+      },
+    },
+    async (req) => {
+      const org = (await core.orgs.get(req.org.id))!;
+      if (org.webhook_secret) return { webhook_secret: org.webhook_secret, source: 'organisation' as const };
+      return { webhook_secret: null, source: core.config.webhookSigningSecret ? ('server_default' as const) : null };
+    },
+  );
+
+  app.post(
+    '/webhook/secret/rotate',
+    {
+      schema: {
+        summary: 'Give the organisation a new webhook signing secret (Switchboard extension)',
+        description: 'Deliveries sent from now on, retries of earlier events included, are signed with the new secret.',
+        tags: ['CallMyCall'],
+        response: { 200: Type.Object({ webhook_secret: Type.String(), source: Type.Literal('organisation') }), 401: ErrorBody },
+      },
+    },
+    async (req) => ({ webhook_secret: await core.orgs.rotateWebhookSecret(req.org.id), source: 'organisation' as const }),
   );
 
   app.get(
