@@ -65,6 +65,11 @@ export interface UserOnCallRequest {
    * call's `conference-status` from it). Must not throw.
    */
   onRoomChange?(status: ConferenceStatus): void;
+  /**
+   * Called with each line the user says in the room, where the carrier knows it as text (the simulated
+   * network: a scripted user, or a person at the dashboard through `userSay`). Must not throw.
+   */
+  onUserSpeech?(text: string): void;
 }
 
 /** `initiated` legs dialled → `connected` both in the room → `ai_takeover` activation asked → `active` the agent talks → `completed`. */
@@ -120,6 +125,11 @@ export interface UserOnCallHandle extends CarrierCallHandle {
   activate(opts: { dropUser: boolean }): Promise<void>;
   /** Ends the user's leg; the target's leg goes on. Idempotent. */
   dropUser(): Promise<void>;
+  /**
+   * Where the user's leg is text (the simulated network): a person at the dashboard says `text` as the user,
+   * heard in the room and reported through `onUserSpeech`. Rejects while the user is not in the room.
+   */
+  userSay?(text: string): Promise<void>;
   /**
    * The room as the agent hears it before activation, for the engine's voice layer (silent listening:
    * nothing is ever sent into the room this way). The carrier forks the target's leg once it is in the

@@ -191,6 +191,8 @@ export class CallSession implements ActionHost {
           language: this.req.language,
           ringTimeoutSeconds: this.req.ringTimeoutSeconds,
           onRoomChange: (status) => background(this.d.log, 'user-on-call change not recorded', this.onRoomChange(status), { callId: this.callId }),
+          // What the user says in the room is the user's line of the transcript (`operator`).
+          onUserSpeech: (text) => background(this.d.log, 'user line not recorded', this.rec({ type: 'transcript', role: 'operator', text }), { callId: this.callId }),
         },
         onEvent,
       );
@@ -536,6 +538,16 @@ export class CallSession implements ActionHost {
         // The room's new state is stored before the command is acknowledged (conference-status reads it).
         await this.writes;
         return { ok: true };
+      }
+      case 'user_say': {
+        const room = this.room;
+        if (!room) return { ok: false, error: 'not_user_on_call' };
+        if (!room.userSay) return { ok: false, error: 'not_supported' };
+        // The line enters the transcript once said (onUserSpeech), like any line on the call.
+        return room.userSay(c.text).then(
+          () => ({ ok: true }),
+          (err: Error & { code?: string }) => ({ ok: false, error: err.code === 'user_not_in_room' ? 'user_not_in_room' : 'carrier_failed' }),
+        );
       }
       case 'transfer':
         if (!this.io) return { ok: false, error: 'not_connected' };

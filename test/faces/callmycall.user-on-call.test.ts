@@ -2,7 +2,8 @@
  * User-on-call on the simulated network, through the CallMyCall API, exactly as 001's state model:
  * initiated → connected → ai_takeover → active → completed with `conference-status` right at each step, and
  * each other branch (failed, connected → completed, active → transferred, `drop_user: false` three-way room),
- * plus 001's errors (404 not a user-on-call session, 400 AI already active or not connected yet).
+ * plus 001's errors (404 not a user-on-call session, 400 AI already active or not connected yet); the user's
+ * leg speaking: a scripted user (`asUser`) and a person at the dashboard (`POST …/user-say`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/lib/clock.js';
@@ -153,6 +154,66 @@ for (const backend of BACKENDS) {
       expect(legs(await status(s.sid))).toEqual({ user: 'completed', target: 'connected' });
       await req('POST', '/v1/end-call', { callSid: s.sid });
       await ended(s.sid);
+    }, 120_000);
+
+    const userLines = async (sid: string) => (await call(sid)).transcripts.filter((x: { role: string }) => x.role === 'operator').map((x: { text: string }) => x.text);
+
+    it('lets a scripted user talk to the target before the takeover, its lines in the transcript as the user\'s', async () => {
+      const s = await start({ userPhone: '+15550162' }); // an operator with a script (scenarios/own-mobile.yaml)
+      await reach(s.sid, 'connected');
+      const script = [
+        "Hi, this is Alex Smith's assistant, calling about the booking under reference AB123.",
+        'My colleague will take it from here.',
+      ];
+      await advanceUntil(t.clock, async () => (await userLines(s.sid)).length === 2, 500, 60_000);
+      expect(await userLines(s.sid)).toEqual(script);
+      expect((await call(s.sid)).transcripts.every((x: { role: string }) => x.role === 'operator')).toBe(true);
+      expect((await req('POST', `/v1/calls/${s.sid}/activate`, {})).statusCode).toBe(200);
+      await advanceUntil(t.clock, async () => (await call(s.sid)).transcripts.some((x: { role: string }) => x.role === 'assistant'), 500, 60_000);
+      // The user's lines came first; the agent's follow the takeover.
+      const roles = (await call(s.sid)).transcripts.map((x: { role: string }) => x.role);
+      expect(roles.slice(0, 2)).toEqual(['operator', 'operator']);
+      await req('POST', '/v1/end-call', { callSid: s.sid });
+      await ended(s.sid);
+    }, 120_000);
+
+    it('lets a person at the dashboard speak as the user while the user is in the room (user-say)', async () => {
+      const s = await start();
+      // Not in the room yet: nothing can be said as the user.
+      const early = await req('POST', `/v1/calls/${s.sid}/user-say`, { text: 'Hello?' });
+      expect(early.statusCode, early.body).toBe(400);
+      expect(early.json().error).toMatch(/not in the room/);
+      await reach(s.sid, 'connected');
+      const said = await req('POST', `/v1/calls/${s.sid}/user-say`, { text: 'Hello, I am calling about a booking.' });
+      expect(said.statusCode, said.body).toBe(200);
+      expect(said.json()).toEqual({ success: true, callSid: s.sid });
+      await advanceUntil(t.clock, async () => (await userLines(s.sid)).length === 1, 500, 60_000);
+      expect(await userLines(s.sid)).toEqual(['Hello, I am calling about a booking.']);
+
+      // Three-way: the user still speaks after the takeover, until dropped.
+      expect((await req('POST', `/v1/calls/${s.sid}/activate`, { drop_user: false })).statusCode).toBe(200);
+      await reach(s.sid, 'active');
+      expect((await req('POST', `/v1/calls/${s.sid}/user-say`, { text: 'I will stay on the line.' })).statusCode).toBe(200);
+      await advanceUntil(t.clock, async () => (await userLines(s.sid)).length === 2, 500, 60_000);
+      expect((await req('POST', `/v1/calls/${s.sid}/drop-user`)).statusCode).toBe(200);
+      const gone = await req('POST', `/v1/calls/${s.sid}/user-say`, { text: 'Still here?' });
+      expect(gone.statusCode).toBe(400);
+
+      // Bad input names the field; an ended call and a call without a user answer 404.
+      const empty = await req('POST', `/v1/calls/${s.sid}/user-say`, { text: '' });
+      expect(empty.statusCode).toBe(400);
+      expect(empty.json().error).toMatch(/text/);
+      await req('POST', '/v1/end-call', { callSid: s.sid });
+      await ended(s.sid);
+      const over = await req('POST', `/v1/calls/${s.sid}/user-say`, { text: 'Bye.' });
+      expect(over.statusCode).toBe(404);
+      expect(over.json()).toEqual({ error: 'Call has already ended' });
+      expect(await userLines(s.sid)).toEqual(['Hello, I am calling about a booking.', 'I will stay on the line.']);
+      const plain = (await req('POST', '/v1/start-call', { phone_number: '+15550103', task: 'x', language: 'en' })).json();
+      const notSession = await req('POST', `/v1/calls/${plain.sid}/user-say`, { text: 'Hi.' });
+      expect(notSession.statusCode).toBe(404);
+      expect(notSession.json()).toEqual({ error: 'Call not found or not a userOnCall session' });
+      await req('POST', '/v1/end-call', { callSid: plain.sid });
     }, 120_000);
 
     it('answers 404 for a call that is not a user-on-call session, 400 for bad input', async () => {

@@ -197,6 +197,14 @@ const common = {
   ringSeconds: Type.Optional(Seconds),
   /** Speaking pace of the party and of the agent on this line. */
   wordsPerSecond: Type.Optional(Type.Number({ minimum: 0.1 })),
+  /**
+   * When this number is the user's phone of a user-on-call session: what the user says to the target once
+   * both are in the room, a line every `gapSeconds` (default 1) after the previous one, until the agent
+   * takes over or the user leaves.
+   */
+  asUser: Type.Optional(
+    Type.Object({ lines: Type.Array(Str, { minItems: 1 }), gapSeconds: Type.Optional(Seconds) }, { additionalProperties: false }),
+  ),
 };
 
 const KINDS = {

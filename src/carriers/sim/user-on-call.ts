@@ -6,6 +6,12 @@
  * party waits, and nothing is heard by the agent (the network is text-mode: `listen()` yields nothing).
  * `activate` hands the target's line to the agent (`answered` with its channel; the party starts talking to
  * it); with `dropUser: false` the user stays in the room with the target and the agent, and sees it end.
+ *
+ * The user's leg speaks text, as the rest of the network: a user whose scenario has `asUser` lines says them
+ * once the room is connected (until the takeover), and a person at the dashboard speaks as the user with
+ * `userSay` while the user is in the room. Each line takes the line's speaking time and is then reported
+ * through `onUserSpeech` (the call's transcript). The target's scripted party talks with the agent only: it
+ * does not answer the user.
  */
 import type { CarrierEndStatus, CarrierEvent, ConferenceParticipant, ConferenceStatus, ListenFrame, UserOnCallHandle, UserOnCallPhase, UserOnCallRequest } from '../carrier.js';
 import type { Logger } from '../../lib/logger.js';
@@ -87,6 +93,45 @@ export class SimUserOnCall implements UserOnCallHandle {
     this.leave(this.user, 'completed');
   }
 
+  async userSay(text: string): Promise<void> {
+    if (!this.say(text)) throw new UserNotInRoomError();
+  }
+
+  /** The user says `text` in the room (it takes the line's speaking time); false when the user is not in it. */
+  private say(text: string): boolean {
+    const line = this.line;
+    if (!line || this.ended || this.user.status !== 'connected') return false;
+    line.run('user line', async () => {
+      const said = await line.pause(line.durationOf(text.split(/\s+/).filter(Boolean).length));
+      if (said && this.user.status === 'connected') this.report(text);
+    });
+    return true;
+  }
+
+  /** A scripted user (`asUser` in its scenario) says its lines, one after the other, until the agent takes over. */
+  private playScript(): void {
+    const script = this.net.scenarioOf(this.req.user)?.asUser;
+    const line = this.line;
+    if (!script || !line) return;
+    const gapMs = Math.round((script.gapSeconds ?? 1) * 1000);
+    line.run('scripted user', async () => {
+      for (const text of script.lines) {
+        if (!(await line.pause(gapMs)) || this.phase !== 'connected' || this.user.status !== 'connected') return;
+        const said = await line.pause(line.durationOf(text.split(/\s+/).filter(Boolean).length));
+        if (!said || this.user.status !== 'connected') return;
+        this.report(text);
+      }
+    });
+  }
+
+  private report(text: string): void {
+    try {
+      this.req.onUserSpeech?.(text);
+    } catch (err) {
+      this.log.warn({ err, callId: this.req.callId }, 'user speech listener failed');
+    }
+  }
+
   async hangup(): Promise<void> {
     if (this.ended) return;
     if (this.line) return this.line.channel.hangup();
@@ -122,6 +167,7 @@ export class SimUserOnCall implements UserOnCallHandle {
     this.user.status = 'connected';
     this.set('connected');
     this.log.info({ callId: req.callId, room: this.room }, 'sim user-on-call connected');
+    this.playScript();
   }
 
   /** The target's line ended (its party hung up, the agent did or handed it over, or the session failed). */
@@ -166,5 +212,13 @@ export class SimUserOnCall implements UserOnCallHandle {
     } catch (err) {
       this.log.error({ err, callId: this.req.callId }, 'sim carrier listener failed');
     }
+  }
+}
+
+/** `userSay` while the user's leg is not in the room (not yet connected, dropped, or the call is over). */
+export class UserNotInRoomError extends Error {
+  readonly code = 'user_not_in_room';
+  constructor() {
+    super('the user is not in the room');
   }
 }

@@ -5,7 +5,8 @@
 import type { CallState } from './states.js';
 
 /** Who spoke: the AI agent, the called party, a human supervisor, or Switchboard itself. */
-export type Speaker = 'agent' | 'callee' | 'supervisor' | 'system';
+/** `operator`: the user of a user-on-call session (001's "user"), speaking in the room with the target. */
+export type Speaker = 'agent' | 'callee' | 'supervisor' | 'operator' | 'system';
 
 export type CallEvent =
   | { type: 'transcript'; callId: string; seq: number; at: string; role: Speaker; text: string }
@@ -50,7 +51,9 @@ export type CallCommand =
   /** User-on-call: the agent takes over (the changes apply to its brief); `dropUser` ends the user's leg. */
   | { type: 'activate'; dropUser: boolean; changes: LiveChanges; by?: string }
   /** User-on-call: end the user's leg; the call goes on. */
-  | { type: 'drop_user'; by?: string };
+  | { type: 'drop_user'; by?: string }
+  /** User-on-call: a person at the dashboard speaks as the user in the room (carriers with `userOnCallSpeech`). */
+  | { type: 'user_say'; text: string; by?: string };
 
 export interface CommandEnvelope {
   command: CallCommand;

@@ -514,6 +514,22 @@ export class CallService {
     return this.find(orgId, call.id);
   }
 
+  /**
+   * A person at the dashboard speaks as the user of a user-on-call session (`POST …/user-say`): the line is
+   * said in the room and enters the transcript as the user's (`operator`). 400 while the user is not in the
+   * room, or where the carrier's user leg is a real phone (the user speaks into it).
+   */
+  async userSay(orgId: string, idOrSid: string, text: string, by?: string): Promise<CallRow> {
+    const call = await this.userOnCallSession(orgId, idOrSid);
+    if (isTerminal(call.status)) throw new SwitchboardError('SB_ERR_CALL_NOT_ACTIVE', 'Call has already ended', { status: call.status });
+    const reply = await this.command(call.id, { type: 'user_say', text, ...(by ? { by } : {}) });
+    if (reply.error === BUS_UNAVAILABLE) throw unavailable();
+    if (reply.error === 'user_not_in_room') throw validationError('text', 'The user is not in the room: nothing can be said as the user now');
+    if (reply.error === 'not_supported') throw validationError('text', 'This carrier’s user leg is a real phone: the user speaks into it');
+    if (!reply.ok) throw new SwitchboardError('SB_ERR_CALL_NOT_ACTIVE', 'Call session is not reachable', { reason: reply.error });
+    return this.find(orgId, call.id);
+  }
+
   /** Stores how a user-on-call session stands (called by the engine on every change). */
   async setRoom(callId: string, room: RoomState): Promise<void> {
     await retryOnConnectionLoss(() => this.o.db.updateTable('calls').set({ conference: JSON.stringify(room), updated_at: new Date() }).where('id', '=', callId).execute());

@@ -34,7 +34,7 @@ export function statusWord(s: string): string {
   return STATUS_WORDS[s as CallState] ?? s;
 }
 
-export const ROLE_WORDS: Record<Speaker, string> = { agent: 'agent', callee: 'user', supervisor: 'supervisor', system: 'system' };
+export const ROLE_WORDS: Record<Speaker, string> = { agent: 'agent', callee: 'user', supervisor: 'supervisor', operator: 'operator', system: 'system' };
 
 function iso(d: Date | string | null | undefined): string | null {
   return d ? new Date(d).toISOString() : null;

@@ -24,6 +24,7 @@ export const ROLE_WORDS: Record<Speaker, string> = {
   agent: 'assistant',
   callee: 'user',
   supervisor: 'supervisor',
+  operator: 'operator',
   system: 'system',
 };
 

@@ -143,6 +143,11 @@ export const SayBody = Type.Object({
   interrupt: Type.Optional(Type.Boolean({ default: true, description: 'Cut the agent off (true) or wait until its sentence ends (false).' })),
 });
 
+/** A line said as the user of a user-on-call session, by a person at the dashboard (extension; simulated network). */
+export const UserSayBody = Type.Object({
+  text: Type.String({ minLength: 1, maxLength: 2000, description: 'What the user says to the target in the room.' }),
+});
+
 /** A supervisor's key presses (extension). */
 export const PressBody = Type.Object({
   digits: Type.String({ pattern: '^[0-9*#wW]{1,32}$', description: 'Digits 0-9, * and #; w is a half-second pause.' }),

@@ -32,7 +32,7 @@ export function statusWord(s: string): TruedyStatus {
   return STATUS_WORDS[s as CallState] ?? 'failed';
 }
 
-export const ROLE_WORDS: Record<Speaker, string> = { agent: 'agent', callee: 'user', supervisor: 'supervisor', system: 'system' };
+export const ROLE_WORDS: Record<Speaker, string> = { agent: 'agent', callee: 'user', supervisor: 'supervisor', operator: 'operator', system: 'system' };
 
 /** Truedy's per-call settings, as kept on the call's request (`metadata.call_settings`). */
 export interface CallSettings {
