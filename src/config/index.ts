@@ -82,6 +82,8 @@ export interface Config {
     apiKey?: { sid: string; secret: string };
     /** Caller ID for calls that name none. */
     fromNumber?: string;
+    /** One of the account's numbers whose Voice URL is `/receive_call`: the agent's way into a three-way room. */
+    agentNumber?: string;
     /** Replaces https://api.twilio.com (tests only). */
     apiBaseUrl?: string;
   };
@@ -279,8 +281,10 @@ function readCarrier(env: Env): Pick<Config, 'carrier' | 'twilio'> {
   }
   const fromNumber = str(env, 'TWILIO_FROM_NUMBER');
   if (fromNumber !== undefined && !/^\+[1-9]\d{6,14}$/.test(fromNumber)) throw new ConfigError('TWILIO_FROM_NUMBER', 'must be an E.164 number (+15551234567)');
+  const agentNumber = str(env, 'TWILIO_AGENT_NUMBER');
+  if (agentNumber !== undefined && !/^\+[1-9]\d{6,14}$/.test(agentNumber)) throw new ConfigError('TWILIO_AGENT_NUMBER', 'must be an E.164 number (+15551234567)');
   const apiKey = apiKeySid && apiKeySecret ? { apiKey: { sid: apiKeySid, secret: apiKeySecret } } : {};
-  return { carrier, twilio: { accountSid, authToken, ...apiKey, fromNumber, apiBaseUrl: url(env, 'TWILIO_API_BASE_URL', ['http:', 'https:']) } };
+  return { carrier, twilio: { accountSid, authToken, ...apiKey, fromNumber, agentNumber, apiBaseUrl: url(env, 'TWILIO_API_BASE_URL', ['http:', 'https:']) } };
 }
 
 /** GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET go together; the base URLs are for tests and proxies. */

@@ -90,6 +90,13 @@ describe('config', () => {
     expect(refused({ DATABASE_URL: 'postgres://u@h/db' })).toBeNull();
   });
 
+  it('reads TWILIO_AGENT_NUMBER (the agent\'s way into a three-way room) as an E.164 number, naming it when wrong', () => {
+    const twilio = { CARRIER: 'twilio', TWILIO_ACCOUNT_SID: 'AC' + 'ab'.repeat(16), TWILIO_AUTH_TOKEN: 'token' };
+    expect(loadConfig({ ...twilio, TWILIO_AGENT_NUMBER: '+15551260900' }).twilio?.agentNumber).toBe('+15551260900');
+    expect(loadConfig(twilio).twilio?.agentNumber).toBeUndefined();
+    expect(() => loadConfig({ ...twilio, TWILIO_AGENT_NUMBER: '5551260900' })).toThrow(/TWILIO_AGENT_NUMBER/);
+  });
+
   it('reads the values it is given', () => {
     const c = loadConfig({ PORT: '8080', SIM_TIME_SCALE: '20', DATABASE_URL: 'postgres://u@h/db', PUBLIC_URL: 'https://sb.example.com/' });
     expect(c.port).toBe(8080);

@@ -16,6 +16,11 @@
  * target's leg ending ends it too. What the engine does with the audio (transcripts, context for the
  * agent at takeover) comes with the voice pipeline; until then the agent still starts from what it is
  * told at activation (task, additional prompt).
+ *
+ * Three-way (`activate` with `dropUser: false`, where the carrier has an agent number): the target stays in
+ * the room, and the agent joins it as a third leg (`ConferenceHost.agentLoop`): its channel comes with that
+ * leg's `answered`. The target's leg ending ends the agent's leg too; the agent's leg ending (the agent hung
+ * up) hangs up the target, whose end ends the session as usual.
  */
 import type { CarrierEvent, ConferenceParticipant, ConferenceStatus, DialRequest, ListenFrame, ListenState, UserOnCallHandle, UserOnCallPhase, UserOnCallRequest } from '../carrier.js';
 import type { Logger } from '../../lib/logger.js';
@@ -54,6 +59,12 @@ export interface ConferenceHost {
   startFork(callSid: string, callId: string, name: string): Promise<string>;
   /** `POST /Calls/{CallSid}/Streams/{sid or name}.json Status=stopped`. */
   stopFork(callSid: string, sidOrName: string): Promise<void>;
+  /**
+   * Three-way rooms (only with an agent number configured): places the agent's leg into `room`; its events
+   * (`answered` with the agent's channel on relay setup, `ended`) go to `onEvent`. Resolves once the leg is
+   * in the room; rejects (nothing left up) when it could not get there.
+   */
+  agentLoop?(room: string, req: DialRequest, onEvent: (e: CarrierEvent) => void): Promise<{ hangup(): Promise<void> }>;
 }
 
 /** The `Name` of the listening fork on the target's leg (Twilio also accepts it in place of the sid to stop it). */
@@ -73,6 +84,8 @@ export class UserOnCallSession implements UserOnCallHandle {
   private phase: UserOnCallPhase = 'initiated';
   private readonly legs: { user?: ConferenceParticipant; target?: ConferenceParticipant } = {};
   private target: { hangup(): Promise<void> } | undefined;
+  /** The agent's leg in a three-way room, once placed. */
+  private agent: { hangup(): Promise<void> } | undefined;
   private listening: ListenState = 'idle';
   /** The listening fork: its sid once Twilio confirmed it, the request, and the stream once it connected. */
   private fork: { sid?: string; started: Promise<void>; stream?: TwilioMediaStream } | undefined;
@@ -148,6 +161,7 @@ export class UserOnCallSession implements UserOnCallHandle {
     this.changed();
     // The agent stops listening before it takes over: the fork is stopped, then the target is moved.
     await this.stopListening();
+    if (!opts.dropUser && this.host.agentLoop) return this.joinAgent();
     try {
       // The target leaves the room for the relay; `answered` with the agent's channel follows on relay setup.
       await this.host.redirectToUrl(this.targetCallSid, `${this.host.publicUrl}/start_call`);
@@ -158,6 +172,32 @@ export class UserOnCallSession implements UserOnCallHandle {
     }
     this.host.log.info({ callId: this.req.callId, room: this.room, dropUser: opts.dropUser }, 'twilio user-on-call activated');
     if (opts.dropUser) await this.dropUser();
+  }
+
+  /** Three-way: the agent joins the room as a third leg; the target and the user stay where they are. */
+  private async joinAgent(): Promise<void> {
+    const legReq: DialRequest = { callId: this.req.callId, sid: this.req.sid, to: this.req.target, language: this.req.language, record: false };
+    try {
+      this.agent = await this.host.agentLoop!(this.room, legReq, (e) => this.onAgentEvent(e));
+    } catch (err) {
+      this.phase = 'connected';
+      this.changed();
+      throw err;
+    }
+    this.host.log.info({ callId: this.req.callId, room: this.room }, 'twilio user-on-call activated, three-way');
+  }
+
+  private onAgentEvent(e: CarrierEvent): void {
+    if (e.type === 'answered' && this.phase === 'ai_takeover') {
+      this.phase = 'active';
+      this.changed();
+      this.onEvent(e);
+    }
+    // The agent left the room (it hung up, or its relay ended): the call is over for the target too.
+    if (e.type === 'ended' && this.phase !== 'completed') {
+      const target = this.target;
+      if (target) background(this.host.log, 'target leg hang-up failed', target.hangup(), { callId: this.req.callId });
+    }
   }
 
   async dropUser(): Promise<void> {
@@ -180,7 +220,7 @@ export class UserOnCallSession implements UserOnCallHandle {
 
   async hangup(): Promise<void> {
     this.endListening();
-    await Promise.all([this.target?.hangup(), this.dropUser()]);
+    await Promise.all([this.target?.hangup(), this.agent?.hangup(), this.dropUser()]);
   }
 
   private onStatus(leg: ConferenceParticipant, status: string): void {
@@ -266,6 +306,9 @@ export class UserOnCallSession implements UserOnCallHandle {
       this.legs.target!.status = e.status;
       this.phase = 'completed';
       this.endListening();
+      // A three-way room's agent leaves with the target.
+      const agent = this.agent;
+      if (agent) background(this.host.log, 'agent leg hang-up failed', agent.hangup(), { callId: this.req.callId });
       // The call is over: the user is not left alone in the room.
       void this.dropUser().catch((err) => this.host.log.warn({ err, callId: this.req.callId }, 'user leg hang-up failed'));
     }

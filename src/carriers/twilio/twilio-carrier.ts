@@ -19,7 +19,7 @@ import { coldTransfer, warmTransfer, type TransferHost } from './transfers.js';
 import { UserOnCallSession, type ConferenceHost } from './conference.js';
 import { TwilioMediaStream, mediaStreamToken } from './media-stream.js';
 import { MediaStreamAudioChannel } from './media-stream-channel.js';
-import { digitsThenStreamTwiml, hangupTwiml, relayTwiml, sayAndHangup, streamTwiml, type StreamTarget } from './twiml.js';
+import { digitsThenStreamTwiml, hangupTwiml, joinRoomTwiml, relayTwiml, sayAndHangup, streamTwiml, type StreamTarget } from './twiml.js';
 import { own } from '../../lib/own.js';
 
 export interface TwilioCarrierOptions {
@@ -30,6 +30,12 @@ export interface TwilioCarrierOptions {
   apiKey?: { sid: string; secret: string };
   /** Caller ID used when a call names none. */
   fromNumber?: string;
+  /**
+   * One of the account's numbers whose Voice URL is `/receive_call`. With it, a user-on-call session can keep
+   * the user in the room when the agent takes over: the agent's leg calls this number, and the call's other
+   * end joins the room (conference.ts, "three-way").
+   */
+  agentNumber?: string;
   /** Public base URL of this deployment (https in production; callbacks and the relay socket hang off it). */
   publicUrl: string;
   /** Replaces `https://api.twilio.com` (tests only). */
@@ -103,6 +109,9 @@ const INBOUND_DECISION_MS = 10_000;
 
 const NOT_CONNECTED = 'Sorry, this call could not be connected. Goodbye.';
 
+/** How long the agent's loop into a three-way room may take to ring through and join it. */
+const LOOP_JOIN_MS = 20_000;
+
 /** How long a caller-ID verification waits for Twilio's status callback before it counts as failed. */
 const VERIFICATION_TIMEOUT_MS = 10 * 60_000;
 
@@ -133,6 +142,10 @@ export class TwilioCarrier implements Carrier {
     userOnCall: true,
     recording: true,
   };
+  /** The agent's loop into a three-way room being set up: its inbound end is expected at `/receive_call`. */
+  private pendingLoop: { number: string; room: string; joined: () => void } | undefined;
+  /** Loops are set up one at a time (see `agentLoop`). */
+  private loopTurn: Promise<void> = Promise.resolve();
   private recordingHandler: ((r: RecordingReady) => void) | undefined;
   private readonly calls = new Map<string, TwilioCall>();
   private api: Promise<CallsApi> | undefined;
@@ -140,7 +153,9 @@ export class TwilioCarrier implements Carrier {
   /** Caller-ID verifications waiting for Twilio's verification status callback, by verification id. */
   private readonly verifications = new Map<string, (result: CallerIdVerificationResult) => void>();
 
-  constructor(readonly opts: TwilioCarrierOptions) {}
+  constructor(readonly opts: TwilioCarrierOptions) {
+    this.capabilities.userOnCallThreeWay = !!opts.agentNumber;
+  }
 
   get authToken(): string {
     return this.opts.authToken;
@@ -339,6 +354,13 @@ export class TwilioCarrier implements Carrier {
     const callSid = one(params.CallSid) ?? '';
     const from = one(params.From) ?? one(params.Caller) ?? '';
     const to = one(params.To) ?? one(params.Called) ?? '';
+    // The far end of the agent's loop into a three-way room: it joins that room.
+    const loop = this.pendingLoop;
+    if (loop && from === loop.number && to === loop.number) {
+      this.pendingLoop = undefined;
+      loop.joined();
+      return joinRoomTwiml(loop.room);
+    }
     const handler = this.inboundHandler;
     if (!handler || !callSid) return sayAndHangup(NOT_CONNECTED);
     // Twilio retried the request: the call is already answered.
@@ -575,8 +597,56 @@ export class TwilioCarrier implements Carrier {
         });
         return created.sid;
       },
+      ...(this.opts.agentNumber ? { agentLoop: (room: string, req: DialRequest, onEvent: (e: CarrierEvent) => void) => this.agentLoop(room, req, onEvent) } : {}),
       stopFork: async (callSid, sidOrName) => void (await (await api()).updateStream(callSid, sidOrName, { status: 'stopped' })),
     };
+  }
+
+  /**
+   * The agent's leg into a three-way room: a call from `agentNumber` to itself (`POST /Calls.json`). Our end
+   * runs `/start_call` (the agent, over ConversationRelay, exactly like a dialled call); the far end rings
+   * `/receive_call` and is answered with the room (`<Dial><Conference>`), so the agent hears the room and is
+   * heard in it (protocols.md §1: the AI joins through an endpoint whose TwiML connects it). Nothing in the
+   * far end's request names the room, so loops are set up one at a time: the one expected is the only one.
+   * Resolves once the far end joined; rejects (the leg hung up) when it did not within LOOP_JOIN_MS.
+   */
+  private async agentLoop(room: string, req: DialRequest, onEvent: (e: CarrierEvent) => void): Promise<CarrierCallHandle> {
+    const number = this.opts.agentNumber!;
+    const before = this.loopTurn;
+    let done!: () => void;
+    this.loopTurn = new Promise<void>((r) => (done = r));
+    await before;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const joined = new Promise<void>((resolve, reject) => {
+        this.pendingLoop = { number, room, joined: resolve };
+        timer = setTimeout(() => reject(new Error('the agent leg did not reach the room')), LOOP_JOIN_MS).unref();
+      });
+      // Awaited below; a REST call slower than the timeout must not leave the rejection unhandled meanwhile.
+      joined.catch(() => {});
+      const api = await this.restApi();
+      const created = await api.create({
+        to: number,
+        from: number,
+        url: `${this.publicUrl}/start_call`,
+        method: 'POST',
+        statusCallback: `${this.publicUrl}/twilio/status`,
+        statusCallbackMethod: 'POST',
+        statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+        timeout: Math.round(LOOP_JOIN_MS / 1000),
+      });
+      const handle = this.track(created.sid, req, onEvent, () => {});
+      this.opts.log.info({ callId: req.callId, room, callSid: created.sid }, 'twilio agent leg placed');
+      await joined.catch(async (err: Error) => {
+        await handle.hangup().catch(() => {});
+        throw err;
+      });
+      return handle;
+    } finally {
+      clearTimeout(timer);
+      this.pendingLoop = undefined;
+      done();
+    }
   }
 
   /** Follows a leg placed outside `dial` (a conference participant): callbacks and relay as for any of our calls. */

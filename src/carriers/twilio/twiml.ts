@@ -88,6 +88,13 @@ export function conferenceTwiml(room: string): string {
   return r.toString();
 }
 
+/** Joins conference `room` without ending it on leaving (a leg that comes and goes, like the agent's); no beep. */
+export function joinRoomTwiml(room: string): string {
+  const r = response();
+  r.dial().conference({ startConferenceOnEnter: true, endConferenceOnExit: false, beep: 'false' }, room);
+  return r.toString();
+}
+
 function withoutDeclaration(r: Response): string {
   return r.toString().replace(/^<\?xml[^>]*\?>/, '');
 }

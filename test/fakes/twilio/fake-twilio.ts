@@ -20,6 +20,10 @@
  * Status=stopped` sends `stop` and closes it, as does the end of the call. A redirect does not stop a fork.
  * A call created with `Record=true` has a recording when it ends (§1 "Recordings"): the signed
  * `RecordingStatusCallback` and its media at `GET /Recordings/{RE…}.wav` (Basic auth, like every request).
+ * A call created to one of the account's own `numbers` rings that number's Voice URL as an inbound call
+ * (`Direction=inbound`, the caller's `From`) and is answered when that end is; the two ends are one call
+ * path: what the inbound end hears (e.g. a room it joined) is the outbound end's callee, and either end
+ * hanging up ends the other.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -87,6 +91,8 @@ export interface FakeCall {
   label?: string;
   /** Every TwiML document the call ran, in order (the `Url` response, `Twiml` on create or update). */
   twimls: string[];
+  /** A call to one of the account's own numbers: the other end of the path (outbound ↔ inbound). */
+  loopPeer?: string;
   /** The leg this call is bridged with by a `<Dial>` (parent ↔ child). */
   bridgedWith?: string;
   /** Media Streams opened for this call, in order (one per `<Connect><Stream>` run). */
@@ -185,6 +191,8 @@ export interface FakeValidation {
 
 export class FakeTwilio {
   readonly calls = new Map<string, FakeCall>();
+  /** The account's own numbers and their Voice URL (e.g. `…/receive_call`): a call created to one rings it. */
+  readonly numbers = new Map<string, string>();
   /** Conference rooms, by friendly name. */
   readonly rooms = new Map<string, FakeRoom>();
   /** Every REST request received, in order (method, path, form). */
@@ -585,6 +593,27 @@ export class FakeTwilio {
   }
 
   /**
+   * The callee of a call to one of our own numbers, as its relay client plays it: what the inbound end hears.
+   * In a room, that is the other members: the first whose callee has a reply to the agent's turn says it.
+   */
+  private loopCallee(far: () => FakeCall | undefined): FakeCallee {
+    return {
+      outcome: 'answer',
+      ringSteps: 1,
+      reply: (turn, n) => {
+        const end = far();
+        const room = end && [...this.rooms.values()].find((r) => r.members.has(end.sid));
+        for (const sid of room ? room.members.keys() : []) {
+          const member = sid === end!.sid ? undefined : this.calls.get(sid);
+          const said = member ? (this.callees[member.to]?.reply?.(turn, n) ?? null) : null;
+          if (said !== null) return said;
+        }
+        return null;
+      },
+    };
+  }
+
+  /**
    * Someone calls one of the account's numbers: Twilio requests the number's Voice URL (`voiceUrl`, e.g.
    * `/receive_call`) with `Direction=inbound` and runs the TwiML it gets, like an answered outbound call
    * (`<Connect><ConversationRelay>` → the relay socket, where `caller` talks). No status callbacks (none
@@ -636,11 +665,14 @@ export class FakeTwilio {
       ended = true;
       if (socket && socket.readyState === socket.OPEN) socket.close(1000);
       this.detach(call.sid);
+      if (call.loopPeer) this.finishers.get(call.loopPeer)?.('completed');
       for (const f of call.forks ?? []) this.stopFork(f, 'call-ended');
       unawaited(callback(status, { CallDuration: '7', ...amdResult }).then(() => this.recorded(call, answeredAt)).then(resolveDone));
     };
     this.finishers.set(call.sid, finish);
-    const callee = inboundCaller ?? this.callees[to] ?? { outcome: 'failed' };
+    // A call to one of our own numbers: its callee is whatever its inbound end hears (see loopCallee).
+    const loop = !inboundCaller && !leg && this.numbers.has(to) ? { voiceUrl: this.numbers.get(to)!, far: undefined as FakeCall | undefined } : undefined;
+    const callee = inboundCaller ?? (loop ? this.loopCallee(() => loop.far) : this.callees[to]) ?? { outcome: 'failed' };
     const wait = (n = 1) => new Promise((r) => setTimeout(r, this.stepMs * n));
 
     const play = async () => {
@@ -653,6 +685,15 @@ export class FakeTwilio {
       await callback('ringing');
       await wait(callee.ringSteps ?? 2);
       if (ended) return;
+      if (loop) {
+        // The number rings its Voice URL; this end is answered once that end is.
+        const far = (loop.far = this.placeInbound(loop.voiceUrl, from, to, { outcome: 'answer', opensRelay: false }));
+        call.loopPeer = far.sid;
+        far.loopPeer = call.sid;
+        while (!ended && far.status === 'ringing') await wait();
+        if (ended) return;
+        if (far.status !== 'in-progress') return finish('no-answer');
+      }
       if (callee.outcome === 'busy' || callee.outcome === 'no-answer') return finish(callee.outcome);
       answeredAt = Date.now();
       await callback('in-progress');
