@@ -48,7 +48,7 @@ describe.each([
     await t?.close();
   });
 
-  it('starts the call with the user on it, sees the room connect, activates the AI, and ends the call', async (ctx) => {
+  it('starts the call with the user on it, sees the room connect, speaks as the user, activates the AI, and ends the call', async (ctx) => {
     // User-on-call (issue 12 §1) is another helper's part; until it is merged this test says so by skipping.
     if (!t.sb.app.hasRoute({ method: 'POST', url: '/v1/calls/:callSid/activate' })) ctx.skip('user-on-call routes are not in this build');
     await page.getByLabel('API key').fill(t.key);
@@ -71,6 +71,15 @@ describe.each([
     await room.filter({ hasText: 'the AI is waiting' }).waitFor();
     expect(await page.getByTestId('transcript').locator('li.agent').count()).toBe(0);
     await page.getByRole('button', { name: 'Drop the user' }).waitFor();
+
+    // The person at the dashboard speaks as the user: the line is the user's in the transcript.
+    await page.getByLabel('Speak as the user').fill('Hi, I am calling about the booking for Alex Smith.');
+    await page.getByRole('button', { name: 'Say as the user' }).click();
+    await page.getByRole('status').filter({ hasText: 'Said as the user' }).waitFor();
+    clockPump.resume();
+    await page.getByTestId('transcript').locator('li.operator').filter({ hasText: 'calling about the booking for Alex Smith' }).waitFor();
+    clockPump.pause();
+    expect(await page.getByTestId('transcript').locator('li.operator .speaker').first().textContent()).toBe('User');
 
     // Take over: the AI is activated and the user's leg dropped.
     await page.getByRole('button', { name: 'Activate the AI' }).click();

@@ -8,11 +8,11 @@ import { api, ApiError, streamUrl, unwrap } from '../api';
 import { clock, ErrorText, Field, Notice, Page, useAction, useData } from '../ui';
 
 type CallEvent =
-  | { type: 'transcript'; seq: number; at: string; role: 'agent' | 'callee' | 'supervisor' | 'system'; text: string }
+  | { type: 'transcript'; seq: number; at: string; role: 'agent' | 'callee' | 'supervisor' | 'operator' | 'system'; text: string }
   | { type: 'status'; seq: number; at: string; status: string; reason?: string }
   | { type: 'command'; seq: number; at: string; command: string; value?: string; by?: string };
 
-const SPEAKER: Record<string, string> = { agent: 'Agent', callee: 'Callee', supervisor: 'Supervisor', system: 'Switchboard' };
+const SPEAKER: Record<string, string> = { agent: 'Agent', callee: 'Callee', supervisor: 'Supervisor', operator: 'User', system: 'Switchboard' };
 const ENDED = new Set(['completed', 'busy', 'no-answer', 'no_answer', 'canceled', 'failed', 'voicemail']);
 
 /** Every event of the call, replayed from the start and then live, until the call ends. */
@@ -217,6 +217,7 @@ function Controls({ sid, question, conference }: { sid: string; question?: strin
   const [answer, setAnswer] = useState('');
   const [aiTask, setAiTask] = useState('');
   const [dropUser, setDropUser] = useState(true);
+  const [userLine, setUserLine] = useState('');
   const lineRef = useRef<HTMLInputElement>(null);
   return (
     <section class="controls" aria-labelledby="controls-title">
@@ -335,6 +336,21 @@ function Controls({ sid, question, conference }: { sid: string; question?: strin
               Drop the user
             </button>
           )}
+        </form>
+      )}
+      {(conference?.participants ?? []).some((p: any) => p.role === 'user' && p.status === 'connected') && (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void run(() => api('POST', `${path}/user-say`, { text: userLine }), 'Said as the user').then((ok) => ok && setUserLine(''));
+          }}
+        >
+          <Field label="Speak as the user" hint="Simulated network: said to the target in the room">
+            {(id, hint) => <input id={id} aria-describedby={hint} required maxLength={1000} value={userLine} onInput={(e) => setUserLine(e.currentTarget.value)} />}
+          </Field>
+          <button type="submit" disabled={busy}>
+            Say as the user
+          </button>
         </form>
       )}
       <button type="button" class="danger" disabled={busy} onClick={() => void run(() => api('POST', '/v1/end-call', { callSid: sid }), 'Call ended')}>
