@@ -493,11 +493,13 @@ export class CallService {
     if (!o.dropUser && !this.o.userOnCall?.threeWay) {
       throw validationError('drop_user', 'drop_user: false is not supported by this server’s carrier (the user cannot stay with the agent)');
     }
+    // The stored room answers first (a session still being dialled may not take commands yet).
+    if (call.conference.state === 'initiated') throw notConnectedYet(call.conference.state);
     await this.storeChanges(call, o.changes);
     const reply = await this.command(call.id, { type: 'activate', dropUser: o.dropUser, changes: o.changes, ...(by ? { by } : {}) });
     if (reply.error === BUS_UNAVAILABLE) throw unavailable();
     if (reply.error === 'already_active') throw aiAlreadyActive();
-    if (reply.error === 'not_connected') throw new SwitchboardError('SB_ERR_VALIDATION', 'Call is not connected yet: activate once the user and the target are connected', { state: call.conference.state });
+    if (reply.error === 'not_connected') throw notConnectedYet(call.conference.state);
     if (reply.error === 'carrier_failed') throw new SwitchboardError('SB_ERR_CARRIER_FAILED', 'Failed to redirect the call to the AI', {}, true);
     if (!reply.ok) throw new SwitchboardError('SB_ERR_CALL_NOT_ACTIVE', 'Call session is not reachable', { reason: reply.error });
     return this.find(orgId, call.id);
@@ -522,9 +524,12 @@ export class CallService {
   async userSay(orgId: string, idOrSid: string, text: string, by?: string): Promise<CallRow> {
     const call = await this.userOnCallSession(orgId, idOrSid);
     if (isTerminal(call.status)) throw new SwitchboardError('SB_ERR_CALL_NOT_ACTIVE', 'Call has already ended', { status: call.status });
+    // The stored room answers first (a session still being dialled may not take commands yet).
+    const notInRoom = () => validationError('text', 'The user is not in the room: nothing can be said as the user now');
+    if (!call.conference.participants.some((p) => p.role === 'user' && p.status === 'connected')) throw notInRoom();
     const reply = await this.command(call.id, { type: 'user_say', text, ...(by ? { by } : {}) });
     if (reply.error === BUS_UNAVAILABLE) throw unavailable();
-    if (reply.error === 'user_not_in_room') throw validationError('text', 'The user is not in the room: nothing can be said as the user now');
+    if (reply.error === 'user_not_in_room') throw notInRoom();
     if (reply.error === 'not_supported') throw validationError('text', 'This carrier’s user leg is a real phone: the user speaks into it');
     if (!reply.ok) throw new SwitchboardError('SB_ERR_CALL_NOT_ACTIVE', 'Call session is not reachable', { reason: reply.error });
     return this.find(orgId, call.id);
@@ -852,4 +857,9 @@ function newCallRow(orgId: string, req: CallRequest, carrier: string) {
 function withRoom<R extends ReturnType<typeof newCallRow>>(row: R, req: CallRequest): R & { conference: string | null } {
   const room = req.userOnCall?.userCallSid ? initialRoom(row.sid, req.userOnCall.userCallSid) : null;
   return { ...row, conference: room ? JSON.stringify(room) : null };
+}
+
+/** 400 for `activate` before the user and the target are both in the room (001). */
+function notConnectedYet(state: string): SwitchboardError {
+  return new SwitchboardError('SB_ERR_VALIDATION', 'Call is not connected yet: activate once the user and the target are connected', { state });
 }
