@@ -174,6 +174,12 @@ export class CallSession implements ActionHost {
     } catch (err) {
       this.d.log.warn({ err, callId: this.callId }, 'dial failed');
       await this.finish('failed', { reason: 'dial_failed', error: (err as Error).message });
+      return;
+    }
+    // Not part of dialling: the call goes on even if its carrier id could not be kept.
+    const carrierCallSid = this.handle.carrierCallSid;
+    if (carrierCallSid) {
+      await this.d.calls.setCarrierCallSid(this.callId, carrierCallSid).catch((err: unknown) => this.d.log.warn({ err, callId: this.callId }, 'keeping the carrier call sid failed'));
     }
   }
 
