@@ -20,6 +20,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { background } from '../lib/background.js';
 import type { ActionResult, AgentBrief, Brain } from './brain.js';
+import { withDtmfRules } from './dtmf-rules.js';
 import { OK } from './brain.js';
 import { MASKED_DIGIT, buildBrief, keypadDigits, keypadFieldLabel, shownKeys } from './brief.js';
 import { goodbyeLine } from './lines.js';
@@ -334,7 +335,7 @@ export class CallSession implements ActionHost {
     const activity = new AgentActivity({
       callId: this.callId,
       io,
-      brain: this.d.brain.startCall(this.brief(), { usage: this.usage }),
+      brain: withDtmfRules(this.d.brain.startCall(this.brief(), { usage: this.usage }), this.req.agent?.dtmfRules),
       host: this,
       emit: (e) => this.emit(e),
       onTurnFigures: (latency) => {
