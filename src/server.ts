@@ -12,6 +12,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { randomUUID } from 'node:crypto';
 import type { Bus } from './bus/bus.js';
+import { servedFacesLine } from './faces/served.js';
 import type { Core } from './core/index.js';
 import type { Logger } from './lib/logger.js';
 import { callMyCallFace } from './faces/callmycall/index.js';
@@ -179,7 +180,7 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
       info: {
         title: 'Switchboard',
         version: '0.1.0',
-        description: 'AI phone calls. One core, four API faces: CallMyCall (/v1), agents/tasks (/api/v1), Truedy (/api/public/v1), Phony.',
+        description: servedFacesLine(),
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],

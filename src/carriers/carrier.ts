@@ -303,6 +303,8 @@ export interface InboundCall {
 }
 
 export interface CarrierCallHandle {
+  /** The carrier's own id of the call (Twilio's Call SID), when it has one apart from Switchboard's `sid`. */
+  readonly carrierCallSid?: string;
   /** Hangs up (or cancels, while ringing). Idempotent. */
   hangup(): Promise<void>;
 }

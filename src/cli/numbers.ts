@@ -12,7 +12,7 @@ async function withNumbers<T>(orgName: string, fn: (numbers: PhoneNumbers, orgId
   try {
     const org = await new Orgs(store.db).findByName(orgName);
     if (!org) throw new Error(`no organisation named ${orgName}`);
-    return await fn(new PhoneNumbers(store.db, new Secrets(config)), org.id);
+    return await fn(new PhoneNumbers(store.db, new Secrets(config), config.carrier === 'sim'), org.id);
   } finally {
     await store.close();
   }

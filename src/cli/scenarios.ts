@@ -6,7 +6,7 @@ import { openStore } from '../store/index.js';
 import { Orgs } from '../core/orgs.js';
 import { CallReplays } from '../core/calls/replay.js';
 import { notFound } from '../core/errors.js';
-import { isCallSid, isUuid } from '../lib/ids.js';
+import { namedCall } from '../core/calls/naming.js';
 import { scenarioTestsCommand } from './scenario-tests/command.js';
 
 export function scenariosCommand(): Command {
@@ -29,7 +29,7 @@ export function scenariosCommand(): Command {
 function recordCommand(): Command {
   return new Command('record')
     .description('Make a finished call into a scenario test replaying its callee (DATA_DIR or DATABASE_URL); prints the file path')
-    .argument('<call>', 'the call: its sid (CA…) or id')
+    .argument('<call>', 'the call: its sid (CA…), id or carrier sid')
     .requiredOption('--org <name>', 'the organisation the call belongs to')
     .option('--out <dir>', 'folder to write to (default: SCENARIOS_DIR/tests/recorded)')
     .action(async (call: string, opts: { org: string; out?: string }) => {
@@ -39,8 +39,8 @@ function recordCommand(): Command {
         const org = await new Orgs(store.db).findByName(opts.org);
         if (!org) throw new Error(`no organisation named ${opts.org}`);
         const replays = new CallReplays(store.db, async (orgId, id) => {
-          const column = isUuid(id) ? 'id' : isCallSid(id) ? 'sid' : undefined;
-          const row = column ? await store.db.selectFrom('calls').selectAll().where(column, '=', id).where('org_id', '=', orgId).executeTakeFirst() : undefined;
+          const named = namedCall(id);
+          const row = named ? await store.db.selectFrom('calls').selectAll().where(named).where('org_id', '=', orgId).executeTakeFirst() : undefined;
           if (!row) throw notFound('Call');
           return row;
         });

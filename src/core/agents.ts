@@ -10,6 +10,7 @@ import type { AgentRow, Db } from '../store/index.js';
 import { SwitchboardError, notFound, validationError } from './errors.js';
 import { DEFAULT_LANGUAGE, normalizeLanguage } from './calls/language.js';
 import { DEFAULT_SHARE_POLICY, type CallRequest } from './calls/request.js';
+import { parseDtmfRules } from './dtmf-rules.js';
 import { isUuid } from '../lib/ids.js';
 
 export interface AgentInput {
@@ -68,7 +69,7 @@ export class Agents {
         starting_message: i.starting_message ?? null,
         language: language(i.language) ?? DEFAULT_LANGUAGE,
         voice_settings: JSON.stringify(i.voice_settings ?? {}),
-        dtmf_rules: JSON.stringify(i.dtmf_rules ?? {}),
+        dtmf_rules: JSON.stringify(parseDtmfRules(i.dtmf_rules ?? {})),
         enabled: i.enabled ?? true,
       })
       .returningAll()
@@ -102,7 +103,7 @@ export class Agents {
     if (p.starting_message !== undefined) set.starting_message = p.starting_message;
     if (p.language !== undefined) set.language = language(p.language);
     if (p.voice_settings !== undefined) set.voice_settings = JSON.stringify(p.voice_settings);
-    if (p.dtmf_rules !== undefined) set.dtmf_rules = JSON.stringify(p.dtmf_rules);
+    if (p.dtmf_rules !== undefined) set.dtmf_rules = JSON.stringify(parseDtmfRules(p.dtmf_rules));
     if (p.enabled !== undefined) set.enabled = p.enabled;
     return this.db.updateTable('agents').set(set).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
   }
@@ -148,6 +149,16 @@ export interface AgentCallOptions {
  * The canonical request of a call made by an agent: its prompt and greeting rendered with the variables
  * (values coerced to strings; a missing variable renders empty and is listed in `missingVariables`).
  */
+/** An agent's stored keypad rules, if it has any valid ones (agents stored before rules were checked may not). */
+function storedRules(value: unknown): Record<string, string> | undefined {
+  try {
+    const rules = parseDtmfRules(value ?? {});
+    return Object.keys(rules).length ? rules : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function agentCallRequest(agent: AgentRow, o: AgentCallOptions): CallRequest {
   const vars = o.variables ?? {};
   const prompt = renderTemplate(agent.system_prompt, vars);
@@ -169,7 +180,13 @@ export function agentCallRequest(agent: AgentRow, o: AgentCallOptions): CallRequ
     webhook: o.webhook,
     metadata: o.metadata ?? {},
     calendar: { enabled: false, permissions: { read: true, write: false } },
-    agent: { id: agent.id, name: agent.name, systemPrompt: prompt.text, greeting: greeting?.text.trim() || undefined },
+    agent: {
+      id: agent.id,
+      name: agent.name,
+      systemPrompt: prompt.text,
+      greeting: greeting?.text.trim() || undefined,
+      ...(storedRules(agent.dtmf_rules) ? { dtmfRules: storedRules(agent.dtmf_rules) } : {}),
+    },
     taskId: o.taskId,
     variables: vars,
     missingVariables: missing,

@@ -155,7 +155,7 @@ export function createCore(d: CoreDeps): Core {
     invitations: new Invitations(d.db, d.config.invitationTtlHours * hour),
     replays: new CallReplays(d.db, (orgId, id) => calls.find(orgId, id)),
     agents,
-    numbers: new PhoneNumbers(d.db, secrets),
+    numbers: new PhoneNumbers(d.db, secrets, d.carrierName === 'sim'),
     tasks,
     callerIds: new CallerIds({ db: d.db, log: d.log, carrierName: d.carrierName, verify: d.verifyCallerId }),
     secrets,

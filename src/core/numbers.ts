@@ -3,6 +3,7 @@
  * carrier credentials, sealed at rest with AES-256-GCM (core/secrets.ts) and never returned by an API.
  * A number may be assigned to an agent for inbound calls and/or to an agent for outbound calls.
  */
+import { createHash } from 'node:crypto';
 import { isE164 } from '../lib/phone.js';
 import { isUuid, newId } from '../lib/ids.js';
 import type { Db, PhoneNumberRow } from '../store/index.js';
@@ -28,11 +29,41 @@ export function numberView(r: PhoneNumberRow): PhoneNumberView {
   return { ...rest, has_credentials: credentials !== null };
 }
 
+/**
+ * The simulated outbound number of an organisation: country code 999 is not assigned by the ITU, so the
+ * number can never ring a real person; the 12 digits after it come from the organisation's id.
+ */
+export function simulatedNumberOf(orgId: string): string {
+  const digits = BigInt('0x' + createHash('sha256').update(orgId).digest('hex').slice(0, 15)) % 10n ** 12n;
+  return '+999' + digits.toString().padStart(12, '0');
+}
+
 export class PhoneNumbers {
   constructor(
     private readonly db: Db,
     private readonly secrets: Secrets,
+    /** On the simulated network every organisation has a simulated number to call from (simulatedNumber). */
+    private readonly simulatedNetwork = false,
   ) {}
+
+  /**
+   * The organisation's simulated outbound number (carrier `sim`, assigned to no agent, so every agent may call
+   * from it), created on first use — so 003's create works out of the box on the simulated network. Null on a
+   * real network, where numbers are bought from a carrier and added by their owner.
+   */
+  async simulatedNumber(orgId: string): Promise<PhoneNumberRow | null> {
+    if (!this.simulatedNetwork) return null;
+    const number = simulatedNumberOf(orgId);
+    const existing = await this.db.selectFrom('phone_numbers').selectAll().where('number', '=', number).executeTakeFirst();
+    if (existing) return existing.org_id === orgId ? existing : null;
+    await this.db
+      .insertInto('phone_numbers')
+      .values({ id: newId(), org_id: orgId, number, carrier: 'sim', credentials: null, inbound_agent_id: null, outbound_agent_id: null })
+      .onConflict((oc) => oc.column('number').doNothing())
+      .execute();
+    const row = await this.db.selectFrom('phone_numbers').selectAll().where('number', '=', number).executeTakeFirst();
+    return row?.org_id === orgId ? row : null;
+  }
 
   private async checkAgent(orgId: string, field: string, id: string | null | undefined): Promise<void> {
     if (id === undefined || id === null) return;
@@ -65,6 +96,7 @@ export class PhoneNumbers {
   }
 
   async list(orgId: string): Promise<PhoneNumberRow[]> {
+    await this.simulatedNumber(orgId);
     return this.db.selectFrom('phone_numbers').selectAll().where('org_id', '=', orgId).orderBy('created_at').execute();
   }
 

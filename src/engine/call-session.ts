@@ -20,6 +20,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { background } from '../lib/background.js';
 import type { ActionResult, AgentBrief, Brain } from './brain.js';
+import { withDtmfRules } from './dtmf-rules.js';
 import { OK } from './brain.js';
 import { MASKED_DIGIT, buildBrief, keypadDigits, keypadFieldLabel, shownKeys } from './brief.js';
 import { goodbyeLine } from './lines.js';
@@ -174,6 +175,12 @@ export class CallSession implements ActionHost {
     } catch (err) {
       this.d.log.warn({ err, callId: this.callId }, 'dial failed');
       await this.finish('failed', { reason: 'dial_failed', error: (err as Error).message });
+      return;
+    }
+    // Not part of dialling: the call goes on even if its carrier id could not be kept.
+    const carrierCallSid = this.handle.carrierCallSid;
+    if (carrierCallSid) {
+      await this.d.calls.setCarrierCallSid(this.callId, carrierCallSid).catch((err: unknown) => this.d.log.warn({ err, callId: this.callId }, 'keeping the carrier call sid failed'));
     }
   }
 
@@ -330,7 +337,7 @@ export class CallSession implements ActionHost {
     const activity = new AgentActivity({
       callId: this.callId,
       io,
-      brain: this.d.brain.startCall(this.brief(), { usage: this.usage }),
+      brain: withDtmfRules(this.d.brain.startCall(this.brief(), { usage: this.usage }), this.req.agent?.dtmfRules),
       host: this,
       emit: (e) => this.emit(e),
       onTurnFigures: (latency) => {

@@ -11,6 +11,7 @@ import * as m0011 from './migrations/0011_credit_ledger.js';
 import * as m0013 from './migrations/0013_recordings.js';
 import * as m0014 from './migrations/0014_calendar.js';
 import * as m0015 from './migrations/0015_users_sessions.js';
+import * as m0016 from './migrations/0016_carrier_call_sid.js';
 import { pgliteAsPool } from './pglite-pool.js';
 import { lockDataDir } from './lock.js';
 import { initdbModule, isEmptyDataDir, loadTemplate, pgliteModules } from './pglite-template.js';
@@ -69,6 +70,7 @@ const migrations: Record<string, Migration> = {
   '0013_recordings': m0013,
   '0014_calendar': m0014,
   '0015_users_sessions': m0015,
+  '0016_carrier_call_sid': m0016,
 };
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 

@@ -137,6 +137,8 @@ export interface CallsTable {
   /** The agent and task the call was made for (agents/tasks and Truedy faces); null otherwise. */
   agent_id: ColumnType<string | null, string | null | undefined, string | null>;
   task_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The carrier's own id of the call (Twilio's Call SID; migration 0016); null on the simulated network. */
+  carrier_call_sid: ColumnType<string | null, string | null | undefined, string | null>;
   /** A user-on-call session as it last stood (`conference-status`); null on other calls. */
   conference: ColumnType<RoomState | null, string | null | undefined, string | null>;
   created_at: Timestamp;

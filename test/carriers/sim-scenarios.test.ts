@@ -73,6 +73,8 @@ describe('scenario files', () => {
       mediaStream: false,
       knowsDestinations: true,
       transfer: true,
+      userOnCall: true,
+      userOnCallThreeWay: true,
       inbound: true,
       callerIdVerification: true,
       recording: true,

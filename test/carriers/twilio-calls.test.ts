@@ -88,6 +88,28 @@ describe('Twilio carrier against the fake Twilio (ConversationRelay)', () => {
     expect(fc.updates).toEqual([]);
   }, 30_000);
 
+  it("sid stays Switchboard's; Twilio's Call SID is carrier_call_sid and names the call on every face", async () => {
+    const earlier = new Set(fake.calls.keys());
+    const sid = await start('+15551230005', { task: 'Confirm my booking' });
+    const fc = await until(async () => [...fake.calls.values()].find((f) => !earlier.has(f.sid)) ?? null, 10_000, 'placed at Twilio');
+    const c = await until(async () => ((await get(sid)).carrier_call_sid ? get(sid) : null), 10_000, 'carrier_call_sid kept');
+    expect(c.sid).toBe(sid);
+    expect(fc.sid).not.toBe(sid);
+    expect(c.carrier_call_sid).toBe(fc.sid);
+    // Twilio's sid names the same call on /v1, /api/v1 and /api/public/v1.
+    expect((await get(fc.sid)).sid).toBe(sid);
+    const agents = await t.sb.app.inject({ method: 'GET', url: `/api/v1/calls/${fc.sid}`, headers: headers() });
+    expect(agents.statusCode, agents.body).toBe(200);
+    expect(agents.json().data).toMatchObject({ id: c.id, carrier_call_sid: fc.sid });
+    const truedy = await t.sb.app.inject({ method: 'GET', url: `/api/public/v1/calls/${fc.sid}`, headers: headers() });
+    expect(truedy.statusCode, truedy.body).toBe(200);
+    expect(truedy.json().data.id).toBe(c.id);
+    // And ends it (end-call takes a callSid).
+    const r = await t.sb.app.inject({ method: 'POST', url: '/v1/end-call', headers: headers(), payload: { callSid: fc.sid } });
+    expect(r.statusCode, r.body).toBe(200);
+    expect((await ended(sid)).status).toBe('canceled');
+  }, 30_000);
+
   it('answering-machine detection: Twilio says machine_start, the call ends as voicemail', async () => {
     const sid = await start('+15551230006', { task: 'Confirm my booking for Tuesday at 7 pm', persona: { name: 'John Smith' } });
     const c = await ended(sid);

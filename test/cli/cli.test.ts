@@ -11,14 +11,14 @@ const ROOT = path.resolve(__dirname, '../..');
 const CLI = ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts')];
 
 function run(args: string[], env: Record<string, string>) {
-  return spawnSync(process.execPath, [...CLI, ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'silent', ...env }, encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(process.execPath, [...CLI, ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'silent', ...env }, encoding: 'utf8', timeout: 150_000 });
 }
 
 function tmp(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'sb-cli-'));
 }
 
-async function waitForLine(child: ChildProcess, re: RegExp, ms = 30_000): Promise<string> {
+async function waitForLine(child: ChildProcess, re: RegExp, ms = 150_000): Promise<string> {
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${re} in: ${out}`)), ms);
@@ -32,7 +32,8 @@ async function waitForLine(child: ChildProcess, re: RegExp, ms = 30_000): Promis
   });
 }
 
-describe('switchboard CLI', () => {
+// Each test starts real processes that load the TypeScript sources: slow on a loaded 2-core machine.
+describe('switchboard CLI', { timeout: 150_000 }, () => {
   it('keys create prints the new key alone on stdout, and stores only its hash', () => {
     const dir = tmp();
     const r = run(['keys', 'create', '--org', 'acme'], { DATA_DIR: dir });
@@ -123,7 +124,7 @@ describe('switchboard CLI', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       banner = await waitForLine(server, /Webhook signing secret/);
-    });
+    }, 180_000);
     afterAll(() => {
       if (server.exitCode === null) server.kill('SIGKILL');
     });

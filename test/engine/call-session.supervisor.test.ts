@@ -87,7 +87,7 @@ describe('supervisor commands', () => {
     const by = `key:${hashKey(t.key).slice(0, 12)}`;
     expect(overrides).toEqual([
       { command: 'say', value: LINE, by },
-      { command: 'press', value: '1#', by },
+      { command: 'press', value: '1#', keys: '1#', by },
     ]);
 
     // The SSE stream carries the line.

@@ -1,18 +1,18 @@
 /**
  * Who gave a supervisor command (`by`): one function for every face and every kind of authentication — the
- * actor the authentication set (a dashboard session's `user:<id>`), else the request's key by fingerprint.
+ * dashboard session's user (`user:<id>`), else the request's key by fingerprint.
  */
 import { describe, expect, it } from 'vitest';
 import type { FastifyRequest } from 'fastify';
 import { actorOf, keyActor } from '../../src/faces/shared/auth.js';
 import { hashKey } from '../../src/core/orgs.js';
 
-const request = (r: { actor?: string; authorization?: string; api_key?: string }) =>
-  ({ actor: r.actor, headers: r.authorization ? { authorization: r.authorization } : {}, query: r.api_key ? { api_key: r.api_key } : {} }) as unknown as FastifyRequest;
+const request = (r: { userId?: string; authorization?: string; api_key?: string }) =>
+  ({ auth: r.userId ? { kind: 'session', session: { user: { id: r.userId } } } : undefined, headers: r.authorization ? { authorization: r.authorization } : {}, query: r.api_key ? { api_key: r.api_key } : {} }) as unknown as FastifyRequest;
 
 describe('actorOf', () => {
-  it('names a signed-in user by the actor the session set', () => {
-    expect(actorOf(request({ actor: 'user:42', authorization: 'Bearer sk_abc' }))).toBe('user:42');
+  it('names a signed-in user by the session the authentication found', () => {
+    expect(actorOf(request({ userId: '42' }))).toBe('user:42');
   });
   it('names a key by the start of its hash, never the key', () => {
     const key = 'sk_live_secret_value';

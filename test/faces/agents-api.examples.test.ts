@@ -89,9 +89,9 @@ for (const backend of BACKENDS) {
       const g = await api('GET', `/agents/${a.id}`);
       expect(g.statusCode).toBe(200);
       expect(g.json().data.name).toBe(agentBody.name);
-      const p = await api('PATCH', `/agents/${a.id}`, { name: 'Renamed', dtmf_rules: { '1': 'sales' } });
+      const p = await api('PATCH', `/agents/${a.id}`, { name: 'Renamed', dtmf_rules: { 'for sales press 1': '1' } });
       expect(p.statusCode).toBe(200);
-      expect(p.json().data).toMatchObject({ name: 'Renamed', dtmf_rules: { '1': 'sales' }, system_prompt: agentBody.system_prompt });
+      expect(p.json().data).toMatchObject({ name: 'Renamed', dtmf_rules: { 'for sales press 1': '1' }, system_prompt: agentBody.system_prompt });
       expect((await api('DELETE', `/agents/${a.id}`)).statusCode).toBe(200);
       const gone = await api('GET', `/agents/${a.id}`);
       expect(gone.statusCode).toBe(404);

@@ -130,11 +130,7 @@ for (const backend of BACKENDS) {
       expectError(await T.api('POST', '/calls', { ...exampleBody, call_settings: { recording_enabled: 'yes' } }), 422, 'validation_error', 'call_settings.recording_enabled');
       // A destination the simulated network does not know.
       expectError(await T.api('POST', '/calls', { ...exampleBody, phone_number: '+15550000000' }), 422, 'validation_error', 'phone_number');
-      // An agent without an outbound number, and no from_number.
       const lonely = await T.t.sb.core.agents.create(T.t.orgId, { name: 'No number', system_prompt: 'x' });
-      const b = expectError(await T.api('POST', '/calls', { ...exampleBody, agent_id: lonely.id }), 422, 'validation_error', 'from_number');
-      expect(b.error.details.reason).toBe('no_outbound_number');
-      expect(b.error.message).toMatch(/outbound/);
       // The organisation's own number, but assigned to another agent: refused.
       expectError(await T.api('POST', '/calls', { ...exampleBody, agent_id: lonely.id, from_number: OUTBOUND_NUMBER }), 422, 'validation_error', 'from_number');
       // A disabled agent.
@@ -302,6 +298,24 @@ for (const backend of BACKENDS) {
       expectError(await T.api('GET', '/calls', undefined, { authorization: 'Bearer sk_wrong' }), 401, 'unauthorized');
       expectError(await T.api('GET', '/calls', undefined, { authorization: T.t.key }), 401, 'unauthorized');
       expectError(await T.api('GET', '/agents'), 404, 'not_found');
+    });
+
+    it('POST /calls by an agent with no number of its own calls from the organisation\'s simulated number', async () => {
+      const fresh = await T.t.sb.core.agents.create(T.t.orgId, { name: 'Fresh agent', system_prompt: 'Ask how they are.' });
+      // The simulated number is listed with the organisation's numbers from the start, assigned to no agent.
+      const listed = await T.t.sb.app.inject({ method: 'GET', url: '/api/v1/phone-numbers', headers: T.auth });
+      expect(listed.statusCode, listed.body).toBe(200);
+      const sim = listed.json().data.find((n: any) => n.carrier === 'sim' && n.outbound_agent_id === null && n.number.startsWith('+999'));
+      expect(sim).toBeDefined();
+
+      const r = await T.api('POST', '/calls', { agent_id: fresh.id, phone_number: EXAMPLE_TO });
+      expect(r.statusCode, r.body).toBe(201);
+      expect(r.json().data.from_number).toBe(sim.number);
+      // Naming it explicitly works too; a number of another organisation's or nobody's does not.
+      const again = await T.api('POST', '/calls', { agent_id: fresh.id, phone_number: EXAMPLE_TO, from_number: sim.number });
+      expect(again.statusCode, again.body).toBe(201);
+      expect(again.json().data.from_number).toBe(sim.number);
+      expectError(await T.api('POST', '/calls', { agent_id: fresh.id, phone_number: EXAMPLE_TO, from_number: '+999000000000001' }), 422, 'validation_error', 'from_number');
     });
   });
 }

@@ -206,6 +206,7 @@ export class TwilioCarrier implements Carrier {
     this.calls.set(created.sid, call);
     this.opts.log.info({ callId: req.callId, callSid: created.sid, dest: maskPhone(req.to) }, 'twilio call placed');
     return {
+      carrierCallSid: created.sid,
       hangup: async () => {
         if (call.ended) return;
         if (call.channel) return call.channel.hangup();

@@ -5,9 +5,9 @@
  * frequent request, so a node carrying hundreds of calls answered reads several times more slowly.
  */
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import { isCallSid, isUuid } from '../../lib/ids.js';
 import type { CallEventRow, CallRow, Db } from '../../store/index.js';
 import type { CallEventData } from './events.js';
+import { namedCall } from './naming.js';
 
 /** The agent's unanswered question to the operator. */
 export interface PendingQuestion {
@@ -47,10 +47,10 @@ export function pendingQuestionIn(rows: Array<{ data: CallEventData | null; crea
   return null;
 }
 
-/** A call (by UUID or sid) with its details, or undefined when there is no such call. */
+/** A call (by UUID, sid or carrier sid: naming.ts) with its details, or undefined when there is no such call. */
 export async function readCallDetails(db: Db, idOrSid: string): Promise<CallDetails | undefined> {
-  const by = isUuid(idOrSid) ? 'calls.id' : isCallSid(idOrSid) ? 'calls.sid' : undefined;
-  if (!by) return undefined;
+  const named = namedCall(idOrSid);
+  if (!named) return undefined;
   const row = await db
     .selectFrom('calls')
     .selectAll('calls')
@@ -75,7 +75,7 @@ export async function readCallDetails(db: Db, idOrSid: string): Promise<CallDeta
           .orderBy('t.turn'),
       ).as('turn_rows'),
     ])
-    .where(by, '=', idOrSid)
+    .where(named)
     .executeTakeFirst();
   if (!row) return undefined;
   const { transcript_rows, command_rows, turn_rows, ...call } = row;

@@ -52,7 +52,8 @@ export interface CallRequest {
   webhook?: { url: string; events: string[]; faceEvents?: string[] };
   metadata: Record<string, unknown>;
   /** The agent the call is made by: its system prompt and greeting already rendered with `variables`. */
-  agent?: { id: string; name: string; systemPrompt: string; greeting?: string };
+  /** `dtmfRules`: keys pressed when the callee says the words (core/dtmf-rules.ts), applied by the engine. */
+  agent?: { id: string; name: string; systemPrompt: string; greeting?: string; dtmfRules?: Record<string, string> };
   /** The task the call carries out (agents/tasks face); its status follows the call's end. */
   taskId?: string;
   /** Template variables (`{{name}}`), as given. */

@@ -20,6 +20,7 @@ import type { CallCommand, CallEvent, CommandEnvelope, CommandReply, LiveChanges
 import { eventValues, toCallEvent } from './event-rows.js';
 import { followCall, type FollowOptions } from './follow.js';
 import { pendingQuestionIn, readCallDetails, type CallDetails, type PendingQuestion } from './details.js';
+import { namedCall } from './naming.js';
 import type { CallRequest } from './request.js';
 import { canMove, isTerminal, type CallState } from './states.js';
 import { TAKEN_OVER, initialRoom, type RoomState } from './user-on-call.js';
@@ -296,10 +297,10 @@ export class CallService {
     return call;
   }
 
+  /** The call `idOrSid` names (naming.ts: UUID, sid or the carrier's sid), of any organisation. */
   async findAny(idOrSid: string): Promise<CallRow | undefined> {
-    if (isUuid(idOrSid)) return this.o.db.selectFrom('calls').selectAll().where('id', '=', idOrSid).executeTakeFirst();
-    if (isCallSid(idOrSid)) return this.o.db.selectFrom('calls').selectAll().where('sid', '=', idOrSid).executeTakeFirst();
-    return undefined;
+    const named = namedCall(idOrSid);
+    return named ? this.o.db.selectFrom('calls').selectAll().where(named).executeTakeFirst() : undefined;
   }
 
   async transcript(callId: string, afterSeq = 0): Promise<CallEventRow[]> {
@@ -633,6 +634,13 @@ export class CallService {
   }
 
   /** Claims a call for this node's session (the owner receives its commands). */
+  /** Keeps the carrier's own id of the call, so the call can be found by it too (findAny). */
+  async setCarrierCallSid(callId: string, carrierCallSid: string): Promise<void> {
+    await retryOnConnectionLoss(() =>
+      this.o.db.updateTable('calls').set({ carrier_call_sid: carrierCallSid, updated_at: new Date() }).where('id', '=', callId).execute(),
+    );
+  }
+
   async setOwner(callId: string, nodeId: string | null, brain?: string): Promise<void> {
     await retryOnConnectionLoss(() =>
       this.o.db

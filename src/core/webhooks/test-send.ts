@@ -95,6 +95,7 @@ export function samplePayloadInput(event: WebhookEvent, nowMs = Date.now()): Web
     duration_seconds: ended ? 42 : null,
     credits_charged: ended ? 2 : null,
     cost_usd: null,
+    carrier_call_sid: null,
     conference: null,
     owner_node: null,
     next_seq: 3,

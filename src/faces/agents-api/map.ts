@@ -94,6 +94,7 @@ export function callView(c: CallRow) {
   return {
     id: c.id,
     task_id: c.task_id,
+    ...(c.carrier_call_sid ? { carrier_call_sid: c.carrier_call_sid } : {}),
     agent_id: c.agent_id,
     to_number: c.to_number,
     from_number: c.from_number,

@@ -62,6 +62,7 @@ export function callView(call: CallRow, transcripts: CallEventRow[], recordingUr
     sid: call.sid,
     id: call.id,
     status,
+    ...(call.carrier_call_sid ? { carrier_call_sid: call.carrier_call_sid } : {}),
     direction: call.direction === 'inbound' ? 'inbound' : 'outbound-api',
     from: call.from_number,
     to: call.to_number,

@@ -7,9 +7,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/index.js';
 import { SwitchboardError } from '../../core/errors.js';
-import { hashKey } from '../../core/orgs.js';
 import type { CallRow } from '../../store/index.js';
-import { hasCsrfToken, isUnsafeMethod, keyFingerprint, requestKey, sessionOf } from '../shared/auth.js';
+import { requestKey } from '../shared/auth.js';
+import { identify, requireCsrfUnderCookie } from '../shared/plumbing.js';
 
 /**
  * Finds the organisation of the request's key (or keeps what an earlier hook found); sets the rate key.
@@ -17,34 +17,13 @@ import { hasCsrfToken, isUnsafeMethod, keyFingerprint, requestKey, sessionOf } f
  */
 export function phonyAuth(app: FastifyInstance, core: Core, allowAnonymous: boolean): void {
   app.addHook('onRequest', async (req) => {
-    if ((req as Partial<FastifyRequest>).org) return;
-    const key = requestKey(req, true);
-    const org = key ? await core.orgs.authenticate(key) : null;
-    if (key && org) {
-      req.org = org;
-      req.auth = { kind: 'key', fingerprint: keyFingerprint(key) };
-      req.rateKey = 'k:' + hashKey(key);
-      return;
-    }
-    // The dashboard's session cookie (FACES.md: Phony's routes take a key or the cookie).
-    const session = key ? null : await sessionOf(core, req);
-    if (session) {
-      req.org = session.org;
-      req.auth = { kind: 'session', session };
-      req.rateKey = 'k:' + session.keyHash;
-    } else {
-      req.rateKey = 'ip:' + req.ip;
-    }
+    // The key, or the dashboard's session cookie (FACES.md: Phony's routes take either).
+    if (!(req as Partial<FastifyRequest>).org) await identify(core, req, requestKey(req, true));
   });
   // The shared budget of every face (RATE_LIMIT_PER_MINUTE), counted before a bad key is refused.
   app.addHook('onRequest', app.rateLimit());
   app.addHook('onRequest', async (req) => {
-    if ((req as Partial<FastifyRequest>).org) {
-      if (req.auth?.kind === 'session' && isUnsafeMethod(req.method) && !hasCsrfToken(req, req.auth.session)) {
-        throw new SwitchboardError('SB_ERR_CSRF', 'Missing or wrong X-CSRF-Token header (required with the session cookie)');
-      }
-      return;
-    }
+    if ((req as Partial<FastifyRequest>).org) return requireCsrfUnderCookie(req);
     const key = requestKey(req, true);
     if (key) throw new SwitchboardError('SB_ERR_UNAUTHENTICATED', 'Invalid API key');
     if (!allowAnonymous) throw new SwitchboardError('SB_ERR_UNAUTHENTICATED', 'An API key is required (Authorization: Bearer KEY or ?api_key=)');

@@ -67,22 +67,7 @@ export function keyAuth(
       req.rateKey = 'ip:' + req.ip;
       return;
     }
-    const key = keyOf(req);
-    const org = key ? await core.orgs.authenticate(key) : null;
-    if (key && org) {
-      req.org = org;
-      req.auth = { kind: 'key', fingerprint: keyFingerprint(key) };
-      req.rateKey = 'k:' + hashKey(key);
-      return;
-    }
-    const session = key ? null : await sessionOf(core, req);
-    if (session) {
-      req.org = session.org;
-      req.auth = { kind: 'session', session };
-      req.rateKey = 'k:' + session.keyHash;
-    } else {
-      req.rateKey = 'ip:' + req.ip;
-    }
+    await identify(core, req, keyOf(req));
   });
   app.addHook('onRequest', app.rateLimit());
   app.addHook('onRequest', async (req) => {
@@ -90,10 +75,38 @@ export function keyAuth(
       if (req.routeOptions.config?.signedUrl === true) return;
       throw new SwitchboardError('SB_ERR_UNAUTHENTICATED', keyOf(req) ? messages.invalid : messages.missing);
     }
-    if (req.auth?.kind === 'session' && isUnsafeMethod(req.method) && !hasCsrfToken(req, req.auth.session)) {
-      throw new SwitchboardError('SB_ERR_CSRF', 'Missing or wrong X-CSRF-Token header (required with the session cookie)');
-    }
+    requireCsrfUnderCookie(req);
   });
+}
+
+/**
+ * Who a request is: the organisation of its key, or with no key the dashboard session of its cookie; and what
+ * it is counted against (the valid key — a session counts against the key it signed in with — else the
+ * client's address). Sets nothing else: refusing is the caller's (each face words it its own way).
+ */
+export async function identify(core: Core, req: FastifyRequest, key: string | undefined): Promise<void> {
+  const org = key ? await core.orgs.authenticate(key) : null;
+  if (key && org) {
+    req.org = org;
+    req.auth = { kind: 'key', fingerprint: keyFingerprint(key) };
+    req.rateKey = 'k:' + hashKey(key);
+    return;
+  }
+  const session = key ? null : await sessionOf(core, req);
+  if (session) {
+    req.org = session.org;
+    req.auth = { kind: 'session', session };
+    req.rateKey = 'k:' + session.keyHash;
+  } else {
+    req.rateKey = 'ip:' + req.ip;
+  }
+}
+
+/** A change made under the session cookie needs the session's CSRF token (a Bearer key needs none). */
+export function requireCsrfUnderCookie(req: FastifyRequest): void {
+  if (req.auth?.kind === 'session' && isUnsafeMethod(req.method) && !hasCsrfToken(req, req.auth.session)) {
+    throw new SwitchboardError('SB_ERR_CSRF', 'Missing or wrong X-CSRF-Token header (required with the session cookie)');
+  }
 }
 
 /**

@@ -61,6 +61,11 @@ export const managementRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (a
     return k;
   };
 
+  // A key is refused before the body is read: a leaked key learns nothing from validation errors.
+  app.addHook('preValidation', async (req) => {
+    sessionOf(req);
+  });
+
   app.get('/api-keys', { schema: { summary: 'List API keys (session)', tags } }, async (req) => {
     const s = sessionOf(req);
     const keys = await core.orgs.listKeys(s.org.id, canManage(s.user.role) ? undefined : s.user.id);

@@ -98,7 +98,10 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
     });
     if (!agent.enabled) throw validationError('agent_id', 'The agent is disabled');
 
-    const outbound = await core.numbers.outboundFor(orgId, agent.id);
+    // The agent's own outbound numbers; on the simulated network also the organisation's simulated number,
+    // which every agent may call from ("if omitted, the system selects automatically").
+    const simulated = await core.numbers.simulatedNumber(orgId);
+    const outbound = [...(await core.numbers.outboundFor(orgId, agent.id)), ...(simulated ? [simulated] : [])];
     let from: string;
     if (b.from_number !== undefined) {
       if (!outbound.some((n) => n.number === b.from_number)) {
