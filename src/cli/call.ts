@@ -2,6 +2,9 @@ import { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { createSwitchboard, type Switchboard } from '../app.js';
 
+/** How each transcript role is printed (padded to one width): the agent, a supervisor's line, the user-on-call user. */
+const SPEAKER: Record<string, string> = { assistant: 'agent ', supervisor: 'supervisor', operator: 'user  ' };
+
 interface CallOptions {
   to: string;
   task: string;
@@ -74,7 +77,7 @@ async function placeAndFollow(base: string, key: string, o: CallOptions): Promis
       const data = /^data: (.*)$/m.exec(block)?.[1];
       if (event === 'added' && data) {
         const t = JSON.parse(data) as { role: string; text: string };
-        process.stdout.write(`${t.role === 'assistant' ? 'agent ' : 'callee'}: ${t.text}\n`);
+        process.stdout.write(`${SPEAKER[t.role] ?? 'callee'}: ${t.text}\n`);
       } else if (event === 'keys' && data) {
         // Keys pressed, with digits the share policy protects shown as •.
         const k = JSON.parse(data) as { role: string; keys: string; field?: string };
