@@ -83,7 +83,9 @@ describe.skipIf(!canRun)('a node whose Redis restarts under load', () => {
     // Ended by its own session (not closed for want of an answer, which would say session_unreachable).
     // Its reason is ended_by_api unless the call was already saying goodbye when the command arrived.
     expect(byId.get(target!).last_error ?? null).toBeNull();
-    for (const c of calls) expect(c.transcripts.length).toBeGreaterThan(0);
+    // Every other call carried on through the outage to a conversation (the target may have been ended by the
+    // command before its first line: on a loaded machine it can still be ringing when it is picked).
+    for (const c of calls) if (c.sid !== target) expect(c.transcripts.length, c.sid).toBeGreaterThan(0);
     expect(load.results.filter((r) => r.status !== 200)).toEqual([]);
     expect(node.logged).toContain('redis bus connection error');
     expect(watch.failures).toEqual([]);
