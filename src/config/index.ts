@@ -133,6 +133,35 @@ export interface Config {
   };
   /** The time zone of calendar bookings when a call names none and its number's country has no single zone. */
   calendarTimeZone: string;
+  /** Speech providers for calls in audio mode (docs/voice.md). */
+  speech: SpeechConfig;
+}
+
+/** A hosted speech provider's key and base URL (the base URL is replaced by a local fake in tests). */
+export interface ProviderAccount {
+  apiKey: string;
+  baseUrl: string;
+}
+
+/**
+ * Speech for calls in audio mode: which providers are configured, which speech-to-text is used, and how
+ * audio calls are carried (a cascaded STT → model → TTS pipeline, or a speech-to-speech model).
+ */
+export interface SpeechConfig {
+  /** OPENAI_API_KEY / OPENAI_BASE_URL: OpenAI speech, transcription and Realtime. */
+  openai?: ProviderAccount;
+  /** DEEPGRAM_API_KEY / DEEPGRAM_BASE_URL: Deepgram live speech-to-text. */
+  deepgram?: ProviderAccount;
+  /** ELEVENLABS_API_KEY / ELEVENLABS_BASE_URL: ElevenLabs text-to-speech and voice cloning. */
+  elevenlabs?: ProviderAccount;
+  /** AZURE_SPEECH_KEY / AZURE_SPEECH_REGION (AZURE_SPEECH_BASE_URL replaces the region's host). */
+  azure?: { apiKey: string; region: string; baseUrl: string };
+  /** STT_PROVIDER: `auto` = Deepgram if configured, else OpenAI if configured, else the offline recogniser. */
+  stt: 'auto' | 'deepgram' | 'openai' | 'offline';
+  /** VOICE_ENGINE: audio calls run the cascaded pipeline, or OpenAI Realtime (speech-to-speech; needs OpenAI). */
+  engine: 'cascaded' | 'realtime';
+  /** SIM_AUDIO: every simulated call runs in audio mode (its people speak through espeak-ng). */
+  simAudio: boolean;
 }
 
 export class ConfigError extends Error {
@@ -239,6 +268,7 @@ export function loadConfig(env: Env = process.env): Config {
     google: readGoogle(env, publicUrl),
     calendarTimeZone: timeZone(env, 'CALENDAR_TIME_ZONE', 'UTC'),
     recordings: readRecordings(env, dataDir),
+    speech: readSpeech(env),
     ...readCarrier(env),
   };
 }
@@ -249,6 +279,39 @@ function bool(env: Env, name: string, def: boolean): boolean {
   if (['true', '1', 'yes', 'on'].includes(raw)) return true;
   if (['false', '0', 'no', 'off'].includes(raw)) return false;
   throw new ConfigError(name, `must be true or false (got "${raw}")`);
+}
+
+/** A provider's key and base URL; the base URL alone (a local fake, a proxy) is refused without a key. */
+function account(env: Env, prefix: string, defaultBaseUrl: string, protocols: string[]): ProviderAccount | undefined {
+  const apiKey = str(env, `${prefix}_API_KEY`);
+  const baseUrl = url(env, `${prefix}_BASE_URL`, protocols);
+  if (!apiKey) {
+    if (baseUrl) throw new ConfigError(`${prefix}_API_KEY`, `is required when ${prefix}_BASE_URL is set`);
+    return undefined;
+  }
+  return { apiKey, baseUrl: baseUrl ?? defaultBaseUrl };
+}
+
+/** The speech providers (docs/voice.md); each is configured by its key. */
+function readSpeech(env: Env): SpeechConfig {
+  const openai = account(env, 'OPENAI', 'https://api.openai.com/v1', ['http:', 'https:']);
+  const deepgram = account(env, 'DEEPGRAM', 'wss://api.deepgram.com', ['ws:', 'wss:', 'http:', 'https:']);
+  const elevenlabs = account(env, 'ELEVENLABS', 'https://api.elevenlabs.io', ['http:', 'https:']);
+  const azureKey = str(env, 'AZURE_SPEECH_KEY');
+  const azureRegion = str(env, 'AZURE_SPEECH_REGION');
+  if ((azureKey === undefined) !== (azureRegion === undefined)) {
+    throw new ConfigError(azureKey === undefined ? 'AZURE_SPEECH_KEY' : 'AZURE_SPEECH_REGION', 'AZURE_SPEECH_KEY and AZURE_SPEECH_REGION go together');
+  }
+  if (azureRegion !== undefined && !/^[a-z0-9]{2,40}$/.test(azureRegion)) throw new ConfigError('AZURE_SPEECH_REGION', 'must be a region name like westeurope');
+  const azure = azureKey && azureRegion
+    ? { apiKey: azureKey, region: azureRegion, baseUrl: url(env, 'AZURE_SPEECH_BASE_URL', ['http:', 'https:']) ?? `https://${azureRegion}.tts.speech.microsoft.com` }
+    : undefined;
+  const stt = oneOf(env, 'STT_PROVIDER', ['auto', 'deepgram', 'openai', 'offline'] as const, 'auto');
+  if (stt === 'deepgram' && !deepgram) throw new ConfigError('STT_PROVIDER', 'is deepgram but DEEPGRAM_API_KEY is not set');
+  if (stt === 'openai' && !openai) throw new ConfigError('STT_PROVIDER', 'is openai but OPENAI_API_KEY is not set');
+  const engine = oneOf(env, 'VOICE_ENGINE', ['cascaded', 'realtime'] as const, 'cascaded');
+  if (engine === 'realtime' && !openai) throw new ConfigError('VOICE_ENGINE', 'is realtime but OPENAI_API_KEY is not set');
+  return { openai, deepgram, elevenlabs, azure, stt, engine, simAudio: bool(env, 'SIM_AUDIO', false) };
 }
 
 /** BILLING_ENABLED (default off) and the rate table, from BILLING_RATES_FILE when given. */

@@ -50,6 +50,20 @@ describe('config', () => {
     expect(() => loadConfig({ VOICEMAIL_ACTION: 'sing' })).toThrow(/VOICEMAIL_ACTION/);
   });
 
+  it('configures speech providers by their keys, and refuses a provider named but not configured', () => {
+    const none = loadConfig({}).speech;
+    expect(none).toEqual({ stt: 'auto', engine: 'cascaded', simAudio: false, openai: undefined, deepgram: undefined, elevenlabs: undefined, azure: undefined });
+    const all = loadConfig({ OPENAI_API_KEY: 'o', DEEPGRAM_API_KEY: 'd', DEEPGRAM_BASE_URL: 'ws://127.0.0.1:9/', ELEVENLABS_API_KEY: 'e', AZURE_SPEECH_KEY: 'a', AZURE_SPEECH_REGION: 'westeurope', SIM_AUDIO: 'true', VOICE_ENGINE: 'realtime' }).speech;
+    expect(all.openai).toEqual({ apiKey: 'o', baseUrl: 'https://api.openai.com/v1' });
+    expect(all.deepgram).toEqual({ apiKey: 'd', baseUrl: 'ws://127.0.0.1:9' });
+    expect(all.azure).toEqual({ apiKey: 'a', region: 'westeurope', baseUrl: 'https://westeurope.tts.speech.microsoft.com' });
+    expect(all).toMatchObject({ simAudio: true, engine: 'realtime' });
+    expect(() => loadConfig({ ELEVENLABS_BASE_URL: 'http://127.0.0.1:9' })).toThrow(/ELEVENLABS_API_KEY/);
+    expect(() => loadConfig({ AZURE_SPEECH_KEY: 'a' })).toThrow(/AZURE_SPEECH_REGION/);
+    expect(() => loadConfig({ STT_PROVIDER: 'deepgram' })).toThrow(/STT_PROVIDER/);
+    expect(() => loadConfig({ VOICE_ENGINE: 'realtime' })).toThrow(/VOICE_ENGINE/);
+  });
+
   it('configures Google Calendar with both client values, and a valid calendar time zone', () => {
     expect(loadConfig({}).google).toBeUndefined();
     expect(loadConfig({}).calendarTimeZone).toBe('UTC');

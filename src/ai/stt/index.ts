@@ -1,0 +1,22 @@
+/**
+ * Picks and builds the speech-to-text of audio calls from the configuration (STT_PROVIDER, docs/voice.md).
+ */
+import type { SpeechConfig } from '../../config/index.js';
+import type { SpeechToText, SttProvider } from './stt.js';
+
+export type { SpeechToText, SttEvent, SttOptions, SttProvider, SttStream } from './stt.js';
+
+/** `auto`: Deepgram when configured, else OpenAI when configured, else the offline recogniser. */
+export function chooseStt(speech: SpeechConfig): SttProvider {
+  if (speech.stt !== 'auto') return speech.stt;
+  return speech.deepgram ? 'deepgram' : speech.openai ? 'openai' : 'offline';
+}
+
+/** The configured speech-to-text. Each adapter adds its case here. */
+export function createStt(speech: SpeechConfig): SpeechToText {
+  const provider = chooseStt(speech);
+  switch (provider) {
+    default:
+      throw new Error(`speech-to-text provider ${provider} is not available in this build`);
+  }
+}
