@@ -26,6 +26,7 @@ import { twilioRoutes } from './carriers/twilio/routes.js';
 import { TwilioCluster } from './carriers/twilio/cluster.js';
 import type { Brain } from './engine/brain.js';
 import { Dialer } from './engine/dialer.js';
+import { speechFromConfig, type CallSpeech } from './engine/voice/speech.js';
 import { buildBrief } from './engine/brief.js';
 import { RulesBrain } from './ai/rules/index.js';
 import { LlmBrain, summarizeCall } from './ai/agent/index.js';
@@ -50,6 +51,8 @@ export interface SwitchboardOverrides {
   sessionObserver?: SessionObserver;
   /** Where recordings are kept, instead of what the configuration says (tests). */
   recordingStorage?: RecordingStorage;
+  /** The speech of audio calls instead of the configured one; `null`: none (tests). */
+  speech?: CallSpeech | null;
 }
 
 export interface Switchboard {
@@ -184,6 +187,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     nodeId: config.nodeId,
     observe: o.sessionObserver,
     calendar: core.calendar,
+    speech: o.speech === null ? undefined : (o.speech ?? speechFromConfig(config.speech)),
     maxConcurrent: config.maxConcurrentCalls,
     routeInbound: (from, to) => routeInbound(core, from, to),
     onLineFree: () => inBackground(() => dialJobs.wake()),

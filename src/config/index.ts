@@ -162,6 +162,10 @@ export interface SpeechConfig {
   engine: 'cascaded' | 'realtime';
   /** SIM_AUDIO: every simulated call runs in audio mode (its people speak through espeak-ng). */
   simAudio: boolean;
+  /** VOICE_MODE: on a carrier that can carry either, calls run as `text` (the carrier's speech) or `audio` (ours). */
+  voiceMode: 'text' | 'audio';
+  /** VOICE_ENDPOINTING_MS, VOICE_MIN_INTERRUPTION_MS, VOICE_MIN_INTERRUPTION_WORDS, VOICE_FALSE_INTERRUPTION_MS (docs/voice.md). */
+  turnTaking: { endpointingMs: number; minInterruptionMs: number; minInterruptionWords: number; falseInterruptionMs: number };
 }
 
 export class ConfigError extends Error {
@@ -311,7 +315,14 @@ function readSpeech(env: Env): SpeechConfig {
   if (stt === 'openai' && !openai) throw new ConfigError('STT_PROVIDER', 'is openai but OPENAI_API_KEY is not set');
   const engine = oneOf(env, 'VOICE_ENGINE', ['cascaded', 'realtime'] as const, 'cascaded');
   if (engine === 'realtime' && !openai) throw new ConfigError('VOICE_ENGINE', 'is realtime but OPENAI_API_KEY is not set');
-  return { openai, deepgram, elevenlabs, azure, stt, engine, simAudio: bool(env, 'SIM_AUDIO', false) };
+  const turnTaking = {
+    endpointingMs: int(env, 'VOICE_ENDPOINTING_MS', 500, 10, 10_000),
+    minInterruptionMs: int(env, 'VOICE_MIN_INTERRUPTION_MS', 500, 0, 10_000),
+    minInterruptionWords: int(env, 'VOICE_MIN_INTERRUPTION_WORDS', 1, 0, 20),
+    falseInterruptionMs: int(env, 'VOICE_FALSE_INTERRUPTION_MS', 1000, 0, 30_000),
+  };
+  const voiceMode = oneOf(env, 'VOICE_MODE', ['text', 'audio'] as const, 'text');
+  return { openai, deepgram, elevenlabs, azure, stt, engine, simAudio: bool(env, 'SIM_AUDIO', false), voiceMode, turnTaking };
 }
 
 /** BILLING_ENABLED (default off) and the rate table, from BILLING_RATES_FILE when given. */

@@ -9,7 +9,7 @@
 import type { ActionResult, AgentAction, BrainInput, BrainSession, BrainContext, Turn } from './brain.js';
 import { OK } from './brain.js';
 import type { Activity, ActionHost } from './activity.js';
-import type { AgentIO, UserInput } from './io/io.js';
+import type { AgentIO, PlayoutResult, UserInput } from './io/io.js';
 import { ev, type AgentState, type SessionEvent, type SpeechSource, type UserState } from './events.js';
 import { SpeechHandle } from './speech-handle.js';
 import { SentenceSplitter, speakable } from '../ai/agent/sentences.js';
@@ -32,7 +32,20 @@ export interface AgentActivityOptions {
 interface TurnState {
   ctl: AbortController;
   acted: boolean;
-  timing?: { heardAt: number; startedAt: number; firstOutput?: number; firstSay?: number };
+  timing?: TurnTiming;
+}
+
+/**
+ * When a turn that answers speech heard it, began, got the brain's first output and handed its first
+ * clause to speech; on audio calls also the speech-to-text's delay and the first clause's audio figures.
+ */
+interface TurnTiming {
+  heardAt: number;
+  startedAt: number;
+  firstOutput?: number;
+  firstSay?: number;
+  sttMs?: number;
+  audio?: NonNullable<PlayoutResult['audio']>;
 }
 
 const INTERRUPTED: ActionResult = { ok: false, error: 'interrupted', message: 'not carried out: the call has ended' };
@@ -41,7 +54,7 @@ export class AgentActivity implements Activity {
   private agent: AgentState = 'initializing';
   private user: UserState = 'listening';
   readonly history: Turn[] = [];
-  private pending: Array<{ input: BrainInput; heardAt?: number }> = [];
+  private pending: Array<{ input: BrainInput; heardAt?: number; sttMs?: number }> = [];
   private turn: TurnState | undefined;
   /** The turn loop while it runs. */
   private running: Promise<void> | undefined;
@@ -70,9 +83,9 @@ export class AgentActivity implements Activity {
     this.push({ type: 'answered', answeredBy });
   }
 
-  push(input: BrainInput, heardAt?: number): void {
+  push(input: BrainInput, heardAt?: number, sttMs?: number): void {
     if (this.closed) return;
-    this.pending.push({ input, heardAt });
+    this.pending.push({ input, heardAt, sttMs });
     this.running ??= this.work();
   }
 
@@ -152,7 +165,7 @@ export class AgentActivity implements Activity {
         // New words supersede a turn that is still deciding; a turn that has begun to act runs to its end
         // (talking over the agent is a barge-in, signalled by `speech_started`).
         if (this.turn && !this.turn.acted) this.turn.ctl.abort();
-        this.push({ type: 'speech', text: input.text }, performance.now());
+        this.push({ type: 'speech', text: input.text }, performance.now(), input.sttMs);
         return;
     }
   }
@@ -164,9 +177,9 @@ export class AgentActivity implements Activity {
     await Promise.resolve(); // `running` is set before this loop can end
     try {
       while (this.pending.length && !this.closed && !this.gone && !this.o.host.closing) {
-        const { input, heardAt } = this.pending.shift()!;
+        const { input, heardAt, sttMs } = this.pending.shift()!;
         const turn: TurnState = { ctl: new AbortController(), acted: false };
-        if (heardAt !== undefined) turn.timing = { heardAt, startedAt: performance.now() };
+        if (heardAt !== undefined) turn.timing = { heardAt, startedAt: performance.now(), sttMs };
         this.turn = turn;
         this.setAgent('thinking');
         try {
@@ -241,7 +254,10 @@ export class AgentActivity implements Activity {
     this.o.onTurnFigures({
       transcript_to_gpt_ms: t.startedAt - t.heardAt,
       gpt_first_token_ms: t.firstOutput !== undefined ? t.firstOutput - t.startedAt : null,
-      first_audio_playback_ms: t.firstSay !== undefined ? t.firstSay - t.heardAt : null,
+      // On audio, to the first frame out: the clause handed to speech plus synthesis and pacing up to it.
+      first_audio_playback_ms: t.firstSay !== undefined ? t.firstSay - t.heardAt + (t.audio?.firstFrameMs ?? 0) : null,
+      ...(t.sttMs !== undefined ? { stt_final_ms: t.sttMs } : {}),
+      ...(t.audio ? { tts_first_byte_ms: t.audio.ttsFirstByteMs } : {}),
     });
   }
 
@@ -263,6 +279,7 @@ export class AgentActivity implements Activity {
         if (turn?.timing) turn.timing.firstSay ??= performance.now();
         this.setAgent('speaking');
         const r = await this.o.io.playClause(clause, handle.signal);
+        if (turn?.timing && r.audio) turn.timing.audio ??= r.audio;
         const heard = r.done ? clause : r.heard.trim();
         if (heard) {
           handle.addHeard(heard);

@@ -32,6 +32,9 @@ import type { AgentIO } from './io/io.js';
 import { ev, type CloseReason, type ReportedAction, type SessionEvent, type SessionObserver } from './events.js';
 import { UsageMeter, type UsageReporter } from '../core/credits/usage.js';
 import { roomState } from './user-on-call.js';
+import { AudioIO } from './voice/audio-io.js';
+import { chooseVoiceMode } from './voice/mode.js';
+import type { CallSpeech } from './voice/speech.js';
 
 export interface SessionSettings {
   operatorAnswerTimeoutSeconds: number;
@@ -62,6 +65,8 @@ export interface CallSessionDeps {
   observe?: SessionObserver;
   /** The API keys' connected calendars (calls with `enable_calendar`). */
   calendar?: CalendarConnections;
+  /** Speech for calls in audio mode (the cascaded pipeline); without it every call runs in text mode. */
+  speech?: CallSpeech;
 }
 
 /** How the conversation ended, as the controller saw it. */
@@ -147,7 +152,7 @@ export class CallSession implements ActionHost {
     const onEvent = (e: CarrierEvent) => background(this.d.log, 'carrier event failed', this.onCarrierEvent(e), { callId: this.callId });
     if (this.inbound) {
       try {
-        const req = { callId: this.callId, sid: this.call.sid, language: this.req.language, record: this.req.record };
+        const req = { callId: this.callId, sid: this.call.sid, language: this.req.language, record: this.req.record, voiceMode: this.voiceMode() };
         this.handle = await this.inbound.answer(req, onEvent);
       } catch (err) {
         this.d.log.warn({ err, callId: this.callId }, 'answer failed');
@@ -169,6 +174,7 @@ export class CallSession implements ActionHost {
           language: this.req.language,
           ringTimeoutSeconds: this.req.ringTimeoutSeconds,
           record: this.req.record,
+          voiceMode: this.voiceMode(),
         },
         onEvent,
       );
@@ -182,6 +188,10 @@ export class CallSession implements ActionHost {
     if (carrierCallSid) {
       await this.d.calls.setCarrierCallSid(this.callId, carrierCallSid).catch((err: unknown) => this.d.log.warn({ err, callId: this.callId }, 'keeping the carrier call sid failed'));
     }
+  }
+
+  private voiceMode() {
+    return chooseVoiceMode(this.req, this.d.carrier.capabilities, this.d.speech);
   }
 
   /** Dials a user-on-call session: the target and the user's legs into one room (see carrier.ts). */
@@ -309,19 +319,19 @@ export class CallSession implements ActionHost {
     if (e.type === 'ringing') {
       await this.move(this.callId, 'ringing');
     } else if (e.type === 'answered' && e.mode === 'audio') {
-      await this.refuseAudio(e.audio);
+      await this.onAnsweredAudio(e.answeredBy, e.audio);
     } else if (e.type === 'answered') {
-      await this.onAnswered(e.answeredBy, e.channel);
+      await this.onAnswered(e.answeredBy, new TextIO(e.channel));
     } else {
       await this.onEnded(e);
     }
   }
 
-  private async onAnswered(answeredBy: AnsweredBy, channel: VoiceChannel): Promise<void> {
+  private async onAnswered(answeredBy: AnsweredBy, io: AgentIO): Promise<void> {
     this.answeredBy = answeredBy;
     // A user-on-call call was connected when its room was (the agent takes over later).
     if (!this.roomConnected) this.answeredAt = this.d.clock.now();
-    const io = (this.io = new TextIO(channel));
+    this.io = io;
     const wasClosing = this.closing;
     if (!wasClosing) this.phase = 'live';
     await this.move(this.callId, 'in_progress', { answeredBy });
@@ -353,13 +363,40 @@ export class CallSession implements ActionHost {
   }
 
   /**
-   * The engine talks in text mode only (the audio voice pipeline comes later) and never asks a carrier
-   * for audio. Should a call be answered in audio mode anyway, nothing here could speak on it: it is hung
-   * up and ends `failed` with a reason, instead of staying silent until a timer ends it.
+   * Answered in audio mode: the agent talks through the cascaded pipeline (./voice/). Where no speech can
+   * be built for the call (none configured, no speech-to-text, no text-to-speech for its voice), nothing
+   * could speak on it: it is hung up and ends `failed` with the reason, instead of staying silent.
    */
-  private async refuseAudio(audio: AudioChannel): Promise<void> {
-    this.d.log.warn({ callId: this.callId }, 'call answered in audio mode, which the engine cannot drive yet');
-    this.outcome.refused = 'voice_mode_unsupported';
+  private async onAnsweredAudio(answeredBy: AnsweredBy, audio: AudioChannel): Promise<void> {
+    const speech = this.d.speech;
+    if (!speech) return this.refuseAudio(audio, 'voice_mode_unsupported');
+    const voice = speech.voiceFor(this.req);
+    const tts = speech.tts[voice.provider];
+    let stt;
+    try {
+      stt = speech.stt();
+    } catch (err) {
+      this.d.log.warn({ err, callId: this.callId }, 'no speech-to-text for an audio call');
+    }
+    if (!stt || !tts) return this.refuseAudio(audio, 'voice_mode_unsupported');
+    const io = new AudioIO({
+      callId: this.callId,
+      channel: audio,
+      stt,
+      tts,
+      voice: (language) => speech.voiceFor({ ...this.req, language }),
+      language: this.req.language,
+      turnTaking: speech.turnTakingFor(this.req),
+      pacer: speech.pacer,
+      usage: this.usage,
+      log: this.d.log,
+    });
+    await this.onAnswered(answeredBy, io);
+  }
+
+  private async refuseAudio(audio: AudioChannel, reason: string): Promise<void> {
+    this.d.log.warn({ callId: this.callId, reason }, 'call answered in audio mode with no speech to drive it');
+    this.outcome.refused = reason;
     this.phase = 'closing';
     await audio.hangup().catch((err) => this.d.log.warn({ err, callId: this.callId }, 'hang-up failed'));
   }
@@ -392,6 +429,8 @@ export class CallSession implements ActionHost {
       activity.close();
       await activity.settle();
     }
+    // The speech streams close and report their usage before the call's usage is totalled.
+    await this.io.close?.();
     const voicemail = this.answeredBy === 'machine';
     // The model kept failing: the call did not do its job, and says why.
     const broken = this.outcome.reason === 'llm_error';

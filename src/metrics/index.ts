@@ -9,8 +9,15 @@ export interface TurnLatency {
   transcript_to_gpt_ms: number;
   /** Request begins → first output of the model. */
   gpt_first_token_ms: number | null;
-  /** Callee's final words in → the first reply text handed to speech out. */
+  /**
+   * Callee's final words in → the reply's first audio: on audio calls the first outbound frame; on carriers
+   * that do the speech, the first reply text handed to them.
+   */
   first_audio_playback_ms: number | null;
+  /** Audio calls: end of the callee's sound → the speech-to-text's final transcript (absent elsewhere). */
+  stt_final_ms?: number | null;
+  /** Audio calls: the reply's first clause handed to text-to-speech → its first audio byte. */
+  tts_first_byte_ms?: number | null;
 }
 
 export interface CallFigures {
@@ -35,7 +42,9 @@ export class Metrics {
     this.turn = {
       transcript_to_gpt_ms: h('transcript_to_gpt_ms', 'Time from the transcript of the callee’s words to the model request, ms', MS_BUCKETS),
       gpt_first_token_ms: h('gpt_first_token_ms', 'Time from the model request to its first output, ms', MS_BUCKETS),
-      first_audio_playback_ms: h('first_audio_playback_ms', 'Time from the callee’s words to the first reply handed to speech, ms', MS_BUCKETS),
+      first_audio_playback_ms: h('first_audio_playback_ms', 'Time from the callee’s words to the reply’s first audio frame out (audio calls) or first reply handed to speech, ms', MS_BUCKETS),
+      stt_final_ms: h('stt_final_ms', 'Audio calls: time from the end of the callee’s speech to the final transcript, ms', MS_BUCKETS),
+      tts_first_byte_ms: h('tts_first_byte_ms', 'Audio calls: time from a reply’s first clause to its first synthesised audio, ms', MS_BUCKETS),
     };
     this.callDuration = h('call_duration_seconds', 'Connected duration of ended calls, s', [5, 15, 30, 60, 120, 300, 600, 1800, 3600]);
     const counts = [0, 1, 2, 5, 10, 20, 50, 100, 200];
@@ -51,6 +60,8 @@ export class Metrics {
     this.turn.transcript_to_gpt_ms.observe(t.transcript_to_gpt_ms);
     if (t.gpt_first_token_ms !== null) this.turn.gpt_first_token_ms.observe(t.gpt_first_token_ms);
     if (t.first_audio_playback_ms !== null) this.turn.first_audio_playback_ms.observe(t.first_audio_playback_ms);
+    if (t.stt_final_ms != null) this.turn.stt_final_ms.observe(t.stt_final_ms);
+    if (t.tts_first_byte_ms != null) this.turn.tts_first_byte_ms.observe(t.tts_first_byte_ms);
   }
 
   observeCall(status: string, f: CallFigures): void {

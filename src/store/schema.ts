@@ -214,6 +214,9 @@ export interface CallTurnsTable {
   transcript_to_gpt_ms: number | null;
   gpt_first_token_ms: number | null;
   first_audio_playback_ms: number | null;
+  /** Audio calls (migration 0020): end of the callee's sound → final transcript; first clause → first synthesised byte. */
+  stt_final_ms: number | null;
+  tts_first_byte_ms: number | null;
   created_at: Timestamp;
 }
 

@@ -52,7 +52,17 @@ describe('config', () => {
 
   it('configures speech providers by their keys, and refuses a provider named but not configured', () => {
     const none = loadConfig({}).speech;
-    expect(none).toEqual({ stt: 'auto', engine: 'cascaded', simAudio: false, openai: undefined, deepgram: undefined, elevenlabs: undefined, azure: undefined });
+    expect(none).toEqual({
+      stt: 'auto',
+      engine: 'cascaded',
+      simAudio: false,
+      voiceMode: 'text',
+      turnTaking: { endpointingMs: 500, minInterruptionMs: 500, minInterruptionWords: 1, falseInterruptionMs: 1000 },
+      openai: undefined,
+      deepgram: undefined,
+      elevenlabs: undefined,
+      azure: undefined,
+    });
     const all = loadConfig({ OPENAI_API_KEY: 'o', DEEPGRAM_API_KEY: 'd', DEEPGRAM_BASE_URL: 'ws://127.0.0.1:9/', ELEVENLABS_API_KEY: 'e', AZURE_SPEECH_KEY: 'a', AZURE_SPEECH_REGION: 'westeurope', SIM_AUDIO: 'true', VOICE_ENGINE: 'realtime' }).speech;
     expect(all.openai).toEqual({ apiKey: 'o', baseUrl: 'https://api.openai.com/v1' });
     expect(all.deepgram).toEqual({ apiKey: 'd', baseUrl: 'ws://127.0.0.1:9' });
@@ -62,6 +72,15 @@ describe('config', () => {
     expect(() => loadConfig({ AZURE_SPEECH_KEY: 'a' })).toThrow(/AZURE_SPEECH_REGION/);
     expect(() => loadConfig({ STT_PROVIDER: 'deepgram' })).toThrow(/STT_PROVIDER/);
     expect(() => loadConfig({ VOICE_ENGINE: 'realtime' })).toThrow(/VOICE_ENGINE/);
+  });
+
+  it('reads the voice mode and the turn-taking of audio calls, refusing values out of range', () => {
+    const s = loadConfig({ VOICE_MODE: 'audio', VOICE_ENDPOINTING_MS: '300', VOICE_MIN_INTERRUPTION_MS: '400', VOICE_MIN_INTERRUPTION_WORDS: '2', VOICE_FALSE_INTERRUPTION_MS: '1500' }).speech;
+    expect(s.voiceMode).toBe('audio');
+    expect(s.turnTaking).toEqual({ endpointingMs: 300, minInterruptionMs: 400, minInterruptionWords: 2, falseInterruptionMs: 1500 });
+    expect(() => loadConfig({ VOICE_MODE: 'smoke' })).toThrow(/VOICE_MODE/);
+    expect(() => loadConfig({ VOICE_ENDPOINTING_MS: '5' })).toThrow(/VOICE_ENDPOINTING_MS/);
+    expect(() => loadConfig({ VOICE_MIN_INTERRUPTION_WORDS: 'two' })).toThrow(/VOICE_MIN_INTERRUPTION_WORDS/);
   });
 
   it('configures Google Calendar with both client values, and a valid calendar time zone', () => {

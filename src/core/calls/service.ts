@@ -330,9 +330,16 @@ export class CallService {
   async recordTurn(
     callId: string,
     turn: number,
-    t: { transcript_to_gpt_ms: number; gpt_first_token_ms: number | null; first_audio_playback_ms: number | null },
+    t: {
+      transcript_to_gpt_ms: number;
+      gpt_first_token_ms: number | null;
+      first_audio_playback_ms: number | null;
+      stt_final_ms?: number | null;
+      tts_first_byte_ms?: number | null;
+    },
   ): Promise<void> {
-    await retryOnConnectionLoss(() => this.o.db.insertInto('call_turns').values({ call_id: callId, turn, ...t }).execute());
+    const row = { ...t, stt_final_ms: t.stt_final_ms ?? null, tts_first_byte_ms: t.tts_first_byte_ms ?? null };
+    await retryOnConnectionLoss(() => this.o.db.insertInto('call_turns').values({ call_id: callId, turn, ...row }).execute());
   }
 
   async turns(callId: string) {

@@ -7,9 +7,9 @@
  * Implementations:
  * - `TextIO` (./text-io.ts): carriers that do speech themselves and exchange text (the simulated
  *   network's line, Twilio ConversationRelay).
- * - the cascaded audio pipeline (to come): an `AgentIO` over a carrier's `AudioChannel` — voice activity
- *   detection and streaming speech-to-text make the user events, `playClause` is streaming text-to-speech
- *   into μ-law frames with a mark at the clause's end, and `clear()` cuts it.
+ * - `AudioIO` (../voice/audio-io.ts), the cascaded audio pipeline: an `AgentIO` over a carrier's
+ *   `AudioChannel` — voice activity detection and streaming speech-to-text make the user events,
+ *   `playClause` is streaming text-to-speech into paced μ-law frames with a mark at the clause's end.
  * A speech-to-speech model does its own turn-taking: it is another `Activity` (../activity.ts), not an I/O.
  */
 import type { SayResult } from '../../carriers/carrier.js';
@@ -23,13 +23,18 @@ import type { SayResult } from '../../carriers/carrier.js';
 export type UserInput =
   | { type: 'speech_started' }
   | { type: 'speech_ended' }
-  | { type: 'transcript'; text: string; final: boolean }
+  /** `sttMs` (audio pipelines, final ones): from the end of the callee's sound to this transcript. */
+  | { type: 'transcript'; text: string; final: boolean; sttMs?: number }
   | { type: 'dtmf'; digits: string }
   /** The far end hung up (the carrier's `ended` follows). */
   | { type: 'hangup' };
 
-/** How one clause fared: heard in full, or cut off (barge-in, abort, the end of the call) with the part heard. */
-export type PlayoutResult = SayResult;
+/**
+ * How one clause fared: heard in full, or cut off (barge-in, abort, the end of the call) with the part heard.
+ * Audio pipelines add when its first frame went out (ms after `playClause` was called) and how long the
+ * text-to-speech took to its first byte, for the turn's latency figures.
+ */
+export type PlayoutResult = SayResult & { audio?: { firstFrameMs: number; ttsFirstByteMs: number | null } };
 
 /** What an I/O can do besides speaking and hearing; the activity and the controller read these, never the kind. */
 export interface IOCapabilities {
@@ -52,4 +57,6 @@ export interface AgentIO {
   transfer?(to: string, opts: { warm: boolean; briefing?: string }): Promise<void>;
   /** From now on speak and hear `language`; absent where the speech needs no telling. */
   setLanguage?(language: string): Promise<void>;
+  /** The call is over: release what the I/O holds (speech streams) and report its usage. Never rejects. */
+  close?(): Promise<void>;
 }

@@ -39,6 +39,8 @@ export const dashboardApi: FastifyPluginAsyncTypebox<FaceOptions & { simulatedNu
         transcript_to_gpt_ms: t.transcript_to_gpt_ms,
         gpt_first_token_ms: t.gpt_first_token_ms,
         first_audio_playback_ms: t.first_audio_playback_ms,
+        stt_final_ms: t.stt_final_ms,
+        tts_first_byte_ms: t.tts_first_byte_ms,
       })),
       transcript_count: counts.transcript,
       command_count: counts.command,

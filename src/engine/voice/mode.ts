@@ -1,0 +1,20 @@
+/**
+ * How a call's speech is carried, decided once per call before it is dialled (or answered): as text, by a
+ * carrier that does speech itself (the simulated network's text, Twilio ConversationRelay), or as audio,
+ * with Switchboard's own pipeline over the carrier's media stream. The voice rules (issue 10 §5: a voice
+ * that ConversationRelay lacks → audio) plug in here.
+ */
+import type { CarrierCapabilities, VoiceMode } from '../../carriers/carrier.js';
+import type { CallRequest } from '../../core/calls/request.js';
+import type { CallSpeech } from './speech.js';
+
+/**
+ * `audio` when the carrier can carry audio, speech is configured with a text-to-speech for the call's voice,
+ * and either the carrier carries nothing else or the setting asks for audio (VOICE_MODE, SIM_AUDIO).
+ */
+export function chooseVoiceMode(req: CallRequest, caps: CarrierCapabilities, speech: CallSpeech | undefined): VoiceMode {
+  if (!caps.mediaStream || !speech) return 'text';
+  if (!speech.tts[speech.voiceFor(req).provider]) return 'text';
+  if (!caps.textMode) return 'audio';
+  return speech.preferAudio ? 'audio' : 'text';
+}

@@ -1,0 +1,187 @@
+/**
+ * Paces the agent's audio out at real time: 20 ms of μ-law a tick, for every call of the node from ONE
+ * timer (a timer per call would be 50 wake-ups a second per call: at 1,000 calls the event loop would do
+ * nothing else). Only calls with audio waiting are visited on a tick; the timer stops when none has any.
+ *
+ * Why pace at all: a carrier plays what it receives and keeps the rest in its buffer. Audio sent faster
+ * than real time sits there, where a barge-in can only drop it with a round trip (Twilio `clear`); sent at
+ * real time, with a small lead against network jitter, the unplayed audio stays here and is dropped at
+ * once, and the frames sent tell what the callee heard.
+ *
+ * @example
+ *   const out = Pacer.shared().output((frame) => channel.play(frame));
+ *   out.enqueue(mulaw); out.enqueueMark(() => console.log('all of it sent'));
+ */
+
+/** Milliseconds of audio in a frame, and μ-law bytes in one (8 kHz, a byte a sample). */
+export const FRAME_MS = 20;
+export const FRAME_BYTES = 160;
+/** Frames sent at once when an output starts: a 40 ms cushion in the carrier against network jitter. */
+export const LEAD_FRAMES = 2;
+/** A timer that fires this many frames late catches up at most so far (the rest of the gap is lost). */
+const MAX_CATCH_UP = 10;
+
+/** The pacer's time: performance.now() and setInterval in production; a hand-moved clock in tests. */
+export interface PacerClock {
+  now(): number;
+  /** Calls `tick` every `ms` until the returned function is called. */
+  every(ms: number, tick: () => void): () => void;
+}
+
+export const realPacerClock: PacerClock = {
+  now: () => performance.now(),
+  every(ms, tick) {
+    const t = setInterval(tick, ms);
+    t.unref?.();
+    return () => clearInterval(t);
+  },
+};
+
+export class Pacer {
+  private static sharedPacer: Pacer | undefined;
+  private readonly active = new Set<PacedOutput>();
+  private stopTimer: (() => void) | undefined;
+  private startedAt = 0;
+  private ticks = 0;
+
+  constructor(readonly clock: PacerClock = realPacerClock) {}
+
+  /** The node's one pacer (on the real clock). */
+  static shared(): Pacer {
+    return (Pacer.sharedPacer ??= new Pacer());
+  }
+
+  /** A call's outbound audio; `send` gets each frame as it is due. */
+  output(send: (frame: Uint8Array) => void): PacedOutput {
+    return new PacedOutput(this, send);
+  }
+
+  /** How many outputs have audio waiting (bench, tests). */
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  /** @internal An output has audio: it is visited on every tick from now on. */
+  wake(o: PacedOutput): void {
+    this.active.add(o);
+    if (this.stopTimer) return;
+    this.startedAt = this.clock.now();
+    this.ticks = 0;
+    this.stopTimer = this.clock.every(FRAME_MS, () => this.tick());
+  }
+
+  /** @internal An output has nothing left (or is paused). */
+  sleep(o: PacedOutput): void {
+    this.active.delete(o);
+    if (this.active.size || !this.stopTimer) return;
+    this.stopTimer();
+    this.stopTimer = undefined;
+  }
+
+  /** Sends each active output the frames due since the last tick (timers fire late under load: catch up). */
+  private tick(): void {
+    const due = Math.floor((this.clock.now() - this.startedAt) / FRAME_MS);
+    const owed = Math.min(due - this.ticks, MAX_CATCH_UP);
+    this.ticks = due;
+    for (let i = 0; i < owed; i++) for (const o of this.active) o.sendFrame();
+  }
+}
+
+type Item = { bytes: Uint8Array } | { mark: () => void };
+
+/** One call's outbound audio: a queue of audio and marks, drained one frame a tick. */
+export class PacedOutput {
+  private items: Item[] = [];
+  /** Bytes of the first item already sent. */
+  private offset = 0;
+  private paused = false;
+  private awake = false;
+
+  constructor(
+    private readonly pacer: Pacer,
+    private readonly send: (frame: Uint8Array) => void,
+  ) {}
+
+  /** Queues audio; an output that was idle sends its lead at once (the first frame is not kept waiting). */
+  enqueue(bytes: Uint8Array): void {
+    if (!bytes.length) return;
+    this.items.push({ bytes });
+    this.start();
+  }
+
+  /** Runs `reached` once every byte queued before it has been sent. */
+  enqueueMark(reached: () => void): void {
+    this.items.push({ mark: reached });
+    this.start();
+  }
+
+  /** Holds the audio (the callee may be interrupting): nothing is sent until `resume` or `clear`. */
+  pause(): void {
+    this.paused = true;
+    this.stop();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.start();
+  }
+
+  /** Drops everything queued (audio and marks) and unpauses. */
+  clear(): void {
+    this.items = [];
+    this.offset = 0;
+    this.paused = false;
+    this.stop();
+  }
+
+  /** @internal One frame (up to 20 ms, never past a mark), then any marks it reached. */
+  sendFrame(): void {
+    this.runMarks();
+    const head = this.items[0];
+    if (!head || !('bytes' in head)) {
+      this.stop();
+      return;
+    }
+    const end = Math.min(this.offset + FRAME_BYTES, head.bytes.length);
+    let frame = head.bytes.subarray(this.offset, end);
+    this.offset = end;
+    if (this.offset === head.bytes.length) {
+      this.items.shift();
+      this.offset = 0;
+      // A frame may span chunks (synthesis streams in any sizes), but not a mark.
+      while (frame.length < FRAME_BYTES && this.items[0] && 'bytes' in this.items[0]) {
+        const next = this.items[0].bytes;
+        const take = Math.min(FRAME_BYTES - frame.length, next.length);
+        const joined = new Uint8Array(frame.length + take);
+        joined.set(frame);
+        joined.set(next.subarray(0, take), frame.length);
+        frame = joined;
+        if (take === next.length) this.items.shift();
+        else this.offset = take;
+      }
+    }
+    this.send(frame);
+    this.runMarks();
+  }
+
+  private runMarks(): void {
+    while (this.items[0] && 'mark' in this.items[0]) (this.items.shift() as { mark: () => void }).mark();
+  }
+
+  private start(): void {
+    if (this.paused || this.awake) {
+      if (!this.paused) this.runMarks();
+      return;
+    }
+    this.awake = true;
+    this.pacer.wake(this);
+    for (let i = 0; i < LEAD_FRAMES && this.awake; i++) this.sendFrame();
+  }
+
+  private stop(): void {
+    if (!this.awake) return;
+    this.awake = false;
+    this.pacer.sleep(this);
+  }
+}
