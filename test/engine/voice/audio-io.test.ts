@@ -1,0 +1,243 @@
+/**
+ * The cascaded audio I/O on its own, with a hand-moved clock: pacing, marks and what was heard, barge-in,
+ * backchannels, false interruptions, endpointing, keypad digits and usage.
+ */
+import { describe, expect, it } from 'vitest';
+import { AudioIO } from '../../../src/engine/voice/audio-io.js';
+import { Pacer } from '../../../src/engine/voice/pacer.js';
+import { DEFAULT_TURN_TAKING, type TurnTaking } from '../../../src/engine/voice/interruptions.js';
+import type { PlayoutResult, UserInput } from '../../../src/engine/io/io.js';
+import { UsageMeter } from '../../../src/core/credits/usage.js';
+import { fallbackLogger } from '../../../src/lib/logger.js';
+import { FrameTts, LOUD, ManualClock, QUIET, RecordingChannel, ScriptedStt, settle } from './doubles.js';
+
+function setup(turnTaking: Partial<TurnTaking> = {}) {
+  const clock = new ManualClock();
+  const pacer = new Pacer(clock);
+  const channel = new RecordingChannel(clock);
+  const stt = new ScriptedStt();
+  const tts = new FrameTts();
+  const usage = new UsageMeter();
+  const io = new AudioIO({
+    callId: 'call_1',
+    channel,
+    stt,
+    tts,
+    voice: () => ({ provider: 'espeak', voice: 'en-us' }),
+    language: 'en',
+    turnTaking: { ...DEFAULT_TURN_TAKING, ...turnTaking },
+    pacer,
+    usage,
+    log: fallbackLogger(),
+  });
+  const inputs: UserInput[] = [];
+  io.onInput((i) => inputs.push(i));
+  /** The callee's audio: `n` frames of `frame`, each delivered, then 20 ms of the clock. */
+  const callee = async (frame: Uint8Array, n: number) => {
+    for (let i = 0; i < n; i++) {
+      channel.inbox.push(frame);
+      await settle();
+      clock.advance(20);
+    }
+  };
+  /** Plays `text`; returns its settled result (undefined until then). */
+  const play = (text: string, signal = new AbortController().signal) => {
+    const out: { r?: PlayoutResult } = {};
+    void io.playClause(text, signal).then((r) => (out.r = r));
+    return out;
+  };
+  return { clock, pacer, channel, stt, tts, usage, io, inputs, callee, play };
+}
+
+describe('audio I/O: pacing and marks', () => {
+  it('sends 20 ms frames at a 20 ms cadence from one timer: a 40 ms lead at once, then one per tick', async () => {
+    const { clock, pacer, channel, play } = setup();
+    const p = play('Hello there.');
+    await settle();
+    expect(channel.sent.map((s) => s.at)).toEqual([0, 0]);
+    clock.advance(100);
+    expect(channel.sent.map((s) => s.at)).toEqual([0, 0, 20, 40, 60, 80, 100]);
+    expect(channel.sent.every((s) => s.frame.length === 160)).toBe(true);
+    clock.advance(1000);
+    await settle();
+    expect(channel.playedText).toBe('Hello there.');
+    expect(channel.marks).toEqual(['clause-1']);
+    expect(p.r).toMatchObject({ done: true, audio: { firstFrameMs: 0 } });
+    // Nothing left to send: the shared timer stopped.
+    expect(pacer.activeCount).toBe(0);
+    expect(clock.timers).toBe(0);
+  });
+
+  it('keeps one timer for every call, and each call gets its own frames in time', async () => {
+    const clock = new ManualClock();
+    const pacer = new Pacer(clock);
+    const sent: string[] = [];
+    const a = pacer.output(() => sent.push('a'));
+    const b = pacer.output(() => sent.push('b'));
+    a.enqueue(new Uint8Array(160 * 4));
+    b.enqueue(new Uint8Array(160 * 4));
+    expect(clock.timers).toBe(1);
+    expect(sent).toEqual(['a', 'a', 'b', 'b']);
+    clock.advance(40);
+    expect(sent).toEqual(['a', 'a', 'b', 'b', 'a', 'b', 'a', 'b']);
+    clock.advance(20);
+    expect(clock.timers).toBe(0);
+  });
+
+  it('a clause is heard in full only once the carrier echoes its mark', async () => {
+    const { clock, channel, play } = setup();
+    channel.holdMarks = true;
+    const p = play('Hi.');
+    await settle();
+    clock.advance(200);
+    await settle();
+    expect(channel.marks).toEqual(['clause-1']);
+    expect(p.r).toBeUndefined();
+    channel.releaseMarks();
+    await settle();
+    expect(p.r).toMatchObject({ done: true });
+  });
+
+  it('cut off, it was heard as far as the frames the callee actually heard (sent, less what the carrier dropped)', async () => {
+    for (const [unplayedMs, heard] of [
+      [0, 'one two three'],
+      [40, 'one two'],
+    ] as const) {
+      const { clock, channel, play } = setup();
+      channel.holdMarks = true;
+      const stop = new AbortController();
+      const p = play('one two three four', stop.signal); // 18 characters, 18 frames
+      await settle();
+      clock.advance(240); // 2 + 12 frames sent
+      expect(channel.sent).toHaveLength(14);
+      channel.unplayedMs = unplayedMs;
+      stop.abort();
+      await settle();
+      expect(p.r).toEqual({ done: false, heard, audio: { firstFrameMs: 0, ttsFirstByteMs: 0 } });
+      expect(channel.clears).toBe(1);
+      clock.advance(200);
+      expect(channel.sent).toHaveLength(14);
+    }
+  });
+});
+
+describe('audio I/O: turn-taking', () => {
+  it('speech over the agent with words clears its audio at once (no frame after the signal) and tells the activity', async () => {
+    const { clock, channel, stt, inputs, callee, play } = setup();
+    const p = play('I can book a table for eight people tonight at seven.');
+    await settle();
+    await callee(LOUD, 30); // 600 ms of the callee talking over the agent
+    const before = channel.sent.length;
+    expect(channel.clears).toBe(0);
+    stt.current.interim('wait');
+    expect(channel.clears).toBe(1);
+    expect(inputs).toContainEqual({ type: 'speech_started' });
+    clock.advance(500);
+    expect(channel.sent.length).toBe(before);
+    await settle();
+    expect(p.r).toMatchObject({ done: false });
+    stt.current.final('wait a moment');
+    expect(inputs.filter((i) => i.type === 'transcript')).toEqual([
+      { type: 'transcript', text: 'wait', final: false },
+      { type: 'transcript', text: 'wait a moment', final: true, sttMs: expect.any(Number) },
+    ]);
+  });
+
+  it('a short "mm-hm" over the agent does not interrupt, and is not a turn', async () => {
+    const { clock, channel, stt, inputs, callee, play } = setup();
+    const p = play('Your table is booked for eight tonight.');
+    await settle();
+    await callee(LOUD, 15); // 300 ms
+    stt.current.final('Mm-hmm.');
+    await callee(QUIET, 10);
+    clock.advance(2000);
+    await settle();
+    expect(channel.clears).toBe(0);
+    expect(p.r).toMatchObject({ done: true });
+    expect(channel.playedText).toBe('Your table is booked for eight tonight.');
+    expect(inputs.filter((i) => i.type !== 'transcript' || i.final)).toEqual([]);
+  });
+
+  it('a false interruption (sound, no words) holds the reply, then resumes it where it stopped', async () => {
+    const { channel, inputs, callee, play } = setup();
+    const p = play('The restaurant opens at six in the evening on weekdays.');
+    await settle();
+    await callee(LOUD, 35); // 700 ms of a cough and a chair: past the minimum, no words
+    const held = channel.sent.length;
+    await callee(QUIET, 20); // 400 ms: still held, waiting for words
+    expect(channel.sent.length).toBe(held);
+    await callee(QUIET, 60); // the false-interruption wait (1 s) passes: the reply goes on
+    expect(channel.sent.length).toBeGreaterThan(held);
+    await callee(QUIET, 60);
+    await settle();
+    expect(channel.clears).toBe(0);
+    expect(p.r).toMatchObject({ done: true });
+    expect(channel.playedText).toBe('The restaurant opens at six in the evening on weekdays.');
+    expect(inputs).toEqual([]);
+  });
+
+  it('needs the configured number of words: one word over the agent does not interrupt when two are asked for', async () => {
+    const { channel, stt, inputs, callee, play } = setup({ minInterruptionWords: 2 });
+    play('We have a table for you at seven thirty this evening, would that work?');
+    await settle();
+    await callee(LOUD, 30);
+    stt.current.interim('well');
+    expect(channel.clears).toBe(0);
+    stt.current.interim('well no');
+    expect(channel.clears).toBe(1);
+    expect(inputs).toContainEqual({ type: 'speech_started' });
+  });
+
+  it('opens the speech-to-text with the call’s endpointing, and makes one turn of the finals up to the end of turn', async () => {
+    const { stt, inputs, callee } = setup({ endpointingMs: 800 });
+    expect(stt.current.opts).toEqual({ language: 'en', endpointingMs: 800, interim: true });
+    await callee(LOUD, 40);
+    stt.current.final('I would like', false);
+    stt.current.final('a table for two');
+    expect(inputs).toEqual([
+      { type: 'speech_started' },
+      { type: 'transcript', text: 'I would like', final: false },
+      { type: 'transcript', text: 'I would like a table for two', final: true, sttMs: expect.any(Number) },
+    ]);
+  });
+
+  it('a short answer while the agent is silent is a turn (only over the agent is it a backchannel)', async () => {
+    const { stt, inputs, callee } = setup();
+    await callee(LOUD, 10);
+    stt.current.final('Yes.');
+    expect(inputs).toEqual([{ type: 'transcript', text: 'Yes.', final: true, sttMs: expect.any(Number) }]);
+  });
+});
+
+describe('audio I/O: keypad, language, usage', () => {
+  it('passes the callee’s keys in and the agent’s keys out', async () => {
+    const { channel, io, inputs } = setup();
+    channel.input({ type: 'dtmf', digits: '5' });
+    await io.sendDigits('12#');
+    expect(inputs).toEqual([{ type: 'dtmf', digits: '5' }]);
+    expect(channel.digits).toEqual(['12#']);
+  });
+
+  it('speaks the new language after a switch, and reopens the speech-to-text in it', async () => {
+    const { clock, io, stt, tts, play } = setup();
+    await io.setLanguage('es');
+    expect(stt.streams.map((s) => [s.opts.language, s.closed])).toEqual([
+      ['en', true],
+      ['es', false],
+    ]);
+    play('Hola.');
+    await settle();
+    clock.advance(200);
+    expect(tts.requests.map((r) => r.language)).toEqual(['es']);
+  });
+
+  it('reports the seconds of audio transcribed and the characters synthesised when it closes', async () => {
+    const { clock, io, usage, callee, play } = setup();
+    play('Hello there.');
+    await settle();
+    clock.advance(400);
+    await callee(QUIET, 50); // one second
+    await io.close();
+    expect(usage.total()).toMatchObject({ sttSeconds: 1, ttsCharacters: 12 });
+  });
+});
