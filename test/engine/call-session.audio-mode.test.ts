@@ -1,6 +1,7 @@
 /**
- * The engine talks in text mode only (the audio voice pipeline comes later): it never asks a carrier for
- * audio, and a call answered in audio mode anyway is hung up and ends `failed` with a reason, not silent.
+ * A node with no speech for audio calls (none configured) never asks a carrier for audio, and a call
+ * answered in audio mode anyway is hung up and ends `failed` with a reason, not silent. (With speech, audio
+ * calls run the cascaded pipeline: call-session.audio.twilio.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/backends.js';
@@ -41,7 +42,7 @@ describe('call session: a call answered in audio mode', () => {
   let t: TestSwitchboard;
   const carrier = new AudioOnlyCarrier();
   beforeAll(async () => {
-    t = await startSwitchboard(BACKENDS[0], { SHUTDOWN_GRACE_SECONDS: '1' }, { carrier });
+    t = await startSwitchboard(BACKENDS[0], { SHUTDOWN_GRACE_SECONDS: '1' }, { carrier, speech: null });
   });
   afterAll(() => t.close());
 

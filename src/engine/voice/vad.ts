@@ -2,7 +2,7 @@
  * Voice activity detection on the callee's μ-law frames: is someone speaking right now?
  *
  * An energy detector with an adaptive noise floor, not a WebRTC or Silero model. Why: it runs on every
- * 20 ms frame of every call (the hot path of a 1,000-call node: ~1 µs a frame, 40 bytes of state, see
+ * 20 ms frame of every call (the hot path of a 1,000-call node: ~1 µs a frame, ~100 bytes a call, see
  * docs/voice.md "The cascaded pipeline"); the maintained WebRTC VAD builds for Node are native addons
  * that need a compiler at install time, and Silero needs onnxruntime (tens of MB, ~0.1 ms a frame). The
  * detector only has to tell sound from silence on a phone line: whether the sound is words is the
