@@ -65,6 +65,8 @@ interface Utterance {
 
 export class InterruptionDetector {
   private u: Utterance | undefined;
+  /** The turn of a callee who had the floor ended while their sound went on: its end is still reported. */
+  private endPending = false;
 
   constructor(
     private readonly opts: TurnTaking,
@@ -78,17 +80,25 @@ export class InterruptionDetector {
 
   /** One frame of callee audio (`ms` long); `change` and `speaking` are the voice activity detector's. */
   frame(ms: number, change: 'start' | 'end' | null, speaking: boolean): void {
-    if (change === 'start') this.begin();
+    // A pause inside an utterance does not start a new one; sound over the agent after the callee already
+    // took the turn does (it may interrupt the agent's answer).
+    if (change === 'start' && (!this.u || (this.u.confirmed && this.act.agentSpeaking()))) this.begin();
+    if (change === 'end' && this.endPending) {
+      this.endPending = false;
+      this.act.ended();
+    }
     const u = this.u;
     if (!u) return;
+    // The callee who has the floor speaks again after a pause: they are speaking again (ended → started).
+    if (change === 'start' && u.confirmed && u.soundEnded) this.act.interrupt();
     if (speaking) {
       u.speechMs += ms;
       u.quietMs = 0;
       u.soundEnded = false;
+      if (this.act.agentSpeaking()) u.overAgent = true;
     } else {
       u.quietMs += ms;
     }
-    if (this.act.agentSpeaking()) u.overAgent = true;
     if (change === 'end') {
       u.soundEnded = true;
       if (u.confirmed) this.act.ended();
@@ -120,6 +130,7 @@ export class InterruptionDetector {
   endOfTurn(): boolean {
     const u = this.u;
     this.u = undefined;
+    if (u?.confirmed && !u.soundEnded) this.endPending = true;
     if (!u || u.confirmed) return true;
     if (u.paused) this.act.resume();
     return !(u.overAgent || this.act.agentSpeaking());

@@ -43,7 +43,10 @@ function setup(turnTaking: Partial<TurnTaking> = {}) {
   /** Plays `text`; returns its settled result (undefined until then). */
   const play = (text: string, signal = new AbortController().signal) => {
     const out: { r?: PlayoutResult } = {};
-    void io.playClause(text, signal).then((r) => (out.r = r));
+    io.playClause(text, signal).then(
+      (r) => (out.r = r),
+      () => undefined,
+    );
     return out;
   };
   return { clock, pacer, channel, stt, tts, usage, io, inputs, callee, play };
@@ -198,6 +201,24 @@ describe('audio I/O: turn-taking', () => {
       { type: 'speech_started' },
       { type: 'transcript', text: 'I would like', final: false },
       { type: 'transcript', text: 'I would like a table for two', final: true, sttMs: expect.any(Number) },
+    ]);
+  });
+
+  it('a pause inside the callee’s speech is one utterance: speaking, listening, speaking again, one turn', async () => {
+    const { stt, inputs, callee } = setup();
+    await callee(LOUD, 30);
+    stt.current.interim('I would like');
+    await callee(QUIET, 15); // 300 ms: the detector's speech ends…
+    await callee(LOUD, 20); // …and starts again
+    stt.current.final('I would like a table.');
+    await callee(QUIET, 15);
+    expect(inputs.map((i) => (i.type === 'transcript' ? `${i.final ? 'final' : 'interim'}: ${i.text}` : i.type))).toEqual([
+      'speech_started',
+      'interim: I would like',
+      'speech_ended',
+      'speech_started',
+      'final: I would like a table.',
+      'speech_ended',
     ]);
   });
 
