@@ -29,7 +29,11 @@ const TOKEN = 'test-auth-token-audio-call-01234';
 const GREETING = readFileSync(new URL('../fixtures/audio/greeting.ulaw', import.meta.url));
 const MENU = readFileSync(new URL('../fixtures/audio/menu.ulaw', import.meta.url));
 const ANNA = '+15551250001';
+const BEA = '+15551250002';
 const LINES = ['Good evening, Bella Cucina, Anna speaking.', 'For bookings, press 2.'];
+/** Bea's call: the greeting, then she talks over the agent's long sentence. */
+const BEA_LINES = ['Good evening, Bella Cucina, Anna speaking.', 'Sorry, say that again?'];
+const LONG = 'I am calling on behalf of Alex Smith to book a table for eight people tonight at seven in the garden room if you have one free.';
 
 /**
  * Hears an utterance end once sound stopped arriving for a moment (the fake sends each phrase in one burst)
@@ -39,13 +43,14 @@ class BurstStt implements SpeechToText {
   readonly provider = 'offline' as const;
   private said = 0;
   readonly options: SttOptions[] = [];
+  constructor(private readonly lines: string[]) {}
   stream(opts: SttOptions): SttStream {
     this.options.push(opts);
     let listener: ((e: SttEvent) => void) | undefined;
     let loud = 0;
     let bytes = 0;
     let timer: NodeJS.Timeout | undefined;
-    const next = () => LINES[this.said++] ?? '';
+    const next = () => this.lines[this.said++] ?? '';
     return {
       push: (frame) => {
         bytes += frame.length;
@@ -71,13 +76,14 @@ class BurstStt implements SpeechToText {
 const spoken = (s: FakeMediaStreamClient) => [...s.mediaIn].filter((_, i) => i % 160 === 0).map((c) => String.fromCharCode(c)).join('');
 
 describe('a call in audio mode over Twilio Media Streams', () => {
+  let calling = ANNA;
   let t: TestSwitchboard;
   let fake: FakeTwilio;
   const events: SessionEvent[] = [];
-  const stt = new BurstStt();
+  let stt = new BurstStt(LINES);
   const tts = new FrameTts();
   const brain = new ScriptedBrain((input) => {
-    if (input.type === 'speech' && /Bella Cucina/.test(input.text)) {
+    if (input.type === 'speech' && /Bella Cucina/.test(input.text) && calling === ANNA) {
       return [
         { type: 'say', text: 'Hello, I would like to book a table.' },
         { type: 'press', digits: '2' },
@@ -85,11 +91,21 @@ describe('a call in audio mode over Twilio Media Streams', () => {
     }
     if (input.type === 'speech' && /press 2/.test(input.text)) return [{ type: 'say', text: 'Thank you.' }];
     if (input.type === 'dtmf') return [{ type: 'end', goalCompleted: true, reason: 'test_done' }];
+    if (input.type === 'speech' && /Bella/.test(input.text)) return [{ type: 'say', text: LONG }];
+    if (input.type === 'speech' && /say that again/.test(input.text)) {
+      return [
+        { type: 'say', text: 'Of course.' },
+        { type: 'end', goalCompleted: true, reason: 'test_done' },
+      ];
+    }
     return undefined;
   });
 
   beforeAll(async () => {
-    fake = new FakeTwilio(ACCOUNT, TOKEN, { [ANNA]: { outcome: 'answer', audio: { greeting: GREETING, onDigits: (d) => (d === '2' ? MENU : null) } } });
+    fake = new FakeTwilio(ACCOUNT, TOKEN, {
+      [ANNA]: { outcome: 'answer', audio: { greeting: GREETING, onDigits: (d) => (d === '2' ? MENU : null) } },
+      [BEA]: { outcome: 'answer', audio: { greeting: GREETING } },
+    });
     await fake.start();
     const port = await freePort();
     const speech: CallSpeech = {
@@ -157,5 +173,41 @@ describe('a call in audio mode over Twilio Media Streams', () => {
     const metrics = (await t.sb.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toMatch(/stt_final_ms_count \d+/);
     expect(metrics).toMatch(/tts_first_byte_ms_count \d+/);
+  }, 60_000);
+
+  it('survives a barge-in: the callee talks over the agent, its audio is cleared at the carrier, the transcript keeps only what was heard', async () => {
+    calling = BEA;
+    stt = new BurstStt(BEA_LINES);
+    events.length = 0;
+    const headers = { authorization: `Bearer ${t.key}` };
+    const r = await t.sb.app.inject({ method: 'POST', url: '/v1/start-call', headers, payload: { phone_number: BEA, task: 'Book a table for eight', language: 'en' } });
+    expect(r.statusCode, r.body).toBe(200);
+    const sid = r.json().sid as string;
+    const fc = await until(async () => [...fake.calls.values()].find((c) => c.to === BEA && c.streams?.length), 10_000, 'the call at Twilio');
+    const stream = fc.streams![0];
+    // Half a second into the agent's long sentence, Bea starts talking over it.
+    await until(async () => spoken(stream).length >= 25, 10_000, 'the agent speaking');
+    stream.speak(MENU);
+    await stream.waitFor((m) => m.event === 'clear', 10_000);
+    const call = await until(async () => {
+      const c = (await t.sb.app.inject({ method: 'GET', url: `/v1/calls/${sid}`, headers })).json();
+      return c.ended_at ? c : null;
+    }, 20_000, 'the call to end');
+    expect(call).toMatchObject({ status: 'completed', end_reason: 'test_done' });
+    // What went out of the long sentence stopped at the barge-in; the answer followed.
+    const out = spoken(stream);
+    expect(out.endsWith('Of course.')).toBe(true);
+    const cut = out.slice(0, -'Of course.'.length);
+    expect(LONG.startsWith(cut)).toBe(true);
+    expect(cut.length).toBeLessThan(LONG.length);
+    // The transcript holds the words of it that were heard, never the unsaid rest.
+    const agent = call.transcripts.filter((x: { role: string }) => x.role === 'assistant').map((x: { text: string }) => x.text);
+    expect(agent).toHaveLength(2);
+    expect(cut.startsWith(agent[0])).toBe(true);
+    expect(agent[0].length).toBeGreaterThan(0);
+    expect(agent[1]).toBe('Of course.');
+    const lines = events.map(line);
+    expect(lines).toContain('user: listening -> speaking');
+    expect(lines.some((l) => l.startsWith('speech 1 interrupted: '))).toBe(true);
   }, 60_000);
 });
