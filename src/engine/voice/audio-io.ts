@@ -222,7 +222,14 @@ export class AudioIO implements AgentIO {
       }
     } catch (err) {
       if (clause.over) return;
-      this.cut(clause);
+      // The synthesis failed: what was queued is dropped, and the activity hears the failure (an `error` event).
+      clause.over = true;
+      clause.ctl.abort();
+      if (this.clause === clause) {
+        this.clause = undefined;
+        this.out.clear();
+        this.o.channel.clear();
+      }
       clause.fail(err as Error);
       return;
     }

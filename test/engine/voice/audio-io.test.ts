@@ -124,6 +124,20 @@ describe('audio I/O: pacing and marks', () => {
   });
 });
 
+describe('audio I/O: a failing synthesis', () => {
+  it('rejects the clause (the activity reports it) and drops what it had queued', async () => {
+    const { clock, channel, tts, io } = setup();
+    tts.synthesize = async function* () {
+      yield new Uint8Array(160 * 10);
+      throw new Error('provider refused the text');
+    };
+    await expect(io.playClause('Hello there.', new AbortController().signal)).rejects.toThrow('provider refused the text');
+    const sent = channel.sent.length;
+    clock.advance(500);
+    expect(channel.sent.length).toBe(sent);
+  });
+});
+
 describe('audio I/O: turn-taking', () => {
   it('speech over the agent with words clears its audio at once (no frame after the signal) and tells the activity', async () => {
     const { clock, channel, stt, inputs, callee, play } = setup();
