@@ -133,6 +133,8 @@ export class InterruptionDetector {
     if (u?.confirmed && !u.soundEnded) this.endPending = true;
     if (!u || u.confirmed) return true;
     if (u.paused) this.act.resume();
+    // Words the detector never heard as sound (quiet speech): the speech-to-text is trusted, it is a turn.
+    if (u.speechMs === 0) return true;
     return !(u.overAgent || this.act.agentSpeaking());
   }
 

@@ -236,6 +236,16 @@ describe('audio I/O: turn-taking', () => {
     ]);
   });
 
+  it('words the detector never heard as sound are still a turn (the speech-to-text is trusted)', async () => {
+    const { stt, inputs, callee, play } = setup();
+    play('Your table is booked for eight tonight.');
+    await settle();
+    stt.current.emit({ type: 'speech_started' });
+    await callee(QUIET, 10);
+    stt.current.final('Can you hear me?');
+    expect(inputs).toEqual([{ type: 'transcript', text: 'Can you hear me?', final: true, sttMs: expect.any(Number) }]);
+  });
+
   it('a short answer while the agent is silent is a turn (only over the agent is it a backchannel)', async () => {
     const { stt, inputs, callee } = setup();
     await callee(LOUD, 10);
