@@ -61,6 +61,8 @@ export class AgentActivity implements Activity {
   /** Speech queued or playing, in order; `playing` settles when the last of it has. */
   private readonly speech: SpeechHandle[] = [];
   private playing: Promise<void> = Promise.resolve();
+  /** What each queued speech says (so the I/O can prepare the next one while one plays). */
+  private readonly texts = new Map<SpeechHandle, string | AsyncIterable<string>>();
   private speechIds = 0;
   private gone = false;
   private closed = false;
@@ -92,6 +94,7 @@ export class AgentActivity implements Activity {
   speak(text: string | AsyncIterable<string>, source: SpeechSource, turn?: TurnState): SpeechHandle {
     const handle = new SpeechHandle(++this.speechIds, source, turn?.ctl.signal);
     this.speech.push(handle);
+    this.texts.set(handle, text);
     this.o.emit(ev.speechCreated(handle.id, source));
     const play = () => this.play(handle, text, turn);
     this.playing = this.playing.then(play, play);
@@ -270,14 +273,20 @@ export class AgentActivity implements Activity {
 
   /** Plays one handle, clause by clause; what was heard enters the conversation. Never rejects. */
   private async play(handle: SpeechHandle, text: string | AsyncIterable<string>, turn: TurnState | undefined): Promise<void> {
+    const source = (typeof text === 'string' ? one(text) : clauses(text, handle.signal))[Symbol.asyncIterator]();
+    let finished = false;
     try {
-      for await (const clause of typeof text === 'string' ? one(text) : clauses(text, handle.signal)) {
+      for (let step = await source.next(); !step.done; ) {
+        const clause = step.value;
         if (handle.interrupted || this.closed) {
           handle.interrupt();
           break;
         }
         if (turn?.timing) turn.timing.firstSay ??= performance.now();
         this.setAgent('speaking');
+        const following = source.next();
+        // The I/O may synthesise what comes next while this clause plays (audio: no gap at the boundary).
+        if (this.o.io.prepareClause) following.then((s) => this.prepareNext(handle, s), () => undefined);
         const r = await this.o.io.playClause(clause, handle.signal);
         if (turn?.timing && r.audio) turn.timing.audio ??= r.audio;
         const heard = r.done ? clause : r.heard.trim();
@@ -290,12 +299,17 @@ export class AgentActivity implements Activity {
           break;
         }
         if (this.yieldAfterClause) this.cut();
+        step = await following;
+        finished = !!step.done;
       }
     } catch (err) {
       this.o.log.error({ err, callId: this.o.callId }, 'speech failed');
       this.o.emit(ev.error('speech', err));
       handle.interrupt();
     } finally {
+      // Cut short: the text source is let go (a streamed reply stops being read).
+      if (!finished) source.return?.(undefined).catch(() => undefined);
+      this.texts.delete(handle);
       const r = handle.finish(false);
       this.speech.splice(this.speech.indexOf(handle), 1);
       this.o.emit(ev.speechDone(handle.id, r.heard, r.interrupted));
@@ -303,6 +317,18 @@ export class AgentActivity implements Activity {
       if (r.interrupted) turn?.ctl.abort();
       if (!this.speech.length && this.agent === 'speaking') this.setAgent(this.turn ? 'thinking' : 'listening');
     }
+  }
+
+  /**
+   * While a clause of `handle` plays: the I/O is told what will be said next, the handle's next clause, or,
+   * after its last, the next queued speech when it is plain text.
+   */
+  private prepareNext(handle: SpeechHandle, next: IteratorResult<string>): void {
+    if (handle.interrupted || this.closed) return;
+    if (!next.done) return this.o.io.prepareClause!(next.value, handle.signal);
+    const after = this.speech[this.speech.indexOf(handle) + 1];
+    const text = after && this.texts.get(after);
+    if (typeof text === 'string' && text.trim() && !after.interrupted) this.o.io.prepareClause!(text, after.signal);
   }
 
   // ---- states and the conversation ---------------------------------------------------------------

@@ -51,6 +51,11 @@ export interface AgentIO {
    * aborted, the call ended) with the part that was heard. Clauses are played one at a time, in order.
    */
   playClause(text: string, signal: AbortSignal): Promise<PlayoutResult>;
+  /**
+   * The clause after the one playing will be `text` (dropped when `signal` aborts): an audio pipeline starts
+   * synthesising it now, so the next `playClause(text)` has no wait. Absent where speech needs no preparing.
+   */
+  prepareClause?(text: string, signal: AbortSignal): void;
   sendDigits(digits: string): Promise<void>;
   hangup(): Promise<void>;
   /** Hands the callee over to `to`; absent where the line cannot transfer. */

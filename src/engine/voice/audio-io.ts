@@ -18,6 +18,7 @@ import type { TextToSpeech, VoiceChoice } from '../../ai/tts/tts.js';
 import type { UsageReporter } from '../../core/credits/usage.js';
 import type { Logger } from '../../lib/logger.js';
 import { background } from '../../lib/background.js';
+import { AsyncQueue } from '../../lib/async-queue.js';
 import type { AgentIO, IOCapabilities, PlayoutResult, UserInput } from '../io/io.js';
 import { EnergyVad } from './vad.js';
 import { InterruptionDetector, type TurnTaking } from './interruptions.js';
@@ -45,9 +46,24 @@ const BYTES_PER_MS = 8;
 /** A speech-to-text stream that fails is reopened at most this many times in a call. */
 const STT_REOPENS = 3;
 
+/**
+ * One clause's synthesis, running ahead of its playout: started by `prepareClause` while the clause before
+ * it plays (so the clause boundary costs no time to first byte), or by `playClause`.
+ */
+interface Synthesis {
+  text: string;
+  /** Aborts it. */
+  ctl: AbortController;
+  /** Its audio as it arrives (a clause is seconds of audio: a few dozen chunks). */
+  chunks: AsyncQueue<Uint8Array>;
+  /** When its first byte arrived (pacer clock). */
+  firstByteAt?: number;
+}
+
 /** The clause being played. */
 interface Clause {
   text: string;
+  synthesis: Synthesis;
   /** Aborts its synthesis. */
   ctl: AbortController;
   startedAt: number;
@@ -77,6 +93,8 @@ export class AudioIO implements AgentIO {
   private ttsCharacters = 0;
   private language: string;
   private clause: Clause | undefined;
+  /** The next clause's synthesis, started early (`prepareClause`). */
+  private prepared: Synthesis | undefined;
   private paused = false;
   private marks = 0;
   /** Finals of the utterance so far (the turn's transcript, once it ends). */
@@ -108,14 +126,26 @@ export class AudioIO implements AgentIO {
 
   playClause(text: string, signal: AbortSignal): Promise<PlayoutResult> {
     if (signal.aborted || this.closed) return Promise.resolve({ done: false, heard: '' });
+    const startedAt = this.pacer.clock.now();
+    const synthesis = this.prepared?.text === text ? this.prepared : this.startSynthesis(text);
+    if (this.prepared && this.prepared !== synthesis) this.prepared.ctl.abort();
+    this.prepared = undefined;
     return new Promise<PlayoutResult>((settle, fail) => {
-      const clause: Clause = { text, ctl: new AbortController(), startedAt: this.pacer.clock.now(), bytes: 0, synthesized: false, sent: 0, over: false, settle, fail };
+      const clause: Clause = { text, synthesis, ctl: synthesis.ctl, startedAt, bytes: 0, synthesized: false, sent: 0, over: false, settle, fail };
       this.clause = clause;
       const onAbort = () => this.cut(clause);
       signal.addEventListener('abort', onAbort, { once: true });
       clause.ctl.signal.addEventListener('abort', () => signal.removeEventListener('abort', onAbort), { once: true });
       background(this.o.log, 'synthesis failed', this.synthesize(clause), { callId: this.o.callId });
     });
+  }
+
+  /** The next clause will be `text`: its synthesis starts now, while the current one plays. */
+  prepareClause(text: string, signal: AbortSignal): void {
+    if (this.closed || signal.aborted || this.prepared?.text === text) return;
+    this.prepared?.ctl.abort();
+    const synthesis = (this.prepared = this.startSynthesis(text));
+    signal.addEventListener('abort', () => synthesis.ctl.abort(), { once: true, signal: synthesis.ctl.signal });
   }
 
   sendDigits(digits: string): Promise<void> {
@@ -139,6 +169,7 @@ export class AudioIO implements AgentIO {
     if (this.closed) return;
     this.closed = true;
     if (this.clause) this.cut(this.clause);
+    this.prepared?.ctl.abort();
     this.out.clear();
     await this.closeStt(this.stream);
     this.o.usage?.add({ sttSeconds: this.sttSeconds, ttsCharacters: this.ttsCharacters });
@@ -210,13 +241,36 @@ export class AudioIO implements AgentIO {
 
   // ---- the agent's side --------------------------------------------------------------------------
 
+  /** Starts synthesising `text` into a buffer the clause plays from. */
+  private startSynthesis(text: string): Synthesis {
+    this.ttsCharacters += text.length;
+    const synthesis: Synthesis = { text, ctl: new AbortController(), chunks: new AsyncQueue<Uint8Array>({ limit: 100_000, overflow: 'fail' }) };
+    const { ctl, chunks } = synthesis;
+    const run = async () => {
+      try {
+        for await (const chunk of this.o.tts.synthesize({ text, voice: this.o.voice(this.language), language: this.language, signal: ctl.signal })) {
+          if (ctl.signal.aborted) break;
+          synthesis.firstByteAt ??= this.pacer.clock.now();
+          chunks.push(chunk);
+        }
+        chunks.close();
+      } catch (err) {
+        chunks.fail(err as Error);
+      }
+    };
+    background(this.o.log, 'synthesis failed', run, { callId: this.o.callId });
+    // Aborted (a barge-in, a clause never played): whoever reads it stops at once.
+    ctl.signal.addEventListener('abort', () => chunks.close(), { once: true });
+    return synthesis;
+  }
+
+  /** Plays a clause from its synthesis, frame by frame, then marks its end. */
   private async synthesize(clause: Clause): Promise<void> {
-    this.ttsCharacters += clause.text.length;
     try {
-      const chunks = this.o.tts.synthesize({ text: clause.text, voice: this.o.voice(this.language), language: this.language, signal: clause.ctl.signal });
-      for await (const chunk of chunks) {
+      for await (const chunk of clause.synthesis.chunks) {
         if (clause.over) return;
-        clause.ttsFirstByteMs ??= this.pacer.clock.now() - clause.startedAt;
+        // Synthesis that ran ahead had its first byte before the clause began: no wait at all.
+        clause.ttsFirstByteMs ??= Math.max(0, (clause.synthesis.firstByteAt ?? this.pacer.clock.now()) - clause.startedAt);
         clause.bytes += chunk.length;
         this.out.enqueue(chunk);
       }
@@ -270,6 +324,8 @@ export class AudioIO implements AgentIO {
   /** The callee takes the turn: the agent's audio is cleared at once, then the activity hears it. */
   private takeTurn(): void {
     if (this.clause) this.cut(this.clause);
+    this.prepared?.ctl.abort();
+    this.prepared = undefined;
     this.emit({ type: 'speech_started' });
   }
 

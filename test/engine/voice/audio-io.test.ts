@@ -124,6 +124,34 @@ describe('audio I/O: pacing and marks', () => {
   });
 });
 
+describe('audio I/O: the next clause prepared while one plays', () => {
+  it('synthesises the next clause ahead, so it starts with no wait; a barge-in drops it', async () => {
+    const { clock, channel, stt, tts, io, callee, play } = setup();
+    const first = play('Hi there.');
+    io.prepareClause('Bye now.', new AbortController().signal);
+    await settle();
+    expect(tts.requests.map((r) => r.text)).toEqual(['Hi there.', 'Bye now.']);
+    clock.advance(400);
+    await settle();
+    expect(first.r).toMatchObject({ done: true });
+    const second = play('Bye now.');
+    await settle();
+    expect(tts.requests).toHaveLength(2); // the prepared synthesis was used, not a new one
+    clock.advance(400);
+    await settle();
+    expect(second.r).toMatchObject({ done: true, audio: { firstFrameMs: 0, ttsFirstByteMs: 0 } });
+    expect(channel.playedText).toBe('Hi there.Bye now.');
+
+    play('Your table for eight is booked for tonight.');
+    io.prepareClause('Anything else?', new AbortController().signal);
+    await settle();
+    await callee(LOUD, 30);
+    stt.current.interim('stop');
+    expect(tts.requests.at(-1)).toMatchObject({ text: 'Anything else?' });
+    expect(tts.requests.at(-1)!.signal.aborted).toBe(true);
+  });
+});
+
 describe('audio I/O: a failing synthesis', () => {
   it('rejects the clause (the activity reports it) and drops what it had queued', async () => {
     const { clock, channel, tts, io } = setup();
