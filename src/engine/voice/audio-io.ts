@@ -127,7 +127,7 @@ export class AudioIO implements AgentIO {
   playClause(text: string, signal: AbortSignal): Promise<PlayoutResult> {
     if (signal.aborted || this.closed) return Promise.resolve({ done: false, heard: '' });
     const startedAt = this.pacer.clock.now();
-    const synthesis = this.prepared?.text === text ? this.prepared : this.startSynthesis(text);
+    const synthesis = this.preparedFor(text) ?? this.startSynthesis(text);
     if (this.prepared && this.prepared !== synthesis) this.prepared.ctl.abort();
     this.prepared = undefined;
     return new Promise<PlayoutResult>((settle, fail) => {
@@ -142,10 +142,16 @@ export class AudioIO implements AgentIO {
 
   /** The next clause will be `text`: its synthesis starts now, while the current one plays. */
   prepareClause(text: string, signal: AbortSignal): void {
-    if (this.closed || signal.aborted || this.prepared?.text === text) return;
+    if (this.closed || signal.aborted || this.preparedFor(text)) return;
     this.prepared?.ctl.abort();
     const synthesis = (this.prepared = this.startSynthesis(text));
     signal.addEventListener('abort', () => synthesis.ctl.abort(), { once: true, signal: synthesis.ctl.signal });
+  }
+
+  /** The prepared synthesis of `text`, unless it was dropped. */
+  private preparedFor(text: string): Synthesis | undefined {
+    const p = this.prepared;
+    return p && p.text === text && !p.ctl.signal.aborted ? p : undefined;
   }
 
   sendDigits(digits: string): Promise<void> {
@@ -159,6 +165,7 @@ export class AudioIO implements AgentIO {
   async setLanguage(language: string): Promise<void> {
     if (language === this.language) return;
     this.language = language;
+    this.prepared?.ctl.abort(); // synthesised in the old language
     const old = this.stream;
     this.stream = this.openStt();
     await this.closeStt(old);

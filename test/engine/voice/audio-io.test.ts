@@ -150,6 +150,20 @@ describe('audio I/O: the next clause prepared while one plays', () => {
     expect(tts.requests.at(-1)).toMatchObject({ text: 'Anything else?' });
     expect(tts.requests.at(-1)!.signal.aborted).toBe(true);
   });
+
+  it('a prepared clause whose speech was dropped is synthesised anew if it is played after all', async () => {
+    const { clock, channel, tts, io, play } = setup();
+    const dropped = new AbortController();
+    io.prepareClause('Bye now.', dropped.signal);
+    dropped.abort();
+    const p = play('Bye now.');
+    await settle();
+    clock.advance(400);
+    await settle();
+    expect(tts.requests).toHaveLength(2);
+    expect(p.r).toMatchObject({ done: true });
+    expect(channel.playedText).toBe('Bye now.');
+  });
 });
 
 describe('audio I/O: a failing synthesis', () => {
