@@ -15,6 +15,8 @@ export interface FakeOpenAiTranscriptionOptions {
   phrases?: FakePhrase[];
   /** Delay before each message the fake sends (ms). */
   latencyMs?: number;
+  /** Answer `session.update` with this `error` event (e.g. an unsupported language or model). */
+  sessionError?: { code: string; message: string; param: string };
 }
 
 export interface TranscriptionConnection {
@@ -131,6 +133,7 @@ export async function startFakeOpenAiTranscription(options: FakeOpenAiTranscript
             const s = event.session as Record<string, any> | undefined;
             if (s?.type !== 'transcription') return error('invalid_value', "session.type must be 'transcription' for a transcription session.", 'session.type');
             conn.sessions.push(s);
+            if (options.sessionError) return error(options.sessionError.code, options.sessionError.message, options.sessionError.param);
             session = { ...session, ...s, audio: { input: { ...session.audio.input, ...s.audio?.input } } };
             const silenceMs = session.audio.input.turn_detection?.silence_duration_ms;
             rec.endpointingMs = session.audio.input.turn_detection === null ? undefined : Number(silenceMs ?? DEFAULT_SILENCE_MS);

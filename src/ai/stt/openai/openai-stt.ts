@@ -90,6 +90,7 @@ interface RealtimeEvent {
 
 /** OpenAI refuses to commit less than 100 ms of audio; that answer is not a failure of the stream. */
 const EMPTY_COMMIT = 'input_audio_buffer_commit_empty';
+const MIN_COMMIT_BYTES = 800;
 
 class OpenAiTranscriptionStream extends SocketSttStream {
   /** Text so far of each item being transcribed (committed, not yet completed or failed). */
@@ -98,6 +99,8 @@ class OpenAiTranscriptionStream extends SocketSttStream {
   private commitsInFlight = 0;
   /** Speech began and its item is not committed yet: a flush has something to commit. */
   private speaking = false;
+  /** Audio sent since OpenAI last said it committed the buffer (the server may not have reported speech in it yet). */
+  private uncommittedBytes = 0;
   private closeAsked = false;
 
   constructor(
@@ -109,6 +112,7 @@ class OpenAiTranscriptionStream extends SocketSttStream {
   }
 
   protected encode(frame: Uint8Array): string {
+    this.uncommittedBytes += frame.length;
     return JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.from(frame).toString('base64') });
   }
 
@@ -116,17 +120,25 @@ class OpenAiTranscriptionStream extends SocketSttStream {
     this.send(JSON.stringify({ type: 'session.update', session: this.session }));
   }
 
+  /** Mid-call, only a turn the server heard begin is committed: committing silence would transcribe nothing, at a cost. */
   protected requestFlush(): void {
-    if (!this.speaking) return;
+    if (this.speaking) this.commit();
+  }
+
+  /**
+   * On close, any audio not yet committed is: speech pushed just before close may not have been reported as
+   * speech yet. OpenAI refuses a commit of under 100 ms, so less is not sent.
+   */
+  protected requestClose(): void {
+    this.closeAsked = true;
+    if (this.speaking || this.uncommittedBytes >= MIN_COMMIT_BYTES) this.commit();
+    this.hangUpWhenDone();
+  }
+
+  private commit(): void {
     this.speaking = false;
     this.commitsInFlight++;
     this.send(JSON.stringify({ type: 'input_audio_buffer.commit' }));
-  }
-
-  protected requestClose(): void {
-    this.closeAsked = true;
-    this.requestFlush();
-    this.hangUpWhenDone();
   }
 
   protected receive(message: string | Buffer): void {
@@ -139,6 +151,7 @@ class OpenAiTranscriptionStream extends SocketSttStream {
         break;
       case 'input_audio_buffer.committed':
         this.speaking = false;
+        this.uncommittedBytes = 0;
         this.commitsInFlight = Math.max(0, this.commitsInFlight - 1);
         if (event.item_id) this.items.set(event.item_id, this.items.get(event.item_id) ?? '');
         break;
