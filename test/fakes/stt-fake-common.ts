@@ -183,19 +183,26 @@ export interface WsFake {
 }
 
 /**
- * A WebSocket server on 127.0.0.1:0. `check` sees each upgrade request first and may refuse it; accepted
+ * A WebSocket server on 127.0.0.1:0. `check` sees each upgrade request first and may refuse or stall it; accepted
  * connections go to `connected` with the request's URL.
  */
 export async function startWsFake(
-  check: (req: IncomingMessage, url: URL) => Refusal | undefined,
+  /** A refusal to send; `'hang'` never answers the upgrade (a provider that accepted TCP and stalled). */
+  check: (req: IncomingMessage, url: URL) => Refusal | 'hang' | undefined,
   connected: (ws: WebSocket, req: IncomingMessage, url: URL) => void,
 ): Promise<WsFake> {
   const server = createServer((_req, res) => res.writeHead(426).end('websocket only'));
   const wss = new WebSocketServer({ noServer: true });
+  // Upgrade sockets leave the HTTP server's tracking: the stalled ones are destroyed by close() here.
+  const stalled = new Set<Duplex>();
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const refusal = check(req, url);
+    if (refusal === 'hang') {
+      stalled.add(socket);
+      return;
+    }
     if (refusal) return refuse(socket, refusal);
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on('error', () => undefined);
@@ -208,6 +215,7 @@ export async function startWsFake(
     url: `http://127.0.0.1:${port}`,
     close: async () => {
       for (const ws of wss.clients) ws.terminate();
+      for (const socket of stalled) socket.destroy();
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -68,7 +68,9 @@ export function classifyClose(code: number, reason: string): SttError {
 
 /** What the socket itself threw (DNS, refused, reset, TLS…). */
 export function classifyNetwork(err: unknown): SttError {
-  return new SttError('connectivity', undefined, undefined, { cause: err });
+  // `ws` reports its handshakeTimeout as an error with this message; everything else is the network's.
+  const timedOut = err instanceof Error && /handshake has timed out/i.test(err.message);
+  return new SttError(timedOut ? 'timeout' : 'connectivity', undefined, undefined, { cause: err });
 }
 
 /** An error the provider sent inside the stream (`{type:"error", error:{type, code, message}}` on OpenAI). */

@@ -163,6 +163,12 @@ describe('Deepgram live speech-to-text', () => {
     expect(errors(events)[0]!.error).toMatchObject({ kind: 'connectivity', retryable: true });
   });
 
+  it('a provider that never answers the handshake becomes a timeout error event', async () => {
+    const { events } = await open({ stallHandshake: true }, {}, { connectTimeoutMs: 200 });
+    await until(async () => errors(events).length > 0, 15_000, 'error event');
+    expect(errors(events)[0]!.error).toMatchObject({ kind: 'timeout', retryable: true });
+  });
+
   it('a stream Deepgram closes mid-call (idle timeout NET-0001) becomes an error event', async () => {
     const { stream, events } = await open({ failAfterAudioMs: { ms: 200, code: 1011, reason: 'NET-0001' } });
     speak(stream, GREETING.audio);

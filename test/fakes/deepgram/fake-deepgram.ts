@@ -18,6 +18,8 @@ export interface FakeDeepgramOptions {
   latencyMs?: number;
   /** Never set `speech_final` (a noisy line where endpointing does not fire): only `UtteranceEnd` ends turns. */
   noSpeechFinal?: boolean;
+  /** Accept the TCP connection but never answer the WebSocket upgrade. */
+  stallHandshake?: boolean;
   /** Close the socket like Deepgram's failures do once this much audio (ms) was received. */
   failAfterAudioMs?: { ms: number; code: number; reason: string };
 }
@@ -52,6 +54,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
   const server = await startWsFake(
     (req, url) => {
       if (url.pathname !== '/v1/listen') return { status: 404, body: JSON.stringify({ err_code: 'NOT_FOUND', err_msg: 'Not found' }) };
+      if (options.stallHandshake) return 'hang';
       if (req.headers.authorization !== `Token ${apiKey}`) {
         fake.refused++;
         return {

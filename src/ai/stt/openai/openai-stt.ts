@@ -113,7 +113,7 @@ class OpenAiTranscriptionStream extends SocketSttStream {
 
   protected encode(frame: Uint8Array): string {
     this.uncommittedBytes += frame.length;
-    return JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.from(frame).toString('base64') });
+    return JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString('base64') });
   }
 
   protected opened(): void {
