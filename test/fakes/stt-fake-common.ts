@@ -67,11 +67,6 @@ export class FakeRecognizer {
     private readonly partialEveryMs = 300,
   ) {}
 
-  /** Silence since the last speech (ms), 0 while speaking. */
-  get silenceMs(): number {
-    return this.inUtterance || this.lastSpeechEndMs > 0 ? this.audioMs - this.lastSpeechEndMs : 0;
-  }
-
   get speaking(): boolean {
     return this.inUtterance;
   }
