@@ -8,7 +8,6 @@ import type { SpeechToText, SttProvider } from './stt.js';
 
 export type { SpeechToText, SttEvent, SttOptions, SttProvider, SttStream } from './stt.js';
 export { SttError, type SttErrorKind } from './errors.js';
-export { meteredStt } from './metered.js';
 
 /** `auto`: Deepgram when configured, else OpenAI when configured, else the offline recogniser. */
 export function chooseStt(speech: SpeechConfig): SttProvider {

@@ -8,7 +8,7 @@ import { DeepgramStt, deepgramLanguage, type DeepgramSttOptions } from '../../..
 import type { SttOptions, SttStream } from '../../../src/ai/stt/stt.js';
 import { startFakeDeepgram, type FakeDeepgram, type FakeDeepgramOptions } from '../../fakes/deepgram/fake-deepgram.js';
 import { sttContract } from './stt.contract.js';
-import { errors, GREETING, MENU, record, speak, transcripts, turns, until, untilTurns } from './stt-test-helpers.js';
+import { errors, GREETING, MENU, record, speak, transcripts, turns, until, untilTurns, utterances } from './stt-test-helpers.js';
 
 const KEY = 'dg-test-key';
 
@@ -46,7 +46,26 @@ describe('Deepgram live speech-to-text', () => {
     await untilTurns(events, 2);
     await stream.close();
 
-    expect(turns(events).map((t) => t.text)).toEqual([GREETING.text, MENU.text]);
+    expect(turns(events)).toHaveLength(2);
+    expect(utterances(events)).toEqual([GREETING.text, MENU.text]);
+  });
+
+  it('a long utterance arrives as fixed pieces; interims cover only what follows them; joined they are the utterance', async () => {
+    const { stream, events } = await open({ spanWords: 2 });
+    speak(stream, GREETING.audio, 500);
+    await untilTurns(events, 1);
+
+    const said = transcripts(events);
+    const pieces = said.filter((t) => t.final && !t.endOfTurn).map((t) => t.text);
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(GREETING.text.startsWith(pieces.join(' '))).toBe(true);
+    // Each interim follows the pieces fixed before it, repeating none of their words.
+    const fixed: string[] = [];
+    for (const t of said) {
+      if (t.final) fixed.push(t.text);
+      else expect(GREETING.text.startsWith([...fixed, t.text].join(' '))).toBe(true);
+    }
+    expect(utterances(events)).toEqual([GREETING.text]);
   });
 
   it('ends the turn on UtteranceEnd when endpointing never fires (a noisy line)', async () => {
@@ -54,11 +73,13 @@ describe('Deepgram live speech-to-text', () => {
     speak(stream, GREETING.audio, 1500);
     await untilTurns(events, 1);
 
+    // The span is fixed (is_final) without speech_final; UtteranceEnd then ends the turn with nothing to add.
     const finals = transcripts(events).filter((t) => t.final);
     expect(finals).toEqual([
       { type: 'transcript', text: GREETING.text, final: true, endOfTurn: false },
-      { type: 'transcript', text: GREETING.text, final: true, endOfTurn: true },
+      { type: 'transcript', text: '', final: true, endOfTurn: true },
     ]);
+    expect(utterances(events)).toEqual([GREETING.text]);
   });
 
   it('sends the call language, endpointing and telephony audio settings in the query, with Token auth', async () => {

@@ -13,7 +13,7 @@ import {
   type FakeOpenAiTranscriptionOptions,
 } from '../../fakes/openai-transcription/fake-openai-transcription.js';
 import { sttContract } from './stt.contract.js';
-import { errors, GREETING, MENU, record, speak, turns, until } from './stt-test-helpers.js';
+import { errors, GREETING, MENU, record, speak, turns, until, utterances } from './stt-test-helpers.js';
 
 const KEY = 'sk-test-key';
 
@@ -75,7 +75,7 @@ describe('OpenAI streaming transcription', () => {
     const { stream, events, fake } = await open({ latencyMs: 20 });
     speak(stream, GREETING.audio, 500);
     await stream.close(); // before the server has reported anything
-    expect(turns(events).map((t) => t.text)).toEqual([GREETING.text]);
+    expect(utterances(events)).toEqual([GREETING.text]);
     expect(fake.connections[0]!.audioBytes).toBe(GREETING.audio.length + 4000);
     await until(async () => fake.connections[0]!.closed, 15_000, 'socket closed');
   });

@@ -30,6 +30,20 @@ export type Transcript = Extract<SttEvent, { type: 'transcript' }>;
 
 export const transcripts = (events: SttEvent[]) => events.filter((e): e is Transcript => e.type === 'transcript');
 export const turns = (events: SttEvent[]) => transcripts(events).filter((e) => e.endOfTurn);
+
+/** The utterances whose turn ended, each its final pieces joined (stt.ts), as the pipeline reads them. */
+export function utterances(events: SttEvent[]): string[] {
+  const done: string[] = [];
+  let pieces: string[] = [];
+  for (const t of transcripts(events)) {
+    if (!t.final) continue;
+    pieces.push(t.text);
+    if (!t.endOfTurn) continue;
+    done.push(pieces.filter(Boolean).join(' '));
+    pieces = [];
+  }
+  return done;
+}
 export const errors = (events: SttEvent[]) => events.filter((e): e is Extract<SttEvent, { type: 'error' }> => e.type === 'error');
 
 /** Waits until `n` turns have ended (generous: a busy 2-core machine). */

@@ -18,6 +18,8 @@ export interface FakeDeepgramOptions {
   latencyMs?: number;
   /** Never set `speech_final` (a noisy line where endpointing does not fire): only `UtteranceEnd` ends turns. */
   noSpeechFinal?: boolean;
+  /** Fix a span (`is_final` without `speech_final`) every this many words, as Deepgram does in long utterances. */
+  spanWords?: number;
   /** Accept the TCP connection but never answer the WebSocket upgrade. */
   stallHandshake?: boolean;
   /** Close the socket like Deepgram's failures do once this much audio (ms) was received. */
@@ -90,6 +92,9 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
       const rec = new FakeRecognizer(options.phrases ?? [], endpointing ?? 300);
       const requestId = randomUUID();
       let lastWordEndMs: number | undefined;
+      /** Words of the current utterance already sent in an `is_final` span. */
+      let fixedWords = 0;
+      const after = (text: string) => text.split(' ').filter(Boolean).slice(fixedWords).join(' ');
       let failed = false;
 
       const results = (text: string, startMs: number, endMs: number, flags: { is_final: boolean; speech_final: boolean; from_finalize: boolean }) =>
@@ -105,12 +110,20 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
 
       const handle = (heard: Heard, fromFinalize = false) => {
         if (heard.type === 'speech_started') {
+          fixedWords = 0;
           if (q.get('vad_events') === 'true') send({ type: 'SpeechStarted', channel: [0], timestamp: heard.atMs / 1000 });
         } else if (heard.type === 'partial') {
-          if (q.get('interim_results') === 'true') results(heard.text, heard.startMs, heard.atMs, { is_final: false, speech_final: false, from_finalize: false });
+          const words = heard.text.split(' ').length;
+          if (options.spanWords && words - fixedWords >= options.spanWords) {
+            results(after(heard.text), heard.startMs, heard.atMs, { is_final: true, speech_final: false, from_finalize: false });
+            fixedWords = words;
+          } else if (q.get('interim_results') === 'true') {
+            results(after(heard.text), heard.startMs, heard.atMs, { is_final: false, speech_final: false, from_finalize: false });
+          }
         } else {
           const speechFinal = !heard.forced && endpointing !== undefined && !options.noSpeechFinal;
-          results(heard.text, heard.startMs, heard.endMs, { is_final: true, speech_final: speechFinal, from_finalize: fromFinalize });
+          results(after(heard.text), heard.startMs, heard.endMs, { is_final: true, speech_final: speechFinal, from_finalize: fromFinalize });
+          fixedWords = 0;
           lastWordEndMs = heard.endMs;
         }
       };

@@ -6,7 +6,8 @@
  * Deepgram fixes a transcript in spans (`is_final`) and says separately when the speaker paused
  * (`speech_final`, after `endpointing` ms of silence). On noisy lines endpointing may never fire, so
  * `UtteranceEnd` (after `utterance_end_ms` without new words) ends the turn too — whichever comes first; the
- * other is then ignored. Every transcript event carries the utterance so far (fixed spans + the current interim).
+ * other is then ignored. Each `is_final` span is one final piece of the utterance (stt.ts), each interim the
+ * span being heard after it.
  */
 import { MULAW_BYTES_PER_SECOND, SocketSttStream, socketUrl } from '../socket-stream.js';
 import type { SpeechToText, SttOptions, SttStream } from '../stt.js';
@@ -86,9 +87,9 @@ interface DeepgramMessage {
 }
 
 class DeepgramStream extends SocketSttStream {
-  /** Spans of the current utterance Deepgram has fixed (`is_final`). */
-  private fixed: string[] = [];
-  /** The latest interim text of the current utterance, for an `UtteranceEnd` that arrives before its `is_final`. */
+  /** A turn is open: something was said since the last end of turn (an interim or a final piece). */
+  private inTurn = false;
+  /** The latest interim of the span being heard, for an `UtteranceEnd` that arrives before its `is_final`. */
   private interim = '';
 
   constructor(
@@ -142,26 +143,27 @@ class DeepgramStream extends SocketSttStream {
     const text = msg.channel?.alternatives?.[0]?.transcript?.trim() ?? '';
     if (!msg.is_final) {
       if (!text) return;
+      this.inTurn = true;
       this.interim = text;
-      if (this.reportInterim) this.emit({ type: 'transcript', text: this.utterance(text), final: false, endOfTurn: false });
+      if (this.reportInterim) this.emit({ type: 'transcript', text, final: false, endOfTurn: false });
       return;
     }
     this.interim = '';
-    if (text) this.fixed.push(text);
     // A `Finalize` answer (from_finalize) is the end of the turn the pipeline asked to end.
-    if (msg.speech_final || msg.from_finalize) this.endTurn();
-    else if (text) this.emit({ type: 'transcript', text: this.utterance(), final: true, endOfTurn: false });
+    if (msg.speech_final || msg.from_finalize) return this.endTurn(text);
+    if (!text) return;
+    this.inTurn = true;
+    this.emit({ type: 'transcript', text, final: true, endOfTurn: false });
   }
 
-  /** The end of the utterance (endpointing, UtteranceEnd, Finalize or close): once, with everything fixed in it. */
-  private endTurn(): void {
-    const text = this.utterance(this.interim);
-    this.fixed = [];
+  /**
+   * The end of the utterance (endpointing, UtteranceEnd, Finalize or close), once: with its last piece, or
+   * the interim Deepgram had not fixed yet, or empty when the finals already said everything.
+   */
+  private endTurn(lastPiece = this.interim): void {
+    const said = this.inTurn || lastPiece !== '';
+    this.inTurn = false;
     this.interim = '';
-    if (text) this.emit({ type: 'transcript', text, final: true, endOfTurn: true });
-  }
-
-  private utterance(tail = ''): string {
-    return [...this.fixed, tail].filter(Boolean).join(' ');
+    if (said) this.emit({ type: 'transcript', text: lastPiece, final: true, endOfTurn: true });
   }
 }
