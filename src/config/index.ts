@@ -162,10 +162,13 @@ export interface SpeechConfig {
   engine: 'cascaded' | 'realtime';
   /** SIM_AUDIO: every simulated call runs in audio mode (its people speak through espeak-ng). */
   simAudio: boolean;
-  /** VOICE_MODE: on a carrier that can carry either, calls run as `text` (the carrier's speech) or `audio` (ours). */
-  voiceMode: 'text' | 'audio';
-  /** VOICE_ENDPOINTING_MS, VOICE_MIN_INTERRUPTION_MS, VOICE_MIN_INTERRUPTION_WORDS, VOICE_FALSE_INTERRUPTION_MS (docs/voice.md). */
-  turnTaking: { endpointingMs: number; minInterruptionMs: number; minInterruptionWords: number; falseInterruptionMs: number };
+  /**
+   * VOICE_MODE: on a carrier that can carry either, calls run as `text` (the carrier's speech) or `audio` (ours).
+   * Always set by loadConfig; optional so that a speech configuration written by hand (tests) may leave it out.
+   */
+  voiceMode?: 'text' | 'audio';
+  /** VOICE_ENDPOINTING_MS, VOICE_MIN_INTERRUPTION_MS, VOICE_MIN_INTERRUPTION_WORDS, VOICE_FALSE_INTERRUPTION_MS (docs/voice.md); as voiceMode. */
+  turnTaking?: { endpointingMs: number; minInterruptionMs: number; minInterruptionWords: number; falseInterruptionMs: number };
 }
 
 export class ConfigError extends Error {

@@ -8,7 +8,7 @@ import type { CallRequest } from '../../core/calls/request.js';
 import { createStt, type SpeechToText } from '../../ai/stt/index.js';
 import { createTtsProviders, type TextToSpeech, type TtsProvider, type VoiceChoice } from '../../ai/tts/index.js';
 import { espeakVoice } from '../../speech/espeak.js';
-import type { TurnTaking } from './interruptions.js';
+import { DEFAULT_TURN_TAKING, type TurnTaking } from './interruptions.js';
 import type { Pacer } from './pacer.js';
 
 export interface CallSpeech {
@@ -33,7 +33,7 @@ export function speechFromConfig(cfg: SpeechConfig): CallSpeech {
     tts,
     voiceFor: (req) => defaultVoice(req, tts),
     // No document has a per-call field for these: every call gets the node's settings.
-    turnTakingFor: () => cfg.turnTaking,
+    turnTakingFor: () => cfg.turnTaking ?? DEFAULT_TURN_TAKING,
     preferAudio: cfg.voiceMode === 'audio' || cfg.simAudio,
   };
 }
