@@ -5,8 +5,9 @@
  * reads these types, never raw frames.
  */
 
-/** Models that speak the Realtime protocol (a literal union: a typo is a compile error, not a 404 mid-call). */
-export type RealtimeModel = 'gpt-realtime' | 'gpt-realtime-mini' | 'gpt-4o-realtime-preview' | 'gpt-4o-mini-realtime-preview';
+/** Models that speak the Realtime protocol (a literal union: a typo is refused at start-up, not a 404 mid-call). */
+export const REALTIME_MODELS = ['gpt-realtime', 'gpt-realtime-mini', 'gpt-4o-realtime-preview', 'gpt-4o-mini-realtime-preview'] as const;
+export type RealtimeModel = (typeof REALTIME_MODELS)[number];
 
 /** The voices a Realtime session may speak with. */
 export const REALTIME_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const;

@@ -34,7 +34,7 @@ describe('a call in speech-to-speech mode (OpenAI Realtime) over Twilio Media St
       [CLINIC]: { outcome: 'answer', holdMarks: true, audio: { greeting: MENU, onDigits: (d) => (d === '2' ? GREETING : null) } },
     });
     await twilio.start();
-    ({ t } = await startTwilioSwitchboard(twilio, undefined, { VOICE_ENGINE: 'realtime', OPENAI_API_KEY: 'sk-realtime-test', OPENAI_BASE_URL: rt.url }));
+    ({ t } = await startTwilioSwitchboard(twilio, undefined, { VOICE_ENGINE: 'realtime', OPENAI_API_KEY: 'sk-realtime-test', OPENAI_BASE_URL: rt.url, REALTIME_SILENCE_MS: '700' }));
     calls = v1Calls(() => t);
   }, 60_000);
   afterAll(async () => {
@@ -68,6 +68,10 @@ describe('a call in speech-to-speech mode (OpenAI Realtime) over Twilio Media St
     expect(session.audio.input.format).toEqual({ type: 'audio/pcmu' });
     expect(session.audio.output.format).toEqual({ type: 'audio/pcmu' });
     expect(session.audio.output.voice).toBe('cedar'); // no openaiVoice: the male default
+    expect(session.audio.input.turn_detection).toMatchObject({ type: 'server_vad', silence_duration_ms: 700, interrupt_response: true });
+    expect(session.audio.input.transcription).toMatchObject({ language: 'en' });
+    // Dialled in audio mode: Twilio was given <Connect><Stream>, not ConversationRelay.
+    expect(fc.streams?.length).toBeGreaterThan(0);
     // Privacy: the phone number the share policy keeps back is not in the model's instructions.
     expect(session.instructions).toContain('Alex Smith');
     expect(session.instructions).not.toContain('701234567');
