@@ -115,6 +115,8 @@ export class RealtimeActivity implements Activity {
   /** Events to send once the connection is open (notes, lines); audio before it is not kept. Bounded by what a call asks before it opens. */
   private early: RealtimeClientEvent[] | undefined = [];
   private failing = false;
+  /** Responses whose speech the callee cut (or the engine cancelled): their function calls are dropped. */
+  private readonly cutResponses = new Set<string>();
 
   /**
    * The line as the controller sees it (keys, hang-up). `playClause` speaks through the model, like
@@ -394,7 +396,8 @@ export class RealtimeActivity implements Activity {
           first_audio_playback_ms: f.firstAudio !== undefined ? f.firstAudio - f.heardAt : null,
         });
       }
-      if (active.calls.length) this.runCalls(active.calls, active.cut || r.status === 'cancelled');
+      if (active.cut || r.status === 'cancelled') this.cutResponses.add(r.id);
+      if (active.calls.length) this.runCalls(r.id, active.calls);
     }
     if (!this.speaking()) this.setAgent('listening');
     this.sendWanted();
@@ -454,6 +457,7 @@ export class RealtimeActivity implements Activity {
     this.o.channel.clear();
     for (const item of playing) {
       item.cut = true;
+      this.cutResponses.add(item.responseId);
       item.handle.interrupt();
       if (item.heardBytes < item.sentBytes || !item.complete) {
         this.send({ type: 'conversation.item.truncate', item_id: item.id, content_index: 0, audio_end_ms: Math.floor(item.heardBytes / BYTES_PER_MS) });
@@ -472,6 +476,7 @@ export class RealtimeActivity implements Activity {
   private cancelActive(): void {
     if (!this.active || this.active.cut) return;
     this.active.cut = true;
+    this.cutResponses.add(this.active.id);
     this.send({ type: 'response.cancel' });
   }
 
@@ -564,16 +569,16 @@ export class RealtimeActivity implements Activity {
   // ---- the model's function calls --------------------------------------------------------------
 
   /** Carries out a response's function calls in order; their outputs go back, then the model goes on. */
-  private runCalls(calls: FunctionCall[], cut: boolean): void {
+  private runCalls(responseId: string, calls: FunctionCall[]): void {
     this.actingCount++;
     const run = async () => {
       let answer = false;
       for (const call of calls) {
-        const out = await this.runCall(call, cut);
-        if (out.interrupted) cut = true;
+        const out = await this.runCall(call, responseId);
         answer ||= out.answer;
         this.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: call.callId, output: JSON.stringify(out.output) } });
       }
+      const cut = this.cutResponses.delete(responseId);
       if (answer && !cut && !this.o.host.closing && !this.gone) this.want({});
     };
     this.acting = this.acting.then(run).catch((err: unknown) => {
@@ -585,15 +590,18 @@ export class RealtimeActivity implements Activity {
     });
   }
 
-  private async runCall(call: FunctionCall, cut: boolean): Promise<{ output: unknown; answer: boolean; interrupted?: boolean }> {
+  private async runCall(call: FunctionCall, responseId: string): Promise<{ output: unknown; answer: boolean }> {
     const mapped = toolCallToAction({ name: call.name, arguments: call.arguments }, this.o.host.brief());
     if (!mapped.ok) return { output: { ok: false, error: mapped.error }, answer: true };
     const action = mapped.action;
     if (action.type === 'say') return { output: { ok: false, error: 'speak instead' }, answer: true };
     // The speech before an action is heard first: a goodbye before the hang-up, a sentence before the keys.
     await this.until(() => !this.speaking());
+    // As in the agent activity: speech cut by the callee drops the rest of its turn; once the line is gone,
+    // only a verdict (`end`) still counts.
     const gone = this.gone || this.closed || this.o.host.closing;
-    if ((cut || gone) && action.type !== 'end') return { output: gone ? ENDED : INTERRUPTED, answer: false, interrupted: true };
+    if (gone && action.type !== 'end') return { output: ENDED, answer: false };
+    if (!gone && this.cutResponses.has(responseId)) return { output: INTERRUPTED, answer: false };
     const signal = new AbortController().signal;
     const result = await this.o.host.act(action, signal);
     this.o.emit(ev.action(action, result));

@@ -96,9 +96,10 @@ describe('realtime activity (OpenAI Realtime over an audio channel)', () => {
     const r = (rig = realtimeRig(fake, { hold: true }));
     r.activity.start('human');
     r.channel.speak(tone(300));
-    await waitFor(() => r.channel.queued > 0 && rig!.conn()!.sent.some((e) => e.type === 'response.done'), 'the reply sent');
-    await new Promise((res) => setTimeout(res, 50));
-    expect(r.host.actions).toEqual([]); // the goodbye is still being played
+    // The activity has read the whole response (its usage is counted) while the goodbye is still on the line.
+    await waitFor(() => r.channel.queued > 0 && r.usage.total().llmOutputTokens > 0, 'the reply read');
+    await new Promise((res) => setImmediate(res));
+    expect(r.host.actions).toEqual([]);
     r.channel.playOut();
     await waitFor(() => r.host.actions.length === 1, 'the end action');
     expect(r.host.actions[0]).toEqual({ type: 'end', goalCompleted: true, reason: 'task_completed' });
@@ -116,6 +117,23 @@ describe('realtime activity (OpenAI Realtime over an audio channel)', () => {
     ]);
     // The call is closing: the model is not asked to go on.
     expect(sent().filter((e) => e.type === 'response.create')).toEqual([]);
+  });
+
+  it('speech cut by the callee drops the action after it: the model learns it was not carried out', async () => {
+    fake.transcripts = ['Which option?', 'No wait'];
+    fake.script = (t) => (t.n === 0 ? { say: 'I will press two now.', calls: [{ name: 'press_keys', arguments: { digits: '2' } }] } : undefined);
+    const r = (rig = realtimeRig(fake, { hold: true }));
+    r.activity.start('human');
+    r.channel.speak(tone(300));
+    await waitFor(() => r.channel.queued > 0 && r.usage.total().llmOutputTokens > 0, 'the reply read');
+    r.channel.speak(tone(300)); // over the agent, before any of it was heard
+    const output = await waitFor(() => sent().find((e) => e.type === 'conversation.item.create' && e.item.type === 'function_call_output'), 'function output');
+    expect(JSON.parse(output.item.output)).toEqual({ ok: false, error: 'interrupted', message: 'not carried out: the callee spoke over it' });
+    expect(sent().find((e) => e.type === 'conversation.item.truncate')).toMatchObject({ audio_end_ms: 0 });
+    expect(r.host.actions).toEqual([]);
+    expect(r.channel.digits).toEqual([]);
+    expect(r.lines()).toContain('speech 1 interrupted: ""');
+    expect(r.activity.history.filter((t) => t.role === 'agent')).toEqual([]);
   });
 
   it('a refused tool call goes back to the model as an error it can answer', async () => {
