@@ -85,6 +85,8 @@ describe('a call in speech-to-speech mode (OpenAI Realtime) over Twilio Media St
     // After the key press a new stream carries the person; the model's reply streams to it and is held.
     const s2 = await stream(1);
     await until(async () => s2.mediaIn.length >= 5 * 800, 20_000, 'the reply on the line');
+    // μ-law passed through: the bytes on the line are the model's own (the fake's tone for the reply).
+    expect(s2.mediaIn.subarray(0, 5 * 800)).toEqual(tone(REPLY.length * 40).subarray(0, 5 * 800));
     // The callee hears the first half second, then talks over the agent (the marks of what was heard and
     // the speech travel on the same socket, in that order).
     s2.playOut();

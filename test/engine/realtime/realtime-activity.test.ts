@@ -83,6 +83,8 @@ describe('realtime activity (OpenAI Realtime over an audio channel)', () => {
     expect(truncate).toMatchObject({ content_index: 0, audio_end_ms: 200 });
     expect(truncate.item_id).toMatch(/^item_a/);
     await waitFor(() => rig!.conn()!.sent.some((e) => e.type === 'conversation.item.truncated'), 'the fake accepted the truncate');
+    // The server cancels its own reply on speech (interrupt_response): the client only truncates.
+    expect(sent().map((e) => e.type)).toEqual(['session.update', 'conversation.item.truncate']);
     // Four words had been sent with four deltas; half of that audio was heard.
     expect(r.lines()).toContain('speech 1 interrupted: "one two"');
     expect(r.lines()).toContain('item agent: "one two"');
