@@ -115,8 +115,12 @@ export class RealtimeActivity implements Activity {
   /** Events to send once the connection is open (notes, lines); audio before it is not kept. Bounded by what a call asks before it opens. */
   private early: RealtimeClientEvent[] | undefined = [];
   private failing = false;
-  /** Responses whose speech the callee cut (or the engine cancelled): their function calls are dropped. */
+  /**
+   * Responses whose speech the callee cut (or the engine cancelled) while their function calls may still
+   * run: those calls are dropped. Kept only for a response being generated or whose calls are running.
+   */
   private readonly cutResponses = new Set<string>();
+  private readonly callsOf = new Set<string>();
 
   /**
    * The line as the controller sees it (keys, hang-up). `playClause` speaks through the model, like
@@ -396,7 +400,8 @@ export class RealtimeActivity implements Activity {
           first_audio_playback_ms: f.firstAudio !== undefined ? f.firstAudio - f.heardAt : null,
         });
       }
-      if (active.cut || r.status === 'cancelled') this.cutResponses.add(r.id);
+      if (active.calls.length && (active.cut || r.status === 'cancelled')) this.cutResponses.add(r.id);
+      else if (!active.calls.length) this.cutResponses.delete(r.id);
       if (active.calls.length) this.runCalls(r.id, active.calls);
     }
     if (!this.speaking()) this.setAgent('listening');
@@ -457,7 +462,7 @@ export class RealtimeActivity implements Activity {
     this.o.channel.clear();
     for (const item of playing) {
       item.cut = true;
-      this.cutResponses.add(item.responseId);
+      if (this.active?.id === item.responseId || this.callsOf.has(item.responseId)) this.cutResponses.add(item.responseId);
       item.handle.interrupt();
       if (item.heardBytes < item.sentBytes || !item.complete) {
         this.send({ type: 'conversation.item.truncate', item_id: item.id, content_index: 0, audio_end_ms: Math.floor(item.heardBytes / BYTES_PER_MS) });
@@ -571,6 +576,7 @@ export class RealtimeActivity implements Activity {
   /** Carries out a response's function calls in order; their outputs go back, then the model goes on. */
   private runCalls(responseId: string, calls: FunctionCall[]): void {
     this.actingCount++;
+    this.callsOf.add(responseId);
     const run = async () => {
       let answer = false;
       for (const call of calls) {
@@ -579,6 +585,7 @@ export class RealtimeActivity implements Activity {
         this.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: call.callId, output: JSON.stringify(out.output) } });
       }
       const cut = this.cutResponses.delete(responseId);
+      this.callsOf.delete(responseId);
       if (answer && !cut && !this.o.host.closing && !this.gone) this.want({});
     };
     this.acting = this.acting.then(run).catch((err: unknown) => {
