@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { FakeOpenAIRealtime, tone } from '../../fakes/openai-realtime/fake-openai-realtime.js';
-import { realtimeRig, waitFor, type RealtimeRig } from './realtime-harness.js';
+import { BRIEF, realtimeRig, waitFor, type RealtimeRig } from './realtime-harness.js';
 
 const WORDS = 'one two three four five six seven eight nine ten';
 
@@ -176,6 +176,25 @@ describe('realtime activity (OpenAI Realtime over an audio channel)', () => {
     expect(r.lines()[1]).toBe('dtmf: 4');
     const note = sent().find((e) => e.type === 'conversation.item.create')!;
     expect(note.item).toEqual({ type: 'message', role: 'user', content: [{ type: 'input_text', text: '[The other side pressed the keys 4.]' }] });
+  });
+
+  it('opening: an inbound call starts with the agent\'s greeting word for word; a silent callee is greeted', async () => {
+    fake.transcripts = [];
+    fake.script = (t) => (t.trigger === 'response.create' ? { say: t.instructions ? 'Smile Dental, this is Sam.' : 'Hello, this is an assistant calling for Alex Smith.' } : undefined);
+    const inbound = (rig = realtimeRig(fake, { brief: { ...BRIEF, inbound: { from: '+15550100' }, greeting: 'Smile Dental, this is Sam.' } }));
+    inbound.activity.start('human');
+    await waitFor(() => inbound.activity.history.length === 1, 'the greeting');
+    expect(inbound.activity.history).toEqual([{ role: 'agent', text: 'Smile Dental, this is Sam.' }]);
+    expect(inbound.sent().find((e) => e.type === 'response.create').response.instructions).toContain('"Smile Dental, this is Sam."');
+    inbound.activity.close();
+
+    const outbound = (rig = realtimeRig(fake, { greetAfterMs: 20 }));
+    outbound.activity.start('human');
+    await waitFor(() => outbound.activity.history.length === 1, 'the greeting of a silent callee');
+    expect(outbound.sent().find((e) => e.type === 'conversation.item.create').item.content[0].text).toBe(
+      '[The call has been answered and nobody has said anything yet. Greet them and say why you are calling.]',
+    );
+    expect(outbound.activity.history).toEqual([{ role: 'agent', text: 'Hello, this is an assistant calling for Alex Smith.' }]);
   });
 
   it('a rejected API key ends the call: the error is reported and the call ended as llm_error', async () => {
