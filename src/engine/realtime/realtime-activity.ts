@@ -536,6 +536,8 @@ export class RealtimeActivity implements Activity {
       if (request.speech) this.finishUnsaid(request.speech.handle);
       return;
     }
+    // One waiting "answer" covers every note before it: the queue holds at most one, plus the lines to say.
+    if (!request.speech && !request.instructions && this.wanted.some((r) => !r.speech && !r.instructions)) return;
     this.wanted.push(request);
     this.sendWanted();
   }

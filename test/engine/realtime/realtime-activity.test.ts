@@ -185,13 +185,13 @@ describe('realtime activity (OpenAI Realtime over an audio channel)', () => {
     inbound.activity.start('human');
     await waitFor(() => inbound.activity.history.length === 1, 'the greeting');
     expect(inbound.activity.history).toEqual([{ role: 'agent', text: 'Smile Dental, this is Sam.' }]);
-    expect(inbound.sent().find((e) => e.type === 'response.create').response.instructions).toContain('"Smile Dental, this is Sam."');
+    expect(inbound.sent().find((e) => e.type === 'response.create')!.response.instructions).toContain('"Smile Dental, this is Sam."');
     inbound.activity.close();
 
     const outbound = (rig = realtimeRig(fake, { greetAfterMs: 20 }));
     outbound.activity.start('human');
     await waitFor(() => outbound.activity.history.length === 1, 'the greeting of a silent callee');
-    expect(outbound.sent().find((e) => e.type === 'conversation.item.create').item.content[0].text).toBe(
+    expect(outbound.sent().find((e) => e.type === 'conversation.item.create')!.item.content[0].text).toBe(
       '[The call has been answered and nobody has said anything yet. Greet them and say why you are calling.]',
     );
     expect(outbound.activity.history).toEqual([{ role: 'agent', text: 'Hello, this is an assistant calling for Alex Smith.' }]);
