@@ -161,8 +161,11 @@ export interface SpeechConfig {
   stt: 'auto' | 'deepgram' | 'openai' | 'offline';
   /** VOICE_ENGINE: audio calls run the cascaded pipeline, or OpenAI Realtime (speech-to-speech; needs OpenAI). */
   engine: 'cascaded' | 'realtime';
-  /** VOICE_ENGINE=realtime: REALTIME_MODEL, and its server-side turn detection (REALTIME_VAD_THRESHOLD, REALTIME_SILENCE_MS). */
-  realtime: { model: RealtimeModel; vadThreshold: number; silenceMs: number };
+  /**
+   * VOICE_ENGINE=realtime: REALTIME_MODEL, and its server-side turn detection (REALTIME_VAD_THRESHOLD,
+   * REALTIME_SILENCE_MS). Always set by loadConfig; optional so that a hand-built config may leave it out.
+   */
+  realtime?: { model: RealtimeModel; vadThreshold: number; silenceMs: number };
   /** SIM_AUDIO: every simulated call runs in audio mode (its people speak through espeak-ng). */
   simAudio: boolean;
 }
