@@ -122,6 +122,10 @@ describe('a call in speech-to-speech mode (OpenAI Realtime) over Twilio Media St
     expect(lines).toContain('user: Good evening, Bella Cucina, Anna speaking.');
     expect(lines).toContain(`supervisor: ${SUPERVISOR}`);
     expect(lines.at(-1)).toBe('assistant: Thank you, goodbye.');
+    // Billing: every response's tokens (the fake reports 100 input tokens each) and the transcribed seconds.
+    const usage = (await t.sb.core.credits.usageOf(ended.id))!;
+    expect(usage.llm_input_tokens).toBe(100 * conn.sent.filter((e) => e.type === 'response.done').length);
+    expect(usage.stt_seconds).toBeGreaterThan(0);
     // Keys pressed by the agent show in the call's record.
     expect(ended.keys.map((k: { keys: string }) => k.keys)).toEqual(['2']);
     // The interrupted reply is stored only as far as it was heard.
