@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { Db } from '../store/index.js';
 import { CallService } from './calls/service.js';
+import { configuredTtsProviders } from './voice/index.js';
 import { WebhookPayloads } from './calls/webhook-payloads.js';
 import { Orgs } from './orgs.js';
 import { Agents } from './agents.js';
@@ -122,6 +123,7 @@ export function createCore(d: CoreDeps): Core {
     wakeJobs: d.wakeJobs,
     wakeDials: d.wakeDials,
     nodeId: d.config.nodeId,
+    ttsProviders: configuredTtsProviders(d.config.speech),
   });
   const production = d.config.nodeEnv === 'production';
   const secrets = new Secrets(d.config);

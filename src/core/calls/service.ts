@@ -22,6 +22,7 @@ import { followCall, type FollowOptions } from './follow.js';
 import { pendingQuestionIn, readCallDetails, type CallDetails, type PendingQuestion } from './details.js';
 import { namedCall } from './naming.js';
 import type { CallRequest } from './request.js';
+import { resolveVoice, type HostedTtsProvider } from '../voice/index.js';
 import { canMove, isTerminal, type CallState } from './states.js';
 import { TAKEN_OVER, initialRoom, type RoomState } from './user-on-call.js';
 import type { CallWebhookEvent, WebhookPayloads } from './webhook-payloads.js';
@@ -74,6 +75,8 @@ export interface CallServiceOptions {
   wakeDials?: () => void;
   /** This node's id: owner of the calls it carries (see core/nodes.ts). */
   nodeId: string;
+  /** The text-to-speech providers this server has keys for: a call's voice fields are checked against them (core/voice). */
+  ttsProviders?: readonly HostedTtsProvider[];
 }
 
 export interface StartOptions {
@@ -156,6 +159,8 @@ export class CallService {
       const reason = this.o.checkDestination(req.to);
       if (reason) throw validationError('phone_number', reason);
     }
+    // The voice rules (400 naming the field); the engine resolves the same choice when the call is answered.
+    if (this.o.ttsProviders) resolveVoice(req.voice, req.language, this.o.ttsProviders);
     if (req.userOnCall) req = this.prepareUserOnCall(req);
     if (req.fromNumber && !(await this.mayCallFrom(orgId, req.fromNumber))) {
       throw new SwitchboardError('SB_ERR_FROM_NOT_VERIFIED', 'from_number is not a verified caller ID', { field: 'from_number' });
