@@ -147,7 +147,7 @@ export class CallSession implements ActionHost {
     const onEvent = (e: CarrierEvent) => background(this.d.log, 'carrier event failed', this.onCarrierEvent(e), { callId: this.callId });
     if (this.inbound) {
       try {
-        const req = { callId: this.callId, sid: this.call.sid, language: this.req.language, record: this.req.record };
+        const req = { callId: this.callId, sid: this.call.sid, language: this.req.language, record: this.req.record, voice: this.d.calls.voiceOf(this.req) };
         this.handle = await this.inbound.answer(req, onEvent);
       } catch (err) {
         this.d.log.warn({ err, callId: this.callId }, 'answer failed');
@@ -169,6 +169,7 @@ export class CallSession implements ActionHost {
           language: this.req.language,
           ringTimeoutSeconds: this.req.ringTimeoutSeconds,
           record: this.req.record,
+          voice: this.d.calls.voiceOf(this.req),
         },
         onEvent,
       );

@@ -23,6 +23,7 @@ import { pendingQuestionIn, readCallDetails, type CallDetails, type PendingQuest
 import { namedCall } from './naming.js';
 import type { CallRequest } from './request.js';
 import { resolveVoice, type HostedTtsProvider } from '../voice/index.js';
+import type { VoiceChoice } from '../../ai/tts/tts.js';
 import { canMove, isTerminal, type CallState } from './states.js';
 import { TAKEN_OVER, initialRoom, type RoomState } from './user-on-call.js';
 import type { CallWebhookEvent, WebhookPayloads } from './webhook-payloads.js';
@@ -143,6 +144,20 @@ export class CallService {
   }
 
   // ---- starting -------------------------------------------------------------------------------
+
+  /**
+   * The voice `req` speaks with (core/voice). The call was checked when it started; should the server's
+   * providers have changed since, the call still speaks, with `auto`'s choice for its language.
+   */
+  voiceOf(req: CallRequest): VoiceChoice {
+    const providers = this.o.ttsProviders ?? [];
+    try {
+      return resolveVoice(req.voice, req.language, providers);
+    } catch {
+      return resolveVoice({ ttsProvider: 'auto', gender: req.voice.gender }, req.language, providers);
+    }
+  }
+
 
   /**
    * Stores a new call as `queued` and hands it to the launcher. With an idempotency key (the header or

@@ -72,7 +72,7 @@ export async function startElevenLabsFake(): Promise<ElevenLabsFake> {
       const form = await new Response(new Uint8Array(req.body), { headers: { 'content-type': type } }).formData();
       const name = form.get('name');
       if (typeof name !== 'string' || !name) return detail(422, 'invalid_name', 'name is required');
-      const files = form.getAll('files').filter((f): f is File => typeof f !== 'string');
+      const files = form.getAll('files').filter((f) => typeof f !== 'string') as { name: string; type: string; size: number }[];
       if (files.length === 0) return detail(422, 'invalid_files', 'at least one file is required');
       const voiceId = `clone${String(cloned.length + 1).padStart(15, '0')}`;
       const rbn = form.get('remove_background_noise');
