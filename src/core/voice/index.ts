@@ -5,3 +5,4 @@
 export { resolveVoice, parseVoiceSettings, type ElevenLabsVoiceSettings, type HostedTtsProvider, type VoiceFields, type VoiceGender } from './resolve.js';
 export { OPENAI_DEFAULT_VOICES, ELEVENLABS_DEFAULT_VOICES, AZURE_DEFAULT_VOICES, OPENAI_VOICES, azureDefaultVoice } from './defaults.js';
 export { configuredTtsProviders } from './configured.js';
+export { VoiceCloning, checkSamples, VOICE_SAMPLE_LIMITS, type CloneVoice, type CloneVoiceInput, type VoiceSample } from './cloning.js';
