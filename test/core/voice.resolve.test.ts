@@ -3,7 +3,7 @@
  * server has keys for → the voice it speaks with, or the 400 naming the field.
  */
 import { describe, expect, it } from 'vitest';
-import { parseVoiceSettings, resolveVoice, type HostedTtsProvider, type VoiceFields } from '../../src/core/voice/index.js';
+import { parseVoiceSettings, resolveVoice, voiceForCall, type HostedTtsProvider, type VoiceFields } from '../../src/core/voice/index.js';
 
 const ALL: HostedTtsProvider[] = ['openai', 'elevenlabs', 'azure'];
 const auto = (more: Partial<VoiceFields> = {}): VoiceFields => ({ ttsProvider: 'auto', gender: 'male', ...more });
@@ -83,5 +83,12 @@ describe('parseVoiceSettings (002’s voice_settings)', () => {
     [[], 'voice_settings'],
   ])('refuses %j naming %s', (value, field) => {
     expect(() => parseVoiceSettings(value)).toThrow(expect.objectContaining({ details: { field } }));
+  });
+});
+
+describe('voiceForCall (a call already accepted)', () => {
+  it('still speaks when its provider has gone since it was accepted: auto’s choice for its language', () => {
+    expect(voiceForCall({ voice: { ttsProvider: 'azure', gender: 'female', azureVoice: 'sv-SE-SofieNeural' }, language: 'sv' }, ['elevenlabs'])).toEqual({ provider: 'elevenlabs', voice: 'EXAVITQu4vr4xnSDxMaL' });
+    expect(voiceForCall({ voice: { ttsProvider: 'auto', gender: 'male', openaiVoice: 'ash' }, language: 'en' }, ['openai'])).toEqual({ provider: 'openai', voice: 'ash' });
   });
 });

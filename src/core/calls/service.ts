@@ -22,7 +22,7 @@ import { followCall, type FollowOptions } from './follow.js';
 import { pendingQuestionIn, readCallDetails, type CallDetails, type PendingQuestion } from './details.js';
 import { namedCall } from './naming.js';
 import type { CallRequest } from './request.js';
-import { resolveVoice, type HostedTtsProvider } from '../voice/index.js';
+import { resolveVoice, voiceForCall, type HostedTtsProvider } from '../voice/index.js';
 import type { VoiceChoice } from '../../ai/tts/tts.js';
 import { canMove, isTerminal, type CallState } from './states.js';
 import { TAKEN_OVER, initialRoom, type RoomState } from './user-on-call.js';
@@ -150,12 +150,7 @@ export class CallService {
    * providers have changed since, the call still speaks, with `auto`'s choice for its language.
    */
   voiceOf(req: CallRequest): VoiceChoice {
-    const providers = this.o.ttsProviders ?? [];
-    try {
-      return resolveVoice(req.voice, req.language, providers);
-    } catch {
-      return resolveVoice({ ttsProvider: 'auto', gender: req.voice.gender }, req.language, providers);
-    }
+    return voiceForCall(req, this.o.ttsProviders ?? []);
   }
 
 

@@ -130,6 +130,19 @@ export function resolveVoice(v: VoiceFields, language: string, configured: reado
   return voiceOf(provider, v, language);
 }
 
+/**
+ * The voice a call that was already accepted speaks with: as `resolveVoice`, but should the server's
+ * providers have changed since the call was checked, `auto`'s choice for its language instead of an error
+ * (a call in progress must still speak).
+ */
+export function voiceForCall(call: { voice: VoiceFields; language: string }, configured: readonly HostedTtsProvider[]): VoiceChoice {
+  try {
+    return resolveVoice(call.voice, call.language, configured);
+  } catch {
+    return resolveVoice({ ttsProvider: 'auto', gender: call.voice.gender }, call.language, configured);
+  }
+}
+
 /** The provider's voice for the call: its explicit fields, else its default for the gender (and language). */
 function voiceOf(provider: TtsProvider, v: VoiceFields, language: string): VoiceChoice {
   switch (provider) {
