@@ -3,7 +3,8 @@
  * ElevenLabs voices when explicit voice IDs are not provided"), and the languages each has a voice for
  * (what `tts_provider: auto` asks of a language other than Swedish or English).
  */
-import type { VoiceGender } from './resolve.js';
+/** 001's `voice_gender`. */
+export type VoiceGender = 'female' | 'male';
 
 /** OpenAI's two newest voices, made for `gpt-4o-mini-tts` and Realtime; both speak every language OpenAI does. */
 export const OPENAI_DEFAULT_VOICES: Record<VoiceGender, string> = { female: 'marin', male: 'cedar' };

@@ -17,9 +17,9 @@
  */
 import { validationError } from '../errors.js';
 import type { TtsProvider, VoiceChoice } from '../../ai/tts/tts.js';
-import { ELEVENLABS_DEFAULT_VOICES, ELEVENLABS_LANGUAGES, OPENAI_DEFAULT_VOICES, OPENAI_VOICES, azureDefaultVoice } from './defaults.js';
+import { ELEVENLABS_DEFAULT_VOICES, ELEVENLABS_LANGUAGES, OPENAI_DEFAULT_VOICES, OPENAI_VOICES, azureDefaultVoice, type VoiceGender } from './defaults.js';
 
-export type VoiceGender = 'female' | 'male';
+export type { VoiceGender };
 /** The providers a call may name (espeak-ng is the offline fallback of `auto`, never named). */
 export type HostedTtsProvider = Exclude<TtsProvider, 'espeak'>;
 
