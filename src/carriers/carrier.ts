@@ -84,6 +84,8 @@ export interface UserOnCallRequest {
   from?: string;
   /** BCP 47-ish language code the agent speaks after activation. */
   language: string;
+  /** The voice the agent speaks with after activation (as in DialRequest). */
+  voice?: CarrierVoice;
   /** Seconds each leg rings before giving up. */
   ringTimeoutSeconds?: number;
   /**

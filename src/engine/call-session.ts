@@ -197,6 +197,7 @@ export class CallSession implements ActionHost {
           target: this.req.to,
           from: this.req.fromNumber,
           language: this.req.language,
+          voice: this.d.calls.voiceOf(this.req),
           ringTimeoutSeconds: this.req.ringTimeoutSeconds,
           onRoomChange: (status) => background(this.d.log, 'user-on-call change not recorded', this.onRoomChange(status), { callId: this.callId }),
           // What the user says in the room is the user's line of the transcript (`operator`).
