@@ -17,7 +17,7 @@ const libsamplerate = require('@alexanderolsen/libsamplerate-js') as typeof impo
 
 const TELEPHONE_RATE = 8000;
 /** Instances kept per input rate when idle; more are built under load and destroyed after. */
-const POOL_LIMIT = 64;
+const POOL_LIMIT = 16;
 const pools = new Map<number, SRC[]>();
 
 async function acquire(rate: number): Promise<SRC> {
@@ -29,19 +29,38 @@ async function acquire(rate: number): Promise<SRC> {
 function release(rate: number, src: SRC): void {
   const pool = pools.get(rate) ?? [];
   pools.set(rate, pool);
-  if (pool.length < POOL_LIMIT) pool.push(src);
-  else src.destroy();
+  if (pool.length >= POOL_LIMIT) return src.destroy();
+  // Setting the rate again is the library's reset: it rebuilds the filter's state (not the WebAssembly
+  // module), so the next reply starts from silence rather than with this one's last milliseconds.
+  src.outputSampleRate = TELEPHONE_RATE;
+  pool.push(src);
+}
+
+/** Samples the resampler still holds back (its filter's delay), pushed out with silence after the last input. */
+function flush(src: SRC, missing: number): Float32Array {
+  const out: number[] = [];
+  for (let i = 0; i < 8 && out.length < missing; i++) out.push(...src.full(new Float32Array(256)));
+  return Float32Array.from(out.slice(0, missing));
+}
+
+function encode(floats: Float32Array): Uint8Array {
+  const ints = new Int16Array(floats.length);
+  for (let i = 0; i < floats.length; i++) ints[i] = Math.max(-32768, Math.min(32767, Math.round(floats[i] * 32768)));
+  return alawmulaw.mulaw.encode(ints);
 }
 
 /**
- * `pcm` (s16le mono at `rate` Hz, in chunks of any size, odd byte counts included) as μ-law 8 kHz chunks.
+ * `pcm` (s16le mono at `rate` Hz, in chunks of any size, odd byte counts included) as μ-law 8 kHz chunks;
+ * `signal` is the synthesis's (an input ended by it is treated as cut off).
  * The resampler goes back to the pool only when the input ended normally: after an abort or an error its
  * filter still holds the cut-off speech, which must not leak into the next reply.
  */
-export async function* pcmToMulaw(pcm: AsyncIterable<Uint8Array>, rate: number): AsyncGenerator<Uint8Array> {
+export async function* pcmToMulaw(pcm: AsyncIterable<Uint8Array>, rate: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   const src = await acquire(rate);
   let completed = false;
   let carry: number | undefined;
+  let samplesIn = 0;
+  let samplesOut = 0;
   try {
     for await (const chunk of pcm) {
       const bytes = carry === undefined ? chunk : prepend(carry, chunk);
@@ -51,12 +70,16 @@ export async function* pcmToMulaw(pcm: AsyncIterable<Uint8Array>, rate: number):
       const view = new DataView(bytes.buffer, bytes.byteOffset, samples * 2);
       const floats = new Float32Array(samples);
       for (let i = 0; i < samples; i++) floats[i] = view.getInt16(i * 2, true) / 32768;
+      samplesIn += samples;
       const out = src.full(floats);
       if (out.length === 0) continue;
-      const ints = new Int16Array(out.length);
-      for (let i = 0; i < out.length; i++) ints[i] = Math.max(-32768, Math.min(32767, Math.round(out[i] * 32768)));
-      yield alawmulaw.mulaw.encode(ints);
+      samplesOut += out.length;
+      yield encode(out);
     }
+    // An abort ends the input quietly: still not a clean end for the resampler.
+    if (signal?.aborted) return;
+    const tail = flush(src, Math.floor((samplesIn * TELEPHONE_RATE) / rate) - samplesOut);
+    if (tail.length) yield encode(tail);
     completed = true;
   } finally {
     if (completed) release(rate, src);

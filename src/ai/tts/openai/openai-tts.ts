@@ -63,7 +63,7 @@ export class OpenAiTts implements TextToSpeech {
 /** Resampling starts only once audio arrives, and an abort before it builds nothing. */
 async function* pcmToMulawUnlessAborted(pcm: AsyncGenerator<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
   if (signal.aborted) return;
-  yield* pcmToMulaw(pcm, OPENAI_TTS_DEFAULTS.sampleRate);
+  yield* pcmToMulaw(pcm, OPENAI_TTS_DEFAULTS.sampleRate, signal);
 }
 
 /** The SDK's errors as `TtsError`s (its status and request id kept). */
