@@ -4,7 +4,7 @@
  * build, `@alexanderolsen/libsamplerate-js`, stateful across chunks so chunk edges leave no clicks); μ-law
  * is `alawmulaw`'s G.711 encoder.
  *
- * A resampler instance costs ~13 ms to build and ~1.5 MB of resident memory (bench/tts-resample.ts), so
+ * A resampler instance costs 13–30 ms to build and ~1.5 MB of resident memory (bench/tts-resample.ts), so
  * instances are pooled by rate and reused: there are only as many as syntheses running at once.
  */
 import { createRequire } from 'node:module';
