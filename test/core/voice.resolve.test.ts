@@ -21,6 +21,8 @@ describe('resolveVoice', () => {
     ['Swahili, auto → OpenAI (no one else has a voice for it)', auto(), 'sw', ALL, { provider: 'openai', voice: 'cedar' }],
     ['Swedish, auto, no ElevenLabs → Azure’s Swedish voice', auto(), 'sv', ['openai', 'azure'], { provider: 'azure', voice: 'sv-SE-MattiasNeural' }],
     ['English, auto, no OpenAI → ElevenLabs', auto(), 'en', ['elevenlabs'], { provider: 'elevenlabs', voice: 'JBFqnCBsd6RMkjVDRZzb' }],
+    ['Swahili, auto, only Azure and ElevenLabs (no voice for it) → espeak-ng, never a 400', auto(), 'sw', ['azure', 'elevenlabs'], { provider: 'espeak', voice: 'm3' }],
+    ['Swahili, auto, azureVoice given → Azure with it', auto({ azureVoice: 'sw-KE-ZuriNeural' }), 'sw', ['azure'], { provider: 'azure', voice: 'sw-KE-ZuriNeural' }],
     ['auto with no provider configured → espeak-ng, offline', auto({ gender: 'female' }), 'en', [], { provider: 'espeak', voice: 'f3' }],
     ['English, auto, azureVoice names Azure', auto({ azureVoice: 'en-GB-SoniaNeural', azureStyle: 'cheerful' }), 'en', ALL, { provider: 'azure', voice: 'en-GB-SoniaNeural', style: 'cheerful' }],
     ['English, auto, style and role alone name Azure (its default voice)', auto({ azureStyle: 'calm', azureRole: 'OlderAdultMale' }), 'en', ALL, { provider: 'azure', voice: 'en-US-GuyNeural', style: 'calm', role: 'OlderAdultMale' }],

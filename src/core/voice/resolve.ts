@@ -80,16 +80,19 @@ function namedFields(v: VoiceFields): { field: string; provider: HostedTtsProvid
     .map((k) => ({ field: FIELD_OF[k], provider: PROVIDER_OF[k] }));
 }
 
-/** `auto`'s choice for `language` among `available`: Swedish → ElevenLabs, English → OpenAI, else who has a voice for it, else OpenAI. */
-function byLanguage(language: string, available: readonly HostedTtsProvider[]): TtsProvider {
+/**
+ * `auto`'s choice for `language` among `available`: Swedish → ElevenLabs, English → OpenAI, else who has a
+ * voice for it (Azure first: its voices are native to each locale; then ElevenLabs' multilingual voices),
+ * else OpenAI (its voices speak most languages), else `fallback`.
+ */
+function byLanguage(language: string, available: readonly HostedTtsProvider[], fallback: TtsProvider): TtsProvider {
   const has = (p: HostedTtsProvider) => available.includes(p);
   if (language === 'sv' && has('elevenlabs')) return 'elevenlabs';
   if (language === 'en' && has('openai')) return 'openai';
-  // Azure first: its voices are native to each locale; ElevenLabs' multilingual voices next.
   if (has('azure') && azureDefaultVoice(language, 'male')) return 'azure';
   if (has('elevenlabs') && ELEVENLABS_LANGUAGES.has(language)) return 'elevenlabs';
   if (has('openai')) return 'openai';
-  return available[0] ?? 'espeak';
+  return fallback;
 }
 
 function hasSettings(v: VoiceFields): boolean {
@@ -120,12 +123,19 @@ export function resolveVoice(v: VoiceFields, language: string, configured: reado
     const providers = [...new Set(named.map((n) => n.provider))];
     const missing = named.find((n) => !configured.includes(n.provider));
     if (providers.length === 1 && missing) throw notConfigured(missing.field, missing.provider);
-    const usable = providers.length ? providers.filter((p) => configured.includes(p)) : configured;
-    if (providers.length && usable.length === 0) throw notConfigured(missing!.field, missing!.provider);
-    // An agent's voice_settings are ElevenLabs settings: its calls speak with ElevenLabs where this server
-    // has it. Softly (no 400 without it): 002's agents carry them on every server, keyed or not.
-    const wantsElevenLabs = !providers.length && hasSettings(v) && configured.includes('elevenlabs');
-    provider = wantsElevenLabs ? 'elevenlabs' : byLanguage(language, usable);
+    if (providers.length) {
+      // The call named its voices: one of those providers, whatever the language.
+      const usable = providers.filter((p) => configured.includes(p));
+      if (usable.length === 0) throw notConfigured(missing!.field, missing!.provider);
+      provider = usable.length === 1 ? usable[0] : byLanguage(language, usable, usable[0]);
+    } else if (hasSettings(v) && configured.includes('elevenlabs')) {
+      // An agent's voice_settings are ElevenLabs settings: its calls speak with ElevenLabs where this server
+      // has it. Softly (no 400 without it): 002's agents carry them on every server, keyed or not.
+      provider = 'elevenlabs';
+    } else {
+      // Nothing named: a configured provider with a voice for the language, else espeak-ng (offline).
+      provider = byLanguage(language, configured, 'espeak');
+    }
   }
   return voiceOf(provider, v, language);
 }
