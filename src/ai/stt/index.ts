@@ -2,6 +2,7 @@
  * Picks and builds the speech-to-text of audio calls from the configuration (STT_PROVIDER, docs/voice.md).
  */
 import type { SpeechConfig } from '../../config/index.js';
+import { OfflineStt } from './offline/index.js';
 import type { SpeechToText, SttProvider } from './stt.js';
 
 export type { SpeechToText, SttEvent, SttOptions, SttProvider, SttStream } from './stt.js';
@@ -16,6 +17,8 @@ export function chooseStt(speech: SpeechConfig): SttProvider {
 export function createStt(speech: SpeechConfig): SpeechToText {
   const provider = chooseStt(speech);
   switch (provider) {
+    case 'offline':
+      return new OfflineStt();
     default:
       throw new Error(`speech-to-text provider ${provider} is not available in this build`);
   }
