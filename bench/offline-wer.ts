@@ -6,6 +6,8 @@
  * and what it heard is compared with what was said. Prints WER per scenario and overall. Stops by itself.
  *
  *   npm run bench:wer
+ *   WER_VERBOSE=1 npm run bench:wer   # also prints what was said and what was heard
+ *   WER_SCENARIO=+15550104 npm run bench:wer   # one scenario (number or name)
  *
  * WER = (substitutions + deletions + insertions) / words said, over each scenario's text as a whole (the
  * recogniser may cut or join utterances differently from the lines). Words are compared lower-case,
@@ -91,7 +93,9 @@ async function main(): Promise<void> {
   const scenarios = await loadScenarios('scenarios');
   const rows: Array<{ name: string; lines: number; words: number; edits: number; seconds: number }> = [];
   const skipped: string[] = [];
+  const only = process.env.WER_SCENARIO;
   for (const s of scenarios) {
+    if (only && s.name !== only && s.number !== only) continue;
     const lines = linesOf(s);
     if (lines.length === 0) continue;
     if (!/^en\b/i.test(s.language)) {
@@ -103,6 +107,7 @@ async function main(): Promise<void> {
     const ref = words(lines.join(' '));
     rows.push({ name: s.name, lines: lines.length, words: ref.length, edits: wordEdits(ref, words(heard.join(' '))), seconds: (Date.now() - started) / 1000 });
     const r = rows.at(-1)!;
+    if (process.env.WER_VERBOSE === '1') process.stderr.write(`said:  ${lines.join(' ')}\nheard: ${heard.join(' / ')}\n`);
     process.stderr.write(`${r.name}: ${r.lines} lines, WER ${((100 * r.edits) / r.words).toFixed(1)}%\n`);
   }
   const total = rows.reduce((a, r) => ({ words: a.words + r.words, edits: a.edits + r.edits, lines: a.lines + r.lines }), { words: 0, edits: 0, lines: 0 });

@@ -19,12 +19,12 @@ async function answered(carrier: SimCarrier, callId: string, to: string, voiceMo
   const events: CarrierEvent[] = [];
   let resolveAudio: (a: AudioChannel) => void = () => {};
   const audio = new Promise<AudioChannel>((r) => (resolveAudio = r));
-  const ended = new Promise<CarrierEvent>((resolve) => {
-    void carrier.dial({ callId, sid: 's', to, language: 'en', record: false, ...(voiceMode ? { voiceMode } : {}) }, (e) => {
-      events.push(e);
-      if (e.type === 'answered' && e.mode === 'audio') resolveAudio(e.audio);
-      if (e.type === 'ended') resolve(e);
-    });
+  let resolveEnded: (e: CarrierEvent) => void = () => {};
+  const ended = new Promise<CarrierEvent>((r) => (resolveEnded = r));
+  await carrier.dial({ callId, sid: 's', to, language: 'en', record: false, ...(voiceMode ? { voiceMode } : {}) }, (e) => {
+    events.push(e);
+    if (e.type === 'answered' && e.mode === 'audio') resolveAudio(e.audio);
+    if (e.type === 'ended') resolveEnded(e);
   });
   return { audio: await audio, events, ended };
 }
