@@ -28,6 +28,11 @@ const MAX_UNREAD_FRAMES = 3000;
 const MAX_CATCH_UP_FRAMES = 50;
 /** The recogniser ends an utterance after this much silence. */
 const ENDPOINTING_MS = 500;
+/**
+ * After the agent's audio stops, the party is still taking in what it heard until the recogniser reports
+ * it (on a busy machine, seconds later) — for at most this long (ms of the line's clock).
+ */
+const TAKING_IN_MS = 5000;
 /** Silence fed to the recogniser after the agent stops, so it ends the utterance; then it rests. */
 const TAIL_FRAMES = Math.ceil((ENDPOINTING_MS + 500) / FRAME_MS);
 
@@ -52,6 +57,8 @@ export class AudioLine extends Line {
   private quietWaiters: Array<() => void> = [];
   /** When the agent's current utterance began to be heard (clock ms), until the recogniser reports it. */
   private agentSince: number | undefined;
+  /** When the agent's audio was last heard (clock ms). */
+  private agentLastHeard = 0;
   private tail = TAIL_FRAMES;
   /** The party's utterances, one after another. */
   private partyTurn: Promise<unknown> = Promise.resolve();
@@ -87,8 +94,10 @@ export class AudioLine extends Line {
     return { connectedSeconds: seconds, mediaSeconds: seconds };
   }
 
+  /** The agent's audio is playing, or the party is still taking in what it just heard (see TAKING_IN_MS). */
   override agentSpeaking(): boolean {
-    return this.played.some((q) => 'audio' in q);
+    if (this.played.some((q) => 'audio' in q)) return true;
+    return this.agentSince !== undefined && this.clock.now() - this.agentLastHeard < TAKING_IN_MS;
   }
 
   /** The party says `text`: espeak-ng speaks it and the frames go to the agent in real time. */
@@ -177,12 +186,14 @@ export class AudioLine extends Line {
     const heard = this.takeAgentFrame();
     if (heard) {
       this.agentSince ??= this.clock.now() - FRAME_MS;
+      this.agentLastHeard = this.clock.now();
       this.tail = 0;
       this.recognizer.push(heard);
     } else if (this.tail < TAIL_FRAMES) {
       this.tail++;
       this.recognizer.push(SILENCE);
     }
+    if (this.quietWaiters.length > 0 && !this.agentSpeaking()) for (const r of this.quietWaiters.splice(0)) r();
   }
 
   // ---- the agent's audio --------------------------------------------------------------------
@@ -218,7 +229,6 @@ export class AudioLine extends Line {
         head.done({ played: true });
       }
     }
-    if (!this.agentSpeaking()) for (const r of this.quietWaiters.splice(0)) r();
     return filled > 0 ? frame : null;
   }
 
