@@ -5,6 +5,7 @@
  * turn — and no `speech_started`: PocketSphinx's command-line recogniser tells neither.
  */
 import { Recognizer } from '../../../speech/recognizer.js';
+import { SttError } from '../errors.js';
 import type { SpeechToText, SttEvent, SttOptions, SttStream } from '../stt.js';
 
 /** Languages the offline recogniser has a model for (BCP 47 primary tags). */
@@ -30,9 +31,10 @@ class OfflineSttStream implements SttStream {
   constructor(opts: SttOptions, program?: string) {
     this.recognizer = new Recognizer({ endpointingMs: opts.endpointingMs, program });
     this.recognizer.onUtterance((text) => this.emit({ type: 'transcript', text, final: true, endOfTurn: true }));
-    this.recognizer.onError((error) => this.emit({ type: 'error', error }));
+    // The recogniser is missing or died (the cause names the program): as a provider's server failure.
+    this.recognizer.onError((cause) => this.emit({ type: 'error', error: new SttError('server', undefined, undefined, { cause }) }));
     const primary = opts.language.toLowerCase().split('-')[0];
-    if (!LANGUAGES.has(primary)) this.emit({ type: 'error', error: new Error('the offline recogniser knows English only') });
+    if (!LANGUAGES.has(primary)) this.emit({ type: 'error', error: new SttError('bad_request', undefined, undefined, { cause: new Error('the offline recogniser knows English only') }) });
   }
 
   get audioSeconds(): number {
