@@ -103,6 +103,25 @@ export class Recognizer {
     if (proc.exitCode === null && proc.signalCode === null && proc.pid) killGroup(proc.pid);
   }
 
+  /**
+   * Resolves once the recogniser has taken in what was pushed (its input pipe drained). A live call pushes
+   * in real time and never needs it; whoever pushes recorded audio faster (bench/offline-wer.ts) awaits it
+   * between pushes, so that nothing is dropped for running a minute ahead.
+   */
+  async caughtUp(): Promise<void> {
+    const stdin = this.proc?.stdin;
+    if (!stdin || this.failed || !stdin.writableNeedDrain) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        stdin.off('drain', done);
+        stdin.off('close', done);
+        resolve();
+      };
+      stdin.on('drain', done);
+      stdin.on('close', done);
+    });
+  }
+
   /** Ends the process now, without waiting for what it has not decoded yet (the call is over). */
   abort(): void {
     this.closing = true;
