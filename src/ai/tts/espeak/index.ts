@@ -5,6 +5,7 @@
  * as 100 ms μ-law chunks; aborting stops espeak-ng and sox.
  */
 import { speakMulaw } from '../../../speech/espeak.js';
+import { TtsError } from '../errors.js';
 import type { TextToSpeech, TtsRequest } from '../tts.js';
 
 /** 100 ms of μ-law 8 kHz. */
@@ -20,7 +21,8 @@ export class EspeakTts implements TextToSpeech {
       audio = await speakMulaw(req.text, { language: req.language, variant: req.voice.voice || undefined, signal: req.signal });
     } catch (err) {
       if (req.signal.aborted) return; // barge-in: an end, not a failure
-      throw err;
+      // espeak-ng or sox is missing or failed (the cause names which): as a provider's server failure.
+      throw new TtsError('espeak', 'server', undefined, undefined, { cause: err });
     }
     for (let at = 0; at < audio.length && !req.signal.aborted; at += CHUNK_BYTES) yield audio.subarray(at, at + CHUNK_BYTES);
   }
