@@ -12,7 +12,7 @@ import { createCore, DIAL_JOB, NodeLeases, RECORDING_JOBS, TASK_JOB, type Core, 
 /** Recording jobs (fetch, render, convert, store, purge) run at once on one node. */
 const RECORDING_CONCURRENCY = 2;
 import { routeInbound } from './core/calls/inbound.js';
-import { Orgs, newWebhookSecret } from './core/orgs.js';
+import { newWebhookSecret } from './core/orgs.js';
 import { registerWebhookDelivery } from './core/webhooks/index.js';
 import { JobRunner } from './jobs/runner.js';
 import { inBackground, openStore, StoreHealth, type Store } from './store/index.js';
@@ -238,7 +238,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
       let created = false;
       if ((await core.orgs.count()) === 0) {
         created = await store.db.transaction().execute(async (trx) => {
-          const orgs = new Orgs(trx);
+          const orgs = core.orgs.in(trx);
           const made = await orgs.ensure('development', { credits: config.devOrgCredits, webhookSecret: newWebhookSecret() });
           if (made.created) await orgs.createFirstKey(made.org.id, (key) => core.secrets.seal(key));
           return made.created;

@@ -38,6 +38,24 @@ export function simulatedNumberOf(orgId: string): string {
   return '+999' + digits.toString().padStart(12, '0');
 }
 
+/**
+ * Gives the organisation its simulated outbound number, unless it has it already: the one place that makes
+ * it (organisation creation, and on first need for an organisation older than that). Null when the number
+ * belongs to another organisation (a 12-digit collision: then this one has none).
+ */
+export async function addSimulatedNumber(db: Db, orgId: string): Promise<PhoneNumberRow | null> {
+  const number = simulatedNumberOf(orgId);
+  const existing = await db.selectFrom('phone_numbers').selectAll().where('number', '=', number).executeTakeFirst();
+  if (existing) return existing.org_id === orgId ? existing : null;
+  await db
+    .insertInto('phone_numbers')
+    .values({ id: newId(), org_id: orgId, number, carrier: 'sim', credentials: null, inbound_agent_id: null, outbound_agent_id: null })
+    .onConflict((oc) => oc.column('number').doNothing())
+    .execute();
+  const row = await db.selectFrom('phone_numbers').selectAll().where('number', '=', number).executeTakeFirst();
+  return row?.org_id === orgId ? row : null;
+}
+
 export class PhoneNumbers {
   constructor(
     private readonly db: Db,
@@ -48,21 +66,13 @@ export class PhoneNumbers {
 
   /**
    * The organisation's simulated outbound number (carrier `sim`, assigned to no agent, so every agent may call
-   * from it), created on first use — so 003's create works out of the box on the simulated network. Null on a
-   * real network, where numbers are bought from a carrier and added by their owner.
+   * from it) — so 003's create works out of the box on the simulated network. Made with the organisation
+   * (Orgs.ensure); made here for an organisation older than that rule. Null on a real network, where numbers
+   * are bought from a carrier and added by their owner.
    */
   async simulatedNumber(orgId: string): Promise<PhoneNumberRow | null> {
     if (!this.simulatedNetwork) return null;
-    const number = simulatedNumberOf(orgId);
-    const existing = await this.db.selectFrom('phone_numbers').selectAll().where('number', '=', number).executeTakeFirst();
-    if (existing) return existing.org_id === orgId ? existing : null;
-    await this.db
-      .insertInto('phone_numbers')
-      .values({ id: newId(), org_id: orgId, number, carrier: 'sim', credentials: null, inbound_agent_id: null, outbound_agent_id: null })
-      .onConflict((oc) => oc.column('number').doNothing())
-      .execute();
-    const row = await this.db.selectFrom('phone_numbers').selectAll().where('number', '=', number).executeTakeFirst();
-    return row?.org_id === orgId ? row : null;
+    return addSimulatedNumber(this.db, orgId);
   }
 
   private async checkAgent(orgId: string, field: string, id: string | null | undefined): Promise<void> {
