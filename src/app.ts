@@ -165,6 +165,8 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     fetchRecording: carrier.capabilities.recording && carrier.fetchRecording ? carrier.fetchRecording.bind(carrier) : undefined,
     recordingStorage: o.recordingStorage,
   });
+  // Callbacks of calls placed on a number's own Twilio account, where this node has not used that account yet.
+  if (carrier instanceof TwilioCarrier) carrier.accounts.resolveWith((accountSid) => core.numbers.twilioAccount(accountSid));
   registerWebhookDelivery(jobs, { db: store.db, config, log });
   // Recordings: the carrier announces each one once it has it; a durable job fetches and stores it.
   core.recordings.registerJobs(recordingJobs);
@@ -184,6 +186,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     nodeId: config.nodeId,
     observe: o.sessionObserver,
     calendar: core.calendar,
+    carrierAccount: (orgId, from) => core.numbers.dialAccount(orgId, from),
     maxConcurrent: config.maxConcurrentCalls,
     routeInbound: (from, to) => routeInbound(core, from, to),
     onLineFree: () => inBackground(() => dialJobs.wake()),

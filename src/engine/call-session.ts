@@ -15,7 +15,7 @@ import type { CallRow } from '../store/index.js';
 import type { CalendarConnections } from '../core/calendar/connections.js';
 import { bookingSentences, runCalendarRequest, type CalendarBooking, type CalendarRequest } from '../core/calendar/agent-requests.js';
 import type { Calendar } from '../core/calendar/calendar.js';
-import type { AnsweredBy, AudioChannel, Carrier, CarrierCallHandle, CarrierEvent, ConferenceStatus, InboundCall, UserOnCallHandle, VoiceChannel } from '../carriers/carrier.js';
+import type { AnsweredBy, AudioChannel, Carrier, CarrierAccount, CarrierCallHandle, CarrierEvent, ConferenceStatus, InboundCall, UserOnCallHandle, VoiceChannel } from '../carriers/carrier.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { background } from '../lib/background.js';
@@ -62,6 +62,11 @@ export interface CallSessionDeps {
   observe?: SessionObserver;
   /** The API keys' connected calendars (calls with `enable_calendar`). */
   calendar?: CalendarConnections;
+  /**
+   * The carrier account a call from `from` is placed on (the number's own credentials, core/numbers.ts);
+   * undefined: the deployment's. Without it every call uses the deployment's account.
+   */
+  carrierAccount?: (orgId: string, from: string | undefined) => Promise<CarrierAccount | undefined>;
 }
 
 /** How the conversation ended, as the controller saw it. */
@@ -160,6 +165,8 @@ export class CallSession implements ActionHost {
       return;
     }
     try {
+      // Looked up at dial time (not stored with the call), so the secret never reaches the call's record.
+      const account = await this.d.carrierAccount?.(this.call.org_id, this.req.fromNumber);
       this.handle = await this.d.carrier.dial(
         {
           callId: this.callId,
@@ -169,6 +176,7 @@ export class CallSession implements ActionHost {
           language: this.req.language,
           ringTimeoutSeconds: this.req.ringTimeoutSeconds,
           record: this.req.record,
+          ...(account ? { account } : {}),
         },
         onEvent,
       );
