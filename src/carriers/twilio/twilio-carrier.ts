@@ -19,6 +19,7 @@ import { coldTransfer, warmTransfer, type TransferHost } from './transfers.js';
 import { UserOnCallSession, type ConferenceHost } from './conference.js';
 import { TwilioMediaStream, mediaStreamToken } from './media-stream.js';
 import { MediaStreamAudioChannel } from './media-stream-channel.js';
+import { RELAY_TEXT_VOICES, relayVoiceAttributes } from './relay-voice.js';
 import { digitsThenStreamTwiml, hangupTwiml, joinRoomTwiml, relayTwiml, sayAndHangup, streamTwiml, type StreamTarget } from './twiml.js';
 import { own } from '../../lib/own.js';
 import { TwilioAccounts, type TwilioAccount } from './accounts.js';
@@ -146,6 +147,7 @@ export class TwilioCarrier implements Carrier {
     callerIdVerification: true,
     userOnCall: true,
     recording: true,
+    textVoices: RELAY_TEXT_VOICES,
   };
   /** The agent's loop into a three-way room being set up: its inbound end is expected at `/receive_call`. */
   private pendingLoop: { number: string; room: string; joined: () => void } | undefined;
@@ -443,7 +445,7 @@ export class TwilioCarrier implements Carrier {
           once();
           const call: TwilioCall = {
             callSid,
-            req: { callId: req.callId, sid: req.sid, to: from, from: to, language: req.language, record: req.record, voiceMode: req.voiceMode },
+            req: { callId: req.callId, sid: req.sid, to: from, from: to, language: req.language, record: req.record, voiceMode: req.voiceMode, voice: req.voice },
             account,
             ringing: true,
             answered: false,
@@ -493,7 +495,13 @@ export class TwilioCarrier implements Carrier {
     if (call.req.voiceMode === 'audio') return streamTwiml(this.streamTarget(call));
     // On a number's own account, the relay socket's URL names the account too: its handshake is signed with that account's token.
     const own = this.accounts.isDeployment(call.account.accountSid) ? '' : `?account=${call.account.accountSid}`;
-    return relayTwiml({ action: this.callbackUrl('/twilio/relay-ended', call.account), url: this.relayUrl + own, language: relayLanguage(call.req.language), callSid });
+    return relayTwiml({
+      action: this.callbackUrl('/twilio/relay-ended', call.account),
+      url: this.relayUrl + own,
+      language: relayLanguage(call.req.language),
+      callSid,
+      voice: relayVoiceAttributes(call.req.voice),
+    });
   }
 
   /**
