@@ -105,7 +105,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     o.carrier ??
     (config.carrier === 'twilio' && config.twilio
       ? new TwilioCarrier({ ...config.twilio, publicUrl: config.publicUrl, log })
-      : new SimCarrier({ scenarios: await loadScenarios(config.scenariosDir), clock, log }));
+      : new SimCarrier({ scenarios: await loadScenarios(config.scenariosDir), clock, log, audio: config.speech.simAudio }));
   const llm = config.llm ? holdingClock(withRetries(createLlm(config.llm), { attempts: 3, budgetMs: 8000 }), clock) : undefined;
   const brain = o.brain ?? (llm ? new LlmBrain({ llm, mode: config.llm!.mode, clock }) : new RulesBrain({ clock }));
   const summarize: Summarizer | undefined = llm
