@@ -11,6 +11,8 @@ import { createCore, DIAL_JOB, NodeLeases, RECORDING_JOBS, TASK_JOB, type Core, 
 
 /** Recording jobs (fetch, render, convert, store, purge) run at once on one node. */
 const RECORDING_CONCURRENCY = 2;
+/** Dial jobs claimed per query: the lines held while it runs stay few, so an inbound call finds one free. */
+const DIAL_CLAIM_BATCH = 16;
 import { routeInbound } from './core/calls/inbound.js';
 import { newWebhookSecret } from './core/orgs.js';
 import { registerWebhookDelivery } from './core/webhooks/index.js';
@@ -145,6 +147,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     concurrency: config.maxConcurrentCalls,
     onlyRegisteredKinds: true,
     slots: { take: (n) => dialer.take(n), give: (n) => dialer.give(n) },
+    claimBatch: DIAL_CLAIM_BATCH,
   });
   const core = createCore({
     db: store.db,
