@@ -314,18 +314,6 @@ export class CallService {
       .execute();
   }
 
-  /** The keys pressed on a call (by the agent or a supervisor), as they may be shown: protected digits masked. */
-  async keyPresses(callId: string): Promise<Array<Extract<CallEvent, { type: 'command' }>>> {
-    const rows = await this.o.db
-      .selectFrom('call_events')
-      .selectAll()
-      .where('call_id', '=', callId)
-      .where('kind', 'in', ['command', 'override'])
-      .orderBy('seq')
-      .execute();
-    return rows.map(toCallEvent).filter((e): e is Extract<CallEvent, { type: 'command' }> => e.type === 'command' && !!e.keys);
-  }
-
   /** Stores one turn's latency figures (004's names). */
   async recordTurn(
     callId: string,
