@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { RatesFileError, readRatesFile, DEFAULT_RATES, type BillingConfig } from './billing.js';
+import { REALTIME_MODELS, type RealtimeModel } from '../ai/realtime/protocol.js';
 
 export { DEFAULT_RATES, type BillingConfig, type RateTable } from './billing.js';
 
@@ -160,6 +161,11 @@ export interface SpeechConfig {
   stt: 'auto' | 'deepgram' | 'openai' | 'offline';
   /** VOICE_ENGINE: audio calls run the cascaded pipeline, or OpenAI Realtime (speech-to-speech; needs OpenAI). */
   engine: 'cascaded' | 'realtime';
+  /**
+   * VOICE_ENGINE=realtime: REALTIME_MODEL, and its server-side turn detection (REALTIME_VAD_THRESHOLD,
+   * REALTIME_SILENCE_MS). Always set by loadConfig; optional so that a hand-built config may leave it out.
+   */
+  realtime?: { model: RealtimeModel; vadThreshold: number; silenceMs: number };
   /** SIM_AUDIO: every simulated call runs in audio mode (its people speak through espeak-ng). */
   simAudio: boolean;
 }
@@ -311,7 +317,12 @@ function readSpeech(env: Env): SpeechConfig {
   if (stt === 'openai' && !openai) throw new ConfigError('STT_PROVIDER', 'is openai but OPENAI_API_KEY is not set');
   const engine = oneOf(env, 'VOICE_ENGINE', ['cascaded', 'realtime'] as const, 'cascaded');
   if (engine === 'realtime' && !openai) throw new ConfigError('VOICE_ENGINE', 'is realtime but OPENAI_API_KEY is not set');
-  return { openai, deepgram, elevenlabs, azure, stt, engine, simAudio: bool(env, 'SIM_AUDIO', false) };
+  const realtime = {
+    model: oneOf(env, 'REALTIME_MODEL', REALTIME_MODELS, 'gpt-realtime'),
+    vadThreshold: num(env, 'REALTIME_VAD_THRESHOLD', 0.5, 0, 1),
+    silenceMs: int(env, 'REALTIME_SILENCE_MS', 500, 100, 5000),
+  };
+  return { openai, deepgram, elevenlabs, azure, stt, engine, realtime, simAudio: bool(env, 'SIM_AUDIO', false) };
 }
 
 /** BILLING_ENABLED (default off) and the rate table, from BILLING_RATES_FILE when given. */

@@ -24,7 +24,7 @@ import { withDtmfRules } from './dtmf-rules.js';
 import { OK } from './brain.js';
 import { MASKED_DIGIT, buildBrief, keypadDigits, keypadFieldLabel, shownKeys } from './brief.js';
 import { goodbyeLine } from './lines.js';
-import type { Metrics } from '../metrics/index.js';
+import type { Metrics, TurnLatency } from '../metrics/index.js';
 import type { Activity, ActionHost } from './activity.js';
 import { AgentActivity } from './agent-activity.js';
 import { TextIO } from './io/text-io.js';
@@ -32,6 +32,7 @@ import type { AgentIO } from './io/io.js';
 import { ev, type CloseReason, type ReportedAction, type SessionEvent, type SessionObserver } from './events.js';
 import { UsageMeter, type UsageReporter } from '../core/credits/usage.js';
 import { roomState } from './user-on-call.js';
+import { speechToSpeechActivity, type SpeechToSpeechConfig } from './realtime/index.js';
 
 export interface SessionSettings {
   operatorAnswerTimeoutSeconds: number;
@@ -62,6 +63,8 @@ export interface CallSessionDeps {
   observe?: SessionObserver;
   /** The API keys' connected calendars (calls with `enable_calendar`). */
   calendar?: CalendarConnections;
+  /** VOICE_ENGINE=realtime: calls on carriers that carry audio are dialled in audio mode and run speech-to-speech. */
+  speechToSpeech?: SpeechToSpeechConfig;
 }
 
 /** How the conversation ended, as the controller saw it. */
@@ -147,7 +150,7 @@ export class CallSession implements ActionHost {
     const onEvent = (e: CarrierEvent) => background(this.d.log, 'carrier event failed', this.onCarrierEvent(e), { callId: this.callId });
     if (this.inbound) {
       try {
-        const req = { callId: this.callId, sid: this.call.sid, language: this.req.language, record: this.req.record };
+        const req = { callId: this.callId, sid: this.call.sid, language: this.req.language, record: this.req.record, voiceMode: this.voiceMode };
         this.handle = await this.inbound.answer(req, onEvent);
       } catch (err) {
         this.d.log.warn({ err, callId: this.callId }, 'answer failed');
@@ -169,6 +172,7 @@ export class CallSession implements ActionHost {
           language: this.req.language,
           ringTimeoutSeconds: this.req.ringTimeoutSeconds,
           record: this.req.record,
+          voiceMode: this.voiceMode,
         },
         onEvent,
       );
@@ -308,20 +312,62 @@ export class CallSession implements ActionHost {
     this.emit(ev.carrier(e.type));
     if (e.type === 'ringing') {
       await this.move(this.callId, 'ringing');
+    } else if (e.type === 'answered' && e.mode === 'audio' && this.d.speechToSpeech) {
+      await this.onAnsweredSpeechToSpeech(e.answeredBy, e.audio, this.d.speechToSpeech);
     } else if (e.type === 'answered' && e.mode === 'audio') {
       await this.refuseAudio(e.audio);
     } else if (e.type === 'answered') {
-      await this.onAnswered(e.answeredBy, e.channel);
+      const io = new TextIO(e.channel);
+      await this.onAnswered(e.answeredBy, io, () => this.agentActivity(io));
     } else {
       await this.onEnded(e);
     }
   }
 
-  private async onAnswered(answeredBy: AnsweredBy, channel: VoiceChannel): Promise<void> {
+  /** How the call asks the carrier to carry speech: audio for speech-to-speech where the carrier can. */
+  private get voiceMode(): 'audio' | undefined {
+    return this.d.speechToSpeech && this.d.carrier.capabilities.mediaStream ? 'audio' : undefined;
+  }
+
+  /** Answered in audio mode with VOICE_ENGINE=realtime: the model hears and speaks on the channel itself. */
+  private async onAnsweredSpeechToSpeech(answeredBy: AnsweredBy, audio: AudioChannel, config: SpeechToSpeechConfig): Promise<void> {
+    const activity = speechToSpeechActivity(config, {
+      callId: this.callId,
+      channel: audio,
+      request: this.req,
+      host: this,
+      emit: (e) => this.emit(e),
+      usage: this.usage,
+      onTurnFigures: (latency) => this.turnFigures(latency),
+      log: this.d.log,
+    });
+    await this.onAnswered(answeredBy, activity.line, () => activity);
+  }
+
+  private agentActivity(io: AgentIO): Activity {
+    return new AgentActivity({
+      callId: this.callId,
+      io,
+      brain: withDtmfRules(this.d.brain.startCall(this.brief(), { usage: this.usage }), this.req.agent?.dtmfRules),
+      host: this,
+      emit: (e) => this.emit(e),
+      onTurnFigures: (latency) => this.turnFigures(latency),
+      log: this.d.log,
+    });
+  }
+
+  /** A turn's latency figures: to /metrics and stored on the call. */
+  private turnFigures(latency: TurnLatency): void {
+    this.d.metrics?.observeTurn(latency);
+    const turn = ++this.turnNo;
+    background(this.d.log, 'turn figures not stored', this.inOrder(() => this.d.calls.recordTurn(this.callId, turn, latency)), { callId: this.callId });
+  }
+
+  private async onAnswered(answeredBy: AnsweredBy, io: AgentIO, makeActivity: () => Activity): Promise<void> {
     this.answeredBy = answeredBy;
     // A user-on-call call was connected when its room was (the agent takes over later).
     if (!this.roomConnected) this.answeredAt = this.d.clock.now();
-    const io = (this.io = new TextIO(channel));
+    this.io = io;
     const wasClosing = this.closing;
     if (!wasClosing) this.phase = 'live';
     await this.move(this.callId, 'in_progress', { answeredBy });
@@ -334,19 +380,7 @@ export class CallSession implements ActionHost {
       await this.hangup('voicemail', 'agent');
       return;
     }
-    const activity = new AgentActivity({
-      callId: this.callId,
-      io,
-      brain: withDtmfRules(this.d.brain.startCall(this.brief(), { usage: this.usage }), this.req.agent?.dtmfRules),
-      host: this,
-      emit: (e) => this.emit(e),
-      onTurnFigures: (latency) => {
-        this.d.metrics?.observeTurn(latency);
-        const turn = ++this.turnNo;
-        background(this.d.log, 'turn figures not stored', this.inOrder(() => this.d.calls.recordTurn(this.callId, turn, latency)), { callId: this.callId });
-      },
-      log: this.d.log,
-    });
+    const activity = makeActivity();
     this.activity = activity;
     this.startTimers();
     activity.start(answeredBy);
