@@ -5,7 +5,7 @@
 import type { SessionObserver } from './engine/events.js';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { Config } from './config/index.js';
+import type { Config, ProviderAccount } from './config/index.js';
 import { openBus, type Bus } from './bus/index.js';
 import { createCore, DIAL_JOB, NodeLeases, RECORDING_JOBS, TASK_JOB, type Core, type DialJob, type RecordingStorage } from './core/index.js';
 
@@ -31,6 +31,8 @@ import { RulesBrain } from './ai/rules/index.js';
 import { LlmBrain, summarizeCall } from './ai/agent/index.js';
 import { createLlm, meteredLlm, withRetries, type Llm } from './ai/llm/index.js';
 import { Metrics } from './metrics/index.js';
+import { addElevenLabsVoice } from './ai/tts/elevenlabs/index.js';
+import type { CloneVoice } from './core/index.js';
 import type { Summarizer } from './engine/call-session.js';
 import { buildServer } from './server.js';
 
@@ -103,7 +105,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     o.carrier ??
     (config.carrier === 'twilio' && config.twilio
       ? new TwilioCarrier({ ...config.twilio, publicUrl: config.publicUrl, log })
-      : new SimCarrier({ scenarios: await loadScenarios(config.scenariosDir), clock, log }));
+      : new SimCarrier({ scenarios: await loadScenarios(config.scenariosDir), clock, log, audio: config.speech.simAudio }));
   const llm = config.llm ? holdingClock(withRetries(createLlm(config.llm), { attempts: 3, budgetMs: 8000 }), clock) : undefined;
   const brain = o.brain ?? (llm ? new LlmBrain({ llm, mode: config.llm!.mode, clock }) : new RulesBrain({ clock }));
   const summarize: Summarizer | undefined = llm
@@ -164,6 +166,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
       : undefined,
     fetchRecording: carrier.capabilities.recording && carrier.fetchRecording ? carrier.fetchRecording.bind(carrier) : undefined,
     recordingStorage: o.recordingStorage,
+    cloneVoice: config.speech.elevenlabs ? cloneWith(config.speech.elevenlabs) : undefined,
   });
   registerWebhookDelivery(jobs, { db: store.db, config, log });
   // Recordings: the carrier announces each one once it has it; a durable job fetches and stores it.
@@ -282,6 +285,11 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
       if (!o.store) await store.close();
     },
   };
+}
+
+/** ElevenLabs instant voice cloning for the core (POST /v1/elevenlabs/voices). */
+function cloneWith(account: ProviderAccount): CloneVoice {
+  return (input) => addElevenLabsVoice(account, { name: input.name, files: input.files, removeBackgroundNoise: input.removeBackgroundNoise });
 }
 
 /**

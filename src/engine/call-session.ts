@@ -150,7 +150,7 @@ export class CallSession implements ActionHost {
     const onEvent = (e: CarrierEvent) => background(this.d.log, 'carrier event failed', this.onCarrierEvent(e), { callId: this.callId });
     if (this.inbound) {
       try {
-        const req = { callId: this.callId, sid: this.call.sid, language: this.req.language, record: this.req.record, voiceMode: this.voiceMode };
+        const req = { callId: this.callId, sid: this.call.sid, language: this.req.language, record: this.req.record, voiceMode: this.voiceMode, voice: this.d.calls.voiceOf(this.req) };
         this.handle = await this.inbound.answer(req, onEvent);
       } catch (err) {
         this.d.log.warn({ err, callId: this.callId }, 'answer failed');
@@ -173,6 +173,7 @@ export class CallSession implements ActionHost {
           ringTimeoutSeconds: this.req.ringTimeoutSeconds,
           record: this.req.record,
           voiceMode: this.voiceMode,
+          voice: this.d.calls.voiceOf(this.req),
         },
         onEvent,
       );
@@ -200,6 +201,7 @@ export class CallSession implements ActionHost {
           target: this.req.to,
           from: this.req.fromNumber,
           language: this.req.language,
+          voice: this.d.calls.voiceOf(this.req),
           ringTimeoutSeconds: this.req.ringTimeoutSeconds,
           onRoomChange: (status) => background(this.d.log, 'user-on-call change not recorded', this.onRoomChange(status), { callId: this.callId }),
           // What the user says in the room is the user's line of the transcript (`operator`).
