@@ -38,6 +38,14 @@ export interface AgentBrief {
   inbound?: { from?: string };
   /** `enable_calendar`: the client's calendar, read (free times) and, with `write`, booked; times in `timeZone`. */
   calendar?: { timeZone: string; read: boolean; write: boolean };
+  /** User-on-call: what was said in the room before the agent took over, in order (docs/user-on-call.md). */
+  roomTranscript?: RoomLine[];
+}
+
+/** A line said in a user-on-call room: by the user (the client's operator) or by the callee (the target). */
+export interface RoomLine {
+  speaker: 'user' | 'callee';
+  text: string;
 }
 
 /** One thing said in the conversation, as the brain is told it (agent turns: only what was heard). */

@@ -19,7 +19,7 @@ import type { AnsweredBy, AudioChannel, Carrier, CarrierAccount, CarrierCallHand
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { background } from '../lib/background.js';
-import type { ActionResult, AgentBrief, Brain } from './brain.js';
+import type { ActionResult, AgentBrief, Brain, RoomLine } from './brain.js';
 import { withDtmfRules } from './dtmf-rules.js';
 import { OK } from './brain.js';
 import { MASKED_DIGIT, buildBrief, keypadDigits, keypadFieldLabel, shownKeys } from './brief.js';
@@ -34,6 +34,7 @@ import { UsageMeter, type UsageReporter } from '../core/credits/usage.js';
 import { roomState } from './user-on-call.js';
 import { AudioIO } from './voice/audio-io.js';
 import { chooseVoiceMode } from './voice/mode.js';
+import { listenToRoom, type RoomTrack } from './voice/room-listener.js';
 import type { CallSpeech } from './voice/speech.js';
 import { speechToSpeechActivity, type SpeechToSpeechConfig } from './realtime/index.js';
 
@@ -128,6 +129,10 @@ export class CallSession implements ActionHost {
   private room: UserOnCallHandle | undefined;
   /** The room was connected (user and target both in it): the call was carried, even if the agent never spoke. */
   private roomConnected = false;
+  /** What was said in the room before the agent took over, in order (the agent's brief carries it). */
+  private readonly roomLines: RoomLine[] = [];
+  /** Transcribing the room (./voice/room-listener.ts): settles once listening stopped and the last line is in. */
+  private roomHeard: Promise<void> | undefined;
   private finished!: () => void;
   /** Resolves when the call has reached an end state. */
   readonly done = new Promise<void>((r) => (this.finished = r));
@@ -148,7 +153,8 @@ export class CallSession implements ActionHost {
   }
 
   brief(): AgentBrief {
-    return buildBrief(this.req);
+    const brief = buildBrief(this.req);
+    return this.roomLines.length ? { ...brief, roomTranscript: [...this.roomLines] } : brief;
   }
 
   /** Takes ownership of the call and dials (or answers an inbound call). Returns once dialling has begun. */
@@ -217,12 +223,12 @@ export class CallSession implements ActionHost {
           voice: this.d.calls.voiceOf(this.req),
           ringTimeoutSeconds: this.req.ringTimeoutSeconds,
           onRoomChange: (status) => background(this.d.log, 'user-on-call change not recorded', this.onRoomChange(status), { callId: this.callId }),
-          // What the user says in the room is the user's line of the transcript (`operator`).
-          onUserSpeech: (text) => background(this.d.log, 'user line not recorded', this.rec({ type: 'transcript', role: 'operator', text }), { callId: this.callId }),
+          onUserSpeech: (text) => this.roomLine('user', text),
         },
         onEvent,
       );
       this.handle = this.room;
+      this.listenToRoom(this.room);
     } catch (err) {
       this.d.log.warn({ err, callId: this.callId }, 'user-on-call dial failed');
       await this.finish('failed', { reason: 'dial_failed', error: (err as Error).message });
@@ -254,6 +260,33 @@ export class CallSession implements ActionHost {
   }
 
   private lastRoomState: string | undefined;
+
+  /**
+   * A line said in the room: a line of the call's transcript (the user's is `operator`, the target's
+   * `callee`), and, before the takeover, part of what the agent is told the room said.
+   */
+  private roomLine(speaker: RoomLine['speaker'], text: string): void {
+    if (!this.activity) this.roomLines.push({ speaker, text });
+    const role = speaker === 'user' ? 'operator' : 'callee';
+    background(this.d.log, 'room line not recorded', this.rec({ type: 'transcript', role, text }), { callId: this.callId });
+  }
+
+  /** Where the room carries audio (Twilio's media fork) and speech is configured, both tracks are transcribed. */
+  private listenToRoom(room: UserOnCallHandle): void {
+    const speech = this.d.speech;
+    if (!speech) return;
+    const speakers: Record<RoomTrack, RoomLine['speaker']> = { inbound: 'callee', outbound: 'user' };
+    this.roomHeard = listenToRoom({
+      callId: this.callId,
+      frames: room.listen(),
+      stt: () => speech.stt(),
+      language: this.req.language,
+      endpointingMs: speech.turnTakingFor(this.req).endpointingMs,
+      onLine: (track, text) => this.roomLine(speakers[track], text),
+      usage: this.usage,
+      log: this.d.log,
+    });
+  }
 
   private roomIds() {
     return { callSid: this.call.sid, userCallSid: this.req.userOnCall?.userCallSid ?? '' };
@@ -399,6 +432,11 @@ export class CallSession implements ActionHost {
       await this.hangup('voicemail', 'agent');
       return;
     }
+    // Taking over a user-on-call room: the agent starts knowing what was said in it (listening stopped at activation).
+    if (this.roomHeard) {
+      await this.roomHeard;
+      if (this.closing) return;
+    }
     const activity = makeActivity();
     this.activity = activity;
     this.startTimers();
@@ -454,7 +492,9 @@ export class CallSession implements ActionHost {
       return;
     }
     if (!this.io && this.roomConnected && e.status !== 'failed') {
-      // A user-on-call room that ended before the agent took over: the user and the target talked.
+      // A user-on-call room that ended before the agent took over: the user and the target talked (their
+      // last lines, still being transcribed, belong to the call before it closes).
+      await this.roomHeard;
       await this.finish('completed', { reason: e.reason ?? (closedByUs ? this.outcome.reason : 'callee_hung_up') }, closedByUs ? this.outcome.closedBy : 'callee');
       return;
     }

@@ -65,6 +65,11 @@ export class FakeRecognizer {
     /** Silence that ends an utterance; undefined never ends one by silence. */
     public endpointingMs: number | undefined,
     private readonly partialEveryMs = 300,
+    /**
+     * Recognise each utterance by its sound instead of its order: the phrase whose fixture holds the
+     * utterance's first 20 ms of speech (several speakers on their own connections, in any order).
+     */
+    private readonly byAudio = false,
   ) {}
 
   get speaking(): boolean {
@@ -93,6 +98,7 @@ export class FakeRecognizer {
     if (isSpeech(window)) {
       if (!this.inUtterance) {
         this.inUtterance = true;
+        if (this.byAudio) this.recognise(window);
         this.utteranceStartMs = this.audioMs - 20;
         this.heardSpeechMs = 0;
         this.revealed = 0;
@@ -124,7 +130,12 @@ export class FakeRecognizer {
     return heard;
   }
 
-  private words(): string[] {
+  private recognise(window: Uint8Array): void {
+    const found = this.phrases.findIndex((p) => p.audio && Buffer.from(p.audio).indexOf(window) >= 0);
+    if (found >= 0) this.phraseIndex = found;
+  }
+
+    private words(): string[] {
     return (this.phrases[this.phraseIndex]?.text ?? '').split(/\s+/).filter(Boolean);
   }
 

@@ -51,6 +51,19 @@ function describeNow(now: Date): string {
   return `${day}, ${time} UTC`;
 }
 
+/**
+ * User-on-call: the client's operator talked with the callee before handing the call over; the agent goes on
+ * from there instead of starting the conversation again.
+ */
+function roomSection(lines: NonNullable<AgentBrief['roomTranscript']>): string {
+  const said = lines.map((l) => `- ${l.speaker === 'user' ? 'Your client' : 'The callee'}: ${l.text}`);
+  return (
+    '## Before you took over\nYour client was on this call with the callee and has handed it over to you. What was said so far:\n' +
+    `${said.join('\n')}\n` +
+    'Go on from there: do not start the conversation again, and do not ask for what was already answered.'
+  );
+}
+
 /** The system prompt for one turn, built from the brief as it is now (a live change applies at the next turn). */
 export function buildSystemPrompt(brief: AgentBrief, opts: SystemPromptOptions): string {
   const lang = languageName(brief.language);
@@ -81,6 +94,7 @@ export function buildSystemPrompt(brief: AgentBrief, opts: SystemPromptOptions):
     parts.push(`## Opening line\n${opening}: "${brief.greeting.trim()}"`);
   }
   if (brief.additionalPrompt.trim()) parts.push(`## Additional instructions\n${brief.additionalPrompt.trim()}`);
+  if (brief.roomTranscript?.length) parts.push(roomSection(brief.roomTranscript));
 
   parts.push(
     `## Language\nThe call is in ${lang}. Speak only ${lang}, even if the callee switches language, unless they ` +

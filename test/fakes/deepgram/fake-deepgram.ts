@@ -5,7 +5,7 @@
  * `SpeechStarted` (with `vad_events=true`), interim `Results` (with `interim_results=true`), a final `Results`
  * with `speech_final` after `endpointing` ms of silence, `UtteranceEnd` after `utterance_end_ms` without words,
  * `from_finalize` results on `Finalize`, and on `CloseStream` the last results, `Metadata` and a normal close.
- * What it hears is scripted by phrases (see ../stt-fake-common.ts).
+ * What it hears is scripted by phrases (see ../stt-fake-common.ts), in order or (`recogniseByAudio`) by sound.
  */
 import { randomUUID } from 'node:crypto';
 import { FakeRecognizer, Outbox, startWsFake, type FakePhrase, type Heard } from '../stt-fake-common.js';
@@ -14,6 +14,8 @@ export interface FakeDeepgramOptions {
   apiKey?: string;
   /** What the n-th utterance heard says, on every connection. */
   phrases?: FakePhrase[];
+  /** Each utterance is the phrase whose `audio` it is (FakeRecognizer's `byAudio`), not the n-th phrase. */
+  recogniseByAudio?: boolean;
   /** Delay before each message the fake sends (ms). */
   latencyMs?: number;
   /** Never set `speech_final` (a noisy line where endpointing does not fire): only `UtteranceEnd` ends turns. */
@@ -89,7 +91,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
       const endpointing = q.get('endpointing') === 'false' ? undefined : Number(q.get('endpointing') ?? 10);
       const utteranceEndMs = q.has('utterance_end_ms') ? Number(q.get('utterance_end_ms')) : undefined;
       // Without endpointing Deepgram still fixes spans (is_final); the fake fixes them after 300 ms of silence.
-      const rec = new FakeRecognizer(options.phrases ?? [], endpointing ?? 300);
+      const rec = new FakeRecognizer(options.phrases ?? [], endpointing ?? 300, undefined, options.recogniseByAudio);
       const requestId = randomUUID();
       let lastWordEndMs: number | undefined;
       /** Words of the current utterance already sent in an `is_final` span. */

@@ -48,6 +48,8 @@ export interface FakeCallee {
   onDigits?: (digits: string) => string | null;
   /** How many steps the phone rings (default 2). */
   ringSteps?: number;
+  /** Rings on (after `ringSteps`) until this holds: e.g. until another party is in the room it joins. */
+  answerWhen?: () => boolean;
   /**
    * What Twilio's answering-machine detection decides when the call asks for it (`MachineDetection`):
    * `human` (default), `machine_start`, `machine_end_beep`, `fax`, `unknown` … (protocols.md §1, AMD).
@@ -217,6 +219,11 @@ export class FakeTwilio {
   url = '';
   /** Milliseconds between the steps of a call (ringing, answer, replies). */
   stepMs = 20;
+  /**
+   * Line silence (μ-law 0xFF) a fork streams on each track after what was said, as a live leg goes on
+   * sending frames (speech-to-text endpointing needs it); 0 ends the audio with the speech.
+   */
+  forkSilenceMs = 0;
   /** Recordings by RecordingSid. */
   readonly recordings = new Map<string, FakeRecording>();
   /** How many media requests are answered 404 (still processing) before the media is served. */
@@ -562,6 +569,8 @@ export class FakeTwilio {
       inbound: this.callees[call.to]?.audio?.greeting ?? Buffer.alloc(0),
       outbound: Buffer.concat(others.map((sid) => this.callees[this.calls.get(sid)?.to ?? '']?.audio?.greeting ?? Buffer.alloc(0))),
     };
+    const silence = Buffer.alloc(this.forkSilenceMs * 8, 0xff);
+    for (const t of tracks) if (audio[t].length) audio[t] = Buffer.concat([audio[t], silence]);
     // Both tracks flow at once: their 20 ms frames interleave.
     const frames = Math.max(...tracks.map((t) => Math.ceil(audio[t].length / 160)));
     for (let i = 0; i < frames; i++) {
@@ -722,6 +731,7 @@ export class FakeTwilio {
       await wait();
       await callback('ringing');
       await wait(callee.ringSteps ?? 2);
+      while (!ended && callee.answerWhen && !callee.answerWhen()) await wait();
       if (ended) return;
       if (loop) {
         // The number rings its Voice URL; this end is answered once that end is.
