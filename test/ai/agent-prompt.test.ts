@@ -18,6 +18,18 @@ function brief(over: Partial<StartCallFields> = {}) {
 }
 
 describe('system prompt', () => {
+  it('tells an agent taking over a user-on-call room what was said there, by whom, in order; nothing without it', () => {
+    const roomTranscript = [
+      { speaker: 'callee' as const, text: 'City Clinic, Maria speaking.' },
+      { speaker: 'user' as const, text: 'Hi, I would like to book a check-up.' },
+    ];
+    const p = buildSystemPrompt({ ...brief(), roomTranscript }, { inlineCommands: false });
+    expect(p).toContain('## Before you took over');
+    expect(p).toContain('- The callee: City Clinic, Maria speaking.\n- Your client: Hi, I would like to book a check-up.');
+    expect(p).toMatch(/do not start the conversation again/);
+    expect(buildSystemPrompt(brief(), { inlineCommands: false })).not.toContain('Before you took over');
+  });
+
   it('states the task, the additional prompt and the language (Swedish by default)', () => {
     const p = buildSystemPrompt(brief({ additional_prompt: 'Be brief.' }), { inlineCommands: false });
     expect(p).toContain('Confirm my booking for Tuesday at 7 pm');

@@ -13,9 +13,8 @@
  * leg `inbound` is the target's voice and `outbound` what the target hears: the room, i.e. the user.
  * The frames reach the engine through `listen()`; nothing is ever sent back on a fork. Activation stops
  * the fork (`POST …/Streams/{sid}.json Status=stopped`) before the target is moved to the agent; the
- * target's leg ending ends it too. What the engine does with the audio (transcripts, context for the
- * agent at takeover) comes with the voice pipeline; until then the agent still starts from what it is
- * told at activation (task, additional prompt).
+ * target's leg ending ends it too. The engine transcribes both tracks, and the agent takes over knowing
+ * what was said (src/engine/voice/room-listener.ts).
  *
  * Three-way (`activate` with `dropUser: false`, where the carrier has an agent number): the target stays in
  * the room, and the agent joins it as a third leg (`ConferenceHost.agentLoop`): its channel comes with that
