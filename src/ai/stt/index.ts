@@ -1,10 +1,13 @@
 /**
  * Picks and builds the speech-to-text of audio calls from the configuration (STT_PROVIDER, docs/voice.md).
  */
-import type { SpeechConfig } from '../../config/index.js';
+import type { ProviderAccount, SpeechConfig } from '../../config/index.js';
+import { DeepgramStt } from './deepgram/index.js';
+import { OpenAiStt } from './openai/index.js';
 import type { SpeechToText, SttProvider } from './stt.js';
 
 export type { SpeechToText, SttEvent, SttOptions, SttProvider, SttStream } from './stt.js';
+export { SttError, type SttErrorKind } from './errors.js';
 
 /** `auto`: Deepgram when configured, else OpenAI when configured, else the offline recogniser. */
 export function chooseStt(speech: SpeechConfig): SttProvider {
@@ -16,7 +19,17 @@ export function chooseStt(speech: SpeechConfig): SttProvider {
 export function createStt(speech: SpeechConfig): SpeechToText {
   const provider = chooseStt(speech);
   switch (provider) {
+    case 'deepgram':
+      return new DeepgramStt(configured(speech.deepgram, 'DEEPGRAM_API_KEY'));
+    case 'openai':
+      return new OpenAiStt(configured(speech.openai, 'OPENAI_API_KEY'));
     default:
       throw new Error(`speech-to-text provider ${provider} is not available in this build`);
   }
+}
+
+/** The provider's account; config/index.ts already refuses to start without it, so this is a guard for other callers. */
+function configured(account: ProviderAccount | undefined, variable: string): ProviderAccount {
+  if (!account) throw new Error(`speech-to-text provider needs ${variable}`);
+  return account;
 }

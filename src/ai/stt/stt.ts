@@ -26,7 +26,10 @@ export type SttEvent =
   | { type: 'speech_started' }
   /**
    * A transcript. Interim ones (`final: false`) are superseded by later ones; a final one is fixed. `endOfTurn`:
-   * the speaker paused long enough (endpointing) — the utterance is over and the agent may answer.
+   * the speaker paused long enough (endpointing) — the utterance is over and the agent may answer. Finals are
+   * consecutive pieces: the utterance is the texts of its finals joined with spaces, an interim covers what
+   * follows its last final, and the one `endOfTurn` event of an utterance carries its last piece (empty when
+   * the earlier finals already said it all).
    */
   | { type: 'transcript'; text: string; final: boolean; endOfTurn: boolean }
   /** The stream failed (the connection dropped, the provider refused the audio); no more events follow. */

@@ -1,0 +1,228 @@
+/**
+ * The part every WebSocket speech-to-text adapter shares (Deepgram live, OpenAI transcription): connect with
+ * headers, hold the callee's audio while the socket opens, count the audio sent (billing), keep events until
+ * the listener is attached, turn a refused handshake or a dropped socket into one classified `error` event,
+ * and close within a bounded wait. An adapter says only what its wire differs in: how a frame is encoded,
+ * what it sends on open, on flush and on close, and how it reads the provider's messages.
+ *
+ * Own code over `ws` rather than the providers' SDKs: see docs/voice.md "Speech-to-text providers".
+ */
+import type { IncomingMessage } from 'node:http';
+import WebSocket from 'ws';
+import { classifyClose, classifyHandshake, classifyNetwork, type SttError } from './errors.js';
+import type { SttEvent, SttStream } from './stt.js';
+
+/** G.711 μ-law at 8 kHz: one byte a sample. */
+export const MULAW_BYTES_PER_SECOND = 8000;
+
+/** Audio held while the socket connects, at most 10 s: older audio is dropped (a late transcript of it is no use). */
+const MAX_PENDING_BYTES = 10 * MULAW_BYTES_PER_SECOND;
+/** Events held until the listener is attached; the oldest is dropped beyond this (a listener that never comes). */
+const MAX_BUFFERED_EVENTS = 1000;
+/** Characters of a refused handshake's body kept as the error's cause. */
+const MAX_ERROR_BODY = 2000;
+
+export interface SocketConnection {
+  url: string;
+  headers: Record<string, string>;
+  /** Response header carrying the provider's request id (`dg-request-id`, `x-request-id`). */
+  requestIdHeader: string;
+  /** Header that explains a refused handshake, when the provider sends one (Deepgram's `dg-error`). */
+  errorHeader?: string;
+  /** Longest wait for the handshake. */
+  connectTimeoutMs: number;
+  /** Longest wait for the last transcript once `close()` is called. */
+  closeTimeoutMs: number;
+}
+
+export abstract class SocketSttStream implements SttStream {
+  private readonly socket: WebSocket;
+  private listener: ((event: SttEvent) => void) | undefined;
+  private buffered: SttEvent[] = [];
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private flushOnOpen = false;
+  private sentBytes = 0;
+  private failed = false;
+  private closeRequested = false;
+  private closing: Promise<void> | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly ended: Promise<void>;
+  /** When audio or a message was last sent (Deepgram's keep-alive sends only when nothing else was). */
+  protected lastSentAt = Date.now();
+
+  constructor(private readonly connection: SocketConnection) {
+    let markEnded!: () => void;
+    this.ended = new Promise((resolve) => (markEnded = resolve));
+    this.socket = new WebSocket(connection.url, { headers: connection.headers, handshakeTimeout: connection.connectTimeoutMs });
+    this.socket.on('open', () => this.onOpen());
+    this.socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    this.socket.on('unexpected-response', (_req, res) => this.onRefused(res));
+    this.socket.on('error', (err) => this.fail(classifyNetwork(err)));
+    this.socket.on('close', (code, reason) => {
+      for (const t of this.timers) clearInterval(t);
+      if (this.closeRequested) this.closedByRequest();
+      else this.fail(classifyClose(code, reason.toString()));
+      markEnded();
+    });
+  }
+
+  /** Encodes one μ-law frame for the wire (binary as is, or base64 inside JSON). */
+  protected abstract encode(frame: Uint8Array): string | Uint8Array;
+  /** The socket is open: send the session's settings, start timers. Audio held so far is sent right after. */
+  protected abstract opened(): void;
+  /** One message from the provider (text frames as a string). */
+  protected abstract receive(message: string | Buffer): void;
+  /** Ask the provider for the final transcript of the audio so far. */
+  protected abstract requestFlush(): void;
+  /** Start closing: flush and, when the provider has answered, `hangUp()` (or let the provider close). */
+  protected abstract requestClose(): void;
+  /** The socket closed after `close()`: emit what the provider left unfinished. */
+  protected closedByRequest(): void {}
+
+  get audioSeconds(): number {
+    return this.sentBytes / MULAW_BYTES_PER_SECOND;
+  }
+
+  push(frame: Uint8Array): void {
+    if (this.failed || this.closeRequested || frame.length === 0) return;
+    if (this.socket.readyState === WebSocket.OPEN) return this.sendAudio(frame);
+    if (this.socket.readyState !== WebSocket.CONNECTING) return;
+    this.pending.push(frame);
+    this.pendingBytes += frame.length;
+    while (this.pendingBytes > MAX_PENDING_BYTES) this.pendingBytes -= this.pending.shift()!.length;
+  }
+
+  flush(): void {
+    if (this.failed || this.closeRequested) return;
+    if (this.socket.readyState === WebSocket.OPEN) this.requestFlush();
+    else this.flushOnOpen = true;
+  }
+
+  onEvent(listener: (event: SttEvent) => void): void {
+    this.listener = listener;
+    const held = this.buffered;
+    this.buffered = [];
+    for (const event of held) this.deliver(event);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.closeRequested = true;
+    // Still connecting: `onOpen` sends the held audio, then asks to close.
+    if (this.socket.readyState === WebSocket.OPEN) this.requestClose();
+    const bound = this.connection.closeTimeoutMs + (this.socket.readyState === WebSocket.CONNECTING ? this.connection.connectTimeoutMs : 0);
+    const timer = setTimeout(() => this.socket.terminate(), bound);
+    await this.ended;
+    clearTimeout(timer);
+  }
+
+  /** Sends a control or settings message (dropped when the socket is not open: nothing would read it). */
+  protected send(message: string | Uint8Array): void {
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    this.lastSentAt = Date.now();
+    this.socket.send(message);
+  }
+
+  /** Closes the socket normally (the adapter has every transcript it waited for). */
+  protected hangUp(): void {
+    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) this.socket.close(1000);
+  }
+
+  /** Runs `fn` every `ms` while the socket lives. */
+  protected every(ms: number, fn: () => void): void {
+    const timer = setInterval(fn, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  /** Hands an event to the listener, or holds it until one is attached. Nothing follows an error. */
+  protected emit(event: SttEvent): void {
+    if (this.failed) return;
+    if (event.type === 'error') this.failed = true;
+    if (this.listener) this.deliver(event);
+    else {
+      this.buffered.push(event);
+      if (this.buffered.length > MAX_BUFFERED_EVENTS) this.buffered.shift();
+    }
+  }
+
+  /** The stream failed: one `error` event, then the socket is dropped. */
+  protected fail(error: SttError | Error): void {
+    if (this.failed || this.closeRequested) {
+      // After close() a dropped socket is how the stream ends anyway; the caller is no longer listening for faults.
+      if (this.socket.readyState !== WebSocket.CLOSED) this.socket.terminate();
+      return;
+    }
+    this.emit({ type: 'error', error });
+    this.socket.terminate();
+  }
+
+  private deliver(event: SttEvent): void {
+    try {
+      this.listener!(event);
+    } catch {
+      // The listener must not throw (stt.ts); if it does, a socket handler is no place to crash the process from.
+    }
+  }
+
+  private sendAudio(frame: Uint8Array): void {
+    this.send(this.encode(frame));
+    this.sentBytes += frame.length;
+  }
+
+  private onOpen(): void {
+    this.opened();
+    const held = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    for (const frame of held) this.sendAudio(frame);
+    if (this.flushOnOpen && !this.closeRequested) this.requestFlush();
+    if (this.closeRequested) this.requestClose();
+  }
+
+  private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    try {
+      this.receive(isBinary ? buf : buf.toString('utf8'));
+    } catch (err) {
+      // A message we cannot read (not JSON, an unexpected shape) means we no longer know what was said.
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** The provider answered the upgrade with an HTTP status (bad key, bad parameter, quota…). */
+  private onRefused(res: IncomingMessage): void {
+    const status = res.statusCode ?? 0;
+    const header = (name: string | undefined) => {
+      const v = name ? res.headers[name.toLowerCase()] : undefined;
+      return Array.isArray(v) ? v[0] : v;
+    };
+    let body = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      if (body.length < MAX_ERROR_BODY) body += chunk;
+    });
+    // fail() terminates the socket, which aborts the refused request.
+    const refuse = () => this.fail(classifyHandshake(status, header(this.connection.errorHeader) ?? body, header(this.connection.requestIdHeader)));
+    res.on('end', refuse);
+    res.on('error', refuse);
+  }
+}
+
+/**
+ * The WebSocket URL of `path` under a provider's base URL: `http(s)` becomes `ws(s)` (configuration may give
+ * either), the base's own path is kept (`https://api.openai.com/v1` + `/realtime`).
+ */
+export function socketUrl(baseUrl: string, path: string, query: Record<string, string>): string {
+  const url = new URL(baseUrl);
+  if (url.protocol === 'http:') url.protocol = 'ws:';
+  else if (url.protocol === 'https:') url.protocol = 'wss:';
+  url.pathname = url.pathname.replace(/\/+$/, '') + path;
+  for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+  return url.toString();
+}

@@ -1,0 +1,103 @@
+/**
+ * The OpenAI streaming transcription adapter against the fake Realtime transcription server
+ * (test/fakes/openai-transcription/): `?intent=transcription`, Bearer auth, a GA `session.update` of type
+ * `transcription`, base64 μ-law appends, server VAD events, transcription deltas and completions.
+ * The behaviour every adapter shares is in ./stt.contract.ts; here, what is OpenAI's own.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { OpenAiStt } from '../../../src/ai/stt/openai/index.js';
+import type { SttOptions, SttStream } from '../../../src/ai/stt/stt.js';
+import {
+  startFakeOpenAiTranscription,
+  type FakeOpenAiTranscription,
+  type FakeOpenAiTranscriptionOptions,
+} from '../../fakes/openai-transcription/fake-openai-transcription.js';
+import { sttContract } from './stt.contract.js';
+import { errors, GREETING, MENU, record, speak, turns, until, utterances } from './stt-test-helpers.js';
+
+const KEY = 'sk-test-key';
+
+sttContract('OpenAI transcription', {
+  async start({ phrases, latencyMs, badKey }) {
+    const fake = await startFakeOpenAiTranscription({ apiKey: KEY, phrases, latencyMs });
+    return { stt: new OpenAiStt({ apiKey: badKey ? 'wrong' : KEY, baseUrl: fake.url }), close: fake.close };
+  },
+});
+
+describe('OpenAI streaming transcription', () => {
+  let fake: FakeOpenAiTranscription | undefined;
+  let streams: SttStream[] = [];
+
+  afterEach(async () => {
+    await Promise.all(streams.map((s) => s.close()));
+    streams = [];
+    await fake?.close();
+    fake = undefined;
+  });
+
+  async function open(fakeOptions: FakeOpenAiTranscriptionOptions = {}, sttOptions: Partial<SttOptions> = {}) {
+    fake = await startFakeOpenAiTranscription({ apiKey: KEY, phrases: [GREETING, MENU], ...fakeOptions });
+    const stream = new OpenAiStt({ apiKey: KEY, baseUrl: fake.url }).stream({ language: 'en', endpointingMs: 300, interim: true, ...sttOptions });
+    streams.push(stream);
+    return { stream, events: record(stream), fake };
+  }
+
+  it('opens a GA transcription session: μ-law in, the model, the language and endpointing as VAD silence', async () => {
+    const { fake } = await open({}, { language: 'sv-SE', endpointingMs: 450 });
+    await until(async () => fake.connections[0]?.sessions.length === 1, 15_000, 'session.update');
+    const c = fake.connections[0]!;
+    expect(c.query.get('intent')).toBe('transcription');
+    expect(c.authorization).toBe(`Bearer ${KEY}`);
+    expect(c.betaHeader).toBeUndefined();
+    expect(c.sessions[0]).toEqual({
+      type: 'transcription',
+      audio: {
+        input: {
+          format: { type: 'audio/pcmu' },
+          transcription: { model: 'gpt-4o-mini-transcribe', language: 'sv' },
+          turn_detection: { type: 'server_vad', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 450 },
+        },
+      },
+    });
+  });
+
+  it('flush commits the input buffer; a flush with no speech heard commits nothing', async () => {
+    const { stream, events, fake } = await open({}, { endpointingMs: 5000 });
+    stream.flush();
+    speak(stream, GREETING.audio);
+    await until(async () => events.some((e) => e.type === 'speech_started'), 15_000, 'speech_started');
+    stream.flush();
+    await until(async () => turns(events).length === 1, 15_000, 'end of turn');
+    expect(fake.connections[0]!.commits).toBe(1);
+  });
+
+  it('close waits for transcripts still coming after the server VAD committed', async () => {
+    const { stream, events, fake } = await open({ latencyMs: 20 });
+    speak(stream, GREETING.audio, 500);
+    await stream.close(); // before the server has reported anything
+    expect(utterances(events)).toEqual([GREETING.text]);
+    expect(fake.connections[0]!.audioBytes).toBe(GREETING.audio.length + 4000);
+    await until(async () => fake.connections[0]!.closed, 15_000, 'socket closed');
+  });
+
+  it('a refused handshake keeps OpenAI’s error and request id', async () => {
+    fake = await startFakeOpenAiTranscription({ apiKey: KEY });
+    const stream = new OpenAiStt({ apiKey: 'wrong', baseUrl: fake.url }).stream({ language: 'en', endpointingMs: 300, interim: true });
+    streams.push(stream);
+    const events = record(stream);
+    await until(async () => errors(events).length > 0, 15_000, 'error event');
+    const error = errors(events)[0]!.error;
+    expect(error).toMatchObject({ requestId: 'req_fake_refused' });
+    expect(String((error.cause as Error).message)).toContain('invalid_api_key');
+  });
+
+  it('a session OpenAI rejects (an unsupported language) becomes a bad-request error event', async () => {
+    const { stream, events } = await open({
+      sessionError: { code: 'invalid_value', message: "Invalid value: 'xx'.", param: 'session.audio.input.transcription.language' },
+    });
+    speak(stream, GREETING.audio, 500);
+    await until(async () => errors(events).length > 0, 15_000, 'error event');
+    expect(errors(events)[0]!.error).toMatchObject({ kind: 'bad_request', retryable: false });
+    expect(events.at(-1)!.type).toBe('error');
+  });
+});
