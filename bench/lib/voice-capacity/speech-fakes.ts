@@ -1,12 +1,14 @@
 /**
  * The voice capacity bench's speech providers, on their real wires (protocols.md §8, §9) and at real time:
  *
- * - Deepgram live (`GET /v1/listen` upgraded): the recogniser of test/fakes (speech found by energy in the
- *   μ-law it receives, an utterance ended after the `endpointing` ms the server asked for), so a final comes
- *   after the callee's silence as the audio arrives, plus `latency.sttMs`. Interim `Results` every 300 ms
- *   of speech and `SpeechStarted` when asked for. It reads the call's tag (./tag.ts) to tell the driver when
- *   it sent each call's end of turn. Not test/fakes/deepgram itself: that one keeps every message it sends
- *   (for assertions) and cannot say which call a connection carries.
+ * - Deepgram live (`GET /v1/listen` upgraded): speech is any 20 ms of the μ-law received with a sample away
+ *   from zero amplitude (the driver's silence is exactly zero), an utterance ends after the `endpointing` ms
+ *   of silence the server asked for, so a final comes after the callee's silence as the audio arrives, plus
+ *   `latency.sttMs`. Interim `Results` every 300 ms of speech and `SpeechStarted` when asked for. It reads
+ *   the call's tag (./tag.ts) to tell the driver when it sent each call's end of turn. Not
+ *   test/fakes/deepgram: that one keeps every message it sends (for assertions), decodes every window to
+ *   measure its energy (a thousand calls of that would load the driver's core more than the server's), and
+ *   cannot say which call a connection carries.
  * - ElevenLabs streaming (`POST /v1/text-to-speech/{voice}/stream?output_format=ulaw_8000`): after
  *   `latency.ttsFirstMs`, 60 ms of μ-law a character of text, in 100 ms chunks written `latency.ttsSpeed`
  *   times faster than real time (ElevenLabs flash streams faster than it plays).
@@ -16,7 +18,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { FakeRecognizer, startWsFake, type FakePhrase, type WsFake } from '../../../test/fakes/stt-fake-common.js';
+import { startWsFake, type WsFake } from '../../../test/fakes/stt-fake-common.js';
 import { findTag } from './tag.js';
 
 export interface Latency {
@@ -34,9 +36,47 @@ export const API_KEYS = { deepgram: 'bench-deepgram-key', elevenlabs: 'bench-ele
 
 const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
 
-export async function startDeepgram(latency: Latency, phrase: FakePhrase, onFinal: (idx: number, at: number) => void): Promise<WsFake> {
-  // The callee says the same phrase every turn, for as long as the call lasts.
-  const phrases = new Array<FakePhrase>(100_000).fill(phrase);
+/** μ-law codes 0x70–0x7F and 0xF0–0xFF are within ±31 of zero: below any speech. */
+function sounds(audio: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if ((audio[i] & 0x7f) < 0x70) return true;
+  return false;
+}
+
+/** Where speech starts and ends in a stream of μ-law, 20 ms at a time, ending an utterance after `endpointingMs` of silence. */
+class Endpointer {
+  audioMs = 0;
+  private startMs = -1;
+  private lastSoundMs = 0;
+  private nextPartialMs = 0;
+  constructor(private readonly endpointingMs: number) {}
+
+  /** What this much audio did: started speech, a partial moment, or an utterance's end (with its span). */
+  push(audio: Buffer, on: (e: 'started' | 'partial' | 'ended', startMs: number, endMs: number) => void): void {
+    for (let i = 0; i + 160 <= audio.length; i += 160) {
+      this.audioMs += 20;
+      if (sounds(audio, i, i + 160)) {
+        if (this.startMs < 0) {
+          this.startMs = this.audioMs - 20;
+          this.nextPartialMs = this.startMs + 300;
+          on('started', this.startMs, this.audioMs);
+        }
+        this.lastSoundMs = this.audioMs;
+        if (this.audioMs >= this.nextPartialMs) {
+          this.nextPartialMs += 300;
+          on('partial', this.startMs, this.audioMs);
+        }
+      } else if (this.startMs >= 0 && this.audioMs - this.lastSoundMs >= this.endpointingMs) {
+        on('ended', this.startMs, this.lastSoundMs);
+        this.startMs = -1;
+      }
+    }
+  }
+}
+
+export async function startDeepgram(latency: Latency, phrase: { text: string; audioMs: number }, onFinal: (idx: number, at: number) => void): Promise<WsFake> {
+  const words = phrase.text.split(' ');
+  /** The phrase's words heard by `ms` into it (in proportion). */
+  const heard = (ms: number) => words.slice(0, Math.max(1, Math.ceil((words.length * ms) / phrase.audioMs))).join(' ');
   return startWsFake(
     (req, url) => {
       if (url.pathname !== '/v1/listen') return { status: 404, body: '{"err_code":"NOT_FOUND"}' };
@@ -45,7 +85,7 @@ export async function startDeepgram(latency: Latency, phrase: FakePhrase, onFina
     },
     (ws, _req, url) => {
       const q = url.searchParams;
-      const rec = new FakeRecognizer(phrases, Number(q.get('endpointing') ?? 10));
+      const rec = new Endpointer(Number(q.get('endpointing') ?? 10));
       const requestId = randomUUID();
       let idx: number | undefined;
       const send = (m: object, then?: () => void) =>
@@ -78,16 +118,16 @@ export async function startDeepgram(latency: Latency, phrase: FakePhrase, onFina
           return;
         }
         idx ??= findTag(buf);
-        for (const heard of rec.push(buf)) {
-          if (heard.type === 'speech_started') {
-            if (q.get('vad_events') === 'true') send({ type: 'SpeechStarted', channel: [0], timestamp: heard.atMs / 1000 });
-          } else if (heard.type === 'partial') {
-            if (q.get('interim_results') === 'true') results(heard.text, heard.startMs, heard.atMs, false, false);
+        rec.push(buf, (e, startMs, endMs) => {
+          if (e === 'started') {
+            if (q.get('vad_events') === 'true') send({ type: 'SpeechStarted', channel: [0], timestamp: startMs / 1000 });
+          } else if (e === 'partial') {
+            if (q.get('interim_results') === 'true') results(heard(endMs - startMs), startMs, endMs, false, false);
           } else {
             const call = idx;
-            results(heard.text, heard.startMs, heard.endMs, true, true, () => call !== undefined && onFinal(call, performance.now()));
+            results(phrase.text, startMs, endMs, true, true, () => call !== undefined && onFinal(call, performance.now()));
           }
-        }
+        });
       });
     },
   );

@@ -34,6 +34,8 @@ export interface DriverOptions {
   quietMs: number;
   /** No reply this long after the phrase: the turn is missed and the callee speaks again. */
   replyTimeoutMs: number;
+  /** How long the phone rings before the callee answers. */
+  ringMs: number;
   /** A call's first phrase starts up to this long after its stream (random), so calls do not speak in step. */
   spreadMs: number;
 }
@@ -85,8 +87,8 @@ export class TwilioDriver {
   private t0 = 0;
   private ticks = 0;
   private w: Window = emptyWindow();
-  /** Calls whose socket closed without the driver ending them. */
-  lost = 0;
+  /** Calls whose socket closed without the driver ending them, or that never got one: why, counted. */
+  readonly lostWhy = new Map<string, number>();
   private nextIdx = 0;
 
   constructor(private readonly o: DriverOptions) {
@@ -170,10 +172,10 @@ export class TwilioDriver {
   }
 
   /** Switchboard's messages on a stream: media frames are timed, marks echoed (the audio before them has arrived at real time). */
-  private onMessage(c: Call, data: string): void {
+  private onMessage(c: Call, data: Buffer): void {
     if (data.includes('"event":"media"')) return this.outbound(c);
     if (!data.includes('"event":"mark"')) return;
-    const m = JSON.parse(data) as { mark?: { name?: string } };
+    const m = JSON.parse(data.toString()) as { mark?: { name?: string } };
     c.ws!.send(JSON.stringify({ event: 'mark', sequenceNumber: String(++c.seq), streamSid: c.streamSid, mark: { name: String(m.mark?.name) } }));
   }
 
@@ -207,7 +209,8 @@ export class TwilioDriver {
     if (req.method === 'POST' && path === `${base}/Calls.json`) {
       const c = this.newCall();
       json(201, this.resource(c, form, 'queued'));
-      setImmediate(() => void this.answer(c, form).catch(() => this.end(c)));
+      // The phone rings a while first (the server learns the call's sid from this answer meanwhile).
+      setTimeout(() => void this.answer(c, form).catch((err: Error) => this.lose(c, `answer failed: ${err.message.slice(0, 120)}`)), this.o.ringMs);
       return;
     }
     const m = new RegExp(`^${base}/Calls/(CA[0-9a-f]{32})\\.json$`).exec(path);
@@ -255,20 +258,20 @@ export class TwilioDriver {
     });
     const twiml = await r.text();
     const s = /<Stream\s([^>]*?)\/?>([\s\S]*?)(<\/Stream>|$)/.exec(twiml);
+    if (!s && twiml.includes('<ConversationRelay')) throw new Error('the call is in text mode (ConversationRelay): the server has no text-to-speech for the call\'s voice (ElevenLabs adapter and voice rules)');
     if (!s) throw new Error(`no <Stream> in the call's TwiML: ${twiml.slice(0, 200)}`);
     const url = unxml(/url="([^"]*)"/.exec(s[1])?.[1] ?? '');
     const customParameters = Object.fromEntries([...s[2].matchAll(/<Parameter\s+name="([^"]*)"\s+value="([^"]*)"\s*\/>/g)].map((p) => [unxml(p[1]), unxml(p[2])]));
-    const ws = new WebSocket(url, { headers: { 'x-twilio-signature': twilioSignature(this.o.authToken, url) }, perMessageDeflate: false });
+    // A zero masking key: ws then skips masking (the load's own CPU is what the bench must keep small; the
+    // server unmasks either way). Masking guards browsers' proxies, and this client is no browser.
+    const ws = new WebSocket(url, { headers: { 'x-twilio-signature': twilioSignature(this.o.authToken, url) }, perMessageDeflate: false, generateMask: (mask) => void mask.fill(0) });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
     ws.on('error', () => undefined);
-    ws.on('message', (data) => this.onMessage(c, String(data)));
-    ws.on('close', () => {
-      if (!c.over) this.lost++;
-      c.over = true;
-    });
+    ws.on('message', (data) => this.onMessage(c, data as Buffer));
+    ws.on('close', (code, reason) => this.lose(c, `stream closed ${code} ${String(reason)}`));
     ws.send(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
     ws.send(JSON.stringify({
       event: 'start',
@@ -284,16 +287,23 @@ export class TwilioDriver {
 
   private hangUp(c: Call): void {
     if (c.over) return;
-    c.over = true;
+    this.lose(c, 'the server hung up');
     if (c.ws?.readyState === WebSocket.OPEN) {
       c.ws.send(JSON.stringify({ event: 'stop', sequenceNumber: String(++c.seq), streamSid: c.streamSid, stop: { accountSid: this.o.accountSid, callSid: c.sid } }));
       c.ws.close(1000);
     }
   }
 
-  private end(c: Call): void {
+  get lost(): number {
+    let n = 0;
+    for (const v of this.lostWhy.values()) n += v;
+    return n;
+  }
+
+  private lose(c: Call, why: string): void {
+    if (c.over) return;
     c.over = true;
-    this.lost++;
+    this.lostWhy.set(why, (this.lostWhy.get(why) ?? 0) + 1);
   }
 
   private resource(c: Call, form: Record<string, string>, status: string) {
