@@ -5,7 +5,7 @@
 import type { SessionObserver } from './engine/events.js';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
-import type { Config } from './config/index.js';
+import type { Config, ProviderAccount } from './config/index.js';
 import { openBus, type Bus } from './bus/index.js';
 import { createCore, DIAL_JOB, NodeLeases, RECORDING_JOBS, TASK_JOB, type Core, type DialJob, type RecordingStorage } from './core/index.js';
 
@@ -32,6 +32,8 @@ import { RulesBrain } from './ai/rules/index.js';
 import { LlmBrain, summarizeCall } from './ai/agent/index.js';
 import { createLlm, meteredLlm, withRetries, type Llm } from './ai/llm/index.js';
 import { Metrics } from './metrics/index.js';
+import { addElevenLabsVoice } from './ai/tts/elevenlabs/index.js';
+import type { CloneVoice } from './core/index.js';
 import type { Summarizer } from './engine/call-session.js';
 import { buildServer } from './server.js';
 
@@ -167,6 +169,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
       : undefined,
     fetchRecording: carrier.capabilities.recording && carrier.fetchRecording ? carrier.fetchRecording.bind(carrier) : undefined,
     recordingStorage: o.recordingStorage,
+    cloneVoice: config.speech.elevenlabs ? cloneWith(config.speech.elevenlabs) : undefined,
   });
   registerWebhookDelivery(jobs, { db: store.db, config, log });
   // Recordings: the carrier announces each one once it has it; a durable job fetches and stores it.
@@ -187,7 +190,9 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     nodeId: config.nodeId,
     observe: o.sessionObserver,
     calendar: core.calendar,
-    speech: o.speech === null ? undefined : (o.speech ?? speechFromConfig(config.speech)),
+    speech: o.speech === null ? undefined : (o.speech ?? speechFromConfig(config.speech, (req) => core.calls.voiceOf(req))),
+    // VOICE_ENGINE=realtime: audio calls are carried by OpenAI Realtime (docs/voice.md "Speech-to-speech").
+    speechToSpeech: config.speech.engine === 'realtime' && config.speech.openai ? { ...config.speech.openai, settings: config.speech.realtime } : undefined,
     maxConcurrent: config.maxConcurrentCalls,
     routeInbound: (from, to) => routeInbound(core, from, to),
     onLineFree: () => inBackground(() => dialJobs.wake()),
@@ -290,6 +295,11 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
  * The rate limiter's Redis client. It never queues (a request is not held while Redis is away: the limiter
  * lets it through, `skipOnError`), reconnects by itself, and its connection errors are logged, not thrown.
  */
+/** ElevenLabs instant voice cloning for the core (POST /v1/elevenlabs/voices). */
+function cloneWith(account: ProviderAccount): CloneVoice {
+  return (input) => addElevenLabsVoice(account, { name: input.name, files: input.files, removeBackgroundNoise: input.removeBackgroundNoise });
+}
+
 function rateLimitClient(url: string, log: Logger): Redis {
   const r = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   r.on('error', (err: Error) => log.warn({ err }, 'rate limit redis connection error'));

@@ -31,6 +31,32 @@ export interface CarrierCapabilities {
   userOnCallThreeWay?: boolean;
   /** Records calls that ask for it (`record`) and hands the recording over (`onRecording`, `fetchRecording`). */
   recording?: boolean;
+  /**
+   * Text-mode carriers whose speech the callee hears (ConversationRelay): the voices they synthesise
+   * themselves, by provider. A call whose voice is not among them runs in audio mode (the engine speaks).
+   * Absent: the carrier's text mode is not heard as audio (the simulated network), so any voice will do.
+   */
+  textVoices?: TextVoices;
+}
+
+/**
+ * By provider (`elevenlabs`, …): the models a text-mode carrier's own synthesis takes (any when absent) and
+ * the voice settings it can carry (none when absent).
+ */
+export type TextVoices = Readonly<Record<string, { models?: readonly string[]; settings?: readonly (keyof NonNullable<CarrierVoice['settings']>)[] }>>;
+
+/**
+ * The voice a call speaks with (core/voice resolves it from the call's fields), as plain data: for carriers
+ * that synthesise speech themselves in text mode.
+ */
+export interface CarrierVoice {
+  /** `openai`, `elevenlabs`, `azure`, `espeak`. */
+  provider: string;
+  /** The provider's voice id or name. */
+  voice: string;
+  model?: string;
+  /** ElevenLabs voice settings (an agent's `voice_settings`). */
+  settings?: { stability?: number; similarityBoost?: number; style?: number; useSpeakerBoost?: boolean; speed?: number };
 }
 
 /**
@@ -58,6 +84,8 @@ export interface UserOnCallRequest {
   from?: string;
   /** BCP 47-ish language code the agent speaks after activation. */
   language: string;
+  /** The voice the agent speaks with after activation (as in DialRequest). */
+  voice?: CarrierVoice;
   /** Seconds each leg rings before giving up. */
   ringTimeoutSeconds?: number;
   /**
@@ -175,6 +203,8 @@ export interface DialRequest {
    * an AudioChannel; carriers with the `mediaStream` capability). The engine asks for text only, for now.
    */
   voiceMode?: VoiceMode;
+  /** The call's voice, for a text-mode carrier that synthesises speech itself (`textVoices`). */
+  voice?: CarrierVoice;
 }
 
 /** How a call's speech is carried: as text (the carrier does speech) or as audio frames (the engine does). */
@@ -285,6 +315,8 @@ export interface AnswerRequest {
   record: boolean;
   /** As in DialRequest (default `text`). */
   voiceMode?: VoiceMode;
+  /** As in DialRequest. */
+  voice?: CarrierVoice;
 }
 
 /**

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { RatesFileError, readRatesFile, DEFAULT_RATES, type BillingConfig } from './billing.js';
+import { REALTIME_MODELS, type RealtimeModel } from '../ai/realtime/protocol.js';
 
 export { DEFAULT_RATES, type BillingConfig, type RateTable } from './billing.js';
 
@@ -160,12 +161,20 @@ export interface SpeechConfig {
   stt: 'auto' | 'deepgram' | 'openai' | 'offline';
   /** VOICE_ENGINE: audio calls run the cascaded pipeline, or OpenAI Realtime (speech-to-speech; needs OpenAI). */
   engine: 'cascaded' | 'realtime';
+  /**
+   * VOICE_ENGINE=realtime: REALTIME_MODEL, and its server-side turn detection (REALTIME_VAD_THRESHOLD,
+   * REALTIME_SILENCE_MS). Always set by loadConfig; optional so that a hand-built config may leave it out.
+   */
+  realtime?: { model: RealtimeModel; vadThreshold: number; silenceMs: number };
   /** SIM_AUDIO: every simulated call runs in audio mode (its people speak through espeak-ng). */
   simAudio: boolean;
-  /** VOICE_MODE: on a carrier that can carry either, calls run as `text` (the carrier's speech) or `audio` (ours). */
-  voiceMode: 'text' | 'audio';
-  /** VOICE_ENDPOINTING_MS, VOICE_MIN_INTERRUPTION_MS, VOICE_MIN_INTERRUPTION_WORDS, VOICE_FALSE_INTERRUPTION_MS (docs/voice.md). */
-  turnTaking: { endpointingMs: number; minInterruptionMs: number; minInterruptionWords: number; falseInterruptionMs: number };
+  /**
+   * VOICE_MODE: on a carrier that can carry either, calls run as `text` (the carrier's speech) or `audio` (ours).
+   * Always set by loadConfig; optional so that a speech configuration written by hand (tests) may leave it out.
+   */
+  voiceMode?: 'text' | 'audio';
+  /** VOICE_ENDPOINTING_MS, VOICE_MIN_INTERRUPTION_MS, VOICE_MIN_INTERRUPTION_WORDS, VOICE_FALSE_INTERRUPTION_MS (docs/voice.md); as voiceMode. */
+  turnTaking?: { endpointingMs: number; minInterruptionMs: number; minInterruptionWords: number; falseInterruptionMs: number };
 }
 
 export class ConfigError extends Error {
@@ -322,7 +331,12 @@ function readSpeech(env: Env): SpeechConfig {
     falseInterruptionMs: int(env, 'VOICE_FALSE_INTERRUPTION_MS', 1000, 0, 30_000),
   };
   const voiceMode = oneOf(env, 'VOICE_MODE', ['text', 'audio'] as const, 'text');
-  return { openai, deepgram, elevenlabs, azure, stt, engine, simAudio: bool(env, 'SIM_AUDIO', false), voiceMode, turnTaking };
+  const realtime = {
+    model: oneOf(env, 'REALTIME_MODEL', REALTIME_MODELS, 'gpt-realtime'),
+    vadThreshold: num(env, 'REALTIME_VAD_THRESHOLD', 0.5, 0, 1),
+    silenceMs: int(env, 'REALTIME_SILENCE_MS', 500, 100, 5000),
+  };
+  return { openai, deepgram, elevenlabs, azure, stt, engine, realtime, simAudio: bool(env, 'SIM_AUDIO', false), voiceMode, turnTaking };
 }
 
 /** BILLING_ENABLED (default off) and the rate table, from BILLING_RATES_FILE when given. */

@@ -11,6 +11,7 @@ import { SwitchboardError, notFound, validationError } from './errors.js';
 import { DEFAULT_LANGUAGE, normalizeLanguage } from './calls/language.js';
 import { DEFAULT_SHARE_POLICY, type CallRequest } from './calls/request.js';
 import { parseDtmfRules } from './dtmf-rules.js';
+import { parseVoiceSettings, type ElevenLabsVoiceSettings } from './voice/index.js';
 import { isUuid } from '../lib/ids.js';
 
 export interface AgentInput {
@@ -68,7 +69,7 @@ export class Agents {
         description: i.description ?? null,
         starting_message: i.starting_message ?? null,
         language: language(i.language) ?? DEFAULT_LANGUAGE,
-        voice_settings: JSON.stringify(i.voice_settings ?? {}),
+        voice_settings: JSON.stringify(parseVoiceSettings(i.voice_settings ?? {})),
         dtmf_rules: JSON.stringify(parseDtmfRules(i.dtmf_rules ?? {})),
         enabled: i.enabled ?? true,
       })
@@ -102,7 +103,7 @@ export class Agents {
     if (p.description !== undefined) set.description = p.description;
     if (p.starting_message !== undefined) set.starting_message = p.starting_message;
     if (p.language !== undefined) set.language = language(p.language);
-    if (p.voice_settings !== undefined) set.voice_settings = JSON.stringify(p.voice_settings);
+    if (p.voice_settings !== undefined) set.voice_settings = JSON.stringify(parseVoiceSettings(p.voice_settings));
     if (p.dtmf_rules !== undefined) set.dtmf_rules = JSON.stringify(parseDtmfRules(p.dtmf_rules));
     if (p.enabled !== undefined) set.enabled = p.enabled;
     return this.db.updateTable('agents').set(set).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
@@ -159,6 +160,16 @@ function storedRules(value: unknown): Record<string, string> | undefined {
   }
 }
 
+/** An agent's stored voice settings, if valid (agents stored before settings were checked may hold others). */
+function storedVoiceSettings(value: unknown): { settings?: ElevenLabsVoiceSettings } {
+  try {
+    const settings = parseVoiceSettings(value ?? {});
+    return Object.keys(settings).length ? { settings } : {};
+  } catch {
+    return {};
+  }
+}
+
 export function agentCallRequest(agent: AgentRow, o: AgentCallOptions): CallRequest {
   const vars = o.variables ?? {};
   const prompt = renderTemplate(agent.system_prompt, vars);
@@ -172,7 +183,7 @@ export function agentCallRequest(agent: AgentRow, o: AgentCallOptions): CallRequ
     task: taskText?.text.trim() || agent.description?.trim() || agent.name,
     additionalPrompt: '',
     language: agent.language,
-    voice: { ttsProvider: 'auto', gender: 'female' },
+    voice: { ttsProvider: 'auto', gender: 'female', ...storedVoiceSettings(agent.voice_settings) },
     record: true,
     persona: {},
     sharePolicy: { ...DEFAULT_SHARE_POLICY },

@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { Db } from '../store/index.js';
 import { CallService } from './calls/service.js';
+import { configuredTtsProviders, VoiceCloning, type CloneVoice } from './voice/index.js';
 import { WebhookPayloads } from './calls/webhook-payloads.js';
 import { Orgs } from './orgs.js';
 import { Agents } from './agents.js';
@@ -42,6 +43,7 @@ export { CalendarConnections, type CalendarStatus } from './calendar/index.js';
 export { Credits, MAX_ENTRIES, UsageMeter, priceUsage, type CallPrice, type CallUsage, type UsageReporter } from './credits/index.js';
 export { Recordings, RECORDING_FORMATS, RECORDING_JOBS, type CarrierRecording, type FetchRecording, type RecordingFormat, type RecordingMedia } from './recordings/service.js';
 export { openRecordingStorage, FolderStorage, S3Storage, type RecordingStorage, type ByteRange } from './recordings/storage/index.js';
+export { VoiceCloning, VOICE_SAMPLE_LIMITS, type CloneVoice } from './voice/index.js';
 export { Tasks, TASK_JOB, TASK_STATUSES, TASK_WEBHOOK_EVENTS, type TaskInput, type TaskPatch } from './tasks.js';
 
 /**
@@ -81,6 +83,8 @@ export interface Core {
   replays: CallReplays;
   /** Each API key's connected calendar (Google OAuth), for the calendar routes and the agent's tools. */
   calendar: CalendarConnections;
+  /** ElevenLabs voice cloning (001), when ElevenLabs is configured. */
+  voices: VoiceCloning;
 }
 
 export interface CoreDeps {
@@ -105,6 +109,8 @@ export interface CoreDeps {
   fetchRecording?: FetchRecording;
   /** Where recordings are kept; default: as the configuration says (openRecordingStorage). */
   recordingStorage?: RecordingStorage;
+  /** ElevenLabs instant voice cloning, when ElevenLabs is configured (none: the route answers 400). */
+  cloneVoice?: CloneVoice;
 }
 
 export function createCore(d: CoreDeps): Core {
@@ -122,6 +128,7 @@ export function createCore(d: CoreDeps): Core {
     wakeJobs: d.wakeJobs,
     wakeDials: d.wakeDials,
     nodeId: d.config.nodeId,
+    ttsProviders: configuredTtsProviders(d.config.speech),
   });
   const production = d.config.nodeEnv === 'production';
   const secrets = new Secrets(d.config);
@@ -170,5 +177,6 @@ export function createCore(d: CoreDeps): Core {
     payloads,
     checkWebhookUrl: (url) => checkWebhookUrl(url, { production }),
     calendar: new CalendarConnections({ db: d.db, secrets, config: d.config, log: d.log }),
+    voices: new VoiceCloning(d.cloneVoice),
   };
 }

@@ -15,7 +15,7 @@ import type { CallRow } from '../store/index.js';
 import type { CalendarConnections } from '../core/calendar/connections.js';
 import { bookingSentences, runCalendarRequest, type CalendarBooking, type CalendarRequest } from '../core/calendar/agent-requests.js';
 import type { Calendar } from '../core/calendar/calendar.js';
-import type { AnsweredBy, AudioChannel, Carrier, CarrierCallHandle, CarrierEvent, ConferenceStatus, InboundCall, UserOnCallHandle, VoiceChannel } from '../carriers/carrier.js';
+import type { AnsweredBy, AudioChannel, Carrier, CarrierCallHandle, CarrierEvent, ConferenceStatus, InboundCall, UserOnCallHandle, VoiceMode } from '../carriers/carrier.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { background } from '../lib/background.js';
@@ -24,7 +24,7 @@ import { withDtmfRules } from './dtmf-rules.js';
 import { OK } from './brain.js';
 import { MASKED_DIGIT, buildBrief, keypadDigits, keypadFieldLabel, shownKeys } from './brief.js';
 import { goodbyeLine } from './lines.js';
-import type { Metrics } from '../metrics/index.js';
+import type { Metrics, TurnLatency } from '../metrics/index.js';
 import type { Activity, ActionHost } from './activity.js';
 import { AgentActivity } from './agent-activity.js';
 import { TextIO } from './io/text-io.js';
@@ -35,6 +35,7 @@ import { roomState } from './user-on-call.js';
 import { AudioIO } from './voice/audio-io.js';
 import { chooseVoiceMode } from './voice/mode.js';
 import type { CallSpeech } from './voice/speech.js';
+import { speechToSpeechActivity, type SpeechToSpeechConfig } from './realtime/index.js';
 
 export interface SessionSettings {
   operatorAnswerTimeoutSeconds: number;
@@ -67,6 +68,8 @@ export interface CallSessionDeps {
   calendar?: CalendarConnections;
   /** Speech for calls in audio mode (the cascaded pipeline); without it every call runs in text mode. */
   speech?: CallSpeech;
+  /** VOICE_ENGINE=realtime: calls on carriers that carry audio are dialled in audio mode and run speech-to-speech. */
+  speechToSpeech?: SpeechToSpeechConfig;
 }
 
 /** How the conversation ended, as the controller saw it. */
@@ -152,7 +155,7 @@ export class CallSession implements ActionHost {
     const onEvent = (e: CarrierEvent) => background(this.d.log, 'carrier event failed', this.onCarrierEvent(e), { callId: this.callId });
     if (this.inbound) {
       try {
-        const req = { callId: this.callId, sid: this.call.sid, language: this.req.language, record: this.req.record, voiceMode: this.voiceMode() };
+        const req = { callId: this.callId, sid: this.call.sid, language: this.req.language, record: this.req.record, voiceMode: this.voiceMode, voice: this.d.calls.voiceOf(this.req) };
         this.handle = await this.inbound.answer(req, onEvent);
       } catch (err) {
         this.d.log.warn({ err, callId: this.callId }, 'answer failed');
@@ -174,7 +177,8 @@ export class CallSession implements ActionHost {
           language: this.req.language,
           ringTimeoutSeconds: this.req.ringTimeoutSeconds,
           record: this.req.record,
-          voiceMode: this.voiceMode(),
+          voiceMode: this.voiceMode,
+          voice: this.d.calls.voiceOf(this.req),
         },
         onEvent,
       );
@@ -190,10 +194,6 @@ export class CallSession implements ActionHost {
     }
   }
 
-  private voiceMode() {
-    return chooseVoiceMode(this.req, this.d.carrier.capabilities, this.d.speech);
-  }
-
   /** Dials a user-on-call session: the target and the user's legs into one room (see carrier.ts). */
   private async startRoom(onEvent: (e: CarrierEvent) => void): Promise<void> {
     const user = this.req.userOnCall!;
@@ -206,6 +206,7 @@ export class CallSession implements ActionHost {
           target: this.req.to,
           from: this.req.fromNumber,
           language: this.req.language,
+          voice: this.d.calls.voiceOf(this.req),
           ringTimeoutSeconds: this.req.ringTimeoutSeconds,
           onRoomChange: (status) => background(this.d.log, 'user-on-call change not recorded', this.onRoomChange(status), { callId: this.callId }),
           // What the user says in the room is the user's line of the transcript (`operator`).
@@ -318,16 +319,62 @@ export class CallSession implements ActionHost {
     this.emit(ev.carrier(e.type));
     if (e.type === 'ringing') {
       await this.move(this.callId, 'ringing');
+    } else if (e.type === 'answered' && e.mode === 'audio' && this.d.speechToSpeech) {
+      await this.onAnsweredSpeechToSpeech(e.answeredBy, e.audio, this.d.speechToSpeech);
     } else if (e.type === 'answered' && e.mode === 'audio') {
       await this.onAnsweredAudio(e.answeredBy, e.audio);
     } else if (e.type === 'answered') {
-      await this.onAnswered(e.answeredBy, new TextIO(e.channel));
+      const io = new TextIO(e.channel);
+      await this.onAnswered(e.answeredBy, io, () => this.agentActivity(io));
     } else {
       await this.onEnded(e);
     }
   }
 
-  private async onAnswered(answeredBy: AnsweredBy, io: AgentIO): Promise<void> {
+  /**
+   * How the call asks the carrier to carry speech: audio for speech-to-speech where the carrier can, else as
+   * `chooseVoiceMode` decides (the cascaded pipeline: the call's voice, the setting).
+   */
+  private get voiceMode(): VoiceMode {
+    if (this.d.speechToSpeech && this.d.carrier.capabilities.mediaStream) return 'audio';
+    return chooseVoiceMode(this.req, this.d.carrier.capabilities, this.d.speech);
+  }
+
+  /** Answered in audio mode with VOICE_ENGINE=realtime: the model hears and speaks on the channel itself. */
+  private async onAnsweredSpeechToSpeech(answeredBy: AnsweredBy, audio: AudioChannel, config: SpeechToSpeechConfig): Promise<void> {
+    const activity = speechToSpeechActivity(config, {
+      callId: this.callId,
+      channel: audio,
+      request: this.req,
+      host: this,
+      emit: (e) => this.emit(e),
+      usage: this.usage,
+      onTurnFigures: (latency) => this.turnFigures(latency),
+      log: this.d.log,
+    });
+    await this.onAnswered(answeredBy, activity.line, () => activity);
+  }
+
+  private agentActivity(io: AgentIO): Activity {
+    return new AgentActivity({
+      callId: this.callId,
+      io,
+      brain: withDtmfRules(this.d.brain.startCall(this.brief(), { usage: this.usage }), this.req.agent?.dtmfRules),
+      host: this,
+      emit: (e) => this.emit(e),
+      onTurnFigures: (latency) => this.turnFigures(latency),
+      log: this.d.log,
+    });
+  }
+
+  /** A turn's latency figures: to /metrics and stored on the call. */
+  private turnFigures(latency: TurnLatency): void {
+    this.d.metrics?.observeTurn(latency);
+    const turn = ++this.turnNo;
+    background(this.d.log, 'turn figures not stored', this.inOrder(() => this.d.calls.recordTurn(this.callId, turn, latency)), { callId: this.callId });
+  }
+
+  private async onAnswered(answeredBy: AnsweredBy, io: AgentIO, makeActivity: () => Activity): Promise<void> {
     this.answeredBy = answeredBy;
     // A user-on-call call was connected when its room was (the agent takes over later).
     if (!this.roomConnected) this.answeredAt = this.d.clock.now();
@@ -344,19 +391,7 @@ export class CallSession implements ActionHost {
       await this.hangup('voicemail', 'agent');
       return;
     }
-    const activity = new AgentActivity({
-      callId: this.callId,
-      io,
-      brain: withDtmfRules(this.d.brain.startCall(this.brief(), { usage: this.usage }), this.req.agent?.dtmfRules),
-      host: this,
-      emit: (e) => this.emit(e),
-      onTurnFigures: (latency) => {
-        this.d.metrics?.observeTurn(latency);
-        const turn = ++this.turnNo;
-        background(this.d.log, 'turn figures not stored', this.inOrder(() => this.d.calls.recordTurn(this.callId, turn, latency)), { callId: this.callId });
-      },
-      log: this.d.log,
-    });
+    const activity = makeActivity();
     this.activity = activity;
     this.startTimers();
     activity.start(answeredBy);
@@ -391,7 +426,7 @@ export class CallSession implements ActionHost {
       usage: this.usage,
       log: this.d.log,
     });
-    await this.onAnswered(answeredBy, io);
+    await this.onAnswered(answeredBy, io, () => this.agentActivity(io));
   }
 
   private async refuseAudio(audio: AudioChannel, reason: string): Promise<void> {

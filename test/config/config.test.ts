@@ -62,6 +62,7 @@ describe('config', () => {
       deepgram: undefined,
       elevenlabs: undefined,
       azure: undefined,
+      realtime: { model: 'gpt-realtime', vadThreshold: 0.5, silenceMs: 500 },
     });
     const all = loadConfig({ OPENAI_API_KEY: 'o', DEEPGRAM_API_KEY: 'd', DEEPGRAM_BASE_URL: 'ws://127.0.0.1:9/', ELEVENLABS_API_KEY: 'e', AZURE_SPEECH_KEY: 'a', AZURE_SPEECH_REGION: 'westeurope', SIM_AUDIO: 'true', VOICE_ENGINE: 'realtime' }).speech;
     expect(all.openai).toEqual({ apiKey: 'o', baseUrl: 'https://api.openai.com/v1' });
@@ -72,6 +73,10 @@ describe('config', () => {
     expect(() => loadConfig({ AZURE_SPEECH_KEY: 'a' })).toThrow(/AZURE_SPEECH_REGION/);
     expect(() => loadConfig({ STT_PROVIDER: 'deepgram' })).toThrow(/STT_PROVIDER/);
     expect(() => loadConfig({ VOICE_ENGINE: 'realtime' })).toThrow(/VOICE_ENGINE/);
+    expect(loadConfig({ REALTIME_MODEL: 'gpt-realtime-mini', REALTIME_VAD_THRESHOLD: '0.7', REALTIME_SILENCE_MS: '800' }).speech.realtime).toEqual({ model: 'gpt-realtime-mini', vadThreshold: 0.7, silenceMs: 800 });
+    expect(() => loadConfig({ REALTIME_MODEL: 'gpt-5' })).toThrow(/REALTIME_MODEL/);
+    expect(() => loadConfig({ REALTIME_VAD_THRESHOLD: '2' })).toThrow(/REALTIME_VAD_THRESHOLD/);
+    expect(() => loadConfig({ REALTIME_SILENCE_MS: '20' })).toThrow(/REALTIME_SILENCE_MS/);
   });
 
   it('reads the voice mode and the turn-taking of audio calls, refusing values out of range', () => {

@@ -22,8 +22,8 @@ export interface VoiceChoice {
   role?: string;
   /** Azure: `mstts:backgroundaudio` under the whole reply. */
   backgroundAudio?: { src: string; volume?: number; fadeInMs?: number; fadeOutMs?: number };
-  /** ElevenLabs: 002's `voice_settings`. */
-  settings?: { stability?: number; similarityBoost?: number };
+  /** ElevenLabs: 002's `voice_settings` (an agent's), in ElevenLabs' own terms. */
+  settings?: { stability?: number; similarityBoost?: number; style?: number; useSpeakerBoost?: boolean; speed?: number };
 }
 
 export interface TtsRequest {

@@ -116,7 +116,7 @@ export class UserOnCallSession implements UserOnCallHandle {
       endConferenceOnExit: false,
       beep: 'false',
     };
-    const legReq = (to: string): DialRequest => ({ callId: req.callId, sid: req.sid, to, from, language: req.language, record: false });
+    const legReq = (to: string): DialRequest => ({ callId: req.callId, sid: req.sid, to, from, language: req.language, record: false, voice: req.voice });
     const userSid = await host.addParticipant(s.room, { ...common, to: req.user, label: 'user' });
     s.legs.user = { label: 'user', callSid: userSid, status: 'queued' };
     host.track(userSid, legReq(req.user), (e) => s.onUserEvent(e), (st) => s.onStatus(s.legs.user!, st));
@@ -176,7 +176,7 @@ export class UserOnCallSession implements UserOnCallHandle {
 
   /** Three-way: the agent joins the room as a third leg; the target and the user stay where they are. */
   private async joinAgent(): Promise<void> {
-    const legReq: DialRequest = { callId: this.req.callId, sid: this.req.sid, to: this.req.target, language: this.req.language, record: false };
+    const legReq: DialRequest = { callId: this.req.callId, sid: this.req.sid, to: this.req.target, language: this.req.language, record: false, voice: this.req.voice };
     try {
       this.agent = await this.host.agentLoop!(this.room, legReq, (e) => this.onAgentEvent(e));
     } catch (err) {

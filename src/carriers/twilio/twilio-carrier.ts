@@ -19,6 +19,7 @@ import { coldTransfer, warmTransfer, type TransferHost } from './transfers.js';
 import { UserOnCallSession, type ConferenceHost } from './conference.js';
 import { TwilioMediaStream, mediaStreamToken } from './media-stream.js';
 import { MediaStreamAudioChannel } from './media-stream-channel.js';
+import { RELAY_TEXT_VOICES, relayVoiceAttributes } from './relay-voice.js';
 import { digitsThenStreamTwiml, hangupTwiml, joinRoomTwiml, relayTwiml, sayAndHangup, streamTwiml, type StreamTarget } from './twiml.js';
 import { own } from '../../lib/own.js';
 
@@ -141,6 +142,7 @@ export class TwilioCarrier implements Carrier {
     callerIdVerification: true,
     userOnCall: true,
     recording: true,
+    textVoices: RELAY_TEXT_VOICES,
   };
   /** The agent's loop into a three-way room being set up: its inbound end is expected at `/receive_call`. */
   private pendingLoop: { number: string; room: string; joined: () => void } | undefined;
@@ -389,7 +391,7 @@ export class TwilioCarrier implements Carrier {
           once();
           const call: TwilioCall = {
             callSid,
-            req: { callId: req.callId, sid: req.sid, to: from, from: to, language: req.language, record: req.record, voiceMode: req.voiceMode },
+            req: { callId: req.callId, sid: req.sid, to: from, from: to, language: req.language, record: req.record, voiceMode: req.voiceMode, voice: req.voice },
             ringing: true,
             answered: false,
             ended: false,
@@ -436,7 +438,13 @@ export class TwilioCarrier implements Carrier {
     if (!call || call.ended) return null;
     if (answeredBy) call.answeredBy = answeredByOf(answeredBy);
     if (call.req.voiceMode === 'audio') return streamTwiml(this.streamTarget(call));
-    return relayTwiml({ action: this.publicUrl + '/twilio/relay-ended', url: this.relayUrl, language: relayLanguage(call.req.language), callSid });
+    return relayTwiml({
+      action: this.publicUrl + '/twilio/relay-ended',
+      url: this.relayUrl,
+      language: relayLanguage(call.req.language),
+      callSid,
+      voice: relayVoiceAttributes(call.req.voice),
+    });
   }
 
   /**

@@ -34,11 +34,14 @@ export function sayAndHangup(message: string): string {
   return r.toString();
 }
 
-/** Connects the call to the ConversationRelay socket; `action` is requested when the session is over. */
-export function relayTwiml(o: { action: string; url: string; language: string; callSid: string }): string {
+/**
+ * Connects the call to the ConversationRelay socket; `action` is requested when the session is over.
+ * `voice`: the call's `ttsProvider` and `voice` attributes (relay-voice.ts); Twilio's default voice without.
+ */
+export function relayTwiml(o: { action: string; url: string; language: string; callSid: string; voice?: { ttsProvider?: string; voice?: string } }): string {
   const r = response();
   r.connect({ action: o.action })
-    .conversationRelay({ url: o.url, language: o.language, interruptible: 'any', dtmfDetection: true })
+    .conversationRelay({ url: o.url, language: o.language, interruptible: 'any', dtmfDetection: true, ...o.voice })
     .parameter({ name: 'callSid', value: o.callSid });
   return r.toString();
 }

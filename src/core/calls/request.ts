@@ -8,6 +8,7 @@ import { isE164 } from '../../lib/phone.js';
 import { validationError } from '../errors.js';
 import type { Persona, SharePolicy } from './persona.js';
 import { DEFAULT_LANGUAGE, normalizeLanguage } from './language.js';
+import type { VoiceFields } from '../voice/resolve.js';
 
 export type { Persona, SharePolicy };
 
@@ -26,17 +27,8 @@ export interface CallRequest {
   task: string;
   additionalPrompt: string;
   language: string;
-  voice: {
-    ttsProvider: (typeof TTS_PROVIDERS)[number];
-    gender: (typeof VOICE_GENDERS)[number];
-    openaiVoice?: string;
-    elevenLabsVoice?: string;
-    elevenLabsModel?: string;
-    azureVoice?: string;
-    azureStyle?: string;
-    azureRole?: string;
-    azureBackgroundAudio?: { src: string; volume?: number; fadeInMs?: number; fadeOutMs?: number };
-  };
+  /** The voice fields; core/voice resolves them to the one voice the call speaks with. */
+  voice: VoiceFields;
   record: boolean;
   maxDurationSeconds?: number;
   maxQueueSeconds?: number;

@@ -22,6 +22,8 @@ import { followCall, type FollowOptions } from './follow.js';
 import { pendingQuestionIn, readCallDetails, type CallDetails, type PendingQuestion } from './details.js';
 import { namedCall } from './naming.js';
 import type { CallRequest } from './request.js';
+import { resolveVoice, voiceForCall, type HostedTtsProvider } from '../voice/index.js';
+import type { VoiceChoice } from '../../ai/tts/tts.js';
 import { canMove, isTerminal, type CallState } from './states.js';
 import { TAKEN_OVER, initialRoom, type RoomState } from './user-on-call.js';
 import type { CallWebhookEvent, WebhookPayloads } from './webhook-payloads.js';
@@ -74,6 +76,8 @@ export interface CallServiceOptions {
   wakeDials?: () => void;
   /** This node's id: owner of the calls it carries (see core/nodes.ts). */
   nodeId: string;
+  /** The text-to-speech providers this server has keys for: a call's voice fields are checked against them (core/voice). */
+  ttsProviders?: readonly HostedTtsProvider[];
 }
 
 export interface StartOptions {
@@ -142,6 +146,15 @@ export class CallService {
   // ---- starting -------------------------------------------------------------------------------
 
   /**
+   * The voice `req` speaks with (core/voice). The call was checked when it started; should the server's
+   * providers have changed since, the call still speaks, with `auto`'s choice for its language.
+   */
+  voiceOf(req: CallRequest): VoiceChoice {
+    return voiceForCall(req, this.o.ttsProviders ?? []);
+  }
+
+
+  /**
    * Stores a new call as `queued` and hands it to the launcher. With an idempotency key (the header or
    * `metadata.client_request_id`), a retry of the same request returns the first call and dials nothing.
    */
@@ -156,6 +169,8 @@ export class CallService {
       const reason = this.o.checkDestination(req.to);
       if (reason) throw validationError('phone_number', reason);
     }
+    // The voice rules (400 naming the field); the engine resolves the same choice when the call is answered.
+    if (this.o.ttsProviders) resolveVoice(req.voice, req.language, this.o.ttsProviders);
     if (req.userOnCall) req = this.prepareUserOnCall(req);
     if (req.fromNumber && !(await this.mayCallFrom(orgId, req.fromNumber))) {
       throw new SwitchboardError('SB_ERR_FROM_NOT_VERIFIED', 'from_number is not a verified caller ID', { field: 'from_number' });

@@ -6,15 +6,17 @@
  */
 import type { CarrierCapabilities, VoiceMode } from '../../carriers/carrier.js';
 import type { CallRequest } from '../../core/calls/request.js';
+import { needsAudioMode } from '../voice-choice.js';
 import type { CallSpeech } from './speech.js';
 
 /**
  * `audio` when the carrier can carry audio, speech is configured with a text-to-speech for the call's voice,
- * and either the carrier carries nothing else or the setting asks for audio (VOICE_MODE, SIM_AUDIO).
+ * and either the call's voice needs it (a voice the carrier's own speech lacks, or a carrier with no text
+ * mode: `needsAudioMode`) or the setting asks for audio (VOICE_MODE, SIM_AUDIO).
  */
 export function chooseVoiceMode(req: CallRequest, caps: CarrierCapabilities, speech: CallSpeech | undefined): VoiceMode {
   if (!caps.mediaStream || !speech) return 'text';
-  if (!speech.tts[speech.voiceFor(req).provider]) return 'text';
-  if (!caps.textMode) return 'audio';
-  return speech.preferAudio ? 'audio' : 'text';
+  const voice = speech.voiceFor(req);
+  if (!speech.tts[voice.provider]) return 'text';
+  return needsAudioMode(voice, caps) || speech.preferAudio ? 'audio' : 'text';
 }

@@ -8,7 +8,7 @@ import type { CallRequest } from '../../core/calls/request.js';
 import { createStt, type SpeechToText } from '../../ai/stt/index.js';
 import { createTtsProviders, type TextToSpeech, type TtsProvider, type VoiceChoice } from '../../ai/tts/index.js';
 import { espeakVoice } from '../../speech/espeak.js';
-import type { TurnTaking } from './interruptions.js';
+import { DEFAULT_TURN_TAKING, type TurnTaking } from './interruptions.js';
 import type { Pacer } from './pacer.js';
 
 export interface CallSpeech {
@@ -25,23 +25,25 @@ export interface CallSpeech {
   pacer?: Pacer;
 }
 
-/** The speech of audio calls from the configuration (docs/voice.md). */
-export function speechFromConfig(cfg: SpeechConfig): CallSpeech {
+/**
+ * The speech of audio calls from the configuration (docs/voice.md); `voiceOf` is the voice rules (the core's
+ * `CallService.voiceOf`), else `defaultVoice`.
+ */
+export function speechFromConfig(cfg: SpeechConfig, voiceOf?: (req: CallRequest) => VoiceChoice): CallSpeech {
   const tts = createTtsProviders(cfg);
   return {
     stt: () => createStt(cfg),
     tts,
-    voiceFor: (req) => defaultVoice(req, tts),
+    voiceFor: voiceOf ?? ((req) => defaultVoice(req, tts)),
     // No document has a per-call field for these: every call gets the node's settings.
-    turnTakingFor: () => cfg.turnTaking,
+    turnTakingFor: () => cfg.turnTaking ?? DEFAULT_TURN_TAKING,
     preferAudio: cfg.voiceMode === 'audio' || cfg.simAudio,
   };
 }
 
 /**
- * The one place a call's voice is chosen until the voice rules of issue 10 §5 (src/core/voice/) replace it:
- * OpenAI's voice when OpenAI is configured (the call's `openaiVoice`, else `alloy`), else espeak-ng's voice
- * for the call's language.
+ * A call's voice where no voice rules are given (tests, tools): OpenAI's voice when OpenAI is configured (the
+ * call's `openaiVoice`, else `alloy`), else espeak-ng's voice for the call's language.
  */
 export function defaultVoice(req: CallRequest, tts: Partial<Record<TtsProvider, TextToSpeech>>): VoiceChoice {
   if (tts.openai) return { provider: 'openai', voice: req.voice.openaiVoice ?? 'alloy' };

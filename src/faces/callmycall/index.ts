@@ -14,6 +14,7 @@ import { callerIdRoutes } from './routes/caller-ids.js';
 import { creditRoutes } from './routes/credits.js';
 import { recordingMediaRoutes, recordingRoutes } from './routes/recordings.js';
 import { scenarioRoutes } from './routes/scenario.js';
+import { voiceRoutes } from './routes/voices.js';
 import { callMyCallWebhook } from './webhooks.js';
 import type { FaceOptions } from '../shared/options.js';
 
@@ -49,4 +50,5 @@ export const callMyCallFace: FastifyPluginAsync<FaceOptions> = async (app, opts)
   // Signed recording URLs carry their own token (`config.signedUrl`: the key check lets them through).
   await app.register(recordingMediaRoutes, own);
   await app.register(scenarioRoutes, own);
+  await app.register(voiceRoutes, own);
 };

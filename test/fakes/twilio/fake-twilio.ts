@@ -725,6 +725,8 @@ export class FakeTwilio {
       if (r.code !== 200 || !relay) return finish('completed');
       if (callee.opensRelay === false) return;
       const attrs = Object.fromEntries([...relay[1].matchAll(/(\w+)="([^"]*)"/g)].map((a) => [a[1], unxml(a[2])]));
+      // Twilio takes only its providers, spelled exactly so (protocols.md §5); another fails the call.
+      if (attrs.ttsProvider !== undefined && !['ElevenLabs', 'Google', 'Amazon'].includes(attrs.ttsProvider)) return finish('failed');
       const customParameters = Object.fromEntries([...relay[2].matchAll(/<Parameter\s+name="([^"]*)"\s+value="([^"]*)"\s*\/>/g)].map((p) => [unxml(p[1]), unxml(p[2])]));
       socket = new WebSocket(attrs.url, { headers: { 'x-twilio-signature': sign(this.authToken, attrs.url) } });
       this.sockets.add(socket);

@@ -1,0 +1,2 @@
+export { AzureTts, type AzureTtsOptions } from './azure-tts.js';
+export { buildSsml, xmlEscape } from './ssml.js';

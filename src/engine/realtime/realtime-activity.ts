@@ -1,0 +1,664 @@
+/**
+ * A speech-to-speech model as the call's `Activity` (../activity.ts): OpenAI Realtime hears the callee's
+ * μ-law frames, does its own turn-taking (server VAD) and answers in μ-law, which goes to the carrier's
+ * `AudioChannel` untouched. What the engine keeps doing itself:
+ * - barge-in: when the model hears speech start, the channel's queued audio is cleared at once and the
+ *   model is told how much of its reply was actually heard (`conversation.item.truncate`); the call's
+ *   transcript keeps only that part;
+ * - the conversation: the callee's transcribed words and the agent's heard words go into the call's
+ *   transcript through the same session events as the agent activity (`conversation_item_added`, …);
+ * - actions: the model's function calls become the engine's actions (../../ai/agent/tools.ts, the same
+ *   checks as the text brain), carried out by the controller (`ActionHost.act`) once the speech before them
+ *   was heard; the result goes back as the function's output;
+ * - lines that are not the model's (a supervisor's, the engine's goodbye) are spoken by the model word for
+ *   word, as speech handles like any other.
+ */
+import type { AudioChannel } from '../../carriers/carrier.js';
+import type { RealtimeClientEvent, RealtimeConnection, RealtimeServerEvent, RealtimeSession } from '../../ai/realtime/index.js';
+import { toolCallToAction } from '../../ai/agent/tools.js';
+import type { ActionResult, AgentBrief, BrainInput, Turn } from '../brain.js';
+import type { Activity, ActionHost } from '../activity.js';
+import type { AgentIO, PlayoutResult } from '../io/io.js';
+import { ev, type AgentState, type SessionEvent, type SpeechSource, type UserState } from '../events.js';
+import { SpeechHandle } from '../speech-handle.js';
+import type { UsageReporter } from '../../core/credits/usage.js';
+import type { TurnLatency } from '../../metrics/index.js';
+import type { Logger } from '../../lib/logger.js';
+import { background } from '../../lib/background.js';
+import { cutToHeard } from './heard.js';
+
+export interface RealtimeActivityOptions {
+  callId: string;
+  channel: AudioChannel;
+  /** Opens the call's model connection (called once, at `start`). */
+  connect: () => RealtimeConnection;
+  /** The model's session for the brief as it is now (instructions, tools, voice, turn detection). */
+  session: (brief: AgentBrief) => RealtimeSession;
+  host: ActionHost;
+  /** Receives every event, in order. Must not throw. */
+  emit: (e: SessionEvent) => void;
+  /** Where the model's tokens and transcribed seconds are reported (billing). */
+  usage?: UsageReporter;
+  /** The latency figures of a reply to the callee's speech (speech stopped → reply created → first audio). */
+  onTurnFigures?: (latency: TurnLatency) => void;
+  /** On a call we placed: how long a person who answered may stay silent before the agent greets (default 2.5 s). */
+  greetAfterMs?: number;
+  log: Logger;
+}
+
+/** μ-law at 8 kHz: 8 bytes per millisecond. */
+const BYTES_PER_MS = 8;
+
+/** One reply of the model being played: its audio's fate and its transcript. */
+interface OutItem {
+  id: string;
+  responseId: string;
+  handle: SpeechHandle;
+  /** The line to say word for word (engine and supervisor lines): it, not the model's transcript, is what was said. */
+  line?: string;
+  transcript: string;
+  sentBytes: number;
+  heardBytes: number;
+  /** Plays not yet settled. */
+  pending: number;
+  /** The response is over (no more audio or transcript comes). */
+  complete: boolean;
+  /** Cut off: the rest is dropped. */
+  cut: boolean;
+  done: boolean;
+}
+
+/** A `response.create` Switchboard wants: to answer a note, or to say a line (with its handle). */
+interface ResponseRequest {
+  instructions?: string;
+  speech?: { handle: SpeechHandle; line: string };
+}
+
+/** A function call of a response, waiting for the response to end. */
+interface FunctionCall {
+  callId: string;
+  name: string;
+  arguments: string;
+}
+
+/** Error codes of the server that only say a cancel or a truncate came too late: nothing to do. */
+const HARMLESS = new Set(['response_cancel_not_active']);
+
+/** The output of a function call dropped because the callee spoke over the speech before it, or the call ended. */
+const INTERRUPTED: ActionResult = { ok: false, error: 'interrupted', message: 'not carried out: the callee spoke over it' };
+const ENDED: ActionResult = { ok: false, error: 'interrupted', message: 'not carried out: the call has ended' };
+
+export class RealtimeActivity implements Activity {
+  private agent: AgentState = 'initializing';
+  private user: UserState = 'listening';
+  readonly history: Turn[] = [];
+  private rt: RealtimeConnection | undefined;
+  private readonly items = new Map<string, OutItem>();
+  /** The response being generated (between `response.created` and `response.done`). */
+  private active: { id: string; speech?: ResponseRequest['speech']; calls: FunctionCall[]; cut: boolean; figures?: Figures } | undefined;
+  /** A `response.create` was sent and its `response.created` has not come yet. */
+  private asked: ResponseRequest | undefined;
+  private readonly wanted: ResponseRequest[] = [];
+  /** Function calls being carried out, one response's at a time. */
+  private acting: Promise<void> = Promise.resolve();
+  private actingCount = 0;
+  private speechIds = 0;
+  private gone = false;
+  private closed = false;
+  /** The callee has spoken (an opening greeting is no longer needed). */
+  private heardCallee = false;
+  private greetTimer: NodeJS.Timeout | undefined;
+  /** When the callee's last utterance ended (performance.now()), for the next reply's figures. */
+  private stoppedAt: number | undefined;
+  private instructions = '';
+  private waiters: Array<() => void> = [];
+  /** Events to send once the connection is open (notes, lines); audio before it is not kept. Bounded by what a call asks before it opens. */
+  private early: RealtimeClientEvent[] | undefined = [];
+  private failing = false;
+  /**
+   * Responses whose speech the callee cut (or the engine cancelled) while their function calls may still
+   * run: those calls are dropped. Kept only for a response being generated or whose calls are running.
+   */
+  private readonly cutResponses = new Set<string>();
+  private readonly callsOf = new Set<string>();
+
+  /**
+   * The line as the controller sees it (keys, hang-up). `playClause` speaks through the model, like
+   * `speak`; the callee's side is heard by the activity itself, so `onInput` has nothing to deliver.
+   */
+  readonly line: AgentIO;
+
+  constructor(private readonly o: RealtimeActivityOptions) {
+    const channel = o.channel;
+    this.line = {
+      capabilities: { interimTranscripts: false },
+      onInput: () => undefined,
+      playClause: (text, signal) => this.playLine(text, signal),
+      sendDigits: (digits) => channel.sendDigits(digits),
+      hangup: () => channel.hangup(),
+    };
+  }
+
+  get agentState(): AgentState {
+    return this.agent;
+  }
+
+  get userState(): UserState {
+    return this.user;
+  }
+
+  start(answeredBy: 'human' | 'machine' | 'unknown'): void {
+    this.setAgent('listening');
+    const rt = (this.rt = this.o.connect());
+    rt.onEvent((e) => this.onServerEvent(e));
+    rt.onClose(({ error }) => {
+      if (error && !this.closed) this.failed(error);
+    });
+    this.o.channel.onInput((input) => {
+      if (this.closed) return;
+      if (input.type === 'hangup') {
+        this.gone = true;
+        this.setUser('away');
+        return;
+      }
+      this.o.emit(ev.dtmf(input.digits));
+      this.push({ type: 'dtmf', digits: input.digits });
+    });
+    background(this.o.log, 'realtime audio failed', this.run(rt, answeredBy), { callId: this.o.callId });
+  }
+
+  /** Configures the session, opens the conversation and streams the callee's audio to the model. */
+  private async run(rt: RealtimeConnection, answeredBy: 'human' | 'machine' | 'unknown'): Promise<void> {
+    try {
+      await rt.ready;
+    } catch (err) {
+      this.failed(err as Error);
+      return;
+    }
+    // The session first, then what was asked before the connection opened.
+    const early = this.early ?? [];
+    this.early = undefined;
+    this.refreshSession();
+    for (const e of early) rt.send(e);
+    this.open(answeredBy);
+    this.sendWanted();
+    for await (const frame of this.o.channel.frames()) {
+      if (this.closed) break;
+      rt.send({ type: 'input_audio_buffer.append', audio: Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString('base64') });
+    }
+  }
+
+  /** How the conversation opens: as the text brain does (llm-brain.ts), in notes the model answers. */
+  private open(answeredBy: 'human' | 'machine' | 'unknown'): void {
+    const brief = this.o.host.brief();
+    if (answeredBy === 'machine') {
+      // The machine's greeting runs first; the model answers after it (server VAD), with this in mind.
+      this.note('[An answering machine answered. After its greeting and the beep, leave a short message saying who you are and why you called, then end the call.]', false);
+      return;
+    }
+    if (brief.inbound) {
+      if (brief.greeting?.trim()) this.speak(brief.greeting.trim(), 'brain');
+      else this.note('[You have just answered an incoming call. Greet the caller and ask how you can help.]', true);
+      return;
+    }
+    // Calling out: the one who answers speaks first; if they stay silent, the agent greets.
+    this.greetTimer = setTimeout(() => {
+      if (!this.heardCallee && !this.closed && !this.active && !this.asked) {
+        this.note('[The call has been answered and nobody has said anything yet. Greet them and say why you are calling.]', true);
+      }
+    }, this.o.greetAfterMs ?? 2500);
+    this.greetTimer.unref?.();
+  }
+
+  push(input: BrainInput): void {
+    if (this.closed || this.gone) return;
+    switch (input.type) {
+      case 'answered':
+        return;
+      case 'speech':
+        this.note(input.text, true);
+        return;
+      case 'dtmf':
+        this.note(`[The other side pressed the keys ${input.digits}.]`, true);
+        return;
+      case 'operator_answer':
+        this.note(
+          input.answer === null
+            ? `[Your client did not answer your question "${input.question}" in time. Carry on without it.]`
+            : `[Your client answered your question "${input.question}": ${input.answer}]`,
+          true,
+        );
+        return;
+      case 'notice':
+        this.note(`[Note: ${input.text}]`, true);
+        return;
+    }
+  }
+
+  speak(text: string | AsyncIterable<string>, source: SpeechSource): SpeechHandle {
+    const handle = new SpeechHandle(++this.speechIds, source);
+    this.o.emit(ev.speechCreated(handle.id, source));
+    const queue = async () => {
+      // The model says a line in one go: a streamed line is gathered first.
+      let line = '';
+      if (typeof text === 'string') line = text;
+      else for await (const part of text) line += part;
+      line = line.trim();
+      if (!line || handle.interrupted || this.closed) return this.finishUnsaid(handle);
+      const request: ResponseRequest = {
+        instructions: `Say exactly the following, word for word, in the language it is written in, and nothing else: ${JSON.stringify(line)}`,
+        speech: { handle, line },
+      };
+      handle.signal.addEventListener('abort', () => this.dropRequest(request), { once: true });
+      this.want(request);
+    };
+    background(this.o.log, 'realtime line failed', queue(), { callId: this.o.callId });
+    return handle;
+  }
+
+  async giveWay(when: 'now' | 'after_clause'): Promise<void> {
+    // A Realtime reply has no clause marks: "after the clause" lets the reply being said end.
+    if (when === 'now') this.cutNow();
+    await this.until(() => !this.speaking() && !this.active && !this.asked);
+  }
+
+  interrupt(): void {
+    for (const r of this.wanted.splice(0)) if (r.speech) this.finishUnsaid(r.speech.handle);
+    this.cutNow();
+  }
+
+  async settle(): Promise<void> {
+    await this.until(() => this.closed || (!this.speaking() && !this.active && !this.asked && !this.wanted.length && !this.actingCount));
+  }
+
+  lineGone(): void {
+    this.gone = true;
+    for (const r of this.wanted.splice(0)) if (r.speech) this.finishUnsaid(r.speech.handle);
+    this.setUser('away');
+    this.changed();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.interrupt();
+    this.closed = true;
+    clearTimeout(this.greetTimer);
+    for (const item of this.items.values()) this.finishItem(item);
+    if (this.asked?.speech) this.finishUnsaid(this.asked.speech.handle);
+    this.asked = undefined;
+    this.active = undefined;
+    this.rt?.close();
+    this.changed();
+  }
+
+  // ---- the model's events --------------------------------------------------------------------
+
+  private onServerEvent(e: RealtimeServerEvent): void {
+    if (this.closed) return;
+    switch (e.type) {
+      case 'input_audio_buffer.speech_started':
+        return this.onSpeechStarted();
+      case 'input_audio_buffer.speech_stopped':
+        this.stoppedAt = performance.now();
+        this.setUser('listening');
+        return;
+      case 'conversation.item.input_audio_transcription.completed':
+        return this.onTranscript(e.transcript, e.usage);
+      case 'response.created':
+        return this.onResponseCreated(e.response.id);
+      case 'response.output_audio.delta':
+        return this.onAudio(e.response_id, e.item_id, e.delta);
+      case 'response.output_audio_transcript.delta':
+        this.item(e.response_id, e.item_id).transcript += e.delta;
+        return;
+      case 'response.output_audio_transcript.done':
+        this.item(e.response_id, e.item_id).transcript = e.transcript;
+        return;
+      case 'response.function_call_arguments.done':
+        if (this.active?.id === e.response_id) this.active.calls.push({ callId: e.call_id, name: e.name, arguments: e.arguments });
+        return;
+      case 'response.done':
+        return this.onResponseDone(e.response);
+      case 'error':
+        return this.onError(e.error);
+      default:
+        return;
+    }
+  }
+
+  /** The callee starts to speak: a barge-in when the agent is being heard. */
+  private onSpeechStarted(): void {
+    this.heardCallee = true;
+    clearTimeout(this.greetTimer);
+    this.setUser('speaking');
+    // The server cancels its reply itself (`interrupt_response`); what was already sent is cut here.
+    if (this.active) this.active.cut = true;
+    this.cutAudio();
+  }
+
+  private onTranscript(text: string, usage: Extract<RealtimeServerEvent, { type: 'conversation.item.input_audio_transcription.completed' }>['usage']): void {
+    if (usage?.type === 'duration') this.o.usage?.add({ sttSeconds: usage.seconds });
+    else if (usage?.type === 'tokens') this.o.usage?.add({ llmInputTokens: usage.input_tokens ?? 0, llmOutputTokens: usage.output_tokens ?? 0 });
+    const said = text.trim();
+    this.o.emit(ev.transcribed(said, true));
+    if (!said) return;
+    this.heardCallee = true;
+    this.addItem('callee', said);
+  }
+
+  private onResponseCreated(id: string): void {
+    const request = this.asked;
+    this.asked = undefined;
+    const figures = this.stoppedAt !== undefined && !request ? { heardAt: this.stoppedAt, startedAt: performance.now() } : undefined;
+    this.stoppedAt = undefined;
+    this.active = { id, speech: request?.speech, calls: [], cut: false, figures };
+    // A line cut before its response began is not said at all.
+    if (request?.speech?.handle.interrupted) this.cancelActive();
+    this.setAgent('thinking');
+  }
+
+  private onAudio(responseId: string, itemId: string, delta: string): void {
+    const item = this.item(responseId, itemId);
+    if (item.cut || this.gone) return; // late audio of a reply that was cut
+    const audio = Buffer.from(delta, 'base64');
+    const f = this.active?.id === responseId ? this.active.figures : undefined;
+    if (f && f.firstAudio === undefined) f.firstAudio = performance.now();
+    item.sentBytes += audio.length;
+    item.pending++;
+    this.setAgent('speaking');
+    this.o.channel.play(audio).then(
+      (r) => {
+        if (r.played) item.heardBytes += audio.length;
+        item.pending--;
+        this.maybeFinish(item);
+      },
+      (err: unknown) => {
+        this.o.log.warn({ err, callId: this.o.callId }, 'realtime audio not played');
+        item.pending--;
+        this.maybeFinish(item);
+      },
+    );
+  }
+
+  private onResponseDone(r: Extract<RealtimeServerEvent, { type: 'response.done' }>['response']): void {
+    if (r.usage) this.o.usage?.add({ llmInputTokens: r.usage.input_tokens ?? 0, llmOutputTokens: r.usage.output_tokens ?? 0 });
+    const active = this.active?.id === r.id ? this.active : undefined;
+    if (active) this.active = undefined;
+    for (const item of this.items.values()) {
+      if (item.responseId !== r.id) continue;
+      item.complete = true;
+      this.maybeFinish(item);
+    }
+    if (active) {
+      // A line whose response produced no audio (cancelled before it began) was not said.
+      if (active.speech && ![...this.items.values()].some((i) => i.handle === active.speech!.handle)) this.finishUnsaid(active.speech.handle);
+      if (active.figures && this.o.onTurnFigures && r.status === 'completed') {
+        const f = active.figures;
+        this.o.onTurnFigures({
+          transcript_to_gpt_ms: f.startedAt - f.heardAt,
+          gpt_first_token_ms: f.firstAudio !== undefined ? f.firstAudio - f.startedAt : null,
+          first_audio_playback_ms: f.firstAudio !== undefined ? f.firstAudio - f.heardAt : null,
+        });
+      }
+      if (active.calls.length && (active.cut || r.status === 'cancelled')) this.cutResponses.add(r.id);
+      else if (!active.calls.length) this.cutResponses.delete(r.id);
+      if (active.calls.length) this.runCalls(r.id, active.calls);
+    }
+    if (!this.speaking()) this.setAgent('listening');
+    this.sendWanted();
+    this.changed();
+  }
+
+  private onError(error: Extract<RealtimeServerEvent, { type: 'error' }>['error']): void {
+    if (error.code && HARMLESS.has(error.code)) return;
+    if (error.code === 'conversation_already_has_active_response' && this.asked) {
+      // The server began a reply of its own (the callee spoke) as ours was asked: ours goes after it.
+      this.wanted.unshift(this.asked);
+      this.asked = undefined;
+      this.changed();
+      return;
+    }
+    // The provider's message may quote what was said: it stays in the session's events, not the log.
+    this.o.log.warn({ callId: this.o.callId, code: error.code, param: error.param }, 'realtime model reported an error');
+    this.o.emit(ev.error('realtime', error.message));
+  }
+
+  /** The model's connection failed: the call cannot go on without it (it ends `failed`, `llm_error`). */
+  private failed(err: Error): void {
+    if (this.closed || this.failing) return;
+    this.failing = true;
+    this.o.log.error({ err, callId: this.o.callId }, 'realtime model connection failed');
+    this.o.emit(ev.error('realtime', err));
+    const end = { type: 'end' as const, goalCompleted: false, reason: 'llm_error' };
+    background(this.o.log, 'ending the call failed', this.o.host.act(end, new AbortController().signal), { callId: this.o.callId });
+  }
+
+  // ---- the agent's speech ----------------------------------------------------------------------
+
+  private item(responseId: string, itemId: string): OutItem {
+    let item = this.items.get(itemId);
+    if (item) return item;
+    const active = this.active?.id === responseId ? this.active : undefined;
+    const speech = active?.speech;
+    const handle = speech?.handle ?? new SpeechHandle(++this.speechIds, 'brain');
+    if (!speech) this.o.emit(ev.speechCreated(handle.id, 'brain'));
+    item = { id: itemId, responseId, handle, line: speech?.line, transcript: '', sentBytes: 0, heardBytes: 0, pending: 0, complete: false, cut: !!active?.cut, done: false };
+    this.items.set(itemId, item);
+    return item;
+  }
+
+  /** Audio being played or still to come. */
+  private speaking(): boolean {
+    return [...this.items.values()].some((i) => !i.done);
+  }
+
+  /**
+   * Barge-in on the audio: the channel drops what was not yet heard, at once, and the model is told where
+   * its reply was cut, so that its idea of the conversation is what the callee heard.
+   */
+  private cutAudio(): void {
+    const playing = [...this.items.values()].filter((i) => !i.done && !i.cut);
+    if (!playing.length) return;
+    this.o.channel.clear();
+    for (const item of playing) {
+      item.cut = true;
+      if (this.active?.id === item.responseId || this.callsOf.has(item.responseId)) this.cutResponses.add(item.responseId);
+      item.handle.interrupt();
+      if (item.heardBytes < item.sentBytes || !item.complete) {
+        this.send({ type: 'conversation.item.truncate', item_id: item.id, content_index: 0, audio_end_ms: Math.floor(item.heardBytes / BYTES_PER_MS) });
+      }
+      this.maybeFinish(item);
+    }
+  }
+
+  /** The engine cuts the agent off (a supervisor's line, a timer, the end of the call). */
+  private cutNow(): void {
+    this.cancelActive();
+    this.cutAudio();
+    clearTimeout(this.greetTimer);
+  }
+
+  private cancelActive(): void {
+    if (!this.active || this.active.cut) return;
+    this.active.cut = true;
+    this.cutResponses.add(this.active.id);
+    this.send({ type: 'response.cancel' });
+  }
+
+  private maybeFinish(item: OutItem): void {
+    if (item.done || item.pending > 0 || !(item.complete || item.cut)) return;
+    this.finishItem(item);
+  }
+
+  /** A reply is over: what was heard of it enters the conversation, and its handle says so. */
+  private finishItem(item: OutItem): void {
+    if (item.done) return;
+    item.done = true;
+    this.items.delete(item.id);
+    const said = item.line ?? item.transcript.trim();
+    const whole = !item.cut && item.heardBytes >= item.sentBytes;
+    const heard = whole ? said : cutToHeard(said, item.heardBytes, item.sentBytes);
+    if (heard) {
+      item.handle.addHeard(heard);
+      this.addItem('agent', heard, item.handle.source);
+    }
+    const r = item.handle.finish(!whole);
+    this.o.emit(ev.speechDone(item.handle.id, r.heard, r.interrupted));
+    if (!this.speaking() && this.agent === 'speaking') this.setAgent(this.active ? 'thinking' : 'listening');
+    this.changed();
+  }
+
+  private finishUnsaid(handle: SpeechHandle): void {
+    if (handle.done) return;
+    const r = handle.finish(true);
+    this.o.emit(ev.speechDone(handle.id, r.heard, r.interrupted));
+    this.changed();
+  }
+
+  /** Speaks one clause for the controller's line (`AgentIO.playClause`). */
+  private async playLine(text: string, signal: AbortSignal): Promise<PlayoutResult> {
+    const handle = this.speak(text, 'engine');
+    signal.addEventListener('abort', () => handle.interrupt(), { once: true });
+    const r = await handle.waitForPlayout();
+    return r.interrupted ? { done: false, heard: r.heard } : { done: true };
+  }
+
+  // ---- responses Switchboard asks for ------------------------------------------------------------
+
+  /** Tells the model something (as a user-side note) and, with `answer`, asks it to respond. */
+  private note(text: string, answer: boolean): void {
+    this.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
+    if (answer) this.want({});
+  }
+
+  private want(request: ResponseRequest): void {
+    if (this.closed || this.gone) {
+      if (request.speech) this.finishUnsaid(request.speech.handle);
+      return;
+    }
+    // One waiting "answer" covers every note before it: the queue holds at most one, plus the lines to say.
+    if (!request.speech && !request.instructions && this.wanted.some((r) => !r.speech && !r.instructions)) return;
+    this.wanted.push(request);
+    this.sendWanted();
+  }
+
+  /** One response at a time (the server refuses a second): the next wanted one goes once none is active. */
+  private sendWanted(): void {
+    if (this.active || this.asked || this.closed || !this.rt?.isOpen) return;
+    const next = this.wanted.shift();
+    if (!next) return;
+    this.refreshSession();
+    this.asked = next;
+    this.rt.send({ type: 'response.create', ...(next.instructions ? { response: { instructions: next.instructions, ...(next.speech ? { tool_choice: 'none' as const } : {}) } } : {}) });
+  }
+
+  private dropRequest(request: ResponseRequest): void {
+    const i = this.wanted.indexOf(request);
+    if (i >= 0) this.wanted.splice(i, 1);
+    if (request.speech && this.active?.speech === request.speech) this.cutNow();
+    if (request.speech && i >= 0) this.finishUnsaid(request.speech.handle);
+  }
+
+  /**
+   * Sends the session again when the brief changed (a PATCH of the task, a language switch): the model's
+   * instructions and tools are always those of the brief as it is now.
+   */
+  private refreshSession(): void {
+    const session = this.o.session(this.o.host.brief());
+    const key = JSON.stringify([session.instructions, session.tools, session.audio?.input?.transcription]);
+    if (key === this.instructions) return;
+    const first = !this.instructions;
+    this.instructions = key;
+    // After the first update only what a brief changes is sent (voice and formats stay as they were).
+    this.send({ type: 'session.update', session: first ? session : { type: 'realtime', instructions: session.instructions, tools: session.tools, audio: { input: { transcription: session.audio?.input?.transcription } } } });
+  }
+
+  // ---- the model's function calls --------------------------------------------------------------
+
+  /** Carries out a response's function calls in order; their outputs go back, then the model goes on. */
+  private runCalls(responseId: string, calls: FunctionCall[]): void {
+    this.actingCount++;
+    this.callsOf.add(responseId);
+    const run = async () => {
+      let answer = false;
+      for (const call of calls) {
+        const out = await this.runCall(call, responseId);
+        answer ||= out.answer;
+        this.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: call.callId, output: JSON.stringify(out.output) } });
+      }
+      const cut = this.cutResponses.delete(responseId);
+      this.callsOf.delete(responseId);
+      if (answer && !cut && !this.o.host.closing && !this.gone) this.want({});
+    };
+    this.acting = this.acting.then(run).catch((err: unknown) => {
+      this.o.log.error({ err, callId: this.o.callId }, 'realtime function call failed');
+      this.o.emit(ev.error('turn', err));
+    }).finally(() => {
+      this.actingCount--;
+      this.changed();
+    });
+  }
+
+  private async runCall(call: FunctionCall, responseId: string): Promise<{ output: unknown; answer: boolean }> {
+    const mapped = toolCallToAction({ name: call.name, arguments: call.arguments }, this.o.host.brief());
+    if (!mapped.ok) return { output: { ok: false, error: mapped.error }, answer: true };
+    const action = mapped.action;
+    if (action.type === 'say') return { output: { ok: false, error: 'speak instead' }, answer: true };
+    // The speech before an action is heard first: a goodbye before the hang-up, a sentence before the keys.
+    await this.until(() => !this.speaking());
+    // As in the agent activity: speech cut by the callee drops the rest of its turn; once the line is gone,
+    // only a verdict (`end`) still counts.
+    const gone = this.gone || this.closed || this.o.host.closing;
+    if (gone && action.type !== 'end') return { output: ENDED, answer: false };
+    if (!gone && this.cutResponses.has(responseId)) return { output: INTERRUPTED, answer: false };
+    const signal = new AbortController().signal;
+    const result = await this.o.host.act(action, signal);
+    this.o.emit(ev.action(action, result));
+    const { playout: _playout, ...shown } = result as ActionResult & { playout?: unknown };
+    // A silent wait asks for no reply; every other outcome is something the model answers.
+    return { output: shown, answer: action.type !== 'wait' };
+  }
+
+  /** Sends to the model; before the connection is open, notes and truncations wait for it. */
+  private send(e: RealtimeClientEvent): void {
+    if (this.early && e.type !== 'response.create' && e.type !== 'response.cancel') this.early.push(e);
+    else this.rt?.send(e);
+  }
+
+  // ---- states and the conversation ---------------------------------------------------------------
+
+  private addItem(role: 'agent' | 'callee', text: string, source?: SpeechSource): void {
+    this.history.push({ role, text });
+    this.o.emit(ev.item(role, text, source === 'supervisor' ? source : undefined));
+  }
+
+  private setAgent(next: AgentState): void {
+    if (next === this.agent) return;
+    const old = this.agent;
+    this.agent = next;
+    this.o.emit(ev.agentState(old, next));
+  }
+
+  private setUser(next: UserState): void {
+    if (next === this.user || this.user === 'away') return;
+    const old = this.user;
+    this.user = next;
+    this.o.emit(ev.userState(old, next));
+  }
+
+  /** Resolves once `done()` holds (checked whenever the activity's state changes). */
+  private async until(done: () => boolean): Promise<void> {
+    while (!done()) await new Promise<void>((r) => this.waiters.push(r));
+  }
+
+  private changed(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
+
+/** The timings of one reply to the callee's speech (performance.now() ms). */
+interface Figures {
+  heardAt: number;
+  startedAt: number;
+  firstAudio?: number;
+}

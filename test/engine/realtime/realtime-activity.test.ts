@@ -1,0 +1,213 @@
+/**
+ * The speech-to-speech activity against the fake OpenAI Realtime server, over an AudioChannel double:
+ * the exact event sequence of a turn, the session it configures, barge-in (clear, truncate with the heard
+ * milliseconds, the transcript cut to what was heard), function calls carried out after the speech before
+ * them, lines said word for word, keypad digits given to the model, usage reported.
+ */
+import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { FakeOpenAIRealtime, tone } from '../../fakes/openai-realtime/fake-openai-realtime.js';
+import { BRIEF, realtimeRig, waitFor, type RealtimeRig } from './realtime-harness.js';
+
+const WORDS = 'one two three four five six seven eight nine ten';
+
+describe('realtime activity (OpenAI Realtime over an audio channel)', () => {
+  const fake = new FakeOpenAIRealtime({ apiKey: 'sk-test' });
+  let rig: RealtimeRig | undefined;
+  beforeAll(() => fake.start());
+  afterAll(() => fake.close());
+  afterEach(() => {
+    rig?.activity.close();
+    rig = undefined;
+  });
+
+  const sent = () => rig!.sent();
+
+  it('a turn: the callee speaks, the model answers; exact events, and the session it asked for', async () => {
+    fake.transcripts = ['Hello, who is this?'];
+    fake.script = (t) => (t.trigger === 'speech' ? { say: 'Hi, I am calling about a booking.' } : undefined);
+    const r = (rig = realtimeRig(fake));
+    r.activity.start('human');
+    r.channel.speak(tone(400));
+    await waitFor(() => r.events.some((e) => e.type === 'speech_done'), 'the reply to be heard');
+    await r.activity.settle();
+    expect(r.lines()).toEqual([
+      'agent: initializing -> listening',
+      'user: listening -> speaking',
+      'user: speaking -> listening',
+      'transcribed: "Hello, who is this?"',
+      'item callee: "Hello, who is this?"',
+      'agent: listening -> thinking',
+      'speech 1 created (brain)',
+      'agent: thinking -> speaking',
+      'item agent: "Hi, I am calling about a booking."',
+      'speech 1 done: "Hi, I am calling about a booking."',
+      'agent: speaking -> listening',
+    ]);
+    expect(r.activity.history).toEqual([
+      { role: 'callee', text: 'Hello, who is this?' },
+      { role: 'agent', text: 'Hi, I am calling about a booking.' },
+    ]);
+    // The model's audio went to the channel as it came: μ-law passed through, not transcoded.
+    expect(r.channel.heard.length).toBe(rig!.conn()!.sent.filter((e) => e.type === 'response.output_audio.delta').reduce((n, e) => n + e.bytes, 0));
+    const c = rig!.conn()!;
+    expect(c.headers.authorization).toBe('Bearer sk-test');
+    expect(c.headers['openai-beta']).toBeUndefined();
+    expect(new URL(c.url).searchParams.get('model')).toBe('gpt-realtime');
+    expect(sent().map((e) => e.type)).toEqual(['session.update']);
+    const session = sent()[0].session;
+    expect(session.audio.input.format).toEqual({ type: 'audio/pcmu' });
+    expect(session.audio.output).toEqual({ format: { type: 'audio/pcmu' }, voice: 'cedar' });
+    expect(session.audio.input.turn_detection).toMatchObject({ type: 'server_vad', threshold: 0.5, silence_duration_ms: 500, interrupt_response: true, create_response: true });
+    expect(session.audio.input.transcription).toMatchObject({ model: 'gpt-4o-mini-transcribe', language: 'en' });
+    expect(session.instructions).toContain('Confirm the dental appointment on Friday at 10.');
+    expect(session.tools.map((t: { name: string }) => t.name)).toEqual(expect.arrayContaining(['press_keys', 'end_call', 'ask_operator']));
+    // Usage for billing: the model's tokens, the transcribed seconds.
+    expect(r.usage.total().llmOutputTokens).toBeGreaterThan(0);
+    expect(r.usage.total().sttSeconds).toBeCloseTo(0.4, 1);
+  });
+
+  it('barge-in: the channel is cleared at once, the model told the heard ms, the transcript keeps what was heard', async () => {
+    fake.transcripts = ['Hello?', 'Sorry, wait'];
+    fake.script = (t) => (t.n === 0 ? { say: WORDS, audio: tone(1000), pauseAfterDeltas: 4 } : undefined);
+    const r = (rig = realtimeRig(fake, { hold: true }));
+    r.activity.start('human');
+    r.channel.speak(tone(300));
+    // Four 100 ms deltas reached the line; the callee has heard two of them when they speak over the agent.
+    await waitFor(() => r.channel.queued === 4, 'four deltas queued on the line');
+    r.channel.playOut(2);
+    await waitFor(() => r.channel.heard.length === 1600, 'two deltas heard');
+    r.channel.speak(tone(300));
+    await waitFor(() => r.events.some((e) => e.type === 'speech_done'), 'the reply to be cut');
+    expect(r.channel.clears).toBe(1);
+    const truncate = await waitFor(() => sent().find((e) => e.type === 'conversation.item.truncate'), 'truncate');
+    expect(truncate).toMatchObject({ content_index: 0, audio_end_ms: 200 });
+    expect(truncate.item_id).toMatch(/^item_a/);
+    await waitFor(() => rig!.conn()!.sent.some((e) => e.type === 'conversation.item.truncated'), 'the fake accepted the truncate');
+    // The server cancels its own reply on speech (interrupt_response): the client only truncates.
+    expect(sent().map((e) => e.type)).toEqual(['session.update', 'conversation.item.truncate']);
+    // Four words had been sent with four deltas; half of that audio was heard.
+    expect(r.lines()).toContain('speech 1 interrupted: "one two"');
+    expect(r.lines()).toContain('item agent: "one two"');
+    expect(r.activity.history.filter((t) => t.role === 'agent')).toEqual([{ role: 'agent', text: 'one two' }]);
+    await waitFor(() => r.activity.history.some((t) => t.text === 'Sorry, wait'), 'the second utterance');
+  });
+
+  it('a function call is carried out once the speech before it was heard; its output goes back; end stops the turn', async () => {
+    fake.transcripts = ['Yes, the booking is confirmed.'];
+    fake.script = (t) => (t.trigger === 'speech' ? { say: 'Thank you, goodbye.', calls: [{ name: 'end_call', arguments: { goal_completed: true, reason: 'task_completed' } }] } : undefined);
+    const r = (rig = realtimeRig(fake, { hold: true }));
+    r.activity.start('human');
+    r.channel.speak(tone(300));
+    // The activity has read the whole response (its usage is counted) while the goodbye is still on the line.
+    await waitFor(() => r.channel.queued > 0 && r.usage.total().llmOutputTokens > 0, 'the reply read');
+    await new Promise((res) => setImmediate(res));
+    expect(r.host.actions).toEqual([]);
+    r.channel.playOut();
+    await waitFor(() => r.host.actions.length === 1, 'the end action');
+    expect(r.host.actions[0]).toEqual({ type: 'end', goalCompleted: true, reason: 'task_completed' });
+    const output = await waitFor(() => sent().find((e) => e.type === 'conversation.item.create' && e.item.type === 'function_call_output'), 'function output');
+    expect(JSON.parse(output.item.output)).toEqual({ ok: true });
+    await r.activity.settle();
+    const lines = r.lines();
+    expect(lines.slice(lines.indexOf('speech 1 created (brain)'))).toEqual([
+      'speech 1 created (brain)',
+      'agent: thinking -> speaking',
+      'item agent: "Thank you, goodbye."',
+      'speech 1 done: "Thank you, goodbye."',
+      'agent: speaking -> listening',
+      'act end true task_completed: ok',
+    ]);
+    // The call is closing: the model is not asked to go on.
+    expect(sent().filter((e) => e.type === 'response.create')).toEqual([]);
+  });
+
+  it('speech cut by the callee drops the action after it: the model learns it was not carried out', async () => {
+    fake.transcripts = ['Which option?', 'No wait'];
+    fake.script = (t) => (t.n === 0 ? { say: 'I will press two now.', calls: [{ name: 'press_keys', arguments: { digits: '2' } }] } : undefined);
+    const r = (rig = realtimeRig(fake, { hold: true }));
+    r.activity.start('human');
+    r.channel.speak(tone(300));
+    await waitFor(() => r.channel.queued > 0 && r.usage.total().llmOutputTokens > 0, 'the reply read');
+    r.channel.speak(tone(300)); // over the agent, before any of it was heard
+    const output = await waitFor(() => sent().find((e) => e.type === 'conversation.item.create' && e.item.type === 'function_call_output'), 'function output');
+    expect(JSON.parse(output.item.output)).toEqual({ ok: false, error: 'interrupted', message: 'not carried out: the callee spoke over it' });
+    expect(sent().find((e) => e.type === 'conversation.item.truncate')).toMatchObject({ audio_end_ms: 0 });
+    expect(r.host.actions).toEqual([]);
+    expect(r.channel.digits).toEqual([]);
+    expect(r.lines()).toContain('speech 1 interrupted: ""');
+    expect(r.activity.history.filter((t) => t.role === 'agent')).toEqual([]);
+  });
+
+  it('a refused tool call goes back to the model as an error it can answer', async () => {
+    fake.transcripts = ['Please press the number.'];
+    fake.script = (t) => (t.n === 0 ? { calls: [{ name: 'press_keys', arguments: { digits: 'abc' } }] } : { say: 'Sorry.' });
+    const r = (rig = realtimeRig(fake));
+    r.activity.start('human');
+    r.channel.speak(tone(300));
+    const output = await waitFor(() => sent().find((e) => e.type === 'conversation.item.create' && e.item.type === 'function_call_output'), 'function output');
+    expect(JSON.parse(output.item.output)).toEqual({ ok: false, error: 'digits must be 1 to 32 of 0-9, *, # and w' });
+    await waitFor(() => r.activity.history.some((t) => t.text === 'Sorry.'), 'the model answering the refusal');
+    expect(r.host.actions).toEqual([]);
+  });
+
+  it('a supervisor line is said word for word and enters the conversation as the supervisor\'s', async () => {
+    fake.transcripts = [];
+    fake.script = (t) => (t.trigger === 'response.create' && t.instructions ? { say: JSON.parse(t.instructions.slice(t.instructions.indexOf('"'))) as string } : undefined);
+    const r = (rig = realtimeRig(fake));
+    r.activity.start('human');
+    await waitFor(() => rig!.conn()?.received.some((e) => e.type === 'session.update'), 'session');
+    const h = r.activity.speak('Please hold for a moment.', 'supervisor');
+    expect(await h.waitForPlayout()).toEqual({ heard: 'Please hold for a moment.', interrupted: false });
+    const create = sent().find((e) => e.type === 'response.create')!;
+    expect(create.response.tool_choice).toBe('none');
+    expect(create.response.instructions).toContain('"Please hold for a moment."');
+    expect(r.lines()).toEqual(expect.arrayContaining(['speech 1 created (supervisor)', 'item agent: "Please hold for a moment."', 'speech 1 done: "Please hold for a moment."']));
+    expect(r.events.find((e) => e.type === 'conversation_item_added')).toMatchObject({ source: 'supervisor' });
+  });
+
+  it('keypad digits from the callee reach the model as a note, and it answers', async () => {
+    fake.transcripts = [];
+    fake.script = (t) => (t.trigger === 'response.create' ? { say: 'You pressed four.' } : undefined);
+    const r = (rig = realtimeRig(fake));
+    r.activity.start('human');
+    await waitFor(() => rig!.conn()?.received.some((e) => e.type === 'session.update'), 'session');
+    r.channel.press('4');
+    await waitFor(() => r.activity.history.some((t) => t.text === 'You pressed four.'), 'the answer');
+    expect(r.lines()[1]).toBe('dtmf: 4');
+    const note = sent().find((e) => e.type === 'conversation.item.create')!;
+    expect(note.item).toEqual({ type: 'message', role: 'user', content: [{ type: 'input_text', text: '[The other side pressed the keys 4.]' }] });
+  });
+
+  it('opening: an inbound call starts with the agent\'s greeting word for word; a silent callee is greeted', async () => {
+    fake.transcripts = [];
+    fake.script = (t) => (t.trigger === 'response.create' ? { say: t.instructions ? 'Smile Dental, this is Sam.' : 'Hello, this is an assistant calling for Alex Smith.' } : undefined);
+    const inbound = (rig = realtimeRig(fake, { brief: { ...BRIEF, inbound: { from: '+15550100' }, greeting: 'Smile Dental, this is Sam.' } }));
+    inbound.activity.start('human');
+    await waitFor(() => inbound.activity.history.length === 1, 'the greeting');
+    expect(inbound.activity.history).toEqual([{ role: 'agent', text: 'Smile Dental, this is Sam.' }]);
+    expect(inbound.sent().find((e) => e.type === 'response.create')!.response.instructions).toContain('"Smile Dental, this is Sam."');
+    inbound.activity.close();
+
+    const outbound = (rig = realtimeRig(fake, { greetAfterMs: 20 }));
+    outbound.activity.start('human');
+    await waitFor(() => outbound.activity.history.length === 1, 'the greeting of a silent callee');
+    expect(outbound.sent().find((e) => e.type === 'conversation.item.create')!.item.content[0].text).toBe(
+      '[The call has been answered and nobody has said anything yet. Greet them and say why you are calling.]',
+    );
+    expect(outbound.activity.history).toEqual([{ role: 'agent', text: 'Hello, this is an assistant calling for Alex Smith.' }]);
+  });
+
+  it('a rejected API key ends the call: the error is reported and the call ended as llm_error', async () => {
+    const bad = new FakeOpenAIRealtime({ apiKey: 'sk-other' });
+    await bad.start();
+    try {
+      const r = (rig = realtimeRig(bad));
+      r.activity.start('human');
+      await waitFor(() => r.host.actions.length === 1, 'the call to be ended');
+      expect(r.host.actions[0]).toEqual({ type: 'end', goalCompleted: false, reason: 'llm_error' });
+      expect(r.lines()).toContain('error in realtime: model provider rejected the credentials');
+    } finally {
+      await bad.close();
+    }
+  });
+});

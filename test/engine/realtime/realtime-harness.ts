@@ -1,0 +1,158 @@
+/**
+ * What the realtime activity's tests share: an `AudioChannel` double (frames pushed by the test; played
+ * audio heard at once, or held until `playOut` like a phone line that is still playing it), a controller
+ * double (`ActionHost`) that records actions, and an activity connected to the fake OpenAI Realtime server.
+ */
+import type { AudioChannel, AudioInput, PlayResult } from '../../../src/carriers/carrier.js';
+import type { ActionHost } from '../../../src/engine/activity.js';
+import type { ActionResult, AgentBrief } from '../../../src/engine/brain.js';
+import { OK } from '../../../src/engine/brain.js';
+import type { ReportedAction, SessionEvent } from '../../../src/engine/events.js';
+import { AsyncQueue } from '../../../src/lib/async-queue.js';
+import { createLogger } from '../../../src/lib/logger.js';
+import { RealtimeActivity } from '../../../src/engine/realtime/index.js';
+import { REALTIME_DEFAULTS, RealtimeConnection, realtimeSession } from '../../../src/ai/realtime/index.js';
+import { UsageMeter } from '../../../src/core/credits/usage.js';
+import type { FakeOpenAIRealtime, FakeRealtimeConnection } from '../../fakes/openai-realtime/fake-openai-realtime.js';
+import { line } from '../session-harness.js';
+
+export class FakeAudioChannel implements AudioChannel {
+  readonly inbox = new AsyncQueue<Uint8Array>({ limit: 10_000, overflow: 'drop_oldest' });
+  /** Audio heard by the callee, in order. */
+  heard = Buffer.alloc(0);
+  /** Audio queued and not yet heard (with `hold`). */
+  private queue: Array<{ audio: Buffer; done: (r: PlayResult) => void }> = [];
+  clears = 0;
+  digits: string[] = [];
+  hangups = 0;
+  private listener: ((i: AudioInput) => void) | undefined;
+
+  constructor(private readonly hold = false) {}
+
+  frames(): AsyncIterable<Uint8Array> {
+    return this.inbox;
+  }
+
+  play(mulaw: Uint8Array): Promise<PlayResult> {
+    const audio = Buffer.from(mulaw);
+    if (!this.hold) {
+      this.heard = Buffer.concat([this.heard, audio]);
+      return Promise.resolve({ played: true });
+    }
+    return new Promise((done) => this.queue.push({ audio, done }));
+  }
+
+  /** With `hold`: the first `n` queued plays are heard. */
+  playOut(n = Infinity): void {
+    for (const p of this.queue.splice(0, n)) {
+      this.heard = Buffer.concat([this.heard, p.audio]);
+      p.done({ played: true });
+    }
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  mark(): Promise<PlayResult> {
+    return Promise.resolve({ played: true });
+  }
+
+  clear(): number {
+    this.clears++;
+    const dropped = this.queue.splice(0);
+    for (const p of dropped) p.done({ played: false });
+    return dropped.reduce((ms, p) => ms + p.audio.length / 8, 0);
+  }
+
+  async sendDigits(digits: string): Promise<void> {
+    this.digits.push(digits);
+  }
+
+  async hangup(): Promise<void> {
+    this.hangups++;
+  }
+
+  onInput(listener: (i: AudioInput) => void): void {
+    this.listener = listener;
+  }
+
+  /** The callee's audio (split into 20 ms frames). */
+  speak(mulaw: Buffer): void {
+    for (let i = 0; i < mulaw.length; i += 160) this.inbox.push(mulaw.subarray(i, i + 160));
+  }
+
+  press(digits: string): void {
+    this.listener?.({ type: 'dtmf', digits });
+  }
+}
+
+/** The controller's side: records actions; `end` and `transfer` close the agent's part. */
+export class FakeHost implements ActionHost {
+  readonly actions: ReportedAction[] = [];
+  closing = false;
+  constructor(private readonly b: AgentBrief) {}
+  brief(): AgentBrief {
+    return this.b;
+  }
+  async act(action: ReportedAction): Promise<ActionResult> {
+    this.actions.push(action);
+    if (action.type === 'end') this.closing = true;
+    return OK;
+  }
+}
+
+export const BRIEF: AgentBrief = {
+  task: 'Confirm the dental appointment on Friday at 10.',
+  additionalPrompt: '',
+  language: 'en',
+  persona: { name: 'Alex Smith' },
+  keypadFields: [],
+};
+
+export interface RealtimeRig {
+  activity: RealtimeActivity;
+  channel: FakeAudioChannel;
+  host: FakeHost;
+  usage: UsageMeter;
+  events: SessionEvent[];
+  /** This activity's connection at the fake (once it connected). */
+  conn(): FakeRealtimeConnection | undefined;
+  /** What this activity sent the model, audio appends left out. */
+  sent(): Array<Record<string, any>>;
+  /** The events as readable lines (../session-harness.ts). */
+  lines(): string[];
+}
+
+export function realtimeRig(fake: FakeOpenAIRealtime, o: { hold?: boolean; brief?: AgentBrief; greetAfterMs?: number } = {}): RealtimeRig {
+  const index = fake.connections.length;
+  const conn = () => fake.connections[index];
+  const channel = new FakeAudioChannel(o.hold);
+  const host = new FakeHost(o.brief ?? BRIEF);
+  const events: SessionEvent[] = [];
+  const usage = new UsageMeter();
+  const activity = new RealtimeActivity({
+    callId: 'call_rt',
+    channel,
+    connect: () => RealtimeConnection.open({ apiKey: 'sk-test', baseUrl: fake.url }),
+    session: (brief) => realtimeSession(brief, 'cedar', REALTIME_DEFAULTS),
+    host,
+    emit: (e) => events.push(e),
+    usage,
+    greetAfterMs: o.greetAfterMs ?? 60_000,
+    log: createLogger('silent'),
+  });
+  const sent = () => (conn()?.received ?? []).filter((e) => e.type !== 'input_audio_buffer.append');
+  return { activity, channel, host, usage, events, conn, sent, lines: () => events.map(line) };
+}
+
+/** Waits (generously: a busy 2-core machine) until `pred` holds. */
+export async function waitFor<T>(pred: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = pred();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
