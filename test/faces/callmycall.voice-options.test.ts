@@ -15,7 +15,7 @@ describe('voice options at start-call', () => {
     bare = await startSwitchboard(BACKENDS[0]);
     // Keys only: nothing is synthesised by these calls (the simulated network speaks text).
     keyed = await startSwitchboard(BACKENDS[0], { OPENAI_API_KEY: 'sk-unused', ELEVENLABS_API_KEY: 'xi-unused' });
-  }, 30_000);
+  });
   afterAll(async () => {
     await bare?.close();
     await keyed?.close();
