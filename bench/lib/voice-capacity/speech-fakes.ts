@@ -19,6 +19,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { startWsFake, type WsFake } from '../../../test/fakes/stt-fake-common.js';
+import { unawaited } from '../../../test/helpers/unawaited.js';
 import { findTag } from './tag.js';
 
 export interface Latency {
@@ -89,11 +90,13 @@ export async function startDeepgram(latency: Latency, phrase: { text: string; au
       const requestId = randomUUID();
       let idx: number | undefined;
       const send = (m: object, then?: () => void) =>
-        void sleep(latency.sttMs).then(() => {
-          if (ws.readyState !== ws.OPEN) return;
-          ws.send(JSON.stringify(m));
-          then?.();
-        });
+        unawaited(
+          sleep(latency.sttMs).then(() => {
+            if (ws.readyState !== ws.OPEN) return;
+            ws.send(JSON.stringify(m));
+            then?.();
+          }),
+        );
       const results = (text: string, startMs: number, endMs: number, isFinal: boolean, speechFinal: boolean, then?: () => void) =>
         send(
           {
@@ -141,7 +144,7 @@ export interface ElevenLabsFake {
 
 export async function startElevenLabs(latency: Latency, voiceAudio: Buffer): Promise<ElevenLabsFake> {
   const fake: ElevenLabsFake = { url: '', requests: 0, close: async () => undefined };
-  const server = http.createServer((req, res) => void speak(req, res));
+  const server = http.createServer((req, res) => unawaited(speak(req, res)));
   const speak = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);

@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { twilioSignature } from '../../../src/carriers/twilio/twilio-signature.js';
+import { unawaited } from '../../../test/helpers/unawaited.js';
 import { callTag } from './tag.js';
 
 const FRAME = 160;
@@ -79,7 +80,7 @@ export class TwilioDriver {
   url = '';
   readonly calls = new Map<string, Call>();
   private byIdx: Call[] = [];
-  private server = http.createServer((req, res) => void this.handle(req, res));
+  private server = http.createServer((req, res) => unawaited(this.handle(req, res)));
   private payloads: string[];
   /** The index of the phrase's last frame with sound. */
   private lastSounding: number;
@@ -210,7 +211,7 @@ export class TwilioDriver {
       const c = this.newCall();
       json(201, this.resource(c, form, 'queued'));
       // The phone rings a while first (the server learns the call's sid from this answer meanwhile).
-      setTimeout(() => void this.answer(c, form).catch((err: Error) => this.lose(c, `answer failed: ${err.message.slice(0, 120)}`)), this.o.ringMs);
+      setTimeout(() => unawaited(this.answer(c, form).catch((err: Error) => this.lose(c, `answer failed: ${err.message.slice(0, 120)}`))), this.o.ringMs);
       return;
     }
     const m = new RegExp(`^${base}/Calls/(CA[0-9a-f]{32})\\.json$`).exec(path);
