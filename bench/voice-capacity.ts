@@ -153,6 +153,14 @@ async function main(): Promise<void> {
   };
   server.stdout!.on('data', keep);
   server.stderr!.on('data', keep);
+  // Interrupted (Ctrl-C, a timeout): the server goes too.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      server.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  }
   const base = `http://127.0.0.1:${port}`;
   const rows: Row[] = [];
   let added: { calls: number; turns: number; p50: number; p99: number } | undefined;
@@ -169,7 +177,14 @@ async function main(): Promise<void> {
         await startCalls(base, key, started, target - started);
         started = target;
       }
-      await waitFor(() => driver.live >= target, 60_000 + target * 200, () => `${driver.live} of ${target} calls have a media stream (lost: ${JSON.stringify([...driver.lostWhy])}); server said: ${output.join('').slice(-1500)}`);
+      const filled = await waitFor(() => driver.live >= target, 60_000 + target * 200, () => '').then(() => true, () => false);
+      if (!filled) {
+        // The server could not bring the calls up in time: that is where the ramp ends (the table so far is printed).
+        const short = `only ${driver.live} of ${target} calls got a media stream in time (lost: ${JSON.stringify([...driver.lostWhy])})`;
+        stopped = stopped ? `${stopped}; ${short}` : short;
+        if (!rows.length) throw new Error(`${short}; server said: ${output.join('').slice(-1500)}`);
+        break;
+      }
       // The idle server's one call has few turns a window: it is watched three times as long.
       const row = await measure(driver, pid, target, rows.length ? SECONDS : 3 * SECONDS, lag, () => llm.requests.splice(0));
       // The bench measures μ-law from ElevenLabs; a server speaking through another synthesiser would measure that one.
