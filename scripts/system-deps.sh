@@ -2,7 +2,7 @@
 # Installs the Debian packages Switchboard's offline speech, recordings and browser tests use, when missing:
 #   espeak-ng            offline text-to-speech (simulated network in audio mode, recordings of simulated calls)
 #   sox                  audio conversion (WAV ⇄ G.711 μ-law 8 kHz, mixing)
-#   pocketsphinx(-en-us) offline speech-to-text
+#   pocketsphinx(-en-us) offline speech-to-text (Debian bookworm: 5prealpha, command pocketsphinx_continuous)
 #   lame                 mp3 encoding of recordings
 #   chromium             headless browser for the dashboard tests (driven by playwright-core)
 # Runs apt-get through sudo unless already root. Idempotent and quiet when everything is there, so
@@ -14,7 +14,7 @@ set -euo pipefail
 declare -A pkg_of=(
   [espeak-ng]=espeak-ng
   [sox]=sox
-  [pocketsphinx]=pocketsphinx
+  [pocketsphinx_continuous]=pocketsphinx
   [lame]=lame
   [chromium]=chromium
 )

@@ -11,8 +11,10 @@ import { createCore, DIAL_JOB, NodeLeases, RECORDING_JOBS, TASK_JOB, type Core, 
 
 /** Recording jobs (fetch, render, convert, store, purge) run at once on one node. */
 const RECORDING_CONCURRENCY = 2;
+/** Dial jobs claimed per query: the lines held while it runs stay few, so an inbound call finds one free. */
+const DIAL_CLAIM_BATCH = 16;
 import { routeInbound } from './core/calls/inbound.js';
-import { Orgs, newWebhookSecret } from './core/orgs.js';
+import { newWebhookSecret } from './core/orgs.js';
 import { registerWebhookDelivery } from './core/webhooks/index.js';
 import { JobRunner } from './jobs/runner.js';
 import { inBackground, openStore, StoreHealth, type Store } from './store/index.js';
@@ -108,7 +110,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     o.carrier ??
     (config.carrier === 'twilio' && config.twilio
       ? new TwilioCarrier({ ...config.twilio, publicUrl: config.publicUrl, log })
-      : new SimCarrier({ scenarios: await loadScenarios(config.scenariosDir), clock, log }));
+      : new SimCarrier({ scenarios: await loadScenarios(config.scenariosDir), clock, log, audio: config.speech.simAudio }));
   const llm = config.llm ? holdingClock(withRetries(createLlm(config.llm), { attempts: 3, budgetMs: 8000 }), clock) : undefined;
   const brain = o.brain ?? (llm ? new LlmBrain({ llm, mode: config.llm!.mode, clock }) : new RulesBrain({ clock }));
   const summarize: Summarizer | undefined = llm
@@ -148,6 +150,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     concurrency: config.maxConcurrentCalls,
     onlyRegisteredKinds: true,
     slots: { take: (n) => dialer.take(n), give: (n) => dialer.give(n) },
+    claimBatch: DIAL_CLAIM_BATCH,
   });
   const core = createCore({
     db: store.db,
@@ -171,6 +174,8 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     recordingStorage: o.recordingStorage,
     cloneVoice: config.speech.elevenlabs ? cloneWith(config.speech.elevenlabs) : undefined,
   });
+  // Callbacks of calls placed on a number's own Twilio account, where this node has not used that account yet.
+  if (carrier instanceof TwilioCarrier) carrier.accounts.resolveWith((accountSid) => core.numbers.twilioAccount(accountSid));
   registerWebhookDelivery(jobs, { db: store.db, config, log });
   // Recordings: the carrier announces each one once it has it; a durable job fetches and stores it.
   core.recordings.registerJobs(recordingJobs);
@@ -191,6 +196,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     observe: o.sessionObserver,
     calendar: core.calendar,
     speech: o.speech === null ? undefined : (o.speech ?? speechFromConfig(config.speech, (req) => core.calls.voiceOf(req))),
+    carrierAccount: (orgId, from) => core.numbers.dialAccount(orgId, from),
     // VOICE_ENGINE=realtime: audio calls are carried by OpenAI Realtime (docs/voice.md "Speech-to-speech").
     speechToSpeech: config.speech.engine === 'realtime' && config.speech.openai ? { ...config.speech.openai, settings: config.speech.realtime } : undefined,
     maxConcurrent: config.maxConcurrentCalls,
@@ -247,7 +253,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
       let created = false;
       if ((await core.orgs.count()) === 0) {
         created = await store.db.transaction().execute(async (trx) => {
-          const orgs = new Orgs(trx);
+          const orgs = core.orgs.in(trx);
           const made = await orgs.ensure('development', { credits: config.devOrgCredits, webhookSecret: newWebhookSecret() });
           if (made.created) await orgs.createFirstKey(made.org.id, (key) => core.secrets.seal(key));
           return made.created;

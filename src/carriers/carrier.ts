@@ -205,7 +205,19 @@ export interface DialRequest {
   voiceMode?: VoiceMode;
   /** The call's voice, for a text-mode carrier that synthesises speech itself (`textVoices`). */
   voice?: CarrierVoice;
+  /**
+   * The carrier account to place the call on, when `from` is a number stored with credentials of its own;
+   * absent: the deployment's account. Opaque here (see CarrierAccount).
+   */
+  account?: CarrierAccount;
 }
+
+/**
+ * A number's own carrier credentials, unsealed, as stored with it (Twilio: `{account_sid, auth_token}`).
+ * Only the carrier reads its fields; a carrier without accounts (the simulated network) ignores it. Secret:
+ * never logged, stored or put in an event.
+ */
+export type CarrierAccount = Readonly<Record<string, unknown>>;
 
 /** How a call's speech is carried: as text (the carrier does speech) or as audio frames (the engine does). */
 export type VoiceMode = 'text' | 'audio';

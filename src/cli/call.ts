@@ -12,6 +12,7 @@ interface CallOptions {
   name?: string;
   server?: string;
   key?: string;
+  audio?: boolean;
 }
 
 /**
@@ -27,12 +28,21 @@ export function callCommand(): Command {
     .option('--name <name>', 'the name the agent calls on behalf of (persona.name)')
     .option('--server <url>', 'a running Switchboard (default: an embedded one in this process)')
     .option('--key <key>', 'API key for --server (SWITCHBOARD_API_KEY)')
+    .option('--audio', 'carry the call as audio on the simulated network: its people speak through espeak-ng and the agent hears them through its speech-to-text (SIM_AUDIO=true; embedded server only)')
     .action(async (opts: CallOptions) => {
       let sb: Switchboard | undefined;
       let base = opts.server?.replace(/\/+$/, '');
       let key = opts.key ?? process.env.SWITCHBOARD_API_KEY;
+      // A running server's network is set by its own SIM_AUDIO; the flag cannot reach it.
+      if (opts.audio && base) throw new Error('--audio runs the embedded server; start the server with SIM_AUDIO=true to carry its simulated calls as audio');
       if (!base) {
-        const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+        const config = loadConfig({
+          ...process.env,
+          PORT: '0',
+          HOST: '127.0.0.1',
+          LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+          ...(opts.audio ? { SIM_AUDIO: 'true' } : {}),
+        });
         sb = await createSwitchboard(config);
         const { org } = await sb.core.orgs.ensure('development', { credits: config.devOrgCredits });
         key = await sb.core.orgs.createKey(org.id, 'cli call');

@@ -14,7 +14,8 @@ export function keysCommand(): Command {
       const config = loadConfig();
       const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema });
       try {
-        const orgs = new Orgs(store.db);
+        // On the simulated network a new organisation gets its simulated number, as the server makes them.
+        const orgs = new Orgs(store.db, { simulatedNetwork: config.carrier === 'sim' });
         const credits = Number(opts.credits);
         if (!Number.isInteger(credits) || credits < 0) throw new Error('--credits must be a whole number');
         const { org } = await orgs.ensure(opts.org, { credits, webhookSecret: newWebhookSecret() });

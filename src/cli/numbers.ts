@@ -39,7 +39,7 @@ export function numbersCommand(): Command {
     .option('--carrier <carrier>', 'sim or twilio', 'sim')
     .option('--inbound-agent <id>', 'agent that answers calls to this number')
     .option('--outbound-agent <id>', 'agent that may call from this number')
-    .option('--credentials <json>', 'carrier credentials as a JSON object (stored encrypted)')
+    .option('--credentials <json>', 'the number\'s own carrier account as a JSON object, Twilio: {"account_sid":"AC…","auth_token":"…"} (stored encrypted with CREDENTIALS_KEY)')
     .action(async (o: { org: string; number: string; carrier: string; inboundAgent?: string; outboundAgent?: string; credentials?: string }) => {
       const row = await withNumbers(o.org, (n, orgId) =>
         n.add(orgId, {

@@ -152,8 +152,8 @@ export function createCore(d: CoreDeps): Core {
     carrierName: d.carrierName,
     wakeJobs: d.wakeJobs,
   });
-  const orgs = new Orgs(d.db);
-  const users = new Users(d.db);
+  const orgs = new Orgs(d.db, { simulatedNetwork: d.carrierName === 'sim' });
+  const users = new Users(d.db, orgs);
   const hour = 3_600_000;
   return {
     recordings,

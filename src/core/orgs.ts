@@ -8,6 +8,7 @@ import type { ApiKeyRow, Db, OrgRow } from '../store/index.js';
 import { SwitchboardError, notFound } from './errors.js';
 import { isUuid, newId } from '../lib/ids.js';
 import { appendEntry, inTransaction, setBalance } from './credits/index.js';
+import { addSimulatedNumber } from './numbers.js';
 
 export interface Org {
   id: string;
@@ -39,6 +40,16 @@ export function newWebhookSecret(): string {
   return 'whsec_' + randomBytes(24).toString('base64url');
 }
 
+export interface OrgsOptions {
+  /**
+   * The deployment's carrier is the simulated network: every organisation is made with its simulated outbound
+   * number (core/numbers.ts), so an agent can call from the start.
+   */
+  simulatedNetwork?: boolean;
+  /** How long an authenticated key is remembered (default 1 s; see `cache`). */
+  cacheMs?: number;
+}
+
 export class Orgs {
   /**
    * Recently authenticated keys (hash → org), so a burst of requests costs one lookup. Kept one second at
@@ -49,10 +60,19 @@ export class Orgs {
   /** The pending first key (see `pendingFirstKey`): its first use ends the pending record. */
   private firstKeyId: string | undefined;
 
+  private readonly cacheMs: number;
+
   constructor(
     private readonly db: Db,
-    private readonly cacheMs = 1_000,
-  ) {}
+    private readonly opts: OrgsOptions = {},
+  ) {
+    this.cacheMs = opts.cacheMs ?? 1_000;
+  }
+
+  /** The same service working in `trx` (a transaction), with the same options. */
+  in(trx: Db): Orgs {
+    return new Orgs(trx, this.opts);
+  }
 
   async findByName(name: string): Promise<OrgRow | undefined> {
     return this.db.selectFrom('orgs').selectAll().where('name', '=', name).executeTakeFirst();
@@ -68,8 +88,9 @@ export class Orgs {
   }
 
   /**
-   * Creates the organisation if it does not exist; `credits` are its opening grant in the credit ledger
-   * (written with the organisation, in one transaction).
+   * Creates the organisation if it does not exist; `credits` are its opening grant in the credit ledger, and
+   * on the simulated network it gets its simulated outbound number (written with the organisation, in one
+   * transaction). Every way an organisation is made goes through here.
    */
   async ensure(name: string, opts: { credits?: number; webhookSecret?: string } = {}): Promise<{ org: OrgRow; created: boolean }> {
     const found = await this.findByName(name);
@@ -82,6 +103,7 @@ export class Orgs {
         .returningAll()
         .executeTakeFirst();
       if (org && opts.credits) await appendEntry(db, { orgId: org.id, kind: 'grant', amount: opts.credits, note: 'opening balance' });
+      if (org && this.opts.simulatedNetwork) await addSimulatedNumber(db, org.id);
       return org;
     };
     const org = await inTransaction(this.db, insert);

@@ -15,7 +15,7 @@ import type { CallRow } from '../store/index.js';
 import type { CalendarConnections } from '../core/calendar/connections.js';
 import { bookingSentences, runCalendarRequest, type CalendarBooking, type CalendarRequest } from '../core/calendar/agent-requests.js';
 import type { Calendar } from '../core/calendar/calendar.js';
-import type { AnsweredBy, AudioChannel, Carrier, CarrierCallHandle, CarrierEvent, ConferenceStatus, InboundCall, UserOnCallHandle, VoiceMode } from '../carriers/carrier.js';
+import type { AnsweredBy, AudioChannel, Carrier, CarrierAccount, CarrierCallHandle, CarrierEvent, ConferenceStatus, InboundCall, UserOnCallHandle, VoiceMode } from '../carriers/carrier.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { background } from '../lib/background.js';
@@ -70,6 +70,11 @@ export interface CallSessionDeps {
   speech?: CallSpeech;
   /** VOICE_ENGINE=realtime: calls on carriers that carry audio are dialled in audio mode and run speech-to-speech. */
   speechToSpeech?: SpeechToSpeechConfig;
+  /**
+   * The carrier account a call from `from` is placed on (the number's own credentials, core/numbers.ts);
+   * undefined: the deployment's. Without it every call uses the deployment's account.
+   */
+  carrierAccount?: (orgId: string, from: string | undefined) => Promise<CarrierAccount | undefined>;
 }
 
 /** How the conversation ended, as the controller saw it. */
@@ -168,6 +173,8 @@ export class CallSession implements ActionHost {
       return;
     }
     try {
+      // Looked up at dial time (not stored with the call), so the secret never reaches the call's record.
+      const account = await this.d.carrierAccount?.(this.call.org_id, this.req.fromNumber);
       this.handle = await this.d.carrier.dial(
         {
           callId: this.callId,
@@ -179,6 +186,7 @@ export class CallSession implements ActionHost {
           record: this.req.record,
           voiceMode: this.voiceMode,
           voice: this.d.calls.voiceOf(this.req),
+          ...(account ? { account } : {}),
         },
         onEvent,
       );

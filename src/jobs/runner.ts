@@ -94,6 +94,12 @@ export interface JobRunnerOptions {
   /** This node's free slots for these jobs (see JobSlots). */
   slots?: JobSlots;
   /**
+   * Most jobs claimed by one query (default: as many as there is room for). With `slots`, the slots taken
+   * for a claim are held while its query runs: a small batch leaves the rest free for work that cannot
+   * wait for a poll (an inbound call must find a free line at once, not "all lines busy").
+   */
+  claimBatch?: number;
+  /**
    * A limit shared by every node: called in the claim's transaction with the number of jobs wanted, it
    * returns how many may be claimed (it may lock, so that two nodes never both see the same free slot).
    */
@@ -162,7 +168,7 @@ export class JobRunner {
     try {
       do {
         this.again = false;
-        const room = this.concurrency - this.running;
+        const room = Math.min(this.concurrency - this.running, this.opts.claimBatch ?? Infinity);
         const free = this.opts.slots ? this.opts.slots.take(room) : room;
         if (free <= 0) break;
         let jobs: JobRow[] = [];

@@ -19,6 +19,10 @@ const REDACT = [
   '*.digits',
   '*.text',
   '*.apiKey',
+  // Carrier credentials (a number's own account), should one ever reach a log line.
+  '*.account',
+  '*.authToken',
+  '*.auth_token',
 ];
 
 /** A URL as it may be logged: secrets in the query string replaced. */

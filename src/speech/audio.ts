@@ -75,10 +75,10 @@ function pcm16(data: Buffer, fmt: { format: number; channels: number; rate: numb
   return { sampleRate: fmt.rate, samples };
 }
 
-/** `pcm` at `sampleRate` (sox's resampler). */
-export async function resample(pcm: Pcm, sampleRate: number): Promise<Pcm> {
+/** `pcm` at `sampleRate` (sox's resampler). Aborting `signal` stops sox. */
+export async function resample(pcm: Pcm, sampleRate: number, signal?: AbortSignal): Promise<Pcm> {
   if (pcm.sampleRate === sampleRate) return pcm;
-  const out = await runTool('sox', ['-q', '-t', 'wav', '-', '-t', 'wav', '-r', String(sampleRate), '-b', '16', '-c', '1', '-'], toWav(pcm));
+  const out = await runTool('sox', ['-q', '-t', 'wav', '-', '-t', 'wav', '-r', String(sampleRate), '-b', '16', '-c', '1', '-'], toWav(pcm), undefined, signal);
   return fromWav(out);
 }
 

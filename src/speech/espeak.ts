@@ -6,6 +6,8 @@
  * @example
  *   const pcm = await speak('Good evening, Bella Cucina.', { language: 'en', variant: 'f3', wordsPerMinute: 160, sampleRate: 8000 });
  */
+// alawmulaw is CommonJS: Node gives it to ES modules as one default export.
+import alawmulaw from 'alawmulaw';
 import { fromWav, resample, toWav, type Pcm } from './audio.js';
 import { runTool } from './run.js';
 
@@ -20,6 +22,8 @@ export interface EspeakOptions {
   pitch?: number;
   /** Sample rate of the result; espeak-ng speaks at 22050 Hz and sox resamples. Default: 22050. */
   sampleRate?: number;
+  /** Stops espeak-ng (and sox) when aborted; `speak` then rejects with an `AbortError`. */
+  signal?: AbortSignal;
 }
 
 /** espeak-ng's own sample rate. */
@@ -45,9 +49,15 @@ export async function speak(text: string, opts: EspeakOptions = {}): Promise<Pcm
   const voice = espeakVoice(opts.language ?? 'en') + (opts.variant && /^[a-zA-Z0-9_]{1,20}$/.test(opts.variant) ? `+${opts.variant}` : '');
   const wpm = Math.round(Math.min(450, Math.max(80, opts.wordsPerMinute ?? 160)));
   const pitch = Math.round(Math.min(99, Math.max(0, opts.pitch ?? 50)));
-  const wav = await runTool('espeak-ng', ['-v', voice, '-s', String(wpm), '-p', String(pitch), '--stdin', '--stdout'], text);
+  const wav = await runTool('espeak-ng', ['-v', voice, '-s', String(wpm), '-p', String(pitch), '--stdin', '--stdout'], text, undefined, opts.signal);
   const pcm = fromWav(wav);
-  return rate === pcm.sampleRate ? pcm : resample(pcm, rate);
+  return rate === pcm.sampleRate ? pcm : resample(pcm, rate, opts.signal);
+}
+
+/** `text` spoken by espeak-ng as telephone audio: G.711 μ-law, 8 kHz, mono (offline text-to-speech, the simulated network's voices). */
+export async function speakMulaw(text: string, opts: Omit<EspeakOptions, 'sampleRate'> = {}): Promise<Uint8Array> {
+  const pcm = await speak(text, { ...opts, sampleRate: 8000 });
+  return alawmulaw.mulaw.encode(pcm.samples);
 }
 
 /** `text` spoken by espeak-ng, as a WAV file. */

@@ -20,10 +20,13 @@ export class AudioToolError extends Error {
 /** The most a program may print before it is stopped (an hour of 16-bit 22 kHz audio is ~160 MB). */
 const MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
 
-/** Runs `program args`, writes `input` to its stdin and resolves with everything it printed on stdout. */
-export function runTool(program: string, args: string[], input: Buffer | string, timeoutMs = 120_000): Promise<Buffer> {
+/**
+ * Runs `program args`, writes `input` to its stdin and resolves with everything it printed on stdout.
+ * Aborting `signal` stops the program (SIGTERM) and rejects with an `AbortError`.
+ */
+export function runTool(program: string, args: string[], input: Buffer | string, timeoutMs = 120_000, signal?: AbortSignal): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs });
+    const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs, ...(signal ? { signal } : {}) });
     const out: Buffer[] = [];
     let size = 0;
     let err = '';
@@ -36,13 +39,14 @@ export function runTool(program: string, args: string[], input: Buffer | string,
       if (err.length < 2000) err += c.toString('utf8');
     });
     child.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.name === 'AbortError') return reject(e);
       reject(new AudioToolError(program, e.code === 'ENOENT' ? `${program} is not installed (scripts/system-deps.sh installs it)` : `${program} could not be started`, { cause: e }));
     });
     // The program may exit before reading all of its input (a bad option): that is its exit code's story.
     child.stdin.on('error', () => {});
-    child.on('close', (code, signal) => {
+    child.on('close', (code, stoppedBy) => {
       if (code === 0) return resolve(Buffer.concat(out));
-      const why = size > MAX_OUTPUT_BYTES ? 'printed too much' : signal ? `was stopped (${signal})` : `exited with ${code}`;
+      const why = size > MAX_OUTPUT_BYTES ? 'printed too much' : stoppedBy ? `was stopped (${stoppedBy})` : `exited with ${code}`;
       reject(new AudioToolError(program, `${program} ${why}`, { cause: err.trim() ? new Error(err.trim()) : undefined }));
     });
     child.stdin.end(input);

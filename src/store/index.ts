@@ -12,6 +12,7 @@ import * as m0013 from './migrations/0013_recordings.js';
 import * as m0014 from './migrations/0014_calendar.js';
 import * as m0015 from './migrations/0015_users_sessions.js';
 import * as m0016 from './migrations/0016_carrier_call_sid.js';
+import * as m0017 from './migrations/0017_caldav.js';
 import * as m0020 from './migrations/0020_turn_speech_latency.js';
 import { pgliteAsPool } from './pglite-pool.js';
 import { lockDataDir } from './lock.js';
@@ -72,6 +73,7 @@ const migrations: Record<string, Migration> = {
   '0014_calendar': m0014,
   '0015_users_sessions': m0015,
   '0016_carrier_call_sid': m0016,
+  '0017_caldav': m0017,
   '0020_turn_speech_latency': m0020,
 };
 const provider: MigrationProvider = { getMigrations: async () => migrations };

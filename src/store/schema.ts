@@ -329,7 +329,8 @@ export interface CalendarGrantsTable {
   provider: ColumnType<string, string | undefined, string>;
   sealed_tokens: string;
   scopes: Json<string[]>;
-  access_expires_at: Date;
+  /** When Google's access token expires; null for a CalDAV connection (migration 0017: nothing expires). */
+  access_expires_at: Date | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -70,7 +70,7 @@ describe('scenario files', () => {
     expect(carrier.capabilities).toEqual({
       dtmfOut: true,
       textMode: true,
-      mediaStream: false,
+      mediaStream: true,
       knowsDestinations: true,
       transfer: true,
       userOnCall: true,

@@ -44,7 +44,7 @@ for (const backend of BACKENDS) {
     it('is not authorized before consent', async () => {
       const r = await get('/calendar/status');
       expect(r.statusCode).toBe(200);
-      expect(r.json()).toEqual({ authorized: false, scopes: [], expires_at: null });
+      expect(r.json()).toEqual({ authorized: false, provider: null, scopes: [], expires_at: null });
     });
 
     it('authorises through consent, stores the tokens sealed, and reports the status', async () => {
@@ -142,7 +142,7 @@ for (const backend of BACKENDS) {
       // Wait until the fake would refuse the access token it handed out.
       await until(async () => {
         const row = await t.sb.store.db.selectFrom('calendar_grants').select('access_expires_at').executeTakeFirstOrThrow();
-        return row.access_expires_at.getTime() < Date.now() - 200;
+        return row.access_expires_at!.getTime() < Date.now() - 200;
       }, 10_000, 'token expiry');
       const keyId = (await t.sb.store.db.selectFrom('calendar_grants').select('key_id').executeTakeFirstOrThrow()).key_id;
       const calendar = await t.sb.core.calendar.open(keyId);
@@ -160,7 +160,7 @@ for (const backend of BACKENDS) {
       await callback(await consent(auth_url));
       google.accessTokenTtlSeconds = 3599;
       google.revokeAll();
-      expect((await get('/calendar/status')).json()).toEqual({ authorized: false, scopes: [], expires_at: null });
+      expect((await get('/calendar/status')).json()).toEqual({ authorized: false, provider: null, scopes: [], expires_at: null });
       expect(await t.sb.store.db.selectFrom('calendar_grants').select('key_id').execute()).toHaveLength(0);
       // Connect again for the revoke test below.
       const again = (await get('/auth/google/calendar?format=json')).json();
@@ -175,7 +175,7 @@ for (const backend of BACKENDS) {
       expect(r.statusCode).toBe(200);
       expect(r.json()).toEqual({ success: true, message: 'Calendar authorization revoked successfully' });
       expect(google.liveGrants()).toBe(live - 1);
-      expect((await get('/calendar/status')).json()).toEqual({ authorized: false, scopes: [], expires_at: null });
+      expect((await get('/calendar/status')).json()).toEqual({ authorized: false, provider: null, scopes: [], expires_at: null });
       const again = await t.sb.app.inject({ method: 'POST', url: '/auth/google/revoke', headers: auth });
       expect(again.statusCode).toBe(404);
       expect(again.json().error).toBe('Failed to revoke calendar authorization');

@@ -3,6 +3,7 @@
  */
 import type { ProviderAccount, SpeechConfig } from '../../config/index.js';
 import { DeepgramStt } from './deepgram/index.js';
+import { OfflineStt } from './offline/index.js';
 import { OpenAiStt } from './openai/index.js';
 import type { SpeechToText, SttProvider } from './stt.js';
 
@@ -23,6 +24,8 @@ export function createStt(speech: SpeechConfig): SpeechToText {
       return new DeepgramStt(configured(speech.deepgram, 'DEEPGRAM_API_KEY'));
     case 'openai':
       return new OpenAiStt(configured(speech.openai, 'OPENAI_API_KEY'));
+    case 'offline':
+      return new OfflineStt();
     default:
       throw new Error(`speech-to-text provider ${provider} is not available in this build`);
   }

@@ -218,7 +218,7 @@ export class Line implements PartyEnd {
     return p;
   }
 
-  private async agentDigits(digits: string): Promise<void> {
+  protected async agentDigits(digits: string): Promise<void> {
     for (const d of digits) {
       // A keypad tone lasts about a tenth of a second, with a short gap.
       const at = this.clock.now() - this.openedAt;
@@ -257,7 +257,7 @@ export class Line implements PartyEnd {
 
   private closedAt: number | undefined;
 
-  private end(how: 'party' | 'agent' | 'transfer'): void {
+  protected end(how: 'party' | 'agent' | 'transfer'): void {
     if (this.isEnded) return;
     this.closedAt = this.clock.now();
     if (how === 'party') this.deliver({ type: 'hangup' });

@@ -23,8 +23,8 @@ export interface SimRecordingRef {
   sounds: LineSound[];
 }
 
-/** The agent and the far end sound different: a higher voice for the agent, a lower one for the callee. */
-const VOICES = {
+/** The agent and the far end sound different: a higher voice for the agent, a lower one for the callee (in recordings and on audio lines). */
+export const SIM_VOICES = {
   agent: { variant: 'f3', pitch: 60 },
   party: { variant: 'm3', pitch: 40 },
 } as const;
@@ -48,7 +48,7 @@ export async function renderSimRecording(ref: SimRecordingRef): Promise<Buffer> 
       mixInto(out, beep(Math.min(s.ms, 600) / 1000), s.at / 1000);
       continue;
     }
-    const voice = VOICES[s.who];
+    const voice = SIM_VOICES[s.who];
     const clip = await speak(s.text, { language: ref.language, variant: voice.variant, pitch: voice.pitch, wordsPerMinute: ref.wordsPerSecond * 60, sampleRate: SAMPLE_RATE });
     // Speech that ran over its turn is cut where the next sound of the line began (as it was heard).
     const room = Math.round((s.ms / 1000 + 0.5) * SAMPLE_RATE);

@@ -25,6 +25,7 @@ import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { maskPhone } from '../../lib/phone.js';
 import { Line, type LineLog, type LineSound, type Party } from './line.js';
+import { AudioLine } from './audio-line.js';
 import type { Scenario } from './scenarios.js';
 import { HumanParty } from './parties/human.js';
 import { IvrParty } from './parties/ivr.js';
@@ -39,6 +40,8 @@ export interface SimCarrierOptions {
   scenarios: Scenario[];
   clock: Clock;
   log: Logger;
+  /** SIM_AUDIO: every call is carried as audio (./audio-line.ts), whatever voice mode it asks for. */
+  audio?: boolean;
 }
 
 /** Speaking pace when a scenario sets none: about 160 words a minute. */
@@ -55,7 +58,7 @@ export class SimCarrier implements Carrier {
   readonly capabilities: CarrierCapabilities = {
     dtmfOut: true,
     textMode: true,
-    mediaStream: false,
+    mediaStream: true,
     knowsDestinations: true,
     transfer: true,
     inbound: true,
@@ -123,11 +126,13 @@ export class SimCarrier implements Carrier {
     const run = async () => {
       const rang = await this.ring(scenario, req.ringTimeoutSeconds, ringing.signal, () => emit({ type: 'ringing' }));
       if (!rang.answered) return finish(rang.status, rang.reason);
+      const audio = req.voiceMode === 'audio' || this.opts.audio === true;
       line = this.answer(scenario!, req.callId, (how) => {
         if (req.record && line) this.recorded(req.callId, line, req.language);
         finish('completed', how === 'party' ? 'callee_hung_up' : how === 'transfer' ? 'transferred' : 'caller_hung_up');
-      });
-      emit({ type: 'answered', answeredBy: scenario!.kind === 'voicemail' ? 'machine' : 'human', channel: line.channel });
+      }, audio);
+      const answeredBy = scenario!.kind === 'voicemail' ? 'machine' : 'human';
+      emit(line instanceof AudioLine ? { type: 'answered', answeredBy, mode: 'audio', audio: line.audio } : { type: 'answered', answeredBy, channel: line.channel });
       line.party!.start();
     };
     run().catch((err: Error) => {
@@ -322,9 +327,16 @@ export class SimCarrier implements Carrier {
     if (this.lines.size > MAX_KEPT_LINES) this.lines.delete(this.lines.keys().next().value!);
   }
 
-  /** An answered line of `scenario` with its party, not started yet (the caller starts it). */
-  answer(scenario: Scenario, callId: string, onEnd: (how: 'party' | 'agent' | 'transfer') => void): Line {
-    const line = new Line(this.opts.clock, scenario.wordsPerSecond ?? DEFAULT_WORDS_PER_SECOND, onEnd, (to) => this.byNumber.has(to), this.opts.log);
+  /**
+   * An answered line of `scenario` with its party, not started yet (the caller starts it): a text line, or
+   * with `audio` an audio line (./audio-line.ts).
+   */
+  answer(scenario: Scenario, callId: string, onEnd: (how: 'party' | 'agent' | 'transfer') => void, audio = false): Line {
+    const pace = scenario.wordsPerSecond ?? DEFAULT_WORDS_PER_SECOND;
+    const line =
+      audio
+        ? new AudioLine(this.opts.clock, pace, scenario.language, onEnd, this.opts.log)
+        : new Line(this.opts.clock, pace, onEnd, (to) => this.byNumber.has(to), this.opts.log);
     let party: Party;
     if (scenario.kind === 'human') party = new HumanParty(scenario.person, line, scenario.language);
     else if (scenario.kind === 'ivr') party = new IvrParty(scenario.ivr, line, scenario.language);

@@ -20,14 +20,17 @@ import type { TwilioCarrier } from './twilio-carrier.js';
 
 type Form = Record<string, string | string[]>;
 
-/** To every node; the one that knows the call (or verification) acts, the others ignore it. */
+/**
+ * To every node; the one that knows the call (or verification) acts, the others ignore it. `account` is the
+ * Twilio account whose token signed what is passed on: the owner acts only if its call is of that account.
+ */
 type Forward =
-  | { kind: 'status'; callSid: string; params: Form }
+  | { kind: 'status'; callSid: string; params: Form; account: string }
   | { kind: 'verification'; verificationId: string; status?: string }
-  | { kind: 'twiml'; callSid: string; answeredBy?: string; link: string }
-  | { kind: 'relay-open'; callSid: string; link: string; first: string; queryCallSid?: string }
+  | { kind: 'twiml'; callSid: string; answeredBy?: string; link: string; account: string }
+  | { kind: 'relay-open'; callSid: string; link: string; first: string; queryCallSid?: string; account: string }
   /** A Media Streams socket: `early` are the messages read up to its verified `start`. */
-  | { kind: 'media-open'; callSid: string; link: string; early: string[] };
+  | { kind: 'media-open'; callSid: string; link: string; early: string[]; account: string };
 
 /** On a link, from the owner to the node that asked (`.out`), or the other way (`.in`). */
 type LinkOut = { kind: 'twiml'; twiml: string } | { kind: 'accepted' } | { kind: 'send'; data: string } | { kind: 'close'; code?: number; reason?: string };
@@ -51,10 +54,10 @@ export class TwilioCluster {
 
   async start(): Promise<void> {
     this.stop = await this.bus.subscribe(FORWARD, (m) => background(this.log, 'forwarded twilio callback failed', this.onForward(m as Forward)));
-    this.carrier.onUnknownRelay((socket, first, callSid, queryCallSid) =>
-      this.bridgeInBackground(socket, callSid, (link) => ({ kind: 'relay-open', callSid, link, first, queryCallSid })),
+    this.carrier.onUnknownRelay((socket, first, callSid, queryCallSid, account) =>
+      this.bridgeInBackground(socket, callSid, (link) => ({ kind: 'relay-open', callSid, link, first, queryCallSid, account })),
     );
-    this.carrier.onUnknownMedia((socket, early, callSid) => this.bridgeInBackground(socket, callSid, (link) => ({ kind: 'media-open', callSid, link, early })));
+    this.carrier.onUnknownMedia((socket, early, callSid, account) => this.bridgeInBackground(socket, callSid, (link) => ({ kind: 'media-open', callSid, link, early, account })));
   }
 
   private bridgeInBackground(socket: WebSocket, callSid: string, open: (link: string) => Forward): void {
@@ -78,21 +81,21 @@ export class TwilioCluster {
     await this.stop?.();
   }
 
-  /** A status callback for a call this node does not know. */
-  forwardStatus(callSid: string, params: Form): Promise<void> {
-    return this.bus.publish(FORWARD, { kind: 'status', callSid, params } satisfies Forward);
+  /** A status callback for a call this node does not know, verified as `account`. */
+  forwardStatus(callSid: string, params: Form, account: string): Promise<void> {
+    return this.bus.publish(FORWARD, { kind: 'status', callSid, params, account } satisfies Forward);
   }
 
   forwardVerification(verificationId: string, status: string | undefined): Promise<void> {
     return this.bus.publish(FORWARD, { kind: 'verification', verificationId, status } satisfies Forward);
   }
 
-  /** The owner's TwiML for a call this node does not know; null when no node knows it. */
-  async twiml(callSid: string, answeredBy: string | undefined): Promise<string | null> {
+  /** The owner's TwiML for a call this node does not know (the request verified as `account`); null when no node knows it. */
+  async twiml(callSid: string, answeredBy: string | undefined, account: string): Promise<string | null> {
     const link = randomUUID();
     const answer = this.await<LinkOut>(linkOut(link), (m) => m.kind === 'twiml');
     await answer.ready;
-    await this.bus.publish(FORWARD, { kind: 'twiml', callSid, answeredBy, link } satisfies Forward);
+    await this.bus.publish(FORWARD, { kind: 'twiml', callSid, answeredBy, link, account } satisfies Forward);
     const m = await answer.result;
     return m?.kind === 'twiml' ? m.twiml : null;
   }
@@ -137,6 +140,8 @@ export class TwilioCluster {
     try {
       if (m.kind === 'verification') return this.carrier.verificationStatus(m.verificationId, m.status);
       if (!this.carrier.hasCall(m.callSid)) return;
+      // Verified with another account's token than the call's: as if it had been refused where it arrived.
+      if (!this.carrier.mayConcern(m.callSid, m.account)) return this.log.warn({ callSid: m.callSid, kind: m.kind }, 'forwarded twilio callback of another account');
       if (m.kind === 'status') return this.carrier.onStatus(m.params);
       if (m.kind === 'twiml') {
         const twiml = this.carrier.twimlFor(m.callSid, m.answeredBy);
@@ -161,10 +166,10 @@ export class TwilioCluster {
     await this.bus.publish(linkOut(m.link), { kind: 'accepted' } satisfies LinkOut);
     const socket = bridged as unknown as WebSocket;
     if (m.kind === 'relay-open') {
-      this.carrier.attachRelay(socket, m.queryCallSid);
+      this.carrier.attachRelay(socket, m.queryCallSid, m.account);
       bridged.emit('message', Buffer.from(m.first), false);
     } else {
-      this.carrier.attachMedia(socket);
+      this.carrier.attachMedia(socket, m.account);
       for (const data of m.early) bridged.emit('message', Buffer.from(data), false);
     }
   }

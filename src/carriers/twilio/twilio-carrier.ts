@@ -22,6 +22,7 @@ import { MediaStreamAudioChannel } from './media-stream-channel.js';
 import { RELAY_TEXT_VOICES, relayVoiceAttributes } from './relay-voice.js';
 import { digitsThenStreamTwiml, hangupTwiml, joinRoomTwiml, relayTwiml, sayAndHangup, streamTwiml, type StreamTarget } from './twiml.js';
 import { own } from '../../lib/own.js';
+import { TwilioAccounts, type TwilioAccount } from './accounts.js';
 
 export interface TwilioCarrierOptions {
   accountSid: string;
@@ -54,12 +55,16 @@ export interface TwilioCarrierOptions {
 export interface TwilioRecordingRef {
   kind: 'twilio';
   recordingSid: string;
+  /** The account the call was placed on, when not the deployment's (its media is fetched from there). */
+  accountSid?: string;
 }
 
 /** One call Switchboard placed, known by its Twilio CallSid. */
 interface TwilioCall {
   callSid: string;
   req: DialRequest;
+  /** The account the call is on: every request about it uses this account, and only its callbacks are heard. */
+  account: TwilioAccount;
   emit: (e: CarrierEvent) => void;
   ringing: boolean;
   answered: boolean;
@@ -150,17 +155,42 @@ export class TwilioCarrier implements Carrier {
   private loopTurn: Promise<void> = Promise.resolve();
   private recordingHandler: ((r: RecordingReady) => void) | undefined;
   private readonly calls = new Map<string, TwilioCall>();
-  private api: Promise<CallsApi> | undefined;
+  /** The deployment's account and the numbers' own, each with its REST client (accounts.ts). */
+  readonly accounts: TwilioAccounts<CallsApi>;
   private inboundHandler: ((call: InboundCall) => void) | undefined;
   /** Caller-ID verifications waiting for Twilio's verification status callback, by verification id. */
   private readonly verifications = new Map<string, (result: CallerIdVerificationResult) => void>();
 
   constructor(readonly opts: TwilioCarrierOptions) {
     this.capabilities.userOnCallThreeWay = !!opts.agentNumber;
+    this.accounts = new TwilioAccounts({ accountSid: opts.accountSid, authToken: opts.authToken, apiKey: opts.apiKey }, (a) => this.makeApi(a));
   }
 
-  get authToken(): string {
-    return this.opts.authToken;
+  /**
+   * A public callback URL for a call on `account`: `path` with `query`, plus `account=AC…` when the account
+   * is not the deployment's, so that the route knows which token to verify it with (accounts.ts).
+   */
+  private callbackUrl(path: string, account: TwilioAccount, query: Record<string, string> = {}): string {
+    const q = new URLSearchParams(query);
+    if (!this.accounts.isDeployment(account.accountSid)) q.set('account', account.accountSid);
+    const qs = q.toString();
+    return `${this.publicUrl}${path}${qs ? '?' + qs : ''}`;
+  }
+
+  /** The account that signed a request to `url` (the one it claims with `account`, else the deployment's); null when none did. */
+  verifyRequest(signature: string | undefined, url: string, params: Record<string, string | string[]>, claimed: string | undefined): Promise<string | null> {
+    return this.accounts.verify(signature, url, params, claimed);
+  }
+
+  /** A Media Streams handshake (no query to name its account): the account among those known whose token signed it. */
+  verifyAnyAccount(signature: string | undefined, url: string): string | null {
+    return this.accounts.verifyAny(signature, url);
+  }
+
+  /** Whether a request verified as `accountSid` may concern this call: an unknown call (nothing to protect here), or one of that account. */
+  mayConcern(callSid: string, accountSid: string): boolean {
+    const call = this.calls.get(callSid);
+    return !call || call.account.accountSid === accountSid;
   }
 
   /** The public base URL without a trailing slash. */
@@ -173,26 +203,33 @@ export class TwilioCarrier implements Carrier {
     return this.publicUrl.replace(/^http/, 'ws') + '/relay/ws';
   }
 
-  async dial(req: DialRequest, onEvent: (e: CarrierEvent) => void): Promise<CarrierCallHandle> {
+  dial(req: DialRequest, onEvent: (e: CarrierEvent) => void): Promise<CarrierCallHandle> {
+    // A number stored with its own account's credentials dials on that account; any other on the deployment's.
+    return this.place(req, this.accounts.use(req.account), onEvent);
+  }
+
+  /** Places a call on `account` (`POST /Accounts/{sid}/Calls.json`) and follows it by its CallSid. */
+  private async place(req: DialRequest, account: TwilioAccount, onEvent: (e: CarrierEvent) => void): Promise<CarrierCallHandle & { carrierCallSid: string }> {
     const from = req.from ?? this.opts.fromNumber;
     if (!from) throw new Error('no caller ID: set TWILIO_FROM_NUMBER or give from_number');
-    const api = await this.restApi();
+    const api = await this.restApi(account);
     const created = await api.create({
       to: req.to,
       from,
-      url: `${this.publicUrl}/start_call`,
+      url: this.callbackUrl('/start_call', account),
       method: 'POST',
-      statusCallback: `${this.publicUrl}/twilio/status`,
+      statusCallback: this.callbackUrl('/twilio/status', account),
       statusCallbackMethod: 'POST',
       statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
       timeout: Math.min(600, Math.max(1, Math.round(req.ringTimeoutSeconds ?? 60))),
       // Sync answering-machine detection: Twilio's verdict (`AnsweredBy`) comes with the `/start_call` request.
       machineDetection: 'Enable',
-      ...(req.record ? this.recordingParams(req.callId) : {}),
+      ...(req.record ? this.recordingParams(req.callId, account) : {}),
     });
     const call: TwilioCall = {
       callSid: created.sid,
       req,
+      account,
       ringing: false,
       answered: false,
       ended: false,
@@ -206,7 +243,7 @@ export class TwilioCarrier implements Carrier {
       },
     };
     this.calls.set(created.sid, call);
-    this.opts.log.info({ callId: req.callId, callSid: created.sid, dest: maskPhone(req.to) }, 'twilio call placed');
+    this.opts.log.info({ callId: req.callId, callSid: created.sid, dest: maskPhone(req.to), accountSid: account.accountSid }, 'twilio call placed');
     return {
       carrierCallSid: created.sid,
       hangup: async () => {
@@ -227,7 +264,7 @@ export class TwilioCarrier implements Carrier {
    * number) rejects, which the core records as failed.
    */
   async verifyCallerId(req: CallerIdVerificationRequest): Promise<CallerIdVerificationResult> {
-    const api = await this.restApi();
+    const api = await this.restApi(this.accounts.deployment);
     const statusCallback = `${this.publicUrl}/twilio/caller-id-status?verification=${encodeURIComponent(req.verificationId)}`;
     const log = this.opts.log;
     let settle!: (r: CallerIdVerificationResult) => void;
@@ -265,12 +302,14 @@ export class TwilioCarrier implements Carrier {
   /**
    * What a recorded call adds to its create request (protocols.md §1): `Record`, and the recording status
    * callback, whose URL names our call (the callback comes after the call has ended and been forgotten here;
-   * Twilio signs the URL with its query, so the name cannot be forged).
+   * Twilio signs the URL with its query, so the name cannot be forged). On a number's own account the URL
+   * also names the account and binds it to the call (`bind`, see recordingBinding).
    */
-  private recordingParams(callId: string): Record<string, unknown> {
+  private recordingParams(callId: string, account: TwilioAccount): Record<string, unknown> {
+    const own = !this.accounts.isDeployment(account.accountSid);
     return {
       record: true,
-      recordingStatusCallback: `${this.publicUrl}/twilio/recording-status?callId=${encodeURIComponent(callId)}`,
+      recordingStatusCallback: this.callbackUrl('/twilio/recording-status', account, { callId, ...(own ? { bind: this.recordingBinding(callId, account.accountSid) } : {}) }),
       recordingStatusCallbackMethod: 'POST',
       recordingStatusCallbackEvent: ['completed', 'absent'],
     };
@@ -281,11 +320,21 @@ export class TwilioCarrier implements Carrier {
   }
 
   /**
-   * A recording status callback (already verified): `completed` hands the recording over (`RecordingSid`);
-   * `absent` (nothing was recorded) and `failed` are logged. Any node may receive it: the handler stores
-   * a durable job, whichever node carried the call.
+   * Ties a recording callback of a call on a number's own account to that account: a MAC, with a key only
+   * this deployment has, over the call and the account. Without it, the holder of another account's token
+   * could announce a recording of theirs as one of this call (the callback comes when the call is forgotten
+   * here, so there is no call to compare the account with).
    */
-  recordingStatus(callId: string, params: Record<string, string | string[]>): void {
+  recordingBinding(callId: string, accountSid: string): string {
+    return createHmac('sha256', this.streamSecret).update(`recording:${callId}:${accountSid}`).digest('base64url');
+  }
+
+  /**
+   * A recording status callback (already verified, as `accountSid`): `completed` hands the recording over
+   * (`RecordingSid`); `absent` (nothing was recorded) and `failed` are logged. Any node may receive it: the
+   * handler stores a durable job, whichever node carried the call.
+   */
+  recordingStatus(callId: string, params: Record<string, string | string[]>, accountSid: string = this.opts.accountSid): void {
     const status = one(params.RecordingStatus);
     const recordingSid = one(params.RecordingSid) ?? '';
     if (status !== 'completed' || !/^RE[0-9a-f]{32}$/.test(recordingSid)) {
@@ -294,7 +343,8 @@ export class TwilioCarrier implements Carrier {
     }
     this.opts.log.info({ callId, recordingSid, seconds: one(params.RecordingDuration) }, 'twilio recording ready');
     try {
-      this.recordingHandler?.({ callId, ref: { kind: 'twilio', recordingSid } satisfies TwilioRecordingRef });
+      const ref: TwilioRecordingRef = { kind: 'twilio', recordingSid, ...(this.accounts.isDeployment(accountSid) ? {} : { accountSid }) };
+      this.recordingHandler?.({ callId, ref });
     } catch (err) {
       this.opts.log.error({ err, callId }, 'twilio recording handler failed');
     }
@@ -309,7 +359,9 @@ export class TwilioCarrier implements Carrier {
     const r = ref as Partial<TwilioRecordingRef> | null;
     if (r?.kind !== 'twilio' || typeof r.recordingSid !== 'string' || !/^RE[0-9a-f]{32}$/.test(r.recordingSid)) throw new Error('not a Twilio recording');
     const base = (this.opts.apiBaseUrl ?? 'https://api.twilio.com').replace(/\/+$/, '');
-    const { accountSid, authToken, apiKey } = this.opts;
+    const account = r.accountSid === undefined ? this.accounts.deployment : await this.accounts.find(r.accountSid);
+    if (!account) throw new Error('the Twilio account of this recording has no stored credentials');
+    const { accountSid, authToken, apiKey } = account;
     const user = apiKey ? `${apiKey.sid}:${apiKey.secret}` : `${accountSid}:${authToken}`;
     const res = await fetch(`${base}/2010-04-01/Accounts/${accountSid}/Recordings/${r.recordingSid}.wav`, {
       headers: { authorization: `Basic ${Buffer.from(user).toString('base64')}` },
@@ -322,20 +374,20 @@ export class TwilioCarrier implements Carrier {
     return Buffer.from(await res.arrayBuffer());
   }
 
-  private unknownRelay: ((socket: WebSocket, first: string, callSid: string, queryCallSid?: string) => void) | undefined;
+  private unknownRelay: ((socket: WebSocket, first: string, callSid: string, queryCallSid: string | undefined, accountSid: string) => void) | undefined;
 
-  /** Receives relay sockets whose first message names a call this node does not know (instead of closing them). */
-  onUnknownRelay(handler: (socket: WebSocket, first: string, callSid: string, queryCallSid?: string) => void): void {
+  /** Receives relay sockets whose first message names a call this node does not know (instead of closing them), with the account that signed the handshake. */
+  onUnknownRelay(handler: (socket: WebSocket, first: string, callSid: string, queryCallSid: string | undefined, accountSid: string) => void): void {
     this.unknownRelay = handler;
   }
 
-  private unknownMedia: ((socket: WebSocket, early: string[], callSid: string) => void) | undefined;
+  private unknownMedia: ((socket: WebSocket, early: string[], callSid: string, accountSid: string) => void) | undefined;
 
   /**
    * Receives media stream sockets whose verified `start` names a call this node does not know, with the
-   * messages read so far (`connected`, `start`), instead of closing them.
+   * messages read so far (`connected`, `start`) and the account that signed the handshake, instead of closing them.
    */
-  onUnknownMedia(handler: (socket: WebSocket, early: string[], callSid: string) => void): void {
+  onUnknownMedia(handler: (socket: WebSocket, early: string[], callSid: string, accountSid: string) => void): void {
     this.unknownMedia = handler;
   }
 
@@ -349,11 +401,12 @@ export class TwilioCarrier implements Carrier {
   }
 
   /**
-   * A call ringing one of our numbers (`POST /receive_call`, already verified): the engine answers it (the
-   * caller is connected to the relay socket, where the number's agent talks) or rejects it (a short `<Say>`
-   * and `<Hangup/>`). Resolves with the TwiML for Twilio; never fails.
+   * A call ringing one of our numbers (`POST /receive_call`, already verified as `accountSid`: a number on
+   * its own account has `/receive_call?account=AC…` as its Voice URL): the engine answers it (the caller is
+   * connected to the relay socket, where the number's agent talks) or rejects it (a short `<Say>` and
+   * `<Hangup/>`). Resolves with the TwiML for Twilio; never fails.
    */
-  async receiveCall(params: Record<string, string | string[]>): Promise<string> {
+  async receiveCall(params: Record<string, string | string[]>, accountSid: string = this.opts.accountSid): Promise<string> {
     const callSid = one(params.CallSid) ?? '';
     const from = one(params.From) ?? one(params.Caller) ?? '';
     const to = one(params.To) ?? one(params.Called) ?? '';
@@ -365,7 +418,8 @@ export class TwilioCarrier implements Carrier {
       return joinRoomTwiml(loop.room);
     }
     const handler = this.inboundHandler;
-    if (!handler || !callSid) return sayAndHangup(NOT_CONNECTED);
+    const account = await this.accounts.find(accountSid);
+    if (!handler || !callSid || !account) return sayAndHangup(NOT_CONNECTED);
     // Twilio retried the request: the call is already answered.
     const known = this.twimlFor(callSid);
     if (known) return known;
@@ -392,6 +446,7 @@ export class TwilioCarrier implements Carrier {
           const call: TwilioCall = {
             callSid,
             req: { callId: req.callId, sid: req.sid, to: from, from: to, language: req.language, record: req.record, voiceMode: req.voiceMode, voice: req.voice },
+            account,
             ringing: true,
             answered: false,
             ended: false,
@@ -412,7 +467,7 @@ export class TwilioCarrier implements Carrier {
               if (call.ended) return;
               if (call.channel) return call.channel.hangup();
               if (call.audio) return call.audio.hangup();
-              const api = await this.restApi();
+              const api = await this.restApi(account);
               await api.update(callSid, { status: 'completed' });
             },
           };
@@ -438,9 +493,11 @@ export class TwilioCarrier implements Carrier {
     if (!call || call.ended) return null;
     if (answeredBy) call.answeredBy = answeredByOf(answeredBy);
     if (call.req.voiceMode === 'audio') return streamTwiml(this.streamTarget(call));
+    // On a number's own account, the relay socket's URL names the account too: its handshake is signed with that account's token.
+    const own = this.accounts.isDeployment(call.account.accountSid) ? '' : `?account=${call.account.accountSid}`;
     return relayTwiml({
-      action: this.publicUrl + '/twilio/relay-ended',
-      url: this.relayUrl,
+      action: this.callbackUrl('/twilio/relay-ended', call.account),
+      url: this.relayUrl + own,
       language: relayLanguage(call.req.language),
       callSid,
       voice: relayVoiceAttributes(call.req.voice),
@@ -487,9 +544,10 @@ export class TwilioCarrier implements Carrier {
   /**
    * A verified relay socket: its first message names the call, which is then answered with this channel.
    * ConversationRelay sends `setup` (`callSid`, or our `callSid` parameter); a client speaking 004's dialect
-   * sends `{"event":"start","callSid":…}` or gives `callSid` in the URL query (`queryCallSid`).
+   * sends `{"event":"start","callSid":…}` or gives `callSid` in the URL query (`queryCallSid`). The call must
+   * be of the account that signed the handshake (`accountSid`); any other is closed (1008) untouched.
    */
-  attachRelay(socket: WebSocket, queryCallSid?: string): void {
+  attachRelay(socket: WebSocket, queryCallSid?: string, accountSid: string = this.opts.accountSid): void {
     const log = this.opts.log;
     let call: TwilioCall | undefined;
     const onSetup = (data: unknown) => {
@@ -508,8 +566,8 @@ export class TwilioCarrier implements Carrier {
       const callSid = named ?? '';
       call = this.calls.get(callSid);
       // Not ours: in a cluster, another node may carry the call (cluster.ts bridges the socket there).
-      if (!call && this.unknownRelay) return this.unknownRelay(socket, String(data), callSid, queryCallSid);
-      if (!call || call.ended || call.answered) {
+      if (!call && this.unknownRelay) return this.unknownRelay(socket, String(data), callSid, queryCallSid, accountSid);
+      if (!call || call.ended || call.answered || call.account.accountSid !== accountSid) {
         log.warn({ callSid }, 'relay setup for an unknown call');
         socket.close(1008, 'unknown call');
         return;
@@ -525,7 +583,7 @@ export class TwilioCarrier implements Carrier {
         wordsPerSecond: this.opts.wordsPerSecond,
         log,
         hangupCall: async () => {
-          const api = await this.restApi();
+          const api = await this.restApi(c.account);
           await api.update(c.callSid, { status: 'completed' });
         },
         transfer: (to, o) => this.transfer(c, to, o),
@@ -555,7 +613,8 @@ export class TwilioCarrier implements Carrier {
       isEnded: () => call.ended,
     };
     this.opts.log.info({ callId: leg.callId, callSid: leg.callSid, dest: maskPhone(to), warm: opts.warm }, 'twilio transfer');
-    return opts.warm ? warmTransfer(this.legHost(), leg, to, opts.briefing) : coldTransfer(this.legHost(), leg, to);
+    const host = this.legHost(call.account);
+    return opts.warm ? warmTransfer(host, leg, to, opts.briefing) : coldTransfer(host, leg, to);
   }
 
   /**
@@ -565,12 +624,13 @@ export class TwilioCarrier implements Carrier {
   async startUserOnCall(req: UserOnCallRequest, onEvent: (e: CarrierEvent) => void): Promise<UserOnCallHandle> {
     const from = req.from ?? this.opts.fromNumber;
     if (!from) throw new Error('no caller ID: set TWILIO_FROM_NUMBER or give from_number');
-    return UserOnCallSession.start(this.legHost(), req, from, onEvent);
+    // User-on-call rooms are on the deployment's account (a number's own account is for its dialled calls).
+    return UserOnCallSession.start(this.legHost(this.accounts.deployment), req, from, onEvent);
   }
 
-  /** The carrier's internals that transfers and user-on-call sessions use. */
-  private legHost(): TransferHost & ConferenceHost {
-    const api = () => this.restApi();
+  /** The carrier's internals that transfers and user-on-call sessions use, on the account of the call they serve. */
+  private legHost(account: TwilioAccount): TransferHost & ConferenceHost {
+    const api = () => this.restApi(account);
     return {
       log: this.opts.log,
       publicUrl: this.publicUrl,
@@ -586,12 +646,10 @@ export class TwilioCarrier implements Carrier {
         this.end(call, 'completed', 'transferred');
       },
       dial: async (req, onEvent) => {
-        const handle = await this.dial(req, onEvent);
-        // dial() keeps the request it was given: that is how its CallSid is found.
-        const callSid = [...this.calls.values()].find((c) => c.req === req)?.callSid ?? '';
-        return { callSid, hangup: () => handle.hangup() };
+        const handle = await this.place(req, account, onEvent);
+        return { callSid: handle.carrierCallSid, hangup: () => handle.hangup() };
       },
-      track: (callSid, req, onEvent, onStatus, onFork) => this.track(callSid, req, onEvent, onStatus, onFork),
+      track: (callSid, req, onEvent, onStatus, onFork) => this.track(callSid, account, req, onEvent, onStatus, onFork),
       startFork: async (callSid, callId, name) => {
         const created = await (
           await api()
@@ -633,7 +691,8 @@ export class TwilioCarrier implements Carrier {
       });
       // Awaited below; a REST call slower than the timeout must not leave the rejection unhandled meanwhile.
       joined.catch(() => {});
-      const api = await this.restApi();
+      const deployment = this.accounts.deployment;
+      const api = await this.restApi(deployment);
       const created = await api.create({
         to: number,
         from: number,
@@ -644,7 +703,7 @@ export class TwilioCarrier implements Carrier {
         statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
         timeout: Math.round(LOOP_JOIN_MS / 1000),
       });
-      const handle = this.track(created.sid, req, onEvent, () => {});
+      const handle = this.track(created.sid, deployment, req, onEvent, () => {});
       this.opts.log.info({ callId: req.callId, room, callSid: created.sid }, 'twilio agent leg placed');
       await joined.catch(async (err: Error) => {
         await handle.hangup().catch(() => {});
@@ -661,6 +720,7 @@ export class TwilioCarrier implements Carrier {
   /** Follows a leg placed outside `dial` (a conference participant): callbacks and relay as for any of our calls. */
   private track(
     callSid: string,
+    account: TwilioAccount,
     req: DialRequest,
     onEvent: (e: CarrierEvent) => void,
     onStatus: (status: string) => void,
@@ -669,6 +729,7 @@ export class TwilioCarrier implements Carrier {
     const call: TwilioCall = {
       callSid,
       req,
+      account,
       ringing: false,
       answered: false,
       ended: false,
@@ -688,7 +749,7 @@ export class TwilioCarrier implements Carrier {
       hangup: async () => {
         if (call.ended) return;
         if (call.channel) return call.channel.hangup();
-        await (await this.restApi()).update(callSid, { status: 'completed' });
+        await (await this.restApi(account)).update(callSid, { status: 'completed' });
       },
     };
   }
@@ -722,16 +783,17 @@ export class TwilioCarrier implements Carrier {
    * whose CallSid it names. For a call in audio mode, the first such stream answers the call with an audio
    * channel, later ones (after `<Play digits>`) re-attach to that channel. For the target's leg of a
    * user-on-call session, it is the listening fork if the session is listening and takes it (conference.ts).
-   * Anything else is closed (1008) and touches no call.
+   * The call must be of the account whose token signed the handshake (`accountSid`). Anything else is
+   * closed (1008) and touches no call.
    */
-  attachMedia(socket: WebSocket): void {
+  attachMedia(socket: WebSocket, accountSid: string = this.opts.accountSid): void {
     const log = this.opts.log;
     const stream = new TwilioMediaStream({ socket, secret: this.streamSecret, log });
     stream.on('start', (start) => {
       const call = this.calls.get(start.callSid);
       // Not ours: in a cluster, another node may carry the call (cluster.ts bridges the socket there).
-      if (!call && this.unknownMedia) return this.unknownMedia(socket, stream.release(), start.callSid);
-      const known = !!call && !call.ended && call.req.callId === start.callId;
+      if (!call && this.unknownMedia) return this.unknownMedia(socket, stream.release(), start.callSid, accountSid);
+      const known = !!call && !call.ended && call.req.callId === start.callId && call.account.accountSid === accountSid;
       if (known && call.req.voiceMode !== 'audio' && call.onFork?.(stream)) return;
       if (!known || call.req.voiceMode !== 'audio') {
         log.warn({ callSid: start.callSid }, 'media stream for an unknown call');
@@ -749,7 +811,7 @@ export class TwilioCarrier implements Carrier {
 
   private audioChannel(c: TwilioCall): MediaStreamAudioChannel {
     const update = async (p: Record<string, unknown>) => {
-      const api = await this.restApi();
+      const api = await this.restApi(c.account);
       await api.update(c.callSid, p);
     };
     return new MediaStreamAudioChannel({
@@ -778,34 +840,36 @@ export class TwilioCarrier implements Carrier {
     call.emit({ type: 'ended', status, ...(reason ? { reason } : {}), ...(error ? { error } : {}), ...(call.answeredAt ? { usage: twilioUsage(call) } : {}) });
   }
 
+  /** The REST client of an account (one per account, made on first use: accounts.ts). */
+  private restApi(account: TwilioAccount): Promise<CallsApi> {
+    return this.accounts.api(account);
+  }
+
   /**
-   * The Calls resource of the official client. Its RequestClient is subclassed to send requests to
-   * `apiBaseUrl` instead of https://api.twilio.com when one is set (the fake in tests).
+   * The Calls resource of the official client, for one account. Its RequestClient is subclassed to send
+   * requests to `apiBaseUrl` instead of https://api.twilio.com when one is set (the fake in tests).
    */
-  private restApi(): Promise<CallsApi> {
-    this.api ??= (async () => {
-      const { default: twilio } = await import('twilio');
-      const base = this.opts.apiBaseUrl?.replace(/\/+$/, '');
-      class RewritingClient extends twilio.RequestClient {
-        override request<TData>(o: Parameters<InstanceType<typeof twilio.RequestClient>['request']>[0] & { data?: TData }) {
-          return super.request<TData>(base ? { ...o, uri: o.uri.replace(/^https:\/\/api\.twilio\.com/, base) } : o);
-        }
+  private async makeApi(account: TwilioAccount): Promise<CallsApi> {
+    const { default: twilio } = await import('twilio');
+    const base = this.opts.apiBaseUrl?.replace(/\/+$/, '');
+    class RewritingClient extends twilio.RequestClient {
+      override request<TData>(o: Parameters<InstanceType<typeof twilio.RequestClient>['request']>[0] & { data?: TData }) {
+        return super.request<TData>(base ? { ...o, uri: o.uri.replace(/^https:\/\/api\.twilio\.com/, base) } : o);
       }
-      const { accountSid, authToken, apiKey } = this.opts;
-      const client = apiKey
-        ? twilio(apiKey.sid, apiKey.secret, { accountSid, httpClient: new RewritingClient() })
-        : twilio(accountSid, authToken, { httpClient: new RewritingClient() });
-      return {
-        create: (p) => client.calls.create(p as any),
-        update: (sid, p) => client.calls(sid).update(p as any),
-        validate: (p) => client.validationRequests.create(p as any),
-        addParticipant: (room, p) => client.conferences(room).participants.create(p as any),
-        removeParticipant: (room, callSid) => client.conferences(room).participants(callSid).remove(),
-        createStream: (callSid, p) => client.calls(callSid).streams.create(p as any),
-        updateStream: (callSid, sidOrName, p) => client.calls(callSid).streams(sidOrName).update(p as any),
-      };
-    })();
-    return this.api;
+    }
+    const { accountSid, authToken, apiKey } = account;
+    const client = apiKey
+      ? twilio(apiKey.sid, apiKey.secret, { accountSid, httpClient: new RewritingClient() })
+      : twilio(accountSid, authToken, { httpClient: new RewritingClient() });
+    return {
+      create: (p) => client.calls.create(p as any),
+      update: (sid, p) => client.calls(sid).update(p as any),
+      validate: (p) => client.validationRequests.create(p as any),
+      addParticipant: (room, p) => client.conferences(room).participants.create(p as any),
+      removeParticipant: (room, callSid) => client.conferences(room).participants(callSid).remove(),
+      createStream: (callSid, p) => client.calls(callSid).streams.create(p as any),
+      updateStream: (callSid, sidOrName, p) => client.calls(callSid).streams(sidOrName).update(p as any),
+    };
   }
 }
 

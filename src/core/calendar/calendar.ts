@@ -1,5 +1,5 @@
 /**
- * A calendar the agent may read and book in: Google Calendar now (./google/), CalDAV later. Times are
+ * A calendar the agent may read and book in: Google Calendar (./google/) or a CalDAV collection (./caldav/). Times are
  * instants (ms since the epoch); the time zone only decides how events are written and shown.
  */
 
@@ -46,8 +46,9 @@ export class CalendarError extends Error {
     readonly status?: number,
     /** OAuth's error code when the token endpoint refused (`invalid_grant`, `invalid_token`). */
     readonly oauthError?: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'CalendarError';
   }
 }

@@ -1,8 +1,9 @@
 /**
- * Calendar connections: each API key may connect one Google Calendar (001: "authorize once per API key").
+ * Calendar connections: each API key may connect one calendar (001: "authorize once per API key"): a Google
+ * Calendar through OAuth, or a CalDAV calendar collection with its URL and credentials (an extension).
  * The consent request's `state` is random, stored only as its hash, used once and expires after ten
- * minutes. The tokens are sealed with the deployment key (core/secrets.ts) and never leave the core; a
- * refreshed access token is sealed back after the request that refreshed it.
+ * minutes. Tokens and CalDAV credentials are sealed with the deployment key (core/secrets.ts) and never
+ * leave the core; a refreshed access token is sealed back after the request that refreshed it.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { OAuth2Client } from 'google-auth-library';
@@ -12,9 +13,11 @@ import type { Db } from '../../store/index.js';
 import { SwitchboardError, validationError } from '../errors.js';
 import type { CallRequest } from '../calls/request.js';
 import { callTimeZone } from './time-zone.js';
+import { checkWebhookUrl } from '../webhooks/target.js';
 import type { Secrets } from '../secrets.js';
 import { CalendarError, type Calendar } from './calendar.js';
 import { GoogleCalendar, classify } from './google/google-calendar.js';
+import { CaldavCalendar, type CaldavAccount } from './caldav/caldav-calendar.js';
 import { consentUrl, googleOAuthClient, GOOGLE_CALENDAR_SCOPE } from './google/google-oauth.js';
 
 /** How long a consent link may wait for Google's callback. */
@@ -28,6 +31,8 @@ interface SealedTokens {
 
 export interface CalendarStatus {
   authorized: boolean;
+  /** Which calendar is connected (an extension): `google` or `caldav`; null when none. */
+  provider: 'google' | 'caldav' | null;
   scopes: string[];
   /** When the current access token expires (it is refreshed before then); null when not authorised. */
   expires_at: string | null;
@@ -63,9 +68,13 @@ export class CalendarConnections {
    */
   async prepareCall(req: CallRequest, keyId: string | undefined): Promise<void> {
     if (!req.calendar.enabled) return;
-    if (!this.configured) throw validationError('enable_calendar', 'enable_calendar: Google Calendar is not configured on this server');
-    const connected = keyId && (await this.o.db.selectFrom('calendar_grants').select('key_id').where('key_id', '=', keyId).executeTakeFirst());
-    if (!connected) throw validationError('enable_calendar', 'enable_calendar: no calendar is authorized for this API key (GET /auth/google/calendar)');
+    const connected = keyId && (await this.o.db.selectFrom('calendar_grants').select('provider').where('key_id', '=', keyId).executeTakeFirst());
+    // A Google grant is of no use on a server that no longer has the OAuth client; a CalDAV one needs none.
+    if (connected && connected.provider !== 'caldav' && !this.configured) throw validationError('enable_calendar', 'enable_calendar: Google Calendar is not configured on this server');
+    if (!connected) {
+      const how = this.configured ? 'GET /auth/google/calendar or POST /v1/calendar/caldav' : 'POST /v1/calendar/caldav';
+      throw validationError('enable_calendar', `enable_calendar: no calendar is authorized for this API key (${how})`);
+    }
     req.calendar.keyId = keyId;
     req.calendar.timeZone = callTimeZone(req, this.o.config.calendarTimeZone);
   }
@@ -108,7 +117,7 @@ export class CalendarConnections {
       throw new SwitchboardError('SB_ERR_PROVIDER', 'Google refused the authorization code', { provider: 'google' }, false, { cause: classify(err) });
     }
     const prior = await this.grant(pending.key_id);
-    const refresh = tokens.refresh_token ?? prior?.tokens.refresh_token;
+    const refresh = tokens.refresh_token ?? (prior?.provider === 'google' ? prior.tokens.refresh_token : undefined);
     if (!tokens.access_token || !refresh) {
       throw new SwitchboardError('SB_ERR_PROVIDER', 'Google returned no refresh token', { provider: 'google' });
     }
@@ -131,13 +140,50 @@ export class CalendarConnections {
   }
 
   /**
+   * Connects a CalDAV calendar collection for `keyId` (an extension), replacing any calendar it had: the
+   * collection is checked first (it must be a calendar these credentials may read), then the URL and the
+   * credentials are stored sealed. A refusal is a validation error naming the field at fault.
+   */
+  async connectCaldav(orgId: string, keyId: string, account: CaldavAccount): Promise<void> {
+    // The server fetches this URL for the client: the same rule as webhook targets (in production: https,
+    // and no private or local address), so a key cannot point it into the deployment's own network.
+    const refused = checkWebhookUrl(account.url, { production: this.o.config.nodeEnv === 'production' });
+    if (refused) throw validationError('url', refused.replace(/^webhook URL/, 'url') + ' (the URL of a CalDAV calendar collection)');
+    try {
+      await new CaldavCalendar(account).check();
+    } catch (err) {
+      const e = err instanceof CalendarError ? err : new CalendarError('provider', 'the CalDAV server failed');
+      if (e.kind === 'auth') throw validationError('password', 'the CalDAV server refused the username and password');
+      if (e.kind === 'not_found') throw validationError('url', 'url is not a CalDAV calendar collection');
+      throw new SwitchboardError('SB_ERR_PROVIDER', 'The CalDAV server did not answer', { provider: 'caldav' }, true, { cause: e });
+    }
+    const row = {
+      key_id: keyId,
+      org_id: orgId,
+      provider: 'caldav',
+      sealed_tokens: this.o.secrets.seal({ url: account.url, username: account.username, password: account.password } satisfies CaldavAccount),
+      scopes: JSON.stringify([]),
+      access_expires_at: null,
+      updated_at: new Date(),
+    };
+    await this.o.db
+      .insertInto('calendar_grants')
+      .values(row)
+      .onConflict((oc) => oc.column('key_id').doUpdateSet({ ...row, key_id: undefined }))
+      .execute();
+  }
+
+  /**
    * Whether `keyId` has a working grant. An access token about to expire is refreshed here (and sealed
-   * back); a grant Google no longer honours (revoked in the Google account) is forgotten.
+   * back); a grant Google no longer honours (revoked in the Google account) is forgotten. A CalDAV
+   * connection is reported as it is stored (its server is asked when a call uses it).
    */
   async status(keyId: string): Promise<CalendarStatus> {
-    const none: CalendarStatus = { authorized: false, scopes: [], expires_at: null };
+    const none: CalendarStatus = { authorized: false, provider: null, scopes: [], expires_at: null };
+    const stored = await this.grant(keyId);
+    if (stored?.provider === 'caldav') return { authorized: true, provider: 'caldav', scopes: [], expires_at: null };
     if (!this.configured) return none;
-    const grant = await this.grant(keyId);
+    const grant = stored;
     if (!grant) return none;
     const session = this.session(keyId, grant);
     try {
@@ -147,15 +193,16 @@ export class CalendarConnections {
       throw new SwitchboardError('SB_ERR_PROVIDER', 'Google did not answer', { provider: 'google' }, true, { cause: err });
     }
     const fresh = await this.grant(keyId);
-    if (!fresh) return none;
-    return { authorized: true, scopes: fresh.scopes, expires_at: fresh.expiresAt.toISOString() };
+    if (fresh?.provider !== 'google') return none;
+    return { authorized: true, provider: 'google', scopes: fresh.scopes, expires_at: fresh.expiresAt.toISOString() };
   }
 
   /** Revokes the grant at Google (best effort: it may be gone there already) and forgets it. False when there was none. */
   async revoke(keyId: string): Promise<boolean> {
     const grant = await this.grant(keyId);
     if (!grant) return false;
-    if (this.configured) {
+    // A CalDAV connection has nothing to revoke at the server: forgetting its credentials ends it.
+    if (grant.provider === 'google' && this.configured) {
       try {
         // Revoking the refresh token ends the whole grant, access tokens included.
         await this.client().revokeToken(grant.tokens.refresh_token);
@@ -171,9 +218,9 @@ export class CalendarConnections {
 
   /** The calendar `keyId` connected, for a call's agent; null when it has none (or Google is not configured). */
   async open(keyId: string): Promise<Calendar | null> {
-    if (!this.configured) return null;
     const grant = await this.grant(keyId);
-    if (!grant) return null;
+    if (grant?.provider === 'caldav') return new CaldavCalendar(grant.account);
+    if (!this.configured || !grant) return null;
     const session = this.session(keyId, grant);
     const google = new GoogleCalendar(session.client, this.o.config.google!.calendarBaseUrl);
     return {
@@ -188,7 +235,7 @@ export class CalendarConnections {
    * A client holding the grant's tokens. `run` does one piece of work with it and then seals back an access
    * token the client refreshed meanwhile; when Google refuses the refresh token, the grant is forgotten.
    */
-  private session(keyId: string, grant: Grant) {
+  private session(keyId: string, grant: GoogleGrant) {
     const client = this.client();
     client.setCredentials({
       access_token: grant.tokens.access_token,
@@ -209,7 +256,7 @@ export class CalendarConnections {
     return { client, run };
   }
 
-  private async saveRefreshed(keyId: string, grant: Grant, client: OAuth2Client): Promise<void> {
+  private async saveRefreshed(keyId: string, grant: GoogleGrant, client: OAuth2Client): Promise<void> {
     const c = client.credentials;
     if (!c.access_token || c.access_token === grant.tokens.access_token) return;
     const tokens: SealedTokens = { access_token: c.access_token, refresh_token: c.refresh_token ?? grant.tokens.refresh_token };
@@ -231,19 +278,22 @@ export class CalendarConnections {
   private async grant(keyId: string): Promise<Grant | undefined> {
     const row = await this.o.db.selectFrom('calendar_grants').selectAll().where('key_id', '=', keyId).executeTakeFirst();
     if (!row) return undefined;
-    let tokens: SealedTokens;
     try {
-      tokens = this.o.secrets.open<SealedTokens>(row.sealed_tokens);
+      if (row.provider === 'caldav') return { provider: 'caldav', account: this.o.secrets.open<CaldavAccount>(row.sealed_tokens) };
+      const tokens = this.o.secrets.open<SealedTokens>(row.sealed_tokens);
+      return { provider: 'google', tokens, scopes: row.scopes, expiresAt: row.access_expires_at ?? new Date(0) };
     } catch {
       // Sealed with another deployment key: as good as no grant (the user connects again).
       return undefined;
     }
-    return { tokens, scopes: row.scopes, expiresAt: row.access_expires_at };
   }
 }
 
-interface Grant {
+interface GoogleGrant {
+  provider: 'google';
   tokens: SealedTokens;
   scopes: string[];
   expiresAt: Date;
 }
+
+type Grant = GoogleGrant | { provider: 'caldav'; account: CaldavAccount };

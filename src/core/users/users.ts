@@ -42,7 +42,11 @@ export function checkEmail(value: string, field = 'email'): string {
 }
 
 export class Users {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Makes organisations (createOrgFor): the core's, so that they are made as every other one is. */
+    private readonly orgs: Orgs = new Orgs(db),
+  ) {}
 
   async list(orgId: string): Promise<UserRow[]> {
     return this.db.selectFrom('users').selectAll().where('org_id', '=', orgId).orderBy('created_at').orderBy('id').execute();
@@ -79,7 +83,7 @@ export class Users {
    */
   async createOrgFor(person: UserRow, name: string): Promise<{ org: OrgRow; user: UserRow; key: string }> {
     return this.db.transaction().execute(async (trx) => {
-      const orgs = new Orgs(trx);
+      const orgs = this.orgs.in(trx);
       const made = await orgs.ensure(name);
       if (!made.created) throw new SwitchboardError('SB_ERR_VALIDATION', 'name is taken by another organization', { field: 'name' });
       const user = await new Users(trx).create(made.org.id, { email: person.email, name: person.name, role: 'owner' });

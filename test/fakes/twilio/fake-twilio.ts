@@ -24,6 +24,9 @@
  * (`Direction=inbound`, the caller's `From`) and is answered when that end is; the two ends are one call
  * path: what the inbound end hears (e.g. a room it joined) is the outbound end's callee, and either end
  * hanging up ends the other.
+ * Several accounts (`addAccount`): each has its own auth token and its own resources under
+ * `/2010-04-01/Accounts/{AccountSid}/…` (Basic auth with that SID and token; another account's call is 404),
+ * and every callback of a call is signed with the token of the account it was created on.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -64,6 +67,8 @@ export interface FakeCallee {
 
 export interface FakeCall {
   sid: string;
+  /** The account the call was created on (its callbacks are signed with that account's token). */
+  accountSid: string;
   to: string;
   from: string;
   /** The create request's form, as received. */
@@ -217,11 +222,31 @@ export class FakeTwilio {
   /** How many media requests are answered 404 (still processing) before the media is served. */
   recordingMediaNotReady = 0;
 
+  /** Auth tokens by Account SID: the main account's, and those added with `addAccount`. */
+  private readonly tokens = new Map<string, string>();
+
   constructor(
     readonly accountSid: string,
     readonly authToken: string,
     readonly callees: Record<string, FakeCallee>,
-  ) {}
+  ) {
+    this.tokens.set(accountSid, authToken);
+  }
+
+  /** Another account on this fake Twilio (e.g. a customer's own), with its own auth token. */
+  addAccount(accountSid: string, authToken: string): void {
+    this.tokens.set(accountSid, authToken);
+  }
+
+  /** The auth token of an account (the one its callbacks are signed with). */
+  tokenOf(accountSid: string): string {
+    return this.tokens.get(accountSid)!;
+  }
+
+  /** POSTs a callback of `call`, signed as Twilio does: with the token of the call's account. */
+  private postFor(call: FakeCall, url: string, params: Record<string, string>): Promise<{ code: number; body: string }> {
+    return this.post(url, params, sign(this.tokenOf(call.accountSid), url, params));
+  }
 
   async start(): Promise<string> {
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
@@ -255,22 +280,26 @@ export class FakeTwilio {
       res.writeHead(code, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    // HTTP Basic with the Account SID and auth token, or with an API key (SK…) and its secret (protocols.md §1).
+    // HTTP Basic with the Account SID and auth token of the account in the path, or with an API key (SK…, the
+    // main account's) and its secret (protocols.md §1).
+    const path = (req.url ?? '').split('?')[0];
+    const account = /^\/2010-04-01\/Accounts\/([^/]+)\//.exec(path)?.[1] ?? this.accountSid;
     const [user, secret] = Buffer.from(String(req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString().split(':');
-    const known = user === this.accountSid ? secret === this.authToken : this.apiKeys.get(user) === secret;
+    const known = user === account ? this.tokens.has(account) && secret === this.tokens.get(account) : account === this.accountSid && this.apiKeys.get(user) === secret;
     if (!user || !known) return json(401, { code: 20003, message: 'Authenticate', status: 401 });
     this.authUsers.push(user);
-    const base = `/2010-04-01/Accounts/${this.accountSid}`;
-    const path = (req.url ?? '').split('?')[0];
+    const base = `/2010-04-01/Accounts/${account}`;
     this.requests.push({ method: req.method ?? '', path, form });
-    if (path.startsWith(`${base}/Conferences/`)) return this.conferences(req.method ?? '', path.slice(base.length), form, json);
+    if (path.startsWith(`${base}/Conferences/`)) return this.conferences(req.method ?? '', path.slice(base.length), form, json, account);
     const sm = new RegExp(`^${base}/Calls/(CA[0-9a-f]{32})/Streams(?:/([^/]+))?\\.json$`).exec(path);
-    if (sm && req.method === 'POST') return this.streamsResource(sm[1], sm[2] === undefined ? undefined : decodeURIComponent(sm[2]), form, json);
+    // Another account's call is not found under this one.
+    const ofAccount = (callSid: string) => this.calls.get(callSid)?.accountSid === account;
+    if (sm && req.method === 'POST' && ofAccount(sm[1])) return this.streamsResource(sm[1], sm[2] === undefined ? undefined : decodeURIComponent(sm[2]), form, json);
     if (req.method === 'POST' && path === `${base}/Calls.json`) {
       const to = str(form.To);
       const from = str(form.From);
       if (!to || !from || !(str(form.Url) || str(form.Twiml))) return json(400, { code: 21205, message: 'To, From and Url or Twiml are required', status: 400 });
-      const call = this.create(form, to, from);
+      const call = this.create(form, to, from, undefined, undefined, account);
       return json(201, this.resource(call));
     }
     if (req.method === 'POST' && path === `${base}/OutgoingCallerIds.json`) {
@@ -281,7 +310,8 @@ export class FakeTwilio {
     // Recording media (§1 "Recordings"): `.wav` (or no extension) is WAV, `.mp3` is MP3; auth as for any request.
     const rm = new RegExp(`^${base}/Recordings/(RE[0-9a-f]{32})(\\.wav|\\.mp3)?$`).exec(path);
     if (rm && req.method === 'GET') {
-      const rec = this.recordings.get(rm[1]);
+      const found = this.recordings.get(rm[1]);
+      const rec = found && ofAccount(found.callSid) ? found : undefined;
       if (rec) rec.fetches++;
       if (!rec || this.recordingMediaNotReady-- > 0) return json(404, { code: 20404, message: 'The requested resource was not found', status: 404 });
       if (rm[2] === '.mp3') return json(415, { code: 0, message: 'the fake serves WAV only', status: 415 });
@@ -291,7 +321,7 @@ export class FakeTwilio {
     }
     const m = new RegExp(`^${base}/Calls/(CA[0-9a-f]{32})\\.json$`).exec(path);
     if (req.method === 'POST' && m) {
-      const call = this.calls.get(m[1]);
+      const call = ofAccount(m[1]) ? this.calls.get(m[1]) : undefined;
       if (!call) return json(404, { code: 20404, message: 'not found', status: 404 });
       call.updates.push(form);
       const status = str(form.Status);
@@ -367,7 +397,7 @@ export class FakeTwilio {
    * `/Conferences/{sid or FriendlyName}/Participants.json` (create) and `/Participants/{CallSid}.json`
    * (update, DELETE = kick), as protocols.md §1 describes them.
    */
-  private conferences(method: string, path: string, form: Record<string, string | string[]>, json: (code: number, body: unknown) => void): void {
+  private conferences(method: string, path: string, form: Record<string, string | string[]>, json: (code: number, body: unknown) => void, account: string): void {
     const m = /^\/Conferences\/([^/]+)\/Participants(?:\/(CA[0-9a-f]{32}))?\.json$/.exec(path);
     if (!m) return json(404, { code: 20404, message: 'not found', status: 404 });
     const key = decodeURIComponent(m[1]);
@@ -383,7 +413,7 @@ export class FakeTwilio {
         endConferenceOnExit: str(form.EndConferenceOnExit) === 'true',
         muted: str(form.Muted) === 'true',
       };
-      const call = this.create(form, to, from, undefined, { direction: 'outbound-api', label: member.label, onAnswer: (c) => this.join(room, c, member) });
+      const call = this.create(form, to, from, undefined, { direction: 'outbound-api', label: member.label, onAnswer: (c) => this.join(room, c, member) }, account);
       return json(201, this.participant(room, call.sid, member, 'queued'));
     }
     const room = [...this.rooms.values()].find((r) => r.name === key || r.sid === key);
@@ -453,12 +483,12 @@ export class FakeTwilio {
     if (!call) return json(404, { code: 20404, message: 'The requested resource was not found', status: 404 });
     const resource = (f: FakeFork) => ({
       sid: f.sid,
-      account_sid: this.accountSid,
+      account_sid: call.accountSid,
       call_sid: call.sid,
       name: f.name ?? null,
       status: f.status,
       date_updated: new Date().toUTCString(),
-      uri: `/2010-04-01/Accounts/${this.accountSid}/Calls/${call.sid}/Streams/${f.sid}.json`,
+      uri: `/2010-04-01/Accounts/${call.accountSid}/Calls/${call.sid}/Streams/${f.sid}.json`,
     });
     if (key !== undefined) {
       const fork = (call.forks ?? []).find((f) => f.sid === key || (f.name !== undefined && f.name === key));
@@ -503,8 +533,8 @@ export class FakeTwilio {
       url: fork.url,
       customParameters: fork.parameters,
       callSid: call.sid,
-      accountSid: this.accountSid,
-      signature: sign(this.authToken, fork.url),
+      accountSid: call.accountSid,
+      signature: sign(this.tokenOf(call.accountSid), fork.url),
       tracks,
       streamSid: fork.sid,
     }).catch(() => null);
@@ -556,15 +586,22 @@ export class FakeTwilio {
 
   /** `<Dial>` to a number: a child leg rings `to`; answered, the two are bridged until either hangs up. */
   private dialChild(parent: FakeCall, to: string, callerId: string | undefined, onOver: () => void): void {
-    const child = this.create({ To: to, From: callerId ?? parent.from }, to, callerId ?? parent.from, undefined, {
-      direction: 'outbound-dial',
-      parentCallSid: parent.sid,
-      onAnswer: (c) => {
-        parent.bridgedWith = c.sid;
-        c.bridgedWith = parent.sid;
-        this.detachers.set(c.sid, () => this.hangup(parent.sid));
+    const child = this.create(
+      { To: to, From: callerId ?? parent.from },
+      to,
+      callerId ?? parent.from,
+      undefined,
+      {
+        direction: 'outbound-dial',
+        parentCallSid: parent.sid,
+        onAnswer: (c) => {
+          parent.bridgedWith = c.sid;
+          c.bridgedWith = parent.sid;
+          this.detachers.set(c.sid, () => this.hangup(parent.sid));
+        },
       },
-    });
+      parent.accountSid,
+    );
     // The parent leaving the bridge (redirect, hang-up) hangs the child up; a child that never answered ends the `<Dial>`.
     this.detachers.set(parent.sid, () => this.hangup(child.sid));
     unawaited(child.done.then(() => {
@@ -578,7 +615,7 @@ export class FakeTwilio {
   private resource(c: FakeCall) {
     return {
       sid: c.sid,
-      account_sid: this.accountSid,
+      account_sid: c.accountSid,
       parent_call_sid: c.parentCallSid ?? null,
       to: c.to,
       from: c.from,
@@ -588,7 +625,7 @@ export class FakeTwilio {
       end_time: null,
       duration: null,
       answered_by: null,
-      uri: `/2010-04-01/Accounts/${this.accountSid}/Calls/${c.sid}.json`,
+      uri: `/2010-04-01/Accounts/${c.accountSid}/Calls/${c.sid}.json`,
     };
   }
 
@@ -619,14 +656,15 @@ export class FakeTwilio {
    * (`<Connect><ConversationRelay>` → the relay socket, where `caller` talks). No status callbacks (none
    * configured on the number).
    */
-  placeInbound(voiceUrl: string, from: string, to: string, caller: FakeCallee): FakeCall {
-    return this.create({ To: to, From: from, Url: voiceUrl }, to, from, caller);
+  placeInbound(voiceUrl: string, from: string, to: string, caller: FakeCallee, accountSid = this.accountSid): FakeCall {
+    return this.create({ To: to, From: from, Url: voiceUrl }, to, from, caller, undefined, accountSid);
   }
 
-  private create(form: Record<string, string | string[]>, to: string, from: string, inboundCaller?: FakeCallee, leg?: LegOptions): FakeCall {
+  private create(form: Record<string, string | string[]>, to: string, from: string, inboundCaller?: FakeCallee, leg?: LegOptions, accountSid = this.accountSid): FakeCall {
     let resolveDone!: () => void;
     const call: FakeCall = {
       sid: 'CA' + SID_HEX(),
+      accountSid,
       to,
       from,
       request: form,
@@ -653,7 +691,7 @@ export class FakeTwilio {
       if (!statusUrl) return;
       const event = status === 'initiated' ? 'initiated' : status === 'ringing' ? 'ringing' : status === 'in-progress' ? 'answered' : 'completed';
       if (event !== 'completed' && !events.has(event)) return;
-      const r = await this.post(statusUrl, { ...this.common(call), CallStatus: status, CallbackSource: 'call-progress-events', SequenceNumber: String(seq++), Timestamp: new Date().toUTCString(), ...extra }).catch(() => ({ code: 0 }));
+      const r = await this.postFor(call, statusUrl, { ...this.common(call), CallStatus: status, CallbackSource: 'call-progress-events', SequenceNumber: String(seq++), Timestamp: new Date().toUTCString(), ...extra }).catch(() => ({ code: 0 }));
       call.callbacks.push({ status, code: r.code });
     };
     let ended = false;
@@ -687,7 +725,7 @@ export class FakeTwilio {
       if (ended) return;
       if (loop) {
         // The number rings its Voice URL; this end is answered once that end is.
-        const far = (loop.far = this.placeInbound(loop.voiceUrl, from, to, { outcome: 'answer', opensRelay: false }));
+        const far = (loop.far = this.placeInbound(loop.voiceUrl, from, to, { outcome: 'answer', opensRelay: false }, accountSid));
         call.loopPeer = far.sid;
         far.loopPeer = call.sid;
         while (!ended && far.status === 'ringing') await wait();
@@ -708,14 +746,14 @@ export class FakeTwilio {
       if (old && old.readyState === old.OPEN) old.close(1000);
       this.detach(call.sid);
       const url = str(update.Url);
-      const twiml = url ? (await this.post(url, { ...this.common(call), CallStatus: 'in-progress' })).body : str(update.Twiml)!;
+      const twiml = url ? (await this.postFor(call, url, { ...this.common(call), CallStatus: 'in-progress' })).body : str(update.Twiml)!;
       if (!ended) await connect(twiml);
     });
     const connect = async (given?: string) => {
       const url = str(form.Url)!;
       const amd: Record<string, string> = str(form.MachineDetection) && str(form.AsyncAmd) !== 'true' ? { AnsweredBy: callee.answeredBy ?? 'human' } : {};
       if (amd.AnsweredBy) amdResult = amd;
-      const r = given !== undefined ? { code: 200, body: given } : await this.post(url, { ...this.common(call), CallStatus: inboundCaller ? 'ringing' : 'in-progress', ...amd });
+      const r = given !== undefined ? { code: 200, body: given } : await this.postFor(call, url, { ...this.common(call), CallStatus: inboundCaller ? 'ringing' : 'in-progress', ...amd });
       if (inboundCaller) call.status = 'in-progress';
       call.twiml = r.body;
       call.twimls.push(r.body);
@@ -728,7 +766,7 @@ export class FakeTwilio {
       // Twilio takes only its providers, spelled exactly so (protocols.md §5); another fails the call.
       if (attrs.ttsProvider !== undefined && !['ElevenLabs', 'Google', 'Amazon'].includes(attrs.ttsProvider)) return finish('failed');
       const customParameters = Object.fromEntries([...relay[2].matchAll(/<Parameter\s+name="([^"]*)"\s+value="([^"]*)"\s*\/>/g)].map((p) => [unxml(p[1]), unxml(p[2])]));
-      socket = new WebSocket(attrs.url, { headers: { 'x-twilio-signature': sign(this.authToken, attrs.url) } });
+      socket = new WebSocket(attrs.url, { headers: { 'x-twilio-signature': sign(this.tokenOf(call.accountSid), attrs.url) } });
       this.sockets.add(socket);
       const ws = socket;
       const sessionId = 'VX' + SID_HEX();
@@ -743,7 +781,7 @@ export class FakeTwilio {
         if (socket !== ws) return;
         if (!action || ended) return finish('completed');
         const params = { ...this.common(call), CallStatus: 'in-progress', SessionId: sessionId, SessionStatus: 'completed', SessionDuration: '7', ...(handoffData ? { HandoffData: handoffData } : {}) };
-        unawaited(this.post(unxml(action), params)
+        unawaited(this.postFor(call, unxml(action), params)
           .then((a) => call.actions.push({ params, code: a.code, twiml: a.body }))
           .catch(() => undefined)
           .then(() => finish('completed')));
@@ -788,7 +826,7 @@ export class FakeTwilio {
           JSON.stringify({
             type: 'setup',
             sessionId,
-            accountSid: this.accountSid,
+            accountSid: call.accountSid,
             parentCallSid: '',
             callSid: call.sid,
             from: call.from,
@@ -823,10 +861,10 @@ export class FakeTwilio {
     const events = [call.request.RecordingStatusCallbackEvent ?? 'completed'].flat();
     if (!url || !events.includes('completed')) return;
     const params = {
-      AccountSid: this.accountSid,
+      AccountSid: call.accountSid,
       CallSid: call.sid,
       RecordingSid: rec.sid,
-      RecordingUrl: `${this.url}/2010-04-01/Accounts/${this.accountSid}/Recordings/${rec.sid}`,
+      RecordingUrl: `${this.url}/2010-04-01/Accounts/${call.accountSid}/Recordings/${rec.sid}`,
       RecordingStatus: 'completed',
       RecordingDuration: String(duration),
       RecordingChannels: '1',
@@ -835,7 +873,7 @@ export class FakeTwilio {
       RecordingTrack: 'both',
       ErrorCode: '0',
     };
-    const r = await this.post(url, params).catch(() => ({ code: 0 }));
+    const r = await this.postFor(call, url, params).catch(() => ({ code: 0 }));
     rec.callback = { params, code: r.code };
   }
 
@@ -908,7 +946,7 @@ export class FakeTwilio {
       if (!m) return finish('completed'); // nothing left to run: the call ends
       const url = unxml(/url="([^"]*)"/.exec(m[1])?.[1] ?? '');
       const customParameters = Object.fromEntries([...m[2].matchAll(/<Parameter\s+name="([^"]*)"\s+value="([^"]*)"\s*\/>/g)].map((p) => [unxml(p[1]), unxml(p[2])]));
-      const client = await FakeMediaStreamClient.connect({ url, customParameters, callSid: call.sid, accountSid: this.accountSid, signature: sign(this.authToken, url), holdMarks: callee.holdMarks }).catch(() => null);
+      const client = await FakeMediaStreamClient.connect({ url, customParameters, callSid: call.sid, accountSid: call.accountSid, signature: sign(this.tokenOf(call.accountSid), url), holdMarks: callee.holdMarks }).catch(() => null);
       // A refused handshake ends `<Connect>`; with no TwiML after it the call is over.
       if (!client) return finish('completed');
       if (over) return client.close();
@@ -943,7 +981,7 @@ export class FakeTwilio {
 
   private common(c: FakeCall): Record<string, string> {
     return {
-      AccountSid: this.accountSid,
+      AccountSid: c.accountSid,
       CallSid: c.sid,
       From: c.from,
       To: c.to,

@@ -1,8 +1,10 @@
 /**
  * 001's Google Calendar routes, outside `/v1` as 001 has them: `GET /auth/google/calendar` (start the
  * consent; Bearer or `?api_key=`), `GET /auth/google/callback` (Google's redirect; the `state` is the
- * credential), `GET /calendar/status` and `POST /auth/google/revoke`. One grant per API key. Errors are 001's
- * `{error, details}`: `error` says what failed (each route's own words), `details` why.
+ * credential), `GET /calendar/status` and `POST /auth/google/revoke`. One calendar per API key. CalDAV as a
+ * second calendar (an extension): `POST /v1/calendar/caldav` connects a calendar collection with its URL and
+ * credentials, `DELETE /v1/calendar/caldav` forgets it. Errors are 001's `{error, details}`: `error` says
+ * what failed (each route's own words), `details` why.
  */
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -78,6 +80,7 @@ const keyed: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { core }) => {
         response: {
           200: Type.Object({
             authorized: Type.Boolean(),
+            provider: Type.Union([Type.Literal('google'), Type.Literal('caldav'), Type.Null()], { description: 'Which calendar is connected (an extension)' }),
             scopes: Type.Array(Type.String()),
             expires_at: Type.Union([Type.String({ description: 'When the current access token expires (it is refreshed before then)' }), Type.Null()]),
           }),
@@ -105,6 +108,55 @@ const keyed: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { core }) => {
         throw new SwitchboardError('SB_ERR_NOT_FOUND', 'No calendar authorization for this API key');
       }
       return { success: true, message: 'Calendar authorization revoked successfully' };
+    },
+  );
+};
+
+/** CalDAV as a second calendar (an extension of 001): connect and forget a calendar collection. */
+const caldav: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { core }) => {
+  keyAuth(app, core, bearerKey, { missing: API_KEY_REQUIRED, invalid: 'Invalid API key' });
+
+  app.post(
+    '/v1/calendar/caldav',
+    {
+      config: { calendarFailure: 'Failed to connect the CalDAV calendar' },
+      schema: {
+        summary: 'Connect a CalDAV calendar for this API key (an extension; replaces a connected calendar)',
+        description: 'The calendar collection is checked (PROPFIND) with the credentials before anything is stored; they are stored sealed and never returned.',
+        tags: ['Calendar'],
+        body: Type.Object(
+          {
+            url: Type.String({ minLength: 1, maxLength: 2048, description: 'The calendar collection, e.g. https://dav.example.com/calendars/alex/personal/' }),
+            username: Type.String({ minLength: 1, maxLength: 256 }),
+            password: Type.String({ minLength: 1, maxLength: 1024 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ success: Type.Boolean(), provider: Type.Literal('caldav') }), 400: CalendarError, 401: CalendarError, 502: CalendarError },
+      },
+    },
+    async (req) => {
+      await core.calendar.connectCaldav(req.org.id, keyIdOf(req), req.body);
+      return { success: true, provider: 'caldav' as const };
+    },
+  );
+
+  app.delete(
+    '/v1/calendar/caldav',
+    {
+      config: { calendarFailure: 'Failed to disconnect the CalDAV calendar' },
+      schema: {
+        summary: "Forget this API key's CalDAV calendar",
+        tags: ['Calendar'],
+        response: { 200: Type.Object({ success: Type.Boolean(), message: Type.String() }), 401: CalendarError, 404: CalendarError },
+      },
+    },
+    async (req) => {
+      const keyId = keyIdOf(req);
+      if ((await core.calendar.status(keyId)).provider !== 'caldav' || !(await core.calendar.revoke(keyId))) {
+        throw new SwitchboardError('SB_ERR_NOT_FOUND', 'No CalDAV calendar for this API key');
+      }
+      return { success: true, message: 'CalDAV calendar disconnected' };
     },
   );
 };
@@ -145,4 +197,5 @@ export const callMyCallCalendar: FastifyPluginAsync<FaceOptions> = async (app, o
   const own: FaceOptions = { core: opts.core, bus: opts.bus };
   await app.register(keyed, own);
   await app.register(callback, own);
+  await app.register(caldav, own);
 };
