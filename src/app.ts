@@ -4,7 +4,7 @@
  */
 import type { SessionObserver } from './engine/events.js';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Config, ProviderAccount } from './config/index.js';
 import { openBus, type Bus } from './bus/index.js';
 import { createCore, DIAL_JOB, NodeLeases, RECORDING_JOBS, TASK_JOB, type Core, type DialJob, type RecordingStorage } from './core/index.js';
@@ -104,7 +104,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
       applicationName: `switchboard:${config.nodeId}`,
       log,
     }));
-  const bus = openBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix, log });
+  const bus = await openBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix, log });
   const clock = o.clock ?? new RealClock(config.simTimeScale);
   const carrier: Carrier =
     o.carrier ??
@@ -210,7 +210,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   // Calls that ring our numbers are answered by their agents (carriers that deliver them).
   if (carrier.capabilities.inbound && carrier.onInbound) carrier.onInbound((c) => inBackground(() => background(log, 'inbound call failed', () => dialer.acceptInbound(c))));
 
-  const rateLimitRedis = config.redisUrl ? rateLimitClient(config.redisUrl, log) : undefined;
+  const rateLimitRedis = config.redisUrl ? await rateLimitClient(config.redisUrl, log) : undefined;
   const storeHealth = new StoreHealth(store.db);
   const app = await buildServer({ core, bus, log, activeCalls: () => dialer.liveCount, storeState: () => storeHealth.state(), rateLimitRedis, metrics,
     simulatedNumbers: () => (carrier instanceof SimCarrier ? carrier.numbers() : []),
@@ -297,16 +297,18 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   };
 }
 
-/**
- * The rate limiter's Redis client. It never queues (a request is not held while Redis is away: the limiter
- * lets it through, `skipOnError`), reconnects by itself, and its connection errors are logged, not thrown.
- */
 /** ElevenLabs instant voice cloning for the core (POST /v1/elevenlabs/voices). */
 function cloneWith(account: ProviderAccount): CloneVoice {
   return (input) => addElevenLabsVoice(account, { name: input.name, files: input.files, removeBackgroundNoise: input.removeBackgroundNoise });
 }
 
-function rateLimitClient(url: string, log: Logger): Redis {
+/**
+ * The rate limiter's Redis client. It never queues (a request is not held while Redis is away: the limiter
+ * lets it through, `skipOnError`), reconnects by itself, and its connection errors are logged, not thrown.
+ * ioredis is loaded only by a node that uses Redis.
+ */
+async function rateLimitClient(url: string, log: Logger): Promise<Redis> {
+  const { Redis } = await import('ioredis');
   const r = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   r.on('error', (err: Error) => log.warn({ err }, 'rate limit redis connection error'));
   return r;

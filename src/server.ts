@@ -1,6 +1,7 @@
 /**
  * Builds the HTTP application from its pieces (no listening here: tests use `inject()`, the CLI listens).
  */
+import fastJson from 'fast-json-stringify';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -147,6 +148,16 @@ function compiledOnFirstUse(ajv: Ajv, schema: object) {
   return validate;
 }
 
+/**
+ * A route's response serialiser, compiled (by fast-json-stringify, as Fastify's own default does, with the
+ * same options: no shared schemas here) on the route's first answer instead of at start-up, for the same
+ * reason as the validators above: compiling them all was ≈ 7 % of a warm start's main thread.
+ */
+function serializerOnFirstUse(schema: object): (data: unknown) => string {
+  let compiled: ((data: unknown) => string) | undefined;
+  return (data) => (compiled ??= fastJson(schema, { schema: {} }) as (data: unknown) => string)(data);
+}
+
 export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: d.log as any,
@@ -164,6 +175,7 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
   const strict = ajv(false);
   const lenient = ajv(true);
   app.setValidatorCompiler(({ schema, httpPart }) => compiledOnFirstUse(httpPart === 'body' ? strict : lenient, schema));
+  app.setSerializerCompiler(({ schema }) => serializerOnFirstUse(schema));
   app.addHook('onSend', async (req, reply) => {
     reply.header('X-Request-Id', req.id);
   });

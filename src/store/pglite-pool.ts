@@ -1,4 +1,5 @@
 import type { PGlite } from '@electric-sql/pglite';
+import { PgliteStatements } from './pglite-statements.js';
 import { currentPriority } from './priority.js';
 
 /**
@@ -18,17 +19,9 @@ export const FOREGROUND_BURST = 8;
  * every API statement joins at its end. Within one priority, the order is first come, first served.
  */
 export function pgliteAsPool(db: PGlite) {
+  const statements = new PgliteStatements(db);
   const client = {
-    async query(sql: string, params?: readonly unknown[]) {
-      if (!params || params.length === 0) {
-        // Parameterless text may hold several statements (migrations); exec runs them all.
-        const all = await db.exec(sql);
-        const last = all[all.length - 1] ?? { rows: [], affectedRows: 0, fields: [] };
-        return { rows: last.rows, rowCount: last.rowCount ?? last.affectedRows ?? last.rows.length, command: last.command ?? '' };
-      }
-      const r = await db.query(sql, params as unknown[]);
-      return { rows: r.rows, rowCount: r.rowCount ?? r.affectedRows ?? r.rows.length, command: r.command ?? '' };
-    },
+    query: (sql: string, params?: readonly unknown[]) => statements.query(sql, params),
     release() {
       /* replaced per checkout */
     },

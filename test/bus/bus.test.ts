@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryBus, RedisBus, type Bus } from '../../src/bus/index.js';
+import { MemoryBus, type Bus } from '../../src/bus/index.js';
+import { RedisBus } from '../../src/bus/redis.js';
 import type { Logger } from '../../src/lib/logger.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;

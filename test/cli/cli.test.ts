@@ -6,9 +6,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, MAIN, ROOT } from '../helpers/built-cli.js';
 
-const ROOT = path.resolve(__dirname, '../..');
-const CLI = ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts')];
+const CLI = [MAIN];
+
+beforeAll(ensureBuilt, 600_000);
 
 function run(args: string[], env: Record<string, string>) {
   return spawnSync(process.execPath, [...CLI, ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'silent', ...env }, encoding: 'utf8', timeout: 150_000 });
@@ -32,7 +34,7 @@ async function waitForLine(child: ChildProcess, re: RegExp, ms = 150_000): Promi
   });
 }
 
-// Each test starts real processes that load the TypeScript sources: slow on a loaded 2-core machine.
+// Each test starts real processes: slow on a loaded 2-core machine.
 describe('switchboard CLI', { timeout: 150_000 }, () => {
   it('keys create prints the new key alone on stdout, and stores only its hash', () => {
     const dir = tmp();

@@ -3,10 +3,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, MAIN, ROOT } from '../helpers/built-cli.js';
 
-const ROOT = path.resolve(__dirname, '../..');
-const CLI = ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts')];
+const CLI = [MAIN];
+
+beforeAll(ensureBuilt, 600_000);
 
 function run(args: string[], env: Record<string, string>) {
   return spawnSync(process.execPath, [...CLI, ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'silent', ...env }, encoding: 'utf8', timeout: 300_000 });

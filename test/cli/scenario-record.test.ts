@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/backends.js';
+import { ensureBuilt, MAIN } from '../helpers/built-cli.js';
 import { advanceUntil, startSwitchboard, type TestSwitchboard } from '../helpers/switchboard.js';
 import { loadScenarioTests, parseScenarioTests } from '../../src/cli/scenario-tests/load.js';
 import { runScenarioTests } from '../../src/cli/scenario-tests/run.js';
@@ -119,10 +120,11 @@ describe('a finished call becomes a scenario test', () => {
     expect(foreign.statusCode).toBe(404);
   }, 60_000);
 
-  it('the CLI records the same file from the store', () => {
+  it('the CLI records the same file from the store', async () => {
+    await ensureBuilt();
     // The CLI opens the store itself; with the embedded store in a test's memory it has nothing to read,
     // so only its refusal of an unknown organisation is checked here.
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'scenarios', 'record', 'CA00000000000000000000000000000000', '--org', 'nobody-here'], {
+    const r = spawnSync(process.execPath, [MAIN, 'scenarios', 'record', 'CA00000000000000000000000000000000', '--org', 'nobody-here'], {
       cwd: ROOT,
       env: { ...offlineEnv(scenariosDir), LOG_LEVEL: 'silent', DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'sb-record-data-')) },
       encoding: 'utf8',
@@ -130,5 +132,5 @@ describe('a finished call becomes a scenario test', () => {
     });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/no organisation named nobody-here/);
-  }, 180_000);
+  }, 600_000); // a build first when dist/ is older than the sources
 });

@@ -6,13 +6,16 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadScenarioTests, parseScenarioTests, ScenarioTestFileError } from '../../src/cli/scenario-tests/load.js';
 import { runScenarioTests } from '../../src/cli/scenario-tests/run.js';
 import { formatReport } from '../../src/cli/scenario-tests/report.js';
 
-const ROOT = path.resolve(__dirname, '../..');
-const CLI = ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts')];
+import { ensureBuilt, MAIN, ROOT } from '../helpers/built-cli.js';
+
+const CLI = [MAIN];
+
+beforeAll(ensureBuilt, 600_000);
 
 /** The offline rules brain, whatever LLM_* the environment holds. */
 function offlineEnv(): NodeJS.ProcessEnv {

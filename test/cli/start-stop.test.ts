@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../helpers/switchboard.js';
+import { ensureBuilt } from '../helpers/built-cli.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -96,11 +97,8 @@ function bannerKey(stdout: string): string | undefined {
 }
 
 describe('start and stop', () => {
-  beforeAll(async () => {
-    // The compiled server is what `npm start` runs: bring dist/ up to date once (a no-op after `npm ci`).
-    const { build, isStale } = (await import(path.join(ROOT, 'scripts', 'build.js'))) as { build(): boolean; isStale(): boolean };
-    if (isStale()) expect(build()).toBe(true);
-  }, 600_000);
+  // The compiled server is what `npm start` runs: bring dist/ up to date once (a no-op after `npm ci`).
+  beforeAll(ensureBuilt, 600_000);
 
   it('a SIGTERM sent to `npm start` reaches the server, which exits and frees its port and data folder', async () => {
     const dir = tmp();

@@ -54,7 +54,7 @@ export class CalendarConnections {
     return !!this.o.config.google;
   }
 
-  private client(): OAuth2Client {
+  private async client(): Promise<OAuth2Client> {
     const google = this.o.config.google;
     // A feature this deployment does not have (not a passing outage): 404, nothing to retry.
     if (!google) throw new SwitchboardError('SB_ERR_NOT_FOUND', 'Google Calendar is not configured on this server', { setting: 'GOOGLE_CLIENT_ID' });
@@ -81,7 +81,7 @@ export class CalendarConnections {
 
   /** Starts a consent for `keyId`: the URL to send the user to, and its state. */
   async authorize(orgId: string, keyId: string): Promise<{ authUrl: string; state: string }> {
-    const client = this.client();
+    const client = await this.client();
     const state = randomBytes(24).toString('base64url');
     const now = Date.now();
     await this.o.db.deleteFrom('calendar_oauth_states').where('expires_at', '<', new Date(now)).execute();
@@ -98,7 +98,7 @@ export class CalendarConnections {
    * expired state, or a denied consent; a provider error when Google refuses the code.
    */
   async complete(q: { code?: string; state?: string; error?: string }): Promise<CalendarGrantOwner> {
-    const client = this.client();
+    const client = await this.client();
     if (!q.state) throw new SwitchboardError('SB_ERR_VALIDATION', 'Invalid or expired authorization request', { field: 'state' });
     const pending = await this.o.db
       .deleteFrom('calendar_oauth_states')
@@ -185,7 +185,7 @@ export class CalendarConnections {
     if (!this.configured) return none;
     const grant = stored;
     if (!grant) return none;
-    const session = this.session(keyId, grant);
+    const session = await this.session(keyId, grant);
     try {
       await session.run(() => session.client.getAccessToken());
     } catch (err) {
@@ -205,7 +205,7 @@ export class CalendarConnections {
     if (grant.provider === 'google' && this.configured) {
       try {
         // Revoking the refresh token ends the whole grant, access tokens included.
-        await this.client().revokeToken(grant.tokens.refresh_token);
+        await (await this.client()).revokeToken(grant.tokens.refresh_token);
       } catch (err) {
         const c = classify(err);
         // 400 invalid_token: Google no longer knows it; anything else is worth telling, but the grant still goes.
@@ -221,7 +221,7 @@ export class CalendarConnections {
     const grant = await this.grant(keyId);
     if (grant?.provider === 'caldav') return new CaldavCalendar(grant.account);
     if (!this.configured || !grant) return null;
-    const session = this.session(keyId, grant);
+    const session = await this.session(keyId, grant);
     const google = new GoogleCalendar(session.client, this.o.config.google!.calendarBaseUrl);
     return {
       busy: (from, to, tz) => session.run(() => google.busy(from, to, tz)),
@@ -235,8 +235,8 @@ export class CalendarConnections {
    * A client holding the grant's tokens. `run` does one piece of work with it and then seals back an access
    * token the client refreshed meanwhile; when Google refuses the refresh token, the grant is forgotten.
    */
-  private session(keyId: string, grant: GoogleGrant) {
-    const client = this.client();
+  private async session(keyId: string, grant: GoogleGrant) {
+    const client = await this.client();
     client.setCredentials({
       access_token: grant.tokens.access_token,
       refresh_token: grant.tokens.refresh_token,

@@ -1,12 +1,13 @@
 /**
- * Everything a call's GET shows — the call, its transcript, the agent's pending question to the operator and
- * the per-turn latency figures — read in one statement. It was four: on the embedded store each statement is
- * six round trips into PGlite's WebAssembly on the server's thread, and reading a call is the API's most
- * frequent request, so a node carrying hundreds of calls answered reads several times more slowly.
+ * Everything a call's GET shows — the call, its transcript, the agent's pending question to the operator, the
+ * keys pressed, its recording and the per-turn latency figures — read in one statement. It was six: on the
+ * embedded store every statement is a call into PGlite's WebAssembly on the server's thread, and reading a
+ * call is the API's most frequent request, so a node carrying hundreds of calls answered reads far more slowly.
  */
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import type { CallEventRow, CallRow, Db } from '../../store/index.js';
-import type { CallEventData } from './events.js';
+import type { CallEventRow, CallRow, Db, RecordingRow } from '../../store/index.js';
+import type { CallEvent, CallEventData } from './events.js';
+import { toCallEvent } from './event-rows.js';
 import { namedCall } from './naming.js';
 
 /** The agent's unanswered question to the operator. */
@@ -28,8 +29,14 @@ export interface CallDetails {
   /** Transcript events, in order. */
   transcript: CallEventRow[];
   question: PendingQuestion | null;
+  /** Keys pressed (by the agent or a supervisor), in order, as they may be shown (protected digits masked). */
+  keys: KeyPress[];
+  /** The call's recording when it is ready (its URL is signed by the recordings service). */
+  recording: Pick<RecordingRow, 'sid'> | undefined;
   turns: TurnFigures[];
 }
+
+export type KeyPress = Extract<CallEvent, { type: 'command' }>;
 
 /** How far back the pending question is looked for (commands and overrides, newest first). */
 const QUESTION_LOOKBACK = 50;
@@ -58,15 +65,14 @@ export async function readCallDetails(db: Db, idOrSid: string): Promise<CallDeta
       jsonArrayFrom(
         eb.selectFrom('call_events as e').selectAll('e').whereRef('e.call_id', '=', 'calls.id').where('e.kind', '=', 'transcript').orderBy('e.seq'),
       ).as('transcript_rows'),
+      // Commands and overrides, oldest first: the keys pressed, and (the newest) the pending question.
       jsonArrayFrom(
-        eb
-          .selectFrom('call_events as c')
-          .select(['c.data', 'c.created_at'])
-          .whereRef('c.call_id', '=', 'calls.id')
-          .where('c.kind', 'in', ['command', 'override'])
-          .orderBy('c.seq', 'desc')
-          .limit(QUESTION_LOOKBACK),
+        eb.selectFrom('call_events as c').selectAll('c').whereRef('c.call_id', '=', 'calls.id').where('c.kind', 'in', ['command', 'override']).orderBy('c.seq'),
       ).as('command_rows'),
+      // As RecordingService.urlsFor: only a ready recording is shown.
+      jsonArrayFrom(eb.selectFrom('recordings as r').select('r.sid').whereRef('r.call_id', '=', 'calls.id').where('r.status', '=', 'ready')).as(
+        'recording_rows',
+      ),
       jsonArrayFrom(
         eb
           .selectFrom('call_turns as t')
@@ -78,12 +84,15 @@ export async function readCallDetails(db: Db, idOrSid: string): Promise<CallDeta
     .where(named)
     .executeTakeFirst();
   if (!row) return undefined;
-  const { transcript_rows, command_rows, turn_rows, ...call } = row;
+  const { transcript_rows, command_rows, recording_rows, turn_rows, ...call } = row;
+  // Rows inside JSON come back with their timestamps as text: made Dates again, as any other row's.
+  const commands = command_rows.map((e) => ({ ...e, created_at: new Date(e.created_at) }) as CallEventRow);
   return {
     call,
-    // Rows inside JSON come back with their timestamps as text: made Dates again, as any other row's.
     transcript: transcript_rows.map((e) => ({ ...e, created_at: new Date(e.created_at) }) as CallEventRow),
-    question: pendingQuestionIn(command_rows as Array<{ data: CallEventData | null; created_at: string }>),
+    question: pendingQuestionIn(commands.slice(-QUESTION_LOOKBACK).reverse()),
+    keys: commands.map(toCallEvent).filter((e): e is KeyPress => e.type === 'command' && !!e.keys),
+    recording: recording_rows[0],
     turns: turn_rows,
   };
 }

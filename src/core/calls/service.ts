@@ -329,18 +329,6 @@ export class CallService {
       .execute();
   }
 
-  /** The keys pressed on a call (by the agent or a supervisor), as they may be shown: protected digits masked. */
-  async keyPresses(callId: string): Promise<Array<Extract<CallEvent, { type: 'command' }>>> {
-    const rows = await this.o.db
-      .selectFrom('call_events')
-      .selectAll()
-      .where('call_id', '=', callId)
-      .where('kind', 'in', ['command', 'override'])
-      .orderBy('seq')
-      .execute();
-    return rows.map(toCallEvent).filter((e): e is Extract<CallEvent, { type: 'command' }> => e.type === 'command' && !!e.keys);
-  }
-
   /** Stores one turn's latency figures (004's names). */
   async recordTurn(
     callId: string,
@@ -743,10 +731,12 @@ export class CallService {
       // Priced, stored and (billing on) charged once: the state machine lets a call end only once, and the
       // ledger keeps one charge per call besides.
       const price = terminal ? await this.o.credits.settle(trx, call, usage) : undefined;
+      // The status event's sequence number is taken by the same statement (the row is locked above).
       const updated = await trx
         .updateTable('calls')
         .set({
           status: to,
+          next_seq: sql`next_seq + 1`,
           updated_at: now,
           ...(to === 'in_progress' ? { answered_at: now } : {}),
           ...(f.answeredBy !== undefined ? { answered_by: f.answeredBy } : {}),
@@ -780,17 +770,13 @@ export class CallService {
           .execute();
       }
       if (terminal) await trx.deleteFrom('jobs').where('key', '=', dialJobKey(callId)).execute();
-      const { seq } = await this.nextSeq(trx, callId);
-      const row = await this.insertEvent(trx, callId, seq, { type: 'status', status: to, reason: f.reason });
+      const row = await this.insertEvent(trx, callId, updated.next_seq - 1, { type: 'status', status: to, reason: f.reason });
       if (to === 'in_progress') enqueued = (await this.enqueueWebhooks(trx, updated, 'call_started', [])) || enqueued;
       if (terminal) {
-        const transcripts = await trx
-          .selectFrom('call_events')
-          .selectAll()
-          .where('call_id', '=', callId)
-          .where('kind', '=', 'transcript')
-          .orderBy('seq')
-          .execute();
+        // The transcript goes into `call_completed` only: not read for a call that did not ask for it.
+        const transcripts = this.wantsWebhook(updated, 'call_completed')
+          ? await trx.selectFrom('call_events').selectAll().where('call_id', '=', callId).where('kind', '=', 'transcript').orderBy('seq').execute()
+          : [];
         enqueued = (await this.enqueueWebhooks(trx, updated, 'call_completed', transcripts)) || enqueued;
         // After the charge above (same transaction), so the price it tells is the final one.
         const priced = { credits: price!.credits, cost_breakdown: price!.costBreakdown };
@@ -826,6 +812,10 @@ export class CallService {
     return trx.insertInto('call_events').values({ call_id: callId, seq, ...eventValues(e) }).returningAll().executeTakeFirstOrThrow();
   }
 
+  private wantsWebhook(call: CallRow, event: CallWebhookEvent): boolean {
+    return this.requestOf(call).webhook?.events.includes(event) ?? false;
+  }
+
   private async enqueueWebhooks(
     trx: Transaction<Database>,
     call: CallRow,
@@ -833,8 +823,9 @@ export class CallService {
     transcripts: CallEventRow[],
     price?: { credits: number; cost_breakdown: Record<string, number> },
   ): Promise<boolean> {
+    if (!this.wantsWebhook(call, event)) return false;
     const request = this.requestOf(call);
-    if (!request.webhook || !request.webhook.events.includes(event)) return false;
+    if (!request.webhook) return false;
     const body = this.o.payloads.build({ event, call, request, transcripts, timestamp: Math.floor(Date.now() / 1000), price });
     if (body === null) return false;
     await enqueueWebhook(trx, { orgId: call.org_id, callId: call.id, event, url: request.webhook.url, body });

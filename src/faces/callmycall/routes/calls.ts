@@ -71,10 +71,10 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
       },
     },
     async (req) => {
-      // The call's details in one statement (the store's cost is per statement), then its recording and keys.
-      const { call, transcript, question, turns } = await core.calls.details(req.org.id, req.params.callId);
-      const [recordings, keys] = await Promise.all([core.recordings.urlsFor([call.id]), core.calls.keyPresses(call.id)]);
-      return { ...callView(call, transcript, recordings.get(call.id), keys.map(keysItem)), operator_question: question, latency: latencyView(turns) };
+      // The call's details in one statement (the store's cost is per statement).
+      const { call, transcript, question, keys, recording, turns } = await core.calls.details(req.org.id, req.params.callId);
+      const recordingUrl = recording ? core.recordings.signedUrl(recording, 'mp3').url : undefined;
+      return { ...callView(call, transcript, recordingUrl, keys.map(keysItem)), operator_question: question, latency: latencyView(turns) };
     },
   );
 
