@@ -7,6 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/backends.js';
 import { startSwitchboard, type TestSwitchboard } from '../helpers/switchboard.js';
+import { loadConfig } from '../../src/config/index.js';
+import { canonicalStartCall } from '../../src/core/calls/request.js';
+import { speechFromConfig } from '../../src/engine/voice/speech.js';
 
 describe('voice options at start-call', () => {
   let bare: TestSwitchboard;
@@ -62,6 +65,19 @@ describe('voice options at start-call', () => {
     }
     // auto never fails for want of a key: with none, the call speaks offline.
     expect((await start(bare, { language: 'sv' })).statusCode).toBe(200);
+  });
+
+  it('endpointing_ms (an extension) sets the silence that ends a turn on this call only, and is checked', async () => {
+    const bad = await start(bare, { endpointing_ms: 20 });
+    expect(bad.statusCode).toBe(400);
+    expect(JSON.stringify(bad.json())).toContain('endpointing_ms');
+    const speech = speechFromConfig(loadConfig({}).speech);
+    const call = canonicalStartCall({ phone_number: '+15550100', task: 'Confirm my booking', endpointing_ms: 1200 });
+    expect(speech.turnTakingFor(call).endpointingMs).toBe(1200);
+    const plain = canonicalStartCall({ phone_number: '+15550100', task: 'Confirm my booking' });
+    expect(speech.turnTakingFor(plain).endpointingMs).toBe(loadConfig({}).speech.turnTaking!.endpointingMs);
+    const ok = await start(bare, { endpointing_ms: 1200 });
+    expect(ok.statusCode, ok.body).toBe(200);
   });
 
   it('an agent’s voice_settings are ElevenLabs settings, checked when the agent is saved (agents/tasks face)', async () => {

@@ -30,6 +30,11 @@ export interface CallRequest {
   /** The voice fields; core/voice resolves them to the one voice the call speaks with. */
   voice: VoiceFields;
   record: boolean;
+  /**
+   * Audio calls (an extension, `endpointing_ms`): milliseconds of silence that end the callee's turn, instead
+   * of the node's VOICE_ENDPOINTING_MS (docs/voice.md, "Turn-taking and barge-in").
+   */
+  endpointingMs?: number;
   maxDurationSeconds?: number;
   maxQueueSeconds?: number;
   ringTimeoutSeconds?: number;
@@ -90,6 +95,7 @@ export interface StartCallFields {
   record?: boolean;
   max_duration?: number;
   max_queue_time?: number;
+  endpointing_ms?: number;
   persona?: Persona;
   transfer_number?: string;
   from_number?: string;
@@ -169,6 +175,7 @@ export function canonicalStartCall(f: StartCallFields, face: CallRequest['face']
       azureBackgroundAudio: f.azureBackgroundAudio,
     },
     record: f.record ?? false,
+    ...(f.endpointing_ms !== undefined ? { endpointingMs: f.endpointing_ms } : {}),
     maxDurationSeconds: f.max_duration,
     maxQueueSeconds: f.max_queue_time,
     persona: f.persona ?? {},

@@ -25,7 +25,7 @@ export type SpeechToSpeechCall = Omit<RealtimeActivityOptions, 'connect' | 'sess
 
 /** The activity of one call answered in audio mode, on its own Realtime connection. */
 export function speechToSpeechActivity(config: SpeechToSpeechConfig, call: SpeechToSpeechCall): RealtimeActivity {
-  const settings = { ...REALTIME_DEFAULTS, ...config.settings };
+  const settings = { ...REALTIME_DEFAULTS, ...config.settings, ...(call.request.endpointingMs ? { silenceMs: call.request.endpointingMs } : {}) };
   const voice = realtimeVoice(call.request.voice);
   // The prompt's clock is the call's start: the instructions change only when the brief does.
   const now = new Date();

@@ -21,7 +21,7 @@ import { background } from '../../lib/background.js';
 import { AsyncQueue } from '../../lib/async-queue.js';
 import type { AgentIO, IOCapabilities, PlayoutResult, UserInput } from '../io/io.js';
 import { EnergyVad } from './vad.js';
-import { InterruptionDetector, type TurnTaking } from './interruptions.js';
+import { InterruptionDetector, interruptingWords, type TurnTaking } from './interruptions.js';
 import { Pacer, type PacedOutput } from './pacer.js';
 import { heardPart } from './heard.js';
 
@@ -221,7 +221,7 @@ export class AudioIO implements AgentIO {
       case 'transcript': {
         const text = [...this.finals, e.text].filter(Boolean).join(' ').trim();
         if (e.final) this.finals.push(e.text);
-        this.detector.words(countWords(text));
+        this.detector.words(interruptingWords(text));
         if (!e.endOfTurn) {
           if (text) this.emit({ type: 'transcript', text, final: false });
           return;
@@ -364,8 +364,4 @@ export class AudioIO implements AgentIO {
 /** Speech runs at about 14 characters a second: a clause's audio length before synthesis has finished. */
 function estimatedBytes(text: string): number {
   return (text.length / 14) * 1000 * BYTES_PER_MS;
-}
-
-function countWords(text: string): number {
-  return text.split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w)).length;
 }

@@ -27,6 +27,21 @@ export interface TurnTaking {
   falseInterruptionMs: number;
 }
 
+/**
+ * Words that acknowledge without taking the turn (English and Swedish backchannels): spoken over the agent
+ * they never count toward `minInterruptionWords`, however long they are drawn out ("mmmm-hmm").
+ */
+const BACKCHANNEL = new Set(['mm', 'mmm', 'mhm', 'mm-hm', 'mm-hmm', 'mhmm', 'hm', 'hmm', 'uh-huh', 'uh', 'um', 'ah', 'aha', 'oh', 'yeah', 'yep', 'yes', 'ok', 'okay', 'right', 'sure', 'ja', 'jo', 'jaha', 'okej', 'precis', 'japp']);
+
+/** The words of a transcript that may take the turn: every word but backchannels ("mm-hm", "yeah", "okay"). */
+export function interruptingWords(text: string): number {
+  return text
+    .toLowerCase()
+    .split(/\s+/)
+    .map((w) => w.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, ''))
+    .filter((w) => /[\p{L}\p{N}]/u.test(w) && !BACKCHANNEL.has(w) && !/^m+-?h*m+$/.test(w)).length;
+}
+
 export const DEFAULT_TURN_TAKING: TurnTaking = {
   endpointingMs: 500,
   minInterruptionMs: 500,

@@ -36,7 +36,7 @@ export function speechFromConfig(cfg: SpeechConfig, voiceOf?: (req: CallRequest)
     tts,
     voiceFor: voiceOf ?? ((req) => defaultVoice(req, tts)),
     // No document has a per-call field for these: every call gets the node's settings.
-    turnTakingFor: () => cfg.turnTaking ?? DEFAULT_TURN_TAKING,
+    turnTakingFor: (req) => ({ ...(cfg.turnTaking ?? DEFAULT_TURN_TAKING), ...(req.endpointingMs ? { endpointingMs: req.endpointingMs } : {}) }),
     preferAudio: cfg.voiceMode === 'audio' || cfg.simAudio,
   };
 }

@@ -59,6 +59,8 @@ export const StartCallBody = Type.Object(
     record: Type.Optional(Bool),
     max_duration: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 4 * 3600 })),
     max_queue_time: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 4 * 3600 })),
+    /** An extension: silence (ms) that ends the callee's turn on an audio call (docs/voice.md). */
+    endpointing_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 5000 })),
     persona: Type.Optional(Persona),
     transfer_number: Type.Optional(E164),
     from_number: Type.Optional(E164),

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { AudioIO } from '../../../src/engine/voice/audio-io.js';
 import { Pacer } from '../../../src/engine/voice/pacer.js';
-import { DEFAULT_TURN_TAKING, type TurnTaking } from '../../../src/engine/voice/interruptions.js';
+import { DEFAULT_TURN_TAKING, interruptingWords, type TurnTaking } from '../../../src/engine/voice/interruptions.js';
 import type { PlayoutResult, UserInput } from '../../../src/engine/io/io.js';
 import { UsageMeter } from '../../../src/core/credits/usage.js';
 import { fallbackLogger } from '../../../src/lib/logger.js';
@@ -215,6 +215,23 @@ describe('audio I/O: turn-taking', () => {
     expect(p.r).toMatchObject({ done: true });
     expect(channel.playedText).toBe('Your table is booked for eight tonight.');
     expect(inputs.filter((i) => i.type !== 'transcript' || i.final)).toEqual([]);
+  });
+
+  it('a drawn-out backchannel ("mmmm-hmm, yeah", past the minimum duration) holds the reply but never interrupts it', async () => {
+    const { channel, stt, inputs, callee, play } = setup();
+    const p = play('Your table is booked for eight tonight, and we look forward to seeing you.');
+    await settle();
+    await callee(LOUD, 40); // 800 ms: long enough to interrupt, were it words
+    stt.current.interim('Mmmm-hmm');
+    stt.current.final('Mmmm-hmm, yeah.');
+    expect(channel.clears).toBe(0);
+    await callee(QUIET, 80);
+    await settle();
+    expect(channel.clears).toBe(0);
+    expect(p.r).toMatchObject({ done: true });
+    expect(inputs.filter((i) => i.type !== 'transcript' || i.final)).toEqual([]);
+    expect(interruptingWords('Mmmm-hmm, yeah.')).toBe(0);
+    expect(interruptingWords('Okay, wait a moment')).toBe(3);
   });
 
   it('a false interruption (sound, no words) holds the reply, then resumes it where it stopped', async () => {

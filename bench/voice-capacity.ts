@@ -1,0 +1,354 @@
+/**
+ * Voice capacity (issue 10, "Done when"): how many audio calls one core carries. The built server
+ * (`node dist/cli/main.js serve`, embedded store) runs pinned to core 0 (`taskset -c 0`); this process, the
+ * load, pins itself to core 1 and plays everything the server talks to, over the real wires on loopback:
+ * Twilio (REST + one Media Streams socket a call, all calls' 20 ms frames from ONE timer — ./lib/voice-capacity/
+ * twilio-driver.ts), Deepgram live and ElevenLabs `ulaw_8000` (./lib/voice-capacity/speech-fakes.ts), and
+ * an OpenAI-compatible chat model (test/fakes/openai-chat.ts). Every call runs in audio mode (VOICE_MODE=audio,
+ * `tts_provider: elevenlabs`): the callee says a phrase (test/fixtures/audio/greeting.ulaw), the speech-to-text
+ * ends the turn after the server's endpointing, the model answers a short reply, its speech comes back as
+ * paced frames; once the agent has been quiet for 600 ms the callee speaks again, for the whole run.
+ *
+ * For each number of live calls it prints: the server's CPU (% of one core, from /proc/<pid>/stat over the
+ * measured window) in all and per call, its RSS and MB per call (RSS above the idle server's / calls), turn
+ * latency p50/p99 (the callee's last sounding frame sent → the agent's first frame received), the largest
+ * lateness of an outbound frame (gap between two frames of one reply beyond 20 ms), missed turns, and this
+ * process's own CPU and event-loop delay beside the server's. The ramp stops at the first level that breaks
+ * the rule (p99 within 100 ms of the idle server's, no frame later than 20 ms, no turn missed). At
+ * BENCH_ADDED_AT calls the fakes are switched to 0 ms for one window: "the time Switchboard adds", the
+ * speech-to-text's final sent → the agent's first frame received, p50/p99.
+ *
+ *   npm run bench:voice                                   (builds first; about 5 minutes)
+ *   BENCH_CALLS=1,50 BENCH_SECONDS=10 npm run bench:voice (a quick look)
+ *
+ * Environment (all optional):
+ *   BENCH_CALLS       1,100,250,500,750,1000   live calls at each level (1 = the idle baseline, first)
+ *   BENCH_SECONDS     20     measured seconds per level, after BENCH_WARMUP seconds (default 5)
+ *   BENCH_ADDED_AT    100    the level where "the time Switchboard adds" is measured (fakes at 0 ms)
+ *   BENCH_CPU_PROF    a folder: the server runs with --cpu-prof and writes its profile there on exit
+ *   BENCH_SERVER_CORE 0, BENCH_DRIVER_CORE 1   the cores (taskset); BENCH_NO_PIN=1 pins nothing
+ *   BENCH_LOG_LEVEL   warn   the server's LOG_LEVEL
+ *   BENCH_RAMP        all: every level runs even past one that breaks the rule (a loaded machine)
+ *
+ * The fakes' "real time": Deepgram answers 50 ms after the server's endpointing (VOICE_ENDPOINTING_MS, default
+ * 500) of silence; the model's first token after 300 ms, then a 4-character piece every 15 ms; ElevenLabs'
+ * first byte after 150 ms, then the audio twice as fast as it plays. Timing figures live here, printed; never
+ * in test assertions.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../scripts/cluster/nodes.js';
+import { startOpenAiChatFake } from '../test/fakes/openai-chat.js';
+import { TwilioDriver, type Window } from './lib/voice-capacity/twilio-driver.js';
+import { API_KEYS, startDeepgram, startElevenLabs, type Latency } from './lib/voice-capacity/speech-fakes.js';
+
+const env = process.env;
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const MAIN = path.join(ROOT, 'dist/cli/main.js');
+const LEVELS = (env.BENCH_CALLS ?? '1,100,250,500,750,1000').split(',').map(Number);
+const SECONDS = Number(env.BENCH_SECONDS ?? 20);
+const WARMUP = Number(env.BENCH_WARMUP ?? 5);
+const ADDED_AT = Number(env.BENCH_ADDED_AT ?? 100);
+const PIN = env.BENCH_NO_PIN !== '1';
+const WHOLE_RAMP = env.BENCH_RAMP === 'all';
+const SERVER_CORE = env.BENCH_SERVER_CORE ?? '0';
+const DRIVER_CORE = env.BENCH_DRIVER_CORE ?? '1';
+for (const n of LEVELS) if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_CALLS: ${n} is not a whole number of calls ≥ 1`);
+
+const ACCOUNT = 'AC' + 'be4c'.repeat(8);
+const TOKEN = 'bench-voice-capacity-auth-token0';
+const PHRASE_TEXT = 'Good evening, Bella Cucina, Anna speaking.';
+const REPLY = 'Hello, this is Alex, about the booking on Tuesday.';
+const fixture = (name: string) => readFileSync(path.join(ROOT, 'test/fixtures/audio', name));
+const REAL_TIME: Latency = { sttMs: 50, llmFirstMs: 300, llmPieceMs: 15, ttsFirstMs: 150, ttsSpeed: 2 };
+const ZERO: Latency = { sttMs: 0, llmFirstMs: 0, llmPieceMs: 0, ttsFirstMs: 0, ttsSpeed: 1 };
+const REPLY_TIMEOUT_MS = 10_000;
+
+interface Row {
+  calls: number;
+  turns: number;
+  cpuPct: number;
+  rssMb: number;
+  p50: number;
+  p99: number;
+  maxLate: number;
+  lateGaps: number;
+  missed: number;
+  driverCpuPct: number;
+  driverLagP99: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/** utime + stime of `pid`, in seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+function rssMb(pid: number): number {
+  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb) / 1024;
+}
+
+function pct(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(MAIN)) throw new Error('dist/ is missing: run `npm run build` (npm run bench:voice does)');
+  if (PIN) execFileSync('taskset', ['-a', '-p', '-c', DRIVER_CORE, String(process.pid)], { stdio: 'ignore' });
+  const latency: Latency = { ...REAL_TIME };
+  const greeting = fixture('greeting.ulaw');
+  const driver = new TwilioDriver({ accountSid: ACCOUNT, authToken: TOKEN, phrase: greeting, quietMs: 600, replyTimeoutMs: REPLY_TIMEOUT_MS, spreadMs: 8000, ringMs: 2000 });
+  await driver.start();
+  const deepgram = await startDeepgram(latency, { text: PHRASE_TEXT, audioMs: greeting.length / 8 }, (idx, at) => driver.finalSent(idx, at));
+  const eleven = await startElevenLabs(latency, fixture('menu.ulaw'));
+  const llm = await startOpenAiChatFake();
+  llm.script(() => ({ text: REPLY, delayMs: latency.llmFirstMs, chunkDelayMs: latency.llmPieceMs, usage: { prompt_tokens: 400, completion_tokens: 20 } }));
+
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-voice-bench-'));
+  const port = await freePort();
+  const serverEnv: Record<string, string> = {
+    PATH: env.PATH ?? '',
+    NODE_ENV: 'production',
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    LOG_LEVEL: env.BENCH_LOG_LEVEL ?? 'warn',
+    SHUTDOWN_GRACE_SECONDS: '0',
+    RATE_LIMIT_PER_MINUTE: '10000000',
+    MAX_CONCURRENT_CALLS: '100000',
+    CARRIER: 'twilio',
+    TWILIO_ACCOUNT_SID: ACCOUNT,
+    TWILIO_AUTH_TOKEN: TOKEN,
+    TWILIO_FROM_NUMBER: '+15005550006',
+    TWILIO_API_BASE_URL: driver.url,
+    VOICE_MODE: 'audio',
+    STT_PROVIDER: 'deepgram',
+    DEEPGRAM_API_KEY: API_KEYS.deepgram,
+    DEEPGRAM_BASE_URL: deepgram.url,
+    ELEVENLABS_API_KEY: API_KEYS.elevenlabs,
+    ELEVENLABS_BASE_URL: eleven.url,
+    LLM_BASE_URL: llm.url,
+    LLM_API_KEY: 'bench-llm-key',
+    LLM_MODEL: 'gpt-4o-mini',
+  };
+  const key = execFileSync(process.execPath, [MAIN, 'keys', 'create', '--org', 'bench', '--credits', '1000000000'], { env: serverEnv }).toString().trim();
+  const profile = env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(env.BENCH_CPU_PROF)}`] : [];
+  const nodeArgs = [...profile, MAIN, 'serve'];
+  const server = PIN ? spawn('taskset', ['-c', SERVER_CORE, process.execPath, ...nodeArgs], { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, nodeArgs, { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const keep = (b: Buffer) => {
+    output.push(b.toString());
+    if (output.length > 200) output.shift();
+  };
+  server.stdout!.on('data', keep);
+  server.stderr!.on('data', keep);
+  // Interrupted (Ctrl-C, a timeout): the server goes too.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      server.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  }
+  const base = `http://127.0.0.1:${port}`;
+  const rows: Row[] = [];
+  let added: { calls: number; turns: number; p50: number; p99: number } | undefined;
+  let stopped = '';
+  let serverView = '';
+  try {
+    await healthy(base, server, output);
+    const pid = server.pid!;
+    let started = 0;
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
+    for (const target of LEVELS) {
+      if (target > started) {
+        await startCalls(base, key, started, target - started);
+        started = target;
+      }
+      const filled = await waitFor(() => driver.live >= target, 60_000 + target * 200, () => '').then(() => true, () => false);
+      if (!filled) {
+        // The server could not bring the calls up in time: that is where the ramp ends (the table so far is printed).
+        const short = `only ${driver.live} of ${target} calls got a media stream in time (lost: ${JSON.stringify([...driver.lostWhy])})`;
+        stopped = stopped ? `${stopped}; ${short}` : short;
+        if (!rows.length) throw new Error(`${short}; server said: ${output.join('').slice(-1500)}`);
+        break;
+      }
+      // The idle server's one call has few turns a window: it is watched three times as long.
+      const row = await measure(driver, pid, target, rows.length ? SECONDS : 3 * SECONDS, lag, () => llm.requests.splice(0));
+      // The bench measures μ-law from ElevenLabs; a server speaking through another synthesiser would measure that one.
+      if (!eleven.requests) throw new Error('no call spoke through the ElevenLabs fake: the server chose another voice (speechFromConfig\'s voice rules)');
+      rows.push(row);
+      printRow(row, rows[0]);
+      if (target === ADDED_AT) {
+        Object.assign(latency, ZERO);
+        await sleep(WARMUP * 1000);
+        const m0 = await turnMetrics(base);
+        const w = await windowOf(driver, 0, SECONDS);
+        serverView = meansSince(m0, await turnMetrics(base));
+        Object.assign(latency, REAL_TIME);
+        const a = w.addedMs.sort((x, y) => x - y);
+        added = { calls: target, turns: a.length, p50: pct(a, 50), p99: pct(a, 99) };
+        console.log(`  fakes at 0 ms, ${target} calls: final transcript → first frame p50 ${added.p50.toFixed(1)} ms, p99 ${added.p99.toFixed(1)} ms over ${added.turns} turns`);
+        await sleep(WARMUP * 1000);
+      }
+      // The idle row is the baseline: its own late frames are reported, but the ramp goes on from it.
+      if (rows.length > 1 && !carries(row, rows[0]) && !stopped) {
+        stopped = `${target} calls broke the rule: ${why(row, rows[0])}`;
+        if (!WHOLE_RAMP) break;
+      }
+    }
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => (server.exitCode !== null ? r(null) : server.once('exit', r)));
+    await driver.close();
+    await deepgram.close();
+    await eleven.close();
+    await llm.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  report(rows, added, stopped);
+  if (serverView) console.log(`\nThe server's own per-turn figures in that window (/metrics, means): ${serverView}`);
+}
+
+const TURN_METRICS = ['stt_final_ms', 'transcript_to_gpt_ms', 'gpt_first_token_ms', 'tts_first_byte_ms', 'first_audio_playback_ms'];
+
+/** The sum and count of each per-turn histogram at /metrics. */
+async function turnMetrics(base: string): Promise<Map<string, number>> {
+  const text = await fetch(`${base}/metrics`).then((r) => r.text(), () => '');
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(/^(\w+_(?:sum|count)) ([\d.e+-]+)$/gm)) out.set(m[1], Number(m[2]));
+  return out;
+}
+
+function meansSince(a: Map<string, number>, b: Map<string, number>): string {
+  const d = (k: string) => (b.get(k) ?? 0) - (a.get(k) ?? 0);
+  return TURN_METRICS.map((n) => `${n} ${d(`${n}_count`) ? (d(`${n}_sum`) / d(`${n}_count`)).toFixed(1) : '–'}`).join(', ');
+}
+
+async function healthy(base: string, server: ChildProcess, output: string[]): Promise<void> {
+  await waitFor(async () => {
+    if (server.exitCode !== null) throw new Error(`the server exited: ${output.join('').slice(-2000)}`);
+    return fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+  }, 60_000, () => `the server did not answer /healthz: ${output.join('').slice(-2000)}`);
+}
+
+/** POST /v1/start-call `count` times, 20 at a time; every call asks for ElevenLabs (a voice spoken as μ-law). */
+async function startCalls(base: string, key: string, from: number, count: number): Promise<void> {
+  let next = 0;
+  const one = async () => {
+    while (next < count) {
+      const i = from + next++;
+      const body = { phone_number: `+1555126${String(i).padStart(4, '0')}`, task: 'Confirm the booking for two on Tuesday at seven', language: 'en', tts_provider: 'elevenlabs' };
+      const r = await fetch(`${base}/v1/start-call`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      if (r.status !== 200) throw new Error(`start-call answered ${r.status}: ${await r.text()}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 20 }, one));
+}
+
+async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what: () => string): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`timed out: ${what()}`);
+    await sleep(200);
+  }
+}
+
+/** A warm-up, then one window of `seconds`: its turns and frames. */
+async function windowOf(driver: TwilioDriver, warmup: number, seconds: number): Promise<Window> {
+  await sleep(warmup * 1000);
+  driver.takeWindow();
+  await sleep(seconds * 1000);
+  return driver.takeWindow();
+}
+
+async function measure(driver: TwilioDriver, pid: number, calls: number, seconds: number, lag: ReturnType<typeof monitorEventLoopDelay>, drop: () => void): Promise<Row> {
+  await sleep(WARMUP * 1000);
+  drop();
+  driver.takeWindow();
+  lag.reset();
+  const cpu0 = cpuSeconds(pid);
+  const own0 = process.cpuUsage();
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const w = driver.takeWindow();
+  const wall = (performance.now() - t0) / 1000;
+  const own = process.cpuUsage(own0);
+  // A missed turn counts as the longest wait, so it shows in p99.
+  const turns = [...w.turnMs, ...new Array<number>(w.missed).fill(REPLY_TIMEOUT_MS)].sort((a, b) => a - b);
+  return {
+    calls,
+    turns: w.turnMs.length,
+    cpuPct: ((cpuSeconds(pid) - cpu0) / wall) * 100,
+    rssMb: rssMb(pid),
+    p50: pct(turns, 50),
+    p99: pct(turns, 99),
+    maxLate: w.maxLateMs,
+    lateGaps: w.lateFrames,
+    missed: w.missed,
+    driverCpuPct: ((own.user + own.system) / 1e6 / wall) * 100,
+    driverLagP99: lag.percentile(99) / 1e6,
+  };
+}
+
+/** Above this the driver's core, not the server's, may be what limits a level: such a row is flagged. */
+const DRIVER_BOUND_PCT = 85;
+
+function carries(row: Row, idle: Row): boolean {
+  return row.p99 <= idle.p99 + 100 && row.maxLate <= 20 && row.missed === 0;
+}
+
+function why(row: Row, idle: Row): string {
+  const out: string[] = [];
+  if (row.p99 > idle.p99 + 100) out.push(`p99 ${row.p99.toFixed(0)} ms > idle ${idle.p99.toFixed(0)} + 100`);
+  if (row.maxLate > 20) out.push(`a frame ${row.maxLate.toFixed(0)} ms late`);
+  if (row.missed) out.push(`${row.missed} turns unanswered`);
+  return out.join(', ');
+}
+
+const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
+
+function printRow(r: Row, idle: Row): void {
+  console.log(`  ${r.calls} calls: ${r.turns} turns, server ${f(r.cpuPct)} % CPU, ${f(r.rssMb, 0)} MB, p50 ${f(r.p50, 0)} / p99 ${f(r.p99, 0)} ms, max late ${f(r.maxLate)} ms, driver ${f(r.driverCpuPct)} % CPU${carries(r, idle) ? '' : ' — breaks the rule'}`);
+}
+
+function report(rows: Row[], added: { calls: number; turns: number; p50: number; p99: number } | undefined, stopped: string): void {
+  if (!rows.length) return;
+  const idle = rows[0];
+  console.log(`\nVoice capacity: server on core ${PIN ? SERVER_CORE : '(not pinned)'}, driver on core ${PIN ? DRIVER_CORE : '(not pinned)'}, ${SECONDS} s measured per level, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  console.log('| live calls | turns | server CPU (% of a core) | % per call | server RSS (MB) | MB per call | turn p50 (ms) | turn p99 (ms) | max frame lateness (ms) | late gaps | missed turns | driver CPU (%) | driver loop delay p99 (ms) | carried |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const perCall = r.cpuPct / r.calls;
+    const mb = r.calls > idle.calls ? (r.rssMb - idle.rssMb) / (r.calls - idle.calls) : NaN;
+    const bound = r.driverCpuPct > DRIVER_BOUND_PCT ? ' (driver-bound)' : '';
+    console.log(`| ${r.calls} | ${r.turns} | ${f(r.cpuPct)} | ${f(perCall, 3)} | ${f(r.rssMb, 0)} | ${f(mb, 2)} | ${f(r.p50, 0)} | ${f(r.p99, 0)} | ${f(r.maxLate)} | ${r.lateGaps} | ${r.missed} | ${f(r.driverCpuPct)}${bound} | ${f(r.driverLagP99)} | ${carries(r, idle) ? 'yes' : 'no'} |`);
+  }
+  const carried = rows.filter((r) => carries(r, idle)).at(-1);
+  const top = rows.at(-1)!;
+  console.log('');
+  console.log('| aim (issue 10) | measured |');
+  console.log('|---|---|');
+  console.log(`| ≤ 0.16 % of a core per call | ${f(top.cpuPct / top.calls, 3)} % at ${top.calls} calls |`);
+  const mbTop = top.calls > idle.calls ? (top.rssMb - idle.rssMb) / (top.calls - idle.calls) : NaN;
+  console.log(`| ≤ 0.3 MB per call | ${f(mbTop, 2)} MB at ${top.calls} calls |`);
+  console.log(`| ≥ 600 calls on one core (p99 within 100 ms of idle ${f(idle.p99, 0)} ms, no frame > 20 ms late) | ${carried ? `${carried.calls} carried` : 'none carried'}${stopped ? `; ${stopped}` : ` (the largest level tried)`} |`);
+  console.log(`| ≤ 5 ms added at p99 (final transcript → first frame, fakes at 0 ms) | ${added ? `p50 ${f(added.p50)} / p99 ${f(added.p99)} ms at ${added.calls} calls (${added.turns} turns)` : `not measured (BENCH_CALLS has no ${ADDED_AT})`} |`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
