@@ -34,4 +34,13 @@ describe('chooseVoiceMode', () => {
     expect(chooseVoiceMode(req, twilio, speech(true, false))).toBe('text');
     expect(chooseVoiceMode(req, { ...twilio, mediaStream: false }, speech(true))).toBe('text');
   });
+  it('on a carrier with voices of its own (ConversationRelay): a voice it lacks is audio, the keyless espeak-ng fallback is not', () => {
+    const relay: CarrierCapabilities = { ...twilio, textVoices: { elevenlabs: {} } };
+    expect(chooseVoiceMode(req, relay, speech(false))).toBe('text');
+    const openai: CallSpeech = { ...speech(false), tts: { openai: new FrameTts() }, voiceFor: () => ({ provider: 'openai', voice: 'cedar' }) };
+    expect(chooseVoiceMode(req, relay, openai)).toBe('audio');
+    const eleven: CallSpeech = { ...speech(false), tts: { elevenlabs: new FrameTts() }, voiceFor: () => ({ provider: 'elevenlabs', voice: 'v1' }) };
+    expect(chooseVoiceMode(req, relay, eleven)).toBe('text');
+    expect(chooseVoiceMode(req, relay, speech(true))).toBe('audio');
+  });
 });
