@@ -98,5 +98,6 @@ describe.each([
     await page.getByRole('button', { name: 'End call' }).click();
     await page.getByText('The call has ended.').waitFor();
     clockPump.pause();
-  });
+    // A dozen browser steps, each waited for on its own: the whole may take long on a busy machine.
+  }, 120_000);
 });
