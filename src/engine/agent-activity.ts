@@ -11,6 +11,7 @@ import { OK } from './brain.js';
 import type { Activity, ActionHost } from './activity.js';
 import type { AgentIO, PlayoutResult, UserInput } from './io/io.js';
 import { ev, type AgentState, type SessionEvent, type SpeechSource, type UserState } from './events.js';
+import { Conversation } from './conversation.js';
 import { SpeechHandle } from './speech-handle.js';
 import { SentenceSplitter, speakable } from '../ai/agent/sentences.js';
 import type { Logger } from '../lib/logger.js';
@@ -51,9 +52,7 @@ interface TurnTiming {
 const INTERRUPTED: ActionResult = { ok: false, error: 'interrupted', message: 'not carried out: the call has ended' };
 
 export class AgentActivity implements Activity {
-  private agent: AgentState = 'initializing';
-  private user: UserState = 'listening';
-  readonly history: Turn[] = [];
+  private readonly conv = new Conversation((e) => this.o.emit(e));
   private pending: Array<{ input: BrainInput; heardAt?: number; sttMs?: number }> = [];
   private turn: TurnState | undefined;
   /** The turn loop while it runs. */
@@ -72,15 +71,19 @@ export class AgentActivity implements Activity {
   constructor(private readonly o: AgentActivityOptions) {}
 
   get agentState(): AgentState {
-    return this.agent;
+    return this.conv.agent;
   }
 
   get userState(): UserState {
-    return this.user;
+    return this.conv.user;
+  }
+
+  get history(): readonly Turn[] {
+    return this.conv.history;
   }
 
   start(answeredBy: 'human' | 'machine' | 'unknown'): void {
-    this.setAgent('listening');
+    this.conv.setAgent('listening');
     this.o.io.onInput((input) => this.onInput(input));
     this.push({ type: 'answered', answeredBy });
   }
@@ -130,7 +133,7 @@ export class AgentActivity implements Activity {
   lineGone(): void {
     this.gone = true;
     this.pending = [];
-    this.setUser('away');
+    this.conv.setUser('away');
   }
 
   close(): void {
@@ -145,16 +148,16 @@ export class AgentActivity implements Activity {
     switch (input.type) {
       case 'hangup':
         this.gone = true;
-        this.setUser('away');
+        this.conv.setUser('away');
         return;
       case 'speech_started':
         // Barge-in: the callee talks over the agent; what is being said and planned is dropped.
-        this.setUser('speaking');
+        this.conv.setUser('speaking');
         this.turn?.ctl.abort();
         for (const h of this.speech) h.interrupt();
         return;
       case 'speech_ended':
-        this.setUser('listening');
+        this.conv.setUser('listening');
         return;
       case 'dtmf':
         this.o.emit(ev.dtmf(input.digits));
@@ -163,8 +166,8 @@ export class AgentActivity implements Activity {
       case 'transcript':
         this.o.emit(ev.transcribed(input.text, input.final));
         if (!input.final) return;
-        this.setUser('listening');
-        this.addItem('callee', input.text);
+        this.conv.setUser('listening');
+        this.conv.addItem('callee', input.text);
         // New words supersede a turn that is still deciding; a turn that has begun to act runs to its end
         // (talking over the agent is a barge-in, signalled by `speech_started`).
         if (this.turn && !this.turn.acted) this.turn.ctl.abort();
@@ -184,7 +187,7 @@ export class AgentActivity implements Activity {
         const turn: TurnState = { ctl: new AbortController(), acted: false };
         if (heardAt !== undefined) turn.timing = { heardAt, startedAt: performance.now(), sttMs };
         this.turn = turn;
-        this.setAgent('thinking');
+        this.conv.setAgent('thinking');
         try {
           await this.runTurn(input, turn);
         } catch (err) {
@@ -195,7 +198,7 @@ export class AgentActivity implements Activity {
         }
         await this.speechIdle();
         this.turn = undefined;
-        if (this.agent === 'thinking') this.setAgent('listening');
+        if (this.conv.agent === 'thinking') this.conv.setAgent('listening');
         this.figures(turn);
       }
     } finally {
@@ -210,7 +213,7 @@ export class AgentActivity implements Activity {
    */
   private async runTurn(input: BrainInput, turn: TurnState): Promise<void> {
     const signal = turn.ctl.signal;
-    const ctx: BrainContext = { brief: this.o.host.brief(), history: this.history, signal };
+    const ctx: BrainContext = { brief: this.o.host.brief(), history: this.conv.history, signal };
     const actions = this.o.brain.next(input, ctx);
     let result: ActionResult | undefined;
     let finished = false;
@@ -283,7 +286,7 @@ export class AgentActivity implements Activity {
           break;
         }
         if (turn?.timing) turn.timing.firstSay ??= performance.now();
-        this.setAgent('speaking');
+        this.conv.setAgent('speaking');
         const following = source.next();
         // The I/O may synthesise what comes next while this clause plays (audio: no gap at the boundary).
         if (this.o.io.prepareClause) following.then((s) => this.prepareNext(handle, s), () => undefined);
@@ -292,7 +295,7 @@ export class AgentActivity implements Activity {
         const heard = r.done ? clause : r.heard.trim();
         if (heard) {
           handle.addHeard(heard);
-          this.addItem('agent', heard, handle.source);
+          this.conv.addItem('agent', heard, handle.source);
         }
         if (!r.done) {
           handle.interrupt();
@@ -315,7 +318,7 @@ export class AgentActivity implements Activity {
       this.o.emit(ev.speechDone(handle.id, r.heard, r.interrupted));
       // Speech of a turn that was cut off: the rest of that turn is dropped too.
       if (r.interrupted) turn?.ctl.abort();
-      if (!this.speech.length && this.agent === 'speaking') this.setAgent(this.turn ? 'thinking' : 'listening');
+      if (!this.speech.length && this.conv.agent === 'speaking') this.conv.setAgent(this.turn ? 'thinking' : 'listening');
     }
   }
 
@@ -333,24 +336,6 @@ export class AgentActivity implements Activity {
 
   // ---- states and the conversation ---------------------------------------------------------------
 
-  private addItem(role: 'agent' | 'callee', text: string, source?: SpeechSource): void {
-    this.history.push({ role, text });
-    this.o.emit(ev.item(role, text, source === 'supervisor' ? source : undefined));
-  }
-
-  private setAgent(next: AgentState): void {
-    if (next === this.agent) return;
-    const old = this.agent;
-    this.agent = next;
-    this.o.emit(ev.agentState(old, next));
-  }
-
-  private setUser(next: UserState): void {
-    if (next === this.user || this.user === 'away') return;
-    const old = this.user;
-    this.user = next;
-    this.o.emit(ev.userState(old, next));
-  }
 }
 
 async function* one(text: string): AsyncGenerator<string> {

@@ -20,6 +20,7 @@ import type { ActionResult, AgentBrief, BrainInput, Turn } from '../brain.js';
 import type { Activity, ActionHost } from '../activity.js';
 import type { AgentIO, PlayoutResult } from '../io/io.js';
 import { ev, type AgentState, type SessionEvent, type SpeechSource, type UserState } from '../events.js';
+import { Conversation } from '../conversation.js';
 import { SpeechHandle } from '../speech-handle.js';
 import type { UsageReporter } from '../../core/credits/usage.js';
 import type { TurnLatency } from '../../metrics/index.js';
@@ -89,9 +90,7 @@ const INTERRUPTED: ActionResult = { ok: false, error: 'interrupted', message: 'n
 const ENDED: ActionResult = { ok: false, error: 'interrupted', message: 'not carried out: the call has ended' };
 
 export class RealtimeActivity implements Activity {
-  private agent: AgentState = 'initializing';
-  private user: UserState = 'listening';
-  readonly history: Turn[] = [];
+  private readonly conv = new Conversation((e) => this.o.emit(e));
   private rt: RealtimeConnection | undefined;
   private readonly items = new Map<string, OutItem>();
   /** The response being generated (between `response.created` and `response.done`). */
@@ -140,15 +139,19 @@ export class RealtimeActivity implements Activity {
   }
 
   get agentState(): AgentState {
-    return this.agent;
+    return this.conv.agent;
   }
 
   get userState(): UserState {
-    return this.user;
+    return this.conv.user;
+  }
+
+  get history(): readonly Turn[] {
+    return this.conv.history;
   }
 
   start(answeredBy: 'human' | 'machine' | 'unknown'): void {
-    this.setAgent('listening');
+    this.conv.setAgent('listening');
     const rt = (this.rt = this.o.connect());
     rt.onEvent((e) => this.onServerEvent(e));
     rt.onClose(({ error }) => {
@@ -158,7 +161,7 @@ export class RealtimeActivity implements Activity {
       if (this.closed) return;
       if (input.type === 'hangup') {
         this.gone = true;
-        this.setUser('away');
+        this.conv.setUser('away');
         return;
       }
       this.o.emit(ev.dtmf(input.digits));
@@ -274,7 +277,7 @@ export class RealtimeActivity implements Activity {
   lineGone(): void {
     this.gone = true;
     for (const r of this.wanted.splice(0)) if (r.speech) this.finishUnsaid(r.speech.handle);
-    this.setUser('away');
+    this.conv.setUser('away');
     this.changed();
   }
 
@@ -300,7 +303,7 @@ export class RealtimeActivity implements Activity {
         return this.onSpeechStarted();
       case 'input_audio_buffer.speech_stopped':
         this.stoppedAt = performance.now();
-        this.setUser('listening');
+        this.conv.setUser('listening');
         return;
       case 'conversation.item.input_audio_transcription.completed':
         return this.onTranscript(e.transcript, e.usage);
@@ -330,7 +333,7 @@ export class RealtimeActivity implements Activity {
   private onSpeechStarted(): void {
     this.heardCallee = true;
     clearTimeout(this.greetTimer);
-    this.setUser('speaking');
+    this.conv.setUser('speaking');
     // The server cancels its reply itself (`interrupt_response`); what was already sent is cut here.
     if (this.active) this.active.cut = true;
     this.cutAudio();
@@ -343,7 +346,7 @@ export class RealtimeActivity implements Activity {
     this.o.emit(ev.transcribed(said, true));
     if (!said) return;
     this.heardCallee = true;
-    this.addItem('callee', said);
+    this.conv.addItem('callee', said);
   }
 
   private onResponseCreated(id: string): void {
@@ -354,7 +357,7 @@ export class RealtimeActivity implements Activity {
     this.active = { id, speech: request?.speech, calls: [], cut: false, figures };
     // A line cut before its response began is not said at all.
     if (request?.speech?.handle.interrupted) this.cancelActive();
-    this.setAgent('thinking');
+    this.conv.setAgent('thinking');
   }
 
   private onAudio(responseId: string, itemId: string, delta: string): void {
@@ -365,7 +368,7 @@ export class RealtimeActivity implements Activity {
     if (f && f.firstAudio === undefined) f.firstAudio = performance.now();
     item.sentBytes += audio.length;
     item.pending++;
-    this.setAgent('speaking');
+    this.conv.setAgent('speaking');
     this.o.channel.play(audio).then(
       (r) => {
         if (r.played) item.heardBytes += audio.length;
@@ -404,7 +407,7 @@ export class RealtimeActivity implements Activity {
       else if (!active.calls.length) this.cutResponses.delete(r.id);
       if (active.calls.length) this.runCalls(r.id, active.calls);
     }
-    if (!this.speaking()) this.setAgent('listening');
+    if (!this.speaking()) this.conv.setAgent('listening');
     this.sendWanted();
     this.changed();
   }
@@ -500,11 +503,11 @@ export class RealtimeActivity implements Activity {
     const heard = whole ? said : cutToHeard(said, item.heardBytes, item.sentBytes);
     if (heard) {
       item.handle.addHeard(heard);
-      this.addItem('agent', heard, item.handle.source);
+      this.conv.addItem('agent', heard, item.handle.source);
     }
     const r = item.handle.finish(!whole);
     this.o.emit(ev.speechDone(item.handle.id, r.heard, r.interrupted));
-    if (!this.speaking() && this.agent === 'speaking') this.setAgent(this.active ? 'thinking' : 'listening');
+    if (!this.speaking() && this.conv.agent === 'speaking') this.conv.setAgent(this.active ? 'thinking' : 'listening');
     this.changed();
   }
 
@@ -627,24 +630,6 @@ export class RealtimeActivity implements Activity {
 
   // ---- states and the conversation ---------------------------------------------------------------
 
-  private addItem(role: 'agent' | 'callee', text: string, source?: SpeechSource): void {
-    this.history.push({ role, text });
-    this.o.emit(ev.item(role, text, source === 'supervisor' ? source : undefined));
-  }
-
-  private setAgent(next: AgentState): void {
-    if (next === this.agent) return;
-    const old = this.agent;
-    this.agent = next;
-    this.o.emit(ev.agentState(old, next));
-  }
-
-  private setUser(next: UserState): void {
-    if (next === this.user || this.user === 'away') return;
-    const old = this.user;
-    this.user = next;
-    this.o.emit(ev.userState(old, next));
-  }
 
   /** Resolves once `done()` holds (checked whenever the activity's state changes). */
   private async until(done: () => boolean): Promise<void> {
