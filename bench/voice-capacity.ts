@@ -141,6 +141,9 @@ async function main(): Promise<void> {
     LLM_BASE_URL: llm.url,
     LLM_API_KEY: 'bench-llm-key',
     LLM_MODEL: 'gpt-4o-mini',
+    // BENCH_DATABASE_URL: PostgreSQL instead of the embedded store (with a schema of its own), to tell the
+    // store's share of the server's thread from the rest.
+    ...(env.BENCH_DATABASE_URL ? { DATABASE_URL: env.BENCH_DATABASE_URL, DATABASE_SCHEMA: `bench_voice_${process.pid}`, CREDENTIALS_KEY: 'ab'.repeat(32) } : {}),
   };
   const key = execFileSync(process.execPath, [MAIN, 'keys', 'create', '--org', 'bench', '--credits', '1000000000'], { env: serverEnv }).toString().trim();
   const profile = env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(env.BENCH_CPU_PROF)}`] : [];
