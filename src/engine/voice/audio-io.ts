@@ -201,6 +201,8 @@ export class AudioIO implements AgentIO {
       const change = this.vad.push(frame);
       if (this.vad.speaking) this.lastSoundAt = this.pacer.clock.now();
       this.stream.push(frame);
+      // The speech-to-text may hold frames for one message; its endpointing needs the silence now.
+      if (change === 'end') this.stream.speechPaused();
       this.detector.frame(frame.length / BYTES_PER_MS, change, this.vad.speaking);
     }
   }

@@ -144,7 +144,49 @@ describe('Deepgram live speech-to-text', () => {
     const { stream, events, fake } = await open();
     speak(stream, GREETING.audio, 500); // pushed synchronously, before the handshake completes
     await untilTurns(events, 1);
+    await stream.close(); // the last part of a chunk goes with the close
     expect(fake.connections[0]!.audioBytes).toBe(GREETING.audio.length + 4000);
+  });
+
+  it('sends the audio in chunks of chunkMs (100 ms by default), not a message per 20 ms frame', async () => {
+    const { stream, events, fake } = await open();
+    speak(stream, GREETING.audio, 500);
+    await untilTurns(events, 1);
+    await stream.close();
+    const sizes = fake.connections[0]!.audioMessages;
+    const total = GREETING.audio.length + 4000;
+    // Every message but the last is 100 ms of μ-law (800 bytes); the close sends what was left.
+    expect(sizes.slice(0, -1).every((n) => n === 800)).toBe(true);
+    expect(sizes.length).toBe(Math.ceil(total / 800));
+    expect(utterances(events)).toEqual([GREETING.text]);
+  });
+
+  it('chunkMs 20 sends each Twilio frame as it comes', async () => {
+    const { stream, events, fake } = await open({}, {}, { chunkMs: 20 });
+    speak(stream, GREETING.audio, 500);
+    await untilTurns(events, 1);
+    await stream.close();
+    // The fixture's last frame is short (141 bytes): it waits for the next to make 20 ms, like any part of a chunk.
+    expect(fake.connections[0]!.audioMessages.slice(0, -1).every((n) => n === 160)).toBe(true);
+    expect(fake.connections[0]!.audioBytes).toBe(GREETING.audio.length + 4000);
+  });
+
+  it('speechPaused sends the held audio at once and the silence after it frame by frame, for endpointing plus a chunk', async () => {
+    const { stream, events, fake } = await open({}, { endpointingMs: 300 });
+    speak(stream, GREETING.audio);
+    await until(async () => fake.connections[0]?.audioBytes === GREETING.audio.length - (GREETING.audio.length % 800), 15_000, 'whole chunks sent');
+    const before = fake.connections[0]!.audioMessages.length;
+    stream.speechPaused();
+    // 300 ms endpointing + one 100 ms chunk = 400 ms of frames one by one, then chunks again.
+    speak(stream, new Uint8Array(1000 * 8).fill(0xff));
+    await untilTurns(events, 1);
+    // 8000 bytes of silence: 20 frames alone, then 4800 bytes, exactly six chunks: nothing is left held.
+    await until(async () => fake.connections[0]!.audioBytes === GREETING.audio.length + 8000, 15_000, 'all audio sent');
+    const after = fake.connections[0]!.audioMessages.slice(before);
+    expect(after[0]).toBe(GREETING.audio.length % 800); // what was held, at once
+    expect(after.slice(1, 21)).toEqual(Array(20).fill(160)); // 400 ms of 20 ms frames
+    expect(after.slice(21).every((n) => n === 800)).toBe(true);
+    expect(utterances(events)).toEqual([GREETING.text]);
   });
 
   it('a refused handshake keeps Deepgram’s reason (dg-error) as the cause', async () => {

@@ -33,6 +33,8 @@ export interface DeepgramConnection {
   query: URLSearchParams;
   authorization: string | undefined;
   audioBytes: number;
+  /** The length of each binary (audio) message, in order: how the client chunked its audio. */
+  audioMessages: number[];
   keepAlives: number;
   finalizes: number;
   closeStreams: number;
@@ -74,6 +76,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
         query: url.searchParams,
         authorization: req.headers.authorization,
         audioBytes: 0,
+        audioMessages: [],
         keepAlives: 0,
         finalizes: 0,
         closeStreams: 0,
@@ -135,6 +138,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
         const buf = Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]);
         if (isBinary) {
           conn.audioBytes += buf.length;
+          conn.audioMessages.push(buf.length);
           for (const heard of rec.push(buf)) handle(heard);
           if (utteranceEndMs !== undefined && lastWordEndMs !== undefined && rec.audioMs - lastWordEndMs >= utteranceEndMs && !rec.speaking) {
             send({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: lastWordEndMs / 1000 });
