@@ -112,6 +112,19 @@ describe('Twilio carrier in audio mode (Media Streams) against the fake Twilio',
     await c.ended();
   }, 30_000);
 
+  it('send queues audio with no report per frame: one mark per 100 ms of it (what clear counts as heard), not one per frame', async () => {
+    const c = await dial(ANNA);
+    const stream = c.fc.streams![0];
+    const second = GREETING.subarray(0, 8000);
+    for (let i = 0; i < second.length; i += 160) c.audio.send!(second.subarray(i, i + 160));
+    expect(await c.audio.mark('end')).toEqual({ played: true });
+    expect(stream.played.equals(second)).toBe(true);
+    expect(stream.received.filter((m) => m.event === 'media')).toHaveLength(50);
+    expect(stream.received.filter((m) => m.event === 'mark').map((m) => m.mark.name)).toEqual([...Array.from({ length: 10 }, (_, i) => `sent-${i + 1}`), 'end']);
+    await c.audio.hangup();
+    await c.ended();
+  }, 30_000);
+
   it('clear drops the audio not yet played (barge-in); what follows plays', async () => {
     const c = await dial(ANNA_HOLDING);
     const stream = c.fc.streams![0];

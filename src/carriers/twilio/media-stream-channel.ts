@@ -35,6 +35,9 @@ const DIGITS = /^[0-9A-D*#wW]{1,32}$/;
 /** Upper bound of how long Twilio takes to play one keypad character (a `W` pause is 1 s; tones are shorter). */
 const MS_PER_DIGIT = 1000;
 
+/** `send()` puts a mark after every 100 ms of audio: how closely `clear()` knows what the callee heard. */
+const PROGRESS_MARK_BYTES = 800;
+
 export class MediaStreamAudioChannel implements AudioChannel {
   private stream: TwilioMediaStream | undefined;
   /** The frames of every stream of the call, in one queue: live audio, so the oldest go when it is full. */
@@ -49,6 +52,8 @@ export class MediaStreamAudioChannel implements AudioChannel {
   private digitsQueue: Promise<unknown> = Promise.resolve();
   private marks = 0;
   private streams = 0;
+  /** Bytes `send()` queued since its last progress mark. */
+  private unmarked = 0;
 
   constructor(private readonly o: MediaStreamChannelOptions) {}
 
@@ -94,6 +99,16 @@ export class MediaStreamAudioChannel implements AudioChannel {
     s.send(Buffer.from(mulaw.buffer, mulaw.byteOffset, mulaw.byteLength));
     // Twilio echoes a mark once the audio queued before it has played: that is when this audio was heard.
     return this.markOn(s, `play-${++this.marks}`);
+  }
+
+  send(mulaw: Uint8Array): void {
+    const s = this.live();
+    if (!s) return;
+    s.send(Buffer.from(mulaw.buffer, mulaw.byteOffset, mulaw.byteLength));
+    this.unmarked += mulaw.byteLength;
+    if (this.unmarked < PROGRESS_MARK_BYTES) return;
+    this.unmarked = 0;
+    s.progressMark(`sent-${++this.marks}`);
   }
 
   mark(name: string): Promise<PlayResult> {
