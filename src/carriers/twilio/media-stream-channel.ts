@@ -83,7 +83,10 @@ export class MediaStreamAudioChannel implements AudioChannel {
       if (this.stream === stream && !this.gone) this.listener?.({ type: 'dtmf', digits: digit });
     });
     stream.on('close', () => this.onStreamClosed(stream));
-    background(this.o.log, 'media stream frames failed', this.pump(stream));
+    // Straight into the channel's queue: one hand-off a frame, not two.
+    stream.pipe((frame) => {
+      if (!this.gone && this.stream === stream) this.inbox.push(frame);
+    });
     const waiting = this.reattach;
     this.reattach = undefined;
     waiting?.done();
@@ -189,13 +192,6 @@ export class MediaStreamAudioChannel implements AudioChannel {
   private async markOn(s: TwilioMediaStream, name: string): Promise<PlayResult> {
     const r = await s.mark(name);
     return { played: r.played };
-  }
-
-  private async pump(stream: TwilioMediaStream): Promise<void> {
-    for await (const frame of stream.frames()) {
-      if (this.gone) return;
-      this.inbox.push(frame);
-    }
   }
 
   private onStreamClosed(stream: TwilioMediaStream): void {

@@ -108,6 +108,8 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
   /** The last `chunk` seen on each track (Twilio counts each track on its own). */
   private lastChunk: Record<TrackFrame['track'], number> = { inbound: 0, outbound: 0 };
   private tapped: ((f: TrackFrame) => void) | undefined;
+  /** Where inbound frames go instead of `frames()`, once `pipe` was called. */
+  private sink: ((frame: Buffer) => void) | undefined;
   /** Inbound frames nobody has read yet: live audio, so a reader that falls behind loses the oldest. */
   private readonly inbox = new AsyncQueue<Buffer>({ limit: INBOX_FRAMES, overflow: 'drop_oldest' });
   private marks: PendingMark[] = [];
@@ -186,6 +188,16 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
   /** Inbound μ-law frames (one per `media` message), ending when the stream stops or closes. */
   frames(): AsyncIterable<Buffer> {
     return this.inbox;
+  }
+
+  /**
+   * From now on, inbound frames go to `sink` as they arrive instead of to `frames()`: no promise and no queue
+   * per frame (the channel that outlives the stream keeps the one queue its reader needs). Frames already
+   * queued go to it first.
+   */
+  pipe(sink: (frame: Buffer) => void): void {
+    this.sink = sink;
+    for (const frame of this.inbox.drain()) sink(frame);
   }
 
   /**
@@ -379,6 +391,7 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
     const frame = Buffer.from(payload, 'base64');
     if (this.tapped) return this.tapped({ track, frame });
     if (track !== 'inbound') return;
+    if (this.sink) return this.sink(frame);
     this.inbox.push(frame);
   }
 }
