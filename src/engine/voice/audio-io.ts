@@ -19,6 +19,7 @@ import type { UsageReporter } from '../../core/credits/usage.js';
 import type { Logger } from '../../lib/logger.js';
 import { background } from '../../lib/background.js';
 import { AsyncQueue } from '../../lib/async-queue.js';
+import { ROUTINE_ABORT } from '../../lib/abort.js';
 import type { AgentIO, IOCapabilities, PlayoutResult, UserInput } from '../io/io.js';
 import { EnergyVad } from './vad.js';
 import { InterruptionDetector, interruptingWords, type TurnTaking } from './interruptions.js';
@@ -128,7 +129,7 @@ export class AudioIO implements AgentIO {
     if (signal.aborted || this.closed) return Promise.resolve({ done: false, heard: '' });
     const startedAt = this.pacer.clock.now();
     const synthesis = this.preparedFor(text) ?? this.startSynthesis(text);
-    if (this.prepared && this.prepared !== synthesis) this.prepared.ctl.abort();
+    if (this.prepared && this.prepared !== synthesis) this.prepared.ctl.abort(ROUTINE_ABORT);
     this.prepared = undefined;
     return new Promise<PlayoutResult>((settle, fail) => {
       const clause: Clause = { text, synthesis, ctl: synthesis.ctl, startedAt, bytes: 0, synthesized: false, sent: 0, over: false, settle, fail };
@@ -143,9 +144,9 @@ export class AudioIO implements AgentIO {
   /** The next clause will be `text`: its synthesis starts now, while the current one plays. */
   prepareClause(text: string, signal: AbortSignal): void {
     if (this.closed || signal.aborted || this.preparedFor(text)) return;
-    this.prepared?.ctl.abort();
+    this.prepared?.ctl.abort(ROUTINE_ABORT);
     const synthesis = (this.prepared = this.startSynthesis(text));
-    signal.addEventListener('abort', () => synthesis.ctl.abort(), { once: true, signal: synthesis.ctl.signal });
+    signal.addEventListener('abort', () => synthesis.ctl.abort(ROUTINE_ABORT), { once: true, signal: synthesis.ctl.signal });
   }
 
   /** The prepared synthesis of `text`, unless it was dropped. */
@@ -165,7 +166,7 @@ export class AudioIO implements AgentIO {
   async setLanguage(language: string): Promise<void> {
     if (language === this.language) return;
     this.language = language;
-    this.prepared?.ctl.abort(); // synthesised in the old language
+    this.prepared?.ctl.abort(ROUTINE_ABORT); // synthesised in the old language
     const old = this.stream;
     this.stream = this.openStt();
     await this.closeStt(old);
@@ -176,7 +177,7 @@ export class AudioIO implements AgentIO {
     if (this.closed) return;
     this.closed = true;
     if (this.clause) this.cut(this.clause);
-    this.prepared?.ctl.abort();
+    this.prepared?.ctl.abort(ROUTINE_ABORT);
     this.out.clear();
     await this.closeStt(this.stream);
     this.o.usage?.add({ sttSeconds: this.sttSeconds, ttsCharacters: this.ttsCharacters });
@@ -287,7 +288,7 @@ export class AudioIO implements AgentIO {
       if (clause.over) return;
       // The synthesis failed: what was queued is dropped, and the activity hears the failure (an `error` event).
       clause.over = true;
-      clause.ctl.abort();
+      clause.ctl.abort(ROUTINE_ABORT);
       if (this.clause === clause) {
         this.clause = undefined;
         this.out.clear();
@@ -335,7 +336,7 @@ export class AudioIO implements AgentIO {
   /** The callee takes the turn: the agent's audio is cleared at once, then the activity hears it. */
   private takeTurn(): void {
     if (this.clause) this.cut(this.clause);
-    this.prepared?.ctl.abort();
+    this.prepared?.ctl.abort(ROUTINE_ABORT);
     this.prepared = undefined;
     this.emit({ type: 'speech_started' });
   }
@@ -358,7 +359,7 @@ export class AudioIO implements AgentIO {
   private finish(clause: Clause, r: PlayoutResult): void {
     if (clause.over) return;
     clause.over = true;
-    clause.ctl.abort();
+    clause.ctl.abort(ROUTINE_ABORT);
     if (this.clause === clause) this.clause = undefined;
     const audio = clause.firstFrameAt !== undefined ? { firstFrameMs: clause.firstFrameAt - clause.startedAt, ttsFirstByteMs: clause.ttsFirstByteMs ?? null } : undefined;
     clause.settle(audio ? { ...r, audio } : r);
