@@ -63,6 +63,7 @@ class BurstStt implements SpeechToText {
         }, 300);
       },
       speechPaused: () => undefined,
+      speechResumed: () => undefined,
       flush: () => undefined,
       onEvent: (l) => (listener = l),
       close: async () => clearTimeout(timer),

@@ -41,8 +41,10 @@ export interface SocketConnection {
    */
   chunkMs: number;
   /**
-   * After `speechPaused()`, this much audio (ms) goes frame by frame, unchunked: the provider's endpointing
-   * counts the silence after speech, and must not wait for a chunk to fill. The endpointing plus a margin.
+   * After `speechPaused()`, at most this much audio (ms) goes frame by frame, unchunked: the provider's
+   * endpointing counts the silence after speech, and must not wait for a chunk to fill. The endpointing: the
+   * pause is heard by our VAD some time after the last sound, which is the margin. It ends sooner when the
+   * callee speaks again (`speechResumed()`) or the provider ends the turn.
    */
   promptMs: number;
 }
@@ -122,6 +124,10 @@ export abstract class SocketSttStream implements SttStream {
     if (this.socket.readyState === WebSocket.OPEN) this.sendHeld();
   }
 
+  speechResumed(): void {
+    this.promptBytes = 0;
+  }
+
   flush(): void {
     if (this.failed || this.closeRequested) return;
     if (this.socket.readyState === WebSocket.OPEN) {
@@ -177,6 +183,8 @@ export abstract class SocketSttStream implements SttStream {
   /** Hands an event to the listener, or holds it until one is attached. Nothing follows an error. */
   protected emit(event: SttEvent): void {
     if (this.failed) return;
+    // The provider ended the turn: the silence that follows may wait for a chunk again.
+    if (event.type === 'transcript' && event.endOfTurn) this.promptBytes = 0;
     if (event.type === 'error') this.failed = true;
     if (this.listener) this.deliver(event);
     else {

@@ -47,6 +47,8 @@ export interface SttStream {
    * that follows goes as it comes, so that the provider's endpointing is not delayed by chunking.
    */
   speechPaused(): void;
+  /** The detector hears the callee again: a pause inside the utterance, not its end; chunking resumes. */
+  speechResumed(): void;
   /** Asks for the final transcript of what was pushed so far now, without waiting for endpointing. */
   flush(): void;
   /** Receives the stream's events, in order (one listener; events before it are kept). Must not throw. */

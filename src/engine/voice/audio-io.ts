@@ -204,6 +204,7 @@ export class AudioIO implements AgentIO {
       this.stream.push(frame);
       // The speech-to-text may hold frames for one message; its endpointing needs the silence now.
       if (change === 'end') this.stream.speechPaused();
+      else if (change === 'start') this.stream.speechResumed();
       this.detector.frame(frame.length / BYTES_PER_MS, change, this.vad.speaking);
     }
   }

@@ -305,7 +305,10 @@ describe('audio I/O: turn-taking', () => {
     expect(stt.current.paused).toBe(1);
     await callee(QUIET, 20);
     expect(stt.current.paused).toBe(1);
-    expect(stt.current.pushed).toBe(60 * 160); // every frame still went in
+    expect(stt.current.resumed).toBe(1); // the first words
+    await callee(LOUD, 3); // the detector hears speech again: chunking may resume
+    expect(stt.current.resumed).toBe(2);
+    expect(stt.current.pushed).toBe(63 * 160); // every frame still went in
   });
 
   it('words the detector never heard as sound are still a turn (the speech-to-text is trusted)', async () => {

@@ -53,6 +53,11 @@ export class ScriptedSttStream implements SttStream {
   speechPaused(): void {
     this.paused++;
   }
+  /** How many times the pipeline said the callee spoke again. */
+  resumed = 0;
+  speechResumed(): void {
+    this.resumed++;
+  }
   flush(): void {}
   onEvent(listener: (e: SttEvent) => void): void {
     this.listener = listener;

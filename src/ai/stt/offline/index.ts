@@ -48,6 +48,8 @@ class OfflineSttStream implements SttStream {
   /** The recogniser reads every frame as it comes: nothing is held. */
   speechPaused(): void {}
 
+  speechResumed(): void {}
+
   flush(): void {
     this.recognizer.flush();
   }

@@ -78,8 +78,9 @@ export class OpenAiStt implements SpeechToText {
         connectTimeoutMs: o.connectTimeoutMs,
         closeTimeoutMs: o.closeTimeoutMs,
         chunkMs: o.chunkMs,
-        // The silence after speech goes frame by frame until endpointing has seen it all, plus one chunk.
-        promptMs: opts.endpointingMs + o.chunkMs,
+        // The silence after speech goes frame by frame until endpointing has seen it all (our VAD hears the
+        // end 200 ms after the last sound: that is the margin).
+        promptMs: opts.endpointingMs,
       },
       session,
       opts.interim,
