@@ -302,6 +302,13 @@ export interface AudioChannel {
    */
   frames(): AsyncIterable<Uint8Array>;
   /**
+   * The callee's audio as `frames()` would give it, handed to `listener` synchronously as each frame arrives:
+   * no promise per frame (50 a second a call). A channel has one reader: once this is called, `frames()`
+   * yields nothing more (frames already queued go to the listener first). The listener must not throw.
+   * Absent: iterate `frames()`.
+   */
+  onFrame?(listener: (frame: Uint8Array) => void): void;
+  /**
    * Queues audio for the callee. Resolves when all of it has been heard (`played: true`) or when it was
    * dropped (`clear()`, the call ended, or no stream was attached — await `sendDigits` before playing).
    */

@@ -96,6 +96,19 @@ describe('Twilio carrier in audio mode (Media Streams) against the fake Twilio',
     await c.ended();
   }, 30_000);
 
+  it('onFrame takes the callee’s audio as it arrives, byte for byte (what was queued first), and frames() then yields nothing', async () => {
+    const c = await dial(ANNA);
+    // The greeting has begun arriving on frames() (the dial helper iterates it); from here the listener takes over.
+    await received(c, 160 * 10);
+    const queuedBefore = bytes(c.frames).length;
+    const heard: Uint8Array[] = [];
+    c.audio.onFrame!((f) => heard.push(f));
+    await until(async () => queuedBefore + bytes(heard).length >= GREETING.length, 10_000, 'the rest of the greeting');
+    expect(Buffer.concat([bytes(c.frames), bytes(heard)]).equals(GREETING)).toBe(true);
+    await c.audio.hangup();
+    await c.ended();
+  }, 30_000);
+
   it('audio played by our side reaches the callee in 160-byte frames on its stream, and marks come back', async () => {
     const c = await dial(ANNA);
     const stream = c.fc.streams![0];

@@ -43,6 +43,8 @@ export class MediaStreamAudioChannel implements AudioChannel {
   /** The frames of every stream of the call, in one queue: live audio, so the oldest go when it is full. */
   private readonly inbox = new AsyncQueue<Uint8Array>({ limit: INBOX_FRAMES, overflow: 'drop_oldest' });
   private listener: ((input: AudioInput) => void) | undefined;
+  /** The reader of the callee's audio, when it takes frames as they come (`onFrame`) rather than iterating. */
+  private frameListener: ((frame: Uint8Array) => void) | undefined;
   private gone = false;
   private hungUp = false;
   private goneTimer: NodeJS.Timeout | undefined;
@@ -85,7 +87,9 @@ export class MediaStreamAudioChannel implements AudioChannel {
     stream.on('close', () => this.onStreamClosed(stream));
     // Straight into the channel's queue: one hand-off a frame, not two.
     stream.pipe((frame) => {
-      if (!this.gone && this.stream === stream) this.inbox.push(frame);
+      if (this.gone || this.stream !== stream) return;
+      if (this.frameListener) this.frameListener(frame);
+      else this.inbox.push(frame);
     });
     const waiting = this.reattach;
     this.reattach = undefined;
@@ -94,6 +98,11 @@ export class MediaStreamAudioChannel implements AudioChannel {
 
   frames(): AsyncIterable<Uint8Array> {
     return this.inbox;
+  }
+
+  onFrame(listener: (frame: Uint8Array) => void): void {
+    this.frameListener = listener;
+    for (const frame of this.inbox.drain()) listener(frame);
   }
 
   play(mulaw: Uint8Array): Promise<PlayResult> {

@@ -117,7 +117,8 @@ export class AudioIO implements AgentIO {
     });
     this.stream = this.openStt();
     o.channel.onInput((input) => this.onChannelInput(input));
-    background(o.log, 'audio frames failed', this.listen(), { callId: o.callId });
+    if (o.channel.onFrame) o.channel.onFrame((frame) => this.hearSafely(frame));
+    else background(o.log, 'audio frames failed', this.listen(), { callId: o.callId });
   }
 
   onInput(listener: (input: UserInput) => void): void {
@@ -195,18 +196,33 @@ export class AudioIO implements AgentIO {
     this.emit(input.type === 'dtmf' ? { type: 'dtmf', digits: input.digits } : { type: 'hangup' });
   }
 
-  /** Every frame: the detector, then the speech-to-text. */
+  /** A channel without `onFrame`: its frames, iterated. */
   private async listen(): Promise<void> {
     for await (const frame of this.o.channel.frames()) {
       if (this.closed) break;
-      const change = this.vad.push(frame);
-      if (this.vad.speaking) this.lastSoundAt = this.pacer.clock.now();
-      this.stream.push(frame);
-      // The speech-to-text may hold frames for one message; its endpointing needs the silence now.
-      if (change === 'end') this.stream.speechPaused();
-      else if (change === 'start') this.stream.speechResumed();
-      this.detector.frame(frame.length / BYTES_PER_MS, change, this.vad.speaking);
+      this.hear(frame);
     }
+  }
+
+  /** A frame handed over synchronously (`onFrame`): a failure is logged, and the next frame is heard. */
+  private hearSafely(frame: Uint8Array): void {
+    if (this.closed) return;
+    try {
+      this.hear(frame);
+    } catch (err) {
+      this.o.log.error({ err, callId: this.o.callId }, 'audio frame failed');
+    }
+  }
+
+  /** Every frame: the detector, then the speech-to-text. */
+  private hear(frame: Uint8Array): void {
+    const change = this.vad.push(frame);
+    if (this.vad.speaking) this.lastSoundAt = this.pacer.clock.now();
+    this.stream.push(frame);
+    // The speech-to-text may hold frames for one message; its endpointing needs the silence now.
+    if (change === 'end') this.stream.speechPaused();
+    else if (change === 'start') this.stream.speechResumed();
+    this.detector.frame(frame.length / BYTES_PER_MS, change, this.vad.speaking);
   }
 
   private onStt(stream: SttStream, e: SttEvent): void {
