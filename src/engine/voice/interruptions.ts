@@ -12,7 +12,9 @@
  *   (LiveKit agents-js drops it the same way): the agent goes on talking.
  *
  * Time is counted in the callee's audio (every frame is 20 ms of it), so no timer runs and tests are exact.
- * Pure logic: the audio I/O (./audio-io.ts) feeds it and carries out what it decides.
+ * Pure logic: the audio I/O (./audio-io.ts) feeds it and carries out what it decides; so does the
+ * speech-to-speech activity (../realtime/realtime-activity.ts), whose words come from the model's transcript
+ * of each utterance once it is over (`awaitWords`).
  */
 
 /** The turn-taking settings of a call (defaults: DEFAULT_TURN_TAKING; configuration: docs/voice.md). */
