@@ -421,7 +421,9 @@ export class RealtimeActivity implements Activity {
     if (!u || this.gone) return;
     u.stopped = true;
     u.overAgent ||= this.hasFloor();
-    if (!u.overAgent || u.interrupted) this.answer(u);
+    if (u.overAgent && !u.interrupted) return; // its transcript decides
+    this.dropUnheardAnswer();
+    this.answer(u);
   }
 
   private onTranscriptDelta(itemId: string, delta: string): void {
@@ -606,9 +608,22 @@ export class RealtimeActivity implements Activity {
     return [...this.items.values()].some((i) => !i.done);
   }
 
-  /** The agent has the floor: its audio is playing or held, or a reply is being generated or was asked for. */
+  /**
+   * The agent has the floor: its audio is playing, held, or on its way (a reply whose audio began). As in the
+   * cascaded pipeline, a reply still being thought about does not count: speech then is a turn.
+   */
   private hasFloor(): boolean {
-    return [...this.items.values()].some((i) => !i.done && !i.cut) || (!!this.active && !this.active.cut) || (!!this.asked && !this.asked.cut);
+    return [...this.items.values()].some((i) => !i.done && !i.cut);
+  }
+
+  /**
+   * The callee went on speaking while the answer to what they said before was being prepared: that answer,
+   * not yet heard at all, is dropped (the server's `interrupt_response` did the same), and a new one is asked.
+   */
+  private dropUnheardAnswer(): void {
+    if (this.asked && !this.asked.speech) this.asked.cut = true;
+    const a = this.active;
+    if (a && !a.speech && !a.cut && ![...this.items.values()].some((i) => i.responseId === a.id)) this.cancelActive();
   }
 
   /**

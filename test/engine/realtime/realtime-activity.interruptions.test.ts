@@ -38,7 +38,7 @@ describe('realtime activity: what interrupts the agent', () => {
   }
 
   const count = (r: RealtimeRig, type: string) => r.sent().filter((e) => e.type === type).length;
-  const serverSent = (r: RealtimeRig, type: string) => r.conn()!.sent.filter((e) => e.type === type).length;
+  const serverSent = (r: RealtimeRig, type: string) => (r.conn()?.sent ?? []).filter((e) => e.type === type).length;
 
   it('a cough over the agent does not clear, truncate or get an answer: the reply goes on to its end', async () => {
     const clock = new ManualClock();
@@ -136,5 +136,25 @@ describe('realtime activity: what interrupts the agent', () => {
     expect(truncate.audio_end_ms).toBe(440);
     expect(r.channel.clears).toBe(1);
     expect(r.channel.heard.length).toBe(22 * FRAME); // held until then, never resumed
+  });
+
+  it('speech while the model is still thinking is a turn: the unheard answer is cancelled and a new one asked', async () => {
+    fake.transcripts = ['Hello?', 'Is this the clinic?'];
+    fake.script = (t) => (t.heard ? { say: t.heard.includes('clinic') ? 'Yes, about your booking.' : 'Hi there.' } : undefined);
+    fake.o.latencyMs = 1000; // the model's time to first byte: its answer to "Hello?" has no audio yet
+    const r = (rig = realtimeRig(fake));
+    r.activity.start('human');
+    r.channel.speak(utter(300));
+    await waitFor(() => serverSent(r, 'response.created') === 1, 'the answer being made');
+    r.channel.speak(utter(300)); // short: over a silent agent it needs no minimum
+    await waitFor(() => r.activity.history.some((t) => t.text === 'Yes, about your booking.'), 'the answer to both');
+    expect(count(r, 'response.cancel')).toBe(1);
+    expect(count(r, 'response.create')).toBe(2);
+    expect(r.channel.clears).toBe(0);
+    expect(r.activity.history).toEqual([
+      { role: 'callee', text: 'Hello?' },
+      { role: 'callee', text: 'Is this the clinic?' },
+      { role: 'agent', text: 'Yes, about your booking.' },
+    ]);
   });
 });
