@@ -99,7 +99,7 @@ interface ResponseRequest {
 /** One utterance of the callee as the server's VAD saw it (an input audio item), until its transcript. */
 interface Utterance {
   itemId: string;
-  /** Spoken while the agent had the floor (speaking, holding audio, or generating a reply). */
+  /** Spoken while the agent's audio was playing or held (`hasFloor`). */
   overAgent: boolean;
   /** Its sound ended (`speech_stopped`). */
   stopped: boolean;
@@ -117,6 +117,12 @@ interface FunctionCall {
   name: string;
   arguments: string;
 }
+
+/**
+ * Utterances kept waiting for their transcript. The server sends one (or a failure) for each, so only a
+ * misbehaving server reaches this; the oldest is then forgotten (its words, if they come, are a plain line).
+ */
+const MAX_UTTERANCES = 32;
 
 /** Error codes of the server that only say a cancel or a truncate came too late: nothing to do. */
 const HARMLESS = new Set(['response_cancel_not_active']);
@@ -403,6 +409,7 @@ export class RealtimeActivity implements Activity {
     this.conv.setUser('speaking');
     const u: Utterance = { itemId, overAgent: this.hasFloor(), stopped: false, answered: false, interrupted: false, text: '' };
     this.utterances.set(itemId, u);
+    if (this.utterances.size > MAX_UTTERANCES) this.utterances.delete(this.utterances.keys().next().value!);
     this.current = u;
     this.detector.sttSpeechStarted();
     // Realtime transcribes an utterance once it is over: its words come late, and decide then.
