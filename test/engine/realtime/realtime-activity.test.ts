@@ -218,4 +218,37 @@ describe('realtime activity (OpenAI Realtime over an audio channel)', () => {
       await bad.close();
     }
   });
+
+  it('a transfer asked while a reply is being heard waits for its end (no clear), and no reply plays after it', async () => {
+    fake.transcripts = ['Hello, who is this?', 'Hello?'];
+    fake.script = (t) => (t.heard ? { say: WORDS } : undefined);
+    const steps: string[] = [];
+    const r = (rig = realtimeRig(fake, {
+      hold: true,
+      transfer: async (_to, opts) => {
+        await opts.quiet!();
+        steps.push(`redirect with ${r.channel.queued} plays unheard`);
+      },
+    }));
+    r.activity.start('human');
+    r.channel.speak(utter(400));
+    await waitFor(() => r.channel.queued > 0, 'the reply on the line');
+    let transferred = false;
+    const transfer = r.activity.line.transfer!('+15550100', { warm: false }).then(() => (transferred = true));
+    // The line plays the reply at its pace; the redirect waits for the last of it.
+    await waitFor(() => r.events.some((e) => e.type === 'speech_done') || (r.channel.playOut(1), false), 'the reply heard');
+    await transfer;
+    expect(transferred).toBe(true);
+    expect(steps).toEqual(['redirect with 0 plays unheard']);
+    expect(r.channel.clears).toBe(0);
+    expect(r.activity.history.at(-1)).toEqual({ role: 'agent', text: WORDS });
+    // The callee speaks while the leg is handed over: no answer is asked for (it waits), nothing is played.
+    const heard = r.channel.heard.length;
+    const asked = sent().filter((e) => e.type === 'response.create').length;
+    r.channel.speak(utter(400));
+    await waitFor(() => r.activity.history.some((t) => t.text === 'Hello?'), 'the callee heard');
+    r.channel.playOut();
+    expect(sent().filter((e) => e.type === 'response.create')).toHaveLength(asked);
+    expect(r.channel.heard.length).toBe(heard);
+  });
 });

@@ -3,7 +3,7 @@
  * audio heard at once, or held until `playOut` like a phone line that is still playing it), a controller
  * double (`ActionHost`) that records actions, and an activity connected to the fake OpenAI Realtime server.
  */
-import type { AudioChannel, AudioInput, PlayResult } from '../../../src/carriers/carrier.js';
+import type { AudioChannel, AudioInput, PlayResult, TransferOptions } from '../../../src/carriers/carrier.js';
 import type { ActionHost } from '../../../src/engine/activity.js';
 import type { ActionResult, AgentBrief } from '../../../src/engine/brain.js';
 import { OK } from '../../../src/engine/brain.js';
@@ -28,6 +28,8 @@ export class FakeAudioChannel implements AudioChannel {
   digits: string[] = [];
   hangups = 0;
   private listener: ((i: AudioInput) => void) | undefined;
+  /** Where the test wants the line to transfer: it plays the carrier's part (see `TransferOptions.quiet`). */
+  transfer?: (to: string, opts: TransferOptions) => Promise<void>;
 
   constructor(private readonly hold = false) {}
 
@@ -159,10 +161,11 @@ export const silence = (ms: number): Buffer => Buffer.alloc(ms * 8, 0xff);
 /** The callee says something `ms` long (a tone), with the line's quiet around it. */
 export const utter = (ms: number): Buffer => Buffer.concat([silence(100), tone(ms), silence(300)]);
 
-export function realtimeRig(fake: FakeOpenAIRealtime, o: { hold?: boolean; brief?: AgentBrief; greetAfterMs?: number; clock?: PacerClock } = {}): RealtimeRig {
+export function realtimeRig(fake: FakeOpenAIRealtime, o: { hold?: boolean; brief?: AgentBrief; greetAfterMs?: number; clock?: PacerClock; transfer?: FakeAudioChannel['transfer'] } = {}): RealtimeRig {
   const index = fake.connections.length;
   const conn = () => fake.connections[index];
   const channel = new FakeAudioChannel(o.hold);
+  if (o.transfer) channel.transfer = o.transfer;
   const host = new FakeHost(o.brief ?? BRIEF);
   const events: SessionEvent[] = [];
   const usage = new UsageMeter();
