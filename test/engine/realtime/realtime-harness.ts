@@ -3,7 +3,7 @@
  * audio heard at once, or held until `playOut` like a phone line that is still playing it), a controller
  * double (`ActionHost`) that records actions, and an activity connected to the fake OpenAI Realtime server.
  */
-import type { AudioChannel, AudioInput, PlayResult } from '../../../src/carriers/carrier.js';
+import type { AudioChannel, AudioInput, PlayResult, TransferOptions } from '../../../src/carriers/carrier.js';
 import type { ActionHost } from '../../../src/engine/activity.js';
 import type { ActionResult, AgentBrief } from '../../../src/engine/brain.js';
 import { OK } from '../../../src/engine/brain.js';
@@ -13,6 +13,8 @@ import { createLogger } from '../../../src/lib/logger.js';
 import { RealtimeActivity } from '../../../src/engine/realtime/index.js';
 import { REALTIME_DEFAULTS, RealtimeConnection, realtimeSession } from '../../../src/ai/realtime/index.js';
 import { UsageMeter } from '../../../src/core/credits/usage.js';
+import { Pacer, type PacerClock } from '../../../src/engine/voice/pacer.js';
+import { tone } from '../../fakes/openai-realtime/fake-openai-realtime.js';
 import type { FakeOpenAIRealtime, FakeRealtimeConnection } from '../../fakes/openai-realtime/fake-openai-realtime.js';
 import { line } from '../session-harness.js';
 
@@ -26,6 +28,8 @@ export class FakeAudioChannel implements AudioChannel {
   digits: string[] = [];
   hangups = 0;
   private listener: ((i: AudioInput) => void) | undefined;
+  /** Where the test wants the line to transfer: it plays the carrier's part (see `TransferOptions.quiet`). */
+  transfer?: (to: string, opts: TransferOptions) => Promise<void>;
 
   constructor(private readonly hold = false) {}
 
@@ -50,8 +54,13 @@ export class FakeAudioChannel implements AudioChannel {
     }
   }
 
+  /** With `hold`: frames queued on the line and not yet heard. */
   get queued(): number {
     return this.queue.length;
+  }
+
+  get queuedBytes(): number {
+    return this.queue.reduce((n, p) => n + p.audio.length, 0);
   }
 
   mark(): Promise<PlayResult> {
@@ -124,10 +133,39 @@ export interface RealtimeRig {
   lines(): string[];
 }
 
-export function realtimeRig(fake: FakeOpenAIRealtime, o: { hold?: boolean; brief?: AgentBrief; greetAfterMs?: number } = {}): RealtimeRig {
+/**
+ * A pacer clock that runs as fast as the event loop turns: each tick is 20 ms of virtual time, so the
+ * agent's audio leaves frame by frame, in order, without the tests waiting real time for it.
+ */
+export class RunningClock implements PacerClock {
+  private t = 0;
+  now(): number {
+    return this.t;
+  }
+  every(ms: number, tick: () => void): () => void {
+    let on = true;
+    const step = () => {
+      if (!on) return;
+      this.t += ms;
+      tick();
+      setImmediate(step);
+    };
+    setImmediate(step);
+    return () => (on = false);
+  }
+}
+
+/** μ-law silence (`0xFF`), `ms` long: a phone line between words. */
+export const silence = (ms: number): Buffer => Buffer.alloc(ms * 8, 0xff);
+
+/** The callee says something `ms` long (a tone), with the line's quiet around it. */
+export const utter = (ms: number): Buffer => Buffer.concat([silence(100), tone(ms), silence(300)]);
+
+export function realtimeRig(fake: FakeOpenAIRealtime, o: { hold?: boolean; brief?: AgentBrief; greetAfterMs?: number; clock?: PacerClock; transfer?: FakeAudioChannel['transfer'] } = {}): RealtimeRig {
   const index = fake.connections.length;
   const conn = () => fake.connections[index];
   const channel = new FakeAudioChannel(o.hold);
+  if (o.transfer) channel.transfer = o.transfer;
   const host = new FakeHost(o.brief ?? BRIEF);
   const events: SessionEvent[] = [];
   const usage = new UsageMeter();
@@ -140,6 +178,7 @@ export function realtimeRig(fake: FakeOpenAIRealtime, o: { hold?: boolean; brief
     emit: (e) => events.push(e),
     usage,
     greetAfterMs: o.greetAfterMs ?? 60_000,
+    pacer: new Pacer(o.clock ?? new RunningClock()),
     log: createLogger('silent'),
   });
   const sent = () => (conn()?.received ?? []).filter((e) => e.type !== 'input_audio_buffer.append');
