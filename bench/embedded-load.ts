@@ -13,6 +13,10 @@
  *   BENCH_LIVE           200    live calls to carry (MAX_CONCURRENT_CALLS is set to at least this)
  *   BENCH_CONNECTIONS    50     API clients (keep-alive HTTP/1.1, one request in flight each)
  *   BENCH_DURATION       15     seconds measured (after the node carries BENCH_LIVE calls)
+ *   BENCH_WARMUP         5      seconds of the same load before the measured window, not counted: a node
+ *                               that has carried calls a while has its code compiled (V8 optimises hot
+ *                               functions after some use; validators, serialisers and prepared statements
+ *                               are made on first use); 0 measures from a cold start
  *   BENCH_TIME_SCALE     5      SIM_TIME_SCALE: a call to Bella Cucina lasts about 60 s of clock time,
  *                               so ≈ 12 s here, and keeping 200 live takes ≈ 17 new calls a second
  *   BENCH_START_EVERY    20     one request in this many of the mix is a POST /v1/start-call (0: none)
@@ -50,6 +54,7 @@ const RUNS = Number(env.BENCH_RUNS ?? 3);
 const LIVE = Number(env.BENCH_LIVE ?? 200);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 50);
 const DURATION = Number(env.BENCH_DURATION ?? 15);
+const WARMUP = Number(env.BENCH_WARMUP ?? 5);
 const TIME_SCALE = env.BENCH_TIME_SCALE ?? '5';
 const START_EVERY = Number(env.BENCH_START_EVERY ?? 20);
 const PHONE = env.BENCH_PHONE ?? '+15550100';
@@ -158,16 +163,13 @@ async function run(i: number): Promise<Row> {
         await sleep(250);
       }
     })();
-    const profiler = env.BENCH_PROFILE ? await startProfile() : undefined;
-    const { api, health } = await load({
-      url,
-      key,
-      callIds: ids.slice(-LIVE),
-      connections: CONNECTIONS,
-      seconds: DURATION,
-      startEvery: START_EVERY,
-      startBody: BODY,
-    }).finally(() => (measuring = false));
+    const params = { url, key, callIds: ids.slice(-LIVE), connections: CONNECTIONS, seconds: DURATION, startEvery: START_EVERY, startBody: BODY };
+    const measure = async () => {
+      if (WARMUP > 0) await load({ ...params, seconds: WARMUP });
+      const profiler = env.BENCH_PROFILE ? await startProfile() : undefined;
+      return { ...(await load(params)), profiler };
+    };
+    const { api, health, profiler } = await measure().finally(() => (measuring = false));
     await keeper;
     if (profiler) await profiler.stop(path.join(env.BENCH_PROFILE!, `embedded-load-${DIAL ? 'dialled' : 'idle'}-run${i}.cpuprofile`));
     const row: Row = {
@@ -228,7 +230,7 @@ function table(rows: [string, Row][]): string {
 async function main() {
   console.log(
     `PGlite · ${LIVE} ${DIAL ? 'live' : 'stored, never dialled,'} calls to ${PHONE} at SIM_TIME_SCALE ${TIME_SCALE} · ${CONNECTIONS} clients: GET /v1/calls/:id, ` +
-      `${START_EVERY > 0 ? `1 in ${START_EVERY} a POST /v1/start-call` : 'no start-calls'} · 1 client on /healthz · ${DURATION} s × ${RUNS} runs`,
+      `${START_EVERY > 0 ? `1 in ${START_EVERY} a POST /v1/start-call` : 'no start-calls'} · 1 client on /healthz · ${DURATION} s × ${RUNS} runs, each after ${WARMUP} s of the same load not counted`,
   );
   console.log(`node ${process.version} · ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}) · load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const rows: [string, Row][] = [];

@@ -12,7 +12,9 @@
  * For each number of live calls it prints: the server's CPU (% of one core, from /proc/<pid>/stat over the
  * measured window) in all and per call, its RSS and MB per call (RSS above the idle server's / calls), turn
  * latency p50/p99 (the callee's last sounding frame sent → the agent's first frame received), the largest
- * lateness of an outbound frame (gap between two frames of one reply beyond 20 ms), missed turns, and this
+ * lateness of an outbound frame (how long the callee's playout of a reply ran dry before it arrived, as
+ * Twilio plays from a buffer — see twilio-driver.ts; the largest gap between arrivals is printed beside it),
+ * missed turns, and this
  * process's own CPU and event-loop delay beside the server's. The ramp stops at the first level that breaks
  * the rule (p99 within 100 ms of the idle server's, no frame later than 20 ms, no turn missed). At
  * BENCH_ADDED_AT calls the fakes are switched to 0 ms for one window: "the time Switchboard adds", the
@@ -76,6 +78,7 @@ interface Row {
   p50: number;
   p99: number;
   maxLate: number;
+  maxGap: number;
   lateGaps: number;
   missed: number;
   driverCpuPct: number;
@@ -300,6 +303,7 @@ async function measure(driver: TwilioDriver, pid: number, calls: number, seconds
     p99: pct(turns, 99),
     maxLate: w.maxLateMs,
     lateGaps: w.lateFrames,
+    maxGap: w.maxGapMs,
     missed: w.missed,
     driverCpuPct: ((own.user + own.system) / 1e6 / wall) * 100,
     driverLagP99: lag.percentile(99) / 1e6,
@@ -331,13 +335,13 @@ function report(rows: Row[], added: { calls: number; turns: number; p50: number;
   if (!rows.length) return;
   const idle = rows[0];
   console.log(`\nVoice capacity: server on core ${PIN ? SERVER_CORE : '(not pinned)'}, driver on core ${PIN ? DRIVER_CORE : '(not pinned)'}, ${SECONDS} s measured per level, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
-  console.log('| live calls | turns | server CPU (% of a core) | % per call | server RSS (MB) | MB per call | turn p50 (ms) | turn p99 (ms) | max frame lateness (ms) | late gaps | missed turns | driver CPU (%) | driver loop delay p99 (ms) | carried |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| live calls | turns | server CPU (% of a core) | % per call | server RSS (MB) | MB per call | turn p50 (ms) | turn p99 (ms) | max frame lateness (ms) | late frames | max arrival gap (ms) | missed turns | driver CPU (%) | driver loop delay p99 (ms) | carried |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const perCall = r.cpuPct / r.calls;
     const mb = r.calls > idle.calls ? (r.rssMb - idle.rssMb) / (r.calls - idle.calls) : NaN;
     const bound = r.driverCpuPct > DRIVER_BOUND_PCT ? ' (driver-bound)' : '';
-    console.log(`| ${r.calls} | ${r.turns} | ${f(r.cpuPct)} | ${f(perCall, 3)} | ${f(r.rssMb, 0)} | ${f(mb, 2)} | ${f(r.p50, 0)} | ${f(r.p99, 0)} | ${f(r.maxLate)} | ${r.lateGaps} | ${r.missed} | ${f(r.driverCpuPct)}${bound} | ${f(r.driverLagP99)} | ${carries(r, idle) ? 'yes' : 'no'} |`);
+    console.log(`| ${r.calls} | ${r.turns} | ${f(r.cpuPct)} | ${f(perCall, 3)} | ${f(r.rssMb, 0)} | ${f(mb, 2)} | ${f(r.p50, 0)} | ${f(r.p99, 0)} | ${f(r.maxLate)} | ${r.lateGaps} | ${f(r.maxGap)} | ${r.missed} | ${f(r.driverCpuPct)}${bound} | ${f(r.driverLagP99)} | ${carries(r, idle) ? 'yes' : 'no'} |`);
   }
   const carried = rows.filter((r) => carries(r, idle)).at(-1);
   const top = rows.at(-1)!;

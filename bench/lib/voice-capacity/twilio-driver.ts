@@ -11,7 +11,14 @@
  *
  * A call's turn: the callee says its phrase; the agent's first outbound frame after the phrase's last
  * sounding frame ends the turn (turn latency); the agent's reply is its frames until it has been quiet for
- * `quietMs`, and every gap between two of them beyond 20 ms is lateness; then the callee speaks again.
+ * `quietMs`; then the callee speaks again.
+ *
+ * Lateness is what the callee would hear as a gap: Twilio plays the audio it receives in order from a
+ * buffer, so each reply is played from a cursor — its first frame starts playing on arrival, every later
+ * frame right after the one before. A frame that arrives after the cursor has run dry is late by that much
+ * (an underrun); one that arrives early waits in the buffer (the pacer's lead, a timer catching up) and is
+ * heard on time. A `clear` empties the buffer. The gaps between arrivals are reported too (jitter), but
+ * they are not what the callee hears.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -47,10 +54,12 @@ export interface Window {
   turnMs: number[];
   /** Final transcript sent by the speech-to-text fake → the agent's first frame (ms), per turn. */
   addedMs: number[];
-  /** Largest gap beyond 20 ms between two frames of one reply (ms). */
+  /** Largest underrun within a reply: how long the callee's playout had nothing to play (ms). */
   maxLateMs: number;
-  /** Replies' frame gaps beyond 20 ms, counted. */
+  /** Frames of replies that arrived after the playout had run dry, counted. */
   lateFrames: number;
+  /** Largest gap between two arrivals of one reply beyond the 20 ms of a frame (jitter; not heard when buffered). */
+  maxGapMs: number;
   framesOut: number;
   missed: number;
 }
@@ -72,6 +81,8 @@ interface Call {
   /** When the speech-to-text fake sent this call's end of turn (0: not since the last reply). */
   finalAt: number;
   lastOutAt: number;
+  /** When the callee's playout of what has arrived so far ends (Twilio's buffer runs dry). */
+  playEnd: number;
   silenceMsg: (seq: number, chunk: number) => string;
   over: boolean;
 }
@@ -154,7 +165,7 @@ export class TwilioDriver {
     if (c.state === 'awaiting' && now - c.spokeAt > this.o.replyTimeoutMs) {
       this.w.missed++;
       this.speak(c);
-    } else if ((c.state === 'hearing' || c.state === 'quiet') && now - c.lastOutAt >= this.o.quietMs) {
+    } else if ((c.state === 'hearing' || c.state === 'quiet') && now - Math.max(c.lastOutAt, c.playEnd) >= this.o.quietMs) {
       this.speak(c);
     }
     const seq = ++c.seq;
@@ -174,22 +185,31 @@ export class TwilioDriver {
 
   /** Switchboard's messages on a stream: media frames are timed, marks echoed (the audio before them has arrived at real time). */
   private onMessage(c: Call, data: Buffer): void {
-    if (data.includes('"event":"media"')) return this.outbound(c);
+    if (data.includes('"event":"media"')) return this.outbound(c, data);
+    if (data.includes('"event":"clear"')) {
+      c.playEnd = Math.min(c.playEnd, performance.now());
+      return;
+    }
     if (!data.includes('"event":"mark"')) return;
     const m = JSON.parse(data.toString()) as { mark?: { name?: string } };
     c.ws!.send(JSON.stringify({ event: 'mark', sequenceNumber: String(++c.seq), streamSid: c.streamSid, mark: { name: String(m.mark?.name) } }));
   }
 
-  private outbound(c: Call): void {
+  private outbound(c: Call, data: Buffer): void {
     const now = performance.now();
+    const ms = payloadMs(data);
     this.w.framesOut++;
     if (c.state === 'awaiting') {
       this.w.turnMs.push(now - c.spokeAt);
       if (c.finalAt) this.w.addedMs.push(now - c.finalAt);
       c.state = 'hearing';
+      c.playEnd = now;
     } else if (c.state === 'hearing') {
-      const late = now - c.lastOutAt - FRAME_MS;
-      if (late > 0) {
+      const gap = now - c.lastOutAt - FRAME_MS;
+      if (gap > this.w.maxGapMs) this.w.maxGapMs = gap;
+      const late = now - c.playEnd;
+      // Under a millisecond is the timers' resolution, not a gap anyone hears.
+      if (late >= 1) {
         this.w.lateFrames++;
         if (late > this.w.maxLateMs) this.w.maxLateMs = late;
       }
@@ -197,6 +217,7 @@ export class TwilioDriver {
       // The agent talks over the callee (it started before the phrase was over): not a turn of this bench.
       c.state = 'quiet';
     }
+    c.playEnd = Math.max(c.playEnd, now) + ms;
     c.lastOutAt = now;
   }
 
@@ -241,6 +262,7 @@ export class TwilioDriver {
       spokeAt: 0,
       finalAt: 0,
       lastOutAt: 0,
+      playEnd: 0,
       silenceMsg: (seq, chunk) => mediaMessage(streamSid, seq, chunk, payload),
       over: false,
     };
@@ -313,11 +335,24 @@ export class TwilioDriver {
 }
 
 function emptyWindow(): Window {
-  return { turnMs: [], addedMs: [], maxLateMs: 0, lateFrames: 0, framesOut: 0, missed: 0 };
+  return { turnMs: [], addedMs: [], maxLateMs: 0, lateFrames: 0, maxGapMs: 0, framesOut: 0, missed: 0 };
 }
 
 function mediaMessage(streamSid: string, seq: number, chunk: number, payload: string): string {
   return `{"event":"media","sequenceNumber":"${seq}","streamSid":"${streamSid}","media":{"track":"inbound","chunk":"${chunk}","timestamp":"${(chunk - 1) * FRAME_MS}","payload":"${payload}"}}`;
+}
+
+const PAYLOAD = Buffer.from('"payload":"');
+
+/** Milliseconds of μ-law in an outbound `media` message, from its base64 payload's length (no parsing). */
+function payloadMs(msg: Buffer): number {
+  const from = msg.indexOf(PAYLOAD);
+  if (from < 0) return FRAME_MS;
+  const start = from + PAYLOAD.length;
+  const end = msg.indexOf(0x22, start);
+  let chars = end - start;
+  while (chars > 0 && msg[start + chars - 1] === 0x3d) chars--; // '=' padding
+  return Math.floor((chars * 3) / 4) / 8;
 }
 
 /** μ-law bytes far from zero amplitude (0xFF/0x7F) are sound: the last 20 ms frame that has any. */
