@@ -29,10 +29,10 @@ const EXTERNAL = [
 
 /**
  * A bundled CommonJS file of a package that reads its own folder (`__dirname`: swagger-ui's page and logo,
- * pino's transport worker) gets that folder in node_modules, found from the bundle's own place at run time
- * (`__sbDir`, defined by the banner): dist/ and node_modules/ are installed side by side.
+ * pino's transport worker) gets that folder in the installed package, found at run time by Node's own
+ * resolution from the bundle's place (`__sbPackagePath`, defined by the banner), wherever npm put it.
  */
-function ownFolders(out) {
+function ownFolders() {
   return {
     name: 'own-folders',
     setup(b) {
@@ -41,15 +41,47 @@ function ownFolders(out) {
         if (!/\b__(dirname|filename)\b/.test(text)) return undefined;
         // An ES module of a package declares its own (from import.meta.url).
         if (/import\.meta|\b(const|let|var|function)\s+__(dirname|filename)\b/.test(text)) return undefined;
-        const rel = (p) => JSON.stringify(path.relative(out, p).split(path.sep).join('/'));
-        const head = `var __dirname = __sbDir(${rel(path.dirname(args.path))}), __filename = __sbDir(${rel(args.path)});`;
+        const pkg = packageOf(args.path);
+        const at = (p) => `__sbPackagePath(${JSON.stringify(pkg.name)}, ${JSON.stringify(path.relative(pkg.dir, p).split(path.sep).join('/'))})`;
+        const head = `var __dirname = ${at(path.dirname(args.path))}, __filename = ${at(args.path)};`;
         // On the file's first line (after a `#!` line), so that the source map's lines stay those of the file.
-        const at = text.startsWith('#!') ? text.indexOf('\n') + 1 : 0;
-        return { contents: text.slice(0, at) + head + text.slice(at), loader: 'js', resolveDir: path.dirname(args.path) };
+        const cut = text.startsWith('#!') ? text.indexOf('\n') + 1 : 0;
+        return { contents: text.slice(0, cut) + head + text.slice(cut), loader: 'js', resolveDir: path.dirname(args.path) };
       });
     },
   };
 }
+
+/** The package a file belongs to: the nearest package.json above it that has a name. */
+function packageOf(file) {
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const json = path.join(dir, 'package.json');
+    const name = fs.existsSync(json) ? JSON.parse(fs.readFileSync(json, 'utf8')).name : undefined;
+    if (name) return { name, dir };
+    if (path.dirname(dir) === dir) throw new Error(`no package above ${file}`);
+  }
+}
+
+/**
+ * Run time (banner): a path inside an installed package, from its entry point up to its package.json. A
+ * package this place cannot resolve (a dependency's own nested dependency) gets the path where npm usually
+ * puts it: such a file only names its folder in code a default start never runs (pino's transport worker).
+ */
+const PACKAGE_PATH = `function __sbPackagePath(name, rel) {
+  const { dirname, join } = require('node:path');
+  const { existsSync, readFileSync } = require('node:fs');
+  let dir;
+  try {
+    dir = dirname(require.resolve(name));
+  } catch {
+    return join(dirname(require.resolve('./main.js')), '..', '..', 'node_modules', name, rel);
+  }
+  for (; ; dir = dirname(dir)) {
+    const json = join(dir, 'package.json');
+    if (existsSync(json) && JSON.parse(readFileSync(json, 'utf8')).name === name) return join(dir, rel);
+    if (dirname(dir) === dir) return join(dirname(require.resolve(name)), rel);
+  }
+}`;
 
 /**
  * The server as one ES module and the chunks it loads on demand: dist/cli/main.js (overwriting tsc's file
@@ -58,7 +90,7 @@ function ownFolders(out) {
  * …), which was most of a warm start's module loading (docs/performance.md, "Warm start, fourth round").
  * The chunks sit in dist/cli/ beside main.js, two folders below the repository like every compiled file
  * (`projectRoot()` counts on it). A package written as CommonJS calls `require`, which an ES module lacks:
- * each output file defines one (and `__sbDir`, see `ownFolders`). The other files of dist/ (tsc's) stay for
+ * each output file defines one (and `__sbPackagePath`, see `ownFolders`). The other files of dist/ (tsc's) stay for
  * the tools that import them.
  */
 async function bundleServer() {
@@ -77,13 +109,12 @@ async function bundleServer() {
       external: EXTERNAL,
       sourcemap: true,
       chunkNames: 'chunk-[hash]',
-      plugins: [ownFolders(out)],
+      plugins: [ownFolders()],
       banner: {
         js: [
           "import { createRequire as __sbCreateRequire } from 'node:module';",
-          "import { fileURLToPath as __sbFileURLToPath } from 'node:url';",
           'const require = __sbCreateRequire(import.meta.url);',
-          'const __sbDir = (rel) => __sbFileURLToPath(new URL(rel, import.meta.url));',
+          PACKAGE_PATH,
         ].join('\n'),
       },
       logLevel: 'warning',
