@@ -4,9 +4,9 @@
  *
  * A build compiles src/ into dist/ (tsc), bundles the server (src/cli/main.ts → dist/cli/main.js and its
  * chunks: scripts/bundle-server.js), bundles the dashboard (web/ → dist/dashboard, Vite), makes the
- * embedded database template, and leaves a stamp dated when the build began. `npm start` rebuilds only when a source is newer than that stamp, so a warm start
- * runs the compiled server at once instead of compiling first. (Plain JS, no dependency: it must run
- * before anything is compiled.)
+ * embedded database template, and leaves a stamp dated when the build began. `npm start` rebuilds only when
+ * a source is newer than that stamp, so a warm start runs the built server at once instead of compiling
+ * first. (Plain JS, no dependency: it must run before anything is compiled.)
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -36,10 +36,12 @@ export function isStale() {
   return INPUTS.some((input) => newest(path.join(ROOT, input)) > stamp.mtimeMs);
 }
 
-/** Whether the compiler is installed (not after `npm ci --omit=dev`, where dist/ is all there is). */
+/** Whether the compiler and the bundler are installed (not after `npm ci --omit=dev`, where dist/ is all there is). */
 export function canBuild() {
   try {
-    createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    const require = createRequire(import.meta.url);
+    require.resolve('typescript/bin/tsc');
+    require.resolve('esbuild');
     return true;
   } catch {
     return false;
