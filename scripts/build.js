@@ -2,11 +2,11 @@
 /**
  * `npm run build` (also run at install, by `prepare`), and the freshness check behind `npm start`.
  *
- * A build compiles src/ into dist/ (tsc), bundles the dashboard (web/ → dist/dashboard, Vite), makes the
- * embedded database template, and leaves a stamp dated
- * when the build began. `npm start` rebuilds only when a source is newer than that stamp, so a warm start
- * runs the compiled server at once instead of compiling first. (Plain JS, no dependency: it must run
- * before anything is compiled.)
+ * A build compiles src/ into dist/ (tsc), bundles the server (src/cli/main.ts → dist/cli/main.js and its
+ * chunks: scripts/bundle-server.js), bundles the dashboard (web/ → dist/dashboard, Vite), makes the
+ * embedded database template, and leaves a stamp dated when the build began. `npm start` rebuilds only when
+ * a source is newer than that stamp, so a warm start runs the built server at once instead of compiling
+ * first. (Plain JS, no dependency: it must run before anything is compiled.)
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -36,10 +36,12 @@ export function isStale() {
   return INPUTS.some((input) => newest(path.join(ROOT, input)) > stamp.mtimeMs);
 }
 
-/** Whether the compiler is installed (not after `npm ci --omit=dev`, where dist/ is all there is). */
+/** Whether the compiler and the bundler are installed (not after `npm ci --omit=dev`, where dist/ is all there is). */
 export function canBuild() {
   try {
-    createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    const require = createRequire(import.meta.url);
+    require.resolve('typescript/bin/tsc');
+    require.resolve('esbuild');
     return true;
   } catch {
     return false;
@@ -54,8 +56,9 @@ export function build() {
   const vite = path.join(path.dirname(require.resolve('vite/package.json')), 'bin', 'vite.js');
   const steps = [
     [tsc, '-p', 'tsconfig.build.json'],
+    [path.join('scripts', 'bundle-server.js')],
     [vite, 'build', '--config', path.join('web', 'vite.config.js')],
-    [path.join('dist', 'store', 'pglite-template.js')],
+    [path.join('scripts', 'pglite-template.js')],
   ];
   for (const args of steps) {
     const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });

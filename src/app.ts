@@ -94,23 +94,34 @@ export interface Switchboard {
 
 export async function createSwitchboard(config: Config, o: SwitchboardOverrides = {}): Promise<Switchboard> {
   const log = o.log ?? createLogger(config.logLevel);
-  const store =
+  const simulated = !o.carrier && !(config.carrier === 'twilio' && config.twilio);
+  // The simulated network's files are read while the store opens: both mostly wait at start-up. When one
+  // fails, a store that did open is closed again (its data folder lock released) before the failure is thrown.
+  const [opened, loaded] = await Promise.allSettled([
     o.store ??
-    (await openStore({
-      databaseUrl: config.databaseUrl,
-      dataDir: config.dataDir,
-      schema: o.schema ?? config.databaseSchema,
-      inMemory: o.inMemory,
-      applicationName: `switchboard:${config.nodeId}`,
-      log,
-    }));
+      openStore({
+        databaseUrl: config.databaseUrl,
+        dataDir: config.dataDir,
+        schema: o.schema ?? config.databaseSchema,
+        inMemory: o.inMemory,
+        applicationName: `switchboard:${config.nodeId}`,
+        log,
+      }),
+    simulated ? loadScenarios(config.scenariosDir) : undefined,
+  ]);
+  if (opened.status === 'rejected' || loaded.status === 'rejected') {
+    if (opened.status === 'fulfilled' && !o.store) await opened.value.close();
+    throw opened.status === 'rejected' ? opened.reason : (loaded as PromiseRejectedResult).reason;
+  }
+  const store = opened.value;
+  const scenarios = loaded.value;
   const bus = await openBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix, log });
   const clock = o.clock ?? new RealClock(config.simTimeScale);
   const carrier: Carrier =
     o.carrier ??
-    (config.carrier === 'twilio' && config.twilio
-      ? new TwilioCarrier({ ...config.twilio, publicUrl: config.publicUrl, log })
-      : new SimCarrier({ scenarios: await loadScenarios(config.scenariosDir), clock, log, audio: config.speech.simAudio }));
+    (scenarios
+      ? new SimCarrier({ scenarios, clock, log, audio: config.speech.simAudio })
+      : new TwilioCarrier({ ...config.twilio!, publicUrl: config.publicUrl, log }));
   const llm = config.llm ? holdingClock(withRetries(createLlm(config.llm), { attempts: 3, budgetMs: 8000 }), clock) : undefined;
   const brain = o.brain ?? (llm ? new LlmBrain({ llm, mode: config.llm!.mode, clock }) : new RulesBrain({ clock }));
   const summarize: Summarizer | undefined = llm

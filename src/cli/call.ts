@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
-import { createSwitchboard, type Switchboard } from '../app.js';
+import type { Switchboard } from '../app.js';
 
 /** How each transcript role is printed (padded to one width): the agent, a supervisor's line, the user-on-call user. */
 const SPEAKER: Record<string, string> = { assistant: 'agent ', supervisor: 'supervisor', operator: 'user  ' };
@@ -43,6 +43,8 @@ export function callCommand(): Command {
           LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
           ...(opts.audio ? { SIM_AUDIO: 'true' } : {}),
         });
+        // Loaded here, not with the CLI: the other commands never need the server's modules.
+        const { createSwitchboard } = await import('../app.js');
         sb = await createSwitchboard(config);
         const { org } = await sb.core.orgs.ensure('development', { credits: config.devOrgCredits });
         key = await sb.core.orgs.createKey(org.id, 'cli call');

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { loadConfig, type Config } from '../config/index.js';
-import { createSwitchboard, type Switchboard } from '../app.js';
+import type { Switchboard } from '../app.js';
 import { background } from '../lib/background.js';
+import { prewarmPglite } from '../store/index.js';
 import { installLastResort } from '../lib/last-resort.js';
 
 export function serveCommand(): Command {
@@ -12,6 +13,10 @@ export function serveCommand(): Command {
       const t0 = performance.now();
       ignoreLostOutput();
       const config = loadConfig({ ...process.env, ...(opts.port ? { PORT: opts.port } : {}) });
+      // The embedded store's WebAssembly is read and compiled on V8's helper threads while this thread loads
+      // the server's modules (the server is a chunk of its own in the built CLI: scripts/build.js).
+      if (!config.databaseUrl) prewarmPglite();
+      const { createSwitchboard } = await import('../app.js');
       const sb = await createSwitchboard(config);
       installLastResort(sb.log);
       // A first key stays pending until it is used, so a start that fails from here on shows it again next time.

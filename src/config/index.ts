@@ -529,9 +529,12 @@ function readLlm(env: Env): Config['llm'] {
   };
 }
 
-/** The repository root (two levels above this file both in `src/` and in `dist/`). */
+/**
+ * The repository root: two levels above this file in `src/` (src/config/) and in the built server
+ * (dist/cli/main.js and its chunks, scripts/build.js) alike.
+ */
 export function projectRoot(): string {
   const here = path.dirname(new URL(import.meta.url).pathname);
-  // src/config or dist/config → root
+  // src/config, dist/config or dist/cli → root
   return path.resolve(here, '..', '..');
 }

@@ -23,6 +23,7 @@ import { fallbackLogger, type Logger } from '../lib/logger.js';
 export type { Database } from './schema.js';
 export * from './schema.js';
 export { DataDirBusyError } from './lock.js';
+export { prewarmPglite } from './pglite-template.js';
 export { inBackground, inForeground, currentPriority, type StorePriority } from './priority.js';
 export { StoreHealth, type StoreState } from './health.js';
 export { isConnectionLoss, retryOnConnectionLoss } from './retry.js';

@@ -71,6 +71,15 @@ export function pgliteModules(): Promise<PgliteModules> {
   return modules;
 }
 
+/**
+ * Starts `pgliteModules()` without waiting for it, so that the compiling overlaps other start-up work. A
+ * failure is dropped here on purpose: it is not kept (above), so the store's own open tries again and
+ * reports it.
+ */
+export function prewarmPglite(): void {
+  pgliteModules().catch(() => {});
+}
+
 async function compilePglite(): Promise<PgliteModules> {
   const dir = pgliteDist();
   const [wasm, data] = await Promise.all([fs.promises.readFile(path.join(dir, 'pglite.wasm')), fs.promises.readFile(path.join(dir, 'pglite.data'))]);
@@ -98,7 +107,7 @@ export function isEmptyDataDir(dir: string): boolean {
   }
 }
 
-/** Makes the template (once per PGlite version). Run by `npm run build`. */
+/** Makes the template (once per PGlite version). Run by `npm run build` (scripts/pglite-template.js). */
 export async function makeTemplate(): Promise<string> {
   const file = templatePath();
   if (fs.existsSync(file)) return file;
@@ -111,14 +120,4 @@ export async function makeTemplate(): Promise<string> {
   fs.writeFileSync(file + '.tmp', Buffer.from(await dump.arrayBuffer()));
   fs.renameSync(file + '.tmp', file);
   return file;
-}
-
-if (process.argv[1] && import.meta.url === new URL(`file://${path.resolve(process.argv[1])}`).href) {
-  makeTemplate().then(
-    (f) => process.stdout.write(`embedded database template: ${path.relative(process.cwd(), f)}\n`),
-    (err) => {
-      // Only an optimisation: a failure here must not fail the build.
-      process.stderr.write(`embedded database template not made: ${(err as Error).message}\n`);
-    },
-  );
 }

@@ -55,6 +55,18 @@ function get(port: number, p: string, key?: string): Promise<number> {
   });
 }
 
+/** A GET's status, content type and body (empty when nothing answered). */
+function fetchText(port: number, p: string): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body }));
+    });
+    req.on('error', () => resolve({ status: 0, type: '', body: '' }));
+  });
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -113,6 +125,36 @@ describe('start and stop', () => {
     await until(async () => !alive(serverPid), 30_000, 'the server process to end');
     expect(fs.existsSync(path.join(dir, 'switchboard.lock'))).toBe(false);
     expect(await get(port, '/healthz')).toBe(0); // nothing listens on the port any more
+  }, 300_000);
+
+  it('the built server answers with its store ready and serves the API docs page and the dashboard, with their files', async () => {
+    // The built server is one bundle (scripts/bundle-server.js): the files these pages need are found in
+    // node_modules (swagger-ui's) and dist/dashboard from where the bundle is.
+    const dir = tmp();
+    const port = await freePort();
+    const server = launch(process.execPath, [MAIN, 'serve'], serverEnv(dir, port));
+    await until(async () => (await get(port, '/healthz')) === 200, START_MS, 'the server to answer');
+    const health = await fetchText(port, '/healthz');
+    expect(JSON.parse(health.body)).toMatchObject({ status: 'ok', store: 'ok', activeCalls: 0 });
+
+    const docs = await fetchText(port, '/docs');
+    expect(docs.status).toBe(200);
+    expect(docs.body).toMatch(/swagger-ui/);
+    const css = await fetchText(port, '/docs/static/swagger-ui.css');
+    expect([css.status, css.type]).toEqual([200, expect.stringMatching(/^text\/css/)]);
+    expect(css.body.length).toBeGreaterThan(10_000);
+    const spec = JSON.parse((await fetchText(port, '/openapi.json')).body) as { paths: Record<string, unknown> };
+    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/v1/start-call', '/healthz']));
+
+    const page = await fetchText(port, '/dashboard/');
+    expect([page.status, page.type]).toEqual([200, expect.stringMatching(/^text\/html/)]);
+    const script = /<script[^>]+src="\.?\/?(?:dashboard\/)?([^"]+\.js)"/.exec(page.body)?.[1];
+    expect(script).toBeDefined();
+    const js = await fetchText(port, `/dashboard/${script!}`);
+    expect([js.status, js.type]).toEqual([200, expect.stringMatching(/javascript/)]);
+
+    server.child.kill('SIGTERM');
+    expect(await exitWithin(server.exited, 60_000)).toBe(0);
   }, 300_000);
 
   it('a server whose standard output has gone away still stops cleanly on SIGTERM', async () => {

@@ -1,7 +1,6 @@
 /** `switchboard scenarios test FILE…`: run scenario test files and print a pass/fail table. */
 import { Command, InvalidArgumentError } from 'commander';
 import { loadScenarioTests, ScenarioTestFileError } from './load.js';
-import { runScenarioTests } from './run.js';
 import { formatReport } from './report.js';
 
 function positive(v: string): number {
@@ -29,6 +28,8 @@ export function scenarioTestsCommand(): Command {
       }
       let run;
       try {
+        // Loaded here, not with the CLI: it brings the whole server (see `serve`).
+        const { runScenarioTests } = await import('./run.js');
         run = await runScenarioTests(cases, { concurrency: opts.concurrency, timeScale: opts.timeScale });
       } catch (e) {
         // A case's callee on a number the network already has.

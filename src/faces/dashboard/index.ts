@@ -9,17 +9,18 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { projectRoot } from '../../config/index.js';
 import type { FaceOptions } from '../shared/options.js';
 import { keyAuth } from '../shared/plumbing.js';
 import { requestKey } from '../shared/auth.js';
 import { dashboardApi, type SimulatedNumber } from './api.js';
 
 /**
- * Where `npm run build` puts the app: `<repo>/dist/dashboard/`. This file is three folders below the repo
- * both as source (src/faces/dashboard) and compiled (dist/faces/dashboard), so one relative path serves both.
+ * Where `npm run build` puts the app: `<repo>/dist/dashboard/` (found from the repository root, not from this
+ * file, which in the built server is part of a bundle in another folder).
  */
-export const DASHBOARD_DIR = fileURLToPath(new URL('../../../dist/dashboard/', import.meta.url));
+export const DASHBOARD_DIR = path.join(projectRoot(), 'dist', 'dashboard');
 
 export interface DashboardOptions extends FaceOptions {
   /** The simulated network's numbers (empty on a real carrier), offered by the start-a-call form. */
