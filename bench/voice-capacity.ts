@@ -28,6 +28,8 @@
  *   BENCH_SECONDS     20     measured seconds per level, after BENCH_WARMUP seconds (default 5)
  *   BENCH_ADDED_AT    100    the level where "the time Switchboard adds" is measured (fakes at 0 ms)
  *   BENCH_CPU_PROF    a folder: the server runs with --cpu-prof and writes its profile there on exit
+ *   BENCH_NODE_ARGS   more flags for the server's node, space-separated (--max-semi-space-size=4,
+ *                     --heapsnapshot-signal=SIGUSR2 …)
  *   BENCH_SERVER_CORE 0, BENCH_DRIVER_CORE 1   the cores (taskset); BENCH_NO_PIN=1 pins nothing
  *   BENCH_LOG_LEVEL   warn   the server's LOG_LEVEL
  *   BENCH_RAMP        all: every level runs even past one that breaks the rule (a loaded machine)
@@ -150,7 +152,8 @@ async function main(): Promise<void> {
   };
   const key = execFileSync(process.execPath, [MAIN, 'keys', 'create', '--org', 'bench', '--credits', '1000000000'], { env: serverEnv }).toString().trim();
   const profile = env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(env.BENCH_CPU_PROF)}`] : [];
-  const nodeArgs = [...profile, MAIN, 'serve'];
+  const extra = env.BENCH_NODE_ARGS ? env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : [];
+  const nodeArgs = [...profile, ...extra, MAIN, 'serve'];
   const server = PIN ? spawn('taskset', ['-c', SERVER_CORE, process.execPath, ...nodeArgs], { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, nodeArgs, { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const keep = (b: Buffer) => {
