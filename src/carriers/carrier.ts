@@ -253,6 +253,20 @@ export type CalleeInput =
 
 export type SayResult = { done: true } | { done: false; heard: string };
 
+/** How a transfer goes (`VoiceChannel.transfer`, `AudioChannel.transfer`). */
+export interface TransferOptions {
+  /** Cold: the agent leaves at once; warm: `briefing` is said to the destination before the agent leaves. */
+  warm: boolean;
+  briefing?: string;
+  /**
+   * Audio calls: called right before the callee's leg is handed over. Resolves once the agent's outbound
+   * audio has been heard to the end of what was being said (or cleared, what was heard kept) and nothing
+   * more will be played, so the callee hears no word cut off by the redirect. Resolves with the undo, for a
+   * hand-over that failed (the agent may speak again).
+   */
+  quiet?: () => Promise<() => void>;
+}
+
 /**
  * The live speech path of an answered call in text mode (the carrier does the audio).
  * Audio modes (Media Streams, realtime models) implement the same interface in the engine's voice layer,
@@ -269,9 +283,10 @@ export interface VoiceChannel {
   hangup(): Promise<void>;
   /**
    * Hands the callee over to `to` (carriers with the `transfer` capability). Cold: the agent leaves at once;
-   * warm: `briefing` is said to the destination before the agent leaves. The agent's part of the call ends.
+   * warm: `briefing` is said to the destination before the agent leaves. The agent's part of the call ends:
+   * the carrier then reports `ended` with `completed`, reason `transferred`, and no `hangup` input.
    */
-  transfer?(to: string, opts: { warm: boolean; briefing?: string }): Promise<void>;
+  transfer?(to: string, opts: TransferOptions): Promise<void>;
   /** Receives the callee's side. Only one listener is kept. */
   onInput(listener: (input: CalleeInput) => void): void;
   /**
@@ -314,6 +329,12 @@ export interface AudioChannel {
   sendDigits(digits: string): Promise<void>;
   /** Ends the call from our side. */
   hangup(): Promise<void>;
+  /**
+   * Hands the callee over to `to`, as `VoiceChannel.transfer` (carriers with the `transfer` capability
+   * whose audio calls can be handed over; absent where they cannot). The frames end; the carrier reports
+   * `ended` with `completed`, reason `transferred`, and no `hangup` input.
+   */
+  transfer?(to: string, opts: TransferOptions): Promise<void>;
   /** Receives keypad digits pressed on the far end and its hang-up. Only one listener is kept. */
   onInput(listener: (input: AudioInput) => void): void;
 }

@@ -4,6 +4,7 @@
  */
 import type { VoiceChoice } from '../ai/tts/index.js';
 import type { CarrierCapabilities } from '../carriers/carrier.js';
+import { own } from '../lib/own.js';
 
 /**
  * Whether `choice` needs audio mode on a carrier with `caps`: the carrier speaks text only in voices it
@@ -17,7 +18,7 @@ import type { CarrierCapabilities } from '../carriers/carrier.js';
 export function needsAudioMode(choice: VoiceChoice, caps: CarrierCapabilities): boolean {
   if (!caps.textMode) return true;
   if (!caps.textVoices) return false;
-  const support = caps.textVoices[choice.provider];
+  const support = own(caps.textVoices, choice.provider);
   if (!support) return true;
   if (choice.model && support.models && !support.models.includes(choice.model)) return true;
   const settings = Object.entries(choice.settings ?? {}).filter(([, v]) => v !== undefined).map(([k]) => k);

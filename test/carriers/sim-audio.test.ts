@@ -108,6 +108,25 @@ describe.skipIf(missing)('the simulated network in audio mode', () => {
     expect(await ended).toMatchObject({ status: 'completed', reason: 'caller_hung_up' });
   }, 180_000);
 
+  it('the agent hands an audio call over: a number not on the network is refused, a known one ends the call transferred, with no hang-up heard', async () => {
+    const carrier = await network();
+    const { audio, events, ended } = await answered(carrier, 'handover', '+15550100', 'audio');
+    const inputs: AudioInput[] = [];
+    audio.onInput((i) => inputs.push(i));
+    await listen(audio, 20); // the greeting begins
+    await expect(audio.transfer!('+15559999999', { warm: false })).rejects.toThrow('not reachable');
+    expect(events.map((e) => e.type)).toEqual(['ringing', 'answered']);
+    let quiet = 0;
+    await audio.transfer!('+15550101', { warm: true, briefing: 'Transferring a call about: a booking', quiet: async () => (quiet++, () => undefined) });
+    for await (const _ of audio.frames()) {
+      // the frames end with the agent's part of the call
+    }
+    expect(await ended).toMatchObject({ type: 'ended', status: 'completed', reason: 'transferred' });
+    expect(quiet).toBe(1);
+    expect(inputs).toEqual([]);
+    expect(carrier.lineLog('handover')!.map((l) => l.text)).toContain('[warm transfer: Transferring a call about: a booking]');
+  }, 120_000);
+
   it('the text-mode line is unchanged when audio is not asked for', async () => {
     const carrier = await network();
     const events: CarrierEvent[] = [];

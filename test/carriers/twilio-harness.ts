@@ -8,6 +8,7 @@ import { WebSocket } from 'ws';
 import { BACKENDS, type Backend } from '../helpers/backends.js';
 import { expect } from 'vitest';
 import { startSwitchboard, until, type TestSwitchboard } from '../helpers/switchboard.js';
+import type { SwitchboardOverrides } from '../../src/app.js';
 import { RealClock } from '../../src/lib/clock.js';
 import type { TwilioCarrier } from '../../src/carriers/twilio/twilio-carrier.js';
 import type { FakeTwilio } from '../fakes/twilio/fake-twilio.js';
@@ -42,11 +43,19 @@ export interface TwilioSwitchboard {
   publicUrl: string;
 }
 
-/** Starts (and listens) a Switchboard whose carrier is `fake`; the fake must be started. */
-export async function startTwilioSwitchboard(fake: FakeTwilio, backend: Backend = BACKENDS[0], extraEnv: Record<string, string> = {}): Promise<TwilioSwitchboard> {
+/**
+ * Starts (and listens) a Switchboard whose carrier is `fake`; the fake must be started. `overrides`: the
+ * app's dependencies a suite hands in (e.g. `speech`, for calls in audio mode with doubles).
+ */
+export async function startTwilioSwitchboard(
+  fake: FakeTwilio,
+  backend: Backend = BACKENDS[0],
+  extraEnv: Record<string, string> = {},
+  overrides: Omit<SwitchboardOverrides, 'clock'> = {},
+): Promise<TwilioSwitchboard> {
   const port = await freePort();
   const env = twilioEnv(fake, port);
-  const t = await startSwitchboard(backend, { ...env, ...extraEnv }, { clock: new RealClock(1) as never });
+  const t = await startSwitchboard(backend, { ...env, ...extraEnv }, { ...overrides, clock: new RealClock(1) as never });
   const carrier = t.sb.carrier as TwilioCarrier;
   // Twilio's speech takes no time in tests (the carrier judges when a text has been said from its length).
   carrier.opts.wordsPerSecond = 1000;

@@ -8,7 +8,7 @@ import { BACKENDS } from '../helpers/backends.js';
 import { FakeTwilio } from '../fakes/twilio/fake-twilio.js';
 import { startTwilioSwitchboard, v1Calls, type TwilioSwitchboard } from './twilio-harness.js';
 import { needsAudioMode } from '../../src/engine/voice-choice.js';
-import { relayVoiceAttributes } from '../../src/carriers/twilio/relay-voice.js';
+import { RELAY_TEXT_VOICES, relayOffers, relayVoiceAttributes } from '../../src/carriers/twilio/relay-voice.js';
 
 const ACCOUNT = 'AC' + '0123456789abcdef'.repeat(2);
 const TOKEN = 'test-auth-token-voice-0123';
@@ -75,6 +75,17 @@ describe('ConversationRelay voice strings and audio mode', () => {
     [{ provider: 'elevenlabs', voice: 'abc', settings: { useSpeakerBoost: true } }, true],
   ] as const)('on Twilio, %j needs audio mode: %s', (choice, audio) => {
     expect(needsAudioMode(choice as any, twilio)).toBe(audio);
+  });
+
+  it.each([
+    [{ provider: 'openai', voice: 'marin' }],
+    [{ provider: 'elevenlabs', voice: 'abc' }],
+    [{ provider: 'elevenlabs', voice: 'abc', model: 'eleven_multilingual_v2' }],
+    [{ provider: 'elevenlabs', voice: 'abc', settings: { useSpeakerBoost: true } }],
+    [{ provider: 'constructor', voice: 'abc' }],
+  ] as const)('a warm transfer’s destination hears %j on ConversationRelay exactly when a call with it stays in text mode', (choice) => {
+    const caps = { ...twilio, textVoices: RELAY_TEXT_VOICES };
+    expect(relayOffers(choice as any)).toBe(!needsAudioMode(choice as any, caps));
   });
 
   it('the simulated network’s text is not heard as audio: no voice needs audio mode there', () => {

@@ -69,8 +69,10 @@ export class AudioLine extends Line {
     private readonly language: string,
     onEnd: (how: 'party' | 'agent' | 'transfer') => void,
     logger: Pick<Logger, 'error'>,
+    /** Whether a number exists on the network (a transfer target must). */
+    reachable: (to: string) => boolean = () => false,
   ) {
-    super(clock, wordsPerSecond, onEnd, () => false, logger);
+    super(clock, wordsPerSecond, onEnd, reachable, logger);
     this.recognizer.onUtterance((text) => this.agentHeard(text));
     this.recognizer.onError((err) => logger.error({ err }, 'sim line recogniser failed: the party hears nothing more'));
     this.audio = {
@@ -80,6 +82,17 @@ export class AudioLine extends Line {
       clear: () => this.clear(),
       sendDigits: (digits) => this.digits(digits),
       hangup: async () => this.end('agent'),
+      // As on Twilio: the agent falls quiet first (what it is saying is heard to its end), then the network
+      // connects the callee to `to` like a text line's transfer; the party hears no hang-up.
+      transfer: async (to, opts) => {
+        const speakAgain = await opts.quiet?.();
+        try {
+          await this.channel.transfer!(to, opts);
+        } catch (err) {
+          speakAgain?.();
+          throw err;
+        }
+      },
       onInput: (listener) => {
         this.inputListener = listener;
         for (const i of this.inputQueued.splice(0)) listener(i);

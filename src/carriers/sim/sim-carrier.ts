@@ -335,7 +335,7 @@ export class SimCarrier implements Carrier {
     const pace = scenario.wordsPerSecond ?? DEFAULT_WORDS_PER_SECOND;
     const line =
       audio
-        ? new AudioLine(this.opts.clock, pace, scenario.language, onEnd, this.opts.log)
+        ? new AudioLine(this.opts.clock, pace, scenario.language, onEnd, this.opts.log, (to) => this.byNumber.has(to))
         : new Line(this.opts.clock, pace, onEnd, (to) => this.byNumber.has(to), this.opts.log);
     let party: Party;
     if (scenario.kind === 'human') party = new HumanParty(scenario.person, line, scenario.language);

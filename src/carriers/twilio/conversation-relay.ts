@@ -11,7 +11,8 @@
  * `clear` on barge-in. No JSON ping on this socket in either dialect.
  */
 import type { WebSocket } from 'ws';
-import type { CalleeInput, SayResult, VoiceChannel } from '../carrier.js';
+import type { CalleeInput, SayResult, TransferOptions, VoiceChannel } from '../carrier.js';
+import type { HandOverChannel } from './transfers.js';
 import type { Logger } from '../../lib/logger.js';
 
 /** Twilio's ConversationRelay (`type`-keyed) or 004's own (`event`-keyed) messages. */
@@ -40,7 +41,7 @@ export interface ConversationRelayOptions {
    */
   wordsPerSecond?: number;
   /** Hands the callee over (the carrier's transfer); without it the channel cannot transfer. */
-  transfer?: (to: string, opts: { warm: boolean; briefing?: string }) => Promise<void>;
+  transfer?: (to: string, opts: TransferOptions) => Promise<void>;
   log: Logger;
 }
 
@@ -51,7 +52,7 @@ interface SayUnderway {
   resolve: (r: SayResult) => void;
 }
 
-export class ConversationRelayChannel implements VoiceChannel {
+export class ConversationRelayChannel implements VoiceChannel, HandOverChannel {
   private listener: ((input: CalleeInput) => void) | undefined;
   private current: SayUnderway | undefined;
   private closed = false;
@@ -162,7 +163,7 @@ export class ConversationRelayChannel implements VoiceChannel {
     });
   }
 
-  async transfer(to: string, opts: { warm: boolean; briefing?: string }): Promise<void> {
+  async transfer(to: string, opts: TransferOptions): Promise<void> {
     if (!this.o.transfer) throw new Error('transfer is not available on this call');
     if (this.closed) throw new Error('the call has ended');
     return this.o.transfer(to, opts);

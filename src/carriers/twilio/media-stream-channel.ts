@@ -8,8 +8,13 @@
  * A stream that closes without a successor within a short window (longer while digits are playing)
  * means the far end is gone: the listener hears `hangup`, the frames end, and the carrier waits for
  * Twilio's `completed` status callback (with a fallback), as for the relay.
+ *
+ * A transfer (transfers.ts) hands the call over as on the relay: once `beginHandOver` is called, the stream
+ * Twilio stops after the redirect is the agent leaving, not the far end going; `handedOver` then ends the
+ * frames without telling the listener of a hang-up.
  */
-import type { AudioChannel, AudioInput, PlayResult } from '../carrier.js';
+import type { AudioChannel, AudioInput, PlayResult, TransferOptions } from '../carrier.js';
+import type { HandOverChannel } from './transfers.js';
 import type { Logger } from '../../lib/logger.js';
 import { AsyncQueue } from '../../lib/async-queue.js';
 import { background } from '../../lib/background.js';
@@ -26,6 +31,8 @@ export interface MediaStreamChannelOptions {
   onLost: () => void;
   /** How long a closed stream waits for a successor before the far end counts as gone (default 2 s). */
   reattachMs?: number;
+  /** Hands the callee over (the carrier's transfer); without it the channel cannot transfer. */
+  transfer?: (to: string, opts: TransferOptions) => Promise<void>;
   log: Logger;
 }
 
@@ -35,8 +42,13 @@ const DIGITS = /^[0-9A-D*#wW]{1,32}$/;
 /** Upper bound of how long Twilio takes to play one keypad character (a `W` pause is 1 s; tones are shorter). */
 const MS_PER_DIGIT = 1000;
 
-export class MediaStreamAudioChannel implements AudioChannel {
+/** After a hand-over, how long Twilio has to close the old stream itself before it is closed from here. */
+const HANDED_OVER_CLOSE_MS = 5_000;
+
+export class MediaStreamAudioChannel implements AudioChannel, HandOverChannel {
   private stream: TwilioMediaStream | undefined;
+  /** The call is being redirected elsewhere: a stream closing now is Twilio ending `<Connect>`, not the far end going. */
+  private handingOver = false;
   /** The frames of every stream of the call, in one queue: live audio, so the oldest go when it is full. */
   private readonly inbox = new AsyncQueue<Uint8Array>({ limit: INBOX_FRAMES, overflow: 'drop_oldest' });
   private listener: ((input: AudioInput) => void) | undefined;
@@ -121,6 +133,54 @@ export class MediaStreamAudioChannel implements AudioChannel {
     this.listener = listener;
   }
 
+  /** The call is over for this channel: the far end went, or the call was handed over. */
+  get isClosed(): boolean {
+    return this.gone;
+  }
+
+  async transfer(to: string, opts: TransferOptions): Promise<void> {
+    if (!this.o.transfer) throw new Error('transfer is not available on this call');
+    // Keys being played replace the call's TwiML too: the redirect comes after them, on the stream that follows.
+    await this.digitsQueue;
+    if (this.gone) throw new Error('the call has ended');
+    return this.o.transfer(to, opts);
+  }
+
+  /**
+   * Call before redirecting the call to other TwiML: Twilio then stops the stream, which must not count as
+   * the far end going. Returns the undo for a redirect that failed (a stream that closed meanwhile then
+   * starts the usual wait for a successor, after which the far end is gone).
+   */
+  beginHandOver(): () => void {
+    this.handingOver = true;
+    return () => {
+      if (!this.handingOver) return;
+      this.handingOver = false;
+      if (this.gone || this.live()) return;
+      clearTimeout(this.goneTimer);
+      this.waitForSuccessor();
+    };
+  }
+
+  /**
+   * The call now runs other TwiML: the agent's part is over. The frames end and pending plays and marks
+   * resolve unplayed; the listener hears no hang-up. The old stream is Twilio's to stop (closed from here
+   * only if Twilio has not within a few seconds).
+   */
+  handedOver(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.handingOver = false;
+    clearTimeout(this.goneTimer);
+    const s = this.stream;
+    this.stream = undefined;
+    if (s && !s.isClosed) setTimeout(() => s.close(1000, 'handed over'), HANDED_OVER_CLOSE_MS).unref?.();
+    const waiting = this.reattach;
+    this.reattach = undefined;
+    waiting?.fail(new Error('the call was handed over'));
+    this.inbox.close();
+  }
+
   /** The call ended (Twilio said so, or the stream is gone for good): the callee's side is told once. */
   farEndGone(): void {
     if (this.gone) return;
@@ -186,6 +246,13 @@ export class MediaStreamAudioChannel implements AudioChannel {
   private onStreamClosed(stream: TwilioMediaStream): void {
     if (stream !== this.stream || this.gone) return; // superseded, or the call is over already
     this.stream = undefined;
+    // Twilio ended `<Connect>` for the redirect: the hand-over (or its undo) says what comes next.
+    if (this.handingOver) return;
+    this.waitForSuccessor();
+  }
+
+  /** No stream carries the call: one must follow within the window, else the far end is gone. */
+  private waitForSuccessor(): void {
     const windowMs = this.reattach?.windowMs ?? this.o.reattachMs ?? 2000;
     this.goneTimer = setTimeout(() => {
       if (this.gone) return;

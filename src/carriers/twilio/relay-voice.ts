@@ -7,6 +7,7 @@
  * ElevenLabs model or setting) is carried in audio mode over Media Streams instead (engine/voice-choice.ts).
  */
 import type { CarrierVoice, TextVoices } from '../carrier.js';
+import { own } from '../../lib/own.js';
 
 /** ElevenLabs models ConversationRelay takes, in ElevenLabs' own names. */
 const RELAY_ELEVENLABS_MODELS = ['eleven_flash_v2_5', 'eleven_turbo_v2_5', 'eleven_flash_v2', 'eleven_turbo_v2'] as const;
@@ -36,4 +37,17 @@ export function relayVoiceAttributes(voice: CarrierVoice | undefined): { ttsProv
 /** `1` → `1.0`, `0.75` → `0.75`: as Twilio's examples write them. */
 function fmt(n: number): string {
   return Number.isInteger(n) ? n.toFixed(1) : String(n);
+}
+
+/**
+ * Whether ConversationRelay can speak with `voice` as it is (provider, model and settings among
+ * `RELAY_TEXT_VOICES`): the same test the engine makes to keep a call in text mode. A warm transfer's
+ * destination, always dialled in text mode, is given the call's voice only then (else Twilio's default).
+ */
+export function relayOffers(voice: CarrierVoice | undefined): voice is CarrierVoice {
+  const support = voice && own(RELAY_TEXT_VOICES, voice.provider);
+  if (!voice || !support) return false;
+  if (voice.model && support.models && !support.models.includes(voice.model)) return false;
+  const settings = Object.entries(voice.settings ?? {}).filter(([, v]) => v !== undefined).map(([k]) => k);
+  return settings.every((k) => (support.settings as readonly string[] | undefined)?.includes(k));
 }

@@ -1,18 +1,39 @@
 /**
- * Cold and warm transfers of a Twilio call whose agent talks over ConversationRelay (protocols.md §1
- * Update call, §3 `<Dial>`). Both redirect the callee's leg to new TwiML with `POST /Calls/{CallSid}.json
- * Twiml=…`; Twilio then closes the relay socket, which is the agent leaving, not the callee hanging up.
+ * Cold and warm transfers of a Twilio call (protocols.md §1 Update call, §3 `<Dial>`), whichever way its agent
+ * talks: over ConversationRelay (text mode) or over Media Streams (audio mode: the engine's cascaded pipeline
+ * or a speech-to-speech model). Both redirect the callee's leg to new TwiML with `POST /Calls/{CallSid}.json
+ * Twiml=…`; Twilio then closes the relay socket or the media stream, which is the agent leaving, not the
+ * callee hanging up (`HandOverChannel.beginHandOver`).
  *
  * Cold: the callee's leg runs `<Dial callerId>to</Dial>` and the agent's part ends at once.
  * Warm: the destination is dialled as a second leg (REST `calls.create` with `/start_call` and the status
- * callback, so busy / no-answer / failed are known); it is answered over its own relay socket, where the
- * agent says the briefing; then both legs are redirected into one conference room. If the destination is
- * not reached, the transfer fails and the callee's leg is untouched.
+ * callback, so busy / no-answer / failed are known), always in text mode: it is answered over its own relay
+ * socket, where the agent says the briefing (in the call's voice when ConversationRelay has it, else
+ * ConversationRelay's default voice); then both legs are redirected into one conference room. If the
+ * destination is not reached, the transfer fails and the callee's leg is untouched.
+ *
+ * On an audio call, the agent's outbound audio is let finish (or cleared, at most after a bound) right
+ * before the callee's leg is redirected (`TransferLeg.quiet`), so that the redirect cuts no word off.
  */
-import type { CarrierCallHandle, CarrierEvent, DialRequest } from '../carrier.js';
+import type { CarrierCallHandle, CarrierEvent, CarrierVoice, DialRequest } from '../carrier.js';
 import type { Logger } from '../../lib/logger.js';
 import type { ConversationRelayChannel } from './conversation-relay.js';
 import { conferenceTwiml, dialTwiml } from './twiml.js';
+
+/**
+ * What a transfer needs of the agent's channel on a leg, whichever it is (a ConversationRelay socket, a
+ * call's media streams): Twilio closing it after a redirect must not count as the far end hanging up.
+ */
+export interface HandOverChannel {
+  /**
+   * Call before redirecting the leg to other TwiML: the socket (or stream) closing from now on is the
+   * agent leaving. Returns the undo for a redirect that failed (a close that came meanwhile is then a
+   * hang-up after all).
+   */
+  beginHandOver(): () => void;
+  /** The channel is over (the far end hung up, or the leg was handed over). */
+  readonly isClosed: boolean;
+}
 
 /** The callee's leg, as the transfer sees it. */
 export interface TransferLeg {
@@ -21,7 +42,11 @@ export interface TransferLeg {
   /** Our number on this call (a Twilio number or verified caller ID): the caller ID toward the destination. */
   callerId: string;
   language: string;
-  channel: ConversationRelayChannel;
+  /** The call's voice, for the destination of a warm transfer when ConversationRelay has it (else Twilio's default). */
+  voice?: CarrierVoice;
+  channel: HandOverChannel;
+  /** Audio calls: silences the agent before the callee's leg is redirected (see `TransferOptions.quiet`). */
+  quiet?: () => Promise<() => void>;
   /** Whether the leg has ended meanwhile (the callee hung up). */
   isEnded(): boolean;
 }
@@ -91,14 +116,23 @@ export async function warmTransfer(host: TransferHost, leg: TransferLeg, to: str
   host.log.info({ callId: leg.callId, callSid: leg.callSid, destCallSid: dest.callSid }, 'twilio warm transfer');
 }
 
-/** Redirects the callee's leg; its relay closing is then the agent leaving. */
+/**
+ * Redirects the callee's leg; its relay or media stream closing is then the agent leaving. On an audio call
+ * the agent falls silent first, so the redirect cuts no word off; should the redirect fail, it may speak again.
+ */
 async function redirectLeg(host: TransferHost, leg: TransferLeg, twiml: string): Promise<void> {
   if (leg.isEnded()) throw new Error('the call has ended');
+  const speakAgain = await leg.quiet?.();
+  if (leg.isEnded()) {
+    speakAgain?.();
+    throw new Error('the call has ended');
+  }
   const undo = leg.channel.beginHandOver();
   try {
     await host.redirect(leg.callSid, twiml);
   } catch (err) {
     undo();
+    speakAgain?.();
     throw err;
   }
   host.handedOver(leg.callSid);
@@ -116,7 +150,9 @@ async function reachDestination(host: TransferHost, leg: TransferLeg, to: string
   let gone = false;
   let settle!: { ok: (ch: ConversationRelayChannel) => void; fail: (err: Error) => void };
   const answered = new Promise<ConversationRelayChannel>((ok, fail) => (settle = { ok, fail }));
-  const req: DialRequest = { callId: leg.callId, sid: '', to, from: leg.callerId, language: leg.language, ringTimeoutSeconds: WARM_RING_SECONDS, record: false };
+  // Text mode (ConversationRelay), whatever the callee's leg runs: the briefing is one line, and the relay's
+  // recognition tells when the person has said hello (see docs/carriers/twilio.md "Transfers").
+  const req: DialRequest = { callId: leg.callId, sid: '', to, from: leg.callerId, language: leg.language, ringTimeoutSeconds: WARM_RING_SECONDS, record: false, voiceMode: 'text', ...(leg.voice ? { voice: leg.voice } : {}) };
   const handle = await host.dial(req, (e) => {
     if (e.type === 'answered') {
       // Voicemail is not a person to hand the callee to.

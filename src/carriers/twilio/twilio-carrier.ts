@@ -4,22 +4,23 @@
  * when a call is placed; its HTTP client is pointed at `apiBaseUrl` in tests (the fake Twilio). Twilio
  * tells us about the call through signed callbacks served by `twilioRoutes` (routes.ts): the TwiML
  * request (`/start_call`), status callbacks (`/twilio/status`) and the relay socket (`/relay/ws`).
- * Transfers live in transfers.ts, user-on-call (conference rooms) in conference.ts.
+ * Transfers (of text- and audio-mode calls alike) live in transfers.ts, user-on-call (conference rooms) in
+ * conference.ts.
  * A call that asks for `voiceMode: 'audio'` is connected to a Media Streams socket (`/media/ws`) instead and
  * answered with an AudioChannel of μ-law frames (media-stream-channel.ts). The same socket receives the
  * listening fork of a user-on-call session (conference.ts).
  */
 import { createHmac } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import type { AnsweredBy, CallerIdVerificationRequest, CallerIdVerificationResult, Carrier, CarrierCallHandle, CarrierCapabilities, CarrierEndStatus, CarrierEvent, CarrierUsage, DialRequest, InboundCall, RecordingReady, UserOnCallHandle, UserOnCallRequest } from '../carrier.js';
+import type { AnsweredBy, CallerIdVerificationRequest, CallerIdVerificationResult, Carrier, CarrierCallHandle, CarrierCapabilities, CarrierEndStatus, CarrierEvent, CarrierUsage, DialRequest, InboundCall, RecordingReady, TransferOptions, UserOnCallHandle, UserOnCallRequest } from '../carrier.js';
 import type { Logger } from '../../lib/logger.js';
 import { maskPhone } from '../../lib/phone.js';
 import { ConversationRelayChannel, relayDialectOf } from './conversation-relay.js';
-import { coldTransfer, warmTransfer, type TransferHost } from './transfers.js';
+import { coldTransfer, warmTransfer, type TransferHost, type TransferLeg } from './transfers.js';
 import { UserOnCallSession, type ConferenceHost } from './conference.js';
 import { TwilioMediaStream, mediaStreamToken } from './media-stream.js';
 import { MediaStreamAudioChannel } from './media-stream-channel.js';
-import { RELAY_TEXT_VOICES, relayVoiceAttributes } from './relay-voice.js';
+import { RELAY_TEXT_VOICES, relayOffers, relayVoiceAttributes } from './relay-voice.js';
 import { digitsThenStreamTwiml, hangupTwiml, joinRoomTwiml, relayTwiml, sayAndHangup, streamTwiml, type StreamTarget } from './twiml.js';
 import { own } from '../../lib/own.js';
 import { TwilioAccounts, type TwilioAccount } from './accounts.js';
@@ -600,16 +601,22 @@ export class TwilioCarrier implements Carrier {
 
   // ---- transfers and user-on-call ----------------------------------------------------------------
 
-  /** Cold or warm transfer of an answered call (transfers.ts); resolves once the agent's part is over. */
-  private transfer(call: TwilioCall, to: string, opts: { warm: boolean; briefing?: string }): Promise<void> {
-    const channel = call.channel!;
-    const leg = {
+  /**
+   * Cold or warm transfer of an answered call, in text mode (its relay) or audio mode (its media streams)
+   * alike (transfers.ts); resolves once the agent's part is over.
+   */
+  private transfer(call: TwilioCall, to: string, opts: TransferOptions): Promise<void> {
+    const channel = call.channel ?? call.audio;
+    if (!channel) return Promise.reject(new Error('the call is not answered'));
+    const leg: TransferLeg = {
       callSid: call.callSid,
       callId: call.req.callId,
       // Our side of the call: the caller ID we dialled with, or our number that an inbound caller rang.
       callerId: call.req.from ?? this.opts.fromNumber ?? '',
       language: call.req.language,
+      ...(relayOffers(call.req.voice) ? { voice: call.req.voice } : {}),
       channel,
+      ...(opts.quiet ? { quiet: opts.quiet } : {}),
       isEnded: () => call.ended,
     };
     this.opts.log.info({ callId: leg.callId, callSid: leg.callSid, dest: maskPhone(to), warm: opts.warm }, 'twilio transfer');
@@ -643,6 +650,7 @@ export class TwilioCarrier implements Carrier {
         const call = this.calls.get(callSid);
         if (!call) return;
         call.channel?.handedOver();
+        call.audio?.handedOver();
         this.end(call, 'completed', 'transferred');
       },
       dial: async (req, onEvent) => {
@@ -820,6 +828,7 @@ export class TwilioCarrier implements Carrier {
       digitsTwiml: (digits) => digitsThenStreamTwiml(digits, this.streamTarget(c)),
       updateTwiml: (twiml) => update({ twiml }),
       hangupCall: () => update({ status: 'completed' }),
+      transfer: (to, o) => this.transfer(c, to, o),
       onLost: () => {
         // Twilio's `completed` callback normally follows; if it never comes, the call still ends.
         if (c.ended) return;

@@ -11,7 +11,10 @@
  *   checks as the text brain), carried out by the controller (`ActionHost.act`) once the speech before them
  *   was heard; the result goes back as the function's output;
  * - lines that are not the model's (a supervisor's, the engine's goodbye) are spoken by the model word for
- *   word, as speech handles like any other.
+ *   word, as speech handles like any other;
+ * - transfers (`transfer_call`, or the API's), where the channel can: right before the callee's leg is
+ *   handed over, the reply being heard is let end (or cut where it was heard, after QUIET_MS) and no reply
+ *   is played after it, as in the cascaded pipeline.
  */
 import type { AudioChannel } from '../../carriers/carrier.js';
 import type { RealtimeClientEvent, RealtimeConnection, RealtimeServerEvent, RealtimeSession } from '../../ai/realtime/index.js';
@@ -27,6 +30,7 @@ import type { TurnLatency } from '../../metrics/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { background } from '../../lib/background.js';
 import { cutToHeard } from './heard.js';
+import { QUIET_MS } from '../voice/audio-io.js';
 
 export interface RealtimeActivityOptions {
   callId: string;
@@ -114,6 +118,8 @@ export class RealtimeActivity implements Activity {
   /** Events to send once the connection is open (notes, lines); audio before it is not kept. Bounded by what a call asks before it opens. */
   private early: RealtimeClientEvent[] | undefined = [];
   private failing = false;
+  /** A transfer is handing the callee over: no reply is asked for or played (see `quiet`). */
+  private holding = false;
   /**
    * Responses whose speech the callee cut (or the engine cancelled) while their function calls may still
    * run: those calls are dropped. Kept only for a response being generated or whose calls are running.
@@ -135,6 +141,26 @@ export class RealtimeActivity implements Activity {
       playClause: (text, signal) => this.playLine(text, signal),
       sendDigits: (digits) => channel.sendDigits(digits),
       hangup: () => channel.hangup(),
+      ...(channel.transfer ? { transfer: (to, opts) => channel.transfer!(to, { ...opts, quiet: () => this.quiet() }) } : {}),
+    };
+  }
+
+  /**
+   * A transfer is about to redirect the callee's leg: the reply being heard may end (at most QUIET_MS), then
+   * whatever still plays or is being generated is cut where it was heard (the model is told, the transcript
+   * keeps the heard part), and no reply is asked for or played meanwhile. Resolves with the undo, for a
+   * hand-over that failed.
+   */
+  private async quiet(): Promise<() => void> {
+    this.holding = true;
+    clearTimeout(this.greetTimer);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.until(() => !this.speaking()), new Promise<void>((r) => (timer = setTimeout(r, QUIET_MS)))]);
+    clearTimeout(timer);
+    this.cutNow();
+    return () => {
+      this.holding = false;
+      this.sendWanted();
     };
   }
 
@@ -355,8 +381,8 @@ export class RealtimeActivity implements Activity {
     const figures = this.stoppedAt !== undefined && !request ? { heardAt: this.stoppedAt, startedAt: performance.now() } : undefined;
     this.stoppedAt = undefined;
     this.active = { id, speech: request?.speech, calls: [], cut: false, figures };
-    // A line cut before its response began is not said at all.
-    if (request?.speech?.handle.interrupted) this.cancelActive();
+    // A line cut before its response began is not said at all; nor is any reply while the call is handed over.
+    if (request?.speech?.handle.interrupted || this.holding) this.cancelActive();
     this.conv.setAgent('thinking');
   }
 
@@ -547,7 +573,7 @@ export class RealtimeActivity implements Activity {
 
   /** One response at a time (the server refuses a second): the next wanted one goes once none is active. */
   private sendWanted(): void {
-    if (this.active || this.asked || this.closed || !this.rt?.isOpen) return;
+    if (this.active || this.asked || this.closed || this.holding || !this.rt?.isOpen) return;
     const next = this.wanted.shift();
     if (!next) return;
     this.refreshSession();

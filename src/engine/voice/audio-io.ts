@@ -11,6 +11,10 @@
  * (./pacer.ts) and marks its end; the clause was heard once the carrier echoes that mark. Cut off (a
  * barge-in, `signal`, the end of the call), the unsent audio is dropped at once, the carrier drops what it
  * had not played yet (`clear`), and the words heard are estimated from the frames actually played.
+ *
+ * Transfer (where the channel can): right before the callee's leg is handed over, the I/O falls quiet — the
+ * clause being said is heard to its end (or cut where it was heard, after `QUIET_MS`) and no clause is
+ * played after it — so the redirect cuts no word off, and the transcript keeps what was heard.
  */
 import type { AudioChannel, AudioInput } from '../../carriers/carrier.js';
 import type { SpeechToText, SttEvent, SttStream } from '../../ai/stt/stt.js';
@@ -45,6 +49,11 @@ export interface AudioIOOptions {
 const BYTES_PER_MS = 8;
 /** A speech-to-text stream that fails is reopened at most this many times in a call. */
 const STT_REOPENS = 3;
+/**
+ * Before a transfer's redirect: how long the clause being said may take to be heard to its end before it
+ * is cut (a clause is a sentence or part of one: a few seconds; a paused clause would wait for ever).
+ */
+export const QUIET_MS = 8_000;
 
 /**
  * One clause's synthesis, running ahead of its playout: started by `prepareClause` while the clause before
@@ -75,6 +84,8 @@ interface Clause {
   firstFrameAt?: number;
   ttsFirstByteMs?: number;
   over: boolean;
+  /** Resolves once the clause is over, however (heard, cut, failed). */
+  ended: Promise<void>;
   settle: (r: PlayoutResult) => void;
   fail: (err: Error) => void;
 }
@@ -102,8 +113,13 @@ export class AudioIO implements AgentIO {
   /** When the callee's last sound was heard (pacer clock): the start of the speech-to-text's delay. */
   private lastSoundAt = 0;
   private closed = false;
+  /** A transfer is handing the callee over: nothing more is played (see `quiet`). */
+  private holding = false;
+  readonly transfer?: AgentIO['transfer'];
 
   constructor(private readonly o: AudioIOOptions) {
+    const channel = o.channel;
+    if (channel.transfer) this.transfer = (to, opts) => channel.transfer!(to, { ...opts, quiet: () => this.quiet() });
     this.language = o.language;
     this.pacer = o.pacer ?? Pacer.shared();
     this.out = this.pacer.output((frame) => this.send(frame));
@@ -125,13 +141,33 @@ export class AudioIO implements AgentIO {
   }
 
   playClause(text: string, signal: AbortSignal): Promise<PlayoutResult> {
-    if (signal.aborted || this.closed) return Promise.resolve({ done: false, heard: '' });
+    if (signal.aborted || this.closed || this.holding) return Promise.resolve({ done: false, heard: '' });
     const startedAt = this.pacer.clock.now();
     const synthesis = this.preparedFor(text) ?? this.startSynthesis(text);
     if (this.prepared && this.prepared !== synthesis) this.prepared.ctl.abort();
     this.prepared = undefined;
+    let over!: () => void;
+    const ended = new Promise<void>((r) => (over = r));
     return new Promise<PlayoutResult>((settle, fail) => {
-      const clause: Clause = { text, synthesis, ctl: synthesis.ctl, startedAt, bytes: 0, synthesized: false, sent: 0, over: false, settle, fail };
+      const clause: Clause = {
+        text,
+        synthesis,
+        ctl: synthesis.ctl,
+        startedAt,
+        bytes: 0,
+        synthesized: false,
+        sent: 0,
+        over: false,
+        ended,
+        settle: (r) => {
+          over();
+          settle(r);
+        },
+        fail: (err) => {
+          over();
+          fail(err);
+        },
+      };
       this.clause = clause;
       const onAbort = () => this.cut(clause);
       signal.addEventListener('abort', onAbort, { once: true });
@@ -142,7 +178,7 @@ export class AudioIO implements AgentIO {
 
   /** The next clause will be `text`: its synthesis starts now, while the current one plays. */
   prepareClause(text: string, signal: AbortSignal): void {
-    if (this.closed || signal.aborted || this.preparedFor(text)) return;
+    if (this.closed || this.holding || signal.aborted || this.preparedFor(text)) return;
     this.prepared?.ctl.abort();
     const synthesis = (this.prepared = this.startSynthesis(text));
     signal.addEventListener('abort', () => synthesis.ctl.abort(), { once: true, signal: synthesis.ctl.signal });
@@ -169,6 +205,27 @@ export class AudioIO implements AgentIO {
     const old = this.stream;
     this.stream = this.openStt();
     await this.closeStt(old);
+  }
+
+  /**
+   * A transfer is about to redirect the callee's leg: the clause being said is heard to its end (cut where
+   * it was heard after QUIET_MS), nothing is played after it, and what is prepared is dropped. Resolves once
+   * the line is quiet, with the undo for a hand-over that failed (the agent speaks again).
+   */
+  private async quiet(): Promise<() => void> {
+    this.holding = true;
+    this.prepared?.ctl.abort();
+    this.prepared = undefined;
+    const clause = this.clause;
+    if (clause) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([clause.ended, new Promise<void>((r) => (timer = setTimeout(r, QUIET_MS)))]);
+      clearTimeout(timer);
+      this.cut(clause);
+    }
+    return () => {
+      this.holding = false;
+    };
   }
 
   /** The call is over: speech stops, the speech-to-text stream closes, usage is reported. */

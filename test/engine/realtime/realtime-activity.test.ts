@@ -210,4 +210,35 @@ describe('realtime activity (OpenAI Realtime over an audio channel)', () => {
       await bad.close();
     }
   });
+
+  it('a transfer asked while a reply is being heard waits for its end (no clear), and no reply plays after it', async () => {
+    fake.transcripts = ['Hello, who is this?', 'Hello?'];
+    fake.script = (t) => (t.trigger === 'speech' ? { say: WORDS } : undefined);
+    const steps: string[] = [];
+    const r = (rig = realtimeRig(fake, {
+      hold: true,
+      transfer: async (_to, opts) => {
+        await opts.quiet!();
+        steps.push(`redirect with ${r.channel.queued} plays unheard`);
+      },
+    }));
+    r.activity.start('human');
+    r.channel.speak(tone(400));
+    await waitFor(() => r.channel.queued > 0, 'the reply on the line');
+    let transferred = false;
+    const transfer = r.activity.line.transfer!('+15550100', { warm: false }).then(() => (transferred = true));
+    // The line plays the reply at its pace; the redirect waits for the last of it.
+    await waitFor(() => r.events.some((e) => e.type === 'speech_done') || (r.channel.playOut(1), false), 'the reply heard');
+    await transfer;
+    expect(transferred).toBe(true);
+    expect(steps).toEqual(['redirect with 0 plays unheard']);
+    expect(r.channel.clears).toBe(0);
+    expect(r.activity.history.at(-1)).toEqual({ role: 'agent', text: WORDS });
+    // The callee speaks while the leg is handed over: the model's own reply is cancelled, nothing is played.
+    const heard = r.channel.heard.length;
+    r.channel.speak(tone(400));
+    await waitFor(() => sent().some((e) => e.type === 'response.cancel'), 'the reply cancelled');
+    r.channel.playOut();
+    expect(r.channel.heard.length).toBe(heard);
+  });
 });

@@ -3,7 +3,7 @@
  * audio heard at once, or held until `playOut` like a phone line that is still playing it), a controller
  * double (`ActionHost`) that records actions, and an activity connected to the fake OpenAI Realtime server.
  */
-import type { AudioChannel, AudioInput, PlayResult } from '../../../src/carriers/carrier.js';
+import type { AudioChannel, AudioInput, PlayResult, TransferOptions } from '../../../src/carriers/carrier.js';
 import type { ActionHost } from '../../../src/engine/activity.js';
 import type { ActionResult, AgentBrief } from '../../../src/engine/brain.js';
 import { OK } from '../../../src/engine/brain.js';
@@ -26,6 +26,8 @@ export class FakeAudioChannel implements AudioChannel {
   digits: string[] = [];
   hangups = 0;
   private listener: ((i: AudioInput) => void) | undefined;
+  /** Where the test wants the line to transfer: it plays the carrier's part (see `TransferOptions.quiet`). */
+  transfer?: (to: string, opts: TransferOptions) => Promise<void>;
 
   constructor(private readonly hold = false) {}
 
@@ -124,10 +126,11 @@ export interface RealtimeRig {
   lines(): string[];
 }
 
-export function realtimeRig(fake: FakeOpenAIRealtime, o: { hold?: boolean; brief?: AgentBrief; greetAfterMs?: number } = {}): RealtimeRig {
+export function realtimeRig(fake: FakeOpenAIRealtime, o: { hold?: boolean; brief?: AgentBrief; greetAfterMs?: number; transfer?: FakeAudioChannel['transfer'] } = {}): RealtimeRig {
   const index = fake.connections.length;
   const conn = () => fake.connections[index];
   const channel = new FakeAudioChannel(o.hold);
+  if (o.transfer) channel.transfer = o.transfer;
   const host = new FakeHost(o.brief ?? BRIEF);
   const events: SessionEvent[] = [];
   const usage = new UsageMeter();

@@ -2,8 +2,8 @@
  * The cascaded audio I/O on its own, with a hand-moved clock: pacing, marks and what was heard, barge-in,
  * backchannels, false interruptions, endpointing, keypad digits and usage.
  */
-import { describe, expect, it } from 'vitest';
-import { AudioIO } from '../../../src/engine/voice/audio-io.js';
+import { describe, expect, it, vi } from 'vitest';
+import { AudioIO, QUIET_MS } from '../../../src/engine/voice/audio-io.js';
 import { Pacer } from '../../../src/engine/voice/pacer.js';
 import { DEFAULT_TURN_TAKING, interruptingWords, type TurnTaking } from '../../../src/engine/voice/interruptions.js';
 import type { PlayoutResult, UserInput } from '../../../src/engine/io/io.js';
@@ -11,10 +11,11 @@ import { UsageMeter } from '../../../src/core/credits/usage.js';
 import { fallbackLogger } from '../../../src/lib/logger.js';
 import { FrameTts, LOUD, ManualClock, QUIET, RecordingChannel, ScriptedStt, settle } from './doubles.js';
 
-function setup(turnTaking: Partial<TurnTaking> = {}) {
+function setup(turnTaking: Partial<TurnTaking> = {}, prepare?: (channel: RecordingChannel) => void) {
   const clock = new ManualClock();
   const pacer = new Pacer(clock);
   const channel = new RecordingChannel(clock);
+  prepare?.(channel);
   const stt = new ScriptedStt();
   const tts = new FrameTts();
   const usage = new UsageMeter();
@@ -343,5 +344,88 @@ describe('audio I/O: keypad, language, usage', () => {
     await callee(QUIET, 50); // one second
     await io.close();
     expect(usage.total()).toMatchObject({ sttSeconds: 1, ttsCharacters: 12 });
+  });
+});
+
+describe('audio I/O: falling quiet for a transfer', () => {
+  /** A line whose carrier transfers: the agent falls quiet, then the leg is redirected (or the redirect fails). */
+  function withTransfer(fail = false) {
+    const steps: string[] = [];
+    const h = setup({}, (channel) => {
+      channel.transfer = async (_to, opts) => {
+        const speakAgain = await opts.quiet!();
+        steps.push(`redirect at ${channel.sent.length} frames`);
+        if (fail) {
+          speakAgain();
+          throw new Error('redirect refused');
+        }
+      };
+    });
+    return { ...h, steps };
+  }
+
+  it('the clause being said is heard to its end before the redirect, and nothing is played after it', async () => {
+    const { clock, channel, io, play, steps } = withTransfer();
+    channel.holdMarks = true;
+    const p = play('Hi there.'); // 9 frames
+    await settle();
+    let transferred = false;
+    io.transfer!('+15550100', { warm: false }).then(() => (transferred = true), () => undefined);
+    clock.advance(200);
+    await settle();
+    // Every frame is out, but the carrier has not played them yet: no redirect, nothing cleared.
+    expect(channel.sent).toHaveLength(9);
+    expect(steps).toEqual([]);
+    expect(channel.clears).toBe(0);
+    channel.releaseMarks();
+    await settle();
+    await settle();
+    expect(p.r).toMatchObject({ done: true });
+    expect(steps).toEqual(['redirect at 9 frames']);
+    expect(transferred).toBe(true);
+    // What the agent says next is not played on a line being handed over.
+    const next = play('Goodbye.');
+    await settle();
+    clock.advance(400);
+    await settle();
+    expect(next.r).toEqual({ done: false, heard: '' });
+    expect(channel.sent).toHaveLength(9);
+  });
+
+  it('a clause not heard within QUIET_MS is cut where it was heard (kept), then the redirect goes', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { clock, channel, io, play, steps } = withTransfer();
+      channel.holdMarks = true;
+      const p = play('one two three four'); // 18 frames
+      await settle();
+      clock.advance(240); // 14 frames out
+      const done = io.transfer!('+15550100', { warm: false });
+      await settle();
+      expect(steps).toEqual([]);
+      vi.advanceTimersByTime(QUIET_MS);
+      await done;
+      expect(channel.clears).toBe(1);
+      expect(p.r).toMatchObject({ done: false, heard: 'one two three' });
+      expect(steps).toEqual(['redirect at 14 frames']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a redirect that fails lets the agent speak again', async () => {
+    const { clock, channel, io, play } = withTransfer(true);
+    await expect(io.transfer!('+15550100', { warm: true })).rejects.toThrow('redirect refused');
+    const p = play('Sorry.');
+    await settle();
+    clock.advance(200);
+    await settle();
+    expect(p.r).toMatchObject({ done: true });
+    expect(channel.sent).toHaveLength(6);
+  });
+
+  it('a line that cannot transfer gives the I/O no transfer', () => {
+    const { io } = setup();
+    expect(io.transfer).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@
  * speech-to-text, a text-to-speech that yields one 20 ms frame per character, and an audio channel that
  * records every frame with the clock's time.
  */
-import type { AudioChannel, AudioInput, PlayResult } from '../../../src/carriers/carrier.js';
+import type { AudioChannel, AudioInput, PlayResult, TransferOptions } from '../../../src/carriers/carrier.js';
 import type { SpeechToText, SttEvent, SttOptions, SttStream } from '../../../src/ai/stt/stt.js';
 import type { TextToSpeech, TtsRequest } from '../../../src/ai/tts/tts.js';
 import { AsyncQueue } from '../../../src/lib/async-queue.js';
@@ -123,6 +123,8 @@ export class RecordingChannel implements AudioChannel {
   private held: Array<(r: PlayResult) => void> = [];
   private listener: ((i: AudioInput) => void) | undefined;
   hungUp = false;
+  /** Where the test wants the line to transfer: it plays the carrier's part (see `TransferOptions.quiet`). */
+  transfer?: (to: string, opts: TransferOptions) => Promise<void>;
 
   constructor(private readonly clock: ManualClock) {}
 

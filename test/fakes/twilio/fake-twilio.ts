@@ -12,7 +12,9 @@
  * the call into a room. The Participants resource dials legs straight into a room (create, update, kick).
  * Rooms keep their members and their join/leave order. Every request the fake receives is in `requests`.
  * For `<Connect><Stream>` (§3, §4) it opens a signed Media Streams client that plays the callee's μ-law
- * audio, and handles `<Play digits>` + a new `<Connect><Stream>` sent as a call update (§1 Sending DTMF (b)).
+ * audio, and handles `<Play digits>` + a new `<Connect><Stream>` sent as a call update (§1 Sending DTMF (b));
+ * an update with other TwiML (a transfer's `<Dial>`) stops the stream (`stop`, then the socket closes) and
+ * the call runs the new document.
  * The Streams subresource of a call (`POST /Calls/{CallSid}/Streams.json`, the REST form of `<Start><Stream>`,
  * §3) starts a unidirectional fork: a signed Media Streams client to `Url` with the `ParameterN.Name/Value`
  * pairs as customParameters and the asked tracks, playing the call's own party on `inbound` and what that
@@ -978,6 +980,15 @@ export class FakeTwilio {
       const digits = /<Play\s+digits="([^"]*)"\s*\/?>/.exec(body)?.[1];
       if (digits !== undefined) call.digits.push(unxml(digits));
       if (/<Hangup\s*\/>/.test(body)) return finish('completed');
+      // Anything but a new stream (a transfer's `<Dial>`, a room): the call leaves `<Connect><Stream>` for good
+      // and runs the new TwiML like any redirected call.
+      if (digits === undefined && !/<Connect[^>]*>\s*<Stream\s/.test(body)) {
+        over = true;
+        this.twimlUpdates.delete(call.sid);
+        this.streamDrops.delete(call.sid);
+        this.finishers.set(call.sid, finishCall);
+        return unawaited(this.redirectors.get(call.sid)?.({ Twiml: body }) ?? Promise.resolve());
+      }
       // The digits play first (the time they take, shortened), then the next verb runs.
       setTimeout(() => unawaited(open(body, digits ? callee.audio?.onDigits?.(unxml(digits)) : null)), this.stepMs);
     });
