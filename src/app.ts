@@ -198,7 +198,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     speech: o.speech === null ? undefined : (o.speech ?? speechFromConfig(config.speech, (req) => core.calls.voiceOf(req))),
     carrierAccount: (orgId, from) => core.numbers.dialAccount(orgId, from),
     // VOICE_ENGINE=realtime: audio calls are carried by OpenAI Realtime (docs/voice.md "Speech-to-speech").
-    speechToSpeech: config.speech.engine === 'realtime' && config.speech.openai ? { ...config.speech.openai, settings: config.speech.realtime } : undefined,
+    speechToSpeech: config.speech.engine === 'realtime' && config.speech.openai ? { ...config.speech.openai, settings: config.speech.realtime, turnTaking: config.speech.turnTaking } : undefined,
     maxConcurrent: config.maxConcurrentCalls,
     routeInbound: (from, to) => routeInbound(core, from, to),
     onLineFree: () => inBackground(() => dialJobs.wake()),

@@ -255,7 +255,7 @@ describe('a transfer from the Realtime activity over Twilio Media Streams', () =
   it("transfer_call: the reply is heard to its end, then the callee's leg dials the transfer number", async () => {
     rt.transcripts = ['Good evening, Bella Cucina, Anna speaking.'];
     rt.script = (turn) => {
-      if (turn.trigger === 'speech' && turn.heard?.includes('Anna speaking')) return { say: REPLY, calls: [{ name: 'transfer_call', arguments: {} }] };
+      if (turn.heard?.includes('Anna speaking')) return { say: REPLY, calls: [{ name: 'transfer_call', arguments: {} }] };
       return undefined;
     };
     const sid = await start(ANNA, { task: 'Ask to be put through to the front desk', transfer_number: FRONT_DESK });

@@ -73,7 +73,9 @@ export type RealtimeServerEvent =
   | { type: 'session.created' | 'session.updated'; session: RealtimeSession & { id?: string } }
   | { type: 'input_audio_buffer.speech_started'; audio_start_ms: number; item_id: string }
   | { type: 'input_audio_buffer.speech_stopped'; audio_end_ms: number; item_id: string }
+  | { type: 'conversation.item.input_audio_transcription.delta'; item_id: string; delta: string }
   | { type: 'conversation.item.input_audio_transcription.completed'; item_id: string; transcript: string; usage?: TranscriptionUsage }
+  | { type: 'conversation.item.input_audio_transcription.failed'; item_id: string; error: { type?: string; code?: string | null; message: string } }
   | { type: 'response.created'; response: { id: string } }
   | { type: 'response.output_audio.delta'; response_id: string; item_id: string; delta: string }
   | { type: 'response.output_audio_transcript.delta'; response_id: string; item_id: string; delta: string }

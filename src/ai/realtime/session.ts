@@ -1,6 +1,7 @@
 /**
  * The session a call's Realtime model runs with (GA `session.update`): μ-law in and out (Twilio's audio
- * passes through untouched), server-side turn detection, the callee's words transcribed, the same
+ * passes through untouched), server-side voice activity detection (the engine decides turns and
+ * interruptions), the callee's words transcribed, the same
  * instructions as the text brain (built from the brief, where the share policy has already removed what
  * may not be said), and the engine's actions as functions (one definition per tool: ../agent/tools.ts).
  */
@@ -66,8 +67,11 @@ export function realtimeSession(brief: AgentBrief, voice: RealtimeVoice, s: Real
           threshold: s.vadThreshold,
           prefix_padding_ms: s.prefixPaddingMs,
           silence_duration_ms: s.silenceMs,
-          create_response: true,
-          interrupt_response: true,
+          // Neither answers nor cancels on its own: the engine decides what is a turn and what interrupts
+          // (the cascaded pipeline's rule, src/engine/voice/interruptions.ts), so a cough neither cuts the
+          // reply nor gets one. With both off the server still sends its VAD events (OpenAI's docs).
+          create_response: false,
+          interrupt_response: false,
         },
       },
       output: { format: { type: 'audio/pcmu' }, voice },

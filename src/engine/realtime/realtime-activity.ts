@@ -1,10 +1,15 @@
 /**
  * A speech-to-speech model as the call's `Activity` (../activity.ts): OpenAI Realtime hears the callee's
- * μ-law frames, does its own turn-taking (server VAD) and answers in μ-law, which goes to the carrier's
- * `AudioChannel` untouched. What the engine keeps doing itself:
- * - barge-in: when the model hears speech start, the channel's queued audio is cleared at once and the
- *   model is told how much of its reply was actually heard (`conversation.item.truncate`); the call's
- *   transcript keeps only that part;
+ * μ-law frames, detects speech (server VAD) and answers in μ-law, which goes to the carrier's
+ * `AudioChannel` untouched, paced at 20 ms a frame (../voice/pacer.ts) so that it can be held. What the
+ * engine keeps doing itself:
+ * - turn-taking: the server neither answers nor cancels on its own (`create_response` and
+ *   `interrupt_response` off). The cascaded pipeline's rule decides (../voice/interruptions.ts, the same
+ *   settings): a cough or an "mm-hm" over the agent does not interrupt and gets no reply, longer sound
+ *   without words yet holds the agent's audio, and a false interruption resumes it;
+ * - barge-in: once the callee's speech over the agent is an interruption, the channel's queued audio is
+ *   cleared at once, the reply being generated is cancelled, and the model is told how much of its reply
+ *   was actually heard (`conversation.item.truncate`); the call's transcript keeps only that part;
  * - the conversation: the callee's transcribed words and the agent's heard words go into the call's
  *   transcript through the same session events as the agent activity (`conversation_item_added`, …);
  * - actions: the model's function calls become the engine's actions (../../ai/agent/tools.ts, the same
@@ -29,6 +34,9 @@ import type { UsageReporter } from '../../core/credits/usage.js';
 import type { TurnLatency } from '../../metrics/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { background } from '../../lib/background.js';
+import { EnergyVad } from '../voice/vad.js';
+import { DEFAULT_TURN_TAKING, InterruptionDetector, interruptingWords, type TurnTaking } from '../voice/interruptions.js';
+import { Pacer, type PacedOutput } from '../voice/pacer.js';
 import { cutToHeard } from './heard.js';
 import { QUIET_MS } from '../voice/audio-io.js';
 
@@ -48,6 +56,10 @@ export interface RealtimeActivityOptions {
   onTurnFigures?: (latency: TurnLatency) => void;
   /** On a call we placed: how long a person who answered may stay silent before the agent greets (default 2.5 s). */
   greetAfterMs?: number;
+  /** What interrupts the agent (VOICE_MIN_INTERRUPTION_MS, …; default DEFAULT_TURN_TAKING): the cascaded pipeline's rule. */
+  turnTaking?: TurnTaking;
+  /** Paces the model's audio to the carrier (default: the node's shared pacer). */
+  pacer?: Pacer;
   log: Logger;
 }
 
@@ -62,12 +74,17 @@ interface OutItem {
   /** The line to say word for word (engine and supervisor lines): it, not the model's transcript, is what was said. */
   line?: string;
   transcript: string;
+  /** Audio received from the model (its transcript so far goes with it). */
+  bytes: number;
+  /** Audio handed to the carrier, and audio the carrier played (its marks came back). */
   sentBytes: number;
   heardBytes: number;
-  /** Plays not yet settled. */
+  /** Frames handed to the carrier whose play has not settled. */
   pending: number;
   /** The response is over (no more audio or transcript comes). */
   complete: boolean;
+  /** Every byte of it has left the pacer (its end mark was reached). */
+  allSent: boolean;
   /** Cut off: the rest is dropped. */
   cut: boolean;
   done: boolean;
@@ -77,6 +94,25 @@ interface OutItem {
 interface ResponseRequest {
   instructions?: string;
   speech?: { handle: SpeechHandle; line: string };
+  /** An answer to the callee's speech (its latency figures are reported). */
+  turn?: boolean;
+  /** The callee interrupted before the response began: it is cancelled as soon as it is created. */
+  cut?: boolean;
+}
+
+/** One utterance of the callee as the server's VAD saw it (an input audio item), until its transcript. */
+interface Utterance {
+  itemId: string;
+  /** Spoken while the agent's audio was playing or held (`hasFloor`). */
+  overAgent: boolean;
+  /** Its sound ended (`speech_stopped`). */
+  stopped: boolean;
+  /** A response to it was asked. */
+  answered: boolean;
+  /** It interrupted the agent. */
+  interrupted: boolean;
+  /** Its transcript so far (`…input_audio_transcription.delta`). */
+  text: string;
 }
 
 /** A function call of a response, waiting for the response to end. */
@@ -85,6 +121,12 @@ interface FunctionCall {
   name: string;
   arguments: string;
 }
+
+/**
+ * Utterances kept waiting for their transcript. The server sends one (or a failure) for each, so only a
+ * misbehaving server reaches this; the oldest is then forgotten (its words, if they come, are a plain line).
+ */
+const MAX_UTTERANCES = 32;
 
 /** Error codes of the server that only say a cancel or a truncate came too late: nothing to do. */
 const HARMLESS = new Set(['response_cancel_not_active']);
@@ -126,6 +168,18 @@ export class RealtimeActivity implements Activity {
    */
   private readonly cutResponses = new Set<string>();
   private readonly callsOf = new Set<string>();
+  /** The agent's audio on its way to the carrier, 20 ms a frame: held on a possible interruption. */
+  private readonly out: PacedOutput;
+  /** The reply whose frames the pacer is sending (set by a mark before its first byte). */
+  private sending: OutItem | undefined;
+  /** The callee's sound, frame by frame, for the interruption rule's durations (the server's VAD events come late). */
+  private readonly vad = new EnergyVad();
+  private readonly detector: InterruptionDetector;
+  /** The callee's utterances whose transcript has not come yet, by input item id. */
+  private readonly utterances = new Map<string, Utterance>();
+  /** The latest utterance, and the one whose transcript is being read. */
+  private current: Utterance | undefined;
+  private deciding: Utterance | undefined;
 
   /**
    * The line as the controller sees it (keys, hang-up). `playClause` speaks through the model, like
@@ -135,6 +189,14 @@ export class RealtimeActivity implements Activity {
 
   constructor(private readonly o: RealtimeActivityOptions) {
     const channel = o.channel;
+    this.out = (o.pacer ?? Pacer.shared()).output((frame) => this.sendFrame(frame));
+    this.detector = new InterruptionDetector(o.turnTaking ?? DEFAULT_TURN_TAKING, {
+      agentSpeaking: () => this.hasFloor(),
+      pause: () => this.out.pause(),
+      resume: () => this.out.resume(),
+      interrupt: () => this.calleeInterrupts(),
+      ended: () => undefined, // the server's speech_stopped says when the callee's sound ended
+    });
     this.line = {
       capabilities: { interimTranscripts: false },
       onInput: () => undefined,
@@ -214,6 +276,9 @@ export class RealtimeActivity implements Activity {
     for await (const frame of this.o.channel.frames()) {
       if (this.closed) break;
       rt.send({ type: 'input_audio_buffer.append', audio: Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString('base64') });
+      // The same cheap detector as the cascaded pipeline: how long the callee's sound has lasted, in their audio.
+      const change = this.vad.push(frame);
+      this.detector.frame(frame.length / BYTES_PER_MS, change, this.vad.speaking);
     }
   }
 
@@ -313,6 +378,7 @@ export class RealtimeActivity implements Activity {
     this.closed = true;
     clearTimeout(this.greetTimer);
     for (const item of this.items.values()) this.finishItem(item);
+    this.out.clear();
     if (this.asked?.speech) this.finishUnsaid(this.asked.speech.handle);
     this.asked = undefined;
     this.active = undefined;
@@ -326,13 +392,17 @@ export class RealtimeActivity implements Activity {
     if (this.closed) return;
     switch (e.type) {
       case 'input_audio_buffer.speech_started':
-        return this.onSpeechStarted();
+        return this.onSpeechStarted(e.item_id);
       case 'input_audio_buffer.speech_stopped':
-        this.stoppedAt = performance.now();
-        this.conv.setUser('listening');
-        return;
+        return this.onSpeechStopped(e.item_id);
+      case 'conversation.item.input_audio_transcription.delta':
+        return this.onTranscriptDelta(e.item_id, e.delta);
       case 'conversation.item.input_audio_transcription.completed':
-        return this.onTranscript(e.transcript, e.usage);
+        return this.onTranscript(e.item_id, e.transcript, e.usage);
+      case 'conversation.item.input_audio_transcription.failed':
+        // No words will come: the utterance is decided on what is known (no words: not an interruption).
+        this.o.log.warn({ callId: this.o.callId, code: e.error?.code }, 'realtime transcription failed');
+        return this.onTranscript(e.item_id, '', undefined);
       case 'response.created':
         return this.onResponseCreated(e.response.id);
       case 'response.output_audio.delta':
@@ -355,34 +425,110 @@ export class RealtimeActivity implements Activity {
     }
   }
 
-  /** The callee starts to speak: a barge-in when the agent is being heard. */
-  private onSpeechStarted(): void {
+  /**
+   * The server hears the callee start to speak. Nothing is cut yet: whether it interrupts the agent is the
+   * interruption rule's call (`calleeInterrupts`), on the sound's length and the transcript's words.
+   */
+  private onSpeechStarted(itemId: string): void {
     this.heardCallee = true;
     clearTimeout(this.greetTimer);
     this.conv.setUser('speaking');
-    // The server cancels its reply itself (`interrupt_response`); what was already sent is cut here.
-    if (this.active) this.active.cut = true;
-    this.cutAudio();
+    const u: Utterance = { itemId, overAgent: this.hasFloor(), stopped: false, answered: false, interrupted: false, text: '' };
+    this.utterances.set(itemId, u);
+    if (this.utterances.size > MAX_UTTERANCES) this.utterances.delete(this.utterances.keys().next().value!);
+    this.current = u;
+    this.detector.sttSpeechStarted();
+    // Realtime transcribes an utterance once it is over: its words come late, and decide then.
+    this.detector.awaitWords();
   }
 
-  private onTranscript(text: string, usage: Extract<RealtimeServerEvent, { type: 'conversation.item.input_audio_transcription.completed' }>['usage']): void {
+  /**
+   * The callee's utterance ended (server VAD). Speech while the agent was silent, or speech that already
+   * interrupted it, is answered at once; speech over the agent waits for its transcript (a cough or an
+   * "mm-hm" gets no reply).
+   */
+  private onSpeechStopped(itemId: string): void {
+    this.stoppedAt = performance.now();
+    this.conv.setUser('listening');
+    const u = this.utterances.get(itemId);
+    if (!u || this.gone) return;
+    u.stopped = true;
+    u.overAgent ||= this.hasFloor();
+    if (u.overAgent && !u.interrupted) return; // its transcript decides
+    this.dropUnheardAnswer();
+    this.answer(u);
+  }
+
+  private onTranscriptDelta(itemId: string, delta: string): void {
+    const u = this.utterances.get(itemId);
+    if (!u) return;
+    u.text += delta;
+    this.deciding = u;
+    this.detector.words(interruptingWords(u.text));
+    this.deciding = undefined;
+  }
+
+  private onTranscript(itemId: string, text: string, usage: Extract<RealtimeServerEvent, { type: 'conversation.item.input_audio_transcription.completed' }>['usage']): void {
     if (usage?.type === 'duration') this.o.usage?.add({ sttSeconds: usage.seconds });
     else if (usage?.type === 'tokens') this.o.usage?.add({ llmInputTokens: usage.input_tokens ?? 0, llmOutputTokens: usage.output_tokens ?? 0 });
     const said = text.trim();
+    const u = this.utterances.get(itemId);
+    this.utterances.delete(itemId);
+    if (this.current === u) this.current = undefined;
+    if (u) {
+      this.deciding = u;
+      this.detector.words(interruptingWords(said)); // may interrupt now (long enough, and words)
+      this.detector.endOfTurn(); // not an interruption: held audio resumes
+      this.deciding = undefined;
+      if (u.overAgent && !u.interrupted && !u.answered) {
+        // A cough, a door, an "mm-hm" over the agent: not a turn (not in the call's transcript, no reply).
+        // The model keeps the input item, as it heard it; the agent talks on.
+        return;
+      }
+      if (!u.answered) this.answer(u);
+    }
     this.o.emit(ev.transcribed(said, true));
     if (!said) return;
     this.heardCallee = true;
     this.conv.addItem('callee', said);
   }
 
+  /** Asks the model to answer the callee's utterance (once). */
+  private answer(u: Utterance): void {
+    if (u.answered || this.gone || this.closed) return;
+    u.answered = true;
+    this.want({ turn: true });
+  }
+
+  /**
+   * The interruption rule decided that the callee takes the turn. Over the agent, that is a barge-in: the
+   * reply being generated is cancelled and the audio cleared in this call stack (no frame leaves after it).
+   */
+  private calleeInterrupts(): void {
+    const u = this.deciding ?? this.current;
+    // Speech while the agent is silent (or already answered): a turn, nothing to cut. The floor may have
+    // ended while the sound was held (an empty reply): whatever the output holds goes on.
+    if (!u || u.answered || u.interrupted || (!u.overAgent && !this.hasFloor())) {
+      this.out.resume();
+      return;
+    }
+    u.overAgent = true;
+    u.interrupted = true;
+    if (this.asked && !this.asked.speech) this.asked.cut = true;
+    this.cutNow();
+    // Its sound already ended: it is answered now (else when it ends).
+    if (u.stopped) this.answer(u);
+  }
+
   private onResponseCreated(id: string): void {
     const request = this.asked;
     this.asked = undefined;
-    const figures = this.stoppedAt !== undefined && !request ? { heardAt: this.stoppedAt, startedAt: performance.now() } : undefined;
-    this.stoppedAt = undefined;
+    const figures = this.stoppedAt !== undefined && request?.turn ? { heardAt: this.stoppedAt, startedAt: performance.now() } : undefined;
+    if (request?.turn) this.stoppedAt = undefined;
     this.active = { id, speech: request?.speech, calls: [], cut: false, figures };
-    // A line cut before its response began is not said at all; nor is any reply while the call is handed over.
-    if (request?.speech?.handle.interrupted || this.holding) this.cancelActive();
+    // A line cut before its response began is not said at all; nor is an answer the callee spoke over, nor
+    // any reply while the call is handed over.
+    if (request?.speech?.handle.interrupted || request?.cut || this.holding) this.cancelActive();
     this.conv.setAgent('thinking');
   }
 
@@ -390,14 +536,25 @@ export class RealtimeActivity implements Activity {
     const item = this.item(responseId, itemId);
     if (item.cut || this.gone) return; // late audio of a reply that was cut
     const audio = Buffer.from(delta, 'base64');
+    if (!audio.length) return;
     const f = this.active?.id === responseId ? this.active.figures : undefined;
     if (f && f.firstAudio === undefined) f.firstAudio = performance.now();
-    item.sentBytes += audio.length;
-    item.pending++;
+    // Frames never span a mark: from this mark on, the frames sent are this reply's.
+    if (item.bytes === 0) this.out.enqueueMark(() => (this.sending = item));
+    item.bytes += audio.length;
     this.conv.setAgent('speaking');
-    this.o.channel.play(audio).then(
+    this.out.enqueue(audio);
+  }
+
+  /** The pacer's sink: one frame of the reply being sent, to the carrier. */
+  private sendFrame(frame: Uint8Array): void {
+    const item = this.sending;
+    if (!item || item.cut) return;
+    item.sentBytes += frame.length;
+    item.pending++;
+    this.o.channel.play(frame).then(
       (r) => {
-        if (r.played) item.heardBytes += audio.length;
+        if (r.played) item.heardBytes += frame.length;
         item.pending--;
         this.maybeFinish(item);
       },
@@ -414,9 +571,13 @@ export class RealtimeActivity implements Activity {
     const active = this.active?.id === r.id ? this.active : undefined;
     if (active) this.active = undefined;
     for (const item of this.items.values()) {
-      if (item.responseId !== r.id) continue;
+      if (item.responseId !== r.id || item.complete) continue;
       item.complete = true;
-      this.maybeFinish(item);
+      // Its last frame leaves the pacer when this mark is reached.
+      this.out.enqueueMark(() => {
+        item.allSent = true;
+        this.maybeFinish(item);
+      });
     }
     if (active) {
       // A line whose response produced no audio (cancelled before it began) was not said.
@@ -471,7 +632,7 @@ export class RealtimeActivity implements Activity {
     const speech = active?.speech;
     const handle = speech?.handle ?? new SpeechHandle(++this.speechIds, 'brain');
     if (!speech) this.o.emit(ev.speechCreated(handle.id, 'brain'));
-    item = { id: itemId, responseId, handle, line: speech?.line, transcript: '', sentBytes: 0, heardBytes: 0, pending: 0, complete: false, cut: !!active?.cut, done: false };
+    item = { id: itemId, responseId, handle, line: speech?.line, transcript: '', bytes: 0, sentBytes: 0, heardBytes: 0, pending: 0, complete: false, allSent: false, cut: !!active?.cut, done: false };
     this.items.set(itemId, item);
     return item;
   }
@@ -482,10 +643,30 @@ export class RealtimeActivity implements Activity {
   }
 
   /**
-   * Barge-in on the audio: the channel drops what was not yet heard, at once, and the model is told where
-   * its reply was cut, so that its idea of the conversation is what the callee heard.
+   * The agent has the floor: its audio is playing, held, or on its way (a reply whose audio began). As in the
+   * cascaded pipeline, a reply still being thought about does not count: speech then is a turn.
+   */
+  private hasFloor(): boolean {
+    return [...this.items.values()].some((i) => !i.done && !i.cut);
+  }
+
+  /**
+   * The callee went on speaking while the answer to what they said before was being prepared: that answer,
+   * not yet heard at all, is dropped (the server's `interrupt_response` did the same), and a new one is asked.
+   */
+  private dropUnheardAnswer(): void {
+    if (this.asked && !this.asked.speech) this.asked.cut = true;
+    const a = this.active;
+    if (a && !a.speech && !a.cut && ![...this.items.values()].some((i) => i.responseId === a.id)) this.cancelActive();
+  }
+
+  /**
+   * Barge-in on the audio: the pacer and the channel drop what was not yet heard, at once, and the model is
+   * told where its reply was cut, so that its idea of the conversation is what the callee heard.
    */
   private cutAudio(): void {
+    // The pacer is emptied (and unpaused) even with no reply playing: it may hold a reply's first frames.
+    this.out.clear();
     const playing = [...this.items.values()].filter((i) => !i.done && !i.cut);
     if (!playing.length) return;
     this.o.channel.clear();
@@ -493,7 +674,7 @@ export class RealtimeActivity implements Activity {
       item.cut = true;
       if (this.active?.id === item.responseId || this.callsOf.has(item.responseId)) this.cutResponses.add(item.responseId);
       item.handle.interrupt();
-      if (item.heardBytes < item.sentBytes || !item.complete) {
+      if (item.heardBytes < item.bytes || !item.complete) {
         this.send({ type: 'conversation.item.truncate', item_id: item.id, content_index: 0, audio_end_ms: Math.floor(item.heardBytes / BYTES_PER_MS) });
       }
       this.maybeFinish(item);
@@ -515,7 +696,7 @@ export class RealtimeActivity implements Activity {
   }
 
   private maybeFinish(item: OutItem): void {
-    if (item.done || item.pending > 0 || !(item.complete || item.cut)) return;
+    if (item.done || item.pending > 0 || !((item.complete && item.allSent) || item.cut)) return;
     this.finishItem(item);
   }
 
@@ -525,8 +706,8 @@ export class RealtimeActivity implements Activity {
     item.done = true;
     this.items.delete(item.id);
     const said = item.line ?? item.transcript.trim();
-    const whole = !item.cut && item.heardBytes >= item.sentBytes;
-    const heard = whole ? said : cutToHeard(said, item.heardBytes, item.sentBytes);
+    const whole = !item.cut && item.heardBytes >= item.bytes;
+    const heard = whole ? said : cutToHeard(said, item.heardBytes, item.bytes);
     if (heard) {
       item.handle.addHeard(heard);
       this.conv.addItem('agent', heard, item.handle.source);
@@ -566,7 +747,11 @@ export class RealtimeActivity implements Activity {
       return;
     }
     // One waiting "answer" covers every note before it: the queue holds at most one, plus the lines to say.
-    if (!request.speech && !request.instructions && this.wanted.some((r) => !r.speech && !r.instructions)) return;
+    const waiting = !request.speech && !request.instructions && this.wanted.find((r) => !r.speech && !r.instructions);
+    if (waiting) {
+      waiting.turn ||= request.turn;
+      return;
+    }
     this.wanted.push(request);
     this.sendWanted();
   }

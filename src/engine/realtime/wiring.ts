@@ -5,6 +5,7 @@
 import type { AudioChannel } from '../../carriers/carrier.js';
 import { REALTIME_DEFAULTS, RealtimeConnection, realtimeSession, realtimeVoice, type RealtimeSettings } from '../../ai/realtime/index.js';
 import type { CallRequest } from '../../core/calls/request.js';
+import type { TurnTaking } from '../voice/interruptions.js';
 import { RealtimeActivity, type RealtimeActivityOptions } from './realtime-activity.js';
 
 /** VOICE_ENGINE=realtime: the OpenAI account the calls' Realtime sessions use, and their settings. */
@@ -15,9 +16,11 @@ export interface SpeechToSpeechConfig {
   settings?: Partial<RealtimeSettings>;
   /** Outbound calls: silence before the agent greets first (default 2.5 s). */
   greetAfterMs?: number;
+  /** What interrupts the agent (VOICE_MIN_INTERRUPTION_MS, …): the same rule as the cascaded pipeline. */
+  turnTaking?: TurnTaking;
 }
 
-export type SpeechToSpeechCall = Omit<RealtimeActivityOptions, 'connect' | 'session' | 'greetAfterMs'> & {
+export type SpeechToSpeechCall = Omit<RealtimeActivityOptions, 'connect' | 'session' | 'greetAfterMs' | 'turnTaking'> & {
   channel: AudioChannel;
   /** The call's request: its voice fields pick the model's voice. */
   request: CallRequest;
@@ -32,6 +35,7 @@ export function speechToSpeechActivity(config: SpeechToSpeechConfig, call: Speec
   return new RealtimeActivity({
     ...call,
     greetAfterMs: config.greetAfterMs,
+    turnTaking: config.turnTaking,
     connect: () => RealtimeConnection.open({ apiKey: config.apiKey, baseUrl: config.baseUrl, model: settings.model }),
     session: (brief) => realtimeSession(brief, voice, settings, now),
   });

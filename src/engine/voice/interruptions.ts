@@ -12,7 +12,9 @@
  *   (LiveKit agents-js drops it the same way): the agent goes on talking.
  *
  * Time is counted in the callee's audio (every frame is 20 ms of it), so no timer runs and tests are exact.
- * Pure logic: the audio I/O (./audio-io.ts) feeds it and carries out what it decides.
+ * Pure logic: the audio I/O (./audio-io.ts) feeds it and carries out what it decides; so does the
+ * speech-to-speech activity (../realtime/realtime-activity.ts), whose words come from the model's transcript
+ * of each utterance once it is over (`awaitWords`).
  */
 
 /** The turn-taking settings of a call (defaults: DEFAULT_TURN_TAKING; configuration: docs/voice.md). */
@@ -76,6 +78,8 @@ interface Utterance {
   paused: boolean;
   /** It took the turn (an interruption, or plain speech long enough to count). */
   confirmed: boolean;
+  /** Its words are still to come (`awaitWords`): until they do, sound without words is not a false interruption. */
+  wordsDue: boolean;
 }
 
 export class InterruptionDetector {
@@ -119,7 +123,7 @@ export class InterruptionDetector {
       if (u.confirmed) this.act.ended();
     }
     this.check();
-    if (u.soundEnded && !u.confirmed && u.words === 0 && u.quietMs >= this.opts.falseInterruptionMs) {
+    if (u.soundEnded && !u.confirmed && !u.wordsDue && u.words === 0 && u.quietMs >= this.opts.falseInterruptionMs) {
       // Sound that never became words: a false interruption; the agent's audio goes on.
       if (u.paused) this.act.resume();
       this.u = undefined;
@@ -129,6 +133,16 @@ export class InterruptionDetector {
   /** The speech-to-text heard speech begin (its own detector). */
   sttSpeechStarted(): void {
     if (!this.u) this.begin();
+  }
+
+  /**
+   * The speech-to-text has this utterance and will send its words (`words`, then `endOfTurn`) even if they
+   * come after the sound ended: a model that transcribes only once the speech is over (OpenAI Realtime).
+   * Until then the held audio stays held; `endOfTurn` decides.
+   */
+  awaitWords(): void {
+    if (!this.u) this.begin();
+    this.u!.wordsDue = true;
   }
 
   /** The transcript of the utterance so far has `count` words. */
@@ -154,7 +168,7 @@ export class InterruptionDetector {
   }
 
   private begin(): void {
-    this.u = { speechMs: 0, quietMs: 0, words: 0, soundEnded: false, overAgent: this.act.agentSpeaking(), paused: false, confirmed: false };
+    this.u = { speechMs: 0, quietMs: 0, words: 0, soundEnded: false, overAgent: this.act.agentSpeaking(), paused: false, confirmed: false, wordsDue: false };
   }
 
   private check(): void {

@@ -3,8 +3,9 @@
  * fake Twilio and the fake OpenAI Realtime server: the call is dialled in audio mode, the callee's μ-law
  * reaches the model untouched, the model presses a key in the phone menu (the digits reach Twilio), the
  * person who answers is talked over by nobody until they barge in (Twilio `clear`, a truncate with the
- * heard ms, the stored transcript cut), a supervisor line is spoken, and the model ends the call with
- * its verdict. The callee's transcribed words are in the call's transcript.
+ * heard ms, the stored transcript cut), a cough over the agent's next reply neither cuts it nor gets an
+ * answer, a supervisor line is spoken, and the model ends the call with its verdict. The callee's
+ * transcribed words are in the call's transcript.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -21,6 +22,10 @@ const GREETING = readFileSync(new URL('../../fixtures/audio/greeting.ulaw', impo
 const CLINIC = '+15551250001';
 const SUPERVISOR = 'We will also send a confirmation by email.';
 const REPLY = 'Hi Anna, I am calling on behalf of Alex Smith to confirm the booking on Friday at ten.';
+const WHO = 'Alex Smith, about the booking on Friday at ten. Thank you for taking the call.';
+/** μ-law silence: the line's quiet around what the callee says. */
+const quiet = (ms: number) => Buffer.alloc(ms * 8, 0xff);
+const says = (ms: number) => Buffer.concat([quiet(100), tone(ms), quiet(300)]);
 
 describe('a call in speech-to-speech mode (OpenAI Realtime) over Twilio Media Streams', () => {
   let t: TestSwitchboard;
@@ -44,12 +49,12 @@ describe('a call in speech-to-speech mode (OpenAI Realtime) over Twilio Media St
   });
 
   it('navigates the menu, survives a barge-in, speaks a supervisor line and ends with the model\'s verdict', async () => {
-    rt.transcripts = ['For bookings, press 2.', 'Good evening, Bella Cucina, Anna speaking.', 'Sorry, who is calling?', 'Okay, thank you, bye.'];
+    rt.transcripts = ['For bookings, press 2.', 'Good evening, Bella Cucina, Anna speaking.', 'Sorry, who is calling?', '', 'Okay, thank you, bye.'];
     rt.script = (turn) => {
-      if (turn.trigger === 'speech' && turn.heard?.includes('press 2')) return { calls: [{ name: 'press_keys', arguments: { digits: '2' } }] };
-      if (turn.trigger === 'speech' && turn.heard?.includes('Anna speaking')) return { say: REPLY, pauseAfterDeltas: 5 };
-      if (turn.trigger === 'speech' && turn.heard?.includes('who is calling')) return { say: 'Alex Smith, about Friday.' };
-      if (turn.trigger === 'speech' && turn.heard?.includes('bye')) {
+      if (turn.heard?.includes('press 2')) return { calls: [{ name: 'press_keys', arguments: { digits: '2' } }] };
+      if (turn.heard?.includes('Anna speaking')) return { say: REPLY, pauseAfterDeltas: 5 };
+      if (turn.heard?.includes('who is calling')) return { say: WHO };
+      if (turn.heard?.includes('bye')) {
         return { say: 'Thank you, goodbye.', calls: [{ name: 'end_call', arguments: { goal_completed: true, reason: 'booking_confirmed' } }] };
       }
       if (turn.trigger === 'response.create' && turn.instructions) return { say: JSON.parse(turn.instructions.slice(turn.instructions.indexOf('"'))) as string };
@@ -68,7 +73,8 @@ describe('a call in speech-to-speech mode (OpenAI Realtime) over Twilio Media St
     expect(session.audio.input.format).toEqual({ type: 'audio/pcmu' });
     expect(session.audio.output.format).toEqual({ type: 'audio/pcmu' });
     expect(session.audio.output.voice).toBe('cedar'); // no openaiVoice: the male default
-    expect(session.audio.input.turn_detection).toMatchObject({ type: 'server_vad', silence_duration_ms: 700, interrupt_response: true });
+    // The server neither answers nor cancels by itself: the engine's interruption rule decides.
+    expect(session.audio.input.turn_detection).toMatchObject({ type: 'server_vad', silence_duration_ms: 700, interrupt_response: false, create_response: false });
     expect(session.audio.input.transcription).toMatchObject({ language: 'en' });
     // Dialled in audio mode: Twilio was given <Connect><Stream>, not ConversationRelay.
     expect(fc.streams?.length).toBeGreaterThan(0);
@@ -87,10 +93,10 @@ describe('a call in speech-to-speech mode (OpenAI Realtime) over Twilio Media St
     await until(async () => s2.mediaIn.length >= 5 * 800, 20_000, 'the reply on the line');
     // μ-law passed through: the bytes on the line are the model's own (the fake's tone for the reply).
     expect(s2.mediaIn.subarray(0, 5 * 800)).toEqual(tone(REPLY.length * 40).subarray(0, 5 * 800));
-    // The callee hears the first half second, then talks over the agent (the marks of what was heard and
-    // the speech travel on the same socket, in that order).
+    // The callee hears the first half second, then talks over the agent, long enough and with words (the
+    // marks of what was heard and the speech travel on the same socket, in that order).
     s2.playOut();
-    s2.speak(tone(400));
+    s2.speak(says(800));
     await until(async () => s2.received.some((m) => m.event === 'clear'), 15_000, 'Twilio clear');
     const truncate = await until(async () => conn.received.find((e) => e.type === 'conversation.item.truncate'), 15_000, 'truncate');
     expect(truncate.audio_end_ms).toBe(500);
@@ -100,7 +106,16 @@ describe('a call in speech-to-speech mode (OpenAI Realtime) over Twilio Media St
     let ended;
     try {
       const said = (text: string) => until(async () => (await calls.get(sid)).transcripts.some((x: { text: string }) => x.text === text), 20_000, text);
-      await said('Alex Smith, about Friday.');
+      // The answer plays; 100 ms into it the callee coughs (150 ms, no words): no clear, no truncate, no
+      // answer to the cough, and the answer is heard to its end.
+      const before = s2.mediaIn.length;
+      await until(async () => s2.mediaIn.length >= before + 800, 15_000, 'the answer on the line');
+      const asked = conn.received.filter((e) => e.type === 'response.create').length;
+      s2.speak(says(150));
+      await said(WHO);
+      expect(s2.received.filter((m) => m.event === 'clear')).toHaveLength(1);
+      expect(conn.received.filter((e) => e.type === 'conversation.item.truncate')).toHaveLength(1);
+      expect(conn.received.filter((e) => e.type === 'response.create')).toHaveLength(asked);
       // A supervisor's line is said by the model word for word, and stored as the supervisor's.
       const r = await t.sb.app.inject({ method: 'POST', url: `/v1/calls/${sid}/say`, headers: calls.headers(), payload: { text: SUPERVISOR } });
       expect(r.statusCode, r.body).toBe(200);
@@ -108,7 +123,7 @@ describe('a call in speech-to-speech mode (OpenAI Realtime) over Twilio Media St
       const create = conn.received.find((e) => e.type === 'response.create' && e.response?.instructions?.includes(SUPERVISOR));
       expect(create?.response.tool_choice).toBe('none');
       // The callee says goodbye; the goodbye is heard, then the model's end_call ends the call.
-      s2.speak(tone(400));
+      s2.speak(says(400));
       ended = await calls.ended(sid);
     } finally {
       clearInterval(playing);

@@ -13,6 +13,8 @@ import { createLogger } from '../../../src/lib/logger.js';
 import { RealtimeActivity } from '../../../src/engine/realtime/index.js';
 import { REALTIME_DEFAULTS, RealtimeConnection, realtimeSession } from '../../../src/ai/realtime/index.js';
 import { UsageMeter } from '../../../src/core/credits/usage.js';
+import { Pacer, type PacerClock } from '../../../src/engine/voice/pacer.js';
+import { tone } from '../../fakes/openai-realtime/fake-openai-realtime.js';
 import type { FakeOpenAIRealtime, FakeRealtimeConnection } from '../../fakes/openai-realtime/fake-openai-realtime.js';
 import { line } from '../session-harness.js';
 
@@ -52,8 +54,13 @@ export class FakeAudioChannel implements AudioChannel {
     }
   }
 
+  /** With `hold`: frames queued on the line and not yet heard. */
   get queued(): number {
     return this.queue.length;
+  }
+
+  get queuedBytes(): number {
+    return this.queue.reduce((n, p) => n + p.audio.length, 0);
   }
 
   mark(): Promise<PlayResult> {
@@ -126,7 +133,35 @@ export interface RealtimeRig {
   lines(): string[];
 }
 
-export function realtimeRig(fake: FakeOpenAIRealtime, o: { hold?: boolean; brief?: AgentBrief; greetAfterMs?: number; transfer?: FakeAudioChannel['transfer'] } = {}): RealtimeRig {
+/**
+ * A pacer clock that runs as fast as the event loop turns: each tick is 20 ms of virtual time, so the
+ * agent's audio leaves frame by frame, in order, without the tests waiting real time for it.
+ */
+export class RunningClock implements PacerClock {
+  private t = 0;
+  now(): number {
+    return this.t;
+  }
+  every(ms: number, tick: () => void): () => void {
+    let on = true;
+    const step = () => {
+      if (!on) return;
+      this.t += ms;
+      tick();
+      setImmediate(step);
+    };
+    setImmediate(step);
+    return () => (on = false);
+  }
+}
+
+/** μ-law silence (`0xFF`), `ms` long: a phone line between words. */
+export const silence = (ms: number): Buffer => Buffer.alloc(ms * 8, 0xff);
+
+/** The callee says something `ms` long (a tone), with the line's quiet around it. */
+export const utter = (ms: number): Buffer => Buffer.concat([silence(100), tone(ms), silence(300)]);
+
+export function realtimeRig(fake: FakeOpenAIRealtime, o: { hold?: boolean; brief?: AgentBrief; greetAfterMs?: number; clock?: PacerClock; transfer?: FakeAudioChannel['transfer'] } = {}): RealtimeRig {
   const index = fake.connections.length;
   const conn = () => fake.connections[index];
   const channel = new FakeAudioChannel(o.hold);
@@ -143,6 +178,7 @@ export function realtimeRig(fake: FakeOpenAIRealtime, o: { hold?: boolean; brief
     emit: (e) => events.push(e),
     usage,
     greetAfterMs: o.greetAfterMs ?? 60_000,
+    pacer: new Pacer(o.clock ?? new RunningClock()),
     log: createLogger('silent'),
   });
   const sent = () => (conn()?.received ?? []).filter((e) => e.type !== 'input_audio_buffer.append');

@@ -7,8 +7,8 @@
  * - server VAD from the energy of the appended μ-law audio: `speech_started` / `speech_stopped` (by
  *   `silence_duration_ms` of quiet audio, or, because a test's callee sends no silence frames, after
  *   `quietMs` of wall time with no audio at all), `committed`, the user item, and, with transcription on,
- *   `…input_audio_transcription.completed` with the test's scripted transcript;
- * - responses (after speech when `create_response`, or on `response.create`) scripted by the test: audio
+ *   `…input_audio_transcription.delta` (word by word) and `.completed` with the test's scripted transcript;
+ * - responses (after speech when `create_response` is not false, or on `response.create`) scripted by the test: audio
  *   deltas (μ-law, a tone as long as the text, or given audio) with transcript deltas in step, the
  *   transcript's `done`, function calls (`response.function_call_arguments.done`), and `response.done`
  *   with usage; speech over a response cancels it (`interrupt_response`), as does `response.cancel`;
@@ -38,7 +38,11 @@ export interface FakeReply {
 export interface FakeTurn {
   /** `speech`: server VAD ended an utterance; `response.create`: the client asked. */
   trigger: 'speech' | 'response.create';
-  /** The utterance's transcript (speech), or undefined. */
+  /**
+   * The transcript of the utterance answered: after speech (server VAD's own response), or on a
+   * `response.create` without instructions whose conversation ends with the callee's audio (the client
+   * answering it). Undefined otherwise.
+   */
   heard?: string;
   /** `response.create`'s `response.instructions`, if any. */
   instructions?: string;
@@ -59,6 +63,9 @@ export interface FakeItem {
   callId?: string;
   name?: string;
   output?: string;
+  /** User audio items: settles once its transcription (if any) is done; whether a response answered it. */
+  transcribed?: Promise<void>;
+  answered?: boolean;
 }
 
 export interface FakeRealtimeOptions {
@@ -185,7 +192,8 @@ export class FakeOpenAIRealtime {
       send({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: nowMs(), item_id: s.itemId });
       const previous = c.items.at(-1)?.id ?? null;
       send({ type: 'input_audio_buffer.committed', previous_item_id: previous, item_id: s.itemId });
-      const item: FakeItem = { id: s.itemId, type: 'message', role: 'user' };
+      let transcribed!: () => void;
+      const item: FakeItem = { id: s.itemId, type: 'message', role: 'user', transcribed: new Promise<void>((r) => (transcribed = r)) };
       c.items.push(item);
       send({ type: 'conversation.item.added', previous_item_id: previous, item: { id: s.itemId, type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_audio', transcript: null }] } });
       const seconds = (nowMs() - s.startMs) / 1000;
@@ -195,10 +203,18 @@ export class FakeOpenAIRealtime {
         if (c.session.audio?.input?.transcription) {
           heard = o.transcripts?.[utterances] ?? '';
           item.text = heard;
+          // As gpt-4o-transcribe does: the words as deltas once the utterance is committed, then the whole.
+          for (const part of heard.split(/(?<=\s)/).filter(Boolean)) {
+            send({ type: 'conversation.item.input_audio_transcription.delta', item_id: s.itemId, content_index: 0, delta: part });
+          }
           send({ type: 'conversation.item.input_audio_transcription.completed', item_id: s.itemId, content_index: 0, transcript: heard, usage: { type: 'duration', seconds } });
         }
         utterances++;
-        if (vad()?.create_response !== false && !active) await respond({ trigger: 'speech', heard });
+        transcribed();
+        if (vad()?.create_response !== false && !active) {
+          item.answered = true;
+          await respond({ trigger: 'speech', heard });
+        }
       })());
     };
 
@@ -238,12 +254,16 @@ export class FakeOpenAIRealtime {
       return true;
     };
 
-    const respond = async (t: Omit<FakeTurn, 'items' | 'n'>) => {
+    const respond = async (t: Omit<FakeTurn, 'items' | 'n'>, spoken?: FakeItem) => {
       const resp: { id: string; cancelled: boolean; release?: () => void; reason?: string } = { id: this.id('resp'), cancelled: false };
       active = resp;
       const n = responses++;
       send({ type: 'response.created', response: { id: resp.id, object: 'realtime.response', status: 'in_progress', output: [] } });
       await sleep(o.latencyMs ?? 0);
+      if (spoken) {
+        await spoken.transcribed;
+        t = { ...t, heard: spoken.text ?? '' };
+      }
       const reply = (resp.cancelled ? undefined : o.script?.({ ...t, items: [...c.items], n })) ?? {};
       const output: Array<Record<string, any>> = [];
       let outputTokens = 0;
@@ -354,7 +374,13 @@ export class FakeOpenAIRealtime {
         }
         case 'response.create':
           if (active) return fail('conversation_already_has_active_response', 'Conversation already has an active response', null, e.event_id);
-          unawaited(respond({ trigger: 'response.create', instructions: e.response?.instructions }));
+          {
+            // A plain response.create right after the callee's speech answers it (the script sees what was heard).
+            const last = c.items.at(-1);
+            const spoken = !e.response?.instructions && last?.role === 'user' && last.transcribed && !last.answered ? last : undefined;
+            if (spoken) spoken.answered = true;
+            unawaited(respond({ trigger: 'response.create', instructions: e.response?.instructions }, spoken));
+          }
           return;
         case 'response.cancel':
           if (!cancel('client_cancelled')) fail('response_cancel_not_active', 'Cancellation failed: no active response found', null, e.event_id);
