@@ -317,10 +317,24 @@ export interface AudioChannel {
    */
   frames(): AsyncIterable<Uint8Array>;
   /**
+   * The callee's audio as `frames()` would give it, handed to `listener` synchronously as each frame arrives:
+   * no promise per frame (50 a second a call). A channel has one reader: once this is called, `frames()`
+   * yields nothing more (frames already queued go to the listener first). The listener must not throw.
+   * Absent: iterate `frames()`.
+   */
+  onFrame?(listener: (frame: Uint8Array) => void): void;
+  /**
    * Queues audio for the callee. Resolves when all of it has been heard (`played: true`) or when it was
    * dropped (`clear()`, the call ended, or no stream was attached — await `sendDigits` before playing).
    */
   play(mulaw: Uint8Array): Promise<PlayResult>;
+  /**
+   * Queues audio for the callee like `play`, with no report of when it was heard: for a caller that marks the
+   * end of what it plays itself (the cascaded pipeline sends 50 frames a second a call; a report for each
+   * cost a mark message each way). `clear()` still counts what was heard (to within the channel's own
+   * bookkeeping: Twilio's to 100 ms). Absent: `play` it and leave the result.
+   */
+  send?(mulaw: Uint8Array): void;
   /** Marks the current end of the queued audio; resolves like `play` once the audio before it was heard or dropped. */
   mark(name: string): Promise<PlayResult>;
   /** Barge-in: drops the audio not yet heard (pending plays and marks resolve unplayed). Returns at most how many ms were dropped. */

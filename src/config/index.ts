@@ -159,6 +159,8 @@ export interface SpeechConfig {
   azure?: { apiKey: string; region: string; baseUrl: string };
   /** STT_PROVIDER: `auto` = Deepgram if configured, else OpenAI if configured, else the offline recogniser. */
   stt: 'auto' | 'deepgram' | 'openai' | 'offline';
+  /** STT_CHUNK_MS: audio per message to a WebSocket speech-to-text (Deepgram, OpenAI); default 100. Optional for hand-built configs. */
+  sttChunkMs?: number;
   /** VOICE_ENGINE: audio calls run the cascaded pipeline, or OpenAI Realtime (speech-to-speech; needs OpenAI). */
   engine: 'cascaded' | 'realtime';
   /**
@@ -336,7 +338,8 @@ function readSpeech(env: Env): SpeechConfig {
     vadThreshold: num(env, 'REALTIME_VAD_THRESHOLD', 0.5, 0, 1),
     silenceMs: int(env, 'REALTIME_SILENCE_MS', 500, 100, 5000),
   };
-  return { openai, deepgram, elevenlabs, azure, stt, engine, realtime, simAudio: bool(env, 'SIM_AUDIO', false), voiceMode, turnTaking };
+  const sttChunkMs = int(env, 'STT_CHUNK_MS', 100, 20, 250);
+  return { openai, deepgram, elevenlabs, azure, stt, sttChunkMs, engine, realtime, simAudio: bool(env, 'SIM_AUDIO', false), voiceMode, turnTaking };
 }
 
 /** BILLING_ENABLED (default off) and the rate table, from BILLING_RATES_FILE when given. */

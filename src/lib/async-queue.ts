@@ -111,6 +111,13 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     w?.reject(err);
   }
 
+  /** Takes every queued item at once, synchronously (a consumer switching to a push-style hand-off). */
+  drain(): T[] {
+    const items = this.items;
+    this.items = [];
+    return items;
+  }
+
   /** The next item; `done` once closed and drained. One reader at a time. */
   next(): Promise<IteratorResult<T>> {
     if (this.items.length > 0) return Promise.resolve({ value: this.items.shift()!, done: false });

@@ -2,6 +2,8 @@
  * Time as the simulated network and the call sessions see it. Production uses `RealClock`; the simulated
  * network may run faster (`SIM_TIME_SCALE`); tests use `VirtualClock`, which never really sleeps.
  */
+import { ROUTINE_ABORT } from './abort.js';
+
 export interface Clock {
   /** Milliseconds since the epoch, in this clock's time. */
   now(): number;
@@ -14,10 +16,9 @@ export interface Clock {
   hold<T>(work: Promise<T>): Promise<T>;
 }
 
+/** A sleep cut short rejects with the one shared AbortError (./abort.ts): routine, every turn of every call. */
 function abortError(): Error {
-  const e = new Error('aborted');
-  e.name = 'AbortError';
-  return e;
+  return ROUTINE_ABORT;
 }
 
 /** Wall-clock time, optionally sped up: `scale` 20 makes a 20 s wait take 1 s. */

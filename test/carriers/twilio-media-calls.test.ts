@@ -96,6 +96,19 @@ describe('Twilio carrier in audio mode (Media Streams) against the fake Twilio',
     await c.ended();
   }, 30_000);
 
+  it('onFrame takes the callee’s audio as it arrives, byte for byte (what was queued first), and frames() then yields nothing', async () => {
+    const c = await dial(ANNA);
+    // The greeting has begun arriving on frames() (the dial helper iterates it); from here the listener takes over.
+    await received(c, 160 * 10);
+    const queuedBefore = bytes(c.frames).length;
+    const heard: Uint8Array[] = [];
+    c.audio.onFrame!((f) => heard.push(f));
+    await until(async () => queuedBefore + bytes(heard).length >= GREETING.length, 10_000, 'the rest of the greeting');
+    expect(Buffer.concat([bytes(c.frames), bytes(heard)]).equals(GREETING)).toBe(true);
+    await c.audio.hangup();
+    await c.ended();
+  }, 30_000);
+
   it('audio played by our side reaches the callee in 160-byte frames on its stream, and marks come back', async () => {
     const c = await dial(ANNA);
     const stream = c.fc.streams![0];
@@ -108,6 +121,19 @@ describe('Twilio carrier in audio mode (Media Streams) against the fake Twilio',
     expect(sizes.slice(0, -1).every((s) => s === 160)).toBe(true);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(MENU.length);
     expect(stream.received.find((m) => m.event === 'mark' && m.mark.name === 'utt-1')).toEqual({ event: 'mark', streamSid: stream.streamSid, mark: { name: 'utt-1' } });
+    await c.audio.hangup();
+    await c.ended();
+  }, 30_000);
+
+  it('send queues audio with no report per frame: one mark per 100 ms of it (what clear counts as heard), not one per frame', async () => {
+    const c = await dial(ANNA);
+    const stream = c.fc.streams![0];
+    const second = GREETING.subarray(0, 8000);
+    for (let i = 0; i < second.length; i += 160) c.audio.send!(second.subarray(i, i + 160));
+    expect(await c.audio.mark('end')).toEqual({ played: true });
+    expect(stream.played.equals(second)).toBe(true);
+    expect(stream.received.filter((m) => m.event === 'media')).toHaveLength(50);
+    expect(stream.received.filter((m) => m.event === 'mark').map((m) => m.mark.name)).toEqual([...Array.from({ length: 10 }, (_, i) => `sent-${i + 1}`), 'end']);
     await c.audio.hangup();
     await c.ended();
   }, 30_000);

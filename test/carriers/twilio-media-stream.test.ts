@@ -95,6 +95,24 @@ describe('Twilio Media Streams transport', () => {
     expect(firsts).toEqual([1, 2, 3]);
   });
 
+  it('media messages of an unexpected shape (numbers, escapes, new nested fields) still arrive, read by JSON.parse; another stream’s are dropped', async () => {
+    const { client, stream } = await connected();
+    await stream.ready;
+    const payload = (b: number) => Buffer.alloc(160, b).toString('base64');
+    const sid = client.streamSid;
+    client.send({ event: 'media', streamSid: sid, media: { track: 'inbound', chunk: '1', timestamp: '20', payload: payload(1) } });
+    client.send({ event: 'media', sequenceNumber: 7, streamSid: sid, media: { track: 'inbound', chunk: 2, payload: payload(2) } });
+    client.send({ event: 'media', streamSid: sid, media: { track: 'inbound', chunk: '3', payload: payload(3), note: 'say \"hi\"' } });
+    client.send({ event: 'media', streamSid: sid, flags: ['x'], media: { track: 'inbound', chunk: '4', payload: payload(4) } });
+    client.send({ event: 'media', streamSid: 'MZother', media: { track: 'inbound', chunk: '5', payload: payload(5) } });
+    client.send({ event: 'media', streamSid: sid, media: { chunk: '6', payload: payload(6) } }); // no track: inbound
+    client.send({ event: 'media', streamSid: sid, media: { track: 'outbound', chunk: '7', payload: payload(7) } }); // not ours to hear
+    client.stop();
+    const firsts: number[] = [];
+    for await (const f of stream.frames()) firsts.push(f[0]);
+    expect(firsts).toEqual([1, 2, 3, 4, 6]);
+  });
+
   it('dtmf arrives as an event', async () => {
     const { client, stream } = await connected();
     await stream.ready;

@@ -54,6 +54,7 @@ describe('config', () => {
     const none = loadConfig({}).speech;
     expect(none).toEqual({
       stt: 'auto',
+      sttChunkMs: 100,
       engine: 'cascaded',
       simAudio: false,
       voiceMode: 'text',
@@ -86,6 +87,9 @@ describe('config', () => {
     expect(() => loadConfig({ VOICE_MODE: 'smoke' })).toThrow(/VOICE_MODE/);
     expect(() => loadConfig({ VOICE_ENDPOINTING_MS: '5' })).toThrow(/VOICE_ENDPOINTING_MS/);
     expect(() => loadConfig({ VOICE_MIN_INTERRUPTION_WORDS: 'two' })).toThrow(/VOICE_MIN_INTERRUPTION_WORDS/);
+    expect(loadConfig({ STT_CHUNK_MS: '40' }).speech.sttChunkMs).toBe(40);
+    expect(() => loadConfig({ STT_CHUNK_MS: '10' })).toThrow(/STT_CHUNK_MS/);
+    expect(() => loadConfig({ STT_CHUNK_MS: '500' })).toThrow(/STT_CHUNK_MS/);
   });
 
   it('configures Google Calendar with both client values, and a valid calendar time zone', () => {

@@ -62,6 +62,8 @@ class BurstStt implements SpeechToText {
           listener?.({ type: 'transcript', text: next(), final: true, endOfTurn: true });
         }, 300);
       },
+      speechPaused: () => undefined,
+      speechResumed: () => undefined,
       flush: () => undefined,
       onEvent: (l) => (listener = l),
       close: async () => clearTimeout(timer),

@@ -89,4 +89,14 @@ describe('AsyncQueue', () => {
     q.push(7);
     expect(await first).toEqual({ value: 7, done: false });
   });
+
+  it('drain takes every queued item at once, in order, leaving the queue open and empty', async () => {
+    const q = new AsyncQueue<number>({ limit: 5, overflow: 'drop_oldest' });
+    for (const n of [1, 2, 3]) q.push(n);
+    expect(q.drain()).toEqual([1, 2, 3]);
+    expect(q.size).toBe(0);
+    expect(q.drain()).toEqual([]);
+    q.push(4);
+    expect(await q.next()).toEqual({ value: 4, done: false });
+  });
 });

@@ -26,6 +26,7 @@ import { fallbackLines } from './phrases.js';
 import { buildSystemPrompt } from './prompt.js';
 import { SentenceSplitter, speakable } from './sentences.js';
 import { inlineCommandToAction, toolCallToAction, toolSpecs, type CommandOutcome } from './tools.js';
+import { ROUTINE_ABORT } from '../../lib/abort.js';
 
 export interface LlmBrainOptions {
   llm: Llm;
@@ -436,7 +437,7 @@ class LlmSession implements BrainSession {
         })
         .catch(() => {});
     }
-    return { met: () => timer.abort(), expired: () => expired, cancel: () => timer.abort() };
+    return { met: () => timer.abort(ROUTINE_ABORT), expired: () => expired, cancel: () => timer.abort(ROUTINE_ABORT) };
   }
 
   /** Until the speech said so far was heard (or cut): only then does the history hold it. */

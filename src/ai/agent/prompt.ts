@@ -45,10 +45,15 @@ export function keypadFieldName(field: KeypadField): string {
 /** `{{variables}}` in prompts and greetings (one implementation, shared with the core). */
 export { renderTemplate } from '../../lib/template.js';
 
+/** One formatter for every prompt: `toLocaleDateString` with options builds a new one on each call. */
+const DAY = new Intl.DateTimeFormat('en-GB', { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+/** The last minute described, and how: every call's turns within one minute share it. */
+let described = { minute: NaN, text: '' };
+
 function describeNow(now: Date): string {
-  const day = now.toLocaleDateString('en-GB', { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-  const time = now.toISOString().slice(11, 16);
-  return `${day}, ${time} UTC`;
+  const minute = Math.floor(now.getTime() / 60_000);
+  if (minute !== described.minute) described = { minute, text: `${DAY.format(now)}, ${now.toISOString().slice(11, 16)} UTC` };
+  return described.text;
 }
 
 /**

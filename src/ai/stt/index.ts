@@ -21,14 +21,19 @@ export function createStt(speech: SpeechConfig): SpeechToText {
   const provider = chooseStt(speech);
   switch (provider) {
     case 'deepgram':
-      return new DeepgramStt(configured(speech.deepgram, 'DEEPGRAM_API_KEY'));
+      return new DeepgramStt({ ...configured(speech.deepgram, 'DEEPGRAM_API_KEY'), ...chunking(speech) });
     case 'openai':
-      return new OpenAiStt(configured(speech.openai, 'OPENAI_API_KEY'));
+      return new OpenAiStt({ ...configured(speech.openai, 'OPENAI_API_KEY'), ...chunking(speech) });
     case 'offline':
       return new OfflineStt();
     default:
       throw new Error(`speech-to-text provider ${provider} is not available in this build`);
   }
+}
+
+/** STT_CHUNK_MS when set (an absent one keeps the adapter's default rather than overriding it with `undefined`). */
+function chunking(speech: SpeechConfig): { chunkMs?: number } {
+  return speech.sttChunkMs === undefined ? {} : { chunkMs: speech.sttChunkMs };
 }
 
 /** The provider's account; config/index.ts already refuses to start without it, so this is a guard for other callers. */

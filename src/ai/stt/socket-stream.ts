@@ -1,6 +1,8 @@
 /**
  * The part every WebSocket speech-to-text adapter shares (Deepgram live, OpenAI transcription): connect with
- * headers, hold the callee's audio while the socket opens, count the audio sent (billing), keep events until
+ * headers, hold the callee's audio while the socket opens, send it in chunks of `chunkMs` (one message per
+ * 20 ms frame was the largest per-call cost of a node: docs/performance.md §8 "Per-call CPU, second round"),
+ * count the audio sent (billing), keep events until
  * the listener is attached, turn a refused handshake or a dropped socket into one classified `error` event,
  * and close within a bounded wait. An adapter says only what its wire differs in: how a frame is encoded,
  * what it sends on open, on flush and on close, and how it reads the provider's messages.
@@ -33,7 +35,22 @@ export interface SocketConnection {
   connectTimeoutMs: number;
   /** Longest wait for the last transcript once `close()` is called. */
   closeTimeoutMs: number;
+  /**
+   * Audio per message (ms): frames are held until this much has come, then sent as one message. A frame at
+   * least this long goes as it is. 20 (or less) sends every Twilio frame on its own.
+   */
+  chunkMs: number;
+  /**
+   * After `speechPaused()`, at most this much audio (ms) goes frame by frame, unchunked: the provider's
+   * endpointing counts the silence after speech, and must not wait for a chunk to fill. The endpointing: the
+   * pause is heard by our VAD some time after the last sound, which is the margin. It ends sooner when the
+   * callee speaks again (`speechResumed()`) or the provider ends the turn.
+   */
+  promptMs: number;
 }
+
+/** Deepgram recommends 20–250 ms of audio a message; 100 ms is a fifth of the messages of 20 ms frames (docs/voice.md). */
+export const DEFAULT_STT_CHUNK_MS = 100;
 
 export abstract class SocketSttStream implements SttStream {
   private readonly socket: WebSocket;
@@ -41,6 +58,12 @@ export abstract class SocketSttStream implements SttStream {
   private buffered: SttEvent[] = [];
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
+  /** Audio held for the next message (at most `chunkBytes`), `held` bytes of it filled. */
+  private chunk: Buffer | undefined;
+  private held = 0;
+  private readonly chunkBytes: number;
+  /** Bytes still to be sent frame by frame after `speechPaused()`. */
+  private promptBytes = 0;
   private flushOnOpen = false;
   private sentBytes = 0;
   private failed = false;
@@ -54,6 +77,7 @@ export abstract class SocketSttStream implements SttStream {
   constructor(private readonly connection: SocketConnection) {
     let markEnded!: () => void;
     this.ended = new Promise((resolve) => (markEnded = resolve));
+    this.chunkBytes = Math.max(1, Math.round(connection.chunkMs * (MULAW_BYTES_PER_SECOND / 1000)));
     // No permessage-deflate (ws offers it by default): a provider that accepts it costs every call ≈ 260 KB of
     // zlib state for 160-byte audio frames that do not compress (docs/performance.md §8, "Memory per call").
     this.socket = new WebSocket(connection.url, { headers: connection.headers, handshakeTimeout: connection.connectTimeoutMs, perMessageDeflate: false });
@@ -88,17 +112,30 @@ export abstract class SocketSttStream implements SttStream {
 
   push(frame: Uint8Array): void {
     if (this.failed || this.closeRequested || frame.length === 0) return;
-    if (this.socket.readyState === WebSocket.OPEN) return this.sendAudio(frame);
+    if (this.socket.readyState === WebSocket.OPEN) return this.enqueue(frame);
     if (this.socket.readyState !== WebSocket.CONNECTING) return;
     this.pending.push(frame);
     this.pendingBytes += frame.length;
     while (this.pendingBytes > MAX_PENDING_BYTES) this.pendingBytes -= this.pending.shift()!.length;
   }
 
+  /** Our VAD heard the speaker stop: the held audio goes now, and the next `promptMs` of audio frame by frame. */
+  speechPaused(): void {
+    if (this.failed || this.closeRequested) return;
+    this.promptBytes = Math.round(this.connection.promptMs * (MULAW_BYTES_PER_SECOND / 1000));
+    if (this.socket.readyState === WebSocket.OPEN) this.sendHeld();
+  }
+
+  speechResumed(): void {
+    this.promptBytes = 0;
+  }
+
   flush(): void {
     if (this.failed || this.closeRequested) return;
-    if (this.socket.readyState === WebSocket.OPEN) this.requestFlush();
-    else this.flushOnOpen = true;
+    if (this.socket.readyState === WebSocket.OPEN) {
+      this.sendHeld();
+      this.requestFlush();
+    } else this.flushOnOpen = true;
   }
 
   onEvent(listener: (event: SttEvent) => void): void {
@@ -116,7 +153,10 @@ export abstract class SocketSttStream implements SttStream {
   private async shutDown(): Promise<void> {
     this.closeRequested = true;
     // Still connecting: `onOpen` sends the held audio, then asks to close.
-    if (this.socket.readyState === WebSocket.OPEN) this.requestClose();
+    if (this.socket.readyState === WebSocket.OPEN) {
+      this.sendHeld();
+      this.requestClose();
+    }
     const bound = this.connection.closeTimeoutMs + (this.socket.readyState === WebSocket.CONNECTING ? this.connection.connectTimeoutMs : 0);
     const timer = setTimeout(() => this.socket.terminate(), bound);
     await this.ended;
@@ -145,6 +185,8 @@ export abstract class SocketSttStream implements SttStream {
   /** Hands an event to the listener, or holds it until one is attached. Nothing follows an error. */
   protected emit(event: SttEvent): void {
     if (this.failed) return;
+    // The provider ended the turn: the silence that follows may wait for a chunk again.
+    if (event.type === 'transcript' && event.endOfTurn) this.promptBytes = 0;
     if (event.type === 'error') this.failed = true;
     if (this.listener) this.deliver(event);
     else {
@@ -177,14 +219,52 @@ export abstract class SocketSttStream implements SttStream {
     this.sentBytes += frame.length;
   }
 
+  /**
+   * Adds a frame to the chunk being filled, sending it once full; a frame goes on its own when it is a chunk
+   * already, or while `speechPaused()` asks for promptness (then whatever was held goes with it).
+   */
+  private enqueue(frame: Uint8Array): void {
+    if (this.promptBytes > 0) {
+      this.promptBytes -= frame.length;
+      this.sendHeld();
+      return this.sendAudio(frame);
+    }
+    if (this.held === 0 && frame.length >= this.chunkBytes) return this.sendAudio(frame);
+    let at = 0;
+    while (at < frame.length) {
+      // A fresh buffer per message: `ws` may still hold the last one while the socket drains.
+      this.chunk ??= Buffer.allocUnsafe(this.chunkBytes);
+      const n = Math.min(frame.length - at, this.chunkBytes - this.held);
+      this.chunk.set(frame.subarray(at, at + n), this.held);
+      this.held += n;
+      at += n;
+      if (this.held === this.chunkBytes) this.sendHeld();
+    }
+  }
+
+  /** Sends the audio held for the next chunk, if any. */
+  private sendHeld(): void {
+    if (this.held === 0 || !this.chunk) return;
+    const audio = this.held === this.chunkBytes ? this.chunk : this.chunk.subarray(0, this.held);
+    this.chunk = undefined;
+    this.held = 0;
+    this.sendAudio(audio);
+  }
+
   private onOpen(): void {
     this.opened();
     const held = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    for (const frame of held) this.sendAudio(frame);
-    if (this.flushOnOpen && !this.closeRequested) this.requestFlush();
-    if (this.closeRequested) this.requestClose();
+    for (const frame of held) this.enqueue(frame);
+    if (this.flushOnOpen && !this.closeRequested) {
+      this.sendHeld();
+      this.requestFlush();
+    }
+    if (this.closeRequested) {
+      this.sendHeld();
+      this.requestClose();
+    }
   }
 
   private onMessage(data: WebSocket.RawData, isBinary: boolean): void {

@@ -37,8 +37,18 @@ export type SttEvent =
 
 /** One utterance stream: audio in, events out. Lives as long as the call (providers keep it alive). */
 export interface SttStream {
-  /** Appends one frame of the callee's audio: G.711 μ-law, 8 kHz, mono (any length; Twilio sends 20 ms). */
+  /**
+   * Appends one frame of the callee's audio: G.711 μ-law, 8 kHz, mono (any length; Twilio sends 20 ms). A
+   * stream may hold frames to send several in one message (the WebSocket providers' `chunkMs`).
+   */
   push(frame: Uint8Array): void;
+  /**
+   * Our voice activity detector heard the callee stop: audio held for a chunk goes at once, and the silence
+   * that follows goes as it comes, so that the provider's endpointing is not delayed by chunking.
+   */
+  speechPaused(): void;
+  /** The detector hears the callee again: a pause inside the utterance, not its end; chunking resumes. */
+  speechResumed(): void;
   /** Asks for the final transcript of what was pushed so far now, without waiting for endpointing. */
   flush(): void;
   /** Receives the stream's events, in order (one listener; events before it are kept). Must not throw. */

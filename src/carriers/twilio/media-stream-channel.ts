@@ -42,6 +42,9 @@ const DIGITS = /^[0-9A-D*#wW]{1,32}$/;
 /** Upper bound of how long Twilio takes to play one keypad character (a `W` pause is 1 s; tones are shorter). */
 const MS_PER_DIGIT = 1000;
 
+/** `send()` puts a mark after every 100 ms of audio: how closely `clear()` knows what the callee heard. */
+const PROGRESS_MARK_BYTES = 800;
+
 /** After a hand-over, how long Twilio has to close the old stream itself before it is closed from here. */
 const HANDED_OVER_CLOSE_MS = 5_000;
 
@@ -52,6 +55,8 @@ export class MediaStreamAudioChannel implements AudioChannel, HandOverChannel {
   /** The frames of every stream of the call, in one queue: live audio, so the oldest go when it is full. */
   private readonly inbox = new AsyncQueue<Uint8Array>({ limit: INBOX_FRAMES, overflow: 'drop_oldest' });
   private listener: ((input: AudioInput) => void) | undefined;
+  /** The reader of the callee's audio, when it takes frames as they come (`onFrame`) rather than iterating. */
+  private frameListener: ((frame: Uint8Array) => void) | undefined;
   private gone = false;
   private hungUp = false;
   private goneTimer: NodeJS.Timeout | undefined;
@@ -61,6 +66,8 @@ export class MediaStreamAudioChannel implements AudioChannel, HandOverChannel {
   private digitsQueue: Promise<unknown> = Promise.resolve();
   private marks = 0;
   private streams = 0;
+  /** Bytes `send()` queued since its last progress mark. */
+  private unmarked = 0;
 
   constructor(private readonly o: MediaStreamChannelOptions) {}
 
@@ -90,7 +97,12 @@ export class MediaStreamAudioChannel implements AudioChannel, HandOverChannel {
       if (this.stream === stream && !this.gone) this.listener?.({ type: 'dtmf', digits: digit });
     });
     stream.on('close', () => this.onStreamClosed(stream));
-    background(this.o.log, 'media stream frames failed', this.pump(stream));
+    // Straight into the channel's queue: one hand-off a frame, not two.
+    stream.pipe((frame) => {
+      if (this.gone || this.stream !== stream) return;
+      if (this.frameListener) this.frameListener(frame);
+      else this.inbox.push(frame);
+    });
     const waiting = this.reattach;
     this.reattach = undefined;
     waiting?.done();
@@ -100,12 +112,27 @@ export class MediaStreamAudioChannel implements AudioChannel, HandOverChannel {
     return this.inbox;
   }
 
+  onFrame(listener: (frame: Uint8Array) => void): void {
+    this.frameListener = listener;
+    for (const frame of this.inbox.drain()) listener(frame);
+  }
+
   play(mulaw: Uint8Array): Promise<PlayResult> {
     const s = this.live();
     if (!s) return Promise.resolve({ played: false });
     s.send(Buffer.from(mulaw.buffer, mulaw.byteOffset, mulaw.byteLength));
     // Twilio echoes a mark once the audio queued before it has played: that is when this audio was heard.
     return this.markOn(s, `play-${++this.marks}`);
+  }
+
+  send(mulaw: Uint8Array): void {
+    const s = this.live();
+    if (!s) return;
+    s.send(Buffer.from(mulaw.buffer, mulaw.byteOffset, mulaw.byteLength));
+    this.unmarked += mulaw.byteLength;
+    if (this.unmarked < PROGRESS_MARK_BYTES) return;
+    this.unmarked = 0;
+    s.progressMark(`sent-${++this.marks}`);
   }
 
   mark(name: string): Promise<PlayResult> {
@@ -234,13 +261,6 @@ export class MediaStreamAudioChannel implements AudioChannel, HandOverChannel {
   private async markOn(s: TwilioMediaStream, name: string): Promise<PlayResult> {
     const r = await s.mark(name);
     return { played: r.played };
-  }
-
-  private async pump(stream: TwilioMediaStream): Promise<void> {
-    for await (const frame of stream.frames()) {
-      if (this.gone) return;
-      this.inbox.push(frame);
-    }
   }
 
   private onStreamClosed(stream: TwilioMediaStream): void {

@@ -24,6 +24,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../lib/logger.js';
 import { AsyncQueue } from '../../lib/async-queue.js';
+import { MediaMessages, newMediaFields, readMediaMessage } from './media-message.js';
 
 /** μ-law bytes in 20 ms at 8 kHz. */
 export const FRAME_BYTES = 160;
@@ -33,6 +34,8 @@ export const BYTES_PER_MS = 8;
 export const INBOX_FRAMES = 50 * 60;
 
 const TOKEN_CONTEXT = 'twilio-media-stream:';
+
+const noop = () => undefined;
 
 /** The token that ties a media stream to the call `callId` (sent as `<Parameter name="token">`). */
 export function mediaStreamToken(secret: string, callId: string): string {
@@ -105,12 +108,18 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
   /** The last `chunk` seen on each track (Twilio counts each track on its own). */
   private lastChunk: Record<TrackFrame['track'], number> = { inbound: 0, outbound: 0 };
   private tapped: ((f: TrackFrame) => void) | undefined;
+  /** Where inbound frames go instead of `frames()`, once `pipe` was called. */
+  private sink: ((frame: Buffer) => void) | undefined;
   /** Inbound frames nobody has read yet: live audio, so a reader that falls behind loses the oldest. */
   private readonly inbox = new AsyncQueue<Buffer>({ limit: INBOX_FRAMES, overflow: 'drop_oldest' });
   private marks: PendingMark[] = [];
   private sent = 0;
   private played = 0;
   private startTimer: NodeJS.Timeout | undefined;
+  /** Outbound message templates, once the stream's sid is known. */
+  private out: MediaMessages | undefined;
+  /** The fields of the inbound `media` message being read (one object for the stream's life). */
+  private readonly mediaFields = newMediaFields();
   /** Resolves with the verified start; rejects when the stream is refused or ends before it. */
   readonly ready: Promise<MediaStreamStart>;
   private settleReady!: { resolve: (s: MediaStreamStart) => void; reject: (e: Error) => void };
@@ -182,6 +191,16 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
   }
 
   /**
+   * From now on, inbound frames go to `sink` as they arrive instead of to `frames()`: no promise and no queue
+   * per frame (the channel that outlives the stream keeps the one queue its reader needs). Frames already
+   * queued go to it first.
+   */
+  pipe(sink: (frame: Buffer) => void): void {
+    this.sink = sink;
+    for (const frame of this.inbox.drain()) sink(frame);
+  }
+
+  /**
    * Unidirectional forks: every media frame from now on, of both tracks and in `chunk` order per track,
    * goes to `listener` (not to `frames()`). Set it on `start`, before any media arrives.
    */
@@ -193,21 +212,31 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
   send(mulaw: Buffer): void {
     const sid = this.sendableSid();
     if (!sid) return;
+    const out = this.out!;
     for (let i = 0; i < mulaw.length; i += FRAME_BYTES) {
       const chunk = mulaw.subarray(i, i + FRAME_BYTES);
-      this.write({ event: 'media', streamSid: sid, media: { payload: chunk.toString('base64') } });
+      this.writeRaw(out.media(chunk.toString('base64')));
       this.sent += chunk.length;
     }
   }
 
   /** Mark the current end of the queued audio; resolves when Twilio echoes it (played) or it is cleared. */
   mark(name: string): Promise<MarkResult> {
-    const sid = this.sendableSid();
-    if (!sid) return Promise.resolve({ name, played: false });
-    return new Promise<MarkResult>((resolve) => {
-      this.marks.push({ name, at: this.sent, resolve });
-      this.write({ event: 'mark', streamSid: sid, mark: { name } });
-    });
+    if (!this.sendableSid()) return Promise.resolve({ name, played: false });
+    return new Promise<MarkResult>((resolve) => this.pushMark(name, resolve));
+  }
+
+  /**
+   * A mark nobody waits for: its echo only moves `playedBytes` on (what `clear()` counts as heard). Cheaper
+   * than `mark` (no promise) for marks sent every so often under a stream of audio.
+   */
+  progressMark(name: string): void {
+    if (this.sendableSid()) this.pushMark(name, noop);
+  }
+
+  private pushMark(name: string, resolve: (r: MarkResult) => void): void {
+    this.marks.push({ name, at: this.sent, resolve });
+    this.writeRaw(this.out!.mark(name));
   }
 
   /** Barge-in: Twilio drops the unplayed audio; pending marks resolve as not played. Returns the ms dropped (at most). */
@@ -235,8 +264,12 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
   }
 
   private write(msg: Record<string, unknown>): void {
+    this.writeRaw(JSON.stringify(msg));
+  }
+
+  private writeRaw(text: string): void {
     if (this.o.socket.readyState !== this.o.socket.OPEN) return;
-    this.o.socket.send(JSON.stringify(msg));
+    this.o.socket.send(text);
   }
 
   private flushMarks(): void {
@@ -265,6 +298,12 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
 
   private onMessage(raw: string): void {
     if (this.closed) return;
+    // Most messages are `media`, in Twilio's flat shape: read without JSON.parse (./media-message.ts).
+    const f = this.mediaFields;
+    if (this.info && raw.includes('"media"') && readMediaMessage(raw, f)) {
+      if (f.streamSid && f.streamSid !== this.info.streamSid) return;
+      return this.onMedia(f.track ?? 'inbound', f.chunk, f.payload);
+    }
     let m: Record<string, unknown>;
     try {
       m = JSON.parse(raw) as Record<string, unknown>;
@@ -276,9 +315,12 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
     if (!this.info) return this.reject(`${String(m.event)} before start`);
     if (typeof m.streamSid === 'string' && m.streamSid !== this.info.streamSid) return;
     switch (m.event) {
-      case 'media':
-        this.onMedia(m.media as Record<string, unknown> | undefined);
+      case 'media': {
+        const media = m.media as Record<string, unknown> | undefined;
+        if (!media || typeof media.payload !== 'string') break;
+        this.onMedia(media.track === undefined ? 'inbound' : media.track, Number(media.chunk), media.payload);
         break;
+      }
       case 'dtmf': {
         const digit = (m.dtmf as Record<string, unknown> | undefined)?.digit;
         if (typeof digit === 'string' && digit) this.emit('dtmf', digit);
@@ -334,23 +376,22 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
       customParameters: params,
       mediaFormat,
     };
+    this.out = new MediaMessages(streamSid);
     this.settleReady.resolve(this.info);
     this.emit('start', this.info);
     if (!this.closed) this.early = [];
   }
 
-  private onMedia(media: Record<string, unknown> | undefined): void {
-    if (!media || typeof media.payload !== 'string') return;
-    const track = media.track === undefined ? 'inbound' : media.track;
+  private onMedia(track: unknown, chunk: number, payload: string): void {
     if (track !== 'inbound' && track !== 'outbound') return;
-    const chunk = Number(media.chunk);
     if (Number.isFinite(chunk)) {
       if (chunk <= this.lastChunk[track]) return; // repeated or late
       this.lastChunk[track] = chunk;
     }
-    const frame = Buffer.from(media.payload, 'base64');
+    const frame = Buffer.from(payload, 'base64');
     if (this.tapped) return this.tapped({ track, frame });
     if (track !== 'inbound') return;
+    if (this.sink) return this.sink(frame);
     this.inbox.push(frame);
   }
 }

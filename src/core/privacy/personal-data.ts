@@ -63,9 +63,27 @@ function cardNumbers(text: string): PersonalDataMatch[] {
   return found;
 }
 
+/**
+ * The countries of numbers already parsed. A call's own numbers are the same on every turn, and parsing one
+ * costs about as much as the rest of a turn's privacy check; bounded (cleared when full), as a live node
+ * sees a few numbers per call.
+ */
+const countries = new Map<string, CountryCode | null>();
+const MAX_COUNTRIES = 10_000;
+
+function countryOfNumber(n: string): CountryCode | undefined {
+  let c = countries.get(n);
+  if (c === undefined) {
+    if (countries.size >= MAX_COUNTRIES) countries.clear();
+    c = parsePhoneNumberFromString(n)?.country ?? null;
+    countries.set(n, c);
+  }
+  return c ?? undefined;
+}
+
 function countryOf(numbers: string[]): CountryCode | undefined {
   for (const n of numbers) {
-    const country = parsePhoneNumberFromString(n)?.country;
+    const country = countryOfNumber(n);
     if (country) return country;
   }
   return undefined;

@@ -23,6 +23,7 @@ import type { UsageReporter } from '../../core/credits/usage.js';
 import type { Logger } from '../../lib/logger.js';
 import { background } from '../../lib/background.js';
 import { AsyncQueue } from '../../lib/async-queue.js';
+import { ROUTINE_ABORT } from '../../lib/abort.js';
 import type { AgentIO, IOCapabilities, PlayoutResult, UserInput } from '../io/io.js';
 import { EnergyVad } from './vad.js';
 import { InterruptionDetector, interruptingWords, type TurnTaking } from './interruptions.js';
@@ -132,7 +133,8 @@ export class AudioIO implements AgentIO {
     });
     this.stream = this.openStt();
     o.channel.onInput((input) => this.onChannelInput(input));
-    background(o.log, 'audio frames failed', this.listen(), { callId: o.callId });
+    if (o.channel.onFrame) o.channel.onFrame((frame) => this.hearSafely(frame));
+    else background(o.log, 'audio frames failed', this.listen(), { callId: o.callId });
   }
 
   onInput(listener: (input: UserInput) => void): void {
@@ -144,7 +146,7 @@ export class AudioIO implements AgentIO {
     if (signal.aborted || this.closed || this.holding) return Promise.resolve({ done: false, heard: '' });
     const startedAt = this.pacer.clock.now();
     const synthesis = this.preparedFor(text) ?? this.startSynthesis(text);
-    if (this.prepared && this.prepared !== synthesis) this.prepared.ctl.abort();
+    if (this.prepared && this.prepared !== synthesis) this.prepared.ctl.abort(ROUTINE_ABORT);
     this.prepared = undefined;
     let over!: () => void;
     const ended = new Promise<void>((r) => (over = r));
@@ -179,9 +181,9 @@ export class AudioIO implements AgentIO {
   /** The next clause will be `text`: its synthesis starts now, while the current one plays. */
   prepareClause(text: string, signal: AbortSignal): void {
     if (this.closed || this.holding || signal.aborted || this.preparedFor(text)) return;
-    this.prepared?.ctl.abort();
+    this.prepared?.ctl.abort(ROUTINE_ABORT);
     const synthesis = (this.prepared = this.startSynthesis(text));
-    signal.addEventListener('abort', () => synthesis.ctl.abort(), { once: true, signal: synthesis.ctl.signal });
+    signal.addEventListener('abort', () => synthesis.ctl.abort(ROUTINE_ABORT), { once: true, signal: synthesis.ctl.signal });
   }
 
   /** The prepared synthesis of `text`, unless it was dropped. */
@@ -201,7 +203,7 @@ export class AudioIO implements AgentIO {
   async setLanguage(language: string): Promise<void> {
     if (language === this.language) return;
     this.language = language;
-    this.prepared?.ctl.abort(); // synthesised in the old language
+    this.prepared?.ctl.abort(ROUTINE_ABORT); // synthesised in the old language
     const old = this.stream;
     this.stream = this.openStt();
     await this.closeStt(old);
@@ -214,7 +216,7 @@ export class AudioIO implements AgentIO {
    */
   private async quiet(): Promise<() => void> {
     this.holding = true;
-    this.prepared?.ctl.abort();
+    this.prepared?.ctl.abort(ROUTINE_ABORT);
     this.prepared = undefined;
     const clause = this.clause;
     if (clause) {
@@ -233,7 +235,7 @@ export class AudioIO implements AgentIO {
     if (this.closed) return;
     this.closed = true;
     if (this.clause) this.cut(this.clause);
-    this.prepared?.ctl.abort();
+    this.prepared?.ctl.abort(ROUTINE_ABORT);
     this.out.clear();
     await this.closeStt(this.stream);
     this.o.usage?.add({ sttSeconds: this.sttSeconds, ttsCharacters: this.ttsCharacters });
@@ -251,15 +253,33 @@ export class AudioIO implements AgentIO {
     this.emit(input.type === 'dtmf' ? { type: 'dtmf', digits: input.digits } : { type: 'hangup' });
   }
 
-  /** Every frame: the detector, then the speech-to-text. */
+  /** A channel without `onFrame`: its frames, iterated. */
   private async listen(): Promise<void> {
     for await (const frame of this.o.channel.frames()) {
       if (this.closed) break;
-      const change = this.vad.push(frame);
-      if (this.vad.speaking) this.lastSoundAt = this.pacer.clock.now();
-      this.stream.push(frame);
-      this.detector.frame(frame.length / BYTES_PER_MS, change, this.vad.speaking);
+      this.hear(frame);
     }
+  }
+
+  /** A frame handed over synchronously (`onFrame`): a failure is logged, and the next frame is heard. */
+  private hearSafely(frame: Uint8Array): void {
+    if (this.closed) return;
+    try {
+      this.hear(frame);
+    } catch (err) {
+      this.o.log.error({ err, callId: this.o.callId }, 'audio frame failed');
+    }
+  }
+
+  /** Every frame: the detector, then the speech-to-text. */
+  private hear(frame: Uint8Array): void {
+    const change = this.vad.push(frame);
+    if (this.vad.speaking) this.lastSoundAt = this.pacer.clock.now();
+    this.stream.push(frame);
+    // The speech-to-text may hold frames for one message; its endpointing needs the silence now.
+    if (change === 'end') this.stream.speechPaused();
+    else if (change === 'start') this.stream.speechResumed();
+    this.detector.frame(frame.length / BYTES_PER_MS, change, this.vad.speaking);
   }
 
   private onStt(stream: SttStream, e: SttEvent): void {
@@ -342,7 +362,7 @@ export class AudioIO implements AgentIO {
       if (clause.over) return;
       // The synthesis failed: what was queued is dropped, and the activity hears the failure (an `error` event).
       clause.over = true;
-      clause.ctl.abort();
+      clause.ctl.abort(ROUTINE_ABORT);
       if (this.clause === clause) {
         this.clause = undefined;
         this.out.clear();
@@ -371,7 +391,9 @@ export class AudioIO implements AgentIO {
       c.sent += frame.length;
       c.firstFrameAt ??= this.pacer.clock.now();
     }
-    background(this.o.log, 'audio frame not played', this.o.channel.play(frame), { callId: this.o.callId });
+    // The clause's own mark says when it was heard: no report per frame where the channel can skip it.
+    if (this.o.channel.send) this.o.channel.send(frame);
+    else background(this.o.log, 'audio frame not played', this.o.channel.play(frame), { callId: this.o.callId });
   }
 
   private pause(): void {
@@ -388,7 +410,7 @@ export class AudioIO implements AgentIO {
   /** The callee takes the turn: the agent's audio is cleared at once, then the activity hears it. */
   private takeTurn(): void {
     if (this.clause) this.cut(this.clause);
-    this.prepared?.ctl.abort();
+    this.prepared?.ctl.abort(ROUTINE_ABORT);
     this.prepared = undefined;
     this.emit({ type: 'speech_started' });
   }
@@ -411,7 +433,7 @@ export class AudioIO implements AgentIO {
   private finish(clause: Clause, r: PlayoutResult): void {
     if (clause.over) return;
     clause.over = true;
-    clause.ctl.abort();
+    clause.ctl.abort(ROUTINE_ABORT);
     if (this.clause === clause) this.clause = undefined;
     const audio = clause.firstFrameAt !== undefined ? { firstFrameMs: clause.firstFrameAt - clause.startedAt, ttsFirstByteMs: clause.ttsFirstByteMs ?? null } : undefined;
     clause.settle(audio ? { ...r, audio } : r);

@@ -146,7 +146,60 @@ describe('Deepgram live speech-to-text', () => {
     const { stream, events, fake } = await open();
     speak(stream, GREETING.audio, 500); // pushed synchronously, before the handshake completes
     await untilTurns(events, 1);
+    await stream.close(); // the last part of a chunk goes with the close
     expect(fake.connections[0]!.audioBytes).toBe(GREETING.audio.length + 4000);
+  });
+
+  it('sends the audio in chunks of chunkMs (100 ms by default), not a message per 20 ms frame', async () => {
+    const { stream, events, fake } = await open();
+    speak(stream, GREETING.audio, 500);
+    await untilTurns(events, 1);
+    await stream.close();
+    const sizes = fake.connections[0]!.audioMessages;
+    const total = GREETING.audio.length + 4000;
+    // Every message but the last is 100 ms of μ-law (800 bytes); the close sends what was left.
+    expect(sizes.slice(0, -1).every((n) => n === 800)).toBe(true);
+    expect(sizes.length).toBe(Math.ceil(total / 800));
+    expect(utterances(events)).toEqual([GREETING.text]);
+  });
+
+  it('chunkMs 20 sends each Twilio frame as it comes', async () => {
+    const { stream, events, fake } = await open({}, {}, { chunkMs: 20 });
+    speak(stream, GREETING.audio, 500);
+    await untilTurns(events, 1);
+    await stream.close();
+    // The fixture's last frame is short (141 bytes): it waits for the next to make 20 ms, like any part of a chunk.
+    expect(fake.connections[0]!.audioMessages.slice(0, -1).every((n) => n === 160)).toBe(true);
+    expect(fake.connections[0]!.audioBytes).toBe(GREETING.audio.length + 4000);
+  });
+
+  it('speechPaused sends the held audio at once and the silence after it frame by frame, for the endpointing', async () => {
+    const { stream, events, fake } = await open({}, { endpointingMs: 300 });
+    speak(stream, GREETING.audio);
+    await until(async () => fake.connections[0]?.audioBytes === GREETING.audio.length - (GREETING.audio.length % 800), 15_000, 'whole chunks sent');
+    const before = fake.connections[0]!.audioMessages.length;
+    stream.speechPaused();
+    // 300 ms of frames one by one, then chunks again: 8000 bytes of silence = 15 frames + 5600 bytes, seven chunks.
+    speak(stream, new Uint8Array(1000 * 8).fill(0xff));
+    await untilTurns(events, 1);
+    await until(async () => fake.connections[0]!.audioBytes === GREETING.audio.length + 8000, 15_000, 'all audio sent');
+    const after = fake.connections[0]!.audioMessages.slice(before);
+    expect(after[0]).toBe(GREETING.audio.length % 800); // what was held, at once
+    expect(after.slice(1, 16)).toEqual(Array(15).fill(160));
+    expect(after.slice(16)).toEqual(Array(7).fill(800));
+    expect(utterances(events)).toEqual([GREETING.text]);
+  });
+
+  it('speechResumed (a pause inside the utterance) goes back to chunks at once', async () => {
+    const { stream, fake } = await open({}, { endpointingMs: 300 });
+    speak(stream, new Uint8Array(800).fill(0xff)); // one whole chunk: nothing held
+    await until(async () => fake.connections[0]?.audioBytes === 800, 15_000, 'first chunk sent');
+    stream.speechPaused();
+    speak(stream, new Uint8Array(480).fill(0xff)); // three frames, one by one
+    stream.speechResumed();
+    speak(stream, new Uint8Array(1600).fill(0xff)); // ten frames: two chunks
+    await until(async () => fake.connections[0]!.audioBytes === 800 + 480 + 1600, 15_000, 'all audio sent');
+    expect(fake.connections[0]!.audioMessages).toEqual([800, 160, 160, 160, 800, 800]);
   });
 
   it('a refused handshake keeps Deepgram’s reason (dg-error) as the cause', async () => {

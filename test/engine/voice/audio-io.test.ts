@@ -296,6 +296,22 @@ describe('audio I/O: turn-taking', () => {
     ]);
   });
 
+  it('tells the speech-to-text at once when the detector hears the callee stop, so chunked audio does not delay endpointing', async () => {
+    const { stt, callee } = setup();
+    await callee(LOUD, 30);
+    expect(stt.current.paused).toBe(0);
+    await callee(QUIET, 9); // 180 ms: still a pause between words
+    expect(stt.current.paused).toBe(0);
+    await callee(QUIET, 1); // 200 ms of quiet: the detector's speech ends
+    expect(stt.current.paused).toBe(1);
+    await callee(QUIET, 20);
+    expect(stt.current.paused).toBe(1);
+    expect(stt.current.resumed).toBe(1); // the first words
+    await callee(LOUD, 3); // the detector hears speech again: chunking may resume
+    expect(stt.current.resumed).toBe(2);
+    expect(stt.current.pushed).toBe(63 * 160); // every frame still went in
+  });
+
   it('words the detector never heard as sound are still a turn (the speech-to-text is trusted)', async () => {
     const { stt, inputs, callee, play } = setup();
     play('Your table is booked for eight tonight.');

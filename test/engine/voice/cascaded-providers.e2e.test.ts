@@ -156,6 +156,8 @@ describe('cascaded calls against the provider fakes over Twilio Media Streams', 
       AZURE_SPEECH_BASE_URL: azure.url,
       // The fixtures end in ~340 ms of quiet: the turn ends within them.
       VOICE_ENDPOINTING_MS: '300',
+      // The barge-in below counts frames: each callee frame must reach Deepgram on its own, not in a 100 ms chunk.
+      STT_CHUNK_MS: '20',
     };
     // The configured speech, as the app builds it, on the test's pacer.
     const speech = { ...speechFromConfig(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env }).speech, (req) => t.sb.core.calls.voiceOf(req)), pacer };

@@ -41,12 +41,22 @@ export class ManualClock implements PacerClock {
 
 export class ScriptedSttStream implements SttStream {
   pushed = 0;
+  /** How many times the pipeline said the callee stopped speaking. */
+  paused = 0;
   closed = false;
   private listener: ((e: SttEvent) => void) | undefined;
   private early: SttEvent[] = [];
   constructor(readonly opts: SttOptions) {}
   push(frame: Uint8Array): void {
     this.pushed += frame.length;
+  }
+  speechPaused(): void {
+    this.paused++;
+  }
+  /** How many times the pipeline said the callee spoke again. */
+  resumed = 0;
+  speechResumed(): void {
+    this.resumed++;
   }
   flush(): void {}
   onEvent(listener: (e: SttEvent) => void): void {

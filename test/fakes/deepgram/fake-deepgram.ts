@@ -35,6 +35,8 @@ export interface DeepgramConnection {
   /** The `Sec-WebSocket-Extensions` the client offered (permessage-deflate, when it asks for compression). */
   extensions: string | undefined;
   audioBytes: number;
+  /** The length of each binary (audio) message, in order: how the client chunked its audio. */
+  audioMessages: number[];
   keepAlives: number;
   finalizes: number;
   closeStreams: number;
@@ -77,6 +79,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
         authorization: req.headers.authorization,
         extensions: req.headers['sec-websocket-extensions'],
         audioBytes: 0,
+        audioMessages: [],
         keepAlives: 0,
         finalizes: 0,
         closeStreams: 0,
@@ -138,6 +141,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
         const buf = Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]);
         if (isBinary) {
           conn.audioBytes += buf.length;
+          conn.audioMessages.push(buf.length);
           for (const heard of rec.push(buf)) handle(heard);
           if (utteranceEndMs !== undefined && lastWordEndMs !== undefined && rec.audioMs - lastWordEndMs >= utteranceEndMs && !rec.speaking) {
             send({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: lastWordEndMs / 1000 });

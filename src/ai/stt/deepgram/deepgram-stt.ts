@@ -9,7 +9,7 @@
  * other is then ignored. Each `is_final` span is one final piece of the utterance (stt.ts), each interim the
  * span being heard after it.
  */
-import { MULAW_BYTES_PER_SECOND, SocketSttStream, socketUrl } from '../socket-stream.js';
+import { DEFAULT_STT_CHUNK_MS, MULAW_BYTES_PER_SECOND, SocketSttStream, socketUrl } from '../socket-stream.js';
 import type { SpeechToText, SttOptions, SttStream } from '../stt.js';
 import { deepgramLanguage } from './language.js';
 
@@ -25,6 +25,8 @@ export interface DeepgramSttOptions {
   keepAliveMs?: number;
   /** Silence after the last word that ends a turn when endpointing does not (`utterance_end_ms`, ≥ 1000). */
   utteranceEndMs?: number;
+  /** Audio per message (ms; default 100): frames are sent in chunks of this much (docs/voice.md "Speech-to-text chunking"). */
+  chunkMs?: number;
   /** Longest wait for the handshake. */
   connectTimeoutMs?: number;
   /** Longest wait, on close, for Deepgram's last results and its closing of the socket. */
@@ -36,6 +38,7 @@ export const DEEPGRAM_DEFAULTS = {
   model: 'nova-3',
   keepAliveMs: 4000,
   utteranceEndMs: 1000,
+  chunkMs: DEFAULT_STT_CHUNK_MS,
   connectTimeoutMs: 10_000,
   closeTimeoutMs: 5000,
 } as const;
@@ -69,6 +72,10 @@ export class DeepgramStt implements SpeechToText {
         errorHeader: 'dg-error',
         connectTimeoutMs: o.connectTimeoutMs,
         closeTimeoutMs: o.closeTimeoutMs,
+        chunkMs: o.chunkMs,
+        // The silence after speech goes frame by frame until endpointing has seen it all (our VAD hears the
+        // end 200 ms after the last sound: that is the margin).
+        promptMs: opts.endpointingMs,
       },
       o.keepAliveMs,
       opts.interim,

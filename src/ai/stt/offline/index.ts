@@ -45,6 +45,11 @@ class OfflineSttStream implements SttStream {
     if (!this.failed) this.recognizer.push(frame);
   }
 
+  /** The recogniser reads every frame as it comes: nothing is held. */
+  speechPaused(): void {}
+
+  speechResumed(): void {}
+
   flush(): void {
     this.recognizer.flush();
   }

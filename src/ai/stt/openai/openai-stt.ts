@@ -10,7 +10,7 @@
  * item keeps its own text. Flush commits the audio of a turn still being spoken.
  */
 import { classifyStreamError } from '../errors.js';
-import { SocketSttStream, socketUrl, type SocketConnection } from '../socket-stream.js';
+import { DEFAULT_STT_CHUNK_MS, SocketSttStream, socketUrl, type SocketConnection } from '../socket-stream.js';
 import type { SpeechToText, SttOptions, SttStream } from '../stt.js';
 
 /** Transcription models of the Realtime API; any other id is passed through. */
@@ -25,6 +25,9 @@ export interface OpenAiSttOptions {
   vadThreshold?: number;
   /** Audio kept from before the VAD heard speech begin (ms). */
   prefixPaddingMs?: number;
+  /** Audio per message (ms; default 100): frames are sent in chunks of this much (docs/voice.md "Speech-to-text chunking"). */
+  chunkMs?: number;
+  /** Longest wait for the handshake. */
   connectTimeoutMs?: number;
   /** Longest wait, on close, for the transcripts of audio already committed. */
   closeTimeoutMs?: number;
@@ -35,6 +38,7 @@ export const OPENAI_STT_DEFAULTS = {
   model: 'gpt-4o-mini-transcribe',
   vadThreshold: 0.5,
   prefixPaddingMs: 300,
+  chunkMs: DEFAULT_STT_CHUNK_MS,
   connectTimeoutMs: 10_000,
   closeTimeoutMs: 5000,
 } as const;
@@ -73,6 +77,10 @@ export class OpenAiStt implements SpeechToText {
         requestIdHeader: 'x-request-id',
         connectTimeoutMs: o.connectTimeoutMs,
         closeTimeoutMs: o.closeTimeoutMs,
+        chunkMs: o.chunkMs,
+        // The silence after speech goes frame by frame until endpointing has seen it all (our VAD hears the
+        // end 200 ms after the last sound: that is the margin).
+        promptMs: opts.endpointingMs,
       },
       session,
       opts.interim,
