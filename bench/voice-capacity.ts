@@ -28,6 +28,10 @@
  *   BENCH_SECONDS     20     measured seconds per level, after BENCH_WARMUP seconds (default 5)
  *   BENCH_ADDED_AT    100    the level where "the time Switchboard adds" is measured (fakes at 0 ms)
  *   BENCH_CPU_PROF    a folder: the server runs with --cpu-prof and writes its profile there on exit
+ *   BENCH_NODE_ARGS   more flags for the server's node, space-separated (--max-semi-space-size=4,
+ *                     --heapsnapshot-signal=SIGUSR2 …)
+ *   BENCH_HELD_MB=1   after each level's window, a full garbage collection (through the server's inspector) and
+ *                     its RSS then: what the calls hold, not garbage not yet collected (docs/performance.md §8)
  *   BENCH_SERVER_CORE 0, BENCH_DRIVER_CORE 1   the cores (taskset); BENCH_NO_PIN=1 pins nothing
  *   BENCH_LOG_LEVEL   warn   the server's LOG_LEVEL
  *   BENCH_RAMP        all: every level runs even past one that breaks the rule (a loaded machine)
@@ -43,6 +47,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 import { freePort } from '../scripts/cluster/nodes.js';
 import { startOpenAiChatFake } from '../test/fakes/openai-chat.js';
 import { TwilioDriver, type Window } from './lib/voice-capacity/twilio-driver.js';
@@ -57,6 +62,7 @@ const WARMUP = Number(env.BENCH_WARMUP ?? 5);
 const ADDED_AT = Number(env.BENCH_ADDED_AT ?? 100);
 const PIN = env.BENCH_NO_PIN !== '1';
 const WHOLE_RAMP = env.BENCH_RAMP === 'all';
+const HELD = env.BENCH_HELD_MB === '1';
 const SERVER_CORE = env.BENCH_SERVER_CORE ?? '0';
 const DRIVER_CORE = env.BENCH_DRIVER_CORE ?? '1';
 for (const n of LEVELS) if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_CALLS: ${n} is not a whole number of calls ≥ 1`);
@@ -83,6 +89,8 @@ interface Row {
   missed: number;
   driverCpuPct: number;
   driverLagP99: number;
+  /** RSS right after a full garbage collection (BENCH_HELD_MB). */
+  heldRssMb?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -150,7 +158,10 @@ async function main(): Promise<void> {
   };
   const key = execFileSync(process.execPath, [MAIN, 'keys', 'create', '--org', 'bench', '--credits', '1000000000'], { env: serverEnv }).toString().trim();
   const profile = env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(env.BENCH_CPU_PROF)}`] : [];
-  const nodeArgs = [...profile, MAIN, 'serve'];
+  const extra = env.BENCH_NODE_ARGS ? env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : [];
+  const inspectPort = HELD ? await freePort() : 0;
+  if (HELD) extra.push(`--inspect=127.0.0.1:${inspectPort}`);
+  const nodeArgs = [...profile, ...extra, MAIN, 'serve'];
   const server = PIN ? spawn('taskset', ['-c', SERVER_CORE, process.execPath, ...nodeArgs], { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, nodeArgs, { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const keep = (b: Buffer) => {
@@ -195,6 +206,7 @@ async function main(): Promise<void> {
       const row = await measure(driver, pid, target, rows.length ? SECONDS : 3 * SECONDS, lag, () => llm.requests.splice(0));
       // The bench measures μ-law from ElevenLabs; a server speaking through another synthesiser would measure that one.
       if (!eleven.requests) throw new Error('no call spoke through the ElevenLabs fake: the server chose another voice (speechFromConfig\'s voice rules)');
+      if (HELD) row.heldRssMb = await heldRss(inspectPort, pid);
       rows.push(row);
       printRow(row, rows[0]);
       if (target === ADDED_AT) {
@@ -272,6 +284,25 @@ async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what:
   }
 }
 
+/**
+ * The server's RSS right after a full garbage collection, asked for through its inspector (BENCH_HELD_MB): the
+ * memory the calls hold, without the garbage that a single RSS reading catches at a random point of V8's cycle.
+ */
+async function heldRss(inspectPort: number, pid: number): Promise<number> {
+  const targets = (await fetch(`http://127.0.0.1:${inspectPort}/json/list`).then((r) => r.json())) as Array<{ webSocketDebuggerUrl: string }>;
+  const ws = new WebSocket(targets[0].webSocketDebuggerUrl, { perMessageDeflate: false });
+  try {
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    await new Promise((resolve, reject) => {
+      ws.once('message', resolve).once('error', reject);
+      ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+    });
+    return rssMb(pid);
+  } finally {
+    ws.close();
+  }
+}
+
 /** A warm-up, then one window of `seconds`: its turns and frames. */
 async function windowOf(driver: TwilioDriver, warmup: number, seconds: number): Promise<Window> {
   await sleep(warmup * 1000);
@@ -342,6 +373,11 @@ function report(rows: Row[], added: { calls: number; turns: number; p50: number;
     const mb = r.calls > idle.calls ? (r.rssMb - idle.rssMb) / (r.calls - idle.calls) : NaN;
     const bound = r.driverCpuPct > DRIVER_BOUND_PCT ? ' (driver-bound)' : '';
     console.log(`| ${r.calls} | ${r.turns} | ${f(r.cpuPct)} | ${f(perCall, 3)} | ${f(r.rssMb, 0)} | ${f(mb, 2)} | ${f(r.p50, 0)} | ${f(r.p99, 0)} | ${f(r.maxLate)} | ${r.lateGaps} | ${f(r.maxGap)} | ${r.missed} | ${f(r.driverCpuPct)}${bound} | ${f(r.driverLagP99)} | ${carries(r, idle) ? 'yes' : 'no'} |`);
+  }
+  if (HELD) {
+    console.log('\n| live calls | RSS after a full GC (MB) | held MB per call |');
+    console.log('|---|---|---|');
+    for (const r of rows) console.log(`| ${r.calls} | ${f(r.heldRssMb ?? NaN, 0)} | ${r.calls > idle.calls ? f(((r.heldRssMb ?? NaN) - (idle.heldRssMb ?? NaN)) / (r.calls - idle.calls), 2) : '–'} |`);
   }
   const carried = rows.filter((r) => carries(r, idle)).at(-1);
   const top = rows.at(-1)!;

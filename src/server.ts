@@ -206,9 +206,11 @@ export async function buildServer(d: ServerDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   // Every socket (live transcript, carrier media and relay) takes small JSON messages; a bigger one closes the
   // socket with 1009 instead of being buffered (the ws default is 100 MiB). A socket error (a client gone
-  // mid-frame) closes that socket, with a static line.
+  // mid-frame) closes that socket, with a static line. permessage-deflate stays off (ws's server default, said
+  // here so nobody turns it on): Twilio offers it, and accepting would cost every call ≈ 260 KB of zlib state
+  // for audio that does not compress (docs/performance.md §8, "Memory per call").
   await app.register(websocket, {
-    options: { maxPayload: WS_MAX_PAYLOAD },
+    options: { maxPayload: WS_MAX_PAYLOAD, perMessageDeflate: false },
     errorHandler: (err, socket, req) => {
       req.log.warn({ err }, 'websocket failed');
       socket.terminate();

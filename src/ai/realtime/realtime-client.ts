@@ -99,7 +99,8 @@ export class RealtimeConnection {
   /** Opens a connection (the handshake runs in the background: await `ready`). */
   static open(o: RealtimeOptions): RealtimeConnection {
     // GA protocol: only the bearer key; a beta header would switch the server to the old event names.
-    const ws = new WebSocket(realtimeUrl(o.baseUrl, o.model ?? 'gpt-realtime'), { headers: { Authorization: `Bearer ${o.apiKey}` } });
+    // No permessage-deflate: its zlib state (≈ 260 KB a socket) buys nothing on base64 audio (docs/performance.md §8).
+    const ws = new WebSocket(realtimeUrl(o.baseUrl, o.model ?? 'gpt-realtime'), { headers: { Authorization: `Bearer ${o.apiKey}` }, perMessageDeflate: false });
     return new RealtimeConnection(ws, o.connectTimeoutMs ?? 10_000);
   }
 

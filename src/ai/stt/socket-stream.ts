@@ -78,7 +78,9 @@ export abstract class SocketSttStream implements SttStream {
     let markEnded!: () => void;
     this.ended = new Promise((resolve) => (markEnded = resolve));
     this.chunkBytes = Math.max(1, Math.round(connection.chunkMs * (MULAW_BYTES_PER_SECOND / 1000)));
-    this.socket = new WebSocket(connection.url, { headers: connection.headers, handshakeTimeout: connection.connectTimeoutMs });
+    // No permessage-deflate (ws offers it by default): a provider that accepts it costs every call ≈ 260 KB of
+    // zlib state for 160-byte audio frames that do not compress (docs/performance.md §8, "Memory per call").
+    this.socket = new WebSocket(connection.url, { headers: connection.headers, handshakeTimeout: connection.connectTimeoutMs, perMessageDeflate: false });
     this.socket.on('open', () => this.onOpen());
     this.socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     this.socket.on('unexpected-response', (_req, res) => this.onRefused(res));

@@ -39,6 +39,8 @@ describe('OpenAI Realtime client', () => {
     const events: RealtimeServerEvent[] = [];
     rt.onEvent((e) => events.push(e));
     await rt.ready;
+    // No permessage-deflate offered: its zlib state would cost the call ≈ 260 KB (docs/performance.md §8).
+    expect(fake.connections.at(-1)!.headers['sec-websocket-extensions']).toBeUndefined();
     rt.send({ type: 'session.update', session: { type: 'realtime', audio: { output: { voice: 'nova' as never } } } });
     rt.send({ type: 'response.create' });
     rt.send({ type: 'response.create' });

@@ -87,6 +87,8 @@ describe('Deepgram live speech-to-text', () => {
     await until(async () => fake.connections.length === 1, 15_000, 'connection');
     const c = fake.connections[0]!;
     expect(c.authorization).toBe(`Token ${KEY}`);
+    // No permessage-deflate offered: accepted, it would cost each call ≈ 260 KB of zlib state (docs/performance.md §8).
+    expect(c.extensions).toBeUndefined();
     expect(Object.fromEntries(c.query)).toEqual({
       model: 'nova-3',
       encoding: 'mulaw',

@@ -49,6 +49,7 @@ describe('OpenAI streaming transcription', () => {
     expect(c.query.get('intent')).toBe('transcription');
     expect(c.authorization).toBe(`Bearer ${KEY}`);
     expect(c.betaHeader).toBeUndefined();
+    expect(c.extensions).toBeUndefined(); // no permessage-deflate offered (docs/performance.md §8)
     expect(c.sessions[0]).toEqual({
       type: 'transcription',
       audio: {

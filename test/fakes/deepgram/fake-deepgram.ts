@@ -32,6 +32,8 @@ export interface FakeDeepgramOptions {
 export interface DeepgramConnection {
   query: URLSearchParams;
   authorization: string | undefined;
+  /** The `Sec-WebSocket-Extensions` the client offered (permessage-deflate, when it asks for compression). */
+  extensions: string | undefined;
   audioBytes: number;
   /** The length of each binary (audio) message, in order: how the client chunked its audio. */
   audioMessages: number[];
@@ -75,6 +77,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
       const conn: DeepgramConnection = {
         query: url.searchParams,
         authorization: req.headers.authorization,
+        extensions: req.headers['sec-websocket-extensions'],
         audioBytes: 0,
         audioMessages: [],
         keepAlives: 0,

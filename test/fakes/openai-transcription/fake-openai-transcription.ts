@@ -24,6 +24,8 @@ export interface TranscriptionConnection {
   authorization: string | undefined;
   /** Whether the client sent the beta header (a GA client does not). */
   betaHeader: string | undefined;
+  /** The `Sec-WebSocket-Extensions` the client offered (permessage-deflate, when it asks for compression). */
+  extensions: string | undefined;
   /** Every `session.update`'s `session`, in order. */
   sessions: Record<string, any>[];
   audioBytes: number;
@@ -68,6 +70,7 @@ export async function startFakeOpenAiTranscription(options: FakeOpenAiTranscript
         query: url.searchParams,
         authorization: req.headers.authorization,
         betaHeader: req.headers['openai-beta'] as string | undefined,
+        extensions: req.headers['sec-websocket-extensions'],
         sessions: [],
         audioBytes: 0,
         commits: 0,
