@@ -77,6 +77,7 @@ async function measure(size: number): Promise<Row> {
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body: BODY,
     });
+    if (result.non2xx + result.errors) console.log(`cluster of ${size}: 4xx ${result['4xx']}, 5xx ${result['5xx']}, errors ${result.errors}, timeouts ${result.timeouts}`);
     // Live calls carried at the end of the run: the sum of every node's own count.
     let live = 0;
     for (const n of nodes) live += ((await (await fetch(`${n.url}/healthz`)).json()) as { activeCalls: number }).activeCalls;

@@ -3,7 +3,10 @@
  * fresh temporary DATA_DIR) is filled with ~200 live simulated calls, kept topped up, and meanwhile 50
  * clients read calls (`GET /v1/calls/:id` of live calls) with a start-call every `BENCH_START_EVERY`
  * requests, and one client polls `/healthz`. Prints one row per run and the medians. Loopback only;
- * stops by itself.
+ * stops by itself. Each run is a process of its own (this file, run again): two servers made one after the
+ * other in one process left the second one's calls hardly moving (no line freed while the load ran), which
+ * made later runs look fast. `calls ended` (calls that reached an end state during the measured window)
+ * shows whether the node was really carrying its calls.
  *
  *   npm run bench:embedded-load
  *   BENCH_RUNS=1 BENCH_DURATION=10 npm run bench:embedded-load
@@ -34,6 +37,8 @@ import inspector from 'node:inspector';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type autocannon from 'autocannon';
 import { createSwitchboard, type Switchboard } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
@@ -70,6 +75,7 @@ interface Row {
   max: number;
   timeouts: number;
   non2xx: number;
+  ended: number;
   liveMin: number;
   liveMedian: number;
   waiting: number;
@@ -169,7 +175,13 @@ async function run(i: number): Promise<Row> {
       const profiler = env.BENCH_PROFILE ? await startProfile() : undefined;
       return { ...(await load(params)), profiler };
     };
+    const windowStart = new Date();
     const { api, health, profiler } = await measure().finally(() => (measuring = false));
+    const ended = await sb.store.db
+      .selectFrom('calls')
+      .select((e) => e.fn.countAll<string>().as('n'))
+      .where('ended_at', '>=', windowStart)
+      .executeTakeFirstOrThrow();
     await keeper;
     if (profiler) await profiler.stop(path.join(env.BENCH_PROFILE!, `embedded-load-${DIAL ? 'dialled' : 'idle'}-run${i}.cpuprofile`));
     const row: Row = {
@@ -180,6 +192,7 @@ async function run(i: number): Promise<Row> {
       max: api.latency.max,
       timeouts: api.timeouts + api.errors,
       non2xx: api.non2xx,
+      ended: Number(ended.n),
       liveMin: Math.min(...samples),
       liveMedian: median(samples),
       waiting: await waiting(sb),
@@ -216,11 +229,11 @@ async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
 }
 
 function table(rows: [string, Row][]): string {
-  const head = ['run', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'timeouts', 'non-2xx', 'live min', 'live median', 'waiting at end', 'healthz p50', 'healthz p99', 'healthz max', 'healthz timeouts'];
+  const head = ['run', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'timeouts', 'non-2xx', 'calls ended', 'live min', 'live median', 'waiting at end', 'healthz p50', 'healthz p99', 'healthz max', 'healthz timeouts'];
   const cells = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
   const body = rows.map(([name, r]) => [
     name,
-    ...[r.requests, r.reqPerSec, r.p50, r.p99, r.max, r.timeouts, r.non2xx, r.liveMin, r.liveMedian, r.waiting, r.healthP50, r.healthP99, r.healthMax, r.healthTimeouts].map(cells),
+    ...[r.requests, r.reqPerSec, r.p50, r.p99, r.max, r.timeouts, r.non2xx, r.ended, r.liveMin, r.liveMedian, r.waiting, r.healthP50, r.healthP99, r.healthMax, r.healthTimeouts].map(cells),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (c: string[]) => '| ' + c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join(' | ') + ' |';
@@ -234,7 +247,7 @@ async function main() {
   );
   console.log(`node ${process.version} · ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}) · load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const rows: [string, Row][] = [];
-  for (let i = 1; i <= RUNS; i++) rows.push([String(i), await run(i)]);
+  for (let i = 1; i <= RUNS; i++) rows.push([String(i), await runInChild(i)]);
   if (rows.length > 1) {
     const keys = Object.keys(rows[0][1]) as (keyof Row)[];
     rows.push(['median', Object.fromEntries(keys.map((k) => [k, median(rows.map(([, r]) => r[k]))])) as unknown as Row]);
@@ -243,7 +256,26 @@ async function main() {
   console.log(table(rows));
 }
 
-main().then(
+/** One run in a fresh process (this file again, with the same loader flags), its row read from its output. */
+function runInChild(i: number): Promise<Row> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], { env: { ...env, BENCH_CHILD_RUN: String(i) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      process.stdout.write(d);
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith(`run ${i}: {`));
+      if (code !== 0 || !line) return reject(new Error(`run ${i} failed (exit ${code})`));
+      resolve(JSON.parse(line.slice(line.indexOf('{'))) as Row);
+    });
+  });
+}
+
+const childRun = env.BENCH_CHILD_RUN ? Number(env.BENCH_CHILD_RUN) : undefined;
+(childRun ? run(childRun) : main()).then(
   () => process.exit(0),
   (e: unknown) => {
     console.error(e);
