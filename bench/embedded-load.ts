@@ -3,10 +3,12 @@
  * fresh temporary DATA_DIR) is filled with ~200 live simulated calls, kept topped up, and meanwhile 50
  * clients read calls (`GET /v1/calls/:id` of live calls) with a start-call every `BENCH_START_EVERY`
  * requests, and one client polls `/healthz`. Prints one row per run and the medians. Loopback only;
- * stops by itself. Each run is a process of its own (this file, run again): two servers made one after the
- * other in one process left the second one's calls hardly moving (no line freed while the load ran), which
- * made later runs look fast. `calls ended` (calls that reached an end state during the measured window)
- * shows whether the node was really carrying its calls.
+ * stops by itself. Each run is a process of its own (this file, run again), so every run starts from the
+ * same cold process; `BENCH_IN_PROCESS=1` runs them all in this one (how the figures before 2026-12-02 11:00
+ * were taken). `calls ended` (calls that reached an end state during the measured window) shows whether the
+ * node was really carrying its calls: in a warm process the API can be served so fast that the calls'
+ * statements get only the store's background turns (one in nine, src/store/pglite-pool.ts) and no call
+ * ends at all — docs/performance.md §9.
  *
  *   npm run bench:embedded-load
  *   BENCH_RUNS=1 BENCH_DURATION=10 npm run bench:embedded-load
@@ -247,7 +249,7 @@ async function main() {
   );
   console.log(`node ${process.version} · ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}) · load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const rows: [string, Row][] = [];
-  for (let i = 1; i <= RUNS; i++) rows.push([String(i), await runInChild(i)]);
+  for (let i = 1; i <= RUNS; i++) rows.push([String(i), env.BENCH_IN_PROCESS ? await run(i) : await runInChild(i)]);
   if (rows.length > 1) {
     const keys = Object.keys(rows[0][1]) as (keyof Row)[];
     rows.push(['median', Object.fromEntries(keys.map((k) => [k, median(rows.map(([, r]) => r[k]))])) as unknown as Row]);
