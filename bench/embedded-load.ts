@@ -6,9 +6,9 @@
  * stops by itself. Each run is a process of its own (this file, run again), so every run starts from the
  * same cold process; `BENCH_IN_PROCESS=1` runs them all in this one (how the figures before 2026-12-02 11:00
  * were taken). `calls ended` (calls that reached an end state during the measured window) shows whether the
- * node was really carrying its calls: in a warm process the API can be served so fast that the calls'
- * statements get only the store's background turns (one in nine, src/store/pglite-pool.ts) and no call
- * ends at all — docs/performance.md §9.
+ * node was really carrying its calls: until FOREGROUND_BURST (src/store/pglite-pool.ts) went from 8 to 1, a
+ * warm process served the API so fast that the calls' statements got one turn in nine and no call ended at
+ * all — docs/performance.md §9.
  *
  *   npm run bench:embedded-load
  *   BENCH_RUNS=1 BENCH_DURATION=10 npm run bench:embedded-load

@@ -4,10 +4,13 @@ import { currentPriority } from './priority.js';
 
 /**
  * After this many foreground checkouts in a row while background work waits, one background checkout goes
- * first: the API is served first, yet the calls' writes (and the session clocks that wait for them) keep
- * moving even under a steady flood of API requests.
+ * first. One: while both lines wait, they take turns. A foreground holder that arrives when nobody waits
+ * still goes at once, and never waits behind more than one background statement; but the calls' writes
+ * (and the session clocks that wait for them) get half the connection under any flood of API requests.
+ * With 8 here, a warm process answering ≈ 1,000 reads a second left the calls one turn in nine, and
+ * not one of 200 live calls reached its end in 15 s (docs/performance.md §9): a callee hears silence.
  */
-export const FOREGROUND_BURST = 8;
+export const FOREGROUND_BURST = 1;
 
 /**
  * Makes one PGlite instance look like a `pg` pool of one connection, so that Kysely's own
