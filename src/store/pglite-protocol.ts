@@ -50,8 +50,8 @@ export type Request =
 export type Reply = { id: number; ok: true; value: StatementResult | ArrayBuffer | undefined } | { id: number; ok: false; error: WireError };
 
 export interface WireError {
-  /** The thrown object's class, so the copy is recognisable in logs (`DatabaseError`). */
-  className: string;
+  /** PostgreSQL's own error (PGlite's DatabaseError), rebuilt as `DatabaseError` below. */
+  database: boolean;
   message: string;
   stack?: string;
   /** The error's own properties (name, code, detail, constraint, table, column, severity, position…). */
@@ -59,9 +59,12 @@ export interface WireError {
   cause?: WireError;
 }
 
-/** An error as it can travel: its class name, message, stack and every own property a message can carry. */
-export function errorToWire(err: unknown, depth = 0): WireError {
-  if (!(err instanceof Error)) return { className: 'Error', message: String(err), fields: {} };
+/**
+ * An error as it can travel: its message, stack and every own property a message can carry. `isDatabaseError`
+ * tells PostgreSQL's errors apart (PGlite's class, which only the worker loads).
+ */
+export function errorToWire(err: unknown, isDatabaseError: (err: unknown) => boolean, depth = 0): WireError {
+  if (!(err instanceof Error)) return { database: false, message: String(err), fields: {} };
   const fields: Record<string, unknown> = {};
   for (const key of Object.keys(err)) {
     const value = (err as unknown as Record<string, unknown>)[key];
@@ -69,13 +72,13 @@ export function errorToWire(err: unknown, depth = 0): WireError {
   }
   // An Error's `name` is usually its prototype's; PGlite's DatabaseError sets its own ('error'), kept above.
   if (!('name' in fields) && err.name !== 'Error') fields.name = err.name;
-  const cause = err.cause !== undefined && depth < 3 ? errorToWire(err.cause, depth + 1) : undefined;
-  return { className: err.constructor?.name ?? 'Error', message: err.message, stack: err.stack, fields, ...(cause ? { cause } : {}) };
+  const cause = err.cause !== undefined && depth < 3 ? errorToWire(err.cause, isDatabaseError, depth + 1) : undefined;
+  return { database: isDatabaseError(err), message: err.message, stack: err.stack, fields, ...(cause ? { cause } : {}) };
 }
 
 /** The error again, with the same message, properties and stack, so callers matching on `.code` see no difference. */
 export function errorFromWire(wire: WireError): Error {
-  const err = wire.className === 'DatabaseError' ? new DatabaseError(wire.message) : new Error(wire.message);
+  const err = wire.database ? new DatabaseError(wire.message) : new Error(wire.message);
   Object.assign(err, wire.fields);
   if (wire.stack) err.stack = wire.stack;
   if (wire.cause) err.cause = errorFromWire(wire.cause);

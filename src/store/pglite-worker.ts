@@ -6,6 +6,7 @@
  * and the server's pool (pglite-pool.ts) decides that order.
  */
 import { parentPort } from 'node:worker_threads';
+import { messages } from '@electric-sql/pglite';
 import { openLocalPglite } from './pglite-local.js';
 import { errorToWire, type PgliteConnection, type Reply, type Request } from './pglite-protocol.js';
 
@@ -17,7 +18,7 @@ let db: PgliteConnection | undefined;
 port.on('message', (request: Request) => {
   answer(request).then(
     (reply) => send(reply),
-    (err: unknown) => send({ id: request.id, ok: false, error: errorToWire(err) }),
+    (err: unknown) => send({ id: request.id, ok: false, error: toWire(err) }),
   );
 });
 
@@ -47,6 +48,10 @@ function send(reply: Reply): void {
     port!.postMessage(reply, reply.ok && reply.value instanceof ArrayBuffer ? [reply.value] : []);
   } catch (err) {
     // A row PGlite made that cannot be cloned (none of our column types does): the caller still gets an answer.
-    port!.postMessage({ id: reply.id, ok: false, error: errorToWire(err) } satisfies Reply);
+    port!.postMessage({ id: reply.id, ok: false, error: toWire(err) } satisfies Reply);
   }
+}
+
+function toWire(err: unknown) {
+  return errorToWire(err, (e) => e instanceof messages.DatabaseError);
 }

@@ -6,7 +6,6 @@
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { lockDataDir } from './lock.js';
-import { openLocalPglite } from './pglite-local.js';
 import type { PgliteConnection, PgliteSpec } from './pglite-protocol.js';
 import { initdbModule, isEmptyDataDir, loadTemplate, pgliteModules } from './pglite-template.js';
 import { PgliteThread } from './pglite-thread.js';
@@ -60,7 +59,8 @@ export async function openPglite(opts: PgliteOpenOptions): Promise<OpenedPglite>
   const thread = pgliteThreadMode() === 'worker' ? new PgliteThread(opts.log ?? fallbackLogger()) : undefined;
   try {
     const spec = await pgliteSpec(opts);
-    if (!thread) return { connection: await openLocalPglite(spec), release };
+    // PGlite's modules are loaded on this thread only when it runs here.
+    if (!thread) return { connection: await (await import('./pglite-local.js')).openLocalPglite(spec), release };
     await thread.open(spec);
     return { connection: thread, thread: thread.thread, release };
   } catch (err) {
