@@ -9,9 +9,10 @@
  * every later one, with PostgreSQL's code for a lost connection: callers handle it as they handle a lost
  * PostgreSQL connection (503 and a bounded retry), `/healthz` answers 503, and the process goes on.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
   errorFromWire,
@@ -52,10 +53,14 @@ export class PgliteThread implements PgliteConnection {
   private stopped: StoreThreadStoppedError | undefined;
   private closing = false;
 
-  /** Starts the thread at once (it boots while the caller prepares `open`'s spec). */
-  constructor(log: Pick<Logger, 'error'>) {
+  /** Starts the thread (it boots while the caller prepares `open`'s spec). */
+  static async start(log: Pick<Logger, 'error'>): Promise<PgliteThread> {
+    return new PgliteThread(await startWorker(), log);
+  }
+
+  private constructor(thread: Worker, log: Pick<Logger, 'error'>) {
     this.log = log;
-    this.thread = startWorker();
+    this.thread = thread;
     // An idle store does not keep the process alive (as PGlite on the server's thread did not); a statement
     // under way does (see `request`).
     this.thread.unref();
@@ -134,25 +139,43 @@ export class PgliteThread implements PgliteConnection {
 
 /**
  * The worker, from the built file next to this one (dist/cli/ in the server bundle: scripts/bundle-server.js
- * makes pglite-worker.js an entry of its own; dist/store/ in tsc's output). From the TypeScript sources (the
- * tests, `npm run dev`, the benches run by tsx) Node cannot load pglite-worker.ts itself: tsx compiles it in
- * the thread, through its API, because on Node 20 a loader that a worker's own `--import tsx` registers does
- * not apply to that worker's entry file.
+ * makes pglite-worker.js an entry of its own; dist/store/ in tsc's output).
  */
-function startWorker(): Worker {
+async function startWorker(): Promise<Worker> {
   const here = import.meta.url;
-  if (!/\.ts$/.test(new URL(here).pathname)) return new Worker(new URL('./pglite-worker.js', here));
-  const entry = new URL('./pglite-worker.ts', here).href;
-  const tsx = tsxEsmApi(here);
-  return new Worker(`import(${JSON.stringify(tsx)}).then((tsx) => tsx.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}));`, { eval: true });
+  const fromSources = /\.ts$/.test(new URL(here).pathname);
+  return new Worker(fromSources ? await (workerFromSources ??= bundleWorker(here)) : new URL('./pglite-worker.js', here));
 }
 
+let workerFromSources: Promise<URL> | undefined;
+
 /**
- * tsx's ES module API, as `import` would find it (`require.resolve` gives its CommonJS build, whose loader
- * hooks do not register from an ES module).
+ * From the TypeScript sources (the tests, `npm run dev`, the benches run by tsx) Node cannot load
+ * pglite-worker.ts itself. It is bundled once per process by esbuild (a development dependency, as tsx,
+ * which runs the sources, is) into node_modules/.cache, where its one package import, PGlite, resolves.
+ * Not tsx in the thread: on Node 20 its loader runs on a thread of its own for each worker, and a worker
+ * started so took ≈ 0.6 s more than one started from JavaScript, for every store the test suite opens.
  */
-function tsxEsmApi(from: string): string {
-  const pkg = createRequire(from).resolve('tsx/package.json');
-  const { exports } = JSON.parse(fs.readFileSync(pkg, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
-  return new URL(exports['./esm/api'].import.default, pathToFileURL(pkg)).href;
+async function bundleWorker(here: string): Promise<URL> {
+  const esbuild = await import('esbuild');
+  const built = await esbuild.build({
+    entryPoints: [fileURLToPath(new URL('./pglite-worker.ts', here))],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    write: false,
+    logLevel: 'silent',
+  });
+  const code = built.outputFiles[0].text;
+  const name = `pglite-worker-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`;
+  const file = fileURLToPath(new URL(`../../node_modules/.cache/switchboard/${name}`, here));
+  if (!fs.existsSync(file)) {
+    // Test processes run side by side: each writes its own file and renames it, so none reads half of one.
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(`${file}.${process.pid}`, code);
+    fs.renameSync(`${file}.${process.pid}`, file);
+  }
+  return pathToFileURL(file);
 }

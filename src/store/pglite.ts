@@ -56,15 +56,19 @@ export async function openPglite(opts: PgliteOpenOptions): Promise<OpenedPglite>
   }
   const release = opts.inMemory ? () => {} : lockDataDir(opts.dataDir ?? './data');
   // The thread starts before the spec is ready: Node boots it while this thread reads and compiles PGlite.
-  const thread = pgliteThreadMode() === 'worker' ? new PgliteThread(opts.log ?? fallbackLogger()) : undefined;
+  const starting = pgliteThreadMode() === 'worker' ? PgliteThread.start(opts.log ?? fallbackLogger()) : undefined;
+  starting?.catch(() => {}); // awaited below (a failure to start is reported there)
   try {
     const spec = await pgliteSpec(opts);
     // PGlite's modules are loaded on this thread only when it runs here.
-    if (!thread) return { connection: await (await import('./pglite-local.js')).openLocalPglite(spec), release };
+    if (!starting) return { connection: await (await import('./pglite-local.js')).openLocalPglite(spec), release };
+    const thread = await starting;
     await thread.open(spec);
     return { connection: thread, thread: thread.thread, release };
   } catch (err) {
-    await thread?.close().catch(() => {}); // the error that matters is `err`
+    // The error that matters is `err`: a thread that did start is ended quietly.
+    const thread = await starting?.catch(() => undefined);
+    await thread?.close().catch(() => {});
     release();
     throw err;
   }

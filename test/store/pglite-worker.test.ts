@@ -27,7 +27,7 @@ let local: PgliteConnection;
 
 beforeAll(async () => {
   const spec = { ...(await pgliteModules()), loadDataDir: pgliteTemplate() };
-  worker = new PgliteThread(quiet);
+  worker = await PgliteThread.start(quiet);
   await worker.open(spec);
   local = await openLocalPglite(spec);
   const table = `create table kinds (
