@@ -10,8 +10,7 @@ import { messages } from '@electric-sql/pglite';
 import { openLocalPglite } from './pglite-local.js';
 import { errorToWire, type PgliteConnection, type Reply, type Request } from './pglite-protocol.js';
 
-const port = parentPort;
-if (!port) throw new Error('pglite-worker.ts runs as a worker thread (src/store/pglite-thread.ts starts it)');
+const port = parentPort ?? notAWorker();
 
 let db: PgliteConnection | undefined;
 
@@ -45,13 +44,17 @@ function opened(): PgliteConnection {
 /** A dump's bytes are moved to the server's thread, not copied. */
 function send(reply: Reply): void {
   try {
-    port!.postMessage(reply, reply.ok && reply.value instanceof ArrayBuffer ? [reply.value] : []);
+    port.postMessage(reply, reply.ok && reply.value instanceof ArrayBuffer ? [reply.value] : []);
   } catch (err) {
     // A row PGlite made that cannot be cloned (none of our column types does): the caller still gets an answer.
-    port!.postMessage({ id: reply.id, ok: false, error: toWire(err) } satisfies Reply);
+    port.postMessage({ id: reply.id, ok: false, error: toWire(err) } satisfies Reply);
   }
 }
 
 function toWire(err: unknown) {
   return errorToWire(err, (e) => e instanceof messages.DatabaseError);
+}
+
+function notAWorker(): never {
+  throw new Error('pglite-worker.ts runs as a worker thread (src/store/pglite-thread.ts starts it)');
 }
