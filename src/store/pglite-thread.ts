@@ -2,7 +2,7 @@
  * The server's side of the embedded store's worker (pglite-worker.ts): a `PgliteConnection` whose statements
  * run on a thread of their own. PGlite is PostgreSQL compiled to WebAssembly, and every statement's work
  * used to run on the server's thread, stalling requests and the audio of live calls for as long as it took
- * (docs/performance.md §9, "PGlite on a worker thread"). Here the server's thread only posts the statement
+ * (docs/performance.md §9; §10 measures this change). Here the server's thread only posts the statement
  * and reads the answer.
  *
  * A thread that stops (a crash, out of memory, ended from outside) fails every statement waiting on it and
@@ -65,7 +65,7 @@ export class PgliteThread implements PgliteConnection {
     // under way does (see `request`).
     this.thread.unref();
     this.thread.on('message', (reply: Reply) => this.settle(reply));
-    // Uncaught in the thread (its own failure, or tsx failing to load it): the thread ends with it.
+    // Uncaught in the thread (its own failure, or its file failing to load): the thread ends with it.
     this.thread.on('error', (err) => this.stop(err));
     // A reply that could not be read: its caller cannot be told which, so nothing more is trusted.
     this.thread.on('messageerror', (err) => this.stop(err));
