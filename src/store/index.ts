@@ -38,7 +38,7 @@ export interface Store {
   schema?: string;
   /** PGlite only: the whole database as a tarball, what `StoreOptions.template` takes (tests make theirs so). */
   dump?(): Promise<Blob>;
-  /** PGlite on its worker (the default): that thread. Benches read its event-loop use; tests end it. */
+  /** PGlite on its worker (the default): that thread (its `performance.eventLoopUtilization()` is the store's load; tests end it). */
   thread?: Worker;
   close(): Promise<void>;
 }

@@ -44,7 +44,7 @@ interface Waiting {
 type Body<R = Request> = R extends Request ? Omit<R, 'id'> : never;
 
 export class PgliteThread implements PgliteConnection {
-  /** The worker itself: benches read its event-loop use; tests end it to see a crash handled. */
+  /** The worker itself (its `performance.eventLoopUtilization()` is the store's load; tests end it to see a crash handled). */
   readonly thread: Worker;
   /** Where an unexpected stop is reported (the server's logger once the store is opened). */
   log: Pick<Logger, 'error'>;
