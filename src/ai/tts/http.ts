@@ -4,8 +4,8 @@
  * a classified `TtsError`; an abort (barge-in) ends the iteration quietly and closes the connection.
  *
  * Over `node:http(s)` (the default agents keep connections alive) rather than `fetch`: a clause is a request,
- * and `fetch`'s WHATWG machinery (Request, Headers, a web stream read a promise at a time) cost ≈ 1.4 ms of
- * CPU more per request than this (bench: docs/performance.md "Per-call CPU, third round").
+ * and `fetch`'s WHATWG machinery (Request, Headers, a web stream read a promise at a time) cost 0.5–1 ms of
+ * CPU more per request than this (`npx tsx bench/voice-http.ts`; docs/performance.md "Per-call CPU, third round").
  */
 import http from 'node:http';
 import https from 'node:https';
