@@ -176,7 +176,7 @@ export async function* postSse(opts: PostSseOptions, ctx: SseContext = {}): Asyn
       // The consumer stopped early, most often at the stream's own last event (`[DONE]`, `message_stop`)
       // with the body's end still on its way: read that end, so that the connection goes back to the pool
       // instead of being cut — a new connection (a TLS handshake) for every turn otherwise.
-      void drainThenRelease(reader, ctl);
+      drainThenRelease(reader, ctl).catch(() => undefined);
     } else {
       reader?.releaseLock();
       // Ends the HTTP request if we stop before the server does (abort, error).
