@@ -118,6 +118,8 @@ export class JobRunner {
   private stopped = true;
   private polling = false;
   private again = false;
+  /** A poll found no room for another job (concurrency): the next job to finish polls again. */
+  private full = false;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly concurrency: number;
   private readonly pollMs: number;
@@ -169,6 +171,8 @@ export class JobRunner {
       do {
         this.again = false;
         const room = Math.min(this.concurrency - this.running, this.opts.claimBatch ?? Infinity);
+        // Full: the next job to finish looks again (see track).
+        if (room <= 0) this.full = true;
         const free = this.opts.slots ? this.opts.slots.take(room) : room;
         if (free <= 0) break;
         let jobs: JobRow[] = [];
@@ -188,10 +192,17 @@ export class JobRunner {
     }
   }
 
-  private track(p: Promise<void>): void {
+  /**
+   * A job that finishes leaves room for another: the runner looks for one, after a job it claimed (the
+   * claim that found it may have left more behind) or when a poll found the runner full. A job run at once
+   * on its own (runNow: a call started on this node) found nothing else, so it costs no poll at its end.
+   */
+  private track(p: Promise<void>, claimed = true): void {
     this.inFlight.add(p);
     const settled = p.finally(() => {
       this.inFlight.delete(p);
+      if (!claimed && !this.full) return;
+      this.full = false;
       this.wake();
     });
     background(this.log, 'job failed', settled);
@@ -233,7 +244,7 @@ export class JobRunner {
 
   /** Runs a job this node stored already locked (`NewJob.lockedBy`), as if it had just claimed it. */
   runNow(job: JobRow): void {
-    this.track(this.run(job));
+    this.track(this.run(job), false);
   }
 
   private async run(job: JobRow): Promise<void> {

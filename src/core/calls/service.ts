@@ -24,7 +24,7 @@ import { namedCall } from './naming.js';
 import type { CallRequest } from './request.js';
 import { resolveVoice, voiceForCall, type HostedTtsProvider } from '../voice/index.js';
 import type { VoiceChoice } from '../../ai/tts/tts.js';
-import { canMove, isTerminal, type CallState } from './states.js';
+import { canMove, isTerminal, statesBefore, type CallState } from './states.js';
 import { TAKEN_OVER, initialRoom, type RoomState } from './user-on-call.js';
 import type { CallWebhookEvent, WebhookPayloads } from './webhook-payloads.js';
 
@@ -232,7 +232,7 @@ export class CallService {
    * Stores a call that rings one of our numbers (`req.direction` inbound, `fromNumber` the caller, `to` our
    * number) as `ringing`; the engine answers it at once. No launcher: the engine that took the call runs it.
    */
-  async startInbound(orgId: string, req: CallRequest): Promise<CallRow> {
+  async startInbound(orgId: string, req: CallRequest, brain?: string): Promise<CallRow> {
     if (!this.acceptingCalls) throw new SwitchboardError('SB_ERR_SHUTTING_DOWN', 'Server is shutting down', {}, true);
     await this.o.credits.guard(orgId);
     const call = await this.o.db
@@ -243,10 +243,12 @@ export class CallService {
         status: 'ringing',
         // Owned from the first moment: if this node dies before its session starts, the call is reaped.
         owner_node: this.o.nodeId,
+        ...(brain ? { brain } : {}),
         task_id: null,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
+    this.knowWebhookEvents(call);
     await this.record(call.id, { type: 'status', status: 'ringing' });
     return call;
   }
@@ -632,15 +634,18 @@ export class CallService {
    * when it is no longer waiting (ended meanwhile, or another node took it). A call this node already owns
    * comes back too (its claim was stored but the answer lost): it has not been dialled.
    */
-  async claimQueued(callId: string, nodeId: string): Promise<CallRow | undefined> {
-    return this.o.db
+  async claimQueued(callId: string, nodeId: string, brain?: string): Promise<CallRow | undefined> {
+    const call = await this.o.db
       .updateTable('calls')
-      .set({ owner_node: nodeId, updated_at: new Date() })
+      // The brain that will carry it, stored by the same statement (the session then has nothing to store).
+      .set({ owner_node: nodeId, ...(brain ? { brain } : {}), updated_at: new Date() })
       .where('id', '=', callId)
       .where('status', '=', 'queued')
       .where((eb) => eb.or([eb('owner_node', 'is', null), eb('owner_node', '=', nodeId)]))
       .returningAll()
       .executeTakeFirst();
+    if (call) this.knowWebhookEvents(call);
+    return call;
   }
 
   /** Claims a call for this node's session (the owner receives its commands). */
@@ -690,6 +695,12 @@ export class CallService {
     return event;
   }
 
+  /** Keeps the webhook events of a call this node is about to carry: its events then need no lookup. */
+  private knowWebhookEvents(call: Pick<CallRow, 'id' | 'request'>): void {
+    if (this.webhookEventsCache.size > 10_000) this.webhookEventsCache.clear();
+    this.webhookEventsCache.set(call.id, Promise.resolve(this.requestOf(call).webhook?.events ?? []));
+  }
+
   /** The webhook events a call asked for (they never change during a call, so they are kept in memory). */
   private webhookEvents(callId: string): Promise<string[]> {
     const hit = this.webhookEventsCache.get(callId);
@@ -716,6 +727,9 @@ export class CallService {
    * `guard`, checked on the locked row, can refuse the move too (the reaper: only if its owner is still dead).
    */
   async transition(callId: string, to: CallState, f: TransitionFields = {}, guard?: TransitionGuard): Promise<boolean> {
+    if (!isTerminal(to) && !guard && !(to === 'in_progress' && (await this.webhookEvents(callId)).includes('call_started'))) {
+      return this.moveAlone(callId, to, f);
+    }
     let enqueued = false;
     // Run again when the connection is lost under it: a call must reach its end state. A lost COMMIT that
     // did commit is harmless to repeat: the state machine refuses the second move.
@@ -731,29 +745,25 @@ export class CallService {
       // Priced, stored and (billing on) charged once: the state machine lets a call end only once, and the
       // ledger keeps one charge per call besides.
       const price = terminal ? await this.o.credits.settle(trx, call, usage) : undefined;
-      // The status event's sequence number is taken by the same statement (the row is locked above).
-      const updated = await trx
+      // One statement moves the call, stores its status event (the row is locked above, so the event's
+      // sequence number is the one the update takes: the row's `next_seq`) and, at the end, drops its dial
+      // job if it never ran. The event's time is the transaction's `now()`, its column's default.
+      const event = eventValues({ type: 'status', status: to, reason: f.reason });
+      const { event_at, ...updated } = await trx
+        .with('event', (db) => db.insertInto('call_events').values({ call_id: callId, seq: call.next_seq, ...event }))
+        .with('dial', (db) => db.deleteFrom('jobs').where('key', '=', dialJobKey(callId)).where(sql<boolean>`${terminal}`))
         .updateTable('calls')
         .set({
-          status: to,
-          next_seq: sql`next_seq + 1`,
-          updated_at: now,
-          ...(to === 'in_progress' ? { answered_at: now } : {}),
-          ...(f.answeredBy !== undefined ? { answered_by: f.answeredBy } : {}),
-          ...(f.outcome !== undefined ? { outcome: f.outcome } : {}),
-          ...(f.reason !== undefined ? { end_reason: f.reason } : {}),
-          ...(f.error !== undefined ? { last_error: f.error } : {}),
-          ...(f.goalCompleted !== undefined ? { goal_completed: f.goalCompleted } : {}),
-          ...(f.summary !== undefined ? { summary: f.summary } : {}),
-          ...(f.extracted !== undefined ? { extracted: JSON.stringify(f.extracted) } : {}),
-          ...(f.brain !== undefined ? { brain: f.brain } : {}),
+          ...movedColumns(to, f, now),
           ...(terminal
             ? { ended_at: now, duration_seconds: Math.round(connected), credits_charged: price!.credits, cost_usd: price!.costUsd, owner_node: null }
             : {}),
         })
         .where('id', '=', callId)
         .returningAll()
+        .returning(sql<Date>`now()`.as('event_at'))
         .executeTakeFirstOrThrow();
+      const row: CallEventRow = { call_id: callId, seq: call.next_seq, ...event, data: event.data === null ? null : JSON.parse(event.data), created_at: event_at };
       if (terminal && updated.task_id) {
         // The task follows its call's end: completed when the call completed, failed otherwise.
         await trx
@@ -769,8 +779,6 @@ export class CallService {
           .where((eb) => eb.or([eb('call_id', '=', callId), eb('call_id', 'is', null)]))
           .execute();
       }
-      if (terminal) await trx.deleteFrom('jobs').where('key', '=', dialJobKey(callId)).execute();
-      const row = await this.insertEvent(trx, callId, updated.next_seq - 1, { type: 'status', status: to, reason: f.reason });
       if (to === 'in_progress') enqueued = (await this.enqueueWebhooks(trx, updated, 'call_started', [])) || enqueued;
       if (terminal) {
         // The transcript goes into `call_completed` only: not read for a call that did not ask for it.
@@ -785,8 +793,50 @@ export class CallService {
       return row;
     }));
     if (!result) return false;
+    if (isTerminal(to)) this.webhookEventsCache.delete(callId);
     await this.announce(callId, toCallEvent(result));
     if (enqueued) this.o.wakeJobs?.();
+    return true;
+  }
+
+  /**
+   * A move that needs nothing but the call's own row (not an end: nothing to price; no guard; no webhook):
+   * one statement moves the call if the state machine allows it (`status in (…)`, checked again on the row
+   * a concurrent move left, as PostgreSQL does for an UPDATE's WHERE) and stores its status event with the
+   * sequence number the same update took. It replaces a transaction of five statements (begin, lock, update,
+   * insert, commit), twice per call (ringing, answered).
+   */
+  private async moveAlone(callId: string, to: CallState, f: TransitionFields): Promise<boolean> {
+    const v = eventValues({ type: 'status', status: to, reason: f.reason });
+    const stored = await retryOnConnectionLoss(() =>
+      this.o.db
+        .with('moved', (db) =>
+          db
+            .updateTable('calls')
+            .set(movedColumns(to, f, new Date()))
+            .where('id', '=', callId)
+            .where('status', 'in', statesBefore(to))
+            .returning(['id', 'next_seq']),
+        )
+        .insertInto('call_events')
+        .columns(['call_id', 'seq', 'kind', 'role', 'text', 'data'])
+        .expression((eb) =>
+          eb
+            .selectFrom('moved')
+            .select([
+              'moved.id',
+              sql<number>`moved.next_seq - 1`.as('seq'),
+              sql<string>`${v.kind}`.as('kind'),
+              sql<null>`null`.as('role'),
+              sql<null>`null`.as('text'),
+              sql<string>`${v.data}::jsonb`.as('data'),
+            ]),
+        )
+        .returningAll()
+        .executeTakeFirst(),
+    );
+    if (!stored) return false;
+    await this.announce(callId, toCallEvent(stored));
     return true;
   }
 
@@ -837,6 +887,24 @@ class IdempotencyRace extends Error {}
 
 /** Checked on the locked call row inside a transition's transaction; false refuses the move. */
 export type TransitionGuard = (call: CallRow, trx: Transaction<Database>) => boolean | Promise<boolean>;
+
+/** The columns a move to `to` sets, end or not (an end adds its price and duration: see transition). */
+function movedColumns(to: CallState, f: TransitionFields, now: Date) {
+  return {
+    status: to,
+    next_seq: sql<number>`next_seq + 1`,
+    updated_at: now,
+    ...(to === 'in_progress' ? { answered_at: now } : {}),
+    ...(f.answeredBy !== undefined ? { answered_by: f.answeredBy } : {}),
+    ...(f.outcome !== undefined ? { outcome: f.outcome } : {}),
+    ...(f.reason !== undefined ? { end_reason: f.reason } : {}),
+    ...(f.error !== undefined ? { last_error: f.error } : {}),
+    ...(f.goalCompleted !== undefined ? { goal_completed: f.goalCompleted } : {}),
+    ...(f.summary !== undefined ? { summary: f.summary } : {}),
+    ...(f.extracted !== undefined ? { extracted: JSON.stringify(f.extracted) } : {}),
+    ...(f.brain !== undefined ? { brain: f.brain } : {}),
+  };
+}
 
 /** Stored and waiting in the database for a node with a free line (no node has taken it yet). */
 export function isWaiting(call: Pick<CallRow, 'status' | 'owner_node'>): boolean {
