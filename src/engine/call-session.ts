@@ -323,8 +323,10 @@ export class CallSession implements ActionHost {
 
   /** Records an event; the session's clock stands still meanwhile (see Clock.hold). */
   private rec(e: Parameters<CallService['record']>[1]) {
+    const turn = this.pendingTurn;
+    this.pendingTurn = undefined;
     return this.inOrder(async () => {
-      const stored = await this.d.calls.record(this.callId, e);
+      const stored = await this.d.calls.record(this.callId, e, turn);
       if (e.type !== 'status') this.recorded[e.type]++;
       return stored;
     });
@@ -424,9 +426,19 @@ export class CallSession implements ActionHost {
   /** A turn's latency figures: to /metrics and stored on the call. */
   private turnFigures(latency: TurnLatency): void {
     this.d.metrics?.observeTurn(latency);
-    const turn = ++this.turnNo;
-    background(this.d.log, 'turn figures not stored', this.inOrder(() => this.d.calls.recordTurn(this.callId, turn, latency)), { callId: this.callId });
+    const turn = { turn: ++this.turnNo, latency };
+    // The agent's line usually follows in the same tick (AgentActivity reports a turn's figures just before
+    // its first line heard): that line's write takes them along (rec). Else they are stored on their own.
+    this.pendingTurn = turn;
+    queueMicrotask(() => {
+      if (this.pendingTurn !== turn) return;
+      this.pendingTurn = undefined;
+      background(this.d.log, 'turn figures not stored', this.inOrder(() => this.d.calls.recordTurn(this.callId, turn.turn, turn.latency)), { callId: this.callId });
+    });
   }
+
+  /** A turn's figures waiting for the next event written in the same tick (see turnFigures). */
+  private pendingTurn: { turn: number; latency: TurnLatency } | undefined;
 
   private async onAnswered(answeredBy: AnsweredBy, io: AgentIO, makeActivity: () => Activity): Promise<void> {
     this.answeredBy = answeredBy;

@@ -49,21 +49,34 @@ export interface JobKindOptions {
 export async function enqueueJob(db: DbOrTrx, job: NewJob): Promise<JobRow | undefined> {
   return db
     .insertInto('jobs')
-    .values({
-      kind: job.kind,
-      payload: JSON.stringify(job.payload),
-      key: job.key ?? null,
-      run_at: job.runAt ?? new Date(),
-      max_attempts: job.maxAttempts ?? 1,
-      priority: job.priority ?? 0,
-      locked_at: job.lockedBy ? new Date() : null,
-      locked_by: job.lockedBy ?? null,
-      attempts: job.lockedBy ? 1 : 0,
-      last_error: null,
-    })
+    .values(jobValues(job))
     .onConflict((oc) => oc.column('key').doNothing())
     .returningAll()
     .executeTakeFirst();
+}
+
+/**
+ * A new job's columns (what enqueueJob inserts), for a statement that stores the job along with something
+ * else; `storedJob` makes the row such an insert stored from them, its id and time.
+ */
+export function jobValues(job: NewJob) {
+  return {
+    kind: job.kind,
+    payload: JSON.stringify(job.payload),
+    key: job.key ?? null,
+    run_at: job.runAt ?? new Date(),
+    max_attempts: job.maxAttempts ?? 1,
+    priority: job.priority ?? 0,
+    locked_at: job.lockedBy ? new Date() : null,
+    locked_by: job.lockedBy ?? null,
+    attempts: job.lockedBy ? 1 : 0,
+    last_error: null,
+  };
+}
+
+/** The row a job inserted with `values` (jobValues) reads as, given the id and time the database gave it. */
+export function storedJob(values: ReturnType<typeof jobValues>, id: string, createdAt: Date): JobRow {
+  return { ...values, payload: JSON.parse(values.payload) as unknown, id, created_at: createdAt };
 }
 
 /**

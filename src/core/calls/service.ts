@@ -12,7 +12,7 @@ import { background } from '../../lib/background.js';
 import { isCallSid, isUuid, newCallSid, newId } from '../../lib/ids.js';
 import type { CallEventRow, CallRow, Database, Db, JobRow } from '../../store/index.js';
 import { retryOnConnectionLoss } from '../../store/index.js';
-import { enqueueJob } from '../../jobs/runner.js';
+import { enqueueJob, jobValues, storedJob, type NewJob } from '../../jobs/runner.js';
 import { SwitchboardError, notFound, unavailable, validationError } from '../errors.js';
 import { emptyUsage, type CallUsage, type Credits } from '../credits/index.js';
 import { enqueueWebhook } from '../webhooks/index.js';
@@ -182,6 +182,35 @@ export class CallService {
     // With a free line here the call starts on this node at once (its dial job stored already claimed);
     // otherwise it waits as `queued` for the first node with a free line.
     const local = this.launcher?.reserve() ?? false;
+    const dialJob = (callId: string): NewJob => ({
+      kind: DIAL_JOB,
+      key: dialJobKey(callId),
+      payload: { callId } satisfies DialJob,
+      // Retried only while the database is unreachable (see Dialer.dialJob); a failed launch ends the call.
+      maxAttempts: 100,
+      lockedBy: local ? this.o.nodeId : undefined,
+    });
+    // The usual start (no idempotency key, nothing to commit with it, no `call_dialing` webhook): the call
+    // and its dial job are stored by one statement, atomic as the transaction below (three statements fewer).
+    if (!opts.within && keys.length === 0 && !req.webhook?.events.includes('call_dialing')) {
+      const row = withRoom(newCallRow(orgId, req, this.o.carrierName), req);
+      const job = jobValues(dialJob(row.id));
+      const stored = await this.o.db
+        .with('call', (db) => db.insertInto('calls').values(row).returningAll())
+        .with('dial', (db) => db.insertInto('jobs').values(job).returning(['id', 'created_at']))
+        .selectFrom(['call', 'dial'])
+        .selectAll('call')
+        .select(['dial.id as dial_id', 'dial.created_at as dial_created_at'])
+        .executeTakeFirstOrThrow()
+        .catch((e: unknown) => {
+          if (local) this.launcher?.release();
+          throw e;
+        });
+      const { dial_id, dial_created_at, ...call } = stored;
+      if (local) this.launcher?.launch(storedJob(job, dial_id, dial_created_at));
+      else this.o.wakeDials?.();
+      return { call, replayed: false };
+    }
     const inserted = await this.o.db.transaction().execute(async (trx) => {
       const call = await trx
         .insertInto('calls')
@@ -189,14 +218,7 @@ export class CallService {
         .returningAll()
         .executeTakeFirstOrThrow();
       await opts.within?.(trx, call);
-      dial = await enqueueJob(trx, {
-        kind: DIAL_JOB,
-        key: dialJobKey(call.id),
-        payload: { callId: call.id } satisfies DialJob,
-        // Retried only while the database is unreachable (see Dialer.dialJob); a failed launch ends the call.
-        maxAttempts: 100,
-        lockedBy: local ? this.o.nodeId : undefined,
-      });
+      dial = await enqueueJob(trx, dialJob(call.id));
       // Faces that announce dialling (agents/tasks' call_started) get it in the same transaction.
       dialingEnqueued = await this.enqueueWebhooks(trx, call, 'call_dialing', []);
       for (const key of keys) {
@@ -332,19 +354,8 @@ export class CallService {
   }
 
   /** Stores one turn's latency figures (004's names). */
-  async recordTurn(
-    callId: string,
-    turn: number,
-    t: {
-      transcript_to_gpt_ms: number;
-      gpt_first_token_ms: number | null;
-      first_audio_playback_ms: number | null;
-      stt_final_ms?: number | null;
-      tts_first_byte_ms?: number | null;
-    },
-  ): Promise<void> {
-    const row = { ...t, stt_final_ms: t.stt_final_ms ?? null, tts_first_byte_ms: t.tts_first_byte_ms ?? null };
-    await retryOnConnectionLoss(() => this.o.db.insertInto('call_turns').values({ call_id: callId, turn, ...row }).execute());
+  async recordTurn(callId: string, turn: number, t: TurnFigures): Promise<void> {
+    await retryOnConnectionLoss(() => this.o.db.insertInto('call_turns').values(turnRow(callId, turn, t)).execute());
   }
 
   async turns(callId: string) {
@@ -667,7 +678,7 @@ export class CallService {
   }
 
   /** Appends an event to the call's log, with its webhooks, and publishes it. Returns the stored event. */
-  async record(callId: string, e: NewCallEvent): Promise<CallEvent> {
+  async record(callId: string, e: NewCallEvent, turn?: { turn: number; latency: TurnFigures }): Promise<CallEvent> {
     let enqueued = false;
     // A line lost with its connection is written again (the rare lost COMMIT may store it twice).
     const stored = await retryOnConnectionLoss(async (): Promise<CallEventRow> => {
@@ -675,14 +686,23 @@ export class CallService {
         return this.o.db.transaction().execute(async (trx) => {
           const { seq, call } = await this.nextSeq(trx, callId);
           const row = await this.insertEvent(trx, callId, seq, e);
+          if (turn) await trx.insertInto('call_turns').values(turnRow(callId, turn.turn, turn.latency)).execute();
           enqueued = await this.enqueueWebhooks(trx, call, 'transcript_updated', [row]);
           return row;
         });
       }
-      // The hot path (every transcript line): one statement takes the sequence number and inserts.
+      // The hot path (every transcript line): one statement takes the sequence number and inserts, and
+      // stores the figures of the turn the line belongs to when they came with it (see CallSession); a
+      // statement run again after a lost COMMIT finds the turn already stored.
       const v = eventValues(e);
+      const t = turn && turnRow(callId, turn.turn, turn.latency);
+      const withTurn = t
+        ? sql`, t as (insert into call_turns (call_id, turn, transcript_to_gpt_ms, gpt_first_token_ms, first_audio_playback_ms, stt_final_ms, tts_first_byte_ms)
+            values (${callId}, ${t.turn}, ${t.transcript_to_gpt_ms}, ${t.gpt_first_token_ms}, ${t.first_audio_playback_ms}, ${t.stt_final_ms}, ${t.tts_first_byte_ms})
+            on conflict (call_id, turn) do nothing)`
+        : sql``;
       const r = await sql<CallEventRow>`
-        with c as (update calls set next_seq = next_seq + 1 where id = ${callId} returning next_seq - 1 as seq)
+        with c as (update calls set next_seq = next_seq + 1 where id = ${callId} returning next_seq - 1 as seq)${withTurn}
         insert into call_events (call_id, seq, kind, role, text, data)
         select ${callId}, c.seq, ${v.kind}, ${v.role}, ${v.text}, ${v.data}::jsonb from c
         returning *`.execute(this.o.db);
@@ -887,6 +907,20 @@ class IdempotencyRace extends Error {}
 
 /** Checked on the locked call row inside a transition's transaction; false refuses the move. */
 export type TransitionGuard = (call: CallRow, trx: Transaction<Database>) => boolean | Promise<boolean>;
+
+/** One turn's latency figures, as the engine measures them (004's names). */
+export interface TurnFigures {
+  transcript_to_gpt_ms: number;
+  gpt_first_token_ms: number | null;
+  first_audio_playback_ms: number | null;
+  stt_final_ms?: number | null;
+  tts_first_byte_ms?: number | null;
+}
+
+/** A turn's row of `call_turns`. */
+function turnRow(callId: string, turn: number, t: TurnFigures) {
+  return { call_id: callId, turn, ...t, stt_final_ms: t.stt_final_ms ?? null, tts_first_byte_ms: t.tts_first_byte_ms ?? null };
+}
 
 /** The columns a move to `to` sets, end or not (an end adds its price and duration: see transition). */
 function movedColumns(to: CallState, f: TransitionFields, now: Date) {
