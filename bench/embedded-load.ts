@@ -27,6 +27,13 @@
  *   BENCH_START_EVERY    20     one request in this many of the mix is a POST /v1/start-call (0: none)
  *   BENCH_PHONE          +15550100  number called (Bella Cucina: a receptionist, a full conversation)
  *   BENCH_FILL_SECONDS   120    at most this long to reach BENCH_LIVE live calls before the load starts
+ *   BENCH_FILL_RATE      (auto) calls started per second while filling; by default BENCH_LIVE over one call's
+ *                               length (BENCH_CALL_SECONDS / BENCH_TIME_SCALE), so that the calls' starts, and
+ *                               so their ends and replacements, are spread over a call's life as real traffic's
+ *                               are. Before 2026-12-02 the fill started them all at once: 200 calls then ended
+ *                               together and were replaced together, a burst of ≈ 5,000 statements that gave the
+ *                               ≈ 3 s maxima of docs/performance.md §9. 0: as fast as possible (the old way)
+ *   BENCH_CALL_SECONDS   60     a call's length at SIM_TIME_SCALE 1 (Bella Cucina's conversation), for the above
  *   BENCH_PROFILE        (none) a folder: the server thread's CPU profile of each run's measured window
  *                               only (not start-up or fill) is written there, for Chrome DevTools
  *   BENCH_DIAL           1      0: calls are stored but never dialled (the same reads on an idle node, for
@@ -66,6 +73,8 @@ const TIME_SCALE = env.BENCH_TIME_SCALE ?? '5';
 const START_EVERY = Number(env.BENCH_START_EVERY ?? 20);
 const PHONE = env.BENCH_PHONE ?? '+15550100';
 const FILL_SECONDS = Number(env.BENCH_FILL_SECONDS ?? 120);
+const CALL_SECONDS = Number(env.BENCH_CALL_SECONDS ?? 60);
+const FILL_RATE = Number(env.BENCH_FILL_RATE ?? LIVE / (CALL_SECONDS / Number(TIME_SCALE)));
 const DIAL = env.BENCH_DIAL !== '0';
 const BODY = JSON.stringify({ phone_number: PHONE, task: 'Confirm my booking for Tuesday, reference AB123', language: 'en' });
 
@@ -118,6 +127,20 @@ async function topUp(sb: Switchboard, url: string, key: string, target: number, 
   }
 }
 
+/** Starts calls at FILL_RATE a second until LIVE are live or waiting (or `until` has passed). */
+async function fillSteadily(sb: Switchboard, url: string, key: string, ids: string[], until: number): Promise<void> {
+  const began = Date.now();
+  let started = 0;
+  while (sb.dialer.liveCount + (await waiting(sb)) < LIVE && Date.now() < until) {
+    // At the rate, not in step with the ends: calls that end while the node fills are replaced in the same stream.
+    const due = Math.floor(((Date.now() - began) / 1000) * FILL_RATE) + 1 - started;
+    const batch = await Promise.all(Array.from({ length: due }, () => startCall(url, key)));
+    for (const id of batch) if (id) ids.push(id);
+    started += due;
+    await sleep(50);
+  }
+}
+
 function load(p: LoadParams): Promise<{ api: autocannon.Result; health: autocannon.Result }> {
   return new Promise((resolve, reject) => {
     const w = new Worker(new URL('./lib/embedded-load-worker.mjs', import.meta.url), { workerData: p });
@@ -157,6 +180,7 @@ async function run(i: number): Promise<Row> {
     }
     // Fill the node (at most FILL_SECONDS), then keep it full while the load runs.
     const fillEnd = Date.now() + FILL_SECONDS * 1000;
+    if (DIAL && FILL_RATE > 0) await fillSteadily(sb, url, key, ids, fillEnd);
     while (DIAL && sb.dialer.liveCount < LIVE * 0.95 && Date.now() < fillEnd) {
       await topUp(sb, url, key, LIVE, ids, 10, fillEnd);
       await sleep(100);
@@ -244,7 +268,7 @@ function table(rows: [string, Row][]): string {
 
 async function main() {
   console.log(
-    `PGlite · ${LIVE} ${DIAL ? 'live' : 'stored, never dialled,'} calls to ${PHONE} at SIM_TIME_SCALE ${TIME_SCALE} · ${CONNECTIONS} clients: GET /v1/calls/:id, ` +
+    `PGlite · ${LIVE} ${DIAL ? 'live' : 'stored, never dialled,'} calls to ${PHONE} at SIM_TIME_SCALE ${TIME_SCALE} (filled at ${FILL_RATE > 0 ? `${FILL_RATE.toFixed(1)} calls/s` : 'once'}) · ${CONNECTIONS} clients: GET /v1/calls/:id, ` +
       `${START_EVERY > 0 ? `1 in ${START_EVERY} a POST /v1/start-call` : 'no start-calls'} · 1 client on /healthz · ${DURATION} s × ${RUNS} runs, each after ${WARMUP} s of the same load not counted`,
   );
   console.log(`node ${process.version} · ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}) · load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
