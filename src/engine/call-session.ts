@@ -687,6 +687,7 @@ export class CallSession implements ActionHost {
           await this.room.dropUser();
         } catch (err) {
           this.d.log.warn({ err, callId: this.callId }, 'user-on-call drop-user failed');
+          await this.writes; // whatever the room's state is now, stored before the answer (as on success)
           return { ok: false, error: 'carrier_failed' };
         }
         // The room's new state is stored before the command is acknowledged (conference-status reads it).
@@ -728,6 +729,8 @@ export class CallSession implements ActionHost {
     } catch (err) {
       this.d.log.warn({ err, callId: this.callId }, 'user-on-call activation failed');
       this.emit(ev.error('activate', err));
+      // The room went back to `connected`: stored before the 500, so a client that reads it next sees that.
+      await this.writes;
       return { ok: false, error: 'carrier_failed' };
     }
     await this.writes;

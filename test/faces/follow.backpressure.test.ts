@@ -94,6 +94,13 @@ for (const backend of BACKENDS) {
       });
       const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
       await new Promise((r) => ws.once('open', r));
+      // The socket opens before the server has subscribed to the call (it authenticates and sends `connected`
+      // first); what `talk` publishes before then reaches nobody, as it goes straight onto the bus. A session
+      // stores its lines before publishing them, so a real follower reads those from the backlog instead.
+      for (let seq = 1; updates === 0; seq++) {
+        await t.sb.bus.publish(channels.callEvents(callId), { type: 'transcript', callId, seq, at: new Date().toISOString(), role: 'agent', text: 'probe' } satisfies CallEvent);
+        await new Promise((r) => setTimeout(r, 20));
+      }
       ws.pause();
       await talk(callId);
       await until(async () => dropped(callId, 'slow live transcript client dropped'), 60_000, 'the server dropping the client');
