@@ -41,7 +41,17 @@ export interface RecognizerOptions {
   endpointingMs?: number;
   /** The program to run (tests point it at a missing one). Default `pocketsphinx_continuous`. */
   program?: string;
+  /**
+   * An ARPA language model file (`-lm`), such as the domain model of ./language-model.ts; the recogniser
+   * then hears only its words. A function is asked when the process starts (the first audio), so that a model
+   * is built only once a stream needs it; undefined from it is the general model. Default: PocketSphinx's
+   * general US English model.
+   */
+  languageModel?: ModelFile;
 }
+
+/** An ARPA file, or a function giving one (or undefined: the general model) when a recogniser starts. */
+export type ModelFile = string | (() => string | undefined);
 
 type Proc = ChildProcessByStdio<Writable, Readable, null>;
 
@@ -153,6 +163,8 @@ export class Recognizer {
     // cannot open: `cat` turns it into a real pipe. The program's name and arguments reach the shell as
     // positional parameters, never as script text. Its own process group, so `close` can end all three.
     const args = ['-infile', '/dev/stdin', '-logfn', '/dev/null', '-vad_postspeech', String(frames)];
+    const lm = typeof this.opts.languageModel === 'function' ? this.opts.languageModel() : this.opts.languageModel;
+    if (lm) args.push('-lm', lm);
     const script = 'command -v "$0" >/dev/null || exit 127; cat | "$0" "$@"';
     const proc = spawn('sh', ['-c', script, program, ...args], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
     this.proc = proc;

@@ -66,7 +66,7 @@ describe.skipIf(missing)('offline speech-to-text (PocketSphinx)', () => {
   }, 120_000);
 
   it('reports a missing recogniser, and a language it has no model for, as an error event', async () => {
-    const gone = new OfflineStt('no-such-recogniser-program').stream({ language: 'en', endpointingMs: 300, interim: false });
+    const gone = new OfflineStt({ program: 'no-such-recogniser-program' }).stream({ language: 'en', endpointingMs: 300, interim: false });
     const failed = new Promise<SttEvent>((resolve) => gone.onEvent(resolve));
     gone.push(SILENCE);
     const event = await failed;
