@@ -118,13 +118,13 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   const scenarios = loaded.value;
   const bus = await openBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix, log });
   const clock = o.clock ?? new RealClock(config.simTimeScale);
-  // The offline recogniser's language model (OFFLINE_SPEECH_MODEL): the simulated parties hear the agent,
-  // and offline speech-to-text hears the parties, through it.
-  const offlineModelFile = offlineSpeechModel(config.speech, scenarios);
+  // How the offline recogniser listens (OFFLINE_SPEECH_MODEL): the simulated parties hear the agent, and
+  // offline speech-to-text hears the parties, through it.
+  const offlineRecognizer = offlineSpeechModel(config.speech, scenarios);
   const carrier: Carrier =
     o.carrier ??
     (scenarios
-      ? new SimCarrier({ scenarios, clock, log, audio: config.speech.simAudio, languageModel: offlineModelFile })
+      ? new SimCarrier({ scenarios, clock, log, audio: config.speech.simAudio, languageModel: offlineRecognizer.languageModel })
       : new TwilioCarrier({ ...config.twilio!, publicUrl: config.publicUrl, log }));
   const llm = config.llm ? holdingClock(withRetries(createLlm(config.llm), { attempts: 3, budgetMs: 8000 }), clock) : undefined;
   const brain = o.brain ?? (llm ? new LlmBrain({ llm, mode: config.llm!.mode, clock }) : new RulesBrain({ clock }));
@@ -210,7 +210,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     nodeId: config.nodeId,
     observe: o.sessionObserver,
     calendar: core.calendar,
-    speech: o.speech === null ? undefined : (o.speech ?? speechFromConfig({ ...config.speech, offlineModelFile }, (req) => core.calls.voiceOf(req))),
+    speech: o.speech === null ? undefined : (o.speech ?? speechFromConfig({ ...config.speech, offlineRecognizer }, (req) => core.calls.voiceOf(req))),
     carrierAccount: (orgId, from) => core.numbers.dialAccount(orgId, from),
     // VOICE_ENGINE=realtime: audio calls are carried by OpenAI Realtime (docs/voice.md "Speech-to-speech").
     speechToSpeech: config.speech.engine === 'realtime' && config.speech.openai ? { ...config.speech.openai, settings: config.speech.realtime, turnTaking: config.speech.turnTaking } : undefined,

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RatesFileError, readRatesFile, DEFAULT_RATES, type BillingConfig } from './billing.js';
 import { REALTIME_MODELS, type RealtimeModel } from '../ai/realtime/protocol.js';
-import type { ModelFile } from '../speech/recognizer.js';
+import type { RecognizerTuning } from '../speech/recognizer.js';
 
 export { DEFAULT_RATES, type BillingConfig, type RateTable } from './billing.js';
 
@@ -178,8 +178,11 @@ export interface SpeechConfig {
    * the simulated network, general on a real carrier. Optional for hand-built configs (then `auto`).
    */
   offlineModel?: 'auto' | 'domain' | 'general';
-  /** The domain model's ARPA file, when it is in use: set by the app at start (src/app.ts), never from the environment. */
-  offlineModelFile?: ModelFile;
+  /**
+   * How the offline recogniser listens (its language model, whether it removes noise): set by the app at
+   * start from OFFLINE_SPEECH_MODEL and the carrier (src/engine/offline-speech-model.ts), never from the environment.
+   */
+  offlineRecognizer?: RecognizerTuning;
   /**
    * VOICE_MODE: on a carrier that can carry either, calls run as `text` (the carrier's speech) or `audio` (ours).
    * Always set by loadConfig; optional so that a speech configuration written by hand (tests) may leave it out.

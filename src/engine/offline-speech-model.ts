@@ -10,7 +10,7 @@ import type { SpeechConfig } from '../config/index.js';
 import { keywordsOf, linesOf, type Scenario } from '../carriers/sim/index.js';
 import { phraseSamples } from '../ai/rules/index.js';
 import { callSentences, domainLanguageModel, EN_US_DICTIONARY } from '../speech/language-model.js';
-import type { ModelFile } from '../speech/recognizer.js';
+import type { RecognizerTuning } from '../speech/recognizer.js';
 
 /** The recogniser's model has English words only: scenarios in other languages add nothing to it. */
 const isEnglish = (s: Scenario) => /^en\b/i.test(s.language);
@@ -22,20 +22,23 @@ export function domainSentences(scenarios: readonly Scenario[]): string[] {
 }
 
 /**
- * The model the offline recogniser runs with, as the recogniser takes it: built at the first audio stream
- * (the sentences are gathered now; the dictionary is read and the file written only then, and once), or
- * undefined for PocketSphinx's general model. `auto` uses the domain model on the simulated network
- * (`scenarios` given) and the general one on a real carrier, whose callers may say anything. Without the
- * recogniser's dictionary (pocketsphinx-en-us missing) there is no domain model: the recogniser then fails
- * on its own, saying what is missing.
+ * How offline speech-to-text listens, and the model the simulated parties hear with. The language model is
+ * built at the first audio stream (the sentences are gathered now; the dictionary is read and the file
+ * written only then, and once), or is PocketSphinx's general one (undefined): `auto` uses the domain model on
+ * the simulated network (`scenarios` given) and the general one on a real carrier, whose callers may say
+ * anything. Noise removal is off on the simulated network, whose audio is espeak-ng's and noiseless.
+ * Without the recogniser's dictionary (pocketsphinx-en-us missing) there is no domain model: the recogniser
+ * then fails on its own, saying what is missing.
  */
-export function offlineSpeechModel(speech: Pick<SpeechConfig, 'offlineModel'>, scenarios: readonly Scenario[] | undefined): ModelFile | undefined {
+export function offlineSpeechModel(speech: Pick<SpeechConfig, 'offlineModel'>, scenarios: readonly Scenario[] | undefined): RecognizerTuning {
+  const noiseRemoval = !scenarios;
   const choice = speech.offlineModel ?? 'auto';
-  if (choice === 'general' || (choice === 'auto' && !scenarios)) return undefined;
+  if (choice === 'general' || (choice === 'auto' && !scenarios)) return { noiseRemoval };
   const sentences = domainSentences(scenarios ?? []);
   let file: string | undefined;
-  return () => {
+  const languageModel = () => {
     if (!file && fs.existsSync(EN_US_DICTIONARY)) file = domainLanguageModel(sentences).file;
     return file;
   };
+  return { languageModel, noiseRemoval };
 }

@@ -48,7 +48,16 @@ export interface RecognizerOptions {
    * general US English model.
    */
   languageModel?: ModelFile;
+  /**
+   * PocketSphinx's spectral subtraction (`-remove_noise`), default on. Off for synthetic, noiseless audio
+   * (espeak-ng on the simulated network), where it only distorts the speech: bench/offline-wer.ts measured
+   * 46 % → 36 % word error rate with the domain model, 86 % → 82 % with the general one, on a sample of lines.
+   */
+  noiseRemoval?: boolean;
 }
+
+/** How the offline recogniser of a stream listens: the part of RecognizerOptions a configuration chooses. */
+export type RecognizerTuning = Pick<RecognizerOptions, 'languageModel' | 'noiseRemoval'>;
 
 /** An ARPA file, or a function giving one (or undefined: the general model) when a recogniser starts. */
 export type ModelFile = string | (() => string | undefined);
@@ -165,6 +174,7 @@ export class Recognizer {
     const args = ['-infile', '/dev/stdin', '-logfn', '/dev/null', '-vad_postspeech', String(frames)];
     const lm = typeof this.opts.languageModel === 'function' ? this.opts.languageModel() : this.opts.languageModel;
     if (lm) args.push('-lm', lm);
+    if (this.opts.noiseRemoval === false) args.push('-remove_noise', 'no');
     const script = 'command -v "$0" >/dev/null || exit 127; cat | "$0" "$@"';
     const proc = spawn('sh', ['-c', script, program, ...args], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
     this.proc = proc;

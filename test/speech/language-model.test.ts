@@ -96,9 +96,11 @@ describe('the offline recogniser’s domain language model', () => {
 
   it('is what a call runs with on the simulated network unless OFFLINE_SPEECH_MODEL says general; a real carrier gets the general model by default', async () => {
     const scenarios = await loadScenarios('scenarios');
-    expect(offlineSpeechModel({ offlineModel: 'auto' }, scenarios)).toBeTypeOf('function');
-    expect(offlineSpeechModel({ offlineModel: 'auto' }, undefined)).toBeUndefined();
-    expect(offlineSpeechModel({ offlineModel: 'general' }, scenarios)).toBeUndefined();
-    expect(offlineSpeechModel({ offlineModel: 'domain' }, undefined)).toBeTypeOf('function');
+    const simulated = offlineSpeechModel({ offlineModel: 'auto' }, scenarios);
+    expect(simulated).toMatchObject({ languageModel: expect.any(Function), noiseRemoval: false });
+    if (typeof simulated.languageModel === 'function' && fs.existsSync(EN_US_DICTIONARY)) expect(fs.readFileSync(simulated.languageModel()!, 'utf8')).toMatch(/^\\data\\\nngram 1=/);
+    expect(offlineSpeechModel({ offlineModel: 'auto' }, undefined)).toEqual({ noiseRemoval: true });
+    expect(offlineSpeechModel({ offlineModel: 'general' }, scenarios)).toEqual({ noiseRemoval: false });
+    expect(offlineSpeechModel({ offlineModel: 'domain' }, undefined)).toMatchObject({ languageModel: expect.any(Function), noiseRemoval: true });
   });
 });

@@ -75,7 +75,8 @@ export class AudioLine extends Line {
     languageModel?: ModelFile,
   ) {
     super(clock, wordsPerSecond, onEnd, reachable, logger);
-    this.recognizer = new Recognizer({ endpointingMs: ENDPOINTING_MS, languageModel });
+    // What the party hears is espeak-ng's voice, noiseless: spectral subtraction would only distort it.
+    this.recognizer = new Recognizer({ endpointingMs: ENDPOINTING_MS, languageModel, noiseRemoval: false });
     this.recognizer.onUtterance((text) => this.agentHeard(text));
     this.recognizer.onError((err) => logger.error({ err }, 'sim line recogniser failed: the party hears nothing more'));
     this.audio = {

@@ -4,18 +4,16 @@
  * started with the first audio and ended by `close`. It reports final transcripts only — each one ends a
  * turn — and no `speech_started`: PocketSphinx's command-line recogniser tells neither.
  */
-import { Recognizer, type ModelFile } from '../../../speech/recognizer.js';
+import { Recognizer, type RecognizerTuning } from '../../../speech/recognizer.js';
 import { SttError } from '../errors.js';
 import type { SpeechToText, SttEvent, SttOptions, SttStream } from '../stt.js';
 
 /** Languages the offline recogniser has a model for (BCP 47 primary tags). */
 const LANGUAGES = new Set(['en']);
 
-export interface OfflineSttOptions {
+export interface OfflineSttOptions extends RecognizerTuning {
   /** The recogniser to run (tests point it at a missing one). */
   program?: string;
-  /** An ARPA language model (OFFLINE_SPEECH_MODEL, docs/voice.md); default PocketSphinx's general English model. */
-  languageModel?: ModelFile;
 }
 
 export class OfflineStt implements SpeechToText {
@@ -35,7 +33,7 @@ class OfflineSttStream implements SttStream {
   private failed = false;
 
   constructor(opts: SttOptions, offline: OfflineSttOptions) {
-    this.recognizer = new Recognizer({ endpointingMs: opts.endpointingMs, program: offline.program, languageModel: offline.languageModel });
+    this.recognizer = new Recognizer({ endpointingMs: opts.endpointingMs, ...offline });
     this.recognizer.onUtterance((text) => this.emit({ type: 'transcript', text, final: true, endOfTurn: true }));
     // The recogniser is missing or died (the cause names the program): as a provider's server failure.
     this.recognizer.onError((cause) => this.emit({ type: 'error', error: new SttError('server', undefined, undefined, { cause }) }));
