@@ -11,7 +11,8 @@
  *   WER_SCENARIO=+15550104 npm run bench:wer   # one scenario (number or name)
  *   WER_MODEL=general npm run bench:wer        # PocketSphinx's general model instead of the domain one
  *   WER_MODEL=heldout npm run bench:wer        # each scenario scored with a domain model made without it
- *   WER_NOISE_REMOVAL=1 WER_MODEL=general npm run bench:wer   # the recogniser as it was before the domain model
+ *   WER_NOISE_REMOVAL=1 WER_TELEPHONE_CMN=0 WER_MODEL=general npm run bench:wer   # the recogniser as it was before
+ *   WER_STREAMS=line npm run bench:wer         # every line a new stream's first words
  *
  * WER = (substitutions + deletions + insertions) / words said, over each scenario's text as a whole (the
  * recogniser may cut or join utterances differently from the lines). Words are compared lower-case,
@@ -37,6 +38,13 @@ const MODEL = process.env.WER_MODEL ?? 'domain';
 if (!['domain', 'general', 'heldout'].includes(MODEL)) throw new Error(`WER_MODEL must be domain, general or heldout, not ${MODEL}`);
 /** WER_NOISE_REMOVAL=1: PocketSphinx's spectral subtraction on, as it was before 2026-12-02 (the simulated network now turns it off). */
 const NOISE_REMOVAL = process.env.WER_NOISE_REMOVAL === '1';
+/** WER_TELEPHONE_CMN=0: the model's own initial cepstral mean, as before 2026-12-02 (the simulated network now starts from telephone audio's). */
+const TELEPHONE_CMN = process.env.WER_TELEPHONE_CMN !== '0';
+/**
+ * WER_STREAMS=line: a new recogniser for every line, so each line is a stream's first words (as a call's
+ * first sentence is); default one stream per scenario, as on a call that goes on.
+ */
+const PER_LINE = process.env.WER_STREAMS === 'line';
 
 /**
  * Word-level edit distance. fastest-levenshtein measures strings: each distinct word becomes one character
@@ -51,7 +59,12 @@ function wordEdits(ref: string[], hyp: string[]): number {
 const SILENCE = new Uint8Array(8000).fill(0xff);
 
 async function recognise(s: Scenario, lines: string[], languageModel: string | undefined): Promise<string[]> {
-  const rec = new Recognizer({ endpointingMs: 500, languageModel, noiseRemoval: NOISE_REMOVAL });
+  if (PER_LINE && lines.length > 1) {
+    const heard: string[] = [];
+    for (const line of lines) heard.push(...(await recognise(s, [line], languageModel)));
+    return heard;
+  }
+  const rec = new Recognizer({ endpointingMs: 500, languageModel, noiseRemoval: NOISE_REMOVAL, telephoneCmn: TELEPHONE_CMN });
   const heard: string[] = [];
   rec.onUtterance((t) => heard.push(t));
   let failure: Error | undefined;
@@ -94,7 +107,7 @@ async function main(): Promise<void> {
   const total = rows.reduce((a, r) => ({ words: a.words + r.words, edits: a.edits + r.edits, lines: a.lines + r.lines }), { words: 0, edits: 0, lines: 0 });
   const pad = Math.max(...rows.map((r) => r.name.length), 'overall'.length);
   const full = MODEL === 'general' ? undefined : domainLanguageModel(domainSentences(scenarios));
-  console.log(`\nmodel: ${MODEL}, noise removal ${NOISE_REMOVAL ? 'on' : 'off'}${full ? ` (${full.words.length} words; not in the dictionary, left out: ${full.dropped.join(', ')})` : ''}, load average ${os.loadavg()[0].toFixed(1)}`);
+  console.log(`\nmodel: ${MODEL}, noise removal ${NOISE_REMOVAL ? 'on' : 'off'}, ${TELEPHONE_CMN ? 'telephone' : "the model's"} initial cepstral mean, ${PER_LINE ? 'a stream per line' : 'a stream per scenario'}${full ? ` (${full.words.length} words; not in the dictionary, left out: ${full.dropped.join(', ')})` : ''}, load average ${os.loadavg()[0].toFixed(1)}`);
   console.log(`\n${'scenario'.padEnd(pad)} | lines | words |   WER | seconds`);
   console.log(`${'-'.repeat(pad)}-|-------|-------|-------|--------`);
   for (const r of rows) console.log(`${r.name.padEnd(pad)} | ${String(r.lines).padStart(5)} | ${String(r.words).padStart(5)} | ${((100 * r.edits) / r.words).toFixed(1).padStart(4)}% | ${r.seconds.toFixed(0).padStart(7)}`);

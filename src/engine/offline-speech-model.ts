@@ -26,19 +26,21 @@ export function domainSentences(scenarios: readonly Scenario[]): string[] {
  * built at the first audio stream (the sentences are gathered now; the dictionary is read and the file
  * written only then, and once), or is PocketSphinx's general one (undefined): `auto` uses the domain model on
  * the simulated network (`scenarios` given) and the general one on a real carrier, whose callers may say
- * anything. Noise removal is off on the simulated network, whose audio is espeak-ng's and noiseless.
+ * anything. On the simulated network, whose audio is espeak-ng's and noiseless, noise removal is off and the
+ * cepstral mean starts from telephone audio's (src/speech/acoustic-model.ts).
  * Without the recogniser's dictionary (pocketsphinx-en-us missing) there is no domain model: the recogniser
  * then fails on its own, saying what is missing.
  */
 export function offlineSpeechModel(speech: Pick<SpeechConfig, 'offlineModel'>, scenarios: readonly Scenario[] | undefined): RecognizerTuning {
-  const noiseRemoval = !scenarios;
+  // Both measured on espeak-ng's telephone audio only (docs/performance.md): a real line keeps PocketSphinx's defaults.
+  const acoustic = { noiseRemoval: !scenarios, telephoneCmn: !!scenarios };
   const choice = speech.offlineModel ?? 'auto';
-  if (choice === 'general' || (choice === 'auto' && !scenarios)) return { noiseRemoval };
+  if (choice === 'general' || (choice === 'auto' && !scenarios)) return acoustic;
   const sentences = domainSentences(scenarios ?? []);
   let file: string | undefined;
   const languageModel = () => {
     if (!file && fs.existsSync(EN_US_DICTIONARY)) file = domainLanguageModel(sentences).file;
     return file;
   };
-  return { languageModel, noiseRemoval };
+  return { languageModel, ...acoustic };
 }

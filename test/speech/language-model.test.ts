@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { linesOf, keywordsOf, loadScenarios } from '../../src/carriers/sim/index.js';
 import { domainSentences, offlineSpeechModel } from '../../src/engine/offline-speech-model.js';
+import { TELEPHONE_CMN, telephoneAcousticModel } from '../../src/speech/acoustic-model.js';
 import { arpaOf, dictionaryWords, domainLanguageModel, EN_US_DICTIONARY, spokenWords } from '../../src/speech/language-model.js';
 
 interface Arpa {
@@ -97,10 +98,25 @@ describe('the offline recogniser’s domain language model', () => {
   it('is what a call runs with on the simulated network unless OFFLINE_SPEECH_MODEL says general; a real carrier gets the general model by default', async () => {
     const scenarios = await loadScenarios('scenarios');
     const simulated = offlineSpeechModel({ offlineModel: 'auto' }, scenarios);
-    expect(simulated).toMatchObject({ languageModel: expect.any(Function), noiseRemoval: false });
+    expect(simulated).toMatchObject({ languageModel: expect.any(Function), noiseRemoval: false, telephoneCmn: true });
     if (typeof simulated.languageModel === 'function' && fs.existsSync(EN_US_DICTIONARY)) expect(fs.readFileSync(simulated.languageModel()!, 'utf8')).toMatch(/^\\data\\\nngram 1=/);
-    expect(offlineSpeechModel({ offlineModel: 'auto' }, undefined)).toEqual({ noiseRemoval: true });
-    expect(offlineSpeechModel({ offlineModel: 'general' }, scenarios)).toEqual({ noiseRemoval: false });
-    expect(offlineSpeechModel({ offlineModel: 'domain' }, undefined)).toMatchObject({ languageModel: expect.any(Function), noiseRemoval: true });
+    expect(offlineSpeechModel({ offlineModel: 'auto' }, undefined)).toEqual({ noiseRemoval: true, telephoneCmn: false });
+    expect(offlineSpeechModel({ offlineModel: 'general' }, scenarios)).toEqual({ noiseRemoval: false, telephoneCmn: true });
+    expect(offlineSpeechModel({ offlineModel: 'domain' }, undefined)).toMatchObject({ languageModel: expect.any(Function), noiseRemoval: true, telephoneCmn: false });
+  });
+
+  it.skipIf(!fs.existsSync(EN_US_DICTIONARY))('starts the acoustic model from telephone audio’s cepstral mean: a copy of the model folder whose feat.params says so, made once', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hmm-test-'));
+    try {
+      const hmm = telephoneAcousticModel(dir);
+      const params = fs.readFileSync(path.join(hmm, 'feat.params'), 'utf8');
+      expect(params.match(/^-cmninit .*$/gm)).toEqual([`-cmninit ${TELEPHONE_CMN.join(',')}`]);
+      expect(params).toMatch(/^-upperf 6800$/m);
+      for (const file of ['mdef', 'means', 'variances', 'sendump', 'noisedict', 'transition_matrices']) expect(fs.existsSync(path.join(hmm, file)), file).toBe(true);
+      expect(telephoneAcousticModel(dir)).toBe(hmm);
+      expect(fs.readdirSync(dir)).toHaveLength(1);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -75,8 +75,9 @@ export class AudioLine extends Line {
     languageModel?: ModelFile,
   ) {
     super(clock, wordsPerSecond, onEnd, reachable, logger);
-    // What the party hears is espeak-ng's voice, noiseless: spectral subtraction would only distort it.
-    this.recognizer = new Recognizer({ endpointingMs: ENDPOINTING_MS, languageModel, noiseRemoval: false });
+    // What the party hears is espeak-ng's voice on a telephone line, noiseless: spectral subtraction would
+    // only distort it, and the agent's first words need telephone audio's cepstral mean from the start.
+    this.recognizer = new Recognizer({ endpointingMs: ENDPOINTING_MS, languageModel, noiseRemoval: false, telephoneCmn: true });
     this.recognizer.onUtterance((text) => this.agentHeard(text));
     this.recognizer.onError((err) => logger.error({ err }, 'sim line recogniser failed: the party hears nothing more'));
     this.audio = {
