@@ -88,18 +88,27 @@ export interface LanguageModel {
   dropped: string[];
 }
 
-let dictionaryCache: Set<string> | undefined;
-
-/** The words of the recogniser's pronunciation dictionary (alternate pronunciations, `word(2)`, fold into one). */
-export function dictionaryWords(file = EN_US_DICTIONARY): Set<string> {
-  if (file === EN_US_DICTIONARY && dictionaryCache) return dictionaryCache;
-  const words = new Set<string>();
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const word = line.slice(0, line.indexOf(' ')).replace(/\(\d+\)$/, '');
-    if (word) words.add(word);
+/**
+ * Which of `wanted` the recogniser's pronunciation dictionary has. One pass over its 135,000 entries, keeping
+ * only the words asked about: building a set of them all would cost most of a model's build time.
+ */
+export function inDictionary(wanted: Iterable<string>, file = EN_US_DICTIONARY): Set<string> {
+  const want = new Set(wanted);
+  const found = new Set<string>();
+  const text = fs.readFileSync(file, 'utf8');
+  for (let at = 0; at < text.length; ) {
+    const end = text.indexOf('\n', at);
+    const stop = end < 0 ? text.length : end;
+    const space = text.indexOf(' ', at);
+    if (space > at && space < stop) {
+      let word = text.slice(at, space);
+      // Alternate pronunciations are listed as `word(2)`.
+      if (word.endsWith(')')) word = word.slice(0, word.lastIndexOf('('));
+      if (want.has(word)) found.add(word);
+    }
+    at = stop + 1;
   }
-  if (file === EN_US_DICTIONARY) dictionaryCache = words;
-  return words;
+  return found;
 }
 
 /** Built models of this process, by the hash of their sentences: a sim line or a stream asks per call. */
@@ -115,12 +124,13 @@ export function domainLanguageModel(sentences: readonly string[], cacheDir = pat
   const key = createHash('sha256').update(JSON.stringify(sentences)).digest('hex').slice(0, 16);
   const known = built.get(`${cacheDir}\0${key}`);
   if (known && fs.existsSync(known.file)) return known;
-  const dictionary = dictionaryWords();
+  const split = sentences.map(spokenWords);
+  const dictionary = inDictionary(split.flat());
   const dropped = new Set<string>();
   const runs: string[][] = [];
-  for (const sentence of sentences) {
+  for (const words of split) {
     let run: string[] = [];
-    for (const w of spokenWords(sentence)) {
+    for (const w of words) {
       if (dictionary.has(w)) run.push(w);
       else {
         dropped.add(w);
