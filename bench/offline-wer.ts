@@ -13,6 +13,7 @@
  *   WER_MODEL=heldout npm run bench:wer        # each scenario scored with a domain model made without it
  *   WER_NOISE_REMOVAL=1 WER_TELEPHONE_CMN=0 WER_MODEL=general npm run bench:wer   # the recogniser as it was before
  *   WER_STREAMS=line npm run bench:wer         # every line a new stream's first words
+ *   WER_AGENT=1 WER_SCENARIO=none npm run bench:wer   # the offline agent's phrases, as the parties hear them
  *
  * WER = (substitutions + deletions + insertions) / words said, over each scenario's text as a whole (the
  * recogniser may cut or join utterances differently from the lines). Words are compared lower-case,
@@ -25,7 +26,8 @@ import { distance } from 'fastest-levenshtein';
 import { DEFAULT_WORDS_PER_SECOND, linesOf, loadScenarios, type Scenario } from '../src/carriers/sim/index.js';
 import { SIM_VOICES } from '../src/carriers/sim/recording.js';
 import { domainSentences } from '../src/engine/offline-speech-model.js';
-import { speakMulaw } from '../src/speech/espeak.js';
+import { phraseSamples } from '../src/ai/rules/index.js';
+import { speakMulaw, type EspeakOptions } from '../src/speech/espeak.js';
 import { domainLanguageModel, spokenWords as words } from '../src/speech/language-model.js';
 import { Recognizer } from '../src/speech/recognizer.js';
 
@@ -45,6 +47,8 @@ const TELEPHONE_CMN = process.env.WER_TELEPHONE_CMN !== '0';
  * first sentence is); default one stream per scenario, as on a call that goes on.
  */
 const PER_LINE = process.env.WER_STREAMS === 'line';
+/** WER_AGENT=1: also score the offline agent's phrases in the agent's voice, as the simulated parties hear them. */
+const AGENT = process.env.WER_AGENT === '1';
 
 /**
  * Word-level edit distance. fastest-levenshtein measures strings: each distinct word becomes one character
@@ -58,10 +62,16 @@ function wordEdits(ref: string[], hyp: string[]): number {
 
 const SILENCE = new Uint8Array(8000).fill(0xff);
 
-async function recognise(s: Scenario, lines: string[], languageModel: string | undefined): Promise<string[]> {
+/** How a speaker's lines are spoken: the language, the espeak-ng voice and pace. */
+type Voice = Omit<EspeakOptions, 'sampleRate'>;
+
+/** A scenario's party, as the simulated network speaks it. */
+const partyVoice = (s: Scenario): Voice => ({ language: s.language, ...SIM_VOICES.party, wordsPerMinute: (s.wordsPerSecond ?? DEFAULT_WORDS_PER_SECOND) * 60 });
+
+async function recognise(voice: Voice, lines: string[], languageModel: string | undefined): Promise<string[]> {
   if (PER_LINE && lines.length > 1) {
     const heard: string[] = [];
-    for (const line of lines) heard.push(...(await recognise(s, [line], languageModel)));
+    for (const line of lines) heard.push(...(await recognise(voice, [line], languageModel)));
     return heard;
   }
   const rec = new Recognizer({ endpointingMs: 500, languageModel, noiseRemoval: NOISE_REMOVAL, telephoneCmn: TELEPHONE_CMN });
@@ -69,9 +79,8 @@ async function recognise(s: Scenario, lines: string[], languageModel: string | u
   rec.onUtterance((t) => heard.push(t));
   let failure: Error | undefined;
   rec.onError((err) => (failure = err));
-  const voice = SIM_VOICES.party;
   for (const line of lines) {
-    const audio = await speakMulaw(line, { language: s.language, variant: voice.variant, pitch: voice.pitch, wordsPerMinute: (s.wordsPerSecond ?? DEFAULT_WORDS_PER_SECOND) * 60 });
+    const audio = await speakMulaw(line, voice);
     for (let at = 0; at < audio.length; at += 160) rec.push(audio.subarray(at, at + 160));
     for (let at = 0; at < SILENCE.length; at += 160) rec.push(SILENCE.subarray(at, at + 160));
     // Faster than real time: let the recogniser take each line in before the next (it drops what runs a minute ahead).
@@ -97,12 +106,23 @@ async function main(): Promise<void> {
     }
     const model = MODEL === 'general' ? undefined : domainLanguageModel(domainSentences(MODEL === 'heldout' ? scenarios.filter((x) => x !== s) : scenarios));
     const started = Date.now();
-    const heard = await recognise(s, lines, model?.file);
+    const heard = await recognise(partyVoice(s), lines, model?.file);
     const ref = words(lines.join(' '));
     rows.push({ name: s.name, lines: lines.length, words: ref.length, edits: wordEdits(ref, words(heard.join(' '))), seconds: (Date.now() - started) / 1000 });
     const r = rows.at(-1)!;
     if (process.env.WER_VERBOSE === '1') process.stderr.write(`said:  ${lines.join(' ')}\nheard: ${heard.join(' / ')}\n`);
     process.stderr.write(`${r.name}: ${r.lines} lines, WER ${((100 * r.edits) / r.words).toFixed(1)}%\n`);
+  }
+  // What the parties hear: the offline agent's phrases in the agent's voice (espeak-ng's default pace). Not
+  // for `heldout`: the agent's phrases are always in the model, whichever scenario is left out.
+  if (AGENT && MODEL !== 'heldout') {
+    const lines = [...new Set(phraseSamples('en'))];
+    const model = MODEL === 'general' ? undefined : domainLanguageModel(domainSentences(scenarios));
+    const started = Date.now();
+    const heard = await recognise({ language: 'en', ...SIM_VOICES.agent }, lines, model?.file);
+    const ref = words(lines.join(' '));
+    rows.push({ name: 'offline agent (rules brain)', lines: lines.length, words: ref.length, edits: wordEdits(ref, words(heard.join(' '))), seconds: (Date.now() - started) / 1000 });
+    if (process.env.WER_VERBOSE === '1') process.stderr.write(`said:  ${lines.join(' ')}\nheard: ${heard.join(' / ')}\n`);
   }
   const total = rows.reduce((a, r) => ({ words: a.words + r.words, edits: a.edits + r.edits, lines: a.lines + r.lines }), { words: 0, edits: 0, lines: 0 });
   const pad = Math.max(...rows.map((r) => r.name.length), 'overall'.length);
