@@ -12,9 +12,8 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { EN_US_MODEL_DIR } from './language-model.js';
+import { EN_US_MODEL_DIR, modelCacheDir } from './language-model.js';
 
 /** The acoustic model folder of Debian's pocketsphinx-en-us. */
 const ACOUSTIC_DIR = path.join(EN_US_MODEL_DIR, 'en-us');
@@ -33,7 +32,7 @@ const built = new Map<string, string>();
  * The folder of the acoustic model with `TELEPHONE_CMN` (for `-hmm`), made once in `cacheDir` under the hash
  * of its feat.params. Throws when the model is not installed (pocketsphinx-en-us).
  */
-export function telephoneAcousticModel(cacheDir = path.join(os.tmpdir(), `switchboard-lm-${process.getuid?.() ?? 0}`)): string {
+export function telephoneAcousticModel(cacheDir = modelCacheDir()): string {
   const params = fs.readFileSync(path.join(ACOUSTIC_DIR, 'feat.params'), 'utf8').replace(/^-cmninit .*$/m, '').trimEnd() + `\n-cmninit ${TELEPHONE_CMN.join(',')}\n`;
   const dir = path.join(cacheDir, `hmm-${createHash('sha256').update(params).digest('hex').slice(0, 16)}`);
   if (built.get(cacheDir) === dir && fs.existsSync(path.join(dir, 'feat.params'))) return dir;

@@ -111,16 +111,34 @@ export function inDictionary(wanted: Iterable<string>, file = EN_US_DICTIONARY):
   return found;
 }
 
+let ownCache: string | undefined;
+
+/**
+ * The folder the built models are kept in: `switchboard-lm-<uid>` in the system's temporary folder, made
+ * private to this user. A folder of that name that someone else owns (another user made it first, in a
+ * shared /tmp) is not trusted — a model or acoustic model planted there would be what the recogniser hears
+ * with — and a fresh private folder is used instead.
+ */
+export function modelCacheDir(): string {
+  if (ownCache && fs.existsSync(ownCache)) return ownCache;
+  const uid = process.getuid?.();
+  const dir = path.join(os.tmpdir(), `switchboard-lm-${uid ?? 0}`);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = fs.lstatSync(dir);
+  ownCache = st.isDirectory() && (uid === undefined || st.uid === uid) ? dir : fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-lm-'));
+  return ownCache;
+}
+
 /** Built models of this process, by the hash of their sentences: a sim line or a stream asks per call. */
 const built = new Map<string, LanguageModel>();
 
 /**
  * The trigram model of `sentences` (any text: it is split into words by `spokenWords`), written once into
- * `cacheDir` (default: the system's temporary folder) under the hash of its content, and reused from there
+ * `cacheDir` (default: `modelCacheDir()`) under the hash of its content, and reused from there
  * by later calls and processes. A cache, not data: a lost file is rebuilt in milliseconds.
  * Throws when the dictionary cannot be read (pocketsphinx-en-us is not installed).
  */
-export function domainLanguageModel(sentences: readonly string[], cacheDir = path.join(os.tmpdir(), `switchboard-lm-${process.getuid?.() ?? 0}`)): LanguageModel {
+export function domainLanguageModel(sentences: readonly string[], cacheDir = modelCacheDir()): LanguageModel {
   const key = createHash('sha256').update(JSON.stringify(sentences)).digest('hex').slice(0, 16);
   const known = built.get(`${cacheDir}\0${key}`);
   if (known && fs.existsSync(known.file)) return known;
