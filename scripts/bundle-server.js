@@ -85,7 +85,7 @@ const PACKAGE_PATH = `function __sbPackagePath(name, rel) {
 
 /**
  * The server as one ES module and the chunks it loads on demand: dist/cli/main.js (overwriting tsc's file
- * of that name) and dist/cli/chunk-*.js. Node's ES module loader resolves, reads and links each file on its
+ * of that name) and dist/cli/chunk-*.js, and the embedded store's worker, dist/cli/pglite-worker.js. Node's ES module loader resolves, reads and links each file on its
  * own; the default start loaded about 1,100 of them (our 560 compiled files, Kysely, TypeBox, the OpenAI SDK
  * …), which was most of a warm start's module loading (docs/performance.md, "Warm start, fourth round").
  * The chunks sit in dist/cli/ beside main.js, two folders below the repository like every compiled file
@@ -99,7 +99,8 @@ async function bundleServer() {
   try {
     await esbuild.build({
       absWorkingDir: ROOT,
-      entryPoints: { main: 'src/cli/main.ts' },
+      // The embedded store's worker thread is started from its own file beside main.js (src/store/pglite-thread.ts).
+      entryPoints: { main: 'src/cli/main.ts', 'pglite-worker': 'src/store/pglite-worker.ts' },
       outdir: out,
       bundle: true,
       splitting: true,

@@ -180,6 +180,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
       jobs.wake();
       recordingJobs.wake();
     }),
+    wakeWebhooks: () => inBackground(() => jobs.wake()),
     wakeDials: () => inBackground(() => dialJobs.wake()),
     wakeTasks: () => inBackground(() => taskJobs.wake()),
     summarize: llm

@@ -13,9 +13,10 @@ export function serveCommand(): Command {
       const t0 = performance.now();
       ignoreLostOutput();
       const config = loadConfig({ ...process.env, ...(opts.port ? { PORT: opts.port } : {}) });
-      // The embedded store's WebAssembly is read and compiled on V8's helper threads while this thread loads
-      // the server's modules (the server is a chunk of its own in the built CLI: scripts/build.js).
-      if (!config.databaseUrl) prewarmPglite();
+      // The embedded store opens (its WebAssembly compiled on V8's helper threads, PGlite booting on its own
+      // worker thread) while this thread loads the server's modules (a chunk of their own in the built CLI:
+      // scripts/build.js); the store's open in createSwitchboard takes it over.
+      if (!config.databaseUrl) prewarmPglite({ dataDir: config.dataDir });
       const { createSwitchboard } = await import('../app.js');
       const sb = await createSwitchboard(config);
       installLastResort(sb.log);

@@ -99,6 +99,11 @@ export interface CoreDeps {
   /** The carrier's caller-ID verification call, when it has the `callerIdVerification` capability. */
   verifyCallerId?: VerifyCallerId;
   wakeJobs?: () => void;
+  /**
+   * Wakes only the runner of webhook deliveries (a call's events enqueue nothing else); `wakeJobs` when
+   * absent. Waking the recording runner too would cost its claim statement after every webhook of a call.
+   */
+  wakeWebhooks?: () => void;
   /** Wakes the dial-job runner (a call was stored that this node could not start itself). */
   wakeDials?: () => void;
   /** Wakes the scheduled-task runner (a task created already due). */
@@ -125,7 +130,7 @@ export function createCore(d: CoreDeps): Core {
     carrierName: d.carrierName,
     checkDestination: d.checkDestination,
     userOnCall: d.userOnCall,
-    wakeJobs: d.wakeJobs,
+    wakeJobs: d.wakeWebhooks ?? d.wakeJobs,
     wakeDials: d.wakeDials,
     nodeId: d.config.nodeId,
     ttsProviders: configuredTtsProviders(d.config.speech),

@@ -34,6 +34,8 @@ interface TurnState {
   ctl: AbortController;
   acted: boolean;
   timing?: TurnTiming;
+  /** Its latency figures were reported (once per turn: see `play`). */
+  reported?: boolean;
 }
 
 /**
@@ -256,7 +258,8 @@ export class AgentActivity implements Activity {
   /** Stores the latency figures of a turn that answered speech. */
   private figures(turn: TurnState): void {
     const t = turn.timing;
-    if (!t || !this.o.onTurnFigures) return;
+    if (!t || !this.o.onTurnFigures || turn.reported) return;
+    turn.reported = true;
     this.o.onTurnFigures({
       transcript_to_gpt_ms: t.startedAt - t.heardAt,
       gpt_first_token_ms: t.firstOutput !== undefined ? t.firstOutput - t.startedAt : null,
@@ -292,6 +295,10 @@ export class AgentActivity implements Activity {
         if (this.o.io.prepareClause) following.then((s) => this.prepareNext(handle, s), () => undefined);
         const r = await this.o.io.playClause(clause, handle.signal);
         if (turn?.timing && r.audio) turn.timing.audio ??= r.audio;
+        // The turn's figures are final once its first clause was played (an audio pipeline's once that
+        // clause's audio figures are in): reported now, just before the line heard, they are stored with it
+        // (CallSession: one statement for both) rather than on their own at the end of the turn.
+        if (turn?.timing && (turn.timing.audio || !this.o.io.capabilities.interimTranscripts)) this.figures(turn);
         const heard = r.done ? clause : r.heard.trim();
         if (heard) {
           handle.addHeard(heard);

@@ -162,7 +162,10 @@ export class CallSession implements ActionHost {
     this.unsubscribe = await this.d.bus.subscribe(channels.callCommands(this.callId), (m) =>
       background(this.d.log, 'call command failed', this.onCommand(m as CommandEnvelope), { callId: this.callId }),
     );
-    await this.d.clock.hold(this.d.calls.setOwner(this.callId, this.d.nodeId, this.d.brain.name));
+    // A call claimed or stored by this node already names it and its brain (claimQueued, startInbound).
+    if (this.call.owner_node !== this.d.nodeId || this.call.brain !== this.d.brain.name) {
+      await this.d.clock.hold(this.d.calls.setOwner(this.callId, this.d.nodeId, this.d.brain.name));
+    }
     const onEvent = (e: CarrierEvent) => background(this.d.log, 'carrier event failed', this.onCarrierEvent(e), { callId: this.callId });
     if (this.inbound) {
       try {
@@ -320,8 +323,20 @@ export class CallSession implements ActionHost {
 
   /** Records an event; the session's clock stands still meanwhile (see Clock.hold). */
   private rec(e: Parameters<CallService['record']>[1]) {
-    return this.inOrder(() => this.d.calls.record(this.callId, e));
+    const turn = this.pendingTurn;
+    this.pendingTurn = undefined;
+    return this.inOrder(async () => {
+      const stored = await this.d.calls.record(this.callId, e, turn);
+      if (e.type !== 'status') this.recorded[e.type]++;
+      return stored;
+    });
   }
+
+  /**
+   * The events this session stored, by kind, for /metrics at the end: every transcript line, command and
+   * override of a call is stored by its session (rec), so counting here spares a count of the call's log.
+   */
+  private readonly recorded = { transcript: 0, command: 0, override: 0 };
 
   private move(...args: Parameters<CallService['transition']>) {
     return this.inOrder(() => this.d.calls.transition(...args));
@@ -411,9 +426,19 @@ export class CallSession implements ActionHost {
   /** A turn's latency figures: to /metrics and stored on the call. */
   private turnFigures(latency: TurnLatency): void {
     this.d.metrics?.observeTurn(latency);
-    const turn = ++this.turnNo;
-    background(this.d.log, 'turn figures not stored', this.inOrder(() => this.d.calls.recordTurn(this.callId, turn, latency)), { callId: this.callId });
+    const turn = { turn: ++this.turnNo, latency };
+    // The agent's line usually follows in the same tick (AgentActivity reports a turn's figures just before
+    // its first line heard): that line's write takes them along (rec). Else they are stored on their own.
+    this.pendingTurn = turn;
+    queueMicrotask(() => {
+      if (this.pendingTurn !== turn) return;
+      this.pendingTurn = undefined;
+      background(this.d.log, 'turn figures not stored', this.inOrder(() => this.d.calls.recordTurn(this.callId, turn.turn, turn.latency)), { callId: this.callId });
+    });
   }
+
+  /** A turn's figures waiting for the next event written in the same tick (see turnFigures). */
+  private pendingTurn: { turn: number; latency: TurnLatency } | undefined;
 
   private async onAnswered(answeredBy: AnsweredBy, io: AgentIO, makeActivity: () => Activity): Promise<void> {
     this.answeredBy = answeredBy;
@@ -562,7 +587,7 @@ export class CallSession implements ActionHost {
     });
     await this.unsubscribe?.();
     if (this.d.metrics) {
-      const c = await this.d.calls.eventCounts(this.callId).catch(() => ({ transcript: 0, command: 0, override: 0 }));
+      const c = this.recorded;
       this.d.metrics.observeCall(status, {
         call_duration_seconds: connected,
         transcript_count: c.transcript,

@@ -65,7 +65,7 @@ export class Dialer implements JobSlots {
     try {
       if (this.launchFailed.has(callId)) return await this.endFailedLaunch(callId);
       if (this.live.has(callId)) return; // a second run of a job whose first run is still starting the call
-      const call = await this.o.calls.claimQueued(callId, this.o.nodeId);
+      const call = await this.o.calls.claimQueued(callId, this.o.nodeId, this.o.brain.name);
       if (!call) return;
       handedOver = true;
       await this.run(call);
@@ -102,7 +102,7 @@ export class Dialer implements JobSlots {
         await inbound.reject(allBusyLine(language));
         return null;
       }
-      const call = await this.o.calls.startInbound(route.orgId, route.request);
+      const call = await this.o.calls.startInbound(route.orgId, route.request, this.o.brain.name);
       line = false;
       await this.run(call, inbound);
       return call;

@@ -49,21 +49,34 @@ export interface JobKindOptions {
 export async function enqueueJob(db: DbOrTrx, job: NewJob): Promise<JobRow | undefined> {
   return db
     .insertInto('jobs')
-    .values({
-      kind: job.kind,
-      payload: JSON.stringify(job.payload),
-      key: job.key ?? null,
-      run_at: job.runAt ?? new Date(),
-      max_attempts: job.maxAttempts ?? 1,
-      priority: job.priority ?? 0,
-      locked_at: job.lockedBy ? new Date() : null,
-      locked_by: job.lockedBy ?? null,
-      attempts: job.lockedBy ? 1 : 0,
-      last_error: null,
-    })
+    .values(jobValues(job))
     .onConflict((oc) => oc.column('key').doNothing())
     .returningAll()
     .executeTakeFirst();
+}
+
+/**
+ * A new job's columns (what enqueueJob inserts), for a statement that stores the job along with something
+ * else; `storedJob` makes the row such an insert stored from them, its id and time.
+ */
+export function jobValues(job: NewJob) {
+  return {
+    kind: job.kind,
+    payload: JSON.stringify(job.payload),
+    key: job.key ?? null,
+    run_at: job.runAt ?? new Date(),
+    max_attempts: job.maxAttempts ?? 1,
+    priority: job.priority ?? 0,
+    locked_at: job.lockedBy ? new Date() : null,
+    locked_by: job.lockedBy ?? null,
+    attempts: job.lockedBy ? 1 : 0,
+    last_error: null,
+  };
+}
+
+/** The row a job inserted with `values` (jobValues) reads as, given the id and time the database gave it. */
+export function storedJob(values: ReturnType<typeof jobValues>, id: string, createdAt: Date): JobRow {
+  return { ...values, payload: JSON.parse(values.payload) as unknown, id, created_at: createdAt };
 }
 
 /**
@@ -118,6 +131,8 @@ export class JobRunner {
   private stopped = true;
   private polling = false;
   private again = false;
+  /** A poll found no room for another job (concurrency): the next job to finish polls again. */
+  private full = false;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly concurrency: number;
   private readonly pollMs: number;
@@ -169,6 +184,8 @@ export class JobRunner {
       do {
         this.again = false;
         const room = Math.min(this.concurrency - this.running, this.opts.claimBatch ?? Infinity);
+        // Full: the next job to finish looks again (see track).
+        if (room <= 0) this.full = true;
         const free = this.opts.slots ? this.opts.slots.take(room) : room;
         if (free <= 0) break;
         let jobs: JobRow[] = [];
@@ -188,10 +205,17 @@ export class JobRunner {
     }
   }
 
-  private track(p: Promise<void>): void {
+  /**
+   * A job that finishes leaves room for another: the runner looks for one, after a job it claimed (the
+   * claim that found it may have left more behind) or when a poll found the runner full. A job run at once
+   * on its own (runNow: a call started on this node) found nothing else, so it costs no poll at its end.
+   */
+  private track(p: Promise<void>, claimed = true): void {
     this.inFlight.add(p);
     const settled = p.finally(() => {
       this.inFlight.delete(p);
+      if (!claimed && !this.full) return;
+      this.full = false;
       this.wake();
     });
     background(this.log, 'job failed', settled);
@@ -233,7 +257,7 @@ export class JobRunner {
 
   /** Runs a job this node stored already locked (`NewJob.lockedBy`), as if it had just claimed it. */
   runNow(job: JobRow): void {
-    this.track(this.run(job));
+    this.track(this.run(job), false);
   }
 
   private async run(job: JobRow): Promise<void> {

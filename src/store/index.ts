@@ -1,3 +1,4 @@
+import type { Worker } from 'node:worker_threads';
 import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
 import type pg from 'pg';
 import * as m0001 from './migrations/0001_init.js';
@@ -15,15 +16,15 @@ import * as m0016 from './migrations/0016_carrier_call_sid.js';
 import * as m0017 from './migrations/0017_caldav.js';
 import * as m0020 from './migrations/0020_turn_speech_latency.js';
 import { pgliteAsPool } from './pglite-pool.js';
-import { lockDataDir } from './lock.js';
-import { initdbModule, isEmptyDataDir, loadTemplate, pgliteModules } from './pglite-template.js';
+import { openPglite } from './pglite.js';
 import type { Database } from './schema.js';
 import { fallbackLogger, type Logger } from '../lib/logger.js';
 
 export type { Database } from './schema.js';
 export * from './schema.js';
 export { DataDirBusyError } from './lock.js';
-export { prewarmPglite } from './pglite-template.js';
+export { prewarmPglite, pgliteThreadMode } from './pglite.js';
+export { StoreThreadStoppedError } from './pglite-thread.js';
 export { inBackground, inForeground, currentPriority, type StorePriority } from './priority.js';
 export { StoreHealth, type StoreState } from './health.js';
 export { isConnectionLoss, retryOnConnectionLoss } from './retry.js';
@@ -37,6 +38,8 @@ export interface Store {
   schema?: string;
   /** PGlite only: the whole database as a tarball, what `StoreOptions.template` takes (tests make theirs so). */
   dump?(): Promise<Blob>;
+  /** PGlite on its worker (the default): that thread (its `performance.eventLoopUtilization()` is the store's load; tests end it). */
+  thread?: Worker;
   close(): Promise<void>;
 }
 
@@ -92,7 +95,7 @@ async function loadPg(): Promise<typeof pg> {
 
 /** Opens the store and brings its schema up to date. */
 export async function openStore(opts: StoreOptions): Promise<Store> {
-  const store = opts.databaseUrl ? await openPostgres(opts) : await openPglite(opts);
+  const store = opts.databaseUrl ? await openPostgres(opts) : await openEmbedded(opts);
   await migrate(store.db, opts.schema);
   return store;
 }
@@ -136,35 +139,22 @@ function watchConnections(pool: pg.Pool, log: Pick<Logger, 'error' | 'warn'>): v
   });
 }
 
-async function openPglite(opts: StoreOptions): Promise<Store> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  const release = opts.inMemory ? () => {} : lockDataDir(opts.dataDir ?? './data');
-  try {
-    const dir = (opts.dataDir ?? './data') + '/pg';
-    const fresh = opts.inMemory || isEmptyDataDir(dir);
-    // A new database loads a template (the install-time one, or the caller's) instead of running initdb:
-    // several times faster. Only without any template does initdb run.
-    const template = fresh ? (opts.template ?? loadTemplate()) : undefined;
-    const options = {
-      ...(await pgliteModules()),
-      ...(template ? { loadDataDir: template } : fresh ? { initdbWasmModule: await initdbModule() } : {}),
-    };
-    const pglite = opts.inMemory ? new PGlite(options) : new PGlite(dir, options);
-    await pglite.waitReady;
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pgliteAsPool(pglite) as any }) });
-    return {
-      db,
-      kind: 'pglite',
-      dump: () => pglite.dumpDataDir('none'),
-      close: async () => {
+async function openEmbedded(opts: StoreOptions): Promise<Store> {
+  const { connection, thread, release } = await openPglite(opts);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pgliteAsPool(connection) as any }) });
+  return {
+    db,
+    kind: 'pglite',
+    ...(thread ? { thread } : {}),
+    dump: () => connection.dump(),
+    close: async () => {
+      try {
         await db.destroy();
+      } finally {
         release();
-      },
-    };
-  } catch (e) {
-    release();
-    throw e;
-  }
+      }
+    },
+  };
 }
 
 /** Brings the schema up to date; `schema` keeps Kysely's own bookkeeping tables in that schema too. */

@@ -1,5 +1,4 @@
-import type { PGlite } from '@electric-sql/pglite';
-import { PgliteStatements } from './pglite-statements.js';
+import type { PgliteConnection } from './pglite-protocol.js';
 import { currentPriority } from './priority.js';
 
 /**
@@ -13,33 +12,32 @@ import { currentPriority } from './priority.js';
 export const FOREGROUND_BURST = 1;
 
 /**
- * Makes one PGlite instance look like a `pg` pool of one connection, so that Kysely's own
- * PostgresDialect (and so the same SQL, migrations and tests) serves both stores.
+ * Makes one PGlite instance (on its worker thread, or on this one: pglite.ts) look like a `pg` pool of one
+ * connection, so that Kysely's own PostgresDialect (and so the same SQL, migrations and tests) serves both
+ * stores. The lock stays on the server's thread, where the priorities of the work are known.
  * We write this small adapter ourselves because the published Kysely PGlite dialects do not yet support
  * PGlite 0.5. PGlite is a single connection: `connect()` hands it out to one holder at a time, which keeps
  * one request's transaction from interleaving with another's. Waiting holders are served foreground first
  * (see priority.ts): with hundreds of live calls the engine's writes would otherwise form a queue that
  * every API statement joins at its end. Within one priority, the order is first come, first served.
  */
-export function pgliteAsPool(db: PGlite) {
-  const statements = new PgliteStatements(db);
+export function pgliteAsPool(db: PgliteConnection) {
   const client = {
-    query: (sql: string, params?: readonly unknown[]) => statements.query(sql, params),
+    query: (sql: string, params?: readonly unknown[]) => db.query(sql, params),
     release() {
       /* replaced per checkout */
     },
   };
   // Our own lock, not PGlite's `runExclusive`: in PGlite 0.5 `query`/`exec` take the same internal mutex
-  // that `runExclusive` holds, so a query issued by the holder waited for itself forever.
+  // that `runExclusive` holds, so a query issued by the holder waited for itself forever. A holder's
+  // statements (a transaction) run back to back: nobody else's reach the connection until it releases.
   const lock = new PriorityLock();
   return {
     async connect(): Promise<typeof client> {
       const release = await lock.acquire(currentPriority() === 'foreground');
       return { ...client, release };
     },
-    async end() {
-      await db.close();
-    },
+    end: () => db.close(),
   };
 }
 
@@ -80,9 +78,10 @@ export class PriorityLock {
 
   private next(): void {
     if (this.foreground.length > 0 && !this.backgroundDue()) this.grantForeground();
-    // A background turn waits for the event loop to read what has arrived (setImmediate runs after I/O):
-    // PGlite answers through promises only, so back-to-back background statements would otherwise run
-    // as one long chain of microtasks, and requests waiting on their sockets would not even be queued yet.
+    // A background turn waits for the event loop to read what has arrived (setImmediate runs after I/O), so
+    // that requests waiting on their sockets join the foreground line first. (PGlite on this thread answers
+    // through promises only: back-to-back background statements would otherwise run as one long chain of
+    // microtasks. On its worker the answers are messages, but a burst of them may be read in one go.)
     else if (this.background.length > 0) setImmediate(() => this.dispatch());
     else this.held = false;
   }

@@ -2,7 +2,7 @@
  * Statements on PGlite at a fraction of the cost of its own `query()`. PGlite's `query()` sends a
  * parameterised statement as six separate messages (parse, describe, bind, describe, execute, sync), each a
  * call into its WebAssembly backend with its own reply parsing, and parses and plans the SQL anew every time.
- * On the embedded store that work runs on the server's thread, so it is what an API read waits for while the
+ * The embedded store's one connection is busy for all of it, so it is what an API read waits for while the
  * node carries calls. Here each distinct SQL text is prepared once (a named statement, with its parameter
  * types read once), and every execution is one message (bind, describe, execute, sync) answered in one call.
  *
@@ -13,18 +13,12 @@
  */
 import type { PGlite, Results } from '@electric-sql/pglite';
 import { parse as pgParse, protocol } from '@electric-sql/pglite';
+import type { StatementResult } from './pglite-protocol.js';
 
 const { serialize } = protocol;
 
 /** Prepared statements kept at most: Kysely's texts are few (one per query shape), but `in (…)` lists vary. */
 export const MAX_PREPARED = 500;
-
-/** What Kysely's PostgreSQL driver reads of a result. */
-export interface StatementResult {
-  rows: Record<string, unknown>[];
-  rowCount: number;
-  command: string;
-}
 
 interface Prepared {
   name: string;

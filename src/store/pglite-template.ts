@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import type { PGliteOptions } from '@electric-sql/pglite';
+import type { WasmModule } from './pglite-protocol.js';
 import { projectRoot } from '../config/index.js';
 
 /** The folder of the installed PGlite's entry point, where its WebAssembly and file-system bundle lie too. */
@@ -49,8 +49,6 @@ export interface PgliteModules {
   fsBundle: Blob;
 }
 
-/** A compiled WebAssembly module, as PGlite's options name it. */
-type WasmModule = NonNullable<PGliteOptions['pgliteWasmModule']>;
 /** Node's WebAssembly compiler (the project's type library, ES2022 without the DOM, does not declare it). */
 const compileWasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } }).WebAssembly.compile;
 
@@ -59,9 +57,10 @@ let initdb: Promise<WasmModule> | undefined;
 
 /**
  * PGlite's WebAssembly, compiled once per process and shared by every instance (a compiled module holds no
- * state; each instance gets its own memory). PGlite would read and compile it again for each `new PGlite()`,
- * which a process opening several stores (the test suite: one or more per file) pays each time. A failure is
- * not kept: the next store tries again.
+ * state; each instance gets its own memory, and a compiled module posted to a worker thread is shared, not
+ * compiled again). PGlite would read and compile it again for each `new PGlite()`, which a process opening
+ * several stores (the test suite: one or more per file) pays each time. A failure is not kept: the next
+ * store tries again.
  */
 export function pgliteModules(): Promise<PgliteModules> {
   modules ??= compilePglite().catch((err: unknown) => {
@@ -69,15 +68,6 @@ export function pgliteModules(): Promise<PgliteModules> {
     throw err;
   });
   return modules;
-}
-
-/**
- * Starts `pgliteModules()` without waiting for it, so that the compiling overlaps other start-up work. A
- * failure is dropped here on purpose: it is not kept (above), so the store's own open tries again and
- * reports it.
- */
-export function prewarmPglite(): void {
-  pgliteModules().catch(() => {});
 }
 
 async function compilePglite(): Promise<PgliteModules> {

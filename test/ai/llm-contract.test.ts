@@ -223,6 +223,19 @@ for (const backend of BACKENDS) {
       await vi.waitFor(() => expect(fake.requests[0].disconnected).toBe(true));
     });
 
+    it('a reply read to its last event leaves its connection open for the next request (no new handshake a turn)', async () => {
+      // The body's end comes a moment after the last event (as over a network): the adapter is done before it.
+      fake.script([{ text: 'Hello there.', chunkDelayMs: 30 }, { text: 'Again.', chunkDelayMs: 30 }]);
+      expect(textOf(await collect(llm.stream(ask)))).toBe('Hello there.');
+      // Cut at its last event, the reply would never finish (the fake sees the client go).
+      await vi.waitFor(() => expect(fake.requests[0].finished || fake.requests[0].disconnected).toBe(true));
+      expect(fake.requests[0].disconnected).toBe(false);
+      await new Promise((r) => setTimeout(r, 50)); // the client reads the body's end (same process: a turn of the loop)
+      const opened = fake.connections;
+      expect(textOf(await collect(llm.stream(ask)))).toBe('Again.');
+      expect(fake.connections).toBe(opened);
+    });
+
     it('rejects at once when the signal is already aborted', async () => {
       const ctl = new AbortController();
       ctl.abort();

@@ -73,15 +73,16 @@ for (const backend of BACKENDS) {
     afterAll(() => t.close());
 
     it('ends the call failed (launch_failed or dial_failed), frees its line, and the next call runs', async () => {
-      // A database error mid-launch: recording the session's ownership fails once.
-      const setOwner = t.sb.core.calls.setOwner.bind(t.sb.core.calls);
-      let failOwner = true;
-      t.sb.core.calls.setOwner = async (...args) => {
-        if (failOwner) {
-          failOwner = false;
+      // A failure mid-launch, before dialling: the session's subscription to its commands fails once. (The
+      // launch stores nothing before dialling any more: claiming the call stored its owner and brain.)
+      const subscribe = t.sb.bus.subscribe.bind(t.sb.bus);
+      let failSubscribe = true;
+      t.sb.bus.subscribe = async (channel, handler) => {
+        if (failSubscribe && channel.startsWith('call.commands.')) {
+          failSubscribe = false;
           throw new Error('connection terminated unexpectedly');
         }
-        return setOwner(...args);
+        return subscribe(channel, handler);
       };
       const a = await startCall(t);
       const failed = await until(async () => {

@@ -14,6 +14,8 @@ export interface RecordedRequest {
   body: any;
   /** The client closed the connection before the reply was complete (abort, timeout). */
   disconnected: boolean;
+  /** The whole reply was handed to the socket. */
+  finished: boolean;
 }
 
 /** Failure modes common to both fakes. */
@@ -42,6 +44,8 @@ export interface LlmFake<R> {
   /** Base URL to give the adapter. */
   url: string;
   requests: RecordedRequest[];
+  /** TCP connections clients have opened so far (a kept-alive one carries many requests). */
+  readonly connections: number;
   /** Replies for the next requests, in order (a default reply once they run out), or a function of the body. */
   script(replies: Script<R>): void;
   close(): Promise<void>;
@@ -85,11 +89,12 @@ export async function startLlmFake<R extends FailureReply>(wire: Wire<R>, urlSuf
     } catch {
       body = undefined;
     }
-    const rec: RecordedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, disconnected: false };
+    const rec: RecordedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, disconnected: false, finished: false };
     requests.push(rec);
     res.on('close', () => {
       if (!res.writableFinished) rec.disconnected = true;
     });
+    res.on('finish', () => (rec.finished = true));
     const index = served++;
     if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== wire.path) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify(wire.errorBody(404, wire.defaultReply)));
@@ -125,9 +130,14 @@ export async function startLlmFake<R extends FailureReply>(wire: Wire<R>, urlSuf
 
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
+  let connections = 0;
+  server.on('connection', () => connections++);
   return {
     url: `http://127.0.0.1:${port}${urlSuffix}`,
     requests,
+    get connections() {
+      return connections;
+    },
     script: (s) => void (script = Array.isArray(s) ? [...s] : s),
     close: () =>
       new Promise<void>((r) => {

@@ -4,7 +4,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
-import { PGlite } from '@electric-sql/pglite';
 import * as m0001 from '../../src/store/migrations/0001_init.js';
 import * as m0002 from '../../src/store/migrations/0002_call_turns.js';
 import * as m0003 from '../../src/store/migrations/0003_agents_numbers_tasks.js';
@@ -13,12 +12,15 @@ import * as m0005 from '../../src/store/migrations/0005_node_leases.js';
 import * as m0007 from '../../src/store/migrations/0007_first_key_dead_letters.js';
 import { migrate, type Database } from '../../src/store/index.js';
 import { pgliteAsPool } from '../../src/store/pglite-pool.js';
+import { openLocalPglite } from '../../src/store/pglite-local.js';
+import { initdbModule, pgliteModules } from '../../src/store/pglite-template.js';
 import { Credits } from '../../src/core/credits/index.js';
 import { DEFAULT_RATES } from '../../src/config/index.js';
 
 describe('migration 0011 (credit ledger)', () => {
   it("moves every organisation's credits into an opening ledger entry and drops the column", async () => {
-    const pglite = new PGlite();
+    // A database made from scratch (no template: that one is migrated already).
+    const pglite = await openLocalPglite({ ...(await pgliteModules()), initdbWasmModule: await initdbModule() });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pgliteAsPool(pglite) as any }) });
     try {
       // The schema as it was before 0011.

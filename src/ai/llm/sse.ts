@@ -96,7 +96,9 @@ export interface SseContext {
 /**
  * POSTs JSON and yields the SSE events of the response. Throws `LlmError` for HTTP failures (classified),
  * network failures and an idle timeout; throws the signal's reason when `signal` aborts. Leaving the loop early
- * (break, return, throw) aborts the HTTP request.
+ * (break, return, throw) lets the rest of the body arrive for up to SSE_DRAIN_MS (the stream's last event
+ * comes just before the body's end: the connection is then kept) and aborts the HTTP request after that; an
+ * abort through `signal` aborts it at once.
  */
 export async function* postSse(opts: PostSseOptions, ctx: SseContext = {}): AsyncGenerator<SseEvent> {
   const { signal } = opts;
@@ -121,6 +123,9 @@ export async function* postSse(opts: PostSseOptions, ctx: SseContext = {}): Asyn
     return classifyNetworkError(err, ctx.requestId);
   };
 
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  /** The body was read to its end (or failed): nothing is left to drain. */
+  let finished = false;
   try {
     arm();
     let res: Response;
@@ -145,31 +150,53 @@ export async function* postSse(opts: PostSseOptions, ctx: SseContext = {}): Asyn
       throw classifyHttpFailure(res.status, res.headers, text, ctx.requestId);
     }
     if (!res.body) throw llmError('bad_response', { status: res.status, requestId: ctx.requestId });
-    const reader = res.body.getReader();
+    reader = res.body.getReader();
     const decoder = new TextDecoder();
     const parser = new SseParser();
-    try {
-      for (;;) {
-        arm();
-        let r: Awaited<ReturnType<typeof reader.read>>;
-        try {
-          r = await reader.read();
-        } catch (err) {
-          throw failure(err);
-        }
-        // The consumer may hold a chunk for long (speech is slow): only time the network, not the consumer.
-        disarm();
-        if (r.done) break;
-        for (const ev of parser.push(decoder.decode(r.value, { stream: true }))) yield ev;
+    for (;;) {
+      arm();
+      let r: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        r = await reader.read();
+      } catch (err) {
+        finished = true;
+        throw failure(err);
       }
-      for (const ev of parser.end()) yield ev;
-    } finally {
-      reader.releaseLock();
+      // The consumer may hold a chunk for long (speech is slow): only time the network, not the consumer.
+      disarm();
+      if (r.done) break;
+      for (const ev of parser.push(decoder.decode(r.value, { stream: true }))) yield ev;
     }
+    finished = true;
+    for (const ev of parser.end()) yield ev;
   } finally {
     disarm();
     signal?.removeEventListener('abort', onAbort);
-    // Ends the HTTP request if we stop before the server does (done, abort, error, consumer broke out).
-    ctl.abort();
+    if (reader && !finished && !signal?.aborted) {
+      // The consumer stopped early, most often at the stream's own last event (`[DONE]`, `message_stop`)
+      // with the body's end still on its way: read that end, so that the connection goes back to the pool
+      // instead of being cut — a new connection (a TLS handshake) for every turn otherwise.
+      drainThenRelease(reader, ctl).catch(() => undefined);
+    } else {
+      reader?.releaseLock();
+      // Ends the HTTP request if we stop before the server does (abort, error).
+      ctl.abort();
+    }
+  }
+}
+
+/** How long the end of a body the consumer left is waited for before the request is cut. */
+export const SSE_DRAIN_MS = 500;
+
+/** Reads what is left of a body, for at most SSE_DRAIN_MS; cuts the request if it has not ended by then. Never rejects. */
+async function drainThenRelease(reader: ReadableStreamDefaultReader<Uint8Array>, ctl: AbortController): Promise<void> {
+  const timer = setTimeout(() => ctl.abort(), SSE_DRAIN_MS);
+  try {
+    for (;;) if ((await reader.read()).done) break;
+  } catch {
+    // Cut (the timer) or failed: either way the request is over.
+  } finally {
+    clearTimeout(timer);
+    reader.releaseLock();
   }
 }

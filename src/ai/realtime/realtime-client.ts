@@ -32,6 +32,10 @@ export interface RealtimeOptions {
  */
 const MAX_BUFFERED_BYTES = 512 * 1024;
 
+/** `input_audio_buffer.append` around its base64 audio (see `appendAudio`). */
+const APPEND_HEAD = '{"type":"input_audio_buffer.append","audio":"';
+const APPEND_TAIL = '"}';
+
 /** The connection's end: `error` when it failed (classified: auth, rate_limit, connectivity, server…). */
 export type RealtimeClosed = { error?: Error };
 
@@ -126,6 +130,20 @@ export class RealtimeConnection {
       return;
     }
     this.ws.send(JSON.stringify(event));
+  }
+
+  /**
+   * The callee's audio, one μ-law frame (`input_audio_buffer.append`): 50 a second a call, so the message is
+   * built from its fixed text around the base64 (nothing in base64 needs escaping) rather than by
+   * `JSON.stringify` of a fresh object. Dropped like any append while the socket is backed up.
+   */
+  appendAudio(frame: Uint8Array): void {
+    if (!this.isOpen) return;
+    if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.dropped++;
+      return;
+    }
+    this.ws.send(APPEND_HEAD + Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString('base64') + APPEND_TAIL);
   }
 
   close(): void {

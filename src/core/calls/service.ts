@@ -12,7 +12,7 @@ import { background } from '../../lib/background.js';
 import { isCallSid, isUuid, newCallSid, newId } from '../../lib/ids.js';
 import type { CallEventRow, CallRow, Database, Db, JobRow } from '../../store/index.js';
 import { retryOnConnectionLoss } from '../../store/index.js';
-import { enqueueJob } from '../../jobs/runner.js';
+import { enqueueJob, jobValues, storedJob, type NewJob } from '../../jobs/runner.js';
 import { SwitchboardError, notFound, unavailable, validationError } from '../errors.js';
 import { emptyUsage, type CallUsage, type Credits } from '../credits/index.js';
 import { enqueueWebhook } from '../webhooks/index.js';
@@ -24,7 +24,7 @@ import { namedCall } from './naming.js';
 import type { CallRequest } from './request.js';
 import { resolveVoice, voiceForCall, type HostedTtsProvider } from '../voice/index.js';
 import type { VoiceChoice } from '../../ai/tts/tts.js';
-import { canMove, isTerminal, type CallState } from './states.js';
+import { canMove, isTerminal, statesBefore, type CallState } from './states.js';
 import { TAKEN_OVER, initialRoom, type RoomState } from './user-on-call.js';
 import type { CallWebhookEvent, WebhookPayloads } from './webhook-payloads.js';
 
@@ -182,6 +182,35 @@ export class CallService {
     // With a free line here the call starts on this node at once (its dial job stored already claimed);
     // otherwise it waits as `queued` for the first node with a free line.
     const local = this.launcher?.reserve() ?? false;
+    const dialJob = (callId: string): NewJob => ({
+      kind: DIAL_JOB,
+      key: dialJobKey(callId),
+      payload: { callId } satisfies DialJob,
+      // Retried only while the database is unreachable (see Dialer.dialJob); a failed launch ends the call.
+      maxAttempts: 100,
+      lockedBy: local ? this.o.nodeId : undefined,
+    });
+    // The usual start (no idempotency key, nothing to commit with it, no `call_dialing` webhook): the call
+    // and its dial job are stored by one statement, atomic as the transaction below (three statements fewer).
+    if (!opts.within && keys.length === 0 && !req.webhook?.events.includes('call_dialing')) {
+      const row = withRoom(newCallRow(orgId, req, this.o.carrierName), req);
+      const job = jobValues(dialJob(row.id));
+      const stored = await this.o.db
+        .with('call', (db) => db.insertInto('calls').values(row).returningAll())
+        .with('dial', (db) => db.insertInto('jobs').values(job).returning(['id', 'created_at']))
+        .selectFrom(['call', 'dial'])
+        .selectAll('call')
+        .select(['dial.id as dial_id', 'dial.created_at as dial_created_at'])
+        .executeTakeFirstOrThrow()
+        .catch((e: unknown) => {
+          if (local) this.launcher?.release();
+          throw e;
+        });
+      const { dial_id, dial_created_at, ...call } = stored;
+      if (local) this.launcher?.launch(storedJob(job, dial_id, dial_created_at));
+      else this.o.wakeDials?.();
+      return { call, replayed: false };
+    }
     const inserted = await this.o.db.transaction().execute(async (trx) => {
       const call = await trx
         .insertInto('calls')
@@ -189,14 +218,7 @@ export class CallService {
         .returningAll()
         .executeTakeFirstOrThrow();
       await opts.within?.(trx, call);
-      dial = await enqueueJob(trx, {
-        kind: DIAL_JOB,
-        key: dialJobKey(call.id),
-        payload: { callId: call.id } satisfies DialJob,
-        // Retried only while the database is unreachable (see Dialer.dialJob); a failed launch ends the call.
-        maxAttempts: 100,
-        lockedBy: local ? this.o.nodeId : undefined,
-      });
+      dial = await enqueueJob(trx, dialJob(call.id));
       // Faces that announce dialling (agents/tasks' call_started) get it in the same transaction.
       dialingEnqueued = await this.enqueueWebhooks(trx, call, 'call_dialing', []);
       for (const key of keys) {
@@ -232,7 +254,7 @@ export class CallService {
    * Stores a call that rings one of our numbers (`req.direction` inbound, `fromNumber` the caller, `to` our
    * number) as `ringing`; the engine answers it at once. No launcher: the engine that took the call runs it.
    */
-  async startInbound(orgId: string, req: CallRequest): Promise<CallRow> {
+  async startInbound(orgId: string, req: CallRequest, brain?: string): Promise<CallRow> {
     if (!this.acceptingCalls) throw new SwitchboardError('SB_ERR_SHUTTING_DOWN', 'Server is shutting down', {}, true);
     await this.o.credits.guard(orgId);
     const call = await this.o.db
@@ -243,10 +265,12 @@ export class CallService {
         status: 'ringing',
         // Owned from the first moment: if this node dies before its session starts, the call is reaped.
         owner_node: this.o.nodeId,
+        ...(brain ? { brain } : {}),
         task_id: null,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
+    this.knowWebhookEvents(call);
     await this.record(call.id, { type: 'status', status: 'ringing' });
     return call;
   }
@@ -330,19 +354,8 @@ export class CallService {
   }
 
   /** Stores one turn's latency figures (004's names). */
-  async recordTurn(
-    callId: string,
-    turn: number,
-    t: {
-      transcript_to_gpt_ms: number;
-      gpt_first_token_ms: number | null;
-      first_audio_playback_ms: number | null;
-      stt_final_ms?: number | null;
-      tts_first_byte_ms?: number | null;
-    },
-  ): Promise<void> {
-    const row = { ...t, stt_final_ms: t.stt_final_ms ?? null, tts_first_byte_ms: t.tts_first_byte_ms ?? null };
-    await retryOnConnectionLoss(() => this.o.db.insertInto('call_turns').values({ call_id: callId, turn, ...row }).execute());
+  async recordTurn(callId: string, turn: number, t: TurnFigures): Promise<void> {
+    await retryOnConnectionLoss(() => this.o.db.insertInto('call_turns').values(turnRow(callId, turn, t)).execute());
   }
 
   async turns(callId: string) {
@@ -632,15 +645,18 @@ export class CallService {
    * when it is no longer waiting (ended meanwhile, or another node took it). A call this node already owns
    * comes back too (its claim was stored but the answer lost): it has not been dialled.
    */
-  async claimQueued(callId: string, nodeId: string): Promise<CallRow | undefined> {
-    return this.o.db
+  async claimQueued(callId: string, nodeId: string, brain?: string): Promise<CallRow | undefined> {
+    const call = await this.o.db
       .updateTable('calls')
-      .set({ owner_node: nodeId, updated_at: new Date() })
+      // The brain that will carry it, stored by the same statement (the session then has nothing to store).
+      .set({ owner_node: nodeId, ...(brain ? { brain } : {}), updated_at: new Date() })
       .where('id', '=', callId)
       .where('status', '=', 'queued')
       .where((eb) => eb.or([eb('owner_node', 'is', null), eb('owner_node', '=', nodeId)]))
       .returningAll()
       .executeTakeFirst();
+    if (call) this.knowWebhookEvents(call);
+    return call;
   }
 
   /** Claims a call for this node's session (the owner receives its commands). */
@@ -662,7 +678,7 @@ export class CallService {
   }
 
   /** Appends an event to the call's log, with its webhooks, and publishes it. Returns the stored event. */
-  async record(callId: string, e: NewCallEvent): Promise<CallEvent> {
+  async record(callId: string, e: NewCallEvent, turn?: { turn: number; latency: TurnFigures }): Promise<CallEvent> {
     let enqueued = false;
     // A line lost with its connection is written again (the rare lost COMMIT may store it twice).
     const stored = await retryOnConnectionLoss(async (): Promise<CallEventRow> => {
@@ -670,14 +686,23 @@ export class CallService {
         return this.o.db.transaction().execute(async (trx) => {
           const { seq, call } = await this.nextSeq(trx, callId);
           const row = await this.insertEvent(trx, callId, seq, e);
+          if (turn) await trx.insertInto('call_turns').values(turnRow(callId, turn.turn, turn.latency)).execute();
           enqueued = await this.enqueueWebhooks(trx, call, 'transcript_updated', [row]);
           return row;
         });
       }
-      // The hot path (every transcript line): one statement takes the sequence number and inserts.
+      // The hot path (every transcript line): one statement takes the sequence number and inserts, and
+      // stores the figures of the turn the line belongs to when they came with it (see CallSession); a
+      // statement run again after a lost COMMIT finds the turn already stored.
       const v = eventValues(e);
+      const t = turn && turnRow(callId, turn.turn, turn.latency);
+      const withTurn = t
+        ? sql`, t as (insert into call_turns (call_id, turn, transcript_to_gpt_ms, gpt_first_token_ms, first_audio_playback_ms, stt_final_ms, tts_first_byte_ms)
+            values (${callId}, ${t.turn}, ${t.transcript_to_gpt_ms}, ${t.gpt_first_token_ms}, ${t.first_audio_playback_ms}, ${t.stt_final_ms}, ${t.tts_first_byte_ms})
+            on conflict (call_id, turn) do nothing)`
+        : sql``;
       const r = await sql<CallEventRow>`
-        with c as (update calls set next_seq = next_seq + 1 where id = ${callId} returning next_seq - 1 as seq)
+        with c as (update calls set next_seq = next_seq + 1 where id = ${callId} returning next_seq - 1 as seq)${withTurn}
         insert into call_events (call_id, seq, kind, role, text, data)
         select ${callId}, c.seq, ${v.kind}, ${v.role}, ${v.text}, ${v.data}::jsonb from c
         returning *`.execute(this.o.db);
@@ -688,6 +713,12 @@ export class CallService {
     await this.announce(callId, event);
     if (enqueued) this.o.wakeJobs?.();
     return event;
+  }
+
+  /** Keeps the webhook events of a call this node is about to carry: its events then need no lookup. */
+  private knowWebhookEvents(call: Pick<CallRow, 'id' | 'request'>): void {
+    if (this.webhookEventsCache.size > 10_000) this.webhookEventsCache.clear();
+    this.webhookEventsCache.set(call.id, Promise.resolve(this.requestOf(call).webhook?.events ?? []));
   }
 
   /** The webhook events a call asked for (they never change during a call, so they are kept in memory). */
@@ -716,6 +747,9 @@ export class CallService {
    * `guard`, checked on the locked row, can refuse the move too (the reaper: only if its owner is still dead).
    */
   async transition(callId: string, to: CallState, f: TransitionFields = {}, guard?: TransitionGuard): Promise<boolean> {
+    if (!isTerminal(to) && !guard && !(to === 'in_progress' && (await this.webhookEvents(callId)).includes('call_started'))) {
+      return this.moveAlone(callId, to, f);
+    }
     let enqueued = false;
     // Run again when the connection is lost under it: a call must reach its end state. A lost COMMIT that
     // did commit is harmless to repeat: the state machine refuses the second move.
@@ -731,29 +765,25 @@ export class CallService {
       // Priced, stored and (billing on) charged once: the state machine lets a call end only once, and the
       // ledger keeps one charge per call besides.
       const price = terminal ? await this.o.credits.settle(trx, call, usage) : undefined;
-      // The status event's sequence number is taken by the same statement (the row is locked above).
-      const updated = await trx
+      // One statement moves the call, stores its status event (the row is locked above, so the event's
+      // sequence number is the one the update takes: the row's `next_seq`) and, at the end, drops its dial
+      // job if it never ran. The event's time is the transaction's `now()`, its column's default.
+      const event = eventValues({ type: 'status', status: to, reason: f.reason });
+      const { event_at, ...updated } = await trx
+        .with('event', (db) => db.insertInto('call_events').values({ call_id: callId, seq: call.next_seq, ...event }))
+        .with('dial', (db) => db.deleteFrom('jobs').where('key', '=', dialJobKey(callId)).where(sql<boolean>`${terminal}`))
         .updateTable('calls')
         .set({
-          status: to,
-          next_seq: sql`next_seq + 1`,
-          updated_at: now,
-          ...(to === 'in_progress' ? { answered_at: now } : {}),
-          ...(f.answeredBy !== undefined ? { answered_by: f.answeredBy } : {}),
-          ...(f.outcome !== undefined ? { outcome: f.outcome } : {}),
-          ...(f.reason !== undefined ? { end_reason: f.reason } : {}),
-          ...(f.error !== undefined ? { last_error: f.error } : {}),
-          ...(f.goalCompleted !== undefined ? { goal_completed: f.goalCompleted } : {}),
-          ...(f.summary !== undefined ? { summary: f.summary } : {}),
-          ...(f.extracted !== undefined ? { extracted: JSON.stringify(f.extracted) } : {}),
-          ...(f.brain !== undefined ? { brain: f.brain } : {}),
+          ...movedColumns(to, f, now),
           ...(terminal
             ? { ended_at: now, duration_seconds: Math.round(connected), credits_charged: price!.credits, cost_usd: price!.costUsd, owner_node: null }
             : {}),
         })
         .where('id', '=', callId)
         .returningAll()
+        .returning(sql<Date>`now()`.as('event_at'))
         .executeTakeFirstOrThrow();
+      const row: CallEventRow = { call_id: callId, seq: call.next_seq, ...event, data: event.data === null ? null : JSON.parse(event.data), created_at: event_at };
       if (terminal && updated.task_id) {
         // The task follows its call's end: completed when the call completed, failed otherwise.
         await trx
@@ -769,8 +799,6 @@ export class CallService {
           .where((eb) => eb.or([eb('call_id', '=', callId), eb('call_id', 'is', null)]))
           .execute();
       }
-      if (terminal) await trx.deleteFrom('jobs').where('key', '=', dialJobKey(callId)).execute();
-      const row = await this.insertEvent(trx, callId, updated.next_seq - 1, { type: 'status', status: to, reason: f.reason });
       if (to === 'in_progress') enqueued = (await this.enqueueWebhooks(trx, updated, 'call_started', [])) || enqueued;
       if (terminal) {
         // The transcript goes into `call_completed` only: not read for a call that did not ask for it.
@@ -785,8 +813,50 @@ export class CallService {
       return row;
     }));
     if (!result) return false;
+    if (isTerminal(to)) this.webhookEventsCache.delete(callId);
     await this.announce(callId, toCallEvent(result));
     if (enqueued) this.o.wakeJobs?.();
+    return true;
+  }
+
+  /**
+   * A move that needs nothing but the call's own row (not an end: nothing to price; no guard; no webhook):
+   * one statement moves the call if the state machine allows it (`status in (…)`, checked again on the row
+   * a concurrent move left, as PostgreSQL does for an UPDATE's WHERE) and stores its status event with the
+   * sequence number the same update took. It replaces a transaction of five statements (begin, lock, update,
+   * insert, commit), twice per call (ringing, answered).
+   */
+  private async moveAlone(callId: string, to: CallState, f: TransitionFields): Promise<boolean> {
+    const v = eventValues({ type: 'status', status: to, reason: f.reason });
+    const stored = await retryOnConnectionLoss(() =>
+      this.o.db
+        .with('moved', (db) =>
+          db
+            .updateTable('calls')
+            .set(movedColumns(to, f, new Date()))
+            .where('id', '=', callId)
+            .where('status', 'in', statesBefore(to))
+            .returning(['id', 'next_seq']),
+        )
+        .insertInto('call_events')
+        .columns(['call_id', 'seq', 'kind', 'role', 'text', 'data'])
+        .expression((eb) =>
+          eb
+            .selectFrom('moved')
+            .select([
+              'moved.id',
+              sql<number>`moved.next_seq - 1`.as('seq'),
+              sql<string>`${v.kind}`.as('kind'),
+              sql<null>`null`.as('role'),
+              sql<null>`null`.as('text'),
+              sql<string>`${v.data}::jsonb`.as('data'),
+            ]),
+        )
+        .returningAll()
+        .executeTakeFirst(),
+    );
+    if (!stored) return false;
+    await this.announce(callId, toCallEvent(stored));
     return true;
   }
 
@@ -837,6 +907,38 @@ class IdempotencyRace extends Error {}
 
 /** Checked on the locked call row inside a transition's transaction; false refuses the move. */
 export type TransitionGuard = (call: CallRow, trx: Transaction<Database>) => boolean | Promise<boolean>;
+
+/** One turn's latency figures, as the engine measures them (004's names). */
+export interface TurnFigures {
+  transcript_to_gpt_ms: number;
+  gpt_first_token_ms: number | null;
+  first_audio_playback_ms: number | null;
+  stt_final_ms?: number | null;
+  tts_first_byte_ms?: number | null;
+}
+
+/** A turn's row of `call_turns`. */
+function turnRow(callId: string, turn: number, t: TurnFigures) {
+  return { call_id: callId, turn, ...t, stt_final_ms: t.stt_final_ms ?? null, tts_first_byte_ms: t.tts_first_byte_ms ?? null };
+}
+
+/** The columns a move to `to` sets, end or not (an end adds its price and duration: see transition). */
+function movedColumns(to: CallState, f: TransitionFields, now: Date) {
+  return {
+    status: to,
+    next_seq: sql<number>`next_seq + 1`,
+    updated_at: now,
+    ...(to === 'in_progress' ? { answered_at: now } : {}),
+    ...(f.answeredBy !== undefined ? { answered_by: f.answeredBy } : {}),
+    ...(f.outcome !== undefined ? { outcome: f.outcome } : {}),
+    ...(f.reason !== undefined ? { end_reason: f.reason } : {}),
+    ...(f.error !== undefined ? { last_error: f.error } : {}),
+    ...(f.goalCompleted !== undefined ? { goal_completed: f.goalCompleted } : {}),
+    ...(f.summary !== undefined ? { summary: f.summary } : {}),
+    ...(f.extracted !== undefined ? { extracted: JSON.stringify(f.extracted) } : {}),
+    ...(f.brain !== undefined ? { brain: f.brain } : {}),
+  };
+}
 
 /** Stored and waiting in the database for a node with a free line (no node has taken it yet). */
 export function isWaiting(call: Pick<CallRow, 'status' | 'owner_node'>): boolean {

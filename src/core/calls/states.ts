@@ -46,3 +46,8 @@ export function canMove(from: CallState, to: CallState): boolean {
   if (isTerminal(from)) return false;
   return RANK[to] > RANK[from];
 }
+
+/** The states a call may move to `to` from (canMove's rule as a list: a statement's `where status in (…)`). */
+export function statesBefore(to: CallState): CallState[] {
+  return CALL_STATES.filter((from) => canMove(from, to));
+}

@@ -76,10 +76,13 @@ interface OutItem {
   transcript: string;
   /** Audio received from the model (its transcript so far goes with it). */
   bytes: number;
-  /** Audio handed to the carrier, and audio the carrier played (its marks came back). */
+  /**
+   * Audio handed to the carrier, and audio the carrier played: frame by frame as their plays settle, or, where
+   * the channel `send`s, all of it once the reply's end mark comes back (less what a cut dropped).
+   */
   sentBytes: number;
   heardBytes: number;
-  /** Frames handed to the carrier whose play has not settled. */
+  /** Frames handed to the carrier whose play has not settled (or the reply's end mark, with `send`). */
   pending: number;
   /** The response is over (no more audio or transcript comes). */
   complete: boolean;
@@ -273,13 +276,32 @@ export class RealtimeActivity implements Activity {
     for (const e of early) rt.send(e);
     this.open(answeredBy);
     this.sendWanted();
-    for await (const frame of this.o.channel.frames()) {
-      if (this.closed) break;
-      rt.send({ type: 'input_audio_buffer.append', audio: Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString('base64') });
-      // The same cheap detector as the cascaded pipeline: how long the callee's sound has lasted, in their audio.
-      const change = this.vad.push(frame);
-      this.detector.frame(frame.length / BYTES_PER_MS, change, this.vad.speaking);
+    // Frames handed over as they arrive where the channel can (no promise per frame, 50 a second a call);
+    // either way the audio queued while the connection opened comes first.
+    const channel = this.o.channel;
+    if (channel.onFrame) {
+      channel.onFrame((frame) => {
+        if (this.closed) return;
+        try {
+          this.hear(rt, frame);
+        } catch (err) {
+          this.o.log.error({ err, callId: this.o.callId }, 'realtime audio frame failed');
+        }
+      });
+      return;
     }
+    for await (const frame of channel.frames()) {
+      if (this.closed) break;
+      this.hear(rt, frame);
+    }
+  }
+
+  /** One frame of the callee's: to the model, and through the detector. */
+  private hear(rt: RealtimeConnection, frame: Uint8Array): void {
+    rt.appendAudio(frame);
+    // The same cheap detector as the cascaded pipeline: how long the callee's sound has lasted, in their audio.
+    const change = this.vad.push(frame);
+    this.detector.frame(frame.length / BYTES_PER_MS, change, this.vad.speaking);
   }
 
   /** How the conversation opens: as the text brain does (llm-brain.ts), in notes the model answers. */
@@ -546,11 +568,16 @@ export class RealtimeActivity implements Activity {
     this.out.enqueue(audio);
   }
 
-  /** The pacer's sink: one frame of the reply being sent, to the carrier. */
+  /**
+   * The pacer's sink: one frame of the reply being sent, to the carrier. Where the channel can `send`, no
+   * report comes per frame (a promise and a mark each way, 50 a second a call): the reply's end mark says it
+   * was all heard (`allSent`), and a cut counts what the channel dropped (`cutAudio`).
+   */
   private sendFrame(frame: Uint8Array): void {
     const item = this.sending;
     if (!item || item.cut) return;
     item.sentBytes += frame.length;
+    if (this.o.channel.send) return this.o.channel.send(frame);
     item.pending++;
     this.o.channel.play(frame).then(
       (r) => {
@@ -560,6 +587,23 @@ export class RealtimeActivity implements Activity {
       },
       (err: unknown) => {
         this.o.log.warn({ err, callId: this.o.callId }, 'realtime audio not played');
+        item.pending--;
+        this.maybeFinish(item);
+      },
+    );
+  }
+
+  /** A reply sent without a report per frame (`sendFrame`): its end is heard once the channel echoes a mark after it. */
+  private awaitHeard(item: OutItem): void {
+    item.pending++;
+    this.o.channel.mark(`reply-${item.id}`).then(
+      (r) => {
+        if (r.played) item.heardBytes = item.sentBytes;
+        item.pending--;
+        this.maybeFinish(item);
+      },
+      (err: unknown) => {
+        this.o.log.warn({ err, callId: this.o.callId }, 'realtime reply mark failed');
         item.pending--;
         this.maybeFinish(item);
       },
@@ -576,7 +620,8 @@ export class RealtimeActivity implements Activity {
       // Its last frame leaves the pacer when this mark is reached.
       this.out.enqueueMark(() => {
         item.allSent = true;
-        this.maybeFinish(item);
+        if (this.o.channel.send) this.awaitHeard(item);
+        else this.maybeFinish(item);
       });
     }
     if (active) {
@@ -669,7 +714,17 @@ export class RealtimeActivity implements Activity {
     this.out.clear();
     const playing = [...this.items.values()].filter((i) => !i.done && !i.cut);
     if (!playing.length) return;
-    this.o.channel.clear();
+    const droppedMs = this.o.channel.clear();
+    // Sent with no report per frame: what the channel dropped was the end of what it was sent, the latest
+    // reply's first (replies are sent one after another, in the order they were created).
+    if (this.o.channel.send) {
+      let dropped = droppedMs * BYTES_PER_MS;
+      for (const item of [...playing].reverse()) {
+        const unheard = Math.min(dropped, item.sentBytes);
+        dropped -= unheard;
+        item.heardBytes = Math.max(item.heardBytes, item.sentBytes - unheard);
+      }
+    }
     for (const item of playing) {
       item.cut = true;
       if (this.active?.id === item.responseId || this.callsOf.has(item.responseId)) this.cutResponses.add(item.responseId);

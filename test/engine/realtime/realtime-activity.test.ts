@@ -69,33 +69,37 @@ describe('realtime activity (OpenAI Realtime over an audio channel)', () => {
     expect(r.usage.total().sttSeconds).toBeGreaterThan(0.4);
   });
 
-  it('barge-in: the channel is cleared at once, the model told the heard ms, the transcript keeps what was heard', async () => {
-    fake.transcripts = ['Hello?', 'Sorry, wait'];
-    fake.script = (t) => (t.n === 0 ? { say: WORDS, audio: tone(1000), pauseAfterDeltas: 4 } : undefined);
-    const r = (rig = realtimeRig(fake, { hold: true }));
-    r.activity.start('human');
-    r.channel.speak(utter(300));
-    // Four 100 ms deltas reached the line; the callee has heard two of them when they speak over the agent
-    // (long enough, and with words: an interruption).
-    await waitFor(() => r.channel.queuedBytes === 3200, 'four deltas queued on the line');
-    r.channel.playOut(10);
-    await waitFor(() => r.channel.heard.length === 1600, 'two deltas heard');
-    r.channel.speak(utter(800));
-    await waitFor(() => r.events.some((e) => e.type === 'speech_done'), 'the reply to be cut');
-    expect(r.channel.clears).toBe(1);
-    const truncate = await waitFor(() => sent().find((e) => e.type === 'conversation.item.truncate'), 'truncate');
-    expect(truncate).toMatchObject({ content_index: 0, audio_end_ms: 200 });
-    expect(truncate.item_id).toMatch(/^item_a/);
-    await waitFor(() => rig!.conn()!.sent.some((e) => e.type === 'conversation.item.truncated'), 'the fake accepted the truncate');
-    // The activity cancels the reply being generated and truncates it, then asks for the answer.
-    await waitFor(() => sent().filter((e) => e.type === 'response.create').length === 2, 'the answer to the interruption');
-    expect(sent().map((e) => e.type)).toEqual(['session.update', 'response.create', 'response.cancel', 'conversation.item.truncate', 'response.create']);
-    // Four words had been sent with four deltas; half of that audio was heard.
-    expect(r.lines()).toContain('speech 1 interrupted: "one two"');
-    expect(r.lines()).toContain('item agent: "one two"');
-    expect(r.activity.history.filter((t) => t.role === 'agent')).toEqual([{ role: 'agent', text: 'one two' }]);
-    await waitFor(() => r.activity.history.some((t) => t.text === 'Sorry, wait'), 'the second utterance');
-  });
+  // A channel that sends with no report per frame (Twilio's) counts what a cut dropped; one that reports each
+  // frame's play counts what was heard as it goes: the model and the transcript hear the same either way.
+  for (const sends of [true, false]) {
+    it(`barge-in (${sends ? 'send, a mark at the end' : 'play, a report per frame'}): the channel is cleared at once, the model told the heard ms, the transcript keeps what was heard`, async () => {
+      fake.transcripts = ['Hello?', 'Sorry, wait'];
+      fake.script = (t) => (t.n === 0 ? { say: WORDS, audio: tone(1000), pauseAfterDeltas: 4 } : undefined);
+      const r = (rig = realtimeRig(fake, { hold: true, sends }));
+      r.activity.start('human');
+      r.channel.speak(utter(300));
+      // Four 100 ms deltas reached the line; the callee has heard two of them when they speak over the agent
+      // (long enough, and with words: an interruption).
+      await waitFor(() => r.channel.queuedBytes === 3200, 'four deltas queued on the line');
+      r.channel.playOut(10);
+      await waitFor(() => r.channel.heard.length === 1600, 'two deltas heard');
+      r.channel.speak(utter(800));
+      await waitFor(() => r.events.some((e) => e.type === 'speech_done'), 'the reply to be cut');
+      expect(r.channel.clears).toBe(1);
+      const truncate = await waitFor(() => sent().find((e) => e.type === 'conversation.item.truncate'), 'truncate');
+      expect(truncate).toMatchObject({ content_index: 0, audio_end_ms: 200 });
+      expect(truncate.item_id).toMatch(/^item_a/);
+      await waitFor(() => rig!.conn()!.sent.some((e) => e.type === 'conversation.item.truncated'), 'the fake accepted the truncate');
+      // The activity cancels the reply being generated and truncates it, then asks for the answer.
+      await waitFor(() => sent().filter((e) => e.type === 'response.create').length === 2, 'the answer to the interruption');
+      expect(sent().map((e) => e.type)).toEqual(['session.update', 'response.create', 'response.cancel', 'conversation.item.truncate', 'response.create']);
+      // Four words had been sent with four deltas; half of that audio was heard.
+      expect(r.lines()).toContain('speech 1 interrupted: "one two"');
+      expect(r.lines()).toContain('item agent: "one two"');
+      expect(r.activity.history.filter((t) => t.role === 'agent')).toEqual([{ role: 'agent', text: 'one two' }]);
+      await waitFor(() => r.activity.history.some((t) => t.text === 'Sorry, wait'), 'the second utterance');
+    });
+  }
 
   it('a function call is carried out once the speech before it was heard; its output goes back; end stops the turn', async () => {
     fake.transcripts = ['Yes, the booking is confirmed.'];

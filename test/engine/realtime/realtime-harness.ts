@@ -1,6 +1,7 @@
 /**
  * What the realtime activity's tests share: an `AudioChannel` double (frames pushed by the test; played
- * audio heard at once, or held until `playOut` like a phone line that is still playing it), a controller
+ * audio heard at once, or held until `playOut` like a phone line that is still playing it; by default with
+ * Twilio's `send` and `onFrame`, with `sends: false` the per-frame `play` and `frames()`), a controller
  * double (`ActionHost`) that records actions, and an activity connected to the fake OpenAI Realtime server.
  */
 import type { AudioChannel, AudioInput, PlayResult, TransferOptions } from '../../../src/carriers/carrier.js';
@@ -22,56 +23,80 @@ export class FakeAudioChannel implements AudioChannel {
   readonly inbox = new AsyncQueue<Uint8Array>({ limit: 10_000, overflow: 'drop_oldest' });
   /** Audio heard by the callee, in order. */
   heard = Buffer.alloc(0);
-  /** Audio queued and not yet heard (with `hold`). */
-  private queue: Array<{ audio: Buffer; done: (r: PlayResult) => void }> = [];
+  /** What is on the line and not yet heard (with `hold`): audio, and marks (no audio) that settle once the audio before them is heard. */
+  private queue: Array<{ audio?: Buffer; done?: (r: PlayResult) => void }> = [];
   clears = 0;
   digits: string[] = [];
   hangups = 0;
   private listener: ((i: AudioInput) => void) | undefined;
+  private frameListener: ((frame: Uint8Array) => void) | undefined;
   /** Where the test wants the line to transfer: it plays the carrier's part (see `TransferOptions.quiet`). */
   transfer?: (to: string, opts: TransferOptions) => Promise<void>;
+  /** Present with `sends` (as on Twilio's channel): audio queued with no report, and the callee's frames handed over as they come. */
+  readonly send?: (mulaw: Uint8Array) => void;
+  readonly onFrame?: (listener: (frame: Uint8Array) => void) => void;
 
-  constructor(private readonly hold = false) {}
+  constructor(
+    private readonly hold = false,
+    sends = true,
+  ) {
+    if (!sends) return;
+    this.send = (mulaw) => this.queueAudio(Buffer.from(mulaw));
+    this.onFrame = (listener) => {
+      this.frameListener = listener;
+      for (const frame of this.inbox.drain()) listener(frame);
+    };
+  }
 
   frames(): AsyncIterable<Uint8Array> {
     return this.inbox;
   }
 
   play(mulaw: Uint8Array): Promise<PlayResult> {
-    const audio = Buffer.from(mulaw);
-    if (!this.hold) {
-      this.heard = Buffer.concat([this.heard, audio]);
-      return Promise.resolve({ played: true });
-    }
-    return new Promise((done) => this.queue.push({ audio, done }));
+    return new Promise((done) => this.queueAudio(Buffer.from(mulaw), done));
   }
 
-  /** With `hold`: the first `n` queued plays are heard. */
+  private queueAudio(audio: Buffer, done?: (r: PlayResult) => void): void {
+    if (this.hold) {
+      this.queue.push({ audio, done });
+      return;
+    }
+    this.heard = Buffer.concat([this.heard, audio]);
+    done?.({ played: true });
+  }
+
+  /** With `hold`: the first `n` queued frames are heard (and the marks right after them come back). */
   playOut(n = Infinity): void {
-    for (const p of this.queue.splice(0, n)) {
-      this.heard = Buffer.concat([this.heard, p.audio]);
-      p.done({ played: true });
+    while (this.queue.length) {
+      const p = this.queue[0];
+      if (p.audio) {
+        if (n-- <= 0) break;
+        this.heard = Buffer.concat([this.heard, p.audio]);
+      }
+      this.queue.shift();
+      p.done?.({ played: true });
     }
   }
 
   /** With `hold`: frames queued on the line and not yet heard. */
   get queued(): number {
-    return this.queue.length;
+    return this.queue.filter((p) => p.audio).length;
   }
 
   get queuedBytes(): number {
-    return this.queue.reduce((n, p) => n + p.audio.length, 0);
+    return this.queue.reduce((n, p) => n + (p.audio?.length ?? 0), 0);
   }
 
   mark(): Promise<PlayResult> {
-    return Promise.resolve({ played: true });
+    if (!this.hold || !this.queue.length) return Promise.resolve({ played: true });
+    return new Promise((done) => this.queue.push({ done }));
   }
 
   clear(): number {
     this.clears++;
     const dropped = this.queue.splice(0);
-    for (const p of dropped) p.done({ played: false });
-    return dropped.reduce((ms, p) => ms + p.audio.length / 8, 0);
+    for (const p of dropped) p.done?.({ played: false });
+    return dropped.reduce((ms, p) => ms + (p.audio?.length ?? 0) / 8, 0);
   }
 
   async sendDigits(digits: string): Promise<void> {
@@ -88,7 +113,11 @@ export class FakeAudioChannel implements AudioChannel {
 
   /** The callee's audio (split into 20 ms frames). */
   speak(mulaw: Buffer): void {
-    for (let i = 0; i < mulaw.length; i += 160) this.inbox.push(mulaw.subarray(i, i + 160));
+    for (let i = 0; i < mulaw.length; i += 160) {
+      const frame = mulaw.subarray(i, i + 160);
+      if (this.frameListener) this.frameListener(frame);
+      else this.inbox.push(frame);
+    }
   }
 
   press(digits: string): void {
@@ -161,10 +190,10 @@ export const silence = (ms: number): Buffer => Buffer.alloc(ms * 8, 0xff);
 /** The callee says something `ms` long (a tone), with the line's quiet around it. */
 export const utter = (ms: number): Buffer => Buffer.concat([silence(100), tone(ms), silence(300)]);
 
-export function realtimeRig(fake: FakeOpenAIRealtime, o: { hold?: boolean; brief?: AgentBrief; greetAfterMs?: number; clock?: PacerClock; transfer?: FakeAudioChannel['transfer'] } = {}): RealtimeRig {
+export function realtimeRig(fake: FakeOpenAIRealtime, o: { hold?: boolean; sends?: boolean; brief?: AgentBrief; greetAfterMs?: number; clock?: PacerClock; transfer?: FakeAudioChannel['transfer'] } = {}): RealtimeRig {
   const index = fake.connections.length;
   const conn = () => fake.connections[index];
-  const channel = new FakeAudioChannel(o.hold);
+  const channel = new FakeAudioChannel(o.hold, o.sends ?? true);
   if (o.transfer) channel.transfer = o.transfer;
   const host = new FakeHost(o.brief ?? BRIEF);
   const events: SessionEvent[] = [];

@@ -3,7 +3,7 @@
  * an SSML body, answered in `raw-8khz-8bit-mono-mulaw` (headerless μ-law 8 kHz: the telephony format, so
  * no conversion). Azure streams the body as it synthesises.
  *
- * Plain `fetch`, not `microsoft-cognitiveservices-speech-sdk`: the SDK speaks its own WebSocket protocol,
+ * Plain HTTP (../http.ts), not `microsoft-cognitiveservices-speech-sdk`: the SDK speaks its own WebSocket protocol,
  * cannot be pointed at a local fake by base URL, and brings a browser-oriented runtime for one POST.
  */
 import { postForAudio } from '../http.js';

@@ -3,7 +3,7 @@
  * `POST /v1/text-to-speech/{voice_id}/stream?output_format=ulaw_8000` answers a chunked body of headerless
  * μ-law 8 kHz, the telephony format itself, so the bytes go to the call as they are (no resampling).
  *
- * Plain `fetch`, not the `@elevenlabs/elevenlabs-js` SDK: the SDK installs 108 MB for what is here two
+ * Plain HTTP (../http.ts), not the `@elevenlabs/elevenlabs-js` SDK: the SDK installs 108 MB for what is here two
  * HTTP requests (this one and voice cloning), and its generated client adds nothing a phone call needs.
  */
 import { postForAudio } from '../http.js';

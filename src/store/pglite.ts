@@ -1,0 +1,97 @@
+/**
+ * Opening the embedded store: the data folder's lock, the database a new folder starts from, and the thread
+ * PGlite runs on — its own worker (pglite-thread.ts) unless `PGLITE_THREAD=main`. `prewarmPglite` starts all
+ * of it before the server's modules load, so that PGlite boots meanwhile on its thread.
+ */
+import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { lockDataDir } from './lock.js';
+import type { PgliteConnection, PgliteSpec } from './pglite-protocol.js';
+import { initdbModule, isEmptyDataDir, loadTemplate, pgliteModules } from './pglite-template.js';
+import { PgliteThread } from './pglite-thread.js';
+import { fallbackLogger, type Logger } from '../lib/logger.js';
+
+export interface PgliteOpenOptions {
+  dataDir?: string;
+  inMemory?: boolean;
+  template?: Blob;
+  log?: Pick<Logger, 'error'>;
+}
+
+export interface OpenedPglite {
+  connection: PgliteConnection;
+  /** The worker running PGlite; absent with `PGLITE_THREAD=main`. */
+  thread?: Worker;
+  /** Lets the data folder go (after `connection.close()`). */
+  release: () => void;
+}
+
+/** Which thread runs PGlite (`PGLITE_THREAD`, README): its own worker unless `main`. */
+export function pgliteThreadMode(env: NodeJS.ProcessEnv = process.env): 'worker' | 'main' {
+  const mode = env.PGLITE_THREAD ?? 'worker';
+  if (mode !== 'worker' && mode !== 'main') throw new Error('PGLITE_THREAD must be worker or main');
+  return mode;
+}
+
+let prewarmed: { dataDir: string; opened: Promise<OpenedPglite> } | undefined;
+
+/**
+ * Starts opening the store in `dataDir` (the lock taken, PGlite booting on its thread) without waiting for
+ * it; the next `openPglite` of that folder takes it over. A failure (the folder busy…) is reported by that
+ * open, not here.
+ */
+export function prewarmPglite(opts: { dataDir: string }): void {
+  const opened = openPglite({ dataDir: opts.dataDir });
+  opened.catch(() => {}); // not lost: `openPglite` hands this promise on
+  prewarmed = { dataDir: path.resolve(opts.dataDir), opened };
+}
+
+/** Opens PGlite as `opts` say (or takes over the prewarmed store of the same folder), the folder locked first. */
+export async function openPglite(opts: PgliteOpenOptions): Promise<OpenedPglite> {
+  const warm = takePrewarmed(opts);
+  if (warm) {
+    const opened = await warm;
+    if (opts.log && opened.connection instanceof PgliteThread) opened.connection.log = opts.log;
+    return opened;
+  }
+  const release = opts.inMemory ? () => {} : lockDataDir(opts.dataDir ?? './data');
+  // The thread starts before the spec is ready: Node boots it while this thread reads and compiles PGlite.
+  const starting = pgliteThreadMode() === 'worker' ? PgliteThread.start(opts.log ?? fallbackLogger()) : undefined;
+  starting?.catch(() => {}); // awaited below (a failure to start is reported there)
+  try {
+    const spec = await pgliteSpec(opts);
+    // PGlite's modules are loaded on this thread only when it runs here.
+    if (!starting) return { connection: await (await import('./pglite-local.js')).openLocalPglite(spec), release };
+    const thread = await starting;
+    await thread.open(spec);
+    return { connection: thread, thread: thread.thread, release };
+  } catch (err) {
+    // The error that matters is `err`: a thread that did start is ended quietly.
+    const thread = await starting?.catch(() => undefined);
+    await thread?.close().catch(() => {});
+    release();
+    throw err;
+  }
+}
+
+function takePrewarmed(opts: PgliteOpenOptions): Promise<OpenedPglite> | undefined {
+  if (!prewarmed || opts.inMemory || opts.template || path.resolve(opts.dataDir ?? './data') !== prewarmed.dataDir) return undefined;
+  const { opened } = prewarmed;
+  prewarmed = undefined;
+  return opened;
+}
+
+/**
+ * What PGlite is started with. A new database loads a template (the install-time one, or the caller's)
+ * instead of running initdb: several times faster. Only without any template does initdb run.
+ */
+async function pgliteSpec(opts: PgliteOpenOptions): Promise<PgliteSpec> {
+  const dir = opts.inMemory ? undefined : path.join(opts.dataDir ?? './data', 'pg');
+  const fresh = !dir || isEmptyDataDir(dir);
+  const template = fresh ? (opts.template ?? loadTemplate()) : undefined;
+  return {
+    ...(dir ? { dir } : {}),
+    ...(await pgliteModules()),
+    ...(template ? { loadDataDir: template } : fresh ? { initdbWasmModule: await initdbModule() } : {}),
+  };
+}
