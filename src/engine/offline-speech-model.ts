@@ -23,10 +23,9 @@ export function domainSentences(scenarios: readonly Scenario[]): string[] {
 
 /**
  * How offline speech-to-text listens, and the model the simulated parties hear with. The language model is
- * built at the first audio stream (the sentences are gathered now; the dictionary is read and the file
- * written only then, and once), or is PocketSphinx's general one (undefined): `auto` uses the domain model on
- * the simulated network (`scenarios` given) and the general one on a real carrier, whose callers may say
- * anything. On the simulated network, whose audio is espeak-ng's and noiseless, noise removal is off and the
+ * the domain one, built once when the first audio stream starts (nothing at start-up; a text-only node
+ * builds nothing), or PocketSphinx's general one (undefined): `auto` uses the domain model on the simulated
+ * network (`scenarios` given) and the general one on a real carrier, whose callers may say anything. On the simulated network, whose audio is espeak-ng's and noiseless, noise removal is off and the
  * cepstral mean starts from telephone audio's (src/speech/acoustic-model.ts).
  * Without the recogniser's dictionary (pocketsphinx-en-us missing) there is no domain model: the recogniser
  * then fails on its own, saying what is missing.
@@ -36,10 +35,9 @@ export function offlineSpeechModel(speech: Pick<SpeechConfig, 'offlineModel'>, s
   const acoustic = { noiseRemoval: !scenarios, telephoneCmn: !!scenarios };
   const choice = speech.offlineModel ?? 'auto';
   if (choice === 'general' || (choice === 'auto' && !scenarios)) return acoustic;
-  const sentences = domainSentences(scenarios ?? []);
   let file: string | undefined;
   const languageModel = () => {
-    if (!file && fs.existsSync(EN_US_DICTIONARY)) file = domainLanguageModel(sentences).file;
+    if (!file && fs.existsSync(EN_US_DICTIONARY)) file = domainLanguageModel(domainSentences(scenarios ?? [])).file;
     return file;
   };
   return { languageModel, ...acoustic };
