@@ -29,6 +29,7 @@ import { TwilioCluster } from './carriers/twilio/cluster.js';
 import type { Brain } from './engine/brain.js';
 import { Dialer } from './engine/dialer.js';
 import { speechFromConfig, type CallSpeech } from './engine/voice/speech.js';
+import { offlineSpeechModel } from './engine/offline-speech-model.js';
 import { buildBrief } from './engine/brief.js';
 import { RulesBrain } from './ai/rules/index.js';
 import { LlmBrain, summarizeCall } from './ai/agent/index.js';
@@ -117,10 +118,13 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   const scenarios = loaded.value;
   const bus = await openBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix, log });
   const clock = o.clock ?? new RealClock(config.simTimeScale);
+  // How the offline recogniser listens (OFFLINE_SPEECH_MODEL): the simulated parties hear the agent, and
+  // offline speech-to-text hears the parties, through it.
+  const offlineRecognizer = offlineSpeechModel(config.speech, scenarios);
   const carrier: Carrier =
     o.carrier ??
     (scenarios
-      ? new SimCarrier({ scenarios, clock, log, audio: config.speech.simAudio })
+      ? new SimCarrier({ scenarios, clock, log, audio: config.speech.simAudio, languageModel: offlineRecognizer.languageModel })
       : new TwilioCarrier({ ...config.twilio!, publicUrl: config.publicUrl, log }));
   const llm = config.llm ? holdingClock(withRetries(createLlm(config.llm), { attempts: 3, budgetMs: 8000 }), clock) : undefined;
   const brain = o.brain ?? (llm ? new LlmBrain({ llm, mode: config.llm!.mode, clock }) : new RulesBrain({ clock }));
@@ -207,7 +211,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     nodeId: config.nodeId,
     observe: o.sessionObserver,
     calendar: core.calendar,
-    speech: o.speech === null ? undefined : (o.speech ?? speechFromConfig(config.speech, (req) => core.calls.voiceOf(req))),
+    speech: o.speech === null ? undefined : (o.speech ?? speechFromConfig({ ...config.speech, offlineRecognizer }, (req) => core.calls.voiceOf(req))),
     carrierAccount: (orgId, from) => core.numbers.dialAccount(orgId, from),
     // VOICE_ENGINE=realtime: audio calls are carried by OpenAI Realtime (docs/voice.md "Speech-to-speech").
     speechToSpeech: config.speech.engine === 'realtime' && config.speech.openai ? { ...config.speech.openai, settings: config.speech.realtime, turnTaking: config.speech.turnTaking } : undefined,

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RatesFileError, readRatesFile, DEFAULT_RATES, type BillingConfig } from './billing.js';
 import { REALTIME_MODELS, type RealtimeModel } from '../ai/realtime/protocol.js';
+import type { RecognizerTuning } from '../speech/recognizer.js';
 
 export { DEFAULT_RATES, type BillingConfig, type RateTable } from './billing.js';
 
@@ -170,6 +171,18 @@ export interface SpeechConfig {
   realtime?: { model: RealtimeModel; vadThreshold: number; silenceMs: number };
   /** SIM_AUDIO: every simulated call runs in audio mode (its people speak through espeak-ng). */
   simAudio: boolean;
+  /**
+   * OFFLINE_SPEECH_MODEL: the language model of the offline recogniser (offline speech-to-text, and the
+   * simulated parties' ears). `domain`: a small model of what the simulated network and the offline agent say
+   * (src/speech/language-model.ts); `general`: PocketSphinx's general English model; `auto` (default): domain on
+   * the simulated network, general on a real carrier. Optional for hand-built configs (then `auto`).
+   */
+  offlineModel?: 'auto' | 'domain' | 'general';
+  /**
+   * How the offline recogniser listens (its language model, whether it removes noise): set by the app at
+   * start from OFFLINE_SPEECH_MODEL and the carrier (src/engine/offline-speech-model.ts), never from the environment.
+   */
+  offlineRecognizer?: RecognizerTuning;
   /**
    * VOICE_MODE: on a carrier that can carry either, calls run as `text` (the carrier's speech) or `audio` (ours).
    * Always set by loadConfig; optional so that a speech configuration written by hand (tests) may leave it out.
@@ -339,7 +352,7 @@ function readSpeech(env: Env): SpeechConfig {
     silenceMs: int(env, 'REALTIME_SILENCE_MS', 500, 100, 5000),
   };
   const sttChunkMs = int(env, 'STT_CHUNK_MS', 100, 20, 250);
-  return { openai, deepgram, elevenlabs, azure, stt, sttChunkMs, engine, realtime, simAudio: bool(env, 'SIM_AUDIO', false), voiceMode, turnTaking };
+  return { openai, deepgram, elevenlabs, azure, stt, sttChunkMs, engine, realtime, simAudio: bool(env, 'SIM_AUDIO', false), offlineModel: oneOf(env, 'OFFLINE_SPEECH_MODEL', ['auto', 'domain', 'general'] as const, 'auto'), voiceMode, turnTaking };
 }
 
 /** BILLING_ENABLED (default off) and the rate table, from BILLING_RATES_FILE when given. */

@@ -57,6 +57,7 @@ describe('config', () => {
       sttChunkMs: 100,
       engine: 'cascaded',
       simAudio: false,
+      offlineModel: 'auto',
       voiceMode: 'text',
       turnTaking: { endpointingMs: 500, minInterruptionMs: 500, minInterruptionWords: 1, falseInterruptionMs: 1000 },
       openai: undefined,
@@ -78,6 +79,8 @@ describe('config', () => {
     expect(() => loadConfig({ REALTIME_MODEL: 'gpt-5' })).toThrow(/REALTIME_MODEL/);
     expect(() => loadConfig({ REALTIME_VAD_THRESHOLD: '2' })).toThrow(/REALTIME_VAD_THRESHOLD/);
     expect(() => loadConfig({ REALTIME_SILENCE_MS: '20' })).toThrow(/REALTIME_SILENCE_MS/);
+    expect(loadConfig({ OFFLINE_SPEECH_MODEL: 'general' }).speech.offlineModel).toBe('general');
+    expect(() => loadConfig({ OFFLINE_SPEECH_MODEL: 'big' })).toThrow(/OFFLINE_SPEECH_MODEL/);
   });
 
   it('reads the voice mode and the turn-taking of audio calls, refusing values out of range', () => {

@@ -117,3 +117,28 @@ const TABLE: Record<string, Phrases> = { en, sv };
 export function phrasesFor(language: string): Phrases {
   return own(TABLE, language.toLowerCase().slice(0, 2)) ?? en;
 }
+
+/** What the samples fill a phrase's blanks with: the kinds of value a brief gives (a task, a name, a time). */
+const SAMPLE_TASKS = ['confirm the booking', 'move the booking', 'cancel the booking', 'book a table for two', 'reschedule the appointment', 'check the opening hours', 'order a prescription refill'];
+
+/**
+ * Sentences the rules brain says in `language`, its blanks filled with sample values: the offline
+ * recogniser's domain language model is built from them (src/speech/language-model.ts), so that a simulated
+ * party hears the offline agent's words. A real brief's values (names, tasks) vary; the samples give the
+ * model the phrases around them.
+ */
+export function phraseSamples(language: string): string[] {
+  const p = phrasesFor(language);
+  const verbs = p.taskVerbs.source.match(/\(([^)]*)\)/)?.[1].split('|') ?? [];
+  const out = [
+    p.inbound.hello, p.inbound.askName, p.inbound.noted, p.inbound.notedMore,
+    p.hello(), p.hello('Alex Smith'), p.callingAbout('the following: a booking'),
+    p.itIs('Alex Smith'), p.referenceIs('AB123'), p.whenIs('Tuesday at 7 pm'), p.whoIAm(), p.whoIAm('the patient', 'Alex Smith'),
+    p.dontHave, p.cannotShare, p.keypadOffer, p.restate(p.callingTo(SAMPLE_TASKS[0])), p.thanksDone, p.thanksAnswer, p.refusedBye,
+    p.goodbye, p.giveUp, p.acceptTime('Thursday at 8 pm'), p.noOfferedTimeFree, p.voicemail(p.callingTo(SAMPLE_TASKS[0]), 'Alex Smith', '+15550123'),
+  ];
+  for (const t of SAMPLE_TASKS) out.push(p.callingTo(p.thirdPerson(t)));
+  // Each verb a task may open with, as the agent says it.
+  for (const v of verbs) out.push(p.callingTo(`${v} the booking`));
+  return out;
+}

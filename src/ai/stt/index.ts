@@ -25,7 +25,7 @@ export function createStt(speech: SpeechConfig): SpeechToText {
     case 'openai':
       return new OpenAiStt({ ...configured(speech.openai, 'OPENAI_API_KEY'), ...chunking(speech) });
     case 'offline':
-      return new OfflineStt();
+      return new OfflineStt(speech.offlineRecognizer);
     default:
       throw new Error(`speech-to-text provider ${provider} is not available in this build`);
   }

@@ -13,7 +13,7 @@ import type { Clock } from '../../lib/clock.js';
 import { AsyncQueue } from '../../lib/async-queue.js';
 import type { Logger } from '../../lib/logger.js';
 import { speakMulaw } from '../../speech/espeak.js';
-import { Recognizer } from '../../speech/recognizer.js';
+import { Recognizer, type ModelFile } from '../../speech/recognizer.js';
 import { Line, type SpeakOptions } from './line.js';
 import { SIM_VOICES } from './recording.js';
 
@@ -49,7 +49,7 @@ interface Utterance {
 export class AudioLine extends Line {
   readonly audio: AudioChannel;
   private readonly toAgent = new AsyncQueue<Uint8Array>({ limit: MAX_UNREAD_FRAMES, overflow: 'drop_oldest' });
-  private readonly recognizer = new Recognizer({ endpointingMs: ENDPOINTING_MS });
+  private readonly recognizer: Recognizer;
   private inputListener: ((input: AudioInput) => void) | undefined;
   private inputQueued: AudioInput[] = [];
   private played: Queued[] = [];
@@ -71,8 +71,13 @@ export class AudioLine extends Line {
     logger: Pick<Logger, 'error'>,
     /** Whether a number exists on the network (a transfer target must). */
     reachable: (to: string) => boolean = () => false,
+    /** The ARPA model the party hears the agent through (SimCarrierOptions.languageModel); default the general one. */
+    languageModel?: ModelFile,
   ) {
     super(clock, wordsPerSecond, onEnd, reachable, logger);
+    // What the party hears is espeak-ng's voice on a telephone line, noiseless: spectral subtraction would
+    // only distort it, and the agent's first words need telephone audio's cepstral mean from the start.
+    this.recognizer = new Recognizer({ endpointingMs: ENDPOINTING_MS, languageModel, noiseRemoval: false, telephoneCmn: true });
     this.recognizer.onUtterance((text) => this.agentHeard(text));
     this.recognizer.onError((err) => logger.error({ err }, 'sim line recogniser failed: the party hears nothing more'));
     this.audio = {

@@ -32,6 +32,7 @@ import { IvrParty } from './parties/ivr.js';
 import { VoicemailParty } from './parties/voicemail.js';
 import { ReplayParty } from './parties/replay.js';
 import { CallerParty } from './parties/caller.js';
+import type { ModelFile } from '../../speech/recognizer.js';
 
 /** How an inbound call placed on the network went: answered by the engine (with its call id) or not. */
 export type InboundOutcome = { answered: true; callId: string } | { answered: false; message?: string; log: LineLog };
@@ -42,6 +43,11 @@ export interface SimCarrierOptions {
   log: Logger;
   /** SIM_AUDIO: every call is carried as audio (./audio-line.ts), whatever voice mode it asks for. */
   audio?: boolean;
+  /**
+   * The ARPA language model the parties of audio calls hear the agent through (src/speech/language-model.ts;
+   * the app builds it from these scenarios and the offline agent's phrases). Default: PocketSphinx's general model.
+   */
+  languageModel?: ModelFile;
 }
 
 /** Speaking pace when a scenario sets none: about 160 words a minute. */
@@ -335,7 +341,7 @@ export class SimCarrier implements Carrier {
     const pace = scenario.wordsPerSecond ?? DEFAULT_WORDS_PER_SECOND;
     const line =
       audio
-        ? new AudioLine(this.opts.clock, pace, scenario.language, onEnd, this.opts.log, (to) => this.byNumber.has(to))
+        ? new AudioLine(this.opts.clock, pace, scenario.language, onEnd, this.opts.log, (to) => this.byNumber.has(to), this.opts.languageModel)
         : new Line(this.opts.clock, pace, onEnd, (to) => this.byNumber.has(to), this.opts.log);
     let party: Party;
     if (scenario.kind === 'human') party = new HumanParty(scenario.person, line, scenario.language);

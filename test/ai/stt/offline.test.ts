@@ -3,6 +3,9 @@ import { createStt } from '../../../src/ai/stt/index.js';
 import { OfflineStt } from '../../../src/ai/stt/offline/index.js';
 import type { SttEvent } from '../../../src/ai/stt/stt.js';
 import { loadConfig } from '../../../src/config/index.js';
+import { loadScenarios } from '../../../src/carriers/sim/index.js';
+import { offlineSpeechModel } from '../../../src/engine/offline-speech-model.js';
+import { SIM_VOICES } from '../../../src/carriers/sim/recording.js';
 import { speakMulaw } from '../../../src/speech/espeak.js';
 import { missingTools } from '../../speech/tools.js';
 
@@ -65,8 +68,34 @@ describe.skipIf(missing)('offline speech-to-text (PocketSphinx)', () => {
     expect(idle.audioSeconds).toBe(0);
   }, 120_000);
 
+  it('on the simulated network (OFFLINE_SPEECH_MODEL=auto) hears a party word for word where the general model hears other words', async () => {
+    const scenarios = await loadScenarios('scenarios');
+    // Two of the receptionists' lines, in the simulated parties' voice; PocketSphinx's general model makes
+    // something like "do you have the book in redmond" and "it will edit the guilt i can tell you when" of them.
+    const lines = ['Do you have the booking reference?', 'Is there anything else I can help you with?'];
+    const hear = async (offlineModel: 'auto' | 'general') => {
+      const speech = { ...loadConfig({ STT_PROVIDER: 'offline' }).speech, offlineRecognizer: offlineSpeechModel({ offlineModel }, scenarios) };
+      const stream = createStt(speech).stream({ language: 'en', endpointingMs: 500, interim: false });
+      const heard: string[] = [];
+      stream.onEvent((e) => e.type === 'transcript' && heard.push(e.text));
+      for (const line of lines) {
+        pushFrames((f) => stream.push(f), await speakMulaw(line, { ...SIM_VOICES.party, wordsPerMinute: 150 }));
+        pushFrames((f) => stream.push(f), SILENCE);
+      }
+      await stream.close();
+      return heard;
+    };
+    const domain = await hear('auto');
+    expect(domain).toHaveLength(2);
+    expect(domain[0]).toBe('do you have the booking reference');
+    expect(domain[1]).toMatch(/else i can help you with$/);
+    const general = (await hear('general')).join(' ');
+    expect(general).not.toContain('booking reference');
+    expect(general).not.toContain('else i can help you');
+  }, 120_000);
+
   it('reports a missing recogniser, and a language it has no model for, as an error event', async () => {
-    const gone = new OfflineStt('no-such-recogniser-program').stream({ language: 'en', endpointingMs: 300, interim: false });
+    const gone = new OfflineStt({ program: 'no-such-recogniser-program' }).stream({ language: 'en', endpointingMs: 300, interim: false });
     const failed = new Promise<SttEvent>((resolve) => gone.onEvent(resolve));
     gone.push(SILENCE);
     const event = await failed;

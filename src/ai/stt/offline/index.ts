@@ -4,21 +4,25 @@
  * started with the first audio and ended by `close`. It reports final transcripts only — each one ends a
  * turn — and no `speech_started`: PocketSphinx's command-line recogniser tells neither.
  */
-import { Recognizer } from '../../../speech/recognizer.js';
+import { Recognizer, type RecognizerTuning } from '../../../speech/recognizer.js';
 import { SttError } from '../errors.js';
 import type { SpeechToText, SttEvent, SttOptions, SttStream } from '../stt.js';
 
 /** Languages the offline recogniser has a model for (BCP 47 primary tags). */
 const LANGUAGES = new Set(['en']);
 
+export interface OfflineSttOptions extends RecognizerTuning {
+  /** The recogniser to run (tests point it at a missing one). */
+  program?: string;
+}
+
 export class OfflineStt implements SpeechToText {
   readonly provider = 'offline' as const;
 
-  /** `program`: the recogniser to run (tests point it at a missing one). */
-  constructor(private readonly program?: string) {}
+  constructor(private readonly opts: OfflineSttOptions = {}) {}
 
   stream(opts: SttOptions): SttStream {
-    return new OfflineSttStream(opts, this.program);
+    return new OfflineSttStream(opts, this.opts);
   }
 }
 
@@ -28,8 +32,8 @@ class OfflineSttStream implements SttStream {
   private queued: SttEvent[] = [];
   private failed = false;
 
-  constructor(opts: SttOptions, program?: string) {
-    this.recognizer = new Recognizer({ endpointingMs: opts.endpointingMs, program });
+  constructor(opts: SttOptions, offline: OfflineSttOptions) {
+    this.recognizer = new Recognizer({ endpointingMs: opts.endpointingMs, ...offline });
     this.recognizer.onUtterance((text) => this.emit({ type: 'transcript', text, final: true, endOfTurn: true }));
     // The recogniser is missing or died (the cause names the program): as a provider's server failure.
     this.recognizer.onError((cause) => this.emit({ type: 'error', error: new SttError('server', undefined, undefined, { cause }) }));
