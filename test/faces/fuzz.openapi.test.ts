@@ -8,6 +8,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { BACKENDS } from '../helpers/backends.js';
 import { startSwitchboard, type TestSwitchboard } from '../helpers/switchboard.js';
 
@@ -180,8 +183,12 @@ const declared = (op: Schema, status: number) => {
 for (const backend of BACKENDS) describe(`fuzzing every operation of /openapi.json from its schemas [${backend.name}]`, () => {
   let t: TestSwitchboard;
   const pool: Pool = { agents: [], tasks: [], calls: [] };
+  // A copy of the scenarios: a fuzzed POST …/scenario of a finished call writes its replay under this folder,
+  // which must not be the repository's own.
+  const scenariosDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-fuzz-scenarios-'));
   beforeAll(async () => {
-    t = await startSwitchboard(backend, { SHUTDOWN_GRACE_SECONDS: '1', RATE_LIMIT_PER_MINUTE: '1000000' });
+    fs.cpSync(path.resolve('scenarios'), scenariosDir, { recursive: true });
+    t = await startSwitchboard(backend, { SHUTDOWN_GRACE_SECONDS: '1', RATE_LIMIT_PER_MINUTE: '1000000', SCENARIOS_DIR: scenariosDir });
     // Real resources, so some generated ids reach past "not found".
     const h = { authorization: `Bearer ${t.key}` };
     const agent = (await t.sb.app.inject({ method: 'POST', url: '/api/v1/agents', headers: h, payload: { name: 'Fuzz', system_prompt: 'Be brief.', language: 'en' } })).json().data;
@@ -191,7 +198,10 @@ for (const backend of BACKENDS) describe(`fuzzing every operation of /openapi.js
     pool.tasks.push(task.id);
     pool.calls.push(call.sid);
   });
-  afterAll(() => t?.close());
+  afterAll(async () => {
+    await t?.close();
+    fs.rmSync(scenariosDir, { recursive: true, force: true });
+  });
 
   it(`answers every generated request below 500 with a declared status (seed ${SEED})`, async () => {
     const doc = (await t.sb.app.inject({ method: 'GET', url: '/openapi.json' })).json();
