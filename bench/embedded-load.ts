@@ -22,8 +22,9 @@
  *                               that has carried calls a while has its code compiled (V8 optimises hot
  *                               functions after some use; validators, serialisers and prepared statements
  *                               are made on first use); 0 measures from a cold start
- *   BENCH_TIME_SCALE     5      SIM_TIME_SCALE: a call to Bella Cucina lasts about 60 s of clock time,
- *                               so ≈ 12 s here, and keeping 200 live takes ≈ 17 new calls a second
+ *   BENCH_TIME_SCALE     5      SIM_TIME_SCALE: a call to Bella Cucina lasts about 25 s of clock time, so
+ *                               ≈ 5 s here, and keeping 200 live takes ≈ 40 new calls a second: five times the
+ *                               statements of 200 calls at real time (BENCH_TIME_SCALE=1, ≈ 8 new calls a second)
  *   BENCH_START_EVERY    20     one request in this many of the mix is a POST /v1/start-call (0: none)
  *   BENCH_PHONE          +15550100  number called (Bella Cucina: a receptionist, a full conversation)
  *   BENCH_FILL_SECONDS   120    at most this long to reach BENCH_LIVE live calls before the load starts
@@ -33,7 +34,8 @@
  *                               are. Before 2026-12-02 the fill started them all at once: 200 calls then ended
  *                               together and were replaced together, a burst of ≈ 5,000 statements that gave the
  *                               ≈ 3 s maxima of docs/performance.md §9. 0: as fast as possible (the old way)
- *   BENCH_CALL_SECONDS   60     a call's length at SIM_TIME_SCALE 1 (Bella Cucina's conversation), for the above
+ *   BENCH_CALL_SECONDS   25     a call's length at SIM_TIME_SCALE 1 (Bella Cucina's conversation, measured: 200
+ *                               live calls at SIM_TIME_SCALE 5 end ≈ 40 a second), for the above
  *   BENCH_PROFILE        (none) a folder: the server thread's CPU profile of each run's measured window
  *                               only (not start-up or fill) is written there, for Chrome DevTools
  *   BENCH_DIAL           1      0: calls are stored but never dialled (the same reads on an idle node, for
@@ -73,7 +75,7 @@ const TIME_SCALE = env.BENCH_TIME_SCALE ?? '5';
 const START_EVERY = Number(env.BENCH_START_EVERY ?? 20);
 const PHONE = env.BENCH_PHONE ?? '+15550100';
 const FILL_SECONDS = Number(env.BENCH_FILL_SECONDS ?? 120);
-const CALL_SECONDS = Number(env.BENCH_CALL_SECONDS ?? 60);
+const CALL_SECONDS = Number(env.BENCH_CALL_SECONDS ?? 25);
 const FILL_RATE = Number(env.BENCH_FILL_RATE ?? LIVE / (CALL_SECONDS / Number(TIME_SCALE)));
 const DIAL = env.BENCH_DIAL !== '0';
 const BODY = JSON.stringify({ phone_number: PHONE, task: 'Confirm my booking for Tuesday, reference AB123', language: 'en' });
@@ -131,9 +133,10 @@ async function topUp(sb: Switchboard, url: string, key: string, target: number, 
 async function fillSteadily(sb: Switchboard, url: string, key: string, ids: string[], until: number): Promise<void> {
   const began = Date.now();
   let started = 0;
-  while (sb.dialer.liveCount + (await waiting(sb)) < LIVE && Date.now() < until) {
-    // At the rate, not in step with the ends: calls that end while the node fills are replaced in the same stream.
-    const due = Math.floor(((Date.now() - began) / 1000) * FILL_RATE) + 1 - started;
+  // LIVE starts at most: if calls are shorter than BENCH_CALL_SECONDS says, the rate alone never reaches LIVE,
+  // and the caller's top-up starts the rest.
+  while (started < LIVE && sb.dialer.liveCount + (await waiting(sb)) < LIVE && Date.now() < until) {
+    const due = Math.min(LIVE, Math.floor(((Date.now() - began) / 1000) * FILL_RATE) + 1) - started;
     const batch = await Promise.all(Array.from({ length: due }, () => startCall(url, key)));
     for (const id of batch) if (id) ids.push(id);
     started += due;

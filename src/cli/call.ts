@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { loadConfig } from '../config/index.js';
+import { loadScenarios } from '../carriers/sim/index.js';
+import { loadConfig, type Config } from '../config/index.js';
 import type { Switchboard } from '../app.js';
 
 /** How each transcript role is printed (padded to one width): the agent, a supervisor's line, the user-on-call user. */
@@ -24,7 +25,7 @@ export function callCommand(): Command {
     .description('Place a call and follow its transcript live')
     .requiredOption('--to <number>', 'E.164 number to call (see `switchboard scenarios`)')
     .requiredOption('--task <text>', 'what the agent should get done')
-    .option('--language <code>', 'language of the call (default sv)')
+    .option('--language <code>', "language of the call (default: on the embedded server, the language of the simulated number's people; else the server's default, sv)")
     .option('--name <name>', 'the name the agent calls on behalf of (persona.name)')
     .option('--server <url>', 'a running Switchboard (default: an embedded one in this process)')
     .option('--key <key>', 'API key for --server (SWITCHBOARD_API_KEY)')
@@ -49,6 +50,7 @@ export function callCommand(): Command {
         const { org } = await sb.core.orgs.ensure('development', { credits: config.devOrgCredits });
         key = await sb.core.orgs.createKey(org.id, 'cli call');
         base = await sb.listen();
+        opts = { ...opts, language: opts.language ?? (await peopleLanguage(config, opts.to)) };
       }
       if (!key) throw new Error('--key (or SWITCHBOARD_API_KEY) is required with --server');
       try {
@@ -58,6 +60,16 @@ export function callCommand(): Command {
         await sb?.shutdown();
       }
     });
+}
+
+/**
+ * The language the simulated number's people speak, when no --language was given: calling Bella Cucina
+ * (English) in the API's default language (Swedish) would have the agent talk Swedish to an English
+ * restaurant, and with --audio the offline recogniser (English only) would hear nothing at all.
+ */
+async function peopleLanguage(config: Config, to: string): Promise<string | undefined> {
+  const scenarios = await loadScenarios(config.scenariosDir).catch(() => []);
+  return scenarios.find((s) => s.number === to)?.language;
 }
 
 async function placeAndFollow(base: string, key: string, o: CallOptions): Promise<number> {
