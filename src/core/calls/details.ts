@@ -1,8 +1,9 @@
 /**
  * Everything a call's GET shows — the call, its transcript, the agent's pending question to the operator, the
  * keys pressed, its recording and the per-turn latency figures — read in one statement. It was six: on the
- * embedded store every statement is a call into PGlite's WebAssembly on the server's thread, and reading a
- * call is the API's most frequent request, so a node carrying hundreds of calls answered reads far more slowly.
+ * embedded store every statement takes a turn of PGlite's one connection (on its own thread since 2026-12-02,
+ * on the server's before), and reading a call is the API's most frequent request, so a node carrying
+ * hundreds of calls answered reads far more slowly.
  */
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { CallEventRow, CallRow, Db, RecordingRow } from '../../store/index.js';
