@@ -134,6 +134,8 @@ export class JobRunner {
   /** A poll found no room for another job (concurrency): the next job to finish polls again. */
   private full = false;
   private readonly inFlight = new Set<Promise<void>>();
+  /** The latest poll: `stop` waits for one under way, which holds slots while its claim runs. */
+  private polled: Promise<void> | undefined;
   private readonly concurrency: number;
   private readonly pollMs: number;
   private readonly lockTimeoutMs: number;
@@ -168,7 +170,8 @@ export class JobRunner {
       this.again = true;
       return;
     }
-    background(this.log, 'job poll failed', this.poll());
+    this.polled = this.poll();
+    background(this.log, 'job poll failed', this.polled);
   }
 
   private schedule(): void {
@@ -305,8 +308,12 @@ export class JobRunner {
   async stop(timeoutMs = 10_000): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    const all = Promise.allSettled([...this.inFlight]);
-    await Promise.race([all, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    // A poll under way first (it gives back the slots its claim did not use, and may start jobs), then the jobs.
+    const settled = (async () => {
+      await this.polled?.catch(() => {});
+      await Promise.allSettled([...this.inFlight]);
+    })();
+    await Promise.race([settled, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
   }
 
   /** Runs due jobs until none is left due within `withinMs` (shutdown flush). */
