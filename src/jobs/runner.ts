@@ -134,8 +134,6 @@ export class JobRunner {
   /** A poll found no room for another job (concurrency): the next job to finish polls again. */
   private full = false;
   private readonly inFlight = new Set<Promise<void>>();
-  /** The latest poll: `stop` waits for one under way, which holds slots while its claim runs. */
-  private polled: Promise<void> | undefined;
   private readonly concurrency: number;
   private readonly pollMs: number;
   private readonly lockTimeoutMs: number;
@@ -170,8 +168,7 @@ export class JobRunner {
       this.again = true;
       return;
     }
-    this.polled = this.poll();
-    background(this.log, 'job poll failed', this.polled);
+    background(this.log, 'job poll failed', this.poll());
   }
 
   private schedule(): void {
@@ -308,12 +305,8 @@ export class JobRunner {
   async stop(timeoutMs = 10_000): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    // A poll under way first (it gives back the slots its claim did not use, and may start jobs), then the jobs.
-    const settled = (async () => {
-      await this.polled?.catch(() => {});
-      await Promise.allSettled([...this.inFlight]);
-    })();
-    await Promise.race([settled, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    const all = Promise.allSettled([...this.inFlight]);
+    await Promise.race([all, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
   }
 
   /** Runs due jobs until none is left due within `withinMs` (shutdown flush). */
