@@ -130,6 +130,9 @@ export const isQuestion = (t: string) =>
 
 export const isGreeting = (t: string) => /^(hello|hi|hey|hallå|hej|good (morning|afternoon|evening))\b/i.test(t.trim());
 
+/** "Are you still there?" / "Hello, anyone there?": the callee waits for an answer it has not had. */
+export const isStillThere = (t: string) => /\b(still there|anyone there|anybody there|you there)\b|är du kvar|är du där|är det någon där/i.test(t);
+
 export const isGoodbye = (t: string) => /\b(good ?bye|bye)\b|hej ?då|adjö|ha det (bra|gott)/i.test(t);
 
 export const isRefusal = (t: string) =>
