@@ -62,6 +62,20 @@ describe('rules brain', () => {
     expect(await turn(s, b, speech('Are you still there?'))).toEqual([{ type: 'say', text: "Yes, I'm still here." }]);
   });
 
+  it('takes a recogniser\'s unpunctuated, run-together words as the question they are', async () => {
+    const b = brief({ task: 'Confirm my booking, reference QR-552' });
+    const s = new RulesBrain().startCall(b);
+    await turn(s, b, speech('Good evening, Bella Cucina, how can I help you?'));
+    expect(await turn(s, b, speech('thank you and do you have the booking reference two letters and three numbers'))).toEqual([
+      { type: 'say', text: 'The booking reference is QR-552.' },
+    ]);
+    expect(await turn(s, b, speech("sorry i didn't catch that could you read me the booking reference again"))).toEqual([
+      { type: 'say', text: 'The booking reference is QR-552.' },
+    ]);
+    // A statement is still not a question.
+    expect(await turn(s, b, speech('thank you the booking is under the name smith'))).toEqual([{ type: 'wait' }]);
+  });
+
   it('types keypad-only fields on the keypad, never aloud', async () => {
     const b = brief({ keypadFields: ['personal_security_number'] });
     const s = new RulesBrain().startCall(b);
