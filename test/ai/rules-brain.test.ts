@@ -60,6 +60,16 @@ describe('rules brain', () => {
     // Nothing was missed this time ("let me check" needs no answer).
     expect(await turn(s, b, speech('Let me check the book.'))).toEqual([{ type: 'wait' }]);
     expect(await turn(s, b, speech('Are you still there?'))).toEqual([{ type: 'say', text: "Yes, I'm still here." }]);
+    // A callee who keeps asking (a recording waiting for keys, a recogniser mishearing everything): after two
+    // answers the agent explains itself, then gives up politely, so the call ends.
+    const next = [];
+    for (let i = 0; i < 3; i++) next.push(...(await turn(s, b, speech('hello are you still there'))));
+    expect(next).toEqual([
+      { type: 'say', text: "Sorry, let me explain. I'm calling to confirm the booking for Tuesday at 7 pm." },
+      { type: 'say', text: "Sorry, let me explain. I'm calling to confirm the booking for Tuesday at 7 pm." },
+      { type: 'say', text: "I'm sorry, I don't think I can get any further today. Thank you for your time. Goodbye!" },
+      { type: 'end', goalCompleted: false, reason: 'not_understood' },
+    ]);
   });
 
   it('takes a recogniser\'s unpunctuated, run-together words as the question they are', async () => {
@@ -71,6 +81,9 @@ describe('rules brain', () => {
     ]);
     expect(await turn(s, b, speech("sorry i didn't catch that could you read me the booking reference again"))).toEqual([
       { type: 'say', text: 'The booking reference is QR-552.' },
+    ]);
+    expect(await turn(s, b, speech("sorry i'm not quite sure what you mean are you calling about a booking"))).toEqual([
+      { type: 'say', text: "Sorry, let me explain. I'm calling to confirm the booking, reference QR-552." },
     ]);
     // A statement is still not a question.
     expect(await turn(s, b, speech('thank you the booking is under the name smith'))).toEqual([{ type: 'wait' }]);

@@ -128,10 +128,10 @@ export const isHelpQuestion = (t: string) =>
 const QUESTION_OPENER = /^(can|could|would|will|do|did|is|are|what|when|which|who|where|how|kan|har|vad|när|vilken|vilket|vem|var|hur)\b/i;
 /**
  * Speech recognisers write no question marks and run sentences together ("thank you and do you have the booking
- * reference"), so a question may also open after a short lead-in, or be a "could you …" anywhere.
+ * reference"), so a question may also open after a short lead-in, or be a "could you …" or "are you …" anywhere.
  */
 const LEAD_IN = /^((and|so|ok(ay)?|right|all ?right|great|sorry|thanks|thank you|och|så|okej|tack|förlåt)[\s,]+)+/i;
-const ASKS_YOU = /\b(can|could|would|will|do|did) you\b|\bkan (du|ni)\b/i;
+const ASKS_YOU = /\b(can|could|would|will|do|did|are) you\b|\b(kan|är) (du|ni)\b/i;
 
 export const isQuestion = (t: string) => {
   const s = t.trim();

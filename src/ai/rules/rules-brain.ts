@@ -70,6 +70,8 @@ class RulesSession implements BrainSession {
   private timeTaken = false;
   /** The callee's last words got no answer though they were not hold or "let me check" (misheard, perhaps). */
   private leftUnanswered = false;
+  /** How often we answered "are you still there?". */
+  private stillHereSaid = 0;
 
   constructor(
     brief: AgentBrief,
@@ -219,8 +221,11 @@ class RulesSession implements BrainSession {
       yield* this.open(brief, p);
       return;
     }
-    if (this.opened && isStillThere(t)) {
-      // Silence from us made the callee ask: say so, and ask again for what we did not catch.
+    if (this.opened && isStillThere(t) && this.stillHereSaid < 2) {
+      // Silence from us made the callee ask: say so, and ask again for what we did not catch. Twice at most:
+      // then it goes as any question we cannot place (restated, then given up), so that a callee who keeps
+      // asking — a recording waiting for keys, a recogniser mishearing everything — still ends the call.
+      this.stillHereSaid++;
       yield say(p.stillHere(missed));
       return;
     }

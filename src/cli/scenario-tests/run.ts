@@ -112,7 +112,9 @@ async function runCase(sb: Switchboard, orgId: string, c: ScenarioTestCase, time
   while (!call.ended_at) {
     if (Date.now() > deadline) {
       await sb.core.calls.end(orgId, call.id).catch(() => {});
-      return { ...base, callId: call.id, status: call.status, passed: false, failures: [`did not end within ${Math.round(timeoutMs / 1000)} s (real time); ended it`] };
+      // What was said so far shows where the call went round in circles.
+      const transcript = (await sb.core.calls.transcript(call.id)).map((e) => ({ role: e.role ?? '', text: e.text ?? '' }));
+      return { ...base, transcript, callId: call.id, status: call.status, passed: false, failures: [`did not end within ${Math.round(timeoutMs / 1000)} s (real time); ended it`] };
     }
     await new Promise((r) => setTimeout(r, 20));
     call = await sb.core.calls.find(orgId, call.id);
