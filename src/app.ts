@@ -113,7 +113,8 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   opening.ready.catch(() => {}); // awaited below, or closed by `abandonStore` on an earlier failure
   /** A failure before the store is taken: a store that does open is closed again (its data folder lock released). */
   const abandonStore = async () => {
-    if (!o.store) await opening.ready.then((s) => s.close(), () => {});
+    // The failure being reported is the caller's; a close that fails too adds nothing to it.
+    if (!o.store) await opening.ready.then((s) => s.close()).catch(() => {});
   };
   const db = opening.db;
   let scenarios: Awaited<ReturnType<typeof loadScenarios>> | undefined;
