@@ -15,7 +15,7 @@ import { PgliteStatements } from './pglite-statements.js';
  * budget 20 times larger only the code that is really hot gets optimised; the default is back for what
  * follows, so the statements of a running server are optimised as before.
  */
-const WASM_TIERING_BUDGET = 1_800_000; // V8's default (Node 20 and 22)
+const WASM_TIERING_BUDGET = 1_800_000; // V8's default in Node 20 (`node --v8-options`)
 const BOOT_WASM_TIERING_BUDGET = 20 * WASM_TIERING_BUDGET;
 
 /** Starts PGlite as `spec` says and resolves once it answers statements. */
