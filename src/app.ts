@@ -17,7 +17,7 @@ import { routeInbound } from './core/calls/inbound.js';
 import { newWebhookSecret } from './core/orgs.js';
 import { registerWebhookDelivery } from './core/webhooks/index.js';
 import { JobRunner } from './jobs/runner.js';
-import { inBackground, openStore, StoreHealth, type Store } from './store/index.js';
+import { inBackground, startStore, StoreHealth, type OpeningStore, type Store } from './store/index.js';
 import { RealClock, type Clock } from './lib/clock.js';
 import { background } from './lib/background.js';
 import { createLogger, type Logger } from './lib/logger.js';
@@ -96,27 +96,41 @@ export interface Switchboard {
 export async function createSwitchboard(config: Config, o: SwitchboardOverrides = {}): Promise<Switchboard> {
   const log = o.log ?? createLogger(config.logLevel);
   const simulated = !o.carrier && !(config.carrier === 'twilio' && config.twilio);
-  // The simulated network's files are read while the store opens: both mostly wait at start-up. When one
-  // fails, a store that did open is closed again (its data folder lock released) before the failure is thrown.
-  const [opened, loaded] = await Promise.allSettled([
-    o.store ??
-      openStore({
+  // The store opens (PGlite boots on its own thread, or the PostgreSQL pool connects and migrates) while
+  // everything below is built on `db`, whose statements wait for it: the server's routes and schemas then
+  // cost nothing of a start's wall time (docs/performance.md §12). Nothing is served, claimed or listened
+  // for before `opening.ready` below.
+  const opening: OpeningStore = o.store
+    ? { db: o.store.db, kind: o.store.kind, ready: Promise.resolve(o.store) }
+    : startStore({
         databaseUrl: config.databaseUrl,
         dataDir: config.dataDir,
         schema: o.schema ?? config.databaseSchema,
         inMemory: o.inMemory,
         applicationName: `switchboard:${config.nodeId}`,
         log,
-      }),
-    simulated ? loadScenarios(config.scenariosDir) : undefined,
-  ]);
-  if (opened.status === 'rejected' || loaded.status === 'rejected') {
-    if (opened.status === 'fulfilled' && !o.store) await opened.value.close();
-    throw opened.status === 'rejected' ? opened.reason : (loaded as PromiseRejectedResult).reason;
+      });
+  opening.ready.catch(() => {}); // awaited below, or closed by `abandonStore` on an earlier failure
+  /** A failure before the store is taken: a store that does open is closed again (its data folder lock released). */
+  const abandonStore = async () => {
+    // The failure being reported is the caller's; a close that fails too adds nothing to it.
+    if (!o.store) await opening.ready.then((s) => s.close()).catch(() => {});
+  };
+  const db = opening.db;
+  let scenarios: Awaited<ReturnType<typeof loadScenarios>> | undefined;
+  try {
+    scenarios = simulated ? await loadScenarios(config.scenariosDir) : undefined;
+  } catch (err) {
+    await abandonStore();
+    throw err;
   }
-  const store = opened.value;
-  const scenarios = loaded.value;
-  const bus = await openBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix, log });
+  let bus: Bus;
+  try {
+    bus = await openBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix, log });
+  } catch (err) {
+    await abandonStore();
+    throw err;
+  }
   const clock = o.clock ?? new RealClock(config.simTimeScale);
   // How the offline recogniser listens (OFFLINE_SPEECH_MODEL): the simulated parties hear the agent, and
   // offline speech-to-text hears the parties, through it.
@@ -133,15 +147,15 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     : undefined;
   const metrics = new Metrics({ defaultMetrics: true });
 
-  const jobs = new JobRunner(store.db, log, {
+  const jobs = new JobRunner(db, log, {
     nodeId: config.nodeId,
     pollMs: o.jobPollMs,
-    releaseAllLocksAtStart: store.kind === 'pglite',
+    releaseAllLocksAtStart: opening.kind === 'pglite',
     excludeKinds: [TASK_JOB, DIAL_JOB, ...RECORDING_JOBS],
   });
   // Scheduled tasks have a runner of their own: at most TASK_CONCURRENCY tasks in progress in the whole
   // cluster, counted in the claim's transaction (Tasks.freeSlots); a task holds its slot until its call ends.
-  const taskJobs = new JobRunner(store.db, log, {
+  const taskJobs = new JobRunner(db, log, {
     nodeId: config.nodeId,
     pollMs: o.jobPollMs,
     concurrency: config.taskConcurrency,
@@ -150,7 +164,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   });
   // Recordings (rendering speech, converting audio, moving files) use CPU and disk: a few at a time per node,
   // in a runner of their own, so that they never hold up webhook deliveries or starve live calls.
-  const recordingJobs = new JobRunner(store.db, log, {
+  const recordingJobs = new JobRunner(db, log, {
     nodeId: config.nodeId,
     pollMs: o.jobPollMs,
     concurrency: RECORDING_CONCURRENCY,
@@ -159,7 +173,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     lockTimeoutMs: 5 * 60_000,
   });
   // Queued calls are dial jobs, claimed while this node has free lines (the Dialer's take/give).
-  const dialJobs = new JobRunner(store.db, log, {
+  const dialJobs = new JobRunner(db, log, {
     nodeId: config.nodeId,
     pollMs: o.jobPollMs,
     concurrency: config.maxConcurrentCalls,
@@ -168,7 +182,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     claimBatch: DIAL_CLAIM_BATCH,
   });
   const core = createCore({
-    db: store.db,
+    db,
     bus,
     log,
     config,
@@ -192,7 +206,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   });
   // Callbacks of calls placed on a number's own Twilio account, where this node has not used that account yet.
   if (carrier instanceof TwilioCarrier) carrier.accounts.resolveWith((accountSid) => core.numbers.twilioAccount(accountSid));
-  registerWebhookDelivery(jobs, { db: store.db, config, log });
+  registerWebhookDelivery(jobs, { db, config, log });
   // Recordings: the carrier announces each one once it has it; a durable job fetches and stores it.
   core.recordings.registerJobs(recordingJobs);
   carrier.onRecording?.((r) => background(log, 'recording not queued', () => core.recordings.carrierReady(r), { callId: r.callId }));
@@ -222,15 +236,33 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   dialJobs.register(DIAL_JOB, (payload: DialJob) => dialer.dialJob(payload));
   // Carrying calls and running jobs is background work on the store: API requests go first (store/priority.ts).
   core.calls.setLauncher({ reserve: () => dialer.take(1) === 1, release: () => dialer.give(1), launch: (job) => inBackground(() => dialJobs.runNow(job)) });
-  const leases = new NodeLeases({ db: store.db, calls: core.calls, log, nodeId: config.nodeId, ...config.nodeLease, onLapsed: () => dialer.dropClosed() });
+  const leases = new NodeLeases({ db, calls: core.calls, log, nodeId: config.nodeId, ...config.nodeLease, onLapsed: () => dialer.dropClosed() });
   // Calls that ring our numbers are answered by their agents (carriers that deliver them).
   if (carrier.capabilities.inbound && carrier.onInbound) carrier.onInbound((c) => inBackground(() => background(log, 'inbound call failed', () => dialer.acceptInbound(c))));
 
   const rateLimitRedis = config.redisUrl ? await rateLimitClient(config.redisUrl, log) : undefined;
-  const storeHealth = new StoreHealth(store.db);
-  const app = await buildServer({ core, bus, log, activeCalls: () => dialer.liveCount, storeState: () => storeHealth.state(), rateLimitRedis, metrics,
-    simulatedNumbers: () => (carrier instanceof SimCarrier ? carrier.numbers() : []),
-  });
+  const storeHealth = new StoreHealth(db);
+  let app: FastifyInstance;
+  let store: Store;
+  try {
+    app = await buildServer({ core, bus, log, activeCalls: () => dialer.liveCount, storeState: () => storeHealth.state(), rateLimitRedis, metrics,
+      simulatedNumbers: () => (carrier instanceof SimCarrier ? carrier.numbers() : []),
+    });
+  } catch (err) {
+    rateLimitRedis?.disconnect();
+    await bus.close();
+    await abandonStore();
+    throw err;
+  }
+  // The store, open and migrated: from here on the node claims work, and `serve` listens once this returns.
+  try {
+    store = await opening.ready;
+  } catch (err) {
+    await app.close();
+    rateLimitRedis?.disconnect();
+    await bus.close();
+    throw err;
+  }
   // Twilio's callbacks and relay socket (verified by X-Twilio-Signature, not by key).
   // With several nodes (Redis), a callback for a call another node carries is passed on to it.
   const twilioCluster = carrier instanceof TwilioCarrier && config.redisUrl ? new TwilioCluster(carrier, bus, log) : undefined;

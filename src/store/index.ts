@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider, type PostgresPool } from 'kysely';
 import type pg from 'pg';
 import * as m0001 from './migrations/0001_init.js';
 import * as m0002 from './migrations/0002_call_turns.js';
@@ -95,12 +95,76 @@ async function loadPg(): Promise<typeof pg> {
 
 /** Opens the store and brings its schema up to date. */
 export async function openStore(opts: StoreOptions): Promise<Store> {
-  const store = opts.databaseUrl ? await openPostgres(opts) : await openEmbedded(opts);
-  await migrate(store.db, opts.schema);
-  return store;
+  return startStore(opts).ready;
 }
 
-async function openPostgres(opts: StoreOptions): Promise<Store> {
+/**
+ * A store being opened. Its `db` can be handed out at once: its statements wait until the store is open
+ * and migrated. The server builds itself (its core, routes and schemas: a few hundred milliseconds of its
+ * thread) meanwhile, instead of after it (docs/performance.md §12).
+ */
+export interface OpeningStore {
+  db: Db;
+  kind: Store['kind'];
+  /** The store once open and migrated (with the same `db`). Rejects when it could not be: nothing is left open then. */
+  ready: Promise<Store>;
+}
+
+/** What `openPostgres` and `openEmbedded` open: a pool for Kysely's PostgreSQL dialect, and its ending. */
+interface OpenedPool {
+  pool: PostgresPool;
+  thread?: Worker;
+  dump?(): Promise<Blob>;
+  /** Ends the pool and lets go of what it holds (the data folder). */
+  end(): Promise<void>;
+}
+
+/** Starts opening the store (see `OpeningStore`); `openStore` waits for it. */
+export function startStore(opts: StoreOptions): OpeningStore {
+  const kind = opts.databaseUrl ? 'postgres' : 'pglite';
+  const opening = (async (): Promise<OpenedPool> => {
+    const opened = opts.databaseUrl ? await openPostgres(opts) : await openEmbedded(opts);
+    try {
+      // On a Kysely of its own: the statements of `db` below wait for this one's to end.
+      await migrate(new Kysely<Database>({ dialect: new PostgresDialect({ pool: opened.pool }) }), opts.schema);
+    } catch (err) {
+      await opened.end().catch(() => {});
+      throw err;
+    }
+    return opened;
+  })();
+  let ended: Promise<void> | undefined;
+  const end = () => (ended ??= opening.then((opened) => opened.end(), () => {}));
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({
+      // Kysely asks for its pool at the first statement; `db.destroy()` ends it (and so the store).
+      pool: async () => {
+        const { pool } = await opening;
+        return { connect: () => pool.connect(), end };
+      },
+    }),
+  });
+  const ready = opening.then(
+    (opened): Store => ({
+      db,
+      kind,
+      ...(opts.schema ? { schema: opts.schema } : {}),
+      ...(opened.thread ? { thread: opened.thread } : {}),
+      ...(opened.dump ? { dump: opened.dump } : {}),
+      // `db.destroy()` ends the pool only when a statement ran on it: the pool is ended here in any case.
+      close: async () => {
+        try {
+          await db.destroy();
+        } finally {
+          await end();
+        }
+      },
+    }),
+  );
+  return { db, kind, ready };
+}
+
+async function openPostgres(opts: StoreOptions): Promise<OpenedPool> {
   const pg = await loadPg();
   const schema = opts.schema;
   if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error('invalid schema name');
@@ -122,8 +186,7 @@ async function openPostgres(opts: StoreOptions): Promise<Store> {
     application_name: opts.applicationName,
   });
   watchConnections(pool, log);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'postgres', schema, close: () => db.destroy() };
+  return { pool, end: () => pool.end() };
 }
 
 /**
@@ -139,17 +202,16 @@ function watchConnections(pool: pg.Pool, log: Pick<Logger, 'error' | 'warn'>): v
   });
 }
 
-async function openEmbedded(opts: StoreOptions): Promise<Store> {
+async function openEmbedded(opts: StoreOptions): Promise<OpenedPool> {
   const { connection, thread, release } = await openPglite(opts);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pgliteAsPool(connection) as any }) });
+  const pool = pgliteAsPool(connection);
   return {
-    db,
-    kind: 'pglite',
+    pool: pool as unknown as PostgresPool,
     ...(thread ? { thread } : {}),
     dump: () => connection.dump(),
-    close: async () => {
+    end: async () => {
       try {
-        await db.destroy();
+        await pool.end();
       } finally {
         release();
       }

@@ -3,16 +3,34 @@
  * here, and so does the server's thread itself with `PGLITE_THREAD=main`. One way to start PGlite, whichever
  * thread it runs on.
  */
+import v8 from 'node:v8';
 import type { PgliteConnection, PgliteSpec } from './pglite-protocol.js';
 import { PgliteStatements } from './pglite-statements.js';
+
+/**
+ * V8's budget for optimising a WebAssembly function (roughly the bytes of it run before TurboFan compiles it
+ * on V8's helper threads): its default, and the one while PostgreSQL boots. The boot runs much of
+ * PostgreSQL's code a few times; with the default budget V8 spent ≈ 0.3–0.5 s of CPU optimising code that
+ * then mostly never runs again, on the same two cores the start-up needs (docs/performance.md §12). With a
+ * budget 20 times larger only the code that is really hot gets optimised; the default is back for what
+ * follows, so the statements of a running server are optimised as before.
+ */
+const WASM_TIERING_BUDGET = 1_800_000; // V8's default in Node 20 (`node --v8-options`)
+const BOOT_WASM_TIERING_BUDGET = 20 * WASM_TIERING_BUDGET;
 
 /** Starts PGlite as `spec` says and resolves once it answers statements. */
 export async function openLocalPglite(spec: PgliteSpec): Promise<PgliteConnection> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { dir, loadDataDir, initdbWasmModule, ...modules } = spec;
   const options = { ...modules, ...(loadDataDir ? { loadDataDir } : initdbWasmModule ? { initdbWasmModule } : {}) };
-  const pglite = dir ? new PGlite(dir, options) : new PGlite(options);
-  await pglite.waitReady;
+  v8.setFlagsFromString(`--wasm-tiering-budget=${BOOT_WASM_TIERING_BUDGET}`);
+  let pglite;
+  try {
+    pglite = dir ? new PGlite(dir, options) : new PGlite(options);
+    await pglite.waitReady;
+  } finally {
+    v8.setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
+  }
   const statements = new PgliteStatements(pglite);
   return {
     query: (sql, params) => statements.query(sql, params),

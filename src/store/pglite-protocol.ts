@@ -14,9 +14,12 @@ export type WasmModule = NonNullable<PGliteOptions['pgliteWasmModule']>;
 export interface PgliteSpec {
   /** The database folder; in memory when absent. */
   dir?: string;
-  /** PGlite's WebAssembly, compiled once per process (pglite-template.ts `pgliteModules`). */
-  pgliteWasmModule: WasmModule;
-  fsBundle: Blob;
+  /**
+   * PGlite's WebAssembly, compiled once per process (pglite-template.ts `pgliteModules`), and its file
+   * bundle. Absent: PGlite reads and compiles its own, on the thread that runs it (pglite.ts `ownModules`).
+   */
+  pgliteWasmModule?: WasmModule;
+  fsBundle?: Blob;
   /** A tarball to start a new database from (a template). */
   loadDataDir?: Blob;
   /** initdb's WebAssembly, for a new database made without a template. */

@@ -16,6 +16,13 @@ export interface PgliteOpenOptions {
   inMemory?: boolean;
   template?: Blob;
   log?: Pick<Logger, 'error'>;
+  /**
+   * The store's thread reads and compiles PGlite's WebAssembly itself, instead of this thread compiling it
+   * once for every store the process opens (`pgliteModules`). Its `open` is then posted at once, not when this
+   * thread's event loop next turns: at start-up that loop is busy loading the server's modules for ≈ 0.5 s,
+   * which PGlite's boot waited out (docs/performance.md §12). Only with a worker thread.
+   */
+  ownModules?: boolean;
 }
 
 export interface OpenedPglite {
@@ -41,7 +48,7 @@ let prewarmed: { dataDir: string; opened: Promise<OpenedPglite> } | undefined;
  * open, not here.
  */
 export function prewarmPglite(opts: { dataDir: string }): void {
-  const opened = openPglite({ dataDir: opts.dataDir });
+  const opened = openPglite({ dataDir: opts.dataDir, ownModules: true });
   opened.catch(() => {}); // not lost: `openPglite` hands this promise on
   prewarmed = { dataDir: path.resolve(opts.dataDir), opened };
 }
@@ -59,9 +66,12 @@ export async function openPglite(opts: PgliteOpenOptions): Promise<OpenedPglite>
   const starting = pgliteThreadMode() === 'worker' ? PgliteThread.start(opts.log ?? fallbackLogger()) : undefined;
   starting?.catch(() => {}); // awaited below (a failure to start is reported there)
   try {
-    const spec = await pgliteSpec(opts);
-    // PGlite's modules are loaded on this thread only when it runs here.
-    if (!starting) return { connection: await (await import('./pglite-local.js')).openLocalPglite(spec), release };
+    if (!starting) {
+      // PGlite's modules are loaded on this thread only when it runs here.
+      const spec = await pgliteSpec(opts);
+      return { connection: await (await import('./pglite-local.js')).openLocalPglite(spec), release };
+    }
+    const spec = opts.ownModules ? threadLoadsModules(opts) : await pgliteSpec(opts);
     const thread = await starting;
     await thread.open(spec);
     return { connection: thread, thread: thread.thread, release };
@@ -81,14 +91,25 @@ function takePrewarmed(opts: PgliteOpenOptions): Promise<OpenedPglite> | undefin
   return opened;
 }
 
+/** What PGlite is started with when it reads and compiles its own WebAssembly (`ownModules`): no waiting. */
+function threadLoadsModules(opts: PgliteOpenOptions): PgliteSpec {
+  const { dir, template } = newDatabase(opts);
+  return { ...(dir ? { dir } : {}), ...(template ? { loadDataDir: template } : {}) };
+}
+
+/** The database folder (none: in memory), and the template a new database starts from, if any. */
+function newDatabase(opts: PgliteOpenOptions): { dir?: string; fresh: boolean; template?: Blob } {
+  const dir = opts.inMemory ? undefined : path.join(opts.dataDir ?? './data', 'pg');
+  const fresh = !dir || isEmptyDataDir(dir);
+  return { dir, fresh, template: fresh ? (opts.template ?? loadTemplate()) : undefined };
+}
+
 /**
  * What PGlite is started with. A new database loads a template (the install-time one, or the caller's)
  * instead of running initdb: several times faster. Only without any template does initdb run.
  */
 async function pgliteSpec(opts: PgliteOpenOptions): Promise<PgliteSpec> {
-  const dir = opts.inMemory ? undefined : path.join(opts.dataDir ?? './data', 'pg');
-  const fresh = !dir || isEmptyDataDir(dir);
-  const template = fresh ? (opts.template ?? loadTemplate()) : undefined;
+  const { dir, fresh, template } = newDatabase(opts);
   return {
     ...(dir ? { dir } : {}),
     ...(await pgliteModules()),
