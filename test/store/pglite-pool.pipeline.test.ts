@@ -17,7 +17,7 @@ function heldConnection() {
       posted.push(sql);
       return new Promise<StatementResult>((resolve) => answers.push(() => resolve({ rows: [], rowCount: 0, command: 'SELECT' })));
     },
-    dump: () => Promise.resolve(new Blob()),
+    dump: () => Promise.resolve(new Blob([])),
     close: () => Promise.resolve(),
   };
   /** Answers the oldest statement not yet answered. */
