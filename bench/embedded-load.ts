@@ -8,7 +8,9 @@
  * were taken). `calls ended` (calls that reached an end state during the measured window) shows whether the
  * node was really carrying its calls: until FOREGROUND_BURST (src/store/pglite-pool.ts) went from 8 to 1, a
  * warm process served the API so fast that the calls' statements got one turn in nine and no call ended at
- * all — docs/performance.md §9.
+ * all — docs/performance.md §9. `store busy %` is the share of the measured window the store's thread (PGlite
+ * on its worker) was busy: well under 100 % while clients wait means the one connection sat idle between
+ * statements (docs/performance.md §11, "API reads under call load").
  *
  *   npm run bench:embedded-load
  *   BENCH_RUNS=1 BENCH_DURATION=10 npm run bench:embedded-load
