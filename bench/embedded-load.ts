@@ -8,7 +8,9 @@
  * were taken). `calls ended` (calls that reached an end state during the measured window) shows whether the
  * node was really carrying its calls: until FOREGROUND_BURST (src/store/pglite-pool.ts) went from 8 to 1, a
  * warm process served the API so fast that the calls' statements got one turn in nine and no call ended at
- * all — docs/performance.md §9.
+ * all — docs/performance.md §9. `store busy %` is the share of the measured window the store's thread (PGlite
+ * on its worker) was busy: well under 100 % while clients wait means the one connection sat idle between
+ * statements (docs/performance.md §11, "API reads under call load").
  *
  *   npm run bench:embedded-load
  *   BENCH_RUNS=1 BENCH_DURATION=10 npm run bench:embedded-load
@@ -96,6 +98,8 @@ interface Row {
   healthP99: number;
   healthMax: number;
   healthTimeouts: number;
+  /** Share of the measured window the store's thread was busy (its event loop utilisation), percent. */
+  storeBusy: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -205,7 +209,12 @@ async function run(i: number): Promise<Row> {
       return { ...(await load(params)), profiler };
     };
     const windowStart = new Date();
-    const { api, health, profiler } = await measure().finally(() => (measuring = false));
+    // The store's thread's busy share over the measured window only (after the warm-up).
+    const measured = measure();
+    if (WARMUP > 0) await sleep(WARMUP * 1000);
+    const elu = sb.store.thread?.performance.eventLoopUtilization();
+    const { api, health, profiler } = await measured.finally(() => (measuring = false));
+    const storeBusy = elu && sb.store.thread ? sb.store.thread.performance.eventLoopUtilization(elu).utilization * 100 : NaN;
     const ended = await sb.store.db
       .selectFrom('calls')
       .select((e) => e.fn.countAll<string>().as('n'))
@@ -229,6 +238,7 @@ async function run(i: number): Promise<Row> {
       healthP99: health.latency.p99,
       healthMax: health.latency.max,
       healthTimeouts: health.timeouts + health.errors,
+      storeBusy,
     };
     console.log(`run ${i}: ${JSON.stringify(row)}`);
     return row;
@@ -258,11 +268,11 @@ async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
 }
 
 function table(rows: [string, Row][]): string {
-  const head = ['run', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'timeouts', 'non-2xx', 'calls ended', 'live min', 'live median', 'waiting at end', 'healthz p50', 'healthz p99', 'healthz max', 'healthz timeouts'];
+  const head = ['run', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'timeouts', 'non-2xx', 'calls ended', 'live min', 'live median', 'waiting at end', 'healthz p50', 'healthz p99', 'healthz max', 'healthz timeouts', 'store busy %'];
   const cells = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
   const body = rows.map(([name, r]) => [
     name,
-    ...[r.requests, r.reqPerSec, r.p50, r.p99, r.max, r.timeouts, r.non2xx, r.ended, r.liveMin, r.liveMedian, r.waiting, r.healthP50, r.healthP99, r.healthMax, r.healthTimeouts].map(cells),
+    ...[r.requests, r.reqPerSec, r.p50, r.p99, r.max, r.timeouts, r.non2xx, r.ended, r.liveMin, r.liveMedian, r.waiting, r.healthP50, r.healthP99, r.healthMax, r.healthTimeouts, r.storeBusy].map(cells),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (c: string[]) => '| ' + c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join(' | ') + ' |';

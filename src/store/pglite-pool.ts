@@ -12,6 +12,16 @@ import { currentPriority } from './priority.js';
 export const FOREGROUND_BURST = 1;
 
 /**
+ * How many statements may be posted to PGlite and not yet answered. Two: while PGlite runs one, the next is
+ * already on its thread, so it goes from one to the next without waiting for the server's thread to read the
+ * answer, hand the lock on and post again (with one at a time the store's thread sat idle more than half of
+ * the bench's window while clients waited; with this, 1.6–2× the reads a second on a lightly loaded machine,
+ * no difference on a saturated one: docs/performance.md §11, "API reads under call load"). More would let background
+ * statements pile up on the thread, past the priority lock, in front of a later API read.
+ */
+export const PIPELINE_DEPTH = 2;
+
+/**
  * Makes one PGlite instance (on its worker thread, or on this one: pglite.ts) look like a `pg` pool of one
  * connection, so that Kysely's own PostgresDialect (and so the same SQL, migrations and tests) serves both
  * stores. The lock stays on the server's thread, where the priorities of the work are known.
@@ -20,25 +30,71 @@ export const FOREGROUND_BURST = 1;
  * one request's transaction from interleaving with another's. Waiting holders are served foreground first
  * (see priority.ts): with hundreds of live calls the engine's writes would otherwise form a queue that
  * every API statement joins at its end. Within one priority, the order is first come, first served.
+ *
+ * A holder outside a transaction hands the lock on as soon as its statement is posted, not when it is
+ * answered: PGlite runs statements in the order they arrive, and a statement outside a transaction needs
+ * nothing of the connection's state, so the next holder's statement may queue right behind it (at most
+ * PIPELINE_DEPTH unanswered). A transaction (`begin` / `start transaction`) keeps the lock until its holder
+ * releases the connection, as before: nobody else's statement reaches PGlite between its own.
  */
 export function pgliteAsPool(db: PgliteConnection) {
-  const client = {
-    query: (sql: string, params?: readonly unknown[]) => db.query(sql, params),
-    release() {
-      /* replaced per checkout */
-    },
-  };
   // Our own lock, not PGlite's `runExclusive`: in PGlite 0.5 `query`/`exec` take the same internal mutex
-  // that `runExclusive` holds, so a query issued by the holder waited for itself forever. A holder's
-  // statements (a transaction) run back to back: nobody else's reach the connection until it releases.
+  // that `runExclusive` holds, so a query issued by the holder waited for itself forever.
   const lock = new PriorityLock();
+  const posted = new Slots(PIPELINE_DEPTH);
   return {
-    async connect(): Promise<typeof client> {
-      const release = await lock.acquire(currentPriority() === 'foreground');
-      return { ...client, release };
+    async connect() {
+      const foreground = currentPriority() === 'foreground';
+      let held: (() => void) | undefined = await lock.acquire(foreground);
+      let inTransaction = false;
+      const handOn = () => {
+        held?.();
+        held = undefined;
+      };
+      return {
+        async query(sql: string, params?: readonly unknown[]) {
+          // A holder that handed the lock on after an earlier statement waits its turn again (Kysely sends one
+          // statement per checkout outside transactions, but a caller of `db.connection()` may send more).
+          held ??= await lock.acquire(foreground);
+          await posted.take();
+          const answer = db.query(sql, params).finally(() => posted.give());
+          if (BEGINS_TRANSACTION.test(sql)) inTransaction = true;
+          if (!inTransaction) handOn();
+          return answer;
+        },
+        release: handOn,
+      };
     },
     end: () => db.close(),
   };
+}
+
+/** How Kysely's PostgreSQL driver opens a transaction (`begin`, or `start transaction …` with settings). */
+const BEGINS_TRANSACTION = /^\s*(begin|start\s+transaction)\b/i;
+
+/**
+ * A counter of statements posted and not yet answered. Only the lock's holder takes a slot, so at most one
+ * waits for one: a plain array suffices.
+ */
+class Slots {
+  private used = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly size: number) {}
+
+  take(): Promise<void> | void {
+    if (this.used < this.size) {
+      this.used++;
+      return;
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** A statement was answered: its slot goes to the waiting holder, if any (the count stays), or back. */
+  give(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.used--;
+  }
 }
 
 /**
