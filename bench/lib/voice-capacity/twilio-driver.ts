@@ -54,6 +54,8 @@ export interface Window {
   turnMs: number[];
   /** Final transcript sent by the speech-to-text fake → the agent's first frame (ms), per turn. */
   addedMs: number[];
+  /** The same turns with their call and times (ms since the epoch): to set beside the server's turn timelines (BENCH_TRACE). */
+  addedTurns: Array<{ callId: string; finalAt: number; frameAt: number }>;
   /** Largest underrun within a reply: how long the callee's playout had nothing to play (ms). */
   maxLateMs: number;
   /** Frames of replies that arrived after the playout had run dry, counted. */
@@ -69,6 +71,8 @@ type State = 'speaking' | 'awaiting' | 'hearing' | 'quiet';
 interface Call {
   idx: number;
   sid: string;
+  /** Switchboard's id of the call (the stream's `callId` parameter). */
+  callId?: string;
   streamSid: string;
   ws?: WebSocket;
   seq: number;
@@ -201,7 +205,10 @@ export class TwilioDriver {
     this.w.framesOut++;
     if (c.state === 'awaiting') {
       this.w.turnMs.push(now - c.spokeAt);
-      if (c.finalAt) this.w.addedMs.push(now - c.finalAt);
+      if (c.finalAt) {
+        this.w.addedMs.push(now - c.finalAt);
+        this.w.addedTurns.push({ callId: c.callId ?? '', finalAt: performance.timeOrigin + c.finalAt, frameAt: performance.timeOrigin + now });
+      }
       c.state = 'hearing';
       c.playEnd = now;
     } else if (c.state === 'hearing') {
@@ -306,6 +313,7 @@ export class TwilioDriver {
     c.state = 'quiet';
     c.lastOutAt = performance.now() - this.o.quietMs + Math.random() * this.o.spreadMs;
     c.ws = ws;
+    c.callId = customParameters.callId;
   }
 
   private hangUp(c: Call): void {
@@ -335,7 +343,7 @@ export class TwilioDriver {
 }
 
 function emptyWindow(): Window {
-  return { turnMs: [], addedMs: [], maxLateMs: 0, lateFrames: 0, maxGapMs: 0, framesOut: 0, missed: 0 };
+  return { turnMs: [], addedMs: [], addedTurns: [], maxLateMs: 0, lateFrames: 0, maxGapMs: 0, framesOut: 0, missed: 0 };
 }
 
 function mediaMessage(streamSid: string, seq: number, chunk: number, payload: string): string {
