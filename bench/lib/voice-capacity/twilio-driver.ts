@@ -60,7 +60,7 @@ export interface Window {
   maxLateMs: number;
   /** Frames of replies that arrived after the playout had run dry, counted. */
   lateFrames: number;
-  /** Largest gap between two arrivals of one reply beyond the 20 ms of a frame (jitter; not heard when buffered). */
+  /** Largest gap between two arrivals of one reply beyond the audio of the message before (jitter; not heard when buffered). */
   maxGapMs: number;
   framesOut: number;
   missed: number;
@@ -85,6 +85,8 @@ interface Call {
   /** When the speech-to-text fake sent this call's end of turn (0: not since the last reply). */
   finalAt: number;
   lastOutAt: number;
+  /** Audio in the last message received (ms): the next is due that much after it (20 or 40 ms messages). */
+  lastOutMs: number;
   /** When the callee's playout of what has arrived so far ends (Twilio's buffer runs dry). */
   playEnd: number;
   silenceMsg: (seq: number, chunk: number) => string;
@@ -212,7 +214,7 @@ export class TwilioDriver {
       c.state = 'hearing';
       c.playEnd = now;
     } else if (c.state === 'hearing') {
-      const gap = now - c.lastOutAt - FRAME_MS;
+      const gap = now - c.lastOutAt - c.lastOutMs;
       if (gap > this.w.maxGapMs) this.w.maxGapMs = gap;
       const late = now - c.playEnd;
       // Under a millisecond is the timers' resolution, not a gap anyone hears.
@@ -226,6 +228,7 @@ export class TwilioDriver {
     }
     c.playEnd = Math.max(c.playEnd, now) + ms;
     c.lastOutAt = now;
+    c.lastOutMs = ms;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -269,6 +272,7 @@ export class TwilioDriver {
       spokeAt: 0,
       finalAt: 0,
       lastOutAt: 0,
+      lastOutMs: FRAME_MS,
       playEnd: 0,
       silenceMsg: (seq, chunk) => mediaMessage(streamSid, seq, chunk, payload),
       over: false,
