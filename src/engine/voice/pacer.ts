@@ -1,5 +1,6 @@
 /**
- * Paces the agent's audio out at real time: 20 ms of μ-law a tick, for every call of the node from ONE
+ * Paces the agent's audio out at real time: 20 ms of μ-law a tick (as 20 ms frames, or 40 ms ones every other tick
+ * where the carrier takes them), for every call of the node from ONE
  * timer (a timer per call would be 50 wake-ups a second per call: at 1,000 calls the event loop would do
  * nothing else). Only calls with audio waiting are visited on a tick; the timer stops when none has any.
  *
