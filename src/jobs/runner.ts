@@ -130,6 +130,8 @@ export class JobRunner {
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
   private polling = false;
+  /** The latest poll (stop waits for it: see stop). */
+  private lastPoll: Promise<void> = Promise.resolve();
   private again = false;
   /** A poll found no room for another job (concurrency): the next job to finish polls again. */
   private full = false;
@@ -168,7 +170,8 @@ export class JobRunner {
       this.again = true;
       return;
     }
-    background(this.log, 'job poll failed', this.poll());
+    this.lastPoll = this.poll();
+    background(this.log, 'job poll failed', this.lastPoll);
   }
 
   private schedule(): void {
@@ -191,6 +194,12 @@ export class JobRunner {
         let jobs: JobRow[] = [];
         try {
           jobs = await this.claim(free);
+          // Stopped while the claim ran: this node will not run them, so they go back at once instead of
+          // waiting out their lock on a node that is shutting down.
+          if (this.stopped && jobs.length > 0) {
+            await this.unclaim(jobs);
+            jobs = [];
+          }
         } finally {
           if (this.opts.slots && jobs.length < free) this.opts.slots.give(free - jobs.length);
         }
@@ -202,6 +211,21 @@ export class JobRunner {
     } finally {
       this.polling = false;
       this.schedule();
+    }
+  }
+
+  /** Gives claimed jobs back untouched: lock and attempt undone. */
+  private async unclaim(jobs: JobRow[]): Promise<void> {
+    try {
+      await this.db
+        .updateTable('jobs')
+        .set((eb) => ({ locked_at: null, locked_by: null, attempts: eb('attempts', '-', 1) }))
+        .where('id', 'in', jobs.map((j) => j.id))
+        .where('locked_by', '=', this.opts.nodeId)
+        .execute();
+    } catch (err) {
+      // Their locks lapse after lockTimeoutMs and another node takes them then; nothing is lost.
+      this.log.warn({ err, jobs: jobs.length }, 'jobs claimed during stop not given back: their locks will lapse');
     }
   }
 
@@ -301,11 +325,14 @@ export class JobRunner {
     return Number(r.n);
   }
 
-  /** Stops claiming; waits up to `timeoutMs` for running jobs to finish (their locks then lapse). */
+  /**
+   * Stops claiming; waits up to `timeoutMs` for running jobs to finish (their locks then lapse). A poll
+   * under way is waited for too: its claim holds slots, and what it claims after the stop it gives back.
+   */
   async stop(timeoutMs = 10_000): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    const all = Promise.allSettled([...this.inFlight]);
+    const all = Promise.allSettled([...this.inFlight, this.lastPoll]);
     await Promise.race([all, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
   }
 

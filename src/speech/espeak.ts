@@ -9,6 +9,7 @@
 // alawmulaw is CommonJS: Node gives it to ES modules as one default export.
 import alawmulaw from 'alawmulaw';
 import { fromWav, resample, toWav, type Pcm } from './audio.js';
+import { spellCodes } from './codes.js';
 import { runTool } from './run.js';
 
 export interface EspeakOptions {
@@ -49,7 +50,7 @@ export async function speak(text: string, opts: EspeakOptions = {}): Promise<Pcm
   const voice = espeakVoice(opts.language ?? 'en') + (opts.variant && /^[a-zA-Z0-9_]{1,20}$/.test(opts.variant) ? `+${opts.variant}` : '');
   const wpm = Math.round(Math.min(450, Math.max(80, opts.wordsPerMinute ?? 160)));
   const pitch = Math.round(Math.min(99, Math.max(0, opts.pitch ?? 50)));
-  const wav = await runTool('espeak-ng', ['-v', voice, '-s', String(wpm), '-p', String(pitch), '--stdin', '--stdout'], text, undefined, opts.signal);
+  const wav = await runTool('espeak-ng', ['-v', voice, '-s', String(wpm), '-p', String(pitch), '--stdin', '--stdout'], spellCodes(text), undefined, opts.signal);
   const pcm = fromWav(wav);
   return rate === pcm.sampleRate ? pcm : resample(pcm, rate, opts.signal);
 }

@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spellCodes } from './codes.js';
 
 /** Debian's `pocketsphinx-en-us`: the US English model the recogniser runs with. */
 export const EN_US_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
@@ -37,11 +38,11 @@ function spelled(n: number): string {
 
 /**
  * The words of `text` as the recogniser reports them: lower case, without punctuation (apostrophes kept:
- * the dictionary has "i'm"), with 0–99 written out as espeak-ng says them. Longer numbers stay digits,
+ * the dictionary has "i'm"), codes spelled out (AB123: "a b one two three"), with 0–99 written out as espeak-ng says them. Longer numbers stay digits,
  * which no dictionary word matches. The model is built from these words and the WER bench scores with them.
  */
 export function spokenWords(text: string): string[] {
-  return text
+  return spellCodes(text) // as espeak-ng is given it (src/speech/espeak.ts)
     .toLowerCase()
     .replace(/\b\d{1,2}\b/g, (d) => spelled(Number(d)))
     .replace(/[^a-z0-9' ]+/g, ' ')

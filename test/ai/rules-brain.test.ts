@@ -48,6 +48,34 @@ describe('rules brain', () => {
     expect(await turn(s, b, speech("What's your date of birth?"))).toEqual([{ type: 'say', text: "I'm sorry, I don't have that information." }]);
   });
 
+  it('answers "are you still there?", asking again for words it did not catch', async () => {
+    const b = brief();
+    const s = new RulesBrain().startCall(b);
+    await turn(s, b, speech('Good evening, Bella Cucina, how can I help you?'));
+    // Misheard by a recogniser: no question the brain can place, so it had nothing to say.
+    expect(await turn(s, b, speech("i'm floor what to the booking under"))).toEqual([{ type: 'wait' }]);
+    expect(await turn(s, b, speech('hello are you still there'))).toEqual([
+      { type: 'say', text: "Yes, I'm still here. Sorry, I didn't catch that. Could you say it again?" },
+    ]);
+    // Nothing was missed this time ("let me check" needs no answer).
+    expect(await turn(s, b, speech('Let me check the book.'))).toEqual([{ type: 'wait' }]);
+    expect(await turn(s, b, speech('Are you still there?'))).toEqual([{ type: 'say', text: "Yes, I'm still here." }]);
+  });
+
+  it('takes a recogniser\'s unpunctuated, run-together words as the question they are', async () => {
+    const b = brief({ task: 'Confirm my booking, reference QR-552' });
+    const s = new RulesBrain().startCall(b);
+    await turn(s, b, speech('Good evening, Bella Cucina, how can I help you?'));
+    expect(await turn(s, b, speech('thank you and do you have the booking reference two letters and three numbers'))).toEqual([
+      { type: 'say', text: 'The booking reference is QR-552.' },
+    ]);
+    expect(await turn(s, b, speech("sorry i didn't catch that could you read me the booking reference again"))).toEqual([
+      { type: 'say', text: 'The booking reference is QR-552.' },
+    ]);
+    // A statement is still not a question.
+    expect(await turn(s, b, speech('thank you the booking is under the name smith'))).toEqual([{ type: 'wait' }]);
+  });
+
   it('types keypad-only fields on the keypad, never aloud', async () => {
     const b = brief({ keypadFields: ['personal_security_number'] });
     const s = new RulesBrain().startCall(b);

@@ -47,7 +47,42 @@ describe('job claims with slots', () => {
     await expect.poll(() => done.size, { timeout: 20_000 }).toBe(30);
     await runner.stop(1000);
     expect(worstHeldForClaims).toBeLessThanOrEqual(4);
-    // A poll that was claiming when stop came gives its slots back when its claim ends (stop does not wait for it).
-    await expect.poll(() => free, { timeout: 5_000 }).toBe(LINES);
+    // stop waits for a poll that was claiming when it came: every slot is back once it returns.
+    expect(free).toBe(LINES);
+  });
+
+  it('gives back, untouched, jobs a claim under way at stop found, and stop waits for that claim', async () => {
+    let admitted!: () => void;
+    const admitting = new Promise<void>((r) => (admitted = r));
+    let claimStarted!: () => void;
+    const claimStartedP = new Promise<void>((r) => (claimStarted = r));
+    const ran: number[] = [];
+    const runner = new JobRunner(store.db, pino({ level: 'silent' }), {
+      nodeId: 'n2',
+      pollMs: 20,
+      onlyRegisteredKinds: true,
+      // A cluster-wide limit's check inside the claim's transaction: held open until the test lets it go.
+      admit: async (_trx, n) => {
+        claimStarted();
+        await admitting;
+        return n;
+      },
+    });
+    runner.register('stop.job', async (payload: { n: number }) => {
+      ran.push(payload.n);
+    });
+    const job = await enqueueJob(store.db, { kind: 'stop.job', payload: { n: 1 } });
+    const id = job!.id;
+    await runner.start();
+    await claimStartedP;
+    let stopped = false;
+    const stopping = runner.stop(5_000).then(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(stopped).toBe(false); // the claim is still under way
+    admitted();
+    await stopping;
+    expect(ran).toEqual([]);
+    const row = await store.db.selectFrom('jobs').select(['locked_by', 'locked_at', 'attempts']).where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row).toEqual({ locked_by: null, locked_at: null, attempts: 0 });
   });
 });

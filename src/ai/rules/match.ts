@@ -125,10 +125,23 @@ export const isHold = (t: string) =>
 export const isHelpQuestion = (t: string) =>
   /how (can|may) i help|what can i do for you|how can we help|what can we do for you|vad kan jag hjälpa|hur kan jag hjälpa|vad gäller (det|saken)/i.test(t);
 
-export const isQuestion = (t: string) =>
-  /\?\s*$/.test(t.trim()) || /\?\s/.test(t) || /^(can|could|would|will|do|did|is|are|what|when|which|who|where|how|kan|har|vad|när|vilken|vilket|vem|var|hur)\b/i.test(t.trim());
+const QUESTION_OPENER = /^(can|could|would|will|do|did|is|are|what|when|which|who|where|how|kan|har|vad|när|vilken|vilket|vem|var|hur)\b/i;
+/**
+ * Speech recognisers write no question marks and run sentences together ("thank you and do you have the booking
+ * reference"), so a question may also open after a short lead-in, or be a "could you …" anywhere.
+ */
+const LEAD_IN = /^((and|so|ok(ay)?|right|all ?right|great|sorry|thanks|thank you|och|så|okej|tack|förlåt)[\s,]+)+/i;
+const ASKS_YOU = /\b(can|could|would|will|do|did) you\b|\bkan (du|ni)\b/i;
+
+export const isQuestion = (t: string) => {
+  const s = t.trim();
+  return /\?\s*$/.test(s) || /\?\s/.test(t) || QUESTION_OPENER.test(s) || QUESTION_OPENER.test(s.replace(LEAD_IN, '')) || ASKS_YOU.test(s);
+};
 
 export const isGreeting = (t: string) => /^(hello|hi|hey|hallå|hej|good (morning|afternoon|evening))\b/i.test(t.trim());
+
+/** "Are you still there?" / "Hello, anyone there?": the callee waits for an answer it has not had. */
+export const isStillThere = (t: string) => /\b(still there|anyone there|anybody there|you there)\b|är du kvar|är du där|är det någon där/i.test(t);
 
 export const isGoodbye = (t: string) => /\b(good ?bye|bye)\b|hej ?då|adjö|ha det (bra|gott)/i.test(t);
 

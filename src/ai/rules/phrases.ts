@@ -23,6 +23,8 @@ export interface Phrases {
   cannotShare: string;
   keypadOffer: string;
   restate(statement: string): string;
+  /** Answer to "are you still there?"; `missed`: what the callee said before went unanswered. */
+  stillHere(missed: boolean): string;
   thanksDone: string;
   thanksAnswer: string;
   refusedBye: string;
@@ -59,6 +61,7 @@ const en: Phrases = {
   cannotShare: "I'm sorry, I'm not able to share that.",
   keypadOffer: "I can't say that aloud, but I can type it on the keypad if that helps.",
   restate: (s) => `Sorry, let me explain. ${s}`,
+  stillHere: (missed) => (missed ? "Yes, I'm still here. Sorry, I didn't catch that. Could you say it again?" : "Yes, I'm still here."),
   thanksDone: 'Wonderful, thank you so much for your help. Goodbye!',
   thanksAnswer: "Thank you, that's very helpful. Goodbye!",
   refusedBye: 'I understand. Thank you for your time anyway. Goodbye!',
@@ -98,6 +101,7 @@ const sv: Phrases = {
   cannotShare: 'Tyvärr kan jag inte lämna ut det.',
   keypadOffer: 'Jag kan inte säga det högt, men jag kan knappa in det på telefonen om det går bra.',
   restate: (s) => `Förlåt, jag förklarar. ${s}`,
+  stillHere: (missed) => (missed ? 'Ja, jag är kvar. Förlåt, jag hörde inte riktigt. Kan du säga det igen?' : 'Ja, jag är kvar.'),
   thanksDone: 'Toppen, tack så mycket för hjälpen. Hej då!',
   thanksAnswer: 'Tack, det var till stor hjälp. Hej då!',
   refusedBye: 'Jag förstår. Tack ändå för hjälpen. Hej då!',
@@ -134,7 +138,7 @@ export function phraseSamples(language: string): string[] {
     p.inbound.hello, p.inbound.askName, p.inbound.noted, p.inbound.notedMore,
     p.hello(), p.hello('Alex Smith'), p.callingAbout('the following: a booking'),
     p.itIs('Alex Smith'), p.referenceIs('AB123'), p.whenIs('Tuesday at 7 pm'), p.whoIAm(), p.whoIAm('the patient', 'Alex Smith'),
-    p.dontHave, p.cannotShare, p.keypadOffer, p.restate(p.callingTo(SAMPLE_TASKS[0])), p.thanksDone, p.thanksAnswer, p.refusedBye,
+    p.dontHave, p.cannotShare, p.keypadOffer, p.restate(p.callingTo(SAMPLE_TASKS[0])), p.stillHere(true), p.thanksDone, p.thanksAnswer, p.refusedBye,
     p.goodbye, p.giveUp, p.acceptTime('Thursday at 8 pm'), p.noOfferedTimeFree, p.voicemail(p.callingTo(SAMPLE_TASKS[0]), 'Alex Smith', '+15550123'),
   ];
   for (const t of SAMPLE_TASKS) out.push(p.callingTo(p.thirdPerson(t)));

@@ -21,6 +21,7 @@ import {
   isQuestion,
   isRefusal,
   isStalling,
+  isStillThere,
   norm,
   parseMenu,
   type AskedField,
@@ -67,6 +68,8 @@ class RulesSession implements BrainSession {
   private humanMarked = false;
   /** An offered time was taken (and booked): later times the callee mentions are their confirmation. */
   private timeTaken = false;
+  /** The callee's last words got no answer though they were not hold or "let me check" (misheard, perhaps). */
+  private leftUnanswered = false;
 
   constructor(
     brief: AgentBrief,
@@ -141,6 +144,8 @@ class RulesSession implements BrainSession {
 
   private *onSpeech(text: string, brief: AgentBrief, p: Phrases): Acts {
     const t = norm(text);
+    const missed = this.leftUnanswered;
+    this.leftUnanswered = false;
     if (isBeep(t)) {
       const statement = this.statement(brief, p);
       yield say(p.voicemail(statement, brief.persona.name, brief.persona.phone));
@@ -214,6 +219,11 @@ class RulesSession implements BrainSession {
       yield* this.open(brief, p);
       return;
     }
+    if (this.opened && isStillThere(t)) {
+      // Silence from us made the callee ask: say so, and ask again for what we did not catch.
+      yield say(p.stillHere(missed));
+      return;
+    }
     if (isQuestion(t)) {
       // A question we cannot place: say again why we called, twice at most.
       if (this.restated++ >= 2) {
@@ -228,6 +238,7 @@ class RulesSession implements BrainSession {
       yield* this.finish(true, 'answer_received');
       return;
     }
+    this.leftUnanswered = this.opened && !isStalling(t);
     yield WAIT; // announcements, "let me check", small talk
   }
 

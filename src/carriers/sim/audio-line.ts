@@ -12,6 +12,7 @@ import type { AudioChannel, AudioInput, CarrierUsage, PlayResult } from '../carr
 import type { Clock } from '../../lib/clock.js';
 import { AsyncQueue } from '../../lib/async-queue.js';
 import type { Logger } from '../../lib/logger.js';
+import { writeSpelledCodes } from '../../speech/codes.js';
 import { speakMulaw } from '../../speech/espeak.js';
 import { Recognizer, type ModelFile } from '../../speech/recognizer.js';
 import { Line, type SpeakOptions } from './line.js';
@@ -268,7 +269,8 @@ export class AudioLine extends Line {
     this.agentSince = undefined;
     this.sounds.push({ kind: 'speech', who: 'agent', text, at: at - this.openedAt, ms: this.clock.now() - at });
     this.log.push({ who: 'agent', text });
-    this.party?.hear(text);
+    // A reference read out letter by letter is noted down as one ("a b one two three" → "ab123").
+    this.party?.hear(writeSpelledCodes(text));
   }
 
   /** Keypad digits from the agent (`w`: half a second's pause), heard by the party one by one. */
