@@ -35,6 +35,11 @@
  *   BENCH_SERVER_CORE 0, BENCH_DRIVER_CORE 1   the cores (taskset); BENCH_NO_PIN=1 pins nothing
  *   BENCH_LOG_LEVEL   warn   the server's LOG_LEVEL
  *   BENCH_RAMP        all: every level runs even past one that breaks the rule (a loaded machine)
+ *   BENCH_TRACE=1     the server logs at debug, which adds a timeline line per turn (AgentActivity): in the
+ *                     "fakes at 0 ms" window each turn's added time is split where it went — the final's way in
+ *                     (fake's send → the server's activity heard it), the server's steps (turn start, the model's
+ *                     first output, the first clause, the first frame handed to the carrier), and the frame's way
+ *                     out (handed over → received here) — printed as percentiles and the slowest turns
  *
  * The fakes' "real time": Deepgram answers 50 ms after the server's endpointing (VOICE_ENDPOINTING_MS, default
  * 500) of silence; the model's first token after 300 ms, then a 4-character piece every 15 ms; ElevenLabs'
@@ -65,6 +70,7 @@ const WHOLE_RAMP = env.BENCH_RAMP === 'all';
 const HELD = env.BENCH_HELD_MB === '1';
 const SERVER_CORE = env.BENCH_SERVER_CORE ?? '0';
 const DRIVER_CORE = env.BENCH_DRIVER_CORE ?? '1';
+const TRACE = env.BENCH_TRACE === '1';
 for (const n of LEVELS) if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_CALLS: ${n} is not a whole number of calls ≥ 1`);
 
 const ACCOUNT = 'AC' + 'be4c'.repeat(8);
@@ -134,7 +140,7 @@ async function main(): Promise<void> {
     PORT: String(port),
     HOST: '127.0.0.1',
     PUBLIC_URL: `http://127.0.0.1:${port}`,
-    LOG_LEVEL: env.BENCH_LOG_LEVEL ?? 'warn',
+    LOG_LEVEL: TRACE ? 'debug' : (env.BENCH_LOG_LEVEL ?? 'warn'),
     SHUTDOWN_GRACE_SECONDS: '0',
     RATE_LIMIT_PER_MINUTE: '10000000',
     MAX_CONCURRENT_CALLS: '100000',
@@ -164,9 +170,13 @@ async function main(): Promise<void> {
   const nodeArgs = [...profile, ...extra, MAIN, 'serve'];
   const server = PIN ? spawn('taskset', ['-c', SERVER_CORE, process.execPath, ...nodeArgs], { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, nodeArgs, { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
+  const timelines = new Map<string, Timeline[]>();
+  let partial = '';
   const keep = (b: Buffer) => {
-    output.push(b.toString());
+    const text = b.toString();
+    output.push(text);
     if (output.length > 200) output.shift();
+    if (TRACE) partial = readTimelines(partial + text, timelines);
   };
   server.stdout!.on('data', keep);
   server.stderr!.on('data', keep);
@@ -214,11 +224,17 @@ async function main(): Promise<void> {
         await sleep(WARMUP * 1000);
         const m0 = await turnMetrics(base);
         const w = await windowOf(driver, 0, SECONDS);
-        serverView = meansSince(m0, await turnMetrics(base));
+        const m1 = await turnMetrics(base);
+        serverView = meansSince(m0, m1);
         Object.assign(latency, REAL_TIME);
         const a = w.addedMs.sort((x, y) => x - y);
         added = { calls: target, turns: a.length, p50: pct(a, 50), p99: pct(a, 99) };
         console.log(`  fakes at 0 ms, ${target} calls: final transcript → first frame p50 ${added.p50.toFixed(1)} ms, p99 ${added.p99.toFixed(1)} ms over ${added.turns} turns`);
+        if (TRACE) {
+          await sleep(2000); // a turn's line is written once its first clause was heard
+          printTimelines(w, timelines);
+          console.log(`  the server's thread in that window (prom-client): event-loop delay max ${f((m1.get('nodejs_eventloop_lag_max_seconds') ?? NaN) * 1000)} ms, p99 ${f((m1.get('nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000)} ms; ${gcSince(m0, m1)}`);
+        }
         await sleep(WARMUP * 1000);
       }
       // The idle row is the baseline: its own late frames are reported, but the ramp goes on from it.
@@ -240,6 +256,59 @@ async function main(): Promise<void> {
   if (serverView) console.log(`\nThe server's own per-turn figures in that window (/metrics, means): ${serverView}`);
 }
 
+/** A turn's timeline as the server logged it (AgentActivity `timeline`): `at` ms since the epoch, the rest ms after it. */
+interface Timeline {
+  at: number;
+  turnStart: number | null;
+  firstOutput: number | null;
+  firstClause: number | null;
+  firstFrame: number | null;
+}
+
+/** Takes the complete `turn timeline` lines out of the server's output; returns the unfinished last line. */
+function readTimelines(text: string, into: Map<string, Timeline[]>): string {
+  const lines = text.split('\n');
+  const rest = lines.pop() ?? '';
+  for (const line of lines) {
+    if (!line.includes('"turn timeline"')) continue;
+    const l = JSON.parse(line) as { callId: string; timeline: Timeline };
+    const list = into.get(l.callId) ?? [];
+    list.push(l.timeline);
+    into.set(l.callId, list);
+  }
+  return rest;
+}
+
+/**
+ * Each turn of the window split where its time went: the driver's final sent → the server heard it ("in"),
+ * the server's steps, and its first frame handed to the carrier → received by the driver ("out").
+ */
+function printTimelines(w: Window, timelines: Map<string, Timeline[]>): void {
+  const rows: Array<Record<string, number>> = [];
+  for (const t of w.addedTurns) {
+    const s = timelines.get(t.callId)?.find((l) => l.at >= t.finalAt - 5 && l.at <= t.frameAt);
+    if (!s || s.firstFrame === null) continue;
+    rows.push({
+      added: t.frameAt - t.finalAt,
+      in: s.at - t.finalAt,
+      turnStart: s.turnStart ?? NaN,
+      firstOutput: s.firstOutput ?? NaN,
+      firstClause: s.firstClause ?? NaN,
+      firstFrame: s.firstFrame,
+      out: t.frameAt - (s.at + s.firstFrame),
+    });
+  }
+  console.log(`\n  where the added time went (BENCH_TRACE), ${rows.length} of ${w.addedTurns.length} turns matched to the server's timeline; ms after the final was sent, except "in"/"out":`);
+  const cols = ['added', 'in', 'turnStart', 'firstOutput', 'firstClause', 'firstFrame', 'out'];
+  console.log(`  | | ${cols.join(' | ')} |`);
+  console.log(`  |---|${cols.map(() => '---:').join('|')}|`);
+  for (const p of [50, 90, 99, 100]) {
+    console.log(`  | p${p} | ${cols.map((c) => f(pct(rows.map((r) => r[c]).sort((a, b) => a - b), p))).join(' | ')} |`);
+  }
+  console.log('  the slowest turns:');
+  for (const r of rows.sort((a, b) => b.added - a.added).slice(0, 8)) console.log(`  | | ${cols.map((c) => f(r[c])).join(' | ')} |`);
+}
+
 const TURN_METRICS = ['stt_final_ms', 'transcript_to_gpt_ms', 'gpt_first_token_ms', 'tts_first_byte_ms', 'first_audio_playback_ms'];
 
 /** The sum and count of each per-turn histogram at /metrics. */
@@ -247,12 +316,27 @@ async function turnMetrics(base: string): Promise<Map<string, number>> {
   const text = await fetch(`${base}/metrics`).then((r) => r.text(), () => '');
   const out = new Map<string, number>();
   for (const m of text.matchAll(/^(\w+_(?:sum|count)) ([\d.e+-]+)$/gm)) out.set(m[1], Number(m[2]));
+  for (const m of text.matchAll(/^(nodejs_eventloop_lag_(?:max|p99)_seconds) ([\d.e+-]+)$/gm)) out.set(m[1], Number(m[2]));
+  // The garbage collector's pauses by kind, and how many took longer than 10 and 100 ms (prom-client's buckets).
+  for (const m of text.matchAll(/^nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} ([\d.e+-]+)$/gm)) out.set(`gc_${m[2]}_${m[1]}`, Number(m[3]));
+  for (const m of text.matchAll(/^nodejs_gc_duration_seconds_bucket\{(?=[^}]*le="(0\.01|0\.1)")(?=[^}]*kind="(\w+)")[^}]*\} ([\d.e+-]+)$/gm)) out.set(`gc_${m[2]}_le_${m[1]}`, Number(m[3]));
   return out;
 }
 
 function meansSince(a: Map<string, number>, b: Map<string, number>): string {
   const d = (k: string) => (b.get(k) ?? 0) - (a.get(k) ?? 0);
   return TURN_METRICS.map((n) => `${n} ${d(`${n}_count`) ? (d(`${n}_sum`) / d(`${n}_count`)).toFixed(1) : '–'}`).join(', ');
+}
+
+/** The garbage collector's pauses between two scrapes, by kind: count, total ms, and how many over 10 / 100 ms. */
+function gcSince(a: Map<string, number>, b: Map<string, number>): string {
+  const d = (k: string) => (b.get(k) ?? 0) - (a.get(k) ?? 0);
+  return ['minor', 'major', 'incremental', 'weakcb']
+    .map((k) => {
+      const n = d(`gc_${k}_count`);
+      return `${k} GC ${n}× ${f(d(`gc_${k}_sum`) * 1000)} ms (${n - d(`gc_${k}_le_0.01`)} over 10 ms, ${n - d(`gc_${k}_le_0.1`)} over 100)`;
+    })
+    .join(', ');
 }
 
 async function healthy(base: string, server: ChildProcess, output: string[]): Promise<void> {

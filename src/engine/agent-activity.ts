@@ -260,6 +260,7 @@ export class AgentActivity implements Activity {
     const t = turn.timing;
     if (!t || !this.o.onTurnFigures || turn.reported) return;
     turn.reported = true;
+    if (this.o.log.isLevelEnabled('debug')) this.timeline(t);
     this.o.onTurnFigures({
       transcript_to_gpt_ms: t.startedAt - t.heardAt,
       gpt_first_token_ms: t.firstOutput !== undefined ? t.firstOutput - t.startedAt : null,
@@ -268,6 +269,28 @@ export class AgentActivity implements Activity {
       ...(t.sttMs !== undefined ? { stt_final_ms: t.sttMs } : {}),
       ...(t.audio ? { tts_first_byte_ms: t.audio.ttsFirstByteMs } : {}),
     });
+  }
+
+  /**
+   * LOG_LEVEL=debug: where a turn's time went, from the final transcript heard to the first audio frame
+   * handed to the carrier, one line a turn (`npm run bench:voice` with BENCH_TRACE=1 reads them). `at` is the
+   * transcript's arrival on the wall clock (ms since the epoch, fractional), so another process can set the
+   * line beside its own clock; the rest are ms after it.
+   */
+  private timeline(t: TurnTiming): void {
+    const since = (at: number | undefined) => (at === undefined ? null : Math.round((at - t.heardAt) * 10) / 10);
+    const say = since(t.firstSay);
+    this.o.log.debug({
+      callId: this.o.callId,
+      timeline: {
+        at: performance.timeOrigin + t.heardAt,
+        turnStart: since(t.startedAt),
+        firstOutput: since(t.firstOutput),
+        firstClause: say,
+        ttsFirstByte: t.audio?.ttsFirstByteMs ?? null,
+        firstFrame: say !== null && t.audio ? Math.round((say + t.audio.firstFrameMs) * 10) / 10 : null,
+      },
+    }, 'turn timeline');
   }
 
   // ---- speech ------------------------------------------------------------------------------------

@@ -109,7 +109,7 @@ describe('Twilio carrier in audio mode (Media Streams) against the fake Twilio',
     await c.ended();
   }, 30_000);
 
-  it('audio played by our side reaches the callee in 160-byte frames on its stream, and marks come back', async () => {
+  it('audio played by our side reaches the callee in media messages of 40 ms (320 bytes) on its stream, and marks come back', async () => {
     const c = await dial(ANNA);
     const stream = c.fc.streams![0];
     expect(await c.audio.play(MENU)).toEqual({ played: true });
@@ -118,22 +118,24 @@ describe('Twilio carrier in audio mode (Media Streams) against the fake Twilio',
     const media = stream.received.filter((m) => m.event === 'media');
     expect(media.every((m) => m.streamSid === stream.streamSid)).toBe(true);
     const sizes = media.map((m) => Buffer.from(m.media.payload, 'base64').length);
-    expect(sizes.slice(0, -1).every((s) => s === 160)).toBe(true);
+    expect(sizes.slice(0, -1).every((s) => s === 320)).toBe(true);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(MENU.length);
     expect(stream.received.find((m) => m.event === 'mark' && m.mark.name === 'utt-1')).toEqual({ event: 'mark', streamSid: stream.streamSid, mark: { name: 'utt-1' } });
     await c.audio.hangup();
     await c.ended();
   }, 30_000);
 
-  it('send queues audio with no report per frame: one mark per 100 ms of it (what clear counts as heard), not one per frame', async () => {
+  it('send queues audio with no report per frame: one mark per 80 ms of it (what clear counts as heard), not one per frame', async () => {
     const c = await dial(ANNA);
     const stream = c.fc.streams![0];
     const second = GREETING.subarray(0, 8000);
-    for (let i = 0; i < second.length; i += 160) c.audio.send!(second.subarray(i, i + 160));
+    // As the pacer hands it over: 40 ms at a time (the channel's outboundFrameMs), a media message each.
+    expect(c.audio.outboundFrameMs).toBe(40);
+    for (let i = 0; i < second.length; i += 320) c.audio.send!(second.subarray(i, i + 320));
     expect(await c.audio.mark('end')).toEqual({ played: true });
     expect(stream.played.equals(second)).toBe(true);
-    expect(stream.received.filter((m) => m.event === 'media')).toHaveLength(50);
-    expect(stream.received.filter((m) => m.event === 'mark').map((m) => m.mark.name)).toEqual([...Array.from({ length: 10 }, (_, i) => `sent-${i + 1}`), 'end']);
+    expect(stream.received.filter((m) => m.event === 'media')).toHaveLength(25);
+    expect(stream.received.filter((m) => m.event === 'mark').map((m) => m.mark.name)).toEqual([...Array.from({ length: 12 }, (_, i) => `sent-${i + 1}`), 'end']);
     await c.audio.hangup();
     await c.ended();
   }, 30_000);

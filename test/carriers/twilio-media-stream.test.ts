@@ -124,15 +124,15 @@ describe('Twilio Media Streams transport', () => {
     expect(digits).toEqual(['4', '#']);
   });
 
-  it('outbound audio goes out as 160-byte media messages with the streamSid; a mark resolves when echoed', async () => {
+  it('outbound audio goes out as media messages of up to 40 ms (320 bytes) with the streamSid; a mark resolves when echoed', async () => {
     const { client, stream } = await connected();
     await stream.ready;
-    const audio = tone(70); // 560 bytes: 160 + 160 + 160 + 80
+    const audio = tone(70); // 560 bytes: 320 + 240
     stream.send(audio);
     const result = await stream.mark('utt-1');
     expect(result).toEqual({ name: 'utt-1', played: true });
     const media = client.received.filter((m) => m.event === 'media');
-    expect(media.map((m) => Buffer.from(m.media.payload, 'base64').length)).toEqual([160, 160, 160, 80]);
+    expect(media.map((m) => Buffer.from(m.media.payload, 'base64').length)).toEqual([320, 240]);
     expect(media.every((m) => m.streamSid === client.streamSid)).toBe(true);
     expect(client.played.equals(audio)).toBe(true);
     expect(client.received.find((m) => m.event === 'mark')).toEqual({ event: 'mark', streamSid: client.streamSid, mark: { name: 'utt-1' } });

@@ -54,11 +54,13 @@ export interface Window {
   turnMs: number[];
   /** Final transcript sent by the speech-to-text fake → the agent's first frame (ms), per turn. */
   addedMs: number[];
+  /** The same turns with their call and times (ms since the epoch): to set beside the server's turn timelines (BENCH_TRACE). */
+  addedTurns: Array<{ callId: string; finalAt: number; frameAt: number }>;
   /** Largest underrun within a reply: how long the callee's playout had nothing to play (ms). */
   maxLateMs: number;
   /** Frames of replies that arrived after the playout had run dry, counted. */
   lateFrames: number;
-  /** Largest gap between two arrivals of one reply beyond the 20 ms of a frame (jitter; not heard when buffered). */
+  /** Largest gap between two arrivals of one reply beyond the audio of the message before (jitter; not heard when buffered). */
   maxGapMs: number;
   framesOut: number;
   missed: number;
@@ -69,6 +71,8 @@ type State = 'speaking' | 'awaiting' | 'hearing' | 'quiet';
 interface Call {
   idx: number;
   sid: string;
+  /** Switchboard's id of the call (the stream's `callId` parameter). */
+  callId?: string;
   streamSid: string;
   ws?: WebSocket;
   seq: number;
@@ -81,6 +85,8 @@ interface Call {
   /** When the speech-to-text fake sent this call's end of turn (0: not since the last reply). */
   finalAt: number;
   lastOutAt: number;
+  /** Audio in the last message received (ms): the next is due that much after it (20 or 40 ms messages). */
+  lastOutMs: number;
   /** When the callee's playout of what has arrived so far ends (Twilio's buffer runs dry). */
   playEnd: number;
   silenceMsg: (seq: number, chunk: number) => string;
@@ -201,11 +207,14 @@ export class TwilioDriver {
     this.w.framesOut++;
     if (c.state === 'awaiting') {
       this.w.turnMs.push(now - c.spokeAt);
-      if (c.finalAt) this.w.addedMs.push(now - c.finalAt);
+      if (c.finalAt) {
+        this.w.addedMs.push(now - c.finalAt);
+        this.w.addedTurns.push({ callId: c.callId ?? '', finalAt: performance.timeOrigin + c.finalAt, frameAt: performance.timeOrigin + now });
+      }
       c.state = 'hearing';
       c.playEnd = now;
     } else if (c.state === 'hearing') {
-      const gap = now - c.lastOutAt - FRAME_MS;
+      const gap = now - c.lastOutAt - c.lastOutMs;
       if (gap > this.w.maxGapMs) this.w.maxGapMs = gap;
       const late = now - c.playEnd;
       // Under a millisecond is the timers' resolution, not a gap anyone hears.
@@ -219,6 +228,7 @@ export class TwilioDriver {
     }
     c.playEnd = Math.max(c.playEnd, now) + ms;
     c.lastOutAt = now;
+    c.lastOutMs = ms;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -262,6 +272,7 @@ export class TwilioDriver {
       spokeAt: 0,
       finalAt: 0,
       lastOutAt: 0,
+      lastOutMs: FRAME_MS,
       playEnd: 0,
       silenceMsg: (seq, chunk) => mediaMessage(streamSid, seq, chunk, payload),
       over: false,
@@ -306,6 +317,7 @@ export class TwilioDriver {
     c.state = 'quiet';
     c.lastOutAt = performance.now() - this.o.quietMs + Math.random() * this.o.spreadMs;
     c.ws = ws;
+    c.callId = customParameters.callId;
   }
 
   private hangUp(c: Call): void {
@@ -335,7 +347,7 @@ export class TwilioDriver {
 }
 
 function emptyWindow(): Window {
-  return { turnMs: [], addedMs: [], maxLateMs: 0, lateFrames: 0, maxGapMs: 0, framesOut: 0, missed: 0 };
+  return { turnMs: [], addedMs: [], addedTurns: [], maxLateMs: 0, lateFrames: 0, maxGapMs: 0, framesOut: 0, missed: 0 };
 }
 
 function mediaMessage(streamSid: string, seq: number, chunk: number, payload: string): string {

@@ -42,13 +42,18 @@ const DIGITS = /^[0-9A-D*#wW]{1,32}$/;
 /** Upper bound of how long Twilio takes to play one keypad character (a `W` pause is 1 s; tones are shorter). */
 const MS_PER_DIGIT = 1000;
 
-/** `send()` puts a mark after every 100 ms of audio: how closely `clear()` knows what the callee heard. */
-const PROGRESS_MARK_BYTES = 800;
+/**
+ * `send()` puts a mark after every 80 ms of audio (two of its 40 ms messages; a mark falls between messages):
+ * how closely `clear()` knows what the callee heard.
+ */
+const PROGRESS_MARK_BYTES = 640;
 
 /** After a hand-over, how long Twilio has to close the old stream itself before it is closed from here. */
 const HANDED_OVER_CLOSE_MS = 5_000;
 
 export class MediaStreamAudioChannel implements AudioChannel, HandOverChannel {
+  /** The pacer hands `send` 40 ms at a time: one `media` message each (TwilioMediaStream.send). */
+  readonly outboundFrameMs = 40;
   private stream: TwilioMediaStream | undefined;
   /** The call is being redirected elsewhere: a stream closing now is Twilio ending `<Connect>`, not the far end going. */
   private handingOver = false;

@@ -28,6 +28,11 @@ import { MediaMessages, newMediaFields, readMediaMessage } from './media-message
 
 /** μ-law bytes in 20 ms at 8 kHz. */
 export const FRAME_BYTES = 160;
+/**
+ * μ-law bytes in one outbound `media` message at most: 40 ms (Twilio plays a payload of any length; one
+ * message of 40 ms is one socket write where 20 ms frames were two).
+ */
+export const OUTBOUND_MESSAGE_BYTES = 2 * FRAME_BYTES;
 /** μ-law bytes per millisecond (8 kHz, one byte a sample). */
 export const BYTES_PER_MS = 8;
 /** Inbound frames kept for a reader that is behind: a minute of audio (20 ms frames); older ones are dropped. */
@@ -208,13 +213,13 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
     this.tapped = listener;
   }
 
-  /** Queue μ-law audio for playback, as 160-byte media messages. */
+  /** Queue μ-law audio for playback, as media messages of at most OUTBOUND_MESSAGE_BYTES (40 ms). */
   send(mulaw: Buffer): void {
     const sid = this.sendableSid();
     if (!sid) return;
     const out = this.out!;
-    for (let i = 0; i < mulaw.length; i += FRAME_BYTES) {
-      const chunk = mulaw.subarray(i, i + FRAME_BYTES);
+    for (let i = 0; i < mulaw.length; i += OUTBOUND_MESSAGE_BYTES) {
+      const chunk = mulaw.subarray(i, i + OUTBOUND_MESSAGE_BYTES);
       this.writeRaw(out.media(chunk.toString('base64')));
       this.sent += chunk.length;
     }

@@ -1,5 +1,6 @@
 /**
- * Paces the agent's audio out at real time: 20 ms of μ-law a tick, for every call of the node from ONE
+ * Paces the agent's audio out at real time: 20 ms of μ-law a tick (as 20 ms frames, or 40 ms ones every other tick
+ * where the carrier takes them), for every call of the node from ONE
  * timer (a timer per call would be 50 wake-ups a second per call: at 1,000 calls the event loop would do
  * nothing else). Only calls with audio waiting are visited on a tick; the timer stops when none has any.
  *
@@ -13,11 +14,13 @@
  *   out.enqueue(mulaw); out.enqueueMark(() => console.log('all of it sent'));
  */
 
-/** Milliseconds of audio in a frame, and μ-law bytes in one (8 kHz, a byte a sample). */
+/** Milliseconds of audio in a frame (the pacer's tick), and μ-law bytes in one (8 kHz, a byte a sample). */
 export const FRAME_MS = 20;
 export const FRAME_BYTES = 160;
 /** Frames sent at once when an output starts: a 40 ms cushion in the carrier against network jitter. */
 export const LEAD_FRAMES = 2;
+/** μ-law bytes an output may be ahead of real time: the cushion above. */
+const LEAD_BYTES = LEAD_FRAMES * FRAME_BYTES;
 /** A timer that fires this many frames late catches up at most so far (the rest of the gap is lost). */
 const MAX_CATCH_UP = 10;
 
@@ -51,9 +54,14 @@ export class Pacer {
     return (Pacer.sharedPacer ??= new Pacer());
   }
 
-  /** A call's outbound audio; `send` gets each frame as it is due. */
-  output(send: (frame: Uint8Array) => void): PacedOutput {
-    return new PacedOutput(this, send);
+  /**
+   * A call's outbound audio; `send` gets each frame as it is due. `frameMs` (a multiple of FRAME_MS, default
+   * FRAME_MS) is the audio in one frame: a carrier that takes longer messages gets fewer of them (Twilio: 40 ms,
+   * half the socket writes), sent as soon as the cushion of LEAD_FRAMES × FRAME_MS ahead of real time needs them.
+   */
+  output(send: (frame: Uint8Array) => void, frameMs = FRAME_MS): PacedOutput {
+    if (!Number.isInteger(frameMs / FRAME_MS) || frameMs < FRAME_MS || frameMs > LEAD_FRAMES * FRAME_MS) throw new RangeError('frameMs must be a multiple of FRAME_MS, at most the lead');
+    return new PacedOutput(this, send, (frameMs / FRAME_MS) * FRAME_BYTES);
   }
 
   /** How many outputs have audio waiting (bench, tests). */
@@ -78,12 +86,19 @@ export class Pacer {
     this.stopTimer = undefined;
   }
 
+  /** Real time in the pacer's ticks since its timer started (an output counts its own budget from it). */
+  get tickCount(): number {
+    return this.ticks;
+  }
+
   /** Sends each active output the frames due since the last tick (timers fire late under load: catch up). */
   private tick(): void {
     const due = Math.floor((this.clock.now() - this.startedAt) / FRAME_MS);
     const owed = Math.min(due - this.ticks, MAX_CATCH_UP);
+    // Beyond MAX_CATCH_UP the gap is lost: every output's budget moves on by the ticks not caught up.
+    const lost = due - this.ticks - owed;
     this.ticks = due;
-    for (let i = 0; i < owed; i++) for (const o of this.active) o.sendFrame();
+    for (let i = owed - 1; i >= 0; i--) for (const o of this.active) o.due(due - i, i === owed - 1 ? lost : 0);
   }
 }
 
@@ -96,10 +111,14 @@ export class PacedOutput {
   private offset = 0;
   private paused = false;
   private awake = false;
+  /** The pacer's tick when this output (re)started, and the bytes it has sent since: its budget is real time plus the lead. */
+  private fromTick = 0;
+  private sentBytes = 0;
 
   constructor(
     private readonly pacer: Pacer,
     private readonly send: (frame: Uint8Array) => void,
+    private readonly frameBytes: number = FRAME_BYTES,
   ) {}
 
   /** Queues audio; an output that was idle sends its lead at once (the first frame is not kept waiting). */
@@ -135,7 +154,17 @@ export class PacedOutput {
     this.stop();
   }
 
-  /** @internal One frame (up to 20 ms, never past a mark), then any marks it reached. */
+  /**
+   * @internal The pacer reached `tick` (`lost` ticks were skipped, not caught up): the frames the budget
+   * allows go out (a 20 ms output: one a tick; a 40 ms one: one every other tick).
+   */
+  due(tick: number, lost: number): void {
+    this.fromTick += lost;
+    const budget = (tick - this.fromTick) * FRAME_BYTES + LEAD_BYTES;
+    while (this.awake && this.sentBytes < budget) this.sendFrame();
+  }
+
+  /** @internal One frame (up to `frameBytes`, never past a mark), then any marks it reached. */
   sendFrame(): void {
     this.runMarks();
     const head = this.items[0];
@@ -143,16 +172,17 @@ export class PacedOutput {
       this.stop();
       return;
     }
-    const end = Math.min(this.offset + FRAME_BYTES, head.bytes.length);
+    const size = this.frameBytes;
+    const end = Math.min(this.offset + size, head.bytes.length);
     let frame = head.bytes.subarray(this.offset, end);
     this.offset = end;
     if (this.offset === head.bytes.length) {
       this.items.shift();
       this.offset = 0;
       // A frame may span chunks (synthesis streams in any sizes), but not a mark.
-      while (frame.length < FRAME_BYTES && this.items[0] && 'bytes' in this.items[0]) {
+      while (frame.length < size && this.items[0] && 'bytes' in this.items[0]) {
         const next = this.items[0].bytes;
-        const take = Math.min(FRAME_BYTES - frame.length, next.length);
+        const take = Math.min(size - frame.length, next.length);
         const joined = new Uint8Array(frame.length + take);
         joined.set(frame);
         joined.set(next.subarray(0, take), frame.length);
@@ -161,6 +191,9 @@ export class PacedOutput {
         else this.offset = take;
       }
     }
+    // Counted as a whole frame's time even when short (the end of a clause, before a mark): the next
+    // frame waits its turn, as it did when every frame was one tick.
+    this.sentBytes += size;
     this.send(frame);
     this.runMarks();
   }
@@ -176,7 +209,10 @@ export class PacedOutput {
     }
     this.awake = true;
     this.pacer.wake(this);
-    for (let i = 0; i < LEAD_FRAMES && this.awake; i++) this.sendFrame();
+    this.fromTick = this.pacer.tickCount;
+    this.sentBytes = 0;
+    // The lead goes at once (the first frame is not kept waiting for a tick).
+    while (this.awake && this.sentBytes < LEAD_BYTES) this.sendFrame();
   }
 
   private stop(): void {

@@ -88,6 +88,49 @@ describe('audio I/O: pacing and marks', () => {
     expect(clock.timers).toBe(0);
   });
 
+  it('40 ms frames where the channel takes them (Twilio): one at once (the same 40 ms lead), then one every other tick, never across a mark', () => {
+    const clock = new ManualClock();
+    const pacer = new Pacer(clock);
+    const sent: Array<{ at: number; bytes: number }> = [];
+    const marks: number[] = [];
+    const out = pacer.output((f) => sent.push({ at: clock.now(), bytes: f.length }), 40);
+    out.enqueue(new Uint8Array(400));
+    out.enqueueMark(() => marks.push(clock.now()));
+    out.enqueue(new Uint8Array(320 * 4));
+    expect(sent).toEqual([{ at: 0, bytes: 320 }]);
+    clock.advance(140);
+    // 80 bytes end the first chunk at its mark; the next frame waits its turn (at least 40 ms ahead, never less).
+    expect(sent).toEqual([
+      { at: 0, bytes: 320 },
+      { at: 20, bytes: 80 },
+      { at: 60, bytes: 320 },
+      { at: 100, bytes: 320 },
+      { at: 140, bytes: 320 },
+    ]);
+    expect(marks).toEqual([20]);
+    clock.advance(100);
+    expect(sent.reduce((n, s) => n + s.bytes, 0)).toBe(400 + 320 * 4);
+    expect(clock.timers).toBe(0);
+    expect(() => pacer.output(() => undefined, 30)).toThrow(RangeError);
+  });
+
+  it('a timer that fires late catches up at most 200 ms, for 20 and 40 ms frames alike', () => {
+    let now = 0;
+    let tick: () => void = () => undefined;
+    const pacer = new Pacer({ now: () => now, every: (_ms, t) => ((tick = t), () => undefined) });
+    const bytes = { 20: 0, 40: 0 };
+    for (const ms of [20, 40] as const) pacer.output((f) => (bytes[ms] += f.length), ms).enqueue(new Uint8Array(160 * 100));
+    // The 40 ms lead each, at once.
+    expect(bytes).toEqual({ 20: 320, 40: 320 });
+    // 300 ms late: 10 ticks caught up (200 ms), the other 5 lost; then on time again.
+    now = 300;
+    tick();
+    expect(bytes).toEqual({ 20: 320 + 1600, 40: 320 + 1600 });
+    now = 340;
+    tick();
+    expect(bytes).toEqual({ 20: 320 + 1600 + 320, 40: 320 + 1600 + 320 });
+  });
+
   it('a clause is heard in full only once the carrier echoes its mark', async () => {
     const { clock, channel, play } = setup();
     channel.holdMarks = true;

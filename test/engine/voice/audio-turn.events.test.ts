@@ -12,15 +12,15 @@ import { DEFAULT_TURN_TAKING } from '../../../src/engine/voice/interruptions.js'
 import { OK, type AgentBrief } from '../../../src/engine/brain.js';
 import type { SessionEvent } from '../../../src/engine/events.js';
 import type { TurnLatency } from '../../../src/metrics/index.js';
-import { fallbackLogger } from '../../../src/lib/logger.js';
+import { Writable } from 'node:stream';
+import { createLogger, fallbackLogger, type Logger } from '../../../src/lib/logger.js';
 import { ScriptedBrain, line, type Script } from '../session-harness.js';
 import { FrameTts, LOUD, ManualClock, QUIET, RecordingChannel, ScriptedStt, settle } from './doubles.js';
 
-function run(script: Script) {
+function run(script: Script, log: Logger = fallbackLogger()) {
   const clock = new ManualClock();
   const channel = new RecordingChannel(clock);
   const stt = new ScriptedStt();
-  const log = fallbackLogger();
   const io = new AudioIO({
     callId: 'call_1',
     channel,
@@ -150,5 +150,38 @@ describe('agent activity over audio: exact event sequences', () => {
     ]);
     // What went out: the start of the long sentence up to the barge-in, then the answer; never the rest.
     expect(r.channel.playedText).toBe(LONG.slice(0, sentBeforeWords) + 'Of course.');
+  });
+
+  it('LOG_LEVEL=debug: one timeline line per answered turn, from the final transcript to the first frame (bench:voice BENCH_TRACE)', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(...chunk.toString().split('\n').filter(Boolean)), done()) });
+    const script: Script = (input) => (input.type === 'speech' ? [{ type: 'say', text: 'Sure, for when?' }] : undefined);
+    const turn = async (level: 'debug' | 'info') => {
+      const r = run(script, createLogger(level, sink));
+      r.activity.start('human');
+      await r.pass(100);
+      await r.callee(LOUD, 30);
+      await r.callee(QUIET, 12);
+      r.stt.current.final('I need a table for two.');
+      await r.pass(600);
+      return r;
+    };
+    const r = await turn('debug');
+    const timelines = lines.map((l) => JSON.parse(l) as { msg: string; callId: string; timeline: Record<string, number | null> }).filter((l) => l.msg === 'turn timeline');
+    expect(timelines).toHaveLength(1);
+    const t = timelines[0].timeline;
+    expect(timelines[0].callId).toBe('call_1');
+    // The wall clock of the transcript's arrival, then each step's ms after it, in the order they happen.
+    expect(Math.abs(t.at! - Date.now())).toBeLessThan(60_000);
+    for (const k of ['turnStart', 'firstOutput', 'firstClause', 'ttsFirstByte', 'firstFrame'] as const) expect(t[k]).toEqual(expect.any(Number));
+    expect(t.turnStart!).toBeLessThanOrEqual(t.firstOutput!);
+    expect(t.firstOutput!).toBeLessThanOrEqual(t.firstClause!);
+    expect(t.firstClause!).toBeLessThanOrEqual(t.firstFrame!);
+    // The audio step is the one the turn's figures report (first_audio_playback_ms is measured the same way).
+    expect(r.figures).toHaveLength(1);
+    // At info (the default) no such line is written.
+    lines.length = 0;
+    await turn('info');
+    expect(lines.filter((l) => l.includes('turn timeline'))).toEqual([]);
   });
 });
