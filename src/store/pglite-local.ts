@@ -17,19 +17,24 @@ import { PgliteStatements } from './pglite-statements.js';
  */
 const WASM_TIERING_BUDGET = 1_800_000; // V8's default in Node 20 (`node --v8-options`)
 const BOOT_WASM_TIERING_BUDGET = 20 * WASM_TIERING_BUDGET;
+/**
+ * Only on the V8 whose default is known (Node 20's 11.3): V8 cannot report a flag's value, and setting a
+ * newer V8's budget "back" to another version's default would change how a running server is optimised.
+ */
+const TUNE_BOOT_TIERING = process.versions.v8.startsWith('11.3.');
 
 /** Starts PGlite as `spec` says and resolves once it answers statements. */
 export async function openLocalPglite(spec: PgliteSpec): Promise<PgliteConnection> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { dir, loadDataDir, initdbWasmModule, ...modules } = spec;
   const options = { ...modules, ...(loadDataDir ? { loadDataDir } : initdbWasmModule ? { initdbWasmModule } : {}) };
-  v8.setFlagsFromString(`--wasm-tiering-budget=${BOOT_WASM_TIERING_BUDGET}`);
+  if (TUNE_BOOT_TIERING) v8.setFlagsFromString(`--wasm-tiering-budget=${BOOT_WASM_TIERING_BUDGET}`);
   let pglite;
   try {
     pglite = dir ? new PGlite(dir, options) : new PGlite(options);
     await pglite.waitReady;
   } finally {
-    v8.setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
+    if (TUNE_BOOT_TIERING) v8.setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
   }
   const statements = new PgliteStatements(pglite);
   return {
