@@ -5,9 +5,9 @@
  * removes some lowers the bound.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, type Backend } from '../helpers/backends.js';
-import { countStatements, type StatementLog } from '../helpers/statements.js';
-import { startSwitchboard, until, type TestSwitchboard } from '../helpers/switchboard.js';
+import { BACKENDS } from '../helpers/backends.js';
+import { startCountedSwitchboard, type StatementLog } from '../helpers/statements.js';
+import { until, type TestSwitchboard } from '../helpers/switchboard.js';
 
 /**
  * The call to Bella Cucina (+15550100: a receptionist, three turns, six transcript lines and two of the
@@ -30,13 +30,7 @@ for (const backend of BACKENDS) {
     let t: TestSwitchboard;
     let log!: StatementLog;
     beforeAll(async () => {
-      const counted: Backend = { name: backend.name, open: async () => (log = countStatements(await backend.open())).store };
-      // Nothing periodic runs during the call: job polls, the lease's heartbeat and the reaper wait an hour.
-      t = await startSwitchboard(
-        counted,
-        { SHUTDOWN_GRACE_SECONDS: '1', NODE_HEARTBEAT_MS: '600000', NODE_LEASE_MS: '3600000', NODE_REAPER_MS: '600000' },
-        { jobPollMs: 3_600_000 },
-      );
+      ({ t, log } = await startCountedSwitchboard(backend));
     });
     afterAll(() => t.close());
 

@@ -8,9 +8,9 @@
  * A change that adds a statement to these requests fails here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, type Backend } from '../helpers/backends.js';
-import { countStatements, type StatementLog } from '../helpers/statements.js';
-import { startSwitchboard, until, type TestSwitchboard } from '../helpers/switchboard.js';
+import { BACKENDS } from '../helpers/backends.js';
+import { startCountedSwitchboard, type StatementLog } from '../helpers/statements.js';
+import { until, type TestSwitchboard } from '../helpers/switchboard.js';
 
 const BODY = { phone_number: '+15550100', task: 'Confirm my booking for Tuesday, reference AB123', language: 'en' };
 const READS = 20;
@@ -24,13 +24,7 @@ for (const backend of BACKENDS) {
     const isKeyLookup = (sql: string) => /from "api_keys"/.test(sql);
 
     beforeAll(async () => {
-      const counted: Backend = { name: backend.name, open: async () => (log = countStatements(await backend.open())).store };
-      // Nothing periodic runs meanwhile: job polls, the lease's heartbeat and the reaper wait an hour.
-      t = await startSwitchboard(
-        counted,
-        { SHUTDOWN_GRACE_SECONDS: '1', NODE_HEARTBEAT_MS: '600000', NODE_LEASE_MS: '3600000', NODE_REAPER_MS: '600000' },
-        { jobPollMs: 3_600_000 },
-      );
+      ({ t, log } = await startCountedSwitchboard(backend));
       const r = await t.sb.app.inject({ method: 'POST', url: '/v1/start-call', headers: auth(), payload: BODY });
       expect(r.statusCode, r.body).toBe(200);
       callId = r.json().id;

@@ -5,6 +5,8 @@
  */
 import { PostgresQueryCompiler, type Kysely, type KyselyPlugin } from 'kysely';
 import type { Database, Store } from '../../src/store/index.js';
+import type { Backend } from './backends.js';
+import { startSwitchboard, type TestSwitchboard } from './switchboard.js';
 
 export interface Statement {
   sql: string;
@@ -75,4 +77,19 @@ export function countStatements(store: Store): StatementLog {
       statements.length = 0;
     },
   };
+}
+
+/**
+ * A switchboard on `backend` whose statements are counted, with nothing periodic running meanwhile: job
+ * polls, the lease's heartbeat and the reaper wait an hour, so what the log holds is what the test did.
+ */
+export async function startCountedSwitchboard(backend: Backend): Promise<{ t: TestSwitchboard; log: StatementLog }> {
+  let log!: StatementLog;
+  const counted: Backend = { name: backend.name, open: async () => (log = countStatements(await backend.open())).store };
+  const t = await startSwitchboard(
+    counted,
+    { SHUTDOWN_GRACE_SECONDS: '1', NODE_HEARTBEAT_MS: '600000', NODE_LEASE_MS: '3600000', NODE_REAPER_MS: '600000' },
+    { jobPollMs: 3_600_000 },
+  );
+  return { t, log };
 }
