@@ -203,12 +203,15 @@ async function run(i: number): Promise<Row> {
       }
     })();
     const params = { url, key, callIds: ids.slice(-LIVE), connections: CONNECTIONS, seconds: DURATION, startEvery: START_EVERY, startBody: BODY };
+    // Calls ended and live calls count over the measured window only, not the warm-up before it.
+    let windowStart = new Date();
     const measure = async () => {
       if (WARMUP > 0) await load({ ...params, seconds: WARMUP });
+      windowStart = new Date();
+      samples.length = 0;
       const profiler = env.BENCH_PROFILE ? await startProfile() : undefined;
       return { ...(await load(params)), profiler };
     };
-    const windowStart = new Date();
     // The store's thread's busy share over the measured window only (after the warm-up).
     const measured = measure();
     if (WARMUP > 0) await sleep(WARMUP * 1000);
