@@ -10,10 +10,7 @@ import { cacheFileOf, requireWithCodeCache } from '../../src/lib/code-cache.js';
 
 const dirs: string[] = [];
 afterEach(() => {
-  for (const d of dirs.splice(0)) {
-    fs.chmodSync(d, 0o755);
-    fs.rmSync(d, { recursive: true, force: true });
-  }
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
 /** A CommonJS "bundle" using what Node's loader gives a file: `require`, `module`, `__dirname`, `__filename`. */
@@ -101,25 +98,16 @@ describe('code cache', () => {
     expect(requireWithCodeCache(file).state).toBe('used');
   });
 
-  it('a folder that cannot be written: saving logs at debug and neither throws nor leaves a file', async () => {
-    if (process.getuid?.() === 0) {
-      // root writes anywhere: make the cache's path a folder instead, which no file can replace.
-      const file = bundle(7);
-      fs.mkdirSync(cacheFileOf(file));
-      const loaded = requireWithCodeCache(file);
-      expect(loaded.state).toBe('missing');
-      const log = { debug: vi.fn() };
-      await expect(loaded.save(log)).resolves.toBeUndefined();
-      expect(log.debug).toHaveBeenCalledWith(expect.objectContaining({ file: cacheFileOf(file) }), expect.stringMatching(/code cache not written/));
-      expect(fs.readdirSync(path.dirname(file)).sort()).toEqual(['bundle.cjs', 'bundle.cjs.cache']);
-      return;
-    }
+  it('a cache that cannot be written: saving logs at debug and neither throws nor leaves a file behind', async () => {
+    // The cache's path taken by a folder, which no file can replace (a read-only folder would not stop root).
     const file = bundle(7);
-    fs.chmodSync(path.dirname(file), 0o555);
+    fs.mkdirSync(cacheFileOf(file));
     const loaded = requireWithCodeCache(file);
+    expect(loaded.state).toBe('missing');
+    expect((loaded.exports as Exports).answer(3)).toBe(21);
     const log = { debug: vi.fn() };
     await expect(loaded.save(log)).resolves.toBeUndefined();
-    expect(log.debug).toHaveBeenCalledOnce();
-    expect(fs.existsSync(cacheFileOf(file))).toBe(false);
+    expect(log.debug).toHaveBeenCalledWith(expect.objectContaining({ file: cacheFileOf(file) }), expect.stringMatching(/code cache not written/));
+    expect(fs.readdirSync(path.dirname(file)).sort()).toEqual(['bundle.cjs', 'bundle.cjs.cache']);
   });
 });
