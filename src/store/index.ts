@@ -236,15 +236,15 @@ export async function migrate(db: Db, schema?: string): Promise<void> {
 }
 
 /**
- * Whether every migration is already applied: one catalog lookup and one read of Kysely's bookkeeping
- * table, where Kysely's own check (which then finds nothing to do) takes about ten statements and a lock.
- * Most starts — every warm start — end here. Anything unexpected leaves the decision to Kysely.
+ * Whether every migration is already applied: one read of Kysely's bookkeeping table, where Kysely's own check
+ * (which then finds nothing to do) takes about ten statements and a lock. Most starts — every warm start — end
+ * here, and on the embedded store each statement of a start meets a cold catalog (docs/performance.md §14a):
+ * no separate look-up of whether the table exists; a database without it (a new one) fails this read, and
+ * Kysely creates it. Anything unexpected leaves the decision to Kysely.
  */
 async function isCurrent(db: Db, schema?: string): Promise<boolean> {
   const table = `${schema ? schema + '.' : ''}kysely_migration`;
   try {
-    const exists = await sql<{ t: string | null }>`select to_regclass(${table})::text as t`.execute(db);
-    if (!exists.rows[0]?.t) return false;
     const applied = await sql<{ name: string }>`select name from ${sql.table(table)}`.execute(db);
     const done = new Set(applied.rows.map((r) => r.name));
     // Exactly ours: a database migrated by newer code (more names) goes to Kysely, which refuses it.

@@ -23,11 +23,23 @@ const BOOT_WASM_TIERING_BUDGET = 20 * WASM_TIERING_BUDGET;
  */
 const TUNE_BOOT_TIERING = process.versions.v8.startsWith('11.3.');
 
+/**
+ * PostgreSQL's buffer pool in PGlite. The data folder's postgresql.conf says 128 MB (initdb's choice for a
+ * server), and PGlite zeroes the whole of it in WebAssembly at every boot: ≈ 0.1 s of the store's thread on the
+ * start's critical path, and ≈ 110 MB more resident memory (docs/performance.md §14a). A buffer that misses
+ * here is read from the operating system's page cache (the data folder's files), not from the disk.
+ */
+export const PGLITE_SHARED_BUFFERS = '32MB';
+
 /** Starts PGlite as `spec` says and resolves once it answers statements. */
 export async function openLocalPglite(spec: PgliteSpec): Promise<PgliteConnection> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { dir, loadDataDir, initdbWasmModule, ...modules } = spec;
-  const options = { ...modules, ...(loadDataDir ? { loadDataDir } : initdbWasmModule ? { initdbWasmModule } : {}) };
+  const options = {
+    ...modules,
+    ...(loadDataDir ? { loadDataDir } : initdbWasmModule ? { initdbWasmModule } : {}),
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
+  };
   if (TUNE_BOOT_TIERING) v8.setFlagsFromString(`--wasm-tiering-budget=${BOOT_WASM_TIERING_BUDGET}`);
   let pglite;
   try {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { messages } from '@electric-sql/pglite';
 import { DataDirBusyError, inBackground, openStore, pgliteThreadMode, StoreHealth, type Store } from '../../src/store/index.js';
-import { openLocalPglite } from '../../src/store/pglite-local.js';
+import { openLocalPglite, PGLITE_SHARED_BUFFERS } from '../../src/store/pglite-local.js';
 import { DatabaseError, type PgliteConnection } from '../../src/store/pglite-protocol.js';
 import { PgliteThread } from '../../src/store/pglite-thread.js';
 import { prewarmPglite } from '../../src/store/pglite.js';
@@ -154,6 +154,11 @@ describe('the embedded store on its worker (Kysely, the pool)', () => {
     expect(pgliteThreadMode({})).toBe('worker');
     expect(store.thread).toBeDefined();
     expect(() => pgliteThreadMode({ PGLITE_THREAD: 'elsewhere' })).toThrow(/PGLITE_THREAD/);
+  });
+
+  it('runs PostgreSQL with the smaller buffer pool, not the 128 MB of the data folder\'s postgresql.conf', async () => {
+    const r = await sql<{ shared_buffers: string }>`show shared_buffers`.execute(store.db);
+    expect(r.rows[0].shared_buffers).toBe(PGLITE_SHARED_BUFFERS);
   });
 
   it("keeps the unique-violation code the core matches on (23505: 'email taken', 'name taken')", async () => {

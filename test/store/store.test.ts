@@ -41,6 +41,22 @@ for (const backend of BACKENDS) {
       await migrate(store.db, store.schema); // and is current again without it
     });
 
+    it('still applies a migration that is pending (its record missing), and then answers from the quick check', async () => {
+      const table = sql.table(`${store.schema ? store.schema + '.' : ''}kysely_migration`);
+      const turns = sql.table(`${store.schema ? store.schema + '.' : ''}call_turns`);
+      // 0020 undone, as on a database last migrated by the code before it.
+      await sql`alter table ${turns} drop column stt_final_ms, drop column tts_first_byte_ms`.execute(store.db);
+      await sql`delete from ${table} where name = '0020_turn_speech_latency'`.execute(store.db);
+      await migrate(store.db, store.schema);
+      const columns = await sql<{ column_name: string }>`
+        select column_name from information_schema.columns
+        where table_schema = current_schema() and table_name = 'call_turns' and column_name in ('stt_final_ms', 'tts_first_byte_ms')`.execute(store.db);
+      expect(columns.rows.map((r) => r.column_name).sort()).toEqual(['stt_final_ms', 'tts_first_byte_ms']);
+      const applied = await sql<{ name: string }>`select name from ${table} where name = '0020_turn_speech_latency'`.execute(store.db);
+      expect(applied.rows).toHaveLength(1);
+      await migrate(store.db, store.schema); // current now: nothing to do, nothing fails
+    });
+
     it('round-trips a call with JSON and unique sids', async () => {
       const c = newCall();
       await store.db.insertInto('calls').values(c).execute();
