@@ -33,6 +33,10 @@
  *   BENCH_HELD_MB=1   after each level's window, a full garbage collection (through the server's inspector) and
  *                     its RSS then: what the calls hold, not garbage not yet collected (docs/performance.md §8)
  *   BENCH_SERVER_CORE 0, BENCH_DRIVER_CORE 1   the cores (taskset); BENCH_NO_PIN=1 pins nothing
+ *   BENCH_IDLE_SECONDS 15  before the first call: the server's CPU with no call at all (an idle node), over this
+ *                     many seconds after BENCH_WARMUP seconds of rest; 0 skips it
+ *   BENCH_SERVER_MAIN dist/cli/main.js   the server build to run (a copy of another branch's dist/, to compare
+ *                     two builds interleaved)
  *   BENCH_LOG_LEVEL   warn   the server's LOG_LEVEL
  *   BENCH_RAMP        all: every level runs even past one that breaks the rule (a loaded machine)
  *   BENCH_TRACE=1     the server logs at debug, which adds a timeline line per turn (AgentActivity): in the
@@ -60,7 +64,10 @@ import { API_KEYS, startDeepgram, startElevenLabs, type Latency } from './lib/vo
 
 const env = process.env;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const MAIN = path.join(ROOT, 'dist/cli/main.js');
+// BENCH_SERVER_MAIN: another build of the server (e.g. a copy of main's dist/), to compare two builds
+// interleaved on a loaded machine with the same load and fakes.
+const MAIN = env.BENCH_SERVER_MAIN ? path.resolve(env.BENCH_SERVER_MAIN) : path.join(ROOT, 'dist/cli/main.js');
+const IDLE_SECONDS = Number(env.BENCH_IDLE_SECONDS ?? 15);
 const LEVELS = (env.BENCH_CALLS ?? '1,100,250,500,750,1000').split(',').map(Number);
 const SECONDS = Number(env.BENCH_SECONDS ?? 20);
 const WARMUP = Number(env.BENCH_WARMUP ?? 5);
@@ -193,9 +200,17 @@ async function main(): Promise<void> {
   let added: { calls: number; turns: number; p50: number; p99: number } | undefined;
   let stopped = '';
   let serverView = '';
+  let idleCpuPct = NaN;
   try {
     await healthy(base, server, output);
     const pid = server.pid!;
+    if (IDLE_SECONDS > 0) {
+      await sleep(WARMUP * 1000);
+      const c0 = cpuSeconds(pid);
+      await sleep(IDLE_SECONDS * 1000);
+      idleCpuPct = ((cpuSeconds(pid) - c0) / IDLE_SECONDS) * 100;
+      console.log(`  no call (idle node): server ${f(idleCpuPct, 2)} % CPU over ${IDLE_SECONDS} s`);
+    }
     let started = 0;
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();
@@ -253,6 +268,7 @@ async function main(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
   }
   report(rows, added, stopped);
+  if (Number.isFinite(idleCpuPct)) console.log(`\nIdle node (no call, ${IDLE_SECONDS} s): server ${f(idleCpuPct, 2)} % of a core`);
   if (serverView) console.log(`\nThe server's own per-turn figures in that window (/metrics, means): ${serverView}`);
 }
 

@@ -91,6 +91,8 @@ for (const backend of BACKENDS) {
         });
       }
       await t.sb.store.db.updateTable('jobs').set({ run_at: new Date(due) }).where('kind', '=', 'task.run').execute();
+      // Like any enqueuer, a change to the jobs table tells the runner (asleep until the hour, on the embedded store).
+      t.sb.taskJobs.wake();
       const sample = async () => {
         const r = await t.sb.store.db.selectFrom('tasks').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '=', 'in_progress').executeTakeFirst();
         live = Number(r?.n ?? 0);
