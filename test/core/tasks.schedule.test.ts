@@ -115,3 +115,28 @@ for (const backend of BACKENDS) {
     }, 90_000);
   });
 }
+
+for (const backend of BACKENDS) {
+  describe(`a task scheduled seconds ahead runs at its time [${backend.name}]`, () => {
+    let t: TestSwitchboard;
+    beforeAll(async () => {
+      // The embedded store's runners sleep while nothing is due (IDLE_JOB_POLL_MS): only the task's own
+      // time may wake them, well before the idle interval would.
+      t = await startSwitchboard(backend, { SHUTDOWN_GRACE_SECONDS: '1', IDLE_JOB_POLL_MS: '600000' });
+    });
+    afterAll(() => t.close());
+
+    it('starts its call once scheduled_at has come, not before', async () => {
+      const agent = await t.sb.core.agents.create(t.orgId, { name: 'A', system_prompt: 'Be kind.', language: 'en' });
+      const at = new Date(Date.now() + 2000);
+      const task = await t.sb.core.tasks.create(t.orgId, { agent_id: agent.id, name: 'Confirm my booking', to_number: '+15550102', scheduled_at: at.toISOString() });
+      expect((await t.sb.core.tasks.get(t.orgId, task.id)).status).toBe('pending');
+      const started = await until(async () => {
+        const s = await t.sb.core.tasks.get(t.orgId, task.id);
+        return s.status !== 'pending' ? s : null;
+      }, 20_000, 'the scheduled task to start');
+      expect(started.call_id).toBeTruthy();
+      expect(new Date(started.started_at!).getTime()).toBeGreaterThanOrEqual(at.getTime());
+    }, 30_000);
+  });
+}
