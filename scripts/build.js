@@ -2,8 +2,8 @@
 /**
  * `npm run build` (also run at install, by `prepare`), and the freshness check behind `npm start`.
  *
- * A build compiles src/ into dist/ (tsc), bundles the server (src/cli/main.ts → dist/cli/main.js and its
- * chunks: scripts/bundle-server.js), bundles the dashboard (web/ → dist/dashboard, Vite), makes the
+ * A build compiles src/ into dist/ (tsc), bundles the CLI and server (src/cli/program.ts → dist/cli/switchboard.cjs,
+ * run by dist/cli/main.js: scripts/bundle-server.js), bundles the dashboard (web/ → dist/dashboard, Vite), makes the
  * embedded database template, and leaves a stamp dated when the build began. `npm start` rebuilds only when
  * a source is newer than that stamp, so a warm start runs the built server at once instead of compiling
  * first. (Plain JS, no dependency: it must run before anything is compiled.)

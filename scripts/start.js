@@ -4,7 +4,6 @@
  * The server runs in this very process, and package.json `exec`s it in place of npm's shell (dash does not
  * on its own), so a signal a process manager sends to `npm` reaches the server, not an orphaned child.
  */
-import module from 'node:module';
 import { build, canBuild, isStale } from './build.js';
 
 if (isStale()) {
@@ -15,6 +14,5 @@ if (isStale()) {
     process.stderr.write('switchboard: dist/ may be older than src/, and the compiler is not installed: starting it as it is\n');
   }
 }
-// Node 22.1 and later keep V8's compiled code of the server's modules on disk for the next start (Node 20: none).
-module.enableCompileCache?.();
+// dist/cli/main.js runs the CLI from one bundle with V8's code cache kept beside it (src/cli/launch.ts).
 await import('../dist/cli/main.js');

@@ -1,49 +1,13 @@
 #!/usr/bin/env node
 /**
- * The `switchboard` command. Thin: each subcommand calls the same functions as the server, and each flag
- * names the environment variable it stands for.
+ * The `switchboard` command run from the sources (`npm run dev`, `tsx src/cli/main.ts`). The built CLI starts
+ * from launch.ts instead (dist/cli/main.js), which runs the same program from one bundle with V8's code cache.
  */
 import module from 'node:module';
-import { Command } from 'commander';
-import { serveCommand } from './serve.js';
-import { keysCommand } from './keys.js';
-import { migrateCommand } from './migrate.js';
-import { scenariosCommand } from './scenarios.js';
-import { callCommand } from './call.js';
-import { numbersCommand } from './numbers.js';
-import { creditsCommand } from './credits.js';
+import { runCli } from './program.js';
 
-// Node 22.1 and later keep V8's compiled code of the modules loaded from here on (the server's chunk among
-// them) in a cache on disk, so the next start skips compiling them; Node 20 has no such cache.
+// Node 22.1 and later keep V8's compiled code of the modules loaded from here on in a cache on disk, so the
+// next start skips compiling them; Node 20 has no such cache.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
-const program = new Command('switchboard')
-  .description('Switchboard: AI phone calls, on a simulated phone network or a real carrier.')
-  .showHelpAfterError();
-
-program.addCommand(serveCommand());
-program.addCommand(keysCommand());
-program.addCommand(migrateCommand());
-program.addCommand(scenariosCommand());
-program.addCommand(callCommand());
-program.addCommand(numbersCommand());
-program.addCommand(creditsCommand());
-
-program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`switchboard: ${describeFailure(err)}\n`);
-  process.exit(1);
-});
-
-/**
- * What went wrong, on one line: the operator needs the message, not our call stack. The stack (and any
- * cause) is added only when LOG_LEVEL asks for detail.
- */
-function describeFailure(err: unknown): string {
-  const verbose = ['debug', 'trace'].includes(process.env.LOG_LEVEL ?? '');
-  if (!(err instanceof Error)) return String(err);
-  if (verbose) return `${err.stack ?? err.message}${err.cause ? `\ncaused by: ${(err.cause as Error).stack ?? String(err.cause)}` : ''}`;
-  const sys = err as NodeJS.ErrnoException;
-  if (sys.code === 'ENOENT' && sys.path) return `no such file or folder: ${sys.path}`;
-  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
-  return (err.message + cause).replace(/\s*\n\s*/g, ' ');
-}
+runCli(process.argv);

@@ -4,8 +4,15 @@ import type { Switchboard } from '../app.js';
 import { background } from '../lib/background.js';
 import { prewarmPglite } from '../store/index.js';
 import { installLastResort } from '../lib/last-resort.js';
+import type { Logger } from '../lib/logger.js';
 
-export function serveCommand(): Command {
+/** What the built CLI's launcher does at points of the server's start (src/cli/launch.ts). */
+export interface ServeHooks {
+  /** The server listens and has answered nothing yet: the launcher saves the bundle's code cache. */
+  listening?: (log: Logger) => Promise<void>;
+}
+
+export function serveCommand(hooks: ServeHooks = {}): Command {
   return new Command('serve')
     .description('Start the Switchboard server (PORT, HOST, DATA_DIR, DATABASE_URL, REDIS_URL, …)')
     .option('-p, --port <port>', 'port to listen on (PORT)')
@@ -52,6 +59,7 @@ export function serveCommand(): Command {
       }
       process.stdout.write(lines.join('\n') + '\n\n');
       stopOnSignals(sb);
+      if (hooks.listening) background(sb.log, 'saving the code cache failed', hooks.listening(sb.log));
     });
 }
 

@@ -550,7 +550,7 @@ function readLlm(env: Env): Config['llm'] {
 
 /**
  * The repository root: two levels above this file in `src/` (src/config/) and in the built server
- * (dist/cli/main.js and its chunks, scripts/build.js) alike.
+ * (dist/cli/main.js and dist/cli/switchboard.cjs: scripts/bundle-server.js) alike.
  */
 export function projectRoot(): string {
   const here = path.dirname(new URL(import.meta.url).pathname);

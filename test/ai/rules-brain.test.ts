@@ -53,7 +53,7 @@ describe('rules brain', () => {
     const s = new RulesBrain().startCall(b);
     await turn(s, b, speech('Good evening, Bella Cucina, how can I help you?'));
     // Misheard by a recogniser: no question the brain can place, so it had nothing to say.
-    expect(await turn(s, b, speech("i'm floor what to the booking under"))).toEqual([{ type: 'wait' }]);
+    expect(await turn(s, b, speech("i'm floor what to the"))).toEqual([{ type: 'wait' }]);
     expect(await turn(s, b, speech('hello are you still there'))).toEqual([
       { type: 'say', text: "Yes, I'm still here. Sorry, I didn't catch that. Could you say it again?" },
     ]);
@@ -85,6 +85,8 @@ describe('rules brain', () => {
     expect(await turn(s, b, speech("sorry i'm not quite sure what you mean are you calling about a booking"))).toEqual([
       { type: 'say', text: "Sorry, let me explain. I'm calling to confirm the booking, reference QR-552." },
     ]);
+    // "What name is the booking under?" with "what name" lost: what is left still asks for the name.
+    expect(await turn(s, b, speech("i'm floor what to the booking under"))).toEqual([{ type: 'say', text: "I'm sorry, I'm not able to share that." }]);
     // A statement is still not a question.
     expect(await turn(s, b, speech('thank you the booking is under the name smith'))).toEqual([{ type: 'wait' }]);
   });
@@ -113,6 +115,13 @@ describe('rules brain', () => {
     const b = brief();
     const done = new RulesBrain().startCall(b);
     await turn(done, b, speech('Hello, how can I help?'));
+    // A recogniser lost "that's all confirmed", but the question that closes an errand is left.
+    const heard = new RulesBrain().startCall(b);
+    await turn(heard, b, speech('Hello, how can I help?'));
+    expect(await turn(heard, b, speech("let me see yes i have it here a table for two on to the at one pm that's all can anything else i can help with"))).toEqual([
+      { type: 'say', text: 'Wonderful, thank you so much for your help. Goodbye!' },
+      { type: 'end', goalCompleted: true, reason: 'task_completed' },
+    ]);
     expect(await turn(done, b, speech("Yes, that's confirmed. Anything else?"))).toEqual([
       { type: 'say', text: 'Wonderful, thank you so much for your help. Goodbye!' },
       { type: 'end', goalCompleted: true, reason: 'task_completed' },

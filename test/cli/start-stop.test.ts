@@ -157,6 +157,24 @@ describe('start and stop', () => {
     expect(await exitWithin(server.exited, 60_000)).toBe(0);
   }, 300_000);
 
+  it('a damaged code cache beside the built CLI: the server still starts and answers, and writes a good cache', async () => {
+    // dist/cli/switchboard.cjs.cache (src/lib/code-cache.ts): V8's compiled code of the bundle, kept for the next start.
+    const cache = path.join(ROOT, 'dist', 'cli', 'switchboard.cjs.cache');
+    const damaged = Buffer.from('SBCC1\n'.padEnd(200, 'x'));
+    fs.writeFileSync(cache, damaged);
+    const dir = tmp();
+    const port = await freePort();
+    const server = launch(process.execPath, [MAIN, 'serve'], serverEnv(dir, port));
+    await until(async () => (await get(port, '/healthz')) === 200, START_MS, 'the server to answer');
+    // Written once the server listens (atomically: a file that is either the old one or the whole new one).
+    await until(async () => !fs.readFileSync(cache).equals(damaged), 30_000, 'the cache to be written again');
+    expect(fs.readFileSync(cache).subarray(0, 6).toString()).toBe('SBCC1\n');
+    expect(fs.statSync(cache).size).toBeGreaterThan(100_000);
+    server.child.kill('SIGTERM');
+    expect(await exitWithin(server.exited, 60_000)).toBe(0);
+    expect(server.out.stderr).toBe('');
+  }, 300_000);
+
   it('a server whose standard output has gone away still stops cleanly on SIGTERM', async () => {
     const dir = tmp();
     const port = await freePort();

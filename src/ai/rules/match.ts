@@ -150,8 +150,10 @@ export const isRefusal = (t: string) =>
     t,
   );
 
+// "…Anything else I can help with?" closes what the callee did for us: a recogniser may have dropped the
+// "that's confirmed" before it, but the question that ends the errand survives.
 export const isCompleted = (t: string) =>
-  /\b(confirmed|all set|all done|that's done|it's done|i'?ve (moved|changed|rescheduled|cancell?ed|booked|updated)|(has|have) been (moved|changed|rescheduled|cancell?ed|booked|updated)|is booked|you're booked|sorted)\b|bekräftad|är bokad|har (flyttat|avbokat|bokat|ändrat)|är (flyttad|avbokad|ändrad)|\bklart\b|\bfixat\b|\bordnat\b/i.test(
+  /\b(confirmed|anything else (i|we) can (help|do)|all set|all done|that's done|it's done|i'?ve (moved|changed|rescheduled|cancell?ed|booked|updated)|(has|have) been (moved|changed|rescheduled|cancell?ed|booked|updated)|is booked|you're booked|sorted)\b|bekräftad|är bokad|har (flyttat|avbokat|bokat|ändrat)|är (flyttad|avbokad|ändrad)|\bklart\b|\bfixat\b|\bordnat\b/i.test(
     t,
   );
 
@@ -178,8 +180,15 @@ const FIELD_PATTERNS: Array<[AskedField, RegExp]> = [
   ['role', /who are you|your relation|are you the patient|vem är du|er relation|din relation/i],
 ];
 
+/**
+ * "What name is the booking under?" heard by a recogniser that dropped "what name" (it heard "i'm floor what
+ * to the booking under"): an utterance that ends on "booking under" can only be asking for the name.
+ */
+const ASKS_NAME = /\bunder (what|which|whose) name\b|\b(booking|reservation|table|appointment)s? (is |was )?under\W*$/i;
+
 /** The detail the callee asks the agent for, if the utterance is such a request. */
 export function askedField(text: string): { field: AskedField; keypad: boolean } | undefined {
+  if (ASKS_NAME.test(text.trim())) return { field: 'name', keypad: false };
   if (!isQuestion(text) && !/\b(please (give|tell|enter|type)|can i have|could i have|i need|i'll need|uppge|ange|jag behöver)\b/i.test(text)) {
     return undefined;
   }
