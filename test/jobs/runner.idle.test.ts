@@ -79,8 +79,6 @@ for (const backend of BACKENDS) {
       const told = new Date(Date.now() + 1000);
       await enqueueJob(store.db, { kind: 'idle.later', payload: { n: 2 }, runAt: told });
       r.wake(told);
-      await sleep(300);
-      expect(ran).toEqual([]);
       await expect.poll(() => ran.map((j) => j.n).sort(), { timeout: 20_000 }).toEqual([1, 2]);
       expect(ran.find((j) => j.n === 1)!.at).toBeGreaterThanOrEqual(known.getTime());
       expect(ran.find((j) => j.n === 2)!.at).toBeGreaterThanOrEqual(told.getTime());
