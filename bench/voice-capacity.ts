@@ -39,6 +39,9 @@
  *                     two builds interleaved)
  *   BENCH_LOG_LEVEL   warn   the server's LOG_LEVEL
  *   BENCH_RAMP        all: every level runs even past one that breaks the rule (a loaded machine)
+ *   BENCH_THREAD_NICE a niceness (e.g. 10) given to every thread of the server but its main one (V8's compiler
+ *                     and GC helpers, the embedded store's worker, libuv's pool), set again before each window:
+ *                     whether the main thread's wait for its one core is what the turn latency's tail is made of
  *   BENCH_TRACE=1     the server logs at debug, which adds a timeline line per turn (AgentActivity): in the
  *                     "fakes at 0 ms" window each turn's added time is split where it went — the final's way in
  *                     (fake's send → the server's activity heard it), the server's steps (turn start, the model's
@@ -51,7 +54,7 @@
  * in test assertions.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import os from 'node:os';
 import path from 'node:path';
@@ -78,6 +81,7 @@ const HELD = env.BENCH_HELD_MB === '1';
 const SERVER_CORE = env.BENCH_SERVER_CORE ?? '0';
 const DRIVER_CORE = env.BENCH_DRIVER_CORE ?? '1';
 const TRACE = env.BENCH_TRACE === '1';
+const THREAD_NICE = env.BENCH_THREAD_NICE === undefined ? undefined : Number(env.BENCH_THREAD_NICE);
 for (const n of LEVELS) if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_CALLS: ${n} is not a whole number of calls ≥ 1`);
 
 const ACCOUNT = 'AC' + 'be4c'.repeat(8);
@@ -114,6 +118,11 @@ function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** Every thread of `pid` but its main one gets niceness `n` (Linux: a thread id is a pid to setpriority). */
+function niceHelperThreads(pid: number, n: number): void {
+  for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) if (tid !== pid) os.setPriority(tid, n);
 }
 
 function rssMb(pid: number): number {
@@ -227,6 +236,7 @@ async function main(): Promise<void> {
         if (!rows.length) throw new Error(`${short}; server said: ${output.join('').slice(-1500)}`);
         break;
       }
+      if (THREAD_NICE !== undefined) niceHelperThreads(pid, THREAD_NICE);
       // The idle server's one call has few turns a window: it is watched three times as long.
       const row = await measure(driver, pid, target, rows.length ? SECONDS : 3 * SECONDS, lag, () => llm.requests.splice(0));
       // The bench measures μ-law from ElevenLabs; a server speaking through another synthesiser would measure that one.
