@@ -33,8 +33,15 @@
  *   BENCH_HELD_MB=1   after each level's window, a full garbage collection (through the server's inspector) and
  *                     its RSS then: what the calls hold, not garbage not yet collected (docs/performance.md §8)
  *   BENCH_SERVER_CORE 0, BENCH_DRIVER_CORE 1   the cores (taskset); BENCH_NO_PIN=1 pins nothing
+ *   BENCH_IDLE_SECONDS 15  before the first call: the server's CPU with no call at all (an idle node), over this
+ *                     many seconds after BENCH_WARMUP seconds of rest; 0 skips it
+ *   BENCH_SERVER_MAIN dist/cli/main.js   the server build to run (a copy of another branch's dist/, to compare
+ *                     two builds interleaved)
  *   BENCH_LOG_LEVEL   warn   the server's LOG_LEVEL
  *   BENCH_RAMP        all: every level runs even past one that breaks the rule (a loaded machine)
+ *   BENCH_THREAD_NICE a niceness (e.g. 10) given to every thread of the server but its main one (V8's compiler
+ *                     and GC helpers, the embedded store's worker, libuv's pool), set again before each window:
+ *                     whether the main thread's wait for its one core is what the turn latency's tail is made of
  *   BENCH_TRACE=1     the server logs at debug, which adds a timeline line per turn (AgentActivity): in the
  *                     "fakes at 0 ms" window each turn's added time is split where it went — the final's way in
  *                     (fake's send → the server's activity heard it), the server's steps (turn start, the model's
@@ -47,7 +54,7 @@
  * in test assertions.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,7 +67,10 @@ import { API_KEYS, startDeepgram, startElevenLabs, type Latency } from './lib/vo
 
 const env = process.env;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const MAIN = path.join(ROOT, 'dist/cli/main.js');
+// BENCH_SERVER_MAIN: another build of the server (e.g. a copy of main's dist/), to compare two builds
+// interleaved on a loaded machine with the same load and fakes.
+const MAIN = env.BENCH_SERVER_MAIN ? path.resolve(env.BENCH_SERVER_MAIN) : path.join(ROOT, 'dist/cli/main.js');
+const IDLE_SECONDS = Number(env.BENCH_IDLE_SECONDS ?? 15);
 const LEVELS = (env.BENCH_CALLS ?? '1,100,250,500,750,1000').split(',').map(Number);
 const SECONDS = Number(env.BENCH_SECONDS ?? 20);
 const WARMUP = Number(env.BENCH_WARMUP ?? 5);
@@ -71,6 +81,7 @@ const HELD = env.BENCH_HELD_MB === '1';
 const SERVER_CORE = env.BENCH_SERVER_CORE ?? '0';
 const DRIVER_CORE = env.BENCH_DRIVER_CORE ?? '1';
 const TRACE = env.BENCH_TRACE === '1';
+const THREAD_NICE = env.BENCH_THREAD_NICE === undefined ? undefined : Number(env.BENCH_THREAD_NICE);
 for (const n of LEVELS) if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_CALLS: ${n} is not a whole number of calls ≥ 1`);
 
 const ACCOUNT = 'AC' + 'be4c'.repeat(8);
@@ -107,6 +118,11 @@ function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** Every thread of `pid` but its main one gets niceness `n` (Linux: a thread id is a pid to setpriority). */
+function niceHelperThreads(pid: number, n: number): void {
+  for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) if (tid !== pid) os.setPriority(tid, n);
 }
 
 function rssMb(pid: number): number {
@@ -193,9 +209,17 @@ async function main(): Promise<void> {
   let added: { calls: number; turns: number; p50: number; p99: number } | undefined;
   let stopped = '';
   let serverView = '';
+  let idleCpuPct = NaN;
   try {
     await healthy(base, server, output);
     const pid = server.pid!;
+    if (IDLE_SECONDS > 0) {
+      await sleep(WARMUP * 1000);
+      const c0 = cpuSeconds(pid);
+      await sleep(IDLE_SECONDS * 1000);
+      idleCpuPct = ((cpuSeconds(pid) - c0) / IDLE_SECONDS) * 100;
+      console.log(`  no call (idle node): server ${f(idleCpuPct, 2)} % CPU over ${IDLE_SECONDS} s`);
+    }
     let started = 0;
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();
@@ -212,6 +236,7 @@ async function main(): Promise<void> {
         if (!rows.length) throw new Error(`${short}; server said: ${output.join('').slice(-1500)}`);
         break;
       }
+      if (THREAD_NICE !== undefined) niceHelperThreads(pid, THREAD_NICE);
       // The idle server's one call has few turns a window: it is watched three times as long.
       const row = await measure(driver, pid, target, rows.length ? SECONDS : 3 * SECONDS, lag, () => llm.requests.splice(0));
       // The bench measures μ-law from ElevenLabs; a server speaking through another synthesiser would measure that one.
@@ -253,6 +278,7 @@ async function main(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
   }
   report(rows, added, stopped);
+  if (Number.isFinite(idleCpuPct)) console.log(`\nIdle node (no call, ${IDLE_SECONDS} s): server ${f(idleCpuPct, 2)} % of a core`);
   if (serverView) console.log(`\nThe server's own per-turn figures in that window (/metrics, means): ${serverView}`);
 }
 

@@ -147,9 +147,14 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     : undefined;
   const metrics = new Metrics({ defaultMetrics: true });
 
+  // Idle mode on the embedded store only: this process is the only one that enqueues there, and it wakes
+  // its runners itself (CoreDeps' wake functions, after each commit). On PostgreSQL other nodes enqueue
+  // too, so the runners keep polling every jobPollMs (docs/architecture.md "Jobs").
+  const idlePollMs = opening.kind === 'pglite' ? config.idleJobPollMs : undefined;
   const jobs = new JobRunner(db, log, {
     nodeId: config.nodeId,
     pollMs: o.jobPollMs,
+    idlePollMs,
     releaseAllLocksAtStart: opening.kind === 'pglite',
     excludeKinds: [TASK_JOB, DIAL_JOB, ...RECORDING_JOBS],
   });
@@ -158,6 +163,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   const taskJobs = new JobRunner(db, log, {
     nodeId: config.nodeId,
     pollMs: o.jobPollMs,
+    idlePollMs,
     concurrency: config.taskConcurrency,
     onlyRegisteredKinds: true,
     admit: (trx, wanted) => core.tasks.freeSlots(trx, config.taskConcurrency, wanted),
@@ -167,6 +173,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   const recordingJobs = new JobRunner(db, log, {
     nodeId: config.nodeId,
     pollMs: o.jobPollMs,
+    idlePollMs,
     concurrency: RECORDING_CONCURRENCY,
     onlyRegisteredKinds: true,
     // Rendering a long simulated call or downloading a long Twilio recording may take a while.
@@ -176,6 +183,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   const dialJobs = new JobRunner(db, log, {
     nodeId: config.nodeId,
     pollMs: o.jobPollMs,
+    idlePollMs,
     concurrency: config.maxConcurrentCalls,
     onlyRegisteredKinds: true,
     slots: { take: (n) => dialer.take(n), give: (n) => dialer.give(n) },
@@ -196,7 +204,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     }),
     wakeWebhooks: () => inBackground(() => jobs.wake()),
     wakeDials: () => inBackground(() => dialJobs.wake()),
-    wakeTasks: () => inBackground(() => taskJobs.wake()),
+    wakeTasks: (at) => inBackground(() => taskJobs.wake(at)),
     summarize: llm
       ? (i) => summarizeCall(llm, { brief: buildBrief(i.request), transcript: i.transcript, goalCompleted: i.goalCompleted })
       : undefined,

@@ -61,6 +61,11 @@ export interface Config {
   credentialsKey?: Buffer;
   /** Tasks that may be in progress (their calls live) at once across the cluster. */
   taskConcurrency: number;
+  /**
+   * The embedded store's job runners, once nothing is due, sleep until the next job's time, at most this
+   * long (IDLE_JOB_POLL_MS); enqueuing wakes them at once. PostgreSQL keeps polling (other nodes enqueue).
+   */
+  idleJobPollMs: number;
   /** The Phony face (004): its keyless mode, suggested rate limits and `/events/ws` heartbeat. */
   phony: PhonyConfig;
   /** Hours a dashboard sign-in lasts (SESSION_TTL_HOURS); the session also ends when its key is revoked. */
@@ -288,6 +293,7 @@ export function loadConfig(env: Env = process.env): Config {
     voicemailAction: oneOf(env, 'VOICEMAIL_ACTION', ['leave_message', 'hang_up'] as const, 'leave_message'),
     credentialsKey: readClusterKey(env, nodeEnv),
     taskConcurrency: int(env, 'TASK_CONCURRENCY', 10, 1, 10_000),
+    idleJobPollMs: int(env, 'IDLE_JOB_POLL_MS', 30_000, 500, 3_600_000),
     phony: readPhony(env, nodeEnv),
     sessionTtlHours: num(env, 'SESSION_TTL_HOURS', 12, 0.001, 24 * 90),
     invitationTtlHours: num(env, 'INVITATION_TTL_HOURS', 72, 0.001, 24 * 90),

@@ -106,8 +106,8 @@ export interface CoreDeps {
   wakeWebhooks?: () => void;
   /** Wakes the dial-job runner (a call was stored that this node could not start itself). */
   wakeDials?: () => void;
-  /** Wakes the scheduled-task runner (a task created already due). */
-  wakeTasks?: () => void;
+  /** Tells the scheduled-task runner a task's job was written, due at `at` (see Tasks' `wakeTasks`). */
+  wakeTasks?: (at: Date) => void;
   /** Re-summarises stored transcripts with a model, when one is configured. */
   summarize?: ReportSummarizer;
   /** The carrier's download of a recording it announced (carriers with the `recording` capability). */
@@ -173,8 +173,8 @@ export function createCore(d: CoreDeps): Core {
     secrets,
     reports: new CallReports(d.db, d.summarize),
     callIndex: new CallIndex(d.db),
-    callManager: new CallManager(d.db),
-    webhooks: new Webhooks({ db: d.db, config: d.config, payloads }),
+    callManager: new CallManager(d.db, d.wakeJobs),
+    webhooks: new Webhooks({ db: d.db, config: d.config, payloads, wakeWebhooks: d.wakeWebhooks ?? d.wakeJobs }),
     config: d.config,
     orgs,
     credits,

@@ -46,8 +46,11 @@ export interface TasksOptions {
   agents: Agents;
   /** Why a webhook URL is not acceptable here, or null. */
   checkWebhookUrl: (url: string) => string | null;
-  /** Looks for due scheduled tasks now (after one was created due). */
-  wakeTasks?: () => void;
+  /**
+   * Tells the scheduled-task runner a task's job was written (after the commit): due at `at`, it looks now;
+   * due later, a runner asleep on the embedded store wakes at that time (JobRunner.wake).
+   */
+  wakeTasks?: (at: Date) => void;
 }
 
 /** Serialises the task-slot count of every node (pg_advisory_xact_lock; any constant of our own). */
@@ -117,7 +120,7 @@ export class Tasks {
       await this.schedule(trx, t);
       return t;
     });
-    if (scheduledAt && scheduledAt.getTime() <= Date.now()) this.o.wakeTasks?.();
+    if (scheduledAt) this.o.wakeTasks?.(scheduledAt);
     return task;
   }
 
@@ -182,7 +185,7 @@ export class Tasks {
       if (p.priority !== undefined || scheduledAt !== undefined) await this.schedule(trx, u);
       return u;
     });
-    if (updated.scheduled_at && new Date(updated.scheduled_at).getTime() <= Date.now()) this.o.wakeTasks?.();
+    if (updated.scheduled_at && (p.priority !== undefined || scheduledAt !== undefined)) this.o.wakeTasks?.(new Date(updated.scheduled_at));
     return updated;
   }
 
@@ -212,6 +215,7 @@ export class Tasks {
       if (u.scheduled_at && new Date(u.scheduled_at).getTime() > Date.now()) await this.schedule(trx, u);
       return u;
     });
+    if (t.scheduled_at && new Date(t.scheduled_at).getTime() > Date.now()) this.o.wakeTasks?.(new Date(t.scheduled_at));
     return t;
   }
 

@@ -92,7 +92,15 @@ export interface JobSlots {
 export interface JobRunnerOptions {
   nodeId: string;
   concurrency?: number;
+  /** How often the runner looks for due jobs while some are due that it could not take (default 500 ms). */
   pollMs?: number;
+  /**
+   * Idle mode (the embedded store, where this process is the only one that enqueues): a poll that finds
+   * nothing due sleeps until the earliest job's `run_at` (or a lapsing lock), at most this long, instead of
+   * polling every `pollMs`. Whoever enqueues wakes the runner (`wake`) once its transaction committed.
+   * Unset: poll every `pollMs` (PostgreSQL, where other nodes enqueue too).
+   */
+  idlePollMs?: number;
   /** A lock older than this belongs to a node that died; its job is run again. */
   lockTimeoutMs?: number;
   /** The embedded store has one process: every lock left in it is stale. */
@@ -128,6 +136,18 @@ export class JobRunner {
   private readonly kindOptions = new Map<string, JobKindOptions>();
   private running = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** When the timer fires (ms since the epoch). */
+  private timerAt = Infinity;
+  /**
+   * Idle mode: when the earliest job this runner could take is due (ms since the epoch; Infinity: none), as
+   * last read from the table and brought forward by every wake(at) since. A poll that someone's wake started
+   * trusts it (no statement); the table is asked again after the idle timer, a retry, a claim the cluster's
+   * limit held back, or once this time has passed.
+   */
+  private nextAt = Infinity;
+  private askTable = true;
+  /** Wakes for later jobs that came while the table was being asked (its answer may predate them). */
+  private wokenFor = Infinity;
   private stopped = true;
   private polling = false;
   /** The latest poll (stop waits for it: see stop). */
@@ -135,7 +155,7 @@ export class JobRunner {
   private again = false;
   /** A poll found no room for another job (concurrency): the next job to finish polls again. */
   private full = false;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new Set<Promise<boolean>>();
   private readonly concurrency: number;
   private readonly pollMs: number;
   private readonly lockTimeoutMs: number;
@@ -163,9 +183,22 @@ export class JobRunner {
     this.wake();
   }
 
-  /** Looks for due jobs now (after an enqueue) instead of at the next poll. */
-  wake(): void {
+  /**
+   * Looks for due jobs now (after an enqueue committed) instead of at the next poll. `at`: the enqueued
+   * job's time; a job due later costs no poll, it only brings a sleeping idle runner's next look forward.
+   */
+  wake(at?: Date): void {
     if (this.stopped) return;
+    const atMs = at?.getTime() ?? 0;
+    if (atMs > Date.now()) {
+      // Due later: polling finds it then anyway; asleep, the runner wakes at that time instead.
+      if (this.opts.idlePollMs === undefined) return;
+      this.nextAt = Math.min(this.nextAt, atMs);
+      this.wokenFor = Math.min(this.wokenFor, atMs);
+      // A poll under way sets its timer from nextAt when it ends.
+      if (!this.polling && atMs < this.timerAt) this.schedule(atMs - Date.now());
+      return;
+    }
     if (this.polling) {
       this.again = true;
       return;
@@ -174,18 +207,60 @@ export class JobRunner {
     background(this.log, 'job poll failed', this.lastPoll);
   }
 
-  private schedule(): void {
+  private schedule(delayMs = this.pollMs): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.wake(), this.pollMs);
+    this.timerAt = Date.now() + delayMs;
+    this.timer = setTimeout(() => {
+      this.timerAt = Infinity;
+      this.askTable = true;
+      this.wake();
+    }, delayMs);
     this.timer.unref();
+  }
+
+  /**
+   * After a poll that took every due job it could: in idle mode the runner sleeps until the earliest job it
+   * could take becomes due (at most idlePollMs); while jobs are due that it could not take (the cluster's
+   * task limit) it polls every pollMs, as without idle mode.
+   */
+  private async nextPollIn(): Promise<number> {
+    if (this.opts.idlePollMs === undefined) return this.pollMs;
+    if (this.askTable || this.nextAt <= Date.now()) {
+      this.askTable = false;
+      this.wokenFor = Infinity;
+      const due = (await this.nextDue()) ?? Infinity;
+      this.nextAt = Math.min(due, this.wokenFor);
+    }
+    // Never longer between looks than without idle mode (a test's runner that polls hourly stays so).
+    const idle = Math.max(this.opts.idlePollMs, this.pollMs);
+    const inMs = this.nextAt - Date.now();
+    // Due already, yet not claimed (held back by the cluster's task limit): look again as without idle mode.
+    return inMs <= 0 ? this.pollMs : Math.min(idle, inMs);
+  }
+
+  /** When the earliest job this runner could claim is due: its run_at, or a lock's lapse (ms since the epoch). */
+  private async nextDue(): Promise<number | undefined> {
+    const kinds = this.opts.onlyRegisteredKinds ? [...this.handlers.keys()] : undefined;
+    if (kinds && kinds.length === 0) return undefined;
+    const only = kinds ? sql`and kind in (${sql.join(kinds)})` : sql``;
+    const except = this.opts.excludeKinds?.length ? sql`and kind not in (${sql.join(this.opts.excludeKinds)})` : sql``;
+    const r = await sql<{ at: Date | string | null }>`
+      select min(case when locked_at is null then run_at else greatest(run_at, locked_at + ${`${this.lockTimeoutMs} milliseconds`}::interval) end) as at
+      from jobs where true ${only} ${except}`.execute(this.db);
+    const at = r.rows[0]?.at;
+    return at === null || at === undefined ? undefined : new Date(at).getTime();
   }
 
   private async poll(): Promise<void> {
     this.polling = true;
+    /** The last claim found fewer jobs than it had room for: no more are due that it could take now. */
+    let drained = false;
+    let nextMs = this.pollMs;
     try {
       do {
         this.again = false;
+        drained = false;
         const room = Math.min(this.concurrency - this.running, this.opts.claimBatch ?? Infinity);
         // Full: the next job to finish looks again (see track).
         if (room <= 0) this.full = true;
@@ -205,12 +280,16 @@ export class JobRunner {
         }
         for (const job of jobs) this.track(this.run(job));
         if (jobs.length === free) this.again = true;
+        else drained = true;
       } while (this.again && !this.stopped);
+      // A wake for now during what follows polls again (again); one for later is kept in nextAt.
+      if (drained && !this.stopped) nextMs = await this.nextPollIn();
     } catch (err) {
       if (!this.stopped) this.log.error({ err }, 'job poll failed');
     } finally {
       this.polling = false;
-      this.schedule();
+      if (this.again && !this.stopped) this.wake();
+      else this.schedule(nextMs);
     }
   }
 
@@ -232,14 +311,22 @@ export class JobRunner {
   /**
    * A job that finishes leaves room for another: the runner looks for one, after a job it claimed (the
    * claim that found it may have left more behind) or when a poll found the runner full. A job run at once
-   * on its own (runNow: a call started on this node) found nothing else, so it costs no poll at its end.
+   * on its own (runNow: a call started on this node) found nothing else, so it costs no poll at its end,
+   * unless it stays in the table for a later try (a sleeping idle runner must learn when that is due).
    */
-  private track(p: Promise<void>, claimed = true): void {
-    this.inFlight.add(p);
-    const settled = p.finally(() => {
-      this.inFlight.delete(p);
-      if (!claimed && !this.full) return;
+  private track(p: Promise<boolean>, claimed = true): void {
+    // A run that failed outside its handler's outcome (it should not) may have left its row: look again.
+    const done = p.catch((err: unknown) => {
+      this.log.error({ err }, 'job failed');
+      return true;
+    });
+    this.inFlight.add(done);
+    const settled = done.then((kept) => {
+      this.inFlight.delete(done);
+      if (!claimed && !this.full && !kept) return;
       this.full = false;
+      // Its row stays, due at a time only the table knows (a retry's delay, a lock's lapse).
+      if (kept) this.askTable = true;
       this.wake();
     });
     background(this.log, 'job failed', settled);
@@ -250,6 +337,8 @@ export class JobRunner {
     if (!admit) return this.claimIn(this.db, limit);
     return this.db.transaction().execute(async (trx) => {
       const n = Math.min(limit, await admit(trx, limit));
+      // Held back: jobs may be due that no wake will announce when a slot frees (nextPollIn asks).
+      if (n < limit) this.askTable = true;
       return n > 0 ? this.claimIn(trx, n) : [];
     });
   }
@@ -284,13 +373,15 @@ export class JobRunner {
     this.track(this.run(job), false);
   }
 
-  private async run(job: JobRow): Promise<void> {
+  /** Runs a claimed job; true when its row stays for a later try (a retry, or a give-up not recorded). */
+  private async run(job: JobRow): Promise<boolean> {
     this.running++;
     try {
       const handler = this.handlers.get(job.kind);
       if (!handler) throw new Error(`no handler for job kind ${job.kind}`);
       await handler(job.payload, job);
       await this.db.deleteFrom('jobs').where('id', '=', job.id).execute();
+      return false;
     } catch (err) {
       const retry = err instanceof RetryJob;
       if (retry && job.attempts < job.max_attempts) {
@@ -300,22 +391,24 @@ export class JobRunner {
           .where('id', '=', job.id)
           .execute()
           .catch((e) => this.log.error({ err: e }, 'job reschedule failed'));
-      } else {
-        if (!retry && !(err instanceof GiveUpJob)) this.log.error({ err, kind: job.kind, jobId: job.id }, 'job failed');
-        await this.giveUp(job, err);
+        return true;
       }
+      if (!retry && !(err instanceof GiveUpJob)) this.log.error({ err, kind: job.kind, jobId: job.id }, 'job failed');
+      return !(await this.giveUp(job, err));
     } finally {
       this.running--;
     }
   }
 
-  /** A job that will not be tried again leaves its kind's trace, then goes. */
-  private async giveUp(job: JobRow, err: unknown): Promise<void> {
+  /** A job that will not be tried again leaves its kind's trace, then goes. False: it stays, to run again. */
+  private async giveUp(job: JobRow, err: unknown): Promise<boolean> {
     try {
       await this.kindOptions.get(job.kind)?.onGiveUp?.(job, err);
       await this.db.deleteFrom('jobs').where('id', '=', job.id).execute();
+      return true;
     } catch (e) {
       this.log.error({ err: e, kind: job.kind, jobId: job.id }, 'job give-up not recorded: kept for a later run');
+      return false;
     }
   }
 

@@ -91,6 +91,8 @@ for (const backend of BACKENDS) {
         });
       }
       await t.sb.store.db.updateTable('jobs').set({ run_at: new Date(due) }).where('kind', '=', 'task.run').execute();
+      // Like any enqueuer, a change to the jobs table tells the runner (asleep until the hour, on the embedded store).
+      t.sb.taskJobs.wake();
       const sample = async () => {
         const r = await t.sb.store.db.selectFrom('tasks').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '=', 'in_progress').executeTakeFirst();
         live = Number(r?.n ?? 0);
@@ -111,5 +113,30 @@ for (const backend of BACKENDS) {
       const calls = await t.sb.store.db.selectFrom('calls').select('task_id').where('task_id', 'is not', null).where('org_id', '=', t.orgId).execute();
       expect(new Set(calls.map((c) => c.task_id)).size).toBe(calls.length);
     }, 90_000);
+  });
+}
+
+for (const backend of BACKENDS) {
+  describe(`a task scheduled seconds ahead runs at its time [${backend.name}]`, () => {
+    let t: TestSwitchboard;
+    beforeAll(async () => {
+      // The embedded store's runners sleep while nothing is due (IDLE_JOB_POLL_MS): only the task's own
+      // time may wake them, well before the idle interval would.
+      t = await startSwitchboard(backend, { SHUTDOWN_GRACE_SECONDS: '1', IDLE_JOB_POLL_MS: '600000' });
+    });
+    afterAll(() => t.close());
+
+    it('starts its call once scheduled_at has come, not before', async () => {
+      const agent = await t.sb.core.agents.create(t.orgId, { name: 'A', system_prompt: 'Be kind.', language: 'en' });
+      const at = new Date(Date.now() + 2000);
+      const task = await t.sb.core.tasks.create(t.orgId, { agent_id: agent.id, name: 'Confirm my booking', to_number: '+15550102', scheduled_at: at.toISOString() });
+      expect((await t.sb.core.tasks.get(t.orgId, task.id)).status).toBe('pending');
+      const started = await until(async () => {
+        const s = await t.sb.core.tasks.get(t.orgId, task.id);
+        return s.status !== 'pending' ? s : null;
+      }, 20_000, 'the scheduled task to start');
+      expect(started.call_id).toBeTruthy();
+      expect(new Date(started.started_at!).getTime()).toBeGreaterThanOrEqual(at.getTime());
+    }, 30_000);
   });
 }

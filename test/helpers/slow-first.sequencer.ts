@@ -1,14 +1,14 @@
 /**
  * Starts the suite's longest files first. Vitest orders files by the durations it remembers from the last
- * run, but a fresh checkout (CI) has none and falls back to file size, which put the 90-second offline audio
- * call last: the run's final minute and a half then kept one of the two workers busy and the other idle.
+ * run, but a fresh checkout (CI) has none and falls back to file size, which put the offline audio call (a
+ * real-time call: 90 s then) last: the run's final minute and a half kept one worker busy, the other idle.
  * The list is by measured duration (a full run's JSON report); files not in it keep Vitest's own order after.
  */
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 const SLOWEST_FIRST = [
-  'test/cli/call-audio.test.ts',
   'test/cli/cli.test.ts',
+  'test/cli/call-audio.test.ts',
   'test/cli/start-stop.test.ts',
   'test/cli/scenario-tests.test.ts',
   'test/engine/durable-calls.test.ts',

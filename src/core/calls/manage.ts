@@ -35,7 +35,11 @@ export function isLive(status: string): boolean {
 }
 
 export class CallManager {
-  constructor(private readonly db: Db) {}
+  /** `wakeJobs`: the recording runner looks for the purge job a deletion committed. */
+  constructor(
+    private readonly db: Db,
+    private readonly wakeJobs?: () => void,
+  ) {}
 
   /** An organisation's calls, newest first, with the total matching the filters. */
   async list(orgId: string, f: CallQuery): Promise<{ items: CallRow[]; total: number; limit: number; offset: number }> {
@@ -58,14 +62,16 @@ export class CallManager {
    */
   async delete(orgId: string, id: string): Promise<void> {
     if (!isUuid(id)) throw notFound('Call');
+    let purging = false;
     await this.db.transaction().execute(async (trx) => {
       const c = await trx.selectFrom('calls').select(['id', 'status']).where('id', '=', id).where('org_id', '=', orgId).forUpdate().executeTakeFirst();
       if (!c) throw notFound('Call');
       if (isLive(c.status)) throw new SwitchboardError('SB_ERR_CALL_ACTIVE', 'Cannot delete an active call', { id, status: c.status });
       // The recording's row goes with the call (cascade); its files by a job committed with the deletion.
-      await Recordings.purgeWithCalls(trx, [id]);
+      purging = await Recordings.purgeWithCalls(trx, [id]);
       await trx.deleteFrom('calls').where('id', '=', id).execute();
     });
+    if (purging) this.wakeJobs?.();
   }
 
   /** Deletes each call it can; live, unknown and other organisations' calls are listed as failed. */

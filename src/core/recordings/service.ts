@@ -226,13 +226,15 @@ export class Recordings {
 
   /**
    * Inside the transaction that deletes calls: the files of their recordings are deleted by a purge job
-   * that commits with the deletion (the rows go with the calls, by cascade).
+   * that commits with the deletion (the rows go with the calls, by cascade). True when a job was queued:
+   * the caller wakes the runner once the transaction committed.
    */
-  static async purgeWithCalls(trx: Transaction<Database>, callIds: string[]): Promise<void> {
-    if (callIds.length === 0) return;
+  static async purgeWithCalls(trx: Transaction<Database>, callIds: string[]): Promise<boolean> {
+    if (callIds.length === 0) return false;
     const rows = await trx.selectFrom('recordings').select(['storage_key', 'formats']).where('call_id', 'in', callIds).execute();
     const keys = rows.flatMap(fileKeys);
     if (keys.length) await enqueueJob(trx, { kind: RECORDING_PURGE_JOB, payload: { keys } satisfies PurgeJob, maxAttempts: 5 });
+    return keys.length > 0;
   }
 
   /** Deletes recordings older than RECORDING_RETENTION_DAYS (rows now, files by a purge job). Returns how many. */

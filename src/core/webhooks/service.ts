@@ -7,7 +7,8 @@ import { listDeliveries, type ListDeliveriesOptions, type WebhookDeliveryListIte
 import { sendTestWebhook, type TestWebhookResult } from './test-send.js';
 
 export class Webhooks {
-  constructor(private readonly deps: { db: Db; config: Config; payloads?: WebhookPayloads }) {}
+  /** `wakeWebhooks`: the delivery runner looks for a redelivery once it is queued. */
+  constructor(private readonly deps: { db: Db; config: Config; payloads?: WebhookPayloads; wakeWebhooks?: () => void }) {}
 
   /**
    * Sends one signed sample of `event` to `url` now (see `sendTestWebhook`), its body built by the same
@@ -24,7 +25,9 @@ export class Webhooks {
   }
 
   /** Queues a fresh delivery of the event a dead letter holds (same body, same `Webhook-Id`). */
-  redeliver(orgId: string, deliveryId: string): Promise<Redelivery> {
-    return redeliverWebhook(this.deps.db, orgId, deliveryId);
+  async redeliver(orgId: string, deliveryId: string): Promise<Redelivery> {
+    const r = await redeliverWebhook(this.deps.db, orgId, deliveryId);
+    this.deps.wakeWebhooks?.();
+    return r;
   }
 }
