@@ -122,6 +122,29 @@ describe('PGlite on its worker thread', () => {
   it('fails a statement whose parameter cannot be sent, and not the connection', async () => {
     await expect(worker.query('select $1::text as t', [() => 1])).rejects.toThrow();
     expect((await worker.query('select $1::text as t', ['still here'])).rows).toEqual([{ t: 'still here' }]);
+    // Sent in the same turn as others (they travel together): only that one fails.
+    const [before, bad, after] = await Promise.allSettled([
+      worker.query('select 1 as n'),
+      worker.query('select $1::text as t', [() => 1]),
+      worker.query('select $1::text as t', ['after']),
+    ]);
+    expect(before).toMatchObject({ status: 'fulfilled', value: { rows: [{ n: 1 }] } });
+    expect(bad.status).toBe('rejected');
+    expect(after).toMatchObject({ status: 'fulfilled', value: { rows: [{ t: 'after' }] } });
+  });
+
+  it('answers many statements sent in one turn each with its own result, in order', async () => {
+    const order: number[] = [];
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        worker.query('select $1::int as n', [i]).then((r) => {
+          order.push(i);
+          return r.rows;
+        }),
+      ),
+    );
+    expect(results).toEqual(Array.from({ length: 200 }, (_, i) => [{ n: i }]));
+    expect(order).toEqual([...order].sort((a, b) => a - b));
   });
 
   it('keeps running timers and requests on this thread while a statement takes long', async () => {
