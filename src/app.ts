@@ -58,6 +58,13 @@ export interface SwitchboardOverrides {
   recordingStorage?: RecordingStorage;
   /** The speech of audio calls instead of the configured one; `null`: none (tests). */
   speech?: CallSpeech | null;
+  /**
+   * When the job runners first look for due jobs: as soon as they start (default), or once `listen()` has
+   * resolved (`serve`), so that a start's own statements (the development organisation's key, the first
+   * `/healthz`) do not queue behind their claims on the embedded store's one connection (docs/performance.md
+   * §16). Either way their locks are released and a call started on this node runs at once.
+   */
+  firstJobPoll?: 'at-start' | 'after-listen';
 }
 
 export interface Switchboard {
@@ -280,10 +287,9 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
   // The lease first: a node claims nothing (calls, jobs) before it holds one. With the embedded store this
   // process is the only node, so calls left live by the previous one are closed now (`server_restarted`).
   await inBackground(() => leases.start({ alone: store.kind === 'pglite' }));
-  await inBackground(() => jobs.start());
-  await inBackground(() => dialJobs.start());
-  await inBackground(() => taskJobs.start());
-  await inBackground(() => recordingJobs.start());
+  const runners = [jobs, dialJobs, taskJobs, recordingJobs];
+  const firstPoll = o.firstJobPoll !== 'after-listen';
+  for (const runner of runners) await inBackground(() => runner.start({ firstPoll }));
   core.recordings.startRetention();
   log.info({ brain: brain.name, carrier: carrier.name, store: store.kind, bus: config.redisUrl ? 'redis' : 'memory' }, 'switchboard ready');
 
@@ -328,7 +334,9 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
       return { key, org: org?.name ?? 'development', webhookSecret: org?.webhook_secret ?? null, created };
     },
     async listen() {
-      return app.listen({ port: config.port, host: config.host });
+      const url = await app.listen({ port: config.port, host: config.host });
+      if (!firstPoll) for (const runner of runners) inBackground(() => runner.wake());
+      return url;
     },
     async shutdown() {
       if (closed) return;

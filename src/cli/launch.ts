@@ -6,7 +6,11 @@
  */
 import { fileURLToPath } from 'node:url';
 import { requireWithCodeCache } from '../lib/code-cache.js';
+import { opensEmbeddedStore, startEarlyStoreThread } from '../store/early-thread.js';
 import type { runCli } from './program.js';
+
+// `serve` on the embedded store: its worker starts now and compiles PGlite while the bundle loads.
+if (opensEmbeddedStore(process.argv, process.env)) startEarlyStoreThread(new URL('./pglite-worker.js', import.meta.url));
 
 const cli = requireWithCodeCache(fileURLToPath(new URL('./switchboard.cjs', import.meta.url)));
 (cli.exports as { runCli: typeof runCli }).runCli(process.argv, { listening: (log) => cli.save(log) });

@@ -24,8 +24,11 @@ export function serveCommand(hooks: ServeHooks = {}): Command {
       // worker thread) while this thread loads the server's modules (a chunk of their own in the built CLI:
       // scripts/build.js); the store's open in createSwitchboard takes it over.
       if (!config.databaseUrl) prewarmPglite({ dataDir: config.dataDir });
+      // One turn of the event loop, so that the store's `open` is posted before the (synchronous) load below.
+      await new Promise((resolve) => setImmediate(resolve));
       const { createSwitchboard } = await import('../app.js');
-      const sb = await createSwitchboard(config);
+      // The job runners look for work once the server listens: a start's first answer does not wait behind them.
+      const sb = await createSwitchboard(config, { firstJobPoll: 'after-listen' });
       installLastResort(sb.log);
       // A first key stays pending until it is used, so a start that fails from here on shows it again next time.
       const first = await sb.bootstrapDevOrg();

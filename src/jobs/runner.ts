@@ -175,12 +175,16 @@ export class JobRunner {
     this.kindOptions.set(kind, options);
   }
 
-  async start(): Promise<void> {
+  /**
+   * Starts taking jobs: locks left by a previous process released (`releaseAllLocksAtStart`), then a first look
+   * for due ones, unless `firstPoll: false` (the caller wakes it later; an enqueue or `runNow` works meanwhile).
+   */
+  async start(opts: { firstPoll?: boolean } = {}): Promise<void> {
     if (this.opts.releaseAllLocksAtStart) {
       await this.db.updateTable('jobs').set({ locked_at: null, locked_by: null }).where('locked_at', 'is not', null).execute();
     }
     this.stopped = false;
-    this.wake();
+    if (opts.firstPoll !== false) this.wake();
   }
 
   /**

@@ -6,6 +6,7 @@
 import v8 from 'node:v8';
 import type { PgliteConnection, PgliteSpec } from './pglite-protocol.js';
 import { PgliteStatements } from './pglite-statements.js';
+import { withKnownArrayTypes } from './pglite-array-types.js';
 
 /**
  * V8's budget for optimising a WebAssembly function (roughly the bytes of it run before TurboFan compiles it
@@ -31,24 +32,34 @@ const TUNE_BOOT_TIERING = process.versions.v8.startsWith('11.3.');
  */
 export const PGLITE_SHARED_BUFFERS = '32MB';
 
+/**
+ * V8's budget for optimising WebAssembly set for PGlite's boot (on) or back to the default (off). A module is
+ * optimised by the budget in force when it is compiled and run, so a worker that compiles PGlite early
+ * (pglite-worker.ts) sets it first too.
+ */
+export function bootTiering(on: boolean): void {
+  if (TUNE_BOOT_TIERING) v8.setFlagsFromString(`--wasm-tiering-budget=${on ? BOOT_WASM_TIERING_BUDGET : WASM_TIERING_BUDGET}`);
+}
+
 /** Starts PGlite as `spec` says and resolves once it answers statements. */
 export async function openLocalPglite(spec: PgliteSpec): Promise<PgliteConnection> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { dir, loadDataDir, initdbWasmModule, ...modules } = spec;
+  const pg = await import('@electric-sql/pglite');
+  const { dir, loadDataDir, initdbWasmModule, arrayTypes, ...modules } = spec;
+  const PGlite = arrayTypes ? withKnownArrayTypes(pg, arrayTypes) : pg.PGlite;
   const options = {
     ...modules,
     ...(loadDataDir ? { loadDataDir } : initdbWasmModule ? { initdbWasmModule } : {}),
     startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
   };
-  if (TUNE_BOOT_TIERING) v8.setFlagsFromString(`--wasm-tiering-budget=${BOOT_WASM_TIERING_BUDGET}`);
+  bootTiering(true);
   let pglite;
   try {
     pglite = dir ? new PGlite(dir, options) : new PGlite(options);
     await pglite.waitReady;
   } finally {
-    if (TUNE_BOOT_TIERING) v8.setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
+    bootTiering(false);
   }
-  const statements = new PgliteStatements(pglite);
+  const statements = new PgliteStatements(pglite, pg);
   return {
     query: (sql, params) => statements.query(sql, params),
     dump: () => pglite.dumpDataDir('none'),

@@ -6,6 +6,7 @@
  * `constraint`… are copied into the reply by `errorToWire` and put back by `errorFromWire`.
  */
 import type { PGliteOptions } from '@electric-sql/pglite';
+import type { KnownArrayTypes } from './pglite-array-types.js';
 
 /** A compiled WebAssembly module, as PGlite's options name it (one compiled module can be posted to many threads). */
 export type WasmModule = NonNullable<PGliteOptions['pgliteWasmModule']>;
@@ -24,6 +25,17 @@ export interface PgliteSpec {
   loadDataDir?: Blob;
   /** initdb's WebAssembly, for a new database made without a template. */
   initdbWasmModule?: WasmModule;
+  /** The array types of PostgreSQL's built-in types, listed at build time (pglite-array-types.ts). */
+  arrayTypes?: KnownArrayTypes;
+}
+
+/** What the store's worker is started with (its `workerData`). */
+export interface StoreThreadData {
+  /**
+   * Read and compile PGlite's WebAssembly at once, before `open` says which database: a worker started to boot
+   * the server's own store, whose `open` brings no compiled modules (pglite.ts `ownModules`).
+   */
+  prepare: boolean;
 }
 
 /** What Kysely's PostgreSQL driver reads of a result. */

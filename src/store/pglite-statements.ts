@@ -12,10 +12,14 @@
  * parses anew) and no published Kysely dialect for PGlite 0.5 does either.
  */
 import type { PGlite, Results } from '@electric-sql/pglite';
-import { parse as pgParse, protocol } from '@electric-sql/pglite';
 import type { StatementResult } from './pglite-protocol.js';
 
-const { serialize } = protocol;
+/**
+ * PGlite's wire helpers, handed in by whoever loaded PGlite: a static import here would make the store's worker
+ * load PGlite's JavaScript before its first line runs (esbuild hoists it), and the worker starts compiling
+ * PGlite's WebAssembly at that line (pglite-worker.ts).
+ */
+export type PgliteWire = Pick<typeof import('@electric-sql/pglite'), 'parse' | 'protocol'>;
 
 /** Prepared statements kept at most: Kysely's texts are few (one per query shape), but `in (…)` lists vary. */
 export const MAX_PREPARED = 500;
@@ -33,7 +37,14 @@ export class PgliteStatements {
   private retired: string[] = [];
   private counter = 0;
 
-  constructor(private readonly db: PGlite) {}
+  constructor(
+    private readonly db: PGlite,
+    private readonly wire: PgliteWire,
+  ) {}
+
+  private get serialize() {
+    return this.wire.protocol.serialize;
+  }
 
   /** Runs one statement; without parameters the text may hold several (migrations), and the last answers. */
   async query(sql: string, params?: readonly unknown[]): Promise<StatementResult> {
@@ -43,8 +54,8 @@ export class PgliteStatements {
     return this.db._runExclusiveQuery(async () => {
       await this.db._checkReady(); // closed meanwhile
       try {
-        const messages = params && params.length > 0 ? await this.execute(sql, params) : await this.run(serialize.query(sql));
-        const all = pgParse.parseResults(messages, this.db.parsers);
+        const messages = params && params.length > 0 ? await this.execute(sql, params) : await this.run(this.serialize.query(sql));
+        const all = this.wire.parse.parseResults(messages, this.db.parsers);
         const last = all[all.length - 1];
         return { rows: last.rows as Record<string, unknown>[], rowCount: rowCountOf(last), command: last.command ?? '' };
       } finally {
@@ -68,10 +79,10 @@ export class PgliteStatements {
     });
     try {
       return await this.run(
-        serialize.bind({ statement: statement.name, values }),
-        serialize.describe({ type: 'P' }),
-        serialize.execute({}),
-        serialize.sync(),
+        this.serialize.bind({ statement: statement.name, values }),
+        this.serialize.describe({ type: 'P' }),
+        this.serialize.execute({}),
+        this.serialize.sync(),
       );
     } catch (err) {
       // A table changed under a prepared `select *` (a migration): PostgreSQL refuses the old plan. Prepared
@@ -86,8 +97,8 @@ export class PgliteStatements {
   /** Parses the text once under a new name and reads the parameter types PostgreSQL inferred. */
   private async prepare(sql: string): Promise<Prepared> {
     const name = `sb_${++this.counter}`;
-    const described = await this.run(serialize.parse({ name, text: sql }), serialize.describe({ type: 'S', name }), serialize.sync());
-    const statement = { name, types: pgParse.parseDescribeStatementResults(described) };
+    const described = await this.run(this.serialize.parse({ name, text: sql }), this.serialize.describe({ type: 'S', name }), this.serialize.sync());
+    const statement = { name, types: this.wire.parse.parseDescribeStatementResults(described) };
     if (this.prepared.size >= MAX_PREPARED) this.forget(this.prepared.keys().next().value!);
     this.prepared.set(sql, statement);
     return statement;
@@ -103,7 +114,7 @@ export class PgliteStatements {
   /** Sends the messages (after closing retired statements) as one, and returns the backend's replies. */
   private run(...messages: Uint8Array[]): Promise<Replies> {
     if (this.retired.length > 0) {
-      messages.unshift(...this.retired.map((name) => serialize.close({ type: 'S', name })));
+      messages.unshift(...this.retired.map((name) => this.serialize.close({ type: 'S', name })));
       this.retired = [];
     }
     // Errors come back as PGlite's own DatabaseError (code, detail, constraint…), as from `query()`.

@@ -6,14 +6,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import type { WasmModule } from './pglite-protocol.js';
+import { compilePglite, compileWasm, pgliteDist, type PgliteModules } from './pglite-modules.js';
+import { ARRAY_TYPES_SQL, arrayTypesOf, isKnownArrayTypes, type KnownArrayTypes } from './pglite-array-types.js';
 import { projectRoot } from '../config/index.js';
-
-/** The folder of the installed PGlite's entry point, where its WebAssembly and file-system bundle lie too. */
-function pgliteDist(): string {
-  return path.dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
-}
 
 /** The installed PGlite's version (its package.json is not exported, so it is found from its entry). */
 function pgliteVersion(): string {
@@ -34,6 +30,26 @@ export function templatePath(): string {
   return path.join(projectRoot(), 'dist', `pglite-template-${pgliteVersion()}.tar.gz`);
 }
 
+/** The array types of a new database (pglite-array-types.ts), listed beside the template. */
+export function arrayTypesPath(): string {
+  return path.join(projectRoot(), 'dist', `pglite-array-types-${pgliteVersion()}.json`);
+}
+
+let arrayTypes: KnownArrayTypes | null | undefined;
+
+/** The array types listed at build time, read once per process; undefined when there is no list (or it is not one). */
+export function loadArrayTypes(): KnownArrayTypes | undefined {
+  if (arrayTypes === undefined) {
+    try {
+      const listed: unknown = JSON.parse(fs.readFileSync(arrayTypesPath(), 'utf8'));
+      arrayTypes = isKnownArrayTypes(listed) ? listed : null;
+    } catch {
+      arrayTypes = null;
+    }
+  }
+  return arrayTypes ?? undefined;
+}
+
 /** The template as PGlite's `loadDataDir` wants it, or undefined when there is none. */
 export function loadTemplate(): Blob | undefined {
   try {
@@ -42,15 +58,6 @@ export function loadTemplate(): Blob | undefined {
     return undefined;
   }
 }
-
-/** What PGlite would otherwise read and compile again for every instance. */
-export interface PgliteModules {
-  pgliteWasmModule: WasmModule;
-  fsBundle: Blob;
-}
-
-/** Node's WebAssembly compiler (the project's type library, ES2022 without the DOM, does not declare it). */
-const compileWasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } }).WebAssembly.compile;
 
 let modules: Promise<PgliteModules> | undefined;
 let initdb: Promise<WasmModule> | undefined;
@@ -68,12 +75,6 @@ export function pgliteModules(): Promise<PgliteModules> {
     throw err;
   });
   return modules;
-}
-
-async function compilePglite(): Promise<PgliteModules> {
-  const dir = pgliteDist();
-  const [wasm, data] = await Promise.all([fs.promises.readFile(path.join(dir, 'pglite.wasm')), fs.promises.readFile(path.join(dir, 'pglite.data'))]);
-  return { pgliteWasmModule: await compileWasm(wasm), fsBundle: new Blob([data]) };
 }
 
 /** `initdb`'s WebAssembly, compiled once per process: only a store created without a template runs it. */
@@ -97,17 +98,32 @@ export function isEmptyDataDir(dir: string): boolean {
   }
 }
 
-/** Makes the template (once per PGlite version). Run by `npm run build` (scripts/pglite-template.js). */
+/**
+ * Makes the template and the list of its array types (once per PGlite version, whichever is missing). Run by
+ * `npm run build` (scripts/pglite-template.js).
+ */
 export async function makeTemplate(): Promise<string> {
   const file = templatePath();
-  if (fs.existsSync(file)) return file;
+  const types = arrayTypesPath();
+  if (fs.existsSync(file) && fs.existsSync(types)) return file;
   const { PGlite } = await import('@electric-sql/pglite');
   const db = new PGlite();
-  await db.waitReady;
-  const dump = await db.dumpDataDir('gzip');
-  await db.close();
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file + '.tmp', Buffer.from(await dump.arrayBuffer()));
-  fs.renameSync(file + '.tmp', file);
+  try {
+    await db.waitReady;
+    if (!fs.existsSync(types)) {
+      const listed = arrayTypesOf((await db.query<{ oid: number | null; typarray: number | null }>(ARRAY_TYPES_SQL)).rows);
+      writeAtomically(types, JSON.stringify(listed));
+    }
+    if (!fs.existsSync(file)) writeAtomically(file, Buffer.from(await (await db.dumpDataDir('gzip')).arrayBuffer()));
+  } finally {
+    await db.close();
+  }
   return file;
+}
+
+/** A build running beside another (the test suite's processes) never reads half a file. */
+function writeAtomically(file: string, data: string | Buffer): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(`${file}.${process.pid}.tmp`, data);
+  fs.renameSync(`${file}.${process.pid}.tmp`, file);
 }

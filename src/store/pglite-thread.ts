@@ -21,7 +21,9 @@ import {
   type Reply,
   type Request,
   type StatementResult,
+  type StoreThreadData,
 } from './pglite-protocol.js';
+import { takeEarlyStoreThread } from './early-thread.js';
 import type { Logger } from '../lib/logger.js';
 
 /** The embedded store's thread has stopped or was closed: its statements can no longer run. */
@@ -60,9 +62,13 @@ export class PgliteThread implements PgliteConnection {
    */
   private outbox: Request[] = [];
 
-  /** Starts the thread (it boots while the caller prepares `open`'s spec). */
-  static async start(log: Pick<Logger, 'error'>): Promise<PgliteThread> {
-    return new PgliteThread(await startWorker(), log);
+  /**
+   * Starts the thread (it boots while the caller prepares `open`'s spec). `prepare`: it reads and compiles
+   * PGlite itself, from its first line, for an `open` that brings no compiled modules; the thread the CLI's
+   * launcher started so (early-thread.ts) is taken if there is one.
+   */
+  static async start(log: Pick<Logger, 'error'>, prepare = false): Promise<PgliteThread> {
+    return new PgliteThread((prepare ? takeEarlyStoreThread() : undefined) ?? (await startWorker(prepare)), log);
   }
 
   private constructor(thread: Worker, log: Pick<Logger, 'error'>) {
@@ -111,7 +117,11 @@ export class PgliteThread implements PgliteConnection {
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       if (this.waiting.size === 1) this.thread.ref();
-      if (this.outbox.push({ ...body, id } as Request) === 1) setImmediate(() => this.flush());
+      if (this.outbox.push({ ...body, id } as Request) > 1) return;
+      // `open` goes at once: PostgreSQL's boot is what a start waits for, and this thread may be about to
+      // spend a while on something else (loading the server's modules) before its loop turns.
+      if (body.kind === 'open') this.flush();
+      else setImmediate(() => this.flush());
     });
   }
 
@@ -159,14 +169,18 @@ export class PgliteThread implements PgliteConnection {
   }
 }
 
+async function startWorker(prepare: boolean): Promise<Worker> {
+  return new Worker(await storeWorkerFile(), { workerData: { prepare } satisfies StoreThreadData });
+}
+
 /**
- * The worker, from the built file next to this one (dist/cli/ in the server bundle: scripts/bundle-server.js
- * makes pglite-worker.js an entry of its own; dist/store/ in tsc's output).
+ * The worker's file: the built one next to this one (dist/cli/ in the server bundle: scripts/bundle-server.js
+ * makes pglite-worker.js an entry of its own; dist/store/ in tsc's output), or one bundled from the sources.
  */
-async function startWorker(): Promise<Worker> {
+export async function storeWorkerFile(): Promise<URL> {
   const here = import.meta.url;
   const fromSources = /\.ts$/.test(new URL(here).pathname);
-  return new Worker(fromSources ? await (workerFromSources ??= bundleWorker(here)) : new URL('./pglite-worker.js', here));
+  return fromSources ? await (workerFromSources ??= bundleWorker(here)) : new URL('./pglite-worker.js', here);
 }
 
 let workerFromSources: Promise<URL> | undefined;

@@ -4,15 +4,31 @@
  * requests and paces call audio. The server's side is pglite-thread.ts; what they say, pglite-protocol.ts.
  * Requests are answered as PGlite finishes them: PGlite's own lock runs them one at a time, in arrival order,
  * and the server's pool (pglite-pool.ts) decides that order.
+ *
+ * Nothing of PGlite's JavaScript is imported before this file's first line runs (only `import()` below), so
+ * that a worker started to boot the server's own store (`prepare`, pglite-thread.ts) reads and compiles
+ * PGlite's WebAssembly from its first moment, on Node's and V8's helper threads, while it loads PGlite's
+ * JavaScript and waits for `open` (docs/performance.md §16).
  */
-import { parentPort } from 'node:worker_threads';
-import { messages } from '@electric-sql/pglite';
-import { openLocalPglite } from './pglite-local.js';
-import { errorToWire, type PgliteConnection, type Reply, type Request } from './pglite-protocol.js';
+import { parentPort, workerData } from 'node:worker_threads';
+import { bootTiering, openLocalPglite } from './pglite-local.js';
+import { compilePglite, type PgliteModules } from './pglite-modules.js';
+import { errorToWire, type PgliteConnection, type Reply, type Request, type StoreThreadData } from './pglite-protocol.js';
 
 const port = parentPort ?? notAWorker();
 
 let db: PgliteConnection | undefined;
+/** PGlite's error class, known once `open` has loaded PGlite: an error before that is not PostgreSQL's. */
+let DatabaseError: (abstract new (...args: never[]) => Error) | undefined;
+
+/** PGlite's WebAssembly compiled and its JavaScript loaded, started now when this thread was asked to prepare. */
+const prepared = (workerData as StoreThreadData | undefined)?.prepare ? prepare() : undefined;
+prepared?.catch(() => {}); // awaited by `open`, which reports a failure
+
+function prepare(): Promise<PgliteModules> {
+  bootTiering(true); // compiled under the boot's budget, as PGlite's own compilation would be (pglite-local.ts)
+  return Promise.all([compilePglite(), import('@electric-sql/pglite')]).then(([modules]) => modules);
+}
 
 // The server posts the requests of one turn of its event loop together (pglite-thread.ts); they are started in
 // order (PGlite's lock then runs them one at a time) and their replies go back together in the same way.
@@ -27,9 +43,13 @@ port.on('message', (requests: Request | Request[]) => {
 
 async function answer(request: Request): Promise<Reply> {
   switch (request.kind) {
-    case 'open':
-      db = await openLocalPglite(request.spec);
+    case 'open': {
+      // A spec that brings its own compiled modules (the server's thread compiled them) is taken as it is.
+      const modules = prepared && !request.spec.pgliteWasmModule ? await prepared : {};
+      db = await openLocalPglite({ ...modules, ...request.spec });
+      ({ DatabaseError } = (await import('@electric-sql/pglite')).messages);
       return { id: request.id, ok: true, value: undefined };
+    }
     case 'query':
       return { id: request.id, ok: true, value: await opened().query(request.sql, request.params) };
     case 'dump':
@@ -75,7 +95,7 @@ function moved(reply: Reply): ArrayBuffer[] {
 }
 
 function toWire(err: unknown) {
-  return errorToWire(err, (e) => e instanceof messages.DatabaseError);
+  return errorToWire(err, (e) => DatabaseError !== undefined && e instanceof DatabaseError);
 }
 
 function notAWorker(): never {

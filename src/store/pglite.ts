@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { lockDataDir } from './lock.js';
 import type { PgliteConnection, PgliteSpec } from './pglite-protocol.js';
-import { initdbModule, isEmptyDataDir, loadTemplate, pgliteModules } from './pglite-template.js';
+import { initdbModule, isEmptyDataDir, loadArrayTypes, loadTemplate, pgliteModules } from './pglite-template.js';
 import { PgliteThread } from './pglite-thread.js';
 import { fallbackLogger, type Logger } from '../lib/logger.js';
 
@@ -20,7 +20,8 @@ export interface PgliteOpenOptions {
    * The store's thread reads and compiles PGlite's WebAssembly itself, instead of this thread compiling it
    * once for every store the process opens (`pgliteModules`). Its `open` is then posted at once, not when this
    * thread's event loop next turns: at start-up that loop is busy loading the server's modules for ≈ 0.5 s,
-   * which PGlite's boot waited out (docs/performance.md §12). Only with a worker thread.
+   * which PGlite's boot waited out (docs/performance.md §12). Only with a worker thread. The thread starts
+   * compiling at its first line, and the one the CLI's launcher started early is used (early-thread.ts, §16).
    */
   ownModules?: boolean;
 }
@@ -63,7 +64,7 @@ export async function openPglite(opts: PgliteOpenOptions): Promise<OpenedPglite>
   }
   const release = opts.inMemory ? () => {} : lockDataDir(opts.dataDir ?? './data');
   // The thread starts before the spec is ready: Node boots it while this thread reads and compiles PGlite.
-  const starting = pgliteThreadMode() === 'worker' ? PgliteThread.start(opts.log ?? fallbackLogger()) : undefined;
+  const starting = pgliteThreadMode() === 'worker' ? PgliteThread.start(opts.log ?? fallbackLogger(), opts.ownModules) : undefined;
   starting?.catch(() => {}); // awaited below (a failure to start is reported there)
   try {
     if (!starting) {
@@ -94,7 +95,13 @@ function takePrewarmed(opts: PgliteOpenOptions): Promise<OpenedPglite> | undefin
 /** What PGlite is started with when it reads and compiles its own WebAssembly (`ownModules`): no waiting. */
 function threadLoadsModules(opts: PgliteOpenOptions): PgliteSpec {
   const { dir, template } = newDatabase(opts);
-  return { ...(dir ? { dir } : {}), ...(template ? { loadDataDir: template } : {}) };
+  return { ...(dir ? { dir } : {}), ...(template ? { loadDataDir: template } : {}), ...knownArrayTypes() };
+}
+
+/** The array types listed at build time, when there is a list (pglite-array-types.ts). */
+function knownArrayTypes(): Pick<PgliteSpec, 'arrayTypes'> {
+  const arrayTypes = loadArrayTypes();
+  return arrayTypes ? { arrayTypes } : {};
 }
 
 /** The database folder (none: in memory), and the template a new database starts from, if any. */
@@ -114,5 +121,6 @@ async function pgliteSpec(opts: PgliteOpenOptions): Promise<PgliteSpec> {
     ...(dir ? { dir } : {}),
     ...(await pgliteModules()),
     ...(template ? { loadDataDir: template } : fresh ? { initdbWasmModule: await initdbModule() } : {}),
+    ...knownArrayTypes(),
   };
 }

@@ -4,6 +4,7 @@
  * statement whose table changed, and a bounded number of prepared statements.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as pg from '@electric-sql/pglite';
 import { PGlite } from '@electric-sql/pglite';
 import { MAX_PREPARED, PgliteStatements } from '../../src/store/pglite-statements.js';
 import { pgliteModules } from '../../src/store/pglite-template.js';
@@ -14,7 +15,7 @@ let statements: PgliteStatements;
 
 beforeAll(async () => {
   pglite = new PGlite({ ...(await pgliteModules()), loadDataDir: pgliteTemplate() });
-  statements = new PgliteStatements(pglite);
+  statements = new PgliteStatements(pglite, pg);
   await statements.query(`
     create table kinds (id uuid primary key, name text not null unique, n integer, big bigint, ok boolean, at timestamptz, doc jsonb, tags text[]);
   `);
