@@ -54,13 +54,6 @@ export class PgliteThread implements PgliteConnection {
   private lastId = 0;
   private stopped: StoreThreadStoppedError | undefined;
   private closing = false;
-  /**
-   * Requests not yet posted: those made before the event loop's next check phase go in one message. Each
-   * message wakes the worker, and where the server and its worker share one core (the voice bench pins them so)
-   * each wake hands the core over: 14 % of the server thread's samples sat in `postMessage` at 100 audio calls
-   * (docs/performance.md §15). The worker answers in kind (pglite-worker.ts).
-   */
-  private outbox: Request[] = [];
 
   /**
    * Starts the thread (it boots while the caller prepares `open`'s spec). `prepare`: it reads and compiles
@@ -77,9 +70,7 @@ export class PgliteThread implements PgliteConnection {
     // An idle store does not keep the process alive (as PGlite on the server's thread did not); a statement
     // under way does (see `request`).
     this.thread.unref();
-    this.thread.on('message', (replies: Reply | Reply[]) => {
-      for (const reply of Array.isArray(replies) ? replies : [replies]) this.settle(reply);
-    });
+    this.thread.on('message', (reply: Reply) => this.settle(reply));
     // Uncaught in the thread (its own failure, or its file failing to load): the thread ends with it.
     this.thread.on('error', (err) => this.stop(err));
     // A reply that could not be read: its caller cannot be told which, so nothing more is trusted.
@@ -117,31 +108,17 @@ export class PgliteThread implements PgliteConnection {
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       if (this.waiting.size === 1) this.thread.ref();
-      if (this.outbox.push({ ...body, id } as Request) > 1) return;
-      // `open` goes at once: PostgreSQL's boot is what a start waits for, and this thread may be about to
-      // spend a while on something else (loading the server's modules) before its loop turns.
-      if (body.kind === 'open') this.flush();
-      else setImmediate(() => this.flush());
-    });
-  }
-
-  /** Posts the requests made since the last flush, in order, as one message. */
-  private flush(): void {
-    const batch = this.outbox;
-    this.outbox = [];
-    if (this.stopped) return; // stop() failed them already
-    try {
-      this.thread.postMessage(batch.length === 1 ? batch[0] : batch);
-    } catch {
-      // A parameter that cannot be cloned (a function…): that statement fails, the others and the connection do not.
-      for (const request of batch) {
-        try {
-          this.thread.postMessage(request);
-        } catch (err) {
-          this.forget(request.id)?.reject(err as Error);
-        }
+      // Posted at once, each on its own: the worker starts it while this thread goes on with its turn. (Holding
+      // a turn's requests to post them together cost the API a third of its throughput under call load,
+      // docs/performance.md §16: the worker waited for the turn's end.)
+      try {
+        this.thread.postMessage({ ...body, id });
+      } catch (err) {
+        // A parameter that cannot be cloned (a function…): this statement fails, the connection does not.
+        this.forget(id);
+        reject(err as Error);
       }
-    }
+    });
   }
 
   private settle(reply: Reply): void {

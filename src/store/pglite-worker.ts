@@ -30,15 +30,13 @@ function prepare(): Promise<PgliteModules> {
   return Promise.all([compilePglite(), import('@electric-sql/pglite')]).then(([modules]) => modules);
 }
 
-// The server posts the requests of one turn of its event loop together (pglite-thread.ts); they are started in
-// order (PGlite's lock then runs them one at a time) and their replies go back together in the same way.
-port.on('message', (requests: Request | Request[]) => {
-  for (const request of Array.isArray(requests) ? requests : [requests]) {
-    answer(request).then(
-      (reply) => send(reply),
-      (err: unknown) => send({ id: request.id, ok: false, error: toWire(err) }),
-    );
-  }
+// Each request is started as it arrives (PGlite's lock then runs them one at a time, in order) and each reply
+// goes back as soon as it is ready, not after the statement PGlite runs next.
+port.on('message', (request: Request) => {
+  answer(request).then(
+    (reply) => send(reply),
+    (err: unknown) => send({ id: request.id, ok: false, error: toWire(err) }),
+  );
 });
 
 async function answer(request: Request): Promise<Reply> {
@@ -65,33 +63,14 @@ function opened(): PgliteConnection {
   return db;
 }
 
-let outbox: Reply[] = [];
-
-/** Queues a reply; those ready by the event loop's next check phase go back as one message. */
-function send(reply: Reply): void {
-  if (outbox.push(reply) === 1) setImmediate(flush);
-}
-
 /** A dump's bytes are moved to the server's thread, not copied. */
-function flush(): void {
-  const batch = outbox;
-  outbox = [];
+function send(reply: Reply): void {
   try {
-    port.postMessage(batch.length === 1 ? batch[0] : batch, batch.flatMap(moved));
-  } catch {
-    for (const reply of batch) {
-      try {
-        port.postMessage(reply, moved(reply));
-      } catch (err) {
-        // A row PGlite made that cannot be cloned (none of our column types does): the caller still gets an answer.
-        port.postMessage({ id: reply.id, ok: false, error: toWire(err) } satisfies Reply);
-      }
-    }
+    port.postMessage(reply, reply.ok && reply.value instanceof ArrayBuffer ? [reply.value] : []);
+  } catch (err) {
+    // A row PGlite made that cannot be cloned (none of our column types does): the caller still gets an answer.
+    port.postMessage({ id: reply.id, ok: false, error: toWire(err) } satisfies Reply);
   }
-}
-
-function moved(reply: Reply): ArrayBuffer[] {
-  return reply.ok && reply.value instanceof ArrayBuffer ? [reply.value] : [];
 }
 
 function toWire(err: unknown) {
