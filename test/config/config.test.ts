@@ -110,6 +110,7 @@ describe('config', () => {
     expect(() => loadConfig({ GOOGLE_CLIENT_ID: 'id', GOOGLE_CLIENT_SECRET: 's', GOOGLE_TOKEN_BASE_URL: 'ftp://x' })).toThrow(/GOOGLE_TOKEN_BASE_URL/);
     expect(loadConfig({ CALENDAR_TIME_ZONE: 'Europe/Stockholm' }).calendarTimeZone).toBe('Europe/Stockholm');
     expect(() => loadConfig({ CALENDAR_TIME_ZONE: 'Mars/Olympus' })).toThrow(/CALENDAR_TIME_ZONE/);
+    expect(loadConfig({}).calendarTimeZone).toBe('UTC');
   });
 
   it('refuses a cluster without a shared CREDENTIALS_KEY, naming the variable', () => {
