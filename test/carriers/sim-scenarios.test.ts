@@ -43,6 +43,16 @@ describe('scenario files', () => {
     expect(e.message).toMatch(/^bad\.yaml: name: /);
   });
 
+  it('refuses a file that is not valid YAML, or repeats a key, saying where', () => {
+    const unclosed = errorOf(() => parseScenarios('- name: [unclosed', 'x.yaml'));
+    expect(unclosed.field).toBe('(file)');
+    expect(unclosed.message).toMatch(/^x\.yaml: \(file\): not valid YAML: .*\(2:1\)$/);
+    expect(errorOf(() => parseScenarios(`${busy}name: Again\n`, 'dup.yaml')).message).toMatch(/not valid YAML: duplicated mapping key/);
+    // YAML 1.2's plain types: a date or a yes stays text, as the schemas expect.
+    const typed = parseScenarios(busy.replace('name: Busy', 'name: 2026-05-04'), 'f.yaml')[0];
+    expect(typed.name).toBe('2026-05-04');
+  });
+
   it('names an unknown kind, a bad number and a nested field', () => {
     expect(errorOf(() => parseScenarios(busy.replace('kind: busy', 'kind: robot'), 'f.yaml')).field).toBe('kind');
     expect(errorOf(() => parseScenarios(busy.replace('+15550102', '5550102'), 'f.yaml')).field).toBe('number');
