@@ -167,6 +167,12 @@ export interface SpeechConfig {
   stt: 'auto' | 'deepgram' | 'openai' | 'offline';
   /** STT_CHUNK_MS: audio per message to a WebSocket speech-to-text (Deepgram, OpenAI); default 100. Optional for hand-built configs. */
   sttChunkMs?: number;
+  /**
+   * STT_SILENCE_MS: silence after the callee's speech still streamed to a WebSocket speech-to-text before
+   * audio stops until the callee speaks again (default 1500; `all`: every frame is sent, no gate). Optional
+   * for hand-built configs.
+   */
+  sttSilenceMs?: number | 'all';
   /** VOICE_ENGINE: audio calls run the cascaded pipeline, or OpenAI Realtime (speech-to-speech; needs OpenAI). */
   engine: 'cascaded' | 'realtime';
   /**
@@ -358,7 +364,23 @@ function readSpeech(env: Env): SpeechConfig {
     silenceMs: int(env, 'REALTIME_SILENCE_MS', 500, 100, 5000),
   };
   const sttChunkMs = int(env, 'STT_CHUNK_MS', 100, 20, 250);
-  return { openai, deepgram, elevenlabs, azure, stt, sttChunkMs, engine, realtime, simAudio: bool(env, 'SIM_AUDIO', false), offlineModel: oneOf(env, 'OFFLINE_SPEECH_MODEL', ['auto', 'domain', 'general'] as const, 'auto'), voiceMode, turnTaking };
+  const sttSilenceMs = sttSilence(env, turnTaking.endpointingMs);
+  return { openai, deepgram, elevenlabs, azure, stt, sttChunkMs, sttSilenceMs, engine, realtime, simAudio: bool(env, 'SIM_AUDIO', false), offlineModel: oneOf(env, 'OFFLINE_SPEECH_MODEL', ['auto', 'domain', 'general'] as const, 'auto'), voiceMode, turnTaking };
+}
+
+/**
+ * STT_SILENCE_MS: a number of ms longer than VOICE_ENDPOINTING_MS (the provider must hear the silence that ends
+ * a turn before audio stops), or `all`. Unset: 1500 (a call's own longer endpointing raises it, per stream).
+ */
+function sttSilence(env: Env, endpointingMs: number): number | 'all' {
+  const raw = str(env, 'STT_SILENCE_MS');
+  if (raw?.toLowerCase() === 'all') return 'all';
+  if (raw !== undefined && !/^-?\d+$/.test(raw)) throw new ConfigError('STT_SILENCE_MS', `must be a whole number of milliseconds, or all (got "${raw}")`);
+  const ms = int(env, 'STT_SILENCE_MS', 1500, 100, 600_000);
+  if (raw !== undefined && ms <= endpointingMs) {
+    throw new ConfigError('STT_SILENCE_MS', `must be longer than VOICE_ENDPOINTING_MS (${endpointingMs} ms), or all (got ${ms})`);
+  }
+  return ms;
 }
 
 /** BILLING_ENABLED (default off) and the rate table, from BILLING_RATES_FILE when given. */

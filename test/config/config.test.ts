@@ -55,6 +55,7 @@ describe('config', () => {
     expect(none).toEqual({
       stt: 'auto',
       sttChunkMs: 100,
+      sttSilenceMs: 1500,
       engine: 'cascaded',
       simAudio: false,
       offlineModel: 'auto',
@@ -93,6 +94,21 @@ describe('config', () => {
     expect(loadConfig({ STT_CHUNK_MS: '40' }).speech.sttChunkMs).toBe(40);
     expect(() => loadConfig({ STT_CHUNK_MS: '10' })).toThrow(/STT_CHUNK_MS/);
     expect(() => loadConfig({ STT_CHUNK_MS: '500' })).toThrow(/STT_CHUNK_MS/);
+  });
+
+  it('reads STT_SILENCE_MS: ms longer than the endpointing, or all (no gate); refuses anything else naming it', () => {
+    expect(loadConfig({ STT_SILENCE_MS: '2000' }).speech.sttSilenceMs).toBe(2000);
+    expect(loadConfig({ STT_SILENCE_MS: 'all' }).speech.sttSilenceMs).toBe('all');
+    expect(loadConfig({ STT_SILENCE_MS: 'ALL' }).speech.sttSilenceMs).toBe('all');
+    // The provider must hear the silence that ends a turn before audio stops.
+    expect(() => loadConfig({ STT_SILENCE_MS: '500' })).toThrow(/STT_SILENCE_MS must be longer than VOICE_ENDPOINTING_MS \(500 ms\)/);
+    expect(() => loadConfig({ STT_SILENCE_MS: '1500', VOICE_ENDPOINTING_MS: '2000' })).toThrow(/STT_SILENCE_MS/);
+    expect(loadConfig({ STT_SILENCE_MS: '2500', VOICE_ENDPOINTING_MS: '2000' }).speech.sttSilenceMs).toBe(2500);
+    // Unset, the default stands even beside a long endpointing: each stream raises its own hold past it.
+    expect(loadConfig({ VOICE_ENDPOINTING_MS: '2000' }).speech.sttSilenceMs).toBe(1500);
+    expect(() => loadConfig({ STT_SILENCE_MS: 'never' })).toThrow(/STT_SILENCE_MS must be a whole number of milliseconds, or all/);
+    expect(() => loadConfig({ STT_SILENCE_MS: '0' })).toThrow(/STT_SILENCE_MS/);
+    expect(() => loadConfig({ STT_SILENCE_MS: '-1' })).toThrow(/STT_SILENCE_MS/);
   });
 
   it('configures Google Calendar with both client values, and a valid calendar time zone', () => {

@@ -31,9 +31,12 @@ export function createStt(speech: SpeechConfig): SpeechToText {
   }
 }
 
-/** STT_CHUNK_MS when set (an absent one keeps the adapter's default rather than overriding it with `undefined`). */
-function chunking(speech: SpeechConfig): { chunkMs?: number } {
-  return speech.sttChunkMs === undefined ? {} : { chunkMs: speech.sttChunkMs };
+/** STT_CHUNK_MS and STT_SILENCE_MS when set (an absent one keeps the adapter's default rather than overriding it with `undefined`). */
+function chunking(speech: SpeechConfig): { chunkMs?: number; silenceMs?: number | 'all' } {
+  return {
+    ...(speech.sttChunkMs === undefined ? {} : { chunkMs: speech.sttChunkMs }),
+    ...(speech.sttSilenceMs === undefined ? {} : { silenceMs: speech.sttSilenceMs }),
+  };
 }
 
 /** The provider's account; config/index.ts already refuses to start without it, so this is a guard for other callers. */

@@ -2,7 +2,7 @@
  * The part every WebSocket speech-to-text adapter shares (Deepgram live, OpenAI transcription): connect with
  * headers, hold the callee's audio while the socket opens, send it in chunks of `chunkMs` (one message per
  * 20 ms frame was the largest per-call cost of a node: docs/performance.md §8 "Per-call CPU, second round"),
- * count the audio sent (billing), keep events until
+ * stop sending the callee's long silences (the silence gate, below), count the audio sent (billing), keep events until
  * the listener is attached, turn a refused handshake or a dropped socket into one classified `error` event,
  * and close within a bounded wait. An adapter says only what its wire differs in: how a frame is encoded,
  * what it sends on open, on flush and on close, and how it reads the provider's messages.
@@ -47,10 +47,32 @@ export interface SocketConnection {
    * callee speaks again (`speechResumed()`) or the provider ends the turn.
    */
   promptMs: number;
+  /**
+   * The silence gate (docs/voice.md "Speech-to-text chunking"): after `speechPaused()`, this much more audio
+   * (ms) is sent, then none until `speechResumed()`; a stream also starts gated (nothing said yet). Raised to
+   * at least `promptMs + SILENCE_MARGIN_MS`, so the provider's endpointing always hears the silence that ends
+   * the turn. Undefined: every frame is sent (a caller with no voice activity detector, or `STT_SILENCE_MS=all`).
+   */
+  holdMs?: number;
+  /** While gated, the last this much audio (ms) is kept and sent at once on `speechResumed()` (default 400). */
+  prerollMs?: number;
 }
 
 /** Deepgram recommends 20–250 ms of audio a message; 100 ms is a fifth of the messages of 20 ms frames (docs/voice.md). */
 export const DEFAULT_STT_CHUNK_MS = 100;
+/**
+ * STT_SILENCE_MS's default: silence after the callee's speech still streamed (on top of the detector's 200 ms).
+ * Over the default endpointing (500 ms) and Deepgram's `utterance_end_ms` (1000) with room to spare.
+ */
+export const DEFAULT_STT_SILENCE_MS = 1500;
+/** The least silence streamed past a provider's endpointing window before the gate closes (its margin). */
+export const SILENCE_MARGIN_MS = 500;
+/**
+ * Audio kept while gated and sent at once when speech starts. Our detector calls speech started only after
+ * 60 ms of sound, and the soft start of a word ("h" of "hello") is quieter than that: 400 ms covers both, and
+ * the 300 ms of leading audio OpenAI's server VAD keeps before speech (`prefix_padding_ms`).
+ */
+export const DEFAULT_STT_PREROLL_MS = 400;
 
 export abstract class SocketSttStream implements SttStream {
   private readonly socket: WebSocket;
@@ -66,6 +88,17 @@ export abstract class SocketSttStream implements SttStream {
   private promptBytes = 0;
   private flushOnOpen = false;
   private sentBytes = 0;
+  /** The silence gate (undefined: off): quiet audio still sent after `speechPaused()`, in bytes. */
+  private readonly holdBytes: number | undefined;
+  /** Bytes of quiet pushed since `speechPaused()`, while `counting`. */
+  private quietBytes = 0;
+  private counting = false;
+  /** Audio is not sent: the callee has been quiet for `holdBytes` (or has not spoken yet). */
+  private gated: boolean;
+  /** While gated, the last `preroll.length` bytes pushed: a ring written at `ringAt`, `ringFilled` bytes of it valid. */
+  private preroll: Buffer | undefined;
+  private ringAt = 0;
+  private ringFilled = 0;
   private failed = false;
   private closeRequested = false;
   private closing: Promise<void> | undefined;
@@ -78,6 +111,9 @@ export abstract class SocketSttStream implements SttStream {
     let markEnded!: () => void;
     this.ended = new Promise((resolve) => (markEnded = resolve));
     this.chunkBytes = Math.max(1, Math.round(connection.chunkMs * (MULAW_BYTES_PER_SECOND / 1000)));
+    const hold = connection.holdMs;
+    this.holdBytes = hold === undefined ? undefined : bytesOf(Math.max(hold, connection.promptMs + SILENCE_MARGIN_MS));
+    this.gated = this.holdBytes !== undefined;
     // No permessage-deflate (ws offers it by default): a provider that accepts it costs every call ≈ 260 KB of
     // zlib state for 160-byte audio frames that do not compress (docs/performance.md §8, "Memory per call").
     this.socket = new WebSocket(connection.url, { headers: connection.headers, handshakeTimeout: connection.connectTimeoutMs, perMessageDeflate: false });
@@ -112,7 +148,14 @@ export abstract class SocketSttStream implements SttStream {
 
   push(frame: Uint8Array): void {
     if (this.failed || this.closeRequested || frame.length === 0) return;
-    if (this.socket.readyState === WebSocket.OPEN) return this.enqueue(frame);
+    if (this.gated) return this.keep(frame);
+    // The frame that closes the gate still goes, with what is held for a chunk: the provider has all the silence up to it.
+    const last = this.counting && this.quietEnough(frame.length);
+    if (this.socket.readyState === WebSocket.OPEN) {
+      this.enqueue(frame);
+      if (last) this.sendHeld();
+      return;
+    }
     if (this.socket.readyState !== WebSocket.CONNECTING) return;
     this.pending.push(frame);
     this.pendingBytes += frame.length;
@@ -121,13 +164,29 @@ export abstract class SocketSttStream implements SttStream {
 
   /** Our VAD heard the speaker stop: the held audio goes now, and the next `promptMs` of audio frame by frame. */
   speechPaused(): void {
-    if (this.failed || this.closeRequested) return;
-    this.promptBytes = Math.round(this.connection.promptMs * (MULAW_BYTES_PER_SECOND / 1000));
+    if (this.failed || this.closeRequested || this.gated) return;
+    this.promptBytes = bytesOf(this.connection.promptMs);
+    this.counting = this.holdBytes !== undefined;
+    this.quietBytes = 0;
     if (this.socket.readyState === WebSocket.OPEN) this.sendHeld();
   }
 
+  /** Speech again: a pause inside the utterance ends, or the gate opens with the pre-roll sent at once. */
   speechResumed(): void {
     this.promptBytes = 0;
+    this.counting = false;
+    if (!this.gated) return;
+    this.gated = false;
+    if (this.failed || this.closeRequested || this.ringFilled === 0) return;
+    const audio = this.takePreroll();
+    if (this.socket.readyState === WebSocket.OPEN) {
+      // Chunk-sized pieces: one message per chunk, as any audio; a last partial piece waits in the chunk for the speech after it.
+      for (let at = 0; at < audio.length; at += this.chunkBytes) this.enqueue(audio.subarray(at, at + this.chunkBytes));
+    } else if (this.socket.readyState === WebSocket.CONNECTING) {
+      this.pending.push(audio);
+      this.pendingBytes += audio.length;
+      while (this.pendingBytes > MAX_PENDING_BYTES) this.pendingBytes -= this.pending.shift()!.length;
+    }
   }
 
   flush(): void {
@@ -214,6 +273,48 @@ export abstract class SocketSttStream implements SttStream {
     }
   }
 
+  /** Counts quiet audio after `speechPaused()`; once `holdBytes` of it came, the gate closes (true: after this frame). */
+  private quietEnough(bytes: number): boolean {
+    this.quietBytes += bytes;
+    if (this.quietBytes < this.holdBytes!) return false;
+    this.counting = false;
+    this.gated = true;
+    this.ringAt = 0;
+    this.ringFilled = 0;
+    return true;
+  }
+
+  /** Gated: the frame goes into the pre-roll ring (a copy into one buffer per stream; nothing allocated per frame). */
+  private keep(frame: Uint8Array): void {
+    const ring = (this.preroll ??= Buffer.alloc(Math.max(1, bytesOf(this.connection.prerollMs ?? DEFAULT_STT_PREROLL_MS))));
+    const size = ring.length;
+    if (frame.length >= size) {
+      ring.set(frame.subarray(frame.length - size));
+      this.ringAt = 0;
+      this.ringFilled = size;
+      return;
+    }
+    const first = Math.min(frame.length, size - this.ringAt);
+    ring.set(frame.subarray(0, first), this.ringAt);
+    if (first < frame.length) ring.set(frame.subarray(first), 0);
+    this.ringAt = (this.ringAt + frame.length) % size;
+    this.ringFilled = Math.min(size, this.ringFilled + frame.length);
+  }
+
+  /** The ring's audio, oldest first, in a fresh buffer (`ws` may hold it while the socket drains); the ring is emptied. */
+  private takePreroll(): Buffer {
+    const ring = this.preroll!;
+    const size = ring.length;
+    const audio = Buffer.allocUnsafe(this.ringFilled);
+    const start = (this.ringAt - this.ringFilled + size) % size;
+    const first = Math.min(this.ringFilled, size - start);
+    ring.copy(audio, 0, start, start + first);
+    if (first < this.ringFilled) ring.copy(audio, first, 0, this.ringFilled - first);
+    this.ringAt = 0;
+    this.ringFilled = 0;
+    return audio;
+  }
+
   private sendAudio(frame: Uint8Array): void {
     this.send(this.encode(frame));
     this.sentBytes += frame.length;
@@ -257,6 +358,8 @@ export abstract class SocketSttStream implements SttStream {
     this.pending = [];
     this.pendingBytes = 0;
     for (const frame of held) this.enqueue(frame);
+    // The gate closed while connecting: the silence up to it goes now, not with the next speech.
+    if (this.gated) this.sendHeld();
     if (this.flushOnOpen && !this.closeRequested) {
       this.sendHeld();
       this.requestFlush();
@@ -294,6 +397,11 @@ export abstract class SocketSttStream implements SttStream {
     res.on('end', refuse);
     res.on('error', refuse);
   }
+}
+
+/** μ-law bytes of `ms` of audio. */
+function bytesOf(ms: number): number {
+  return Math.round(ms * (MULAW_BYTES_PER_SECOND / 1000));
 }
 
 /**

@@ -19,6 +19,13 @@ export interface SttOptions {
   endpointingMs: number;
   /** Report interim transcripts (they may change) as well as final ones. */
   interim: boolean;
+  /**
+   * The caller runs a voice activity detector and calls `speechResumed()` when speech starts and
+   * `speechPaused()` when it stops, from the stream's first frame on: the stream may then stop sending the
+   * silence once it has lasted STT_SILENCE_MS (the silence gate, docs/voice.md "Speech-to-text chunking"), and
+   * starts so (nothing said yet). Without it every frame is sent.
+   */
+  gateSilence?: boolean;
 }
 
 export type SttEvent =
@@ -44,10 +51,14 @@ export interface SttStream {
   push(frame: Uint8Array): void;
   /**
    * Our voice activity detector heard the callee stop: audio held for a chunk goes at once, and the silence
-   * that follows goes as it comes, so that the provider's endpointing is not delayed by chunking.
+   * that follows goes as it comes, so that the provider's endpointing is not delayed by chunking. With
+   * `gateSilence`, audio stops once the silence has lasted STT_SILENCE_MS.
    */
   speechPaused(): void;
-  /** The detector hears the callee again: a pause inside the utterance, not its end; chunking resumes. */
+  /**
+   * The detector hears the callee (again): a pause inside the utterance ends, chunking resumes; a gated stream
+   * first sends the last few hundred ms it kept (the start of the word, before the detector was sure).
+   */
   speechResumed(): void;
   /** Asks for the final transcript of what was pushed so far now, without waiting for endpointing. */
   flush(): void;
@@ -55,7 +66,7 @@ export interface SttStream {
   onEvent(listener: (event: SttEvent) => void): void;
   /** Ends the stream: flushes, waits (bounded) for the last final transcript, closes the connection. Never rejects. */
   close(): Promise<void>;
-  /** Seconds of audio sent so far (usage for billing). */
+  /** Seconds of audio sent so far (usage for billing): silence the gate held back is not counted (nor billed). */
   readonly audioSeconds: number;
 }
 

@@ -2,7 +2,7 @@
  * The cascaded audio pipeline (issue 10 §2): an `AgentIO` over a carrier's `AudioChannel`.
  *
  * In: every μ-law frame of the callee goes through the voice activity detector (./vad.ts) and into the
- * speech-to-text stream; the detector and the transcripts drive turn-taking (./interruptions.ts), and the
+ * speech-to-text stream, which the detector's starts and ends of speech let stop sending long silences; the detector and the transcripts drive turn-taking (./interruptions.ts), and the
  * activity hears `speech_started` / `speech_ended` / interim and final transcripts / keypad digits / hang-up.
  * A turn's final transcript is the finals of the utterance joined, sent once the speech-to-text says the turn
  * ended (endpointing).
@@ -313,8 +313,11 @@ export class AudioIO implements AgentIO {
   }
 
   private openStt(): SttStream {
-    const stream = this.o.stt.stream({ language: this.language, endpointingMs: this.o.turnTaking.endpointingMs, interim: true });
+    // `hear` tells the stream each start and end of speech, so it may stop sending the callee's long silences.
+    const stream = this.o.stt.stream({ language: this.language, endpointingMs: this.o.turnTaking.endpointingMs, interim: true, gateSilence: true });
     stream.onEvent((e) => this.onStt(stream, e));
+    // A stream opened while the callee speaks (a new language, a reopen after a failure) starts gated: open it.
+    if (this.vad.speaking) stream.speechResumed();
     return stream;
   }
 

@@ -13,6 +13,7 @@ import {
   type FakeOpenAiTranscriptionOptions,
 } from '../../fakes/openai-transcription/fake-openai-transcription.js';
 import { sttContract } from './stt.contract.js';
+import { frames, silence } from '../../fakes/stt-fake-common.js';
 import { errors, GREETING, MENU, record, speak, turns, until, utterances } from './stt-test-helpers.js';
 
 const KEY = 'sk-test-key';
@@ -100,5 +101,27 @@ describe('OpenAI streaming transcription', () => {
     await until(async () => errors(events).length > 0, 15_000, 'error event');
     expect(errors(events)[0]!.error).toMatchObject({ kind: 'bad_request', retryable: false });
     expect(events.at(-1)!.type).toBe('error');
+  });
+  it('gated (gateSilence): the server VAD still commits each turn, the silence after it stops at STT_SILENCE_MS, the pre-roll goes on speech', async () => {
+    const { stream, events, fake } = await open({}, { endpointingMs: 500, gateSilence: true });
+    const say = (audio: Uint8Array) => {
+      const f = frames(audio);
+      for (const frame of f.slice(0, 3)) stream.push(frame); // our detector's onset: 60 ms of sound
+      stream.speechResumed();
+      for (const frame of f.slice(3)) stream.push(frame);
+      for (const frame of frames(silence(200))) stream.push(frame);
+      stream.speechPaused();
+      for (const frame of frames(silence(3000))) stream.push(frame);
+    };
+    for (const frame of frames(silence(1000))) stream.push(frame); // the callee silent at first: kept, not sent
+    say(GREETING.audio);
+    await until(async () => turns(events).length >= 1, 15_000, 'first turn');
+    say(MENU.audio);
+    await until(async () => turns(events).length >= 2, 15_000, 'second turn');
+    expect(utterances(events)).toEqual([GREETING.text, MENU.text]);
+    // Per utterance: 400 ms of pre-roll (silence and the onset), the rest of the speech, 200 + 1500 ms of quiet.
+    const sent = GREETING.audio.length + MENU.audio.length + 2 * (340 + 200 + 1500) * 8;
+    await until(async () => fake.connections[0]!.audioBytes === sent, 15_000, 'audio up to the gate');
+    expect(stream.audioSeconds).toBe(sent / 8000);
   });
 });

@@ -310,7 +310,7 @@ describe('audio I/O: turn-taking', () => {
 
   it('opens the speech-to-text with the call’s endpointing, and makes one turn of the finals up to the end of turn', async () => {
     const { stt, inputs, callee } = setup({ endpointingMs: 800 });
-    expect(stt.current.opts).toEqual({ language: 'en', endpointingMs: 800, interim: true });
+    expect(stt.current.opts).toEqual({ language: 'en', endpointingMs: 800, interim: true, gateSilence: true });
     await callee(LOUD, 40);
     stt.current.final('I would like', false);
     stt.current.final('a table for two');
@@ -353,6 +353,22 @@ describe('audio I/O: turn-taking', () => {
     await callee(LOUD, 3); // the detector hears speech again: chunking may resume
     expect(stt.current.resumed).toBe(2);
     expect(stt.current.pushed).toBe(63 * 160); // every frame still went in
+  });
+
+  it('opens its speech-to-text gated (it reports each start and end of speech); one reopened while the callee speaks is told so at once', async () => {
+    const { io, stt, callee } = setup();
+    expect(stt.current.opts.gateSilence).toBe(true);
+    expect(stt.current.resumed).toBe(0);
+    await callee(LOUD, 10); // the callee is speaking
+    await io.setLanguage('es');
+    // The new stream would otherwise wait, gated, for a start of speech that already happened.
+    expect(stt.streams.map((s) => [s.opts.language, s.opts.gateSilence, s.resumed])).toEqual([
+      ['en', true, 1],
+      ['es', true, 1],
+    ]);
+    await callee(QUIET, 20);
+    await io.setLanguage('fr'); // quiet: the new stream starts gated, as at a call's start
+    expect(stt.current.resumed).toBe(0);
   });
 
   it('words the detector never heard as sound are still a turn (the speech-to-text is trusted)', async () => {

@@ -37,6 +37,8 @@ export interface DeepgramConnection {
   audioBytes: number;
   /** The length of each binary (audio) message, in order: how the client chunked its audio. */
   audioMessages: number[];
+  /** Each binary (audio) message, in order: the bytes the provider heard. */
+  audio: Buffer[];
   keepAlives: number;
   finalizes: number;
   closeStreams: number;
@@ -80,6 +82,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
         extensions: req.headers['sec-websocket-extensions'],
         audioBytes: 0,
         audioMessages: [],
+        audio: [],
         keepAlives: 0,
         finalizes: 0,
         closeStreams: 0,
@@ -142,6 +145,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
         if (isBinary) {
           conn.audioBytes += buf.length;
           conn.audioMessages.push(buf.length);
+          conn.audio.push(buf);
           for (const heard of rec.push(buf)) handle(heard);
           if (utteranceEndMs !== undefined && lastWordEndMs !== undefined && rec.audioMs - lastWordEndMs >= utteranceEndMs && !rec.speaking) {
             send({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: lastWordEndMs / 1000 });

@@ -1,7 +1,8 @@
 /**
  * Deepgram live streaming speech-to-text (protocols.md §8): one WebSocket per call to `/v1/listen` with the
  * telephony settings in the query, the callee's μ-law frames as binary messages, `KeepAlive` while no audio
- * flows, `Finalize` on flush and `CloseStream` on close.
+ * flows (the callee's long silences are not sent: ../socket-stream.ts, the silence gate), `Finalize` on flush
+ * and `CloseStream` on close.
  *
  * Deepgram fixes a transcript in spans (`is_final`) and says separately when the speaker paused
  * (`speech_final`, after `endpointing` ms of silence). On noisy lines endpointing may never fire, so
@@ -9,7 +10,7 @@
  * other is then ignored. Each `is_final` span is one final piece of the utterance (stt.ts), each interim the
  * span being heard after it.
  */
-import { DEFAULT_STT_CHUNK_MS, MULAW_BYTES_PER_SECOND, SocketSttStream, socketUrl } from '../socket-stream.js';
+import { DEFAULT_STT_CHUNK_MS, DEFAULT_STT_SILENCE_MS, MULAW_BYTES_PER_SECOND, SILENCE_MARGIN_MS, SocketSttStream, socketUrl } from '../socket-stream.js';
 import type { SpeechToText, SttOptions, SttStream } from '../stt.js';
 import { deepgramLanguage } from './language.js';
 
@@ -27,6 +28,11 @@ export interface DeepgramSttOptions {
   utteranceEndMs?: number;
   /** Audio per message (ms; default 100): frames are sent in chunks of this much (docs/voice.md "Speech-to-text chunking"). */
   chunkMs?: number;
+  /**
+   * Silence after the callee's speech still streamed (ms; default 1500) when the caller gates (`gateSilence`);
+   * then `KeepAlive` only, until speech starts again. `'all'`: every frame is sent (docs/voice.md).
+   */
+  silenceMs?: number | 'all';
   /** Longest wait for the handshake. */
   connectTimeoutMs?: number;
   /** Longest wait, on close, for Deepgram's last results and its closing of the socket. */
@@ -39,6 +45,7 @@ export const DEEPGRAM_DEFAULTS = {
   keepAliveMs: 4000,
   utteranceEndMs: 1000,
   chunkMs: DEFAULT_STT_CHUNK_MS,
+  silenceMs: DEFAULT_STT_SILENCE_MS as number | 'all',
   connectTimeoutMs: 10_000,
   closeTimeoutMs: 5000,
 } as const;
@@ -76,6 +83,9 @@ export class DeepgramStt implements SpeechToText {
         // The silence after speech goes frame by frame until endpointing has seen it all (our VAD hears the
         // end 200 ms after the last sound: that is the margin).
         promptMs: opts.endpointingMs,
+        // Gated, Deepgram must still hear the silence UtteranceEnd counts (the noisy-line end of turn), as it
+        // hears the endpointing's (the stream keeps `promptMs + SILENCE_MARGIN_MS` at least).
+        holdMs: opts.gateSilence && o.silenceMs !== 'all' ? Math.max(o.silenceMs, o.utteranceEndMs + SILENCE_MARGIN_MS) : undefined,
       },
       o.keepAliveMs,
       opts.interim,

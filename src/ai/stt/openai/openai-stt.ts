@@ -2,7 +2,9 @@
  * OpenAI streaming transcription over the Realtime API's transcription intent (protocols.md §6): one WebSocket
  * per call to `/realtime?intent=transcription`, a `session.update` of type `transcription` (μ-law input, the
  * transcription model and language, server VAD whose silence is our endpointing), the callee's frames as
- * base64 in `input_audio_buffer.append`.
+ * base64 in `input_audio_buffer.append` (the callee's long silences are not sent: ../socket-stream.ts, the
+ * silence gate; the protocol has no keep-alive message and no idle close for a transcription session, so a
+ * silent socket needs nothing).
  *
  * OpenAI's server VAD cuts the audio into items; each item is transcribed once it is committed, streaming
  * `…input_audio_transcription.delta` pieces (interim) and one `.completed` (final: it is the end of a turn,
@@ -10,7 +12,7 @@
  * item keeps its own text. Flush commits the audio of a turn still being spoken.
  */
 import { classifyStreamError } from '../errors.js';
-import { DEFAULT_STT_CHUNK_MS, SocketSttStream, socketUrl, type SocketConnection } from '../socket-stream.js';
+import { DEFAULT_STT_CHUNK_MS, DEFAULT_STT_SILENCE_MS, SocketSttStream, socketUrl, type SocketConnection } from '../socket-stream.js';
 import type { SpeechToText, SttOptions, SttStream } from '../stt.js';
 
 /** Transcription models of the Realtime API; any other id is passed through. */
@@ -27,6 +29,12 @@ export interface OpenAiSttOptions {
   prefixPaddingMs?: number;
   /** Audio per message (ms; default 100): frames are sent in chunks of this much (docs/voice.md "Speech-to-text chunking"). */
   chunkMs?: number;
+  /**
+   * Silence after the callee's speech still streamed (ms; default 1500) when the caller gates (`gateSilence`);
+   * then nothing, until speech starts again (the Realtime API needs no keep-alive message). `'all'`: every
+   * frame is sent (docs/voice.md).
+   */
+  silenceMs?: number | 'all';
   /** Longest wait for the handshake. */
   connectTimeoutMs?: number;
   /** Longest wait, on close, for the transcripts of audio already committed. */
@@ -39,6 +47,7 @@ export const OPENAI_STT_DEFAULTS = {
   vadThreshold: 0.5,
   prefixPaddingMs: 300,
   chunkMs: DEFAULT_STT_CHUNK_MS,
+  silenceMs: DEFAULT_STT_SILENCE_MS as number | 'all',
   connectTimeoutMs: 10_000,
   closeTimeoutMs: 5000,
 } as const;
@@ -81,6 +90,9 @@ export class OpenAiStt implements SpeechToText {
         // The silence after speech goes frame by frame until endpointing has seen it all (our VAD hears the
         // end 200 ms after the last sound: that is the margin).
         promptMs: opts.endpointingMs,
+        // The server VAD commits the turn after `silence_duration_ms` (the endpointing) of silence: the stream
+        // keeps sending at least that plus a margin before the gate closes.
+        holdMs: opts.gateSilence && o.silenceMs !== 'all' ? o.silenceMs : undefined,
       },
       session,
       opts.interim,
