@@ -168,7 +168,7 @@ describe('a call in audio mode over Twilio Media Streams', () => {
     expect(lines).toContain('act press 2: ok');
     expect(lines.at(-1)).toBe('close: agent (test_done)');
     // The speech-to-text was opened with the call's endpointing.
-    expect(stt.options[0]).toEqual({ language: 'en', endpointingMs: 300, interim: true });
+    expect(stt.options[0]).toEqual({ language: 'en', endpointingMs: 300, interim: true, gateSilence: true });
 
     // Latency per turn on the audio path, stored on the call and at /metrics.
     const turns = await t.sb.core.calls.turns((await t.sb.core.calls.find(t.orgId, sid)).id);

@@ -294,9 +294,13 @@ export abstract class SocketSttStream implements SttStream {
       this.ringFilled = size;
       return;
     }
-    const first = Math.min(frame.length, size - this.ringAt);
-    ring.set(frame.subarray(0, first), this.ringAt);
-    if (first < frame.length) ring.set(frame.subarray(first), 0);
+    const first = size - this.ringAt;
+    // 20 ms frames fill the 400 ms ring exactly: they never wrap, and need no view of their own.
+    if (frame.length <= first) ring.set(frame, this.ringAt);
+    else {
+      ring.set(frame.subarray(0, first), this.ringAt);
+      ring.set(frame.subarray(first), 0);
+    }
     this.ringAt = (this.ringAt + frame.length) % size;
     this.ringFilled = Math.min(size, this.ringFilled + frame.length);
   }

@@ -102,6 +102,19 @@ describe('the speech-to-text silence gate (Deepgram)', () => {
     expect(utterances(events)).toEqual([GREETING.text]);
   });
 
+  it('frames of any length: the pre-roll is exactly the last 400 ms pushed, in order', async () => {
+    const { stream, fake } = await open();
+    await opened(fake);
+    // 10 000 bytes of near-zero μ-law codes in a pseudo-random order (a misplaced byte would show).
+    let seed = 7;
+    const input = Uint8Array.from({ length: 10_000 }, () => 0xf0 | ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) >> 16) & 0x0f);
+    stream.push(input.subarray(0, 4000)); // longer than the ring: its last 400 ms
+    for (let at = 4000; at < input.length; at += 70) stream.push(input.subarray(at, Math.min(at + 70, input.length))); // wrapping the ring
+    stream.speechResumed();
+    await until(async () => fake.connections[0]!.audioBytes >= 3200, 15_000, 'pre-roll');
+    expect(join(fake.connections[0]!.audio)).toEqual(Buffer.from(input.subarray(input.length - 3200)));
+  });
+
   it('after speech and STT_SILENCE_MS of silence no more audio goes, KeepAlive does; audioSeconds counts only what was sent', async () => {
     const { stream, events, fake } = await open();
     quiet(stream, 500);
