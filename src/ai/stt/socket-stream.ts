@@ -93,6 +93,8 @@ export abstract class SocketSttStream implements SttStream {
   /** Bytes of quiet pushed since `speechPaused()`, while `counting`. */
   private quietBytes = 0;
   private counting = false;
+  /** The gate closed after speech before the socket opened: `onOpen` does what the closing would have. */
+  private gateClosedUnopened = false;
   /** Audio is not sent: the callee has been quiet for `holdBytes` (or has not spoken yet). */
   private gated: boolean;
   /** While gated, the last `preroll.length` bytes pushed: a ring written at `ringAt`, `ringFilled` bytes of it valid. */
@@ -141,6 +143,12 @@ export abstract class SocketSttStream implements SttStream {
   protected abstract requestClose(): void;
   /** The socket closed after `close()`: emit what the provider left unfinished. */
   protected closedByRequest(): void {}
+  /**
+   * The silence gate closed after speech (the socket is open): a provider that still hears a turn going on
+   * (speech in what our detector calls quiet) would never end it without more audio, so the adapter asks it to
+   * end it now.
+   */
+  protected silenceGated(): void {}
 
   get audioSeconds(): number {
     return this.sentBytes / MULAW_BYTES_PER_SECOND;
@@ -153,9 +161,13 @@ export abstract class SocketSttStream implements SttStream {
     const last = this.counting && this.quietEnough(frame.length);
     if (this.socket.readyState === WebSocket.OPEN) {
       this.enqueue(frame);
-      if (last) this.sendHeld();
+      if (last) {
+        this.sendHeld();
+        this.silenceGated();
+      }
       return;
     }
+    if (last) this.gateClosedUnopened = true;
     if (this.socket.readyState !== WebSocket.CONNECTING) return;
     this.pending.push(frame);
     this.pendingBytes += frame.length;
@@ -362,8 +374,12 @@ export abstract class SocketSttStream implements SttStream {
     this.pending = [];
     this.pendingBytes = 0;
     for (const frame of held) this.enqueue(frame);
-    // The gate closed while connecting: the silence up to it goes now, not with the next speech.
-    if (this.gated) this.sendHeld();
+    // The gate closed after speech while connecting: the silence up to it goes now, not with the next speech.
+    if (this.gateClosedUnopened && this.gated) {
+      this.sendHeld();
+      this.silenceGated();
+    }
+    this.gateClosedUnopened = false;
     if (this.flushOnOpen && !this.closeRequested) {
       this.sendHeld();
       this.requestFlush();

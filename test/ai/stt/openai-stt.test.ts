@@ -124,4 +124,17 @@ describe('OpenAI streaming transcription', () => {
     await until(async () => fake.connections[0]!.audioBytes === sent, 15_000, 'audio up to the gate');
     expect(stream.audioSeconds).toBe(sent / 8000);
   });
+  it('gated while the server VAD still hears speech (our detector took it for quiet): the turn is committed, not left waiting', async () => {
+    const { stream, events, fake } = await open({}, { endpointingMs: 500, gateSilence: true });
+    const f = frames(GREETING.audio);
+    for (const frame of f.slice(0, 3)) stream.push(frame);
+    stream.speechResumed();
+    stream.speechPaused(); // the detector hears quiet where the server hears ≈ 2.5 s more of speech
+    for (const frame of f.slice(3, 53)) stream.push(frame); // 1 s: the gate is still open
+    await until(async () => events.some((e) => e.type === 'speech_started'), 15_000, 'speech_started');
+    for (const frame of f.slice(53)) stream.push(frame); // the gate closes 1.5 s after the pause, mid-speech
+    await until(async () => turns(events).length >= 1, 15_000, 'the turn');
+    expect(fake.connections[0]!.commits).toBe(1);
+    expect(fake.connections[0]!.audioBytes).toBe(3 * 160 + 1500 * 8);
+  });
 });

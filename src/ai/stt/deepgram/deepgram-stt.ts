@@ -140,6 +140,15 @@ class DeepgramStream extends SocketSttStream {
     this.endTurn();
   }
 
+  /**
+   * Gated while Deepgram may still hear a turn (speech our detector took for quiet; its results may not have
+   * reached us yet): no audio would end it, `Finalize` does. One small message a turn; when the turn had
+   * ended, Deepgram answers an empty result and nothing is emitted (`endTurn` says nothing twice).
+   */
+  protected override silenceGated(): void {
+    this.requestFlush();
+  }
+
   protected receive(message: string | Buffer): void {
     if (typeof message !== 'string') return;
     const msg = JSON.parse(message) as DeepgramMessage;

@@ -155,6 +155,11 @@ class OpenAiTranscriptionStream extends SocketSttStream {
     this.hangUpWhenDone();
   }
 
+  /** Gated while the server VAD still hears speech (our detector took it for quiet): no audio would end it; a commit does. */
+  protected override silenceGated(): void {
+    if (this.speaking) this.commit();
+  }
+
   private commit(): void {
     this.speaking = false;
     this.commitsInFlight++;
