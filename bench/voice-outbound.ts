@@ -2,7 +2,9 @@
  * What the agent's outbound audio costs at the carrier per call (docs/performance.md §11, "Where a turn's time
  * goes"): µs of CPU to hand one second of μ-law to Twilio through `TwilioMediaStream.send` — the `media`
  * message from its template, the base64, `ws` framing and the socket write on loopback — in 20 ms messages (as
- * the pacer sent them before) and in 40 ms messages (`AudioChannel.outboundFrameMs` on Twilio). Only the
+ * the pacer sent them first), in 40 ms messages with a progress mark apart after every 80 ms (until §17), and in
+ * 80 ms messages each with its mark in the same write (`sendMarked`, `AudioChannel.outboundFrameMs` on Twilio
+ * now, docs/performance.md §17). Only the
  * synchronous send is timed (process CPU, so other load on the machine does not count); the receiving client
  * reads in between rounds. Run: `npx tsx bench/voice-outbound.ts`. Prints a table; asserts nothing.
  */
@@ -36,33 +38,53 @@ async function main(): Promise<void> {
   await Promise.all(streams.map((s) => s.ready));
   const audio = Buffer.alloc(8000 * SECONDS, 0x55);
 
-  /** One round: every call's SECONDS of audio in `ms` messages, interleaved as the pacer's ticks do; CPU µs of the sends. */
-  const round = async (ms: number): Promise<number> => {
-    const bytes = ms * 8;
-    const expected = received + CALLS * (audio.length / bytes);
+  /** How a second of audio goes out: message length, and its progress marks (none, a message apart, or in the same write). */
+  type Shape = { name: string; ms: number; marks: 'none' | 'apart' | 'corked'; markEvery: number };
+  const shapes: Shape[] = [
+    { name: '20 ms, no marks', ms: 20, marks: 'none', markEvery: 0 },
+    { name: '40 ms, a mark apart every 80 ms (before §17)', ms: 40, marks: 'apart', markEvery: 2 },
+    { name: '80 ms, its mark in the same write (now)', ms: 80, marks: 'corked', markEvery: 1 },
+  ];
+
+  /** One round: every call's SECONDS of audio in `shape`, interleaved as the pacer's ticks do; CPU µs of the sends. */
+  const round = async (shape: Shape): Promise<number> => {
+    const bytes = shape.ms * 8;
+    const frames = audio.length / bytes;
+    const expected = received + CALLS * (frames + (shape.markEvery ? Math.floor(frames / shape.markEvery) : 0));
     let cpu = 0;
+    let n = 0;
     for (let at = 0; at < audio.length; at += bytes) {
       const frame = audio.subarray(at, at + bytes);
+      const marked = shape.markEvery > 0 && ++n % shape.markEvery === 0;
       const t0 = process.cpuUsage();
-      for (const s of streams) s.send(frame);
+      for (const s of streams) {
+        if (!marked) s.send(frame);
+        else if (shape.marks === 'corked') s.sendMarked(frame, `sent-${n}`);
+        else {
+          s.send(frame);
+          s.progressMark(`sent-${n}`);
+        }
+      }
       const d = process.cpuUsage(t0);
       cpu += d.user + d.system;
       // Let the client read what was sent (its cost is not timed), as a tick of real time would.
-      if ((at / bytes) % 5 === 4) await new Promise((r) => setImmediate(r));
+      if (n % 5 === 4) await new Promise((r) => setImmediate(r));
     }
     while (received < expected) await new Promise((r) => setTimeout(r, 5));
     return cpu;
   };
 
-  console.log(`| message | µs of CPU per call-second of audio (median of ${ROUNDS} rounds, ${CALLS} calls × ${SECONDS} s) | messages per call-second |`);
-  console.log('|---|---:|---:|');
-  const results: Record<number, number[]> = { 20: [], 40: [] };
-  await round(20); // warm-up
-  await round(40);
-  for (let i = 0; i < ROUNDS; i++) for (const ms of [20, 40]) results[ms].push((await round(ms)) / (CALLS * SECONDS));
-  for (const ms of [20, 40]) {
-    const sorted = results[ms].sort((a, b) => a - b);
-    console.log(`| ${ms} ms | ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} (${sorted.map((v) => v.toFixed(0)).join(', ')}) | ${1000 / ms} |`);
+  console.log(`| messages | µs of CPU per call-second of audio (median of ${ROUNDS} rounds, ${CALLS} calls × ${SECONDS} s) | messages per call-second | socket writes per call-second |`);
+  console.log('|---|---:|---:|---:|');
+  const results = shapes.map(() => [] as number[]);
+  for (const shape of shapes) await round(shape); // warm-up
+  for (let i = 0; i < ROUNDS; i++) for (const [k, shape] of shapes.entries()) results[k].push((await round(shape)) / (CALLS * SECONDS));
+  for (const [k, shape] of shapes.entries()) {
+    const sorted = results[k].sort((a, b) => a - b);
+    const media = 1000 / shape.ms;
+    const marks = shape.markEvery ? media / shape.markEvery : 0;
+    const writes = media + (shape.marks === 'apart' ? marks : 0);
+    console.log(`| ${shape.name} | ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} (${sorted.map((v) => v.toFixed(0)).join(', ')}) | ${media + marks} | ${writes} |`);
   }
   for (const c of clients) c.terminate();
   await new Promise((r) => wss.close(r));

@@ -336,9 +336,10 @@ export interface AudioChannel {
    */
   send?(mulaw: Uint8Array): void;
   /**
-   * The audio per outbound message this carrier takes best, in ms: 20 (the default when absent) or 40. Twilio
-   * plays a `media` message of any length, so its channel takes 40 ms: half the messages (socket writes,
-   * framing, base64 calls) of 20 ms frames, at the same 40 ms cushion ahead of real time (engine/voice/pacer.ts).
+   * The audio per outbound message this carrier takes best, in ms: 20 (the default when absent) up to 100, a
+   * multiple of 20. Twilio plays a `media` message of any length, so its channel takes 80 ms: a quarter of the
+   * messages (socket writes, framing, base64 calls) of 20 ms frames, at the same 40 ms cushion ahead of real
+   * time (engine/voice/pacer.ts).
    */
   readonly outboundFrameMs?: number;
   /** Marks the current end of the queued audio; resolves like `play` once the audio before it was heard or dropped. */

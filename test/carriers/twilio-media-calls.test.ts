@@ -109,7 +109,7 @@ describe('Twilio carrier in audio mode (Media Streams) against the fake Twilio',
     await c.ended();
   }, 30_000);
 
-  it('audio played by our side reaches the callee in media messages of 40 ms (320 bytes) on its stream, and marks come back', async () => {
+  it('audio played by our side reaches the callee in media messages of 80 ms (640 bytes) on its stream, and marks come back', async () => {
     const c = await dial(ANNA);
     const stream = c.fc.streams![0];
     expect(await c.audio.play(MENU)).toEqual({ played: true });
@@ -118,7 +118,7 @@ describe('Twilio carrier in audio mode (Media Streams) against the fake Twilio',
     const media = stream.received.filter((m) => m.event === 'media');
     expect(media.every((m) => m.streamSid === stream.streamSid)).toBe(true);
     const sizes = media.map((m) => Buffer.from(m.media.payload, 'base64').length);
-    expect(sizes.slice(0, -1).every((s) => s === 320)).toBe(true);
+    expect(sizes.slice(0, -1).every((s) => s === 640)).toBe(true);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(MENU.length);
     expect(stream.received.find((m) => m.event === 'mark' && m.mark.name === 'utt-1')).toEqual({ event: 'mark', streamSid: stream.streamSid, mark: { name: 'utt-1' } });
     await c.audio.hangup();
@@ -129,13 +129,15 @@ describe('Twilio carrier in audio mode (Media Streams) against the fake Twilio',
     const c = await dial(ANNA);
     const stream = c.fc.streams![0];
     const second = GREETING.subarray(0, 8000);
-    // As the pacer hands it over: 40 ms at a time (the channel's outboundFrameMs), a media message each.
-    expect(c.audio.outboundFrameMs).toBe(40);
-    for (let i = 0; i < second.length; i += 320) c.audio.send!(second.subarray(i, i + 320));
+    // As the pacer hands it over: 80 ms at a time (the channel's outboundFrameMs), a media message each.
+    expect(c.audio.outboundFrameMs).toBe(80);
+    for (let i = 0; i < second.length; i += 640) c.audio.send!(second.subarray(i, i + 640));
     expect(await c.audio.mark('end')).toEqual({ played: true });
     expect(stream.played.equals(second)).toBe(true);
-    expect(stream.received.filter((m) => m.event === 'media')).toHaveLength(25);
+    expect(stream.received.filter((m) => m.event === 'media')).toHaveLength(13);
+    // A progress mark after each full message (the last one, 320 bytes, is not 80 ms yet), then the caller's own.
     expect(stream.received.filter((m) => m.event === 'mark').map((m) => m.mark.name)).toEqual([...Array.from({ length: 12 }, (_, i) => `sent-${i + 1}`), 'end']);
+    expect(stream.received.filter((m) => m.event !== 'connected').slice(0, 4).map((m) => m.event)).toEqual(['media', 'mark', 'media', 'mark']);
     await c.audio.hangup();
     await c.ended();
   }, 30_000);

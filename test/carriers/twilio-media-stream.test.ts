@@ -124,21 +124,47 @@ describe('Twilio Media Streams transport', () => {
     expect(digits).toEqual(['4', '#']);
   });
 
-  it('outbound audio goes out as media messages of up to 40 ms (320 bytes) with the streamSid; a mark resolves when echoed', async () => {
+  it('outbound audio goes out as media messages of up to 80 ms (640 bytes) with the streamSid; a mark resolves when echoed', async () => {
     const { client, stream } = await connected();
     await stream.ready;
-    const audio = tone(70); // 560 bytes: 320 + 240
+    const audio = tone(110); // 880 bytes: 640 + 240
     stream.send(audio);
     const result = await stream.mark('utt-1');
     expect(result).toEqual({ name: 'utt-1', played: true });
     const media = client.received.filter((m) => m.event === 'media');
-    expect(media.map((m) => Buffer.from(m.media.payload, 'base64').length)).toEqual([320, 240]);
+    expect(media.map((m) => Buffer.from(m.media.payload, 'base64').length)).toEqual([640, 240]);
     expect(media.every((m) => m.streamSid === client.streamSid)).toBe(true);
     expect(client.played.equals(audio)).toBe(true);
     expect(client.received.find((m) => m.event === 'mark')).toEqual({ event: 'mark', streamSid: client.streamSid, mark: { name: 'utt-1' } });
-    expect(stream.sentBytes).toBe(560);
-    expect(stream.playedBytes).toBe(560);
+    expect(stream.sentBytes).toBe(880);
+    expect(stream.playedBytes).toBe(880);
     expect(stream.unplayedMs).toBe(0);
+  });
+
+  it('sendMarked: a media message and its progress mark leave in one socket write, and arrive as the two messages', async () => {
+    const { client, stream } = await connected();
+    await stream.ready;
+    // Count the writes of the TCP socket under the server's WebSocket (one system call each).
+    const raw = (stream as unknown as { o: { socket: { _socket: { _write: unknown; _writev: unknown } } } }).o.socket._socket;
+    let writes = 0;
+    for (const method of ['_write', '_writev'] as const) {
+      const original = raw[method] as (...args: unknown[]) => unknown;
+      raw[method] = function (this: unknown, ...args: unknown[]) {
+        writes++;
+        return original.apply(this, args);
+      };
+    }
+    const audio = tone(80);
+    stream.sendMarked(audio, 'sent-1');
+    expect(writes).toBe(1);
+    stream.send(audio);
+    stream.progressMark('sent-2');
+    expect(writes).toBe(3); // the same two messages apart: a write each
+    await client.waitFor((m) => m.event === 'mark' && m.mark.name === 'sent-2');
+    expect(client.received.filter((m) => m.event !== 'connected').map((m) => (m.event === 'mark' ? m.mark.name : m.event))).toEqual(['media', 'sent-1', 'media', 'sent-2']);
+    for (let i = 0; i < 400 && stream.playedBytes < 1280; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(stream.playedBytes).toBe(1280); // both marks echoed: all of it heard
+    expect(client.played.equals(Buffer.concat([audio, audio]))).toBe(true);
   });
 
   it('audio sent minus marks acknowledged tells what was heard; clear sends clear and resolves pending marks', async () => {

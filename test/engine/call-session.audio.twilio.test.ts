@@ -147,11 +147,11 @@ describe('a call in audio mode over Twilio Media Streams', () => {
     const second = await until(async () => (fc.streams?.length === 2 && spoken(fc.streams[1]).includes('Thank you.') ? fc.streams[1] : null), 20_000, 'the answer to the menu');
     expect(spoken(fc.streams![0])).toBe('Hello, I would like to book a table.');
     expect(fc.digits).toEqual(['2']);
-    // Frames went out at 40 ms each on Twilio (its channel's outboundFrameMs): one message per frame, shorter
+    // Frames went out at 80 ms each on Twilio (its channel's outboundFrameMs): one message per frame, shorter
     // only where a clause ends at its mark.
     const sizes = fc.streams![0].received.filter((m) => m.event === 'media').map((m) => Buffer.from(m.media.payload, 'base64').length);
-    expect(sizes.every((n) => n > 0 && n <= 320)).toBe(true);
-    expect(sizes.filter((n) => n === 320).length).toBeGreaterThan(sizes.length / 2);
+    expect(sizes.every((n) => n > 0 && n <= 640)).toBe(true);
+    expect(sizes.filter((n) => n === 640).length).toBeGreaterThan(sizes.length / 2);
     expect(fc.streams![0].received.some((m) => m.event === 'mark' && /^clause-/.test(m.mark.name))).toBe(true);
 
     // The callee presses 5: the agent hears it and ends the call.

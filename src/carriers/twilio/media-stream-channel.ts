@@ -43,7 +43,7 @@ const DIGITS = /^[0-9A-D*#wW]{1,32}$/;
 const MS_PER_DIGIT = 1000;
 
 /**
- * `send()` puts a mark after every 80 ms of audio (two of its 40 ms messages; a mark falls between messages):
+ * `send()` puts a mark after every 80 ms of audio (each of its 80 ms messages, in the same socket write):
  * how closely `clear()` knows what the callee heard.
  */
 const PROGRESS_MARK_BYTES = 640;
@@ -52,8 +52,8 @@ const PROGRESS_MARK_BYTES = 640;
 const HANDED_OVER_CLOSE_MS = 5_000;
 
 export class MediaStreamAudioChannel implements AudioChannel, HandOverChannel {
-  /** The pacer hands `send` 40 ms at a time: one `media` message each (TwilioMediaStream.send). */
-  readonly outboundFrameMs = 40;
+  /** The pacer hands `send` 80 ms at a time: one `media` message each (TwilioMediaStream.send). */
+  readonly outboundFrameMs = 80;
   private stream: TwilioMediaStream | undefined;
   /** The call is being redirected elsewhere: a stream closing now is Twilio ending `<Connect>`, not the far end going. */
   private handingOver = false;
@@ -133,11 +133,11 @@ export class MediaStreamAudioChannel implements AudioChannel, HandOverChannel {
   send(mulaw: Uint8Array): void {
     const s = this.live();
     if (!s) return;
-    s.send(Buffer.from(mulaw.buffer, mulaw.byteOffset, mulaw.byteLength));
+    const audio = Buffer.from(mulaw.buffer, mulaw.byteOffset, mulaw.byteLength);
     this.unmarked += mulaw.byteLength;
-    if (this.unmarked < PROGRESS_MARK_BYTES) return;
+    if (this.unmarked < PROGRESS_MARK_BYTES) return s.send(audio);
     this.unmarked = 0;
-    s.progressMark(`sent-${++this.marks}`);
+    s.sendMarked(audio, `sent-${++this.marks}`);
   }
 
   mark(name: string): Promise<PlayResult> {

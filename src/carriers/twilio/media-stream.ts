@@ -29,10 +29,10 @@ import { MediaMessages, newMediaFields, readMediaMessage } from './media-message
 /** μ-law bytes in 20 ms at 8 kHz. */
 export const FRAME_BYTES = 160;
 /**
- * μ-law bytes in one outbound `media` message at most: 40 ms (Twilio plays a payload of any length; one
- * message of 40 ms is one socket write where 20 ms frames were two).
+ * μ-law bytes in one outbound `media` message at most: 80 ms (Twilio plays a payload of any length; one
+ * message of 80 ms is one socket write where 20 ms frames were four).
  */
-export const OUTBOUND_MESSAGE_BYTES = 2 * FRAME_BYTES;
+export const OUTBOUND_MESSAGE_BYTES = 4 * FRAME_BYTES;
 /** μ-law bytes per millisecond (8 kHz, one byte a sample). */
 export const BYTES_PER_MS = 8;
 /** Inbound frames kept for a reader that is behind: a minute of audio (20 ms frames); older ones are dropped. */
@@ -41,6 +41,17 @@ export const INBOX_FRAMES = 50 * 60;
 const TOKEN_CONTEXT = 'twilio-media-stream:';
 
 const noop = () => undefined;
+
+/**
+ * The TCP socket under a `ws` WebSocket. `ws` keeps it as `_socket` and has no public way to send two messages
+ * in one write; corking it around two `send` calls does that (ws corks it itself around a frame's header and
+ * payload, and nested corks hold until the outermost uncork). Undefined if a `ws` version stops keeping it
+ * there: the messages then go in two writes, as before.
+ */
+function rawSocket(socket: WebSocket): { cork(): void; uncork(): void } | undefined {
+  const raw = (socket as unknown as { _socket?: { cork?: unknown; uncork?: unknown } })._socket;
+  return raw && typeof raw.cork === 'function' && typeof raw.uncork === 'function' ? (raw as { cork(): void; uncork(): void }) : undefined;
+}
 
 /** The token that ties a media stream to the call `callId` (sent as `<Parameter name="token">`). */
 export function mediaStreamToken(secret: string, callId: string): string {
@@ -213,7 +224,7 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
     this.tapped = listener;
   }
 
-  /** Queue μ-law audio for playback, as media messages of at most OUTBOUND_MESSAGE_BYTES (40 ms). */
+  /** Queue μ-law audio for playback, as media messages of at most OUTBOUND_MESSAGE_BYTES (80 ms). */
   send(mulaw: Buffer): void {
     const sid = this.sendableSid();
     if (!sid) return;
@@ -237,6 +248,21 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
    */
   progressMark(name: string): void {
     if (this.sendableSid()) this.pushMark(name, noop);
+  }
+
+  /**
+   * `send(mulaw)` then `progressMark(name)`, the messages leaving in one socket write: a write is a system call,
+   * the largest part of what a message costs the node (docs/performance.md §17).
+   */
+  sendMarked(mulaw: Buffer, name: string): void {
+    const raw = rawSocket(this.o.socket);
+    raw?.cork();
+    try {
+      this.send(mulaw);
+      this.progressMark(name);
+    } finally {
+      raw?.uncork();
+    }
   }
 
   private pushMark(name: string, resolve: (r: MarkResult) => void): void {

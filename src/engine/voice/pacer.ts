@@ -1,6 +1,6 @@
 /**
- * Paces the agent's audio out at real time: 20 ms of μ-law a tick (as 20 ms frames, or 40 ms ones every other tick
- * where the carrier takes them), for every call of the node from ONE
+ * Paces the agent's audio out at real time: 20 ms of μ-law a tick (as 20 ms frames, or longer ones less often
+ * where the carrier takes them: Twilio's are 80 ms), for every call of the node from ONE
  * timer (a timer per call would be 50 wake-ups a second per call: at 1,000 calls the event loop would do
  * nothing else). Only calls with audio waiting are visited on a tick; the timer stops when none has any.
  *
@@ -17,10 +17,15 @@
 /** Milliseconds of audio in a frame (the pacer's tick), and μ-law bytes in one (8 kHz, a byte a sample). */
 export const FRAME_MS = 20;
 export const FRAME_BYTES = 160;
-/** Frames sent at once when an output starts: a 40 ms cushion in the carrier against network jitter. */
+/**
+ * How far ahead of real time an output keeps its audio: a 40 ms cushion in the carrier against network jitter.
+ * A frame goes when the cushion falls below it, so the carrier holds at least 20 ms (one tick) more than it
+ * has played, and at most this plus one frame.
+ */
 export const LEAD_FRAMES = 2;
-/** μ-law bytes an output may be ahead of real time: the cushion above. */
 const LEAD_BYTES = LEAD_FRAMES * FRAME_BYTES;
+/** The longest frame an output may send (ms): 100 ms unheard in the carrier at most, beside the cushion. */
+export const MAX_FRAME_MS = 100;
 /** A timer that fires this many frames late catches up at most so far (the rest of the gap is lost). */
 const MAX_CATCH_UP = 10;
 
@@ -55,12 +60,13 @@ export class Pacer {
   }
 
   /**
-   * A call's outbound audio; `send` gets each frame as it is due. `frameMs` (a multiple of FRAME_MS, default
-   * FRAME_MS) is the audio in one frame: a carrier that takes longer messages gets fewer of them (Twilio: 40 ms,
-   * half the socket writes), sent as soon as the cushion of LEAD_FRAMES × FRAME_MS ahead of real time needs them.
+   * A call's outbound audio; `send` gets each frame as it is due. `frameMs` (a multiple of FRAME_MS up to
+   * MAX_FRAME_MS, default FRAME_MS) is the audio in one frame: a carrier that takes longer messages gets fewer
+   * of them (Twilio: 80 ms, a quarter of the socket writes), each sent as soon as the cushion of LEAD_FRAMES ×
+   * FRAME_MS ahead of real time needs it.
    */
   output(send: (frame: Uint8Array) => void, frameMs = FRAME_MS): PacedOutput {
-    if (!Number.isInteger(frameMs / FRAME_MS) || frameMs < FRAME_MS || frameMs > LEAD_FRAMES * FRAME_MS) throw new RangeError('frameMs must be a multiple of FRAME_MS, at most the lead');
+    if (!Number.isInteger(frameMs / FRAME_MS) || frameMs < FRAME_MS || frameMs > MAX_FRAME_MS) throw new RangeError(`frameMs must be a multiple of ${FRAME_MS} ms, at most ${MAX_FRAME_MS}`);
     return new PacedOutput(this, send, (frameMs / FRAME_MS) * FRAME_BYTES);
   }
 
@@ -156,7 +162,7 @@ export class PacedOutput {
 
   /**
    * @internal The pacer reached `tick` (`lost` ticks were skipped, not caught up): the frames the budget
-   * allows go out (a 20 ms output: one a tick; a 40 ms one: one every other tick).
+   * allows go out (a 20 ms output: one a tick; an 80 ms one: one every fourth tick).
    */
   due(tick: number, lost: number): void {
     this.fromTick += lost;
@@ -191,9 +197,10 @@ export class PacedOutput {
         else this.offset = take;
       }
     }
-    // Counted as a whole frame's time even when short (the end of a clause, before a mark): the next
-    // frame waits its turn, as it did when every frame was one tick.
-    this.sentBytes += size;
+    // Counted as the audio it holds: a short frame (the end of a clause, before a mark) leaves the cushion
+    // short, and the next frame follows at the next tick. (Counted as a whole frame, a short 80 ms frame
+    // would let the carrier's buffer run dry for up to 70 ms.)
+    this.sentBytes += frame.length;
     this.send(frame);
     this.runMarks();
   }

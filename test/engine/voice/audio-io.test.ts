@@ -88,30 +88,39 @@ describe('audio I/O: pacing and marks', () => {
     expect(clock.timers).toBe(0);
   });
 
-  it('40 ms frames where the channel takes them (Twilio): one at once (the same 40 ms lead), then one every other tick, never across a mark', () => {
+  it('80 ms frames where the channel takes them (Twilio): one at once, then one when the 40 ms cushion runs low, never across a mark', () => {
     const clock = new ManualClock();
     const pacer = new Pacer(clock);
     const sent: Array<{ at: number; bytes: number }> = [];
     const marks: number[] = [];
-    const out = pacer.output((f) => sent.push({ at: clock.now(), bytes: f.length }), 40);
+    const out = pacer.output((f) => sent.push({ at: clock.now(), bytes: f.length }), 80);
     out.enqueue(new Uint8Array(400));
     out.enqueueMark(() => marks.push(clock.now()));
-    out.enqueue(new Uint8Array(320 * 4));
-    expect(sent).toEqual([{ at: 0, bytes: 320 }]);
-    clock.advance(140);
-    // 80 bytes end the first chunk at its mark; the next frame waits its turn (at least 40 ms ahead, never less).
+    out.enqueue(new Uint8Array(640 * 4));
+    // The clause's 50 ms end at its mark: a short frame, at once.
+    expect(sent).toEqual([{ at: 0, bytes: 400 }]);
+    expect(marks).toEqual([0]);
+    clock.advance(300);
+    // A short frame leaves the cushion short: the next frame follows at the next tick, and each later one
+    // once less than 40 ms of sent audio is left to play (so the carrier never runs dry).
     expect(sent).toEqual([
-      { at: 0, bytes: 320 },
-      { at: 20, bytes: 80 },
-      { at: 60, bytes: 320 },
-      { at: 100, bytes: 320 },
-      { at: 140, bytes: 320 },
+      { at: 0, bytes: 400 },
+      { at: 20, bytes: 640 },
+      { at: 100, bytes: 640 },
+      { at: 180, bytes: 640 },
+      { at: 260, bytes: 640 },
     ]);
-    expect(marks).toEqual([20]);
+    // The first frame plays on arrival; each later one arrives before the audio sent ahead of it has played out.
+    let queued = sent[0].bytes;
+    for (const s of sent.slice(1)) {
+      expect(queued / 8).toBeGreaterThan(s.at);
+      queued += s.bytes;
+    }
     clock.advance(100);
-    expect(sent.reduce((n, s) => n + s.bytes, 0)).toBe(400 + 320 * 4);
+    expect(sent.reduce((n, s) => n + s.bytes, 0)).toBe(400 + 640 * 4);
     expect(clock.timers).toBe(0);
     expect(() => pacer.output(() => undefined, 30)).toThrow(RangeError);
+    expect(() => pacer.output(() => undefined, 120)).toThrow(RangeError);
   });
 
   it('a timer that fires late catches up at most 200 ms, for 20 and 40 ms frames alike', () => {
