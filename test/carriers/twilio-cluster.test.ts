@@ -142,13 +142,13 @@ describe.skipIf(!pgUrl || !redisUrl)('Twilio callbacks in a cluster (PostgreSQL 
     // The callee's audio, sent to the second node, arrives on the owner's channel byte for byte and in order.
     await until(async () => bytes(c.frames).length >= GREETING.length, 15_000, 'callee audio');
     expect(bytes(c.frames).equals(GREETING)).toBe(true);
-    // What the owner plays reaches the socket on the other node, in 40 ms (320-byte) media messages, and its mark comes back.
+    // What the owner plays reaches the socket on the other node, in 80 ms (640-byte) media messages, and its mark comes back.
     const stream = c.fc.streams![0];
     expect(await c.audio.play(MENU)).toEqual({ played: true });
     expect(await c.audio.mark('utt-1')).toEqual({ played: true });
     expect(stream.played.equals(MENU)).toBe(true);
     const sizes = stream.received.filter((m) => m.event === 'media').map((m) => Buffer.from(m.media.payload, 'base64').length);
-    expect(sizes.slice(0, -1).every((n) => n === 320)).toBe(true);
+    expect(sizes.slice(0, -1).every((n) => n === 640)).toBe(true);
     // Digits pressed by the callee arrive on the owner's channel.
     stream.dtmf('5');
     stream.dtmf('#');
