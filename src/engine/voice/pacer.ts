@@ -17,6 +17,8 @@
 /** Milliseconds of audio in a frame (the pacer's tick), and μ-law bytes in one (8 kHz, a byte a sample). */
 export const FRAME_MS = 20;
 export const FRAME_BYTES = 160;
+/** μ-law bytes a millisecond (8 kHz). */
+const BYTES_PER_MS = FRAME_BYTES / FRAME_MS;
 /**
  * How far ahead of real time an output keeps its audio: a 40 ms cushion in the carrier against network jitter.
  * A frame goes when the cushion falls below it, so the carrier holds at least 20 ms (one tick) more than it
@@ -120,6 +122,12 @@ export class PacedOutput {
   /** The pacer's tick when this output (re)started, and the bytes it has sent since: its budget is real time plus the lead. */
   private fromTick = 0;
   private sentBytes = 0;
+  /**
+   * When (pacer clock, ms) the audio sent so far ends playing at the carrier, were it played from its arrival
+   * on without a gap: an output that restarts before then (synthesis came in pieces, the queue ran dry between
+   * them) still has that much ahead, and only tops its lead up.
+   */
+  private playsUntil = 0;
 
   constructor(
     private readonly pacer: Pacer,
@@ -157,6 +165,8 @@ export class PacedOutput {
     this.items = [];
     this.offset = 0;
     this.paused = false;
+    // The carrier drops what it had not played (the caller clears the channel with this).
+    this.playsUntil = 0;
     this.stop();
   }
 
@@ -201,6 +211,7 @@ export class PacedOutput {
     // short, and the next frame follows at the next tick. (Counted as a whole frame, a short 80 ms frame
     // would let the carrier's buffer run dry for up to 70 ms.)
     this.sentBytes += frame.length;
+    this.playsUntil = Math.max(this.playsUntil, this.pacer.clock.now()) + frame.length / BYTES_PER_MS;
     this.send(frame);
     this.runMarks();
   }
@@ -217,7 +228,9 @@ export class PacedOutput {
     this.awake = true;
     this.pacer.wake(this);
     this.fromTick = this.pacer.tickCount;
-    this.sentBytes = 0;
+    // Audio still playing at the carrier counts as sent ahead: pieces that arrive one by one, each after the
+    // queue ran dry, are paced at real time instead of each going at once with a lead of its own.
+    this.sentBytes = Math.max(0, Math.round((this.playsUntil - this.pacer.clock.now()) * BYTES_PER_MS));
     // The lead goes at once (the first frame is not kept waiting for a tick).
     while (this.awake && this.sentBytes < LEAD_BYTES) this.sendFrame();
   }

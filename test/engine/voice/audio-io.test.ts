@@ -123,6 +123,24 @@ describe('audio I/O: pacing and marks', () => {
     expect(() => pacer.output(() => undefined, 120)).toThrow(RangeError);
   });
 
+  it('synthesis in pieces shorter than the lead, each arriving after the queue ran dry, is still paced at real time', () => {
+    const clock = new ManualClock();
+    const pacer = new Pacer(clock);
+    let sent = 0;
+    const out = pacer.output((f) => (sent += f.length));
+    // 20 ms of audio every 5 ms (four times real time), for 200 ms: each piece finds the queue empty.
+    for (let t = 0; t < 200; t += 5) {
+      out.enqueue(new Uint8Array(160));
+      // Never more ahead of real time than the 40 ms lead and the frame being sent (the carrier's buffer
+      // stays small, and a pause or a barge-in finds the rest still here).
+      expect(sent / 8).toBeLessThanOrEqual(clock.now() + 40 + 20);
+      clock.advance(5);
+    }
+    expect(sent).toBeLessThan(40 * 160);
+    clock.advance(1000);
+    expect(sent).toBe(40 * 160);
+  });
+
   it('a timer that fires late catches up at most 200 ms, for 20 and 40 ms frames alike', () => {
     let now = 0;
     let tick: () => void = () => undefined;
