@@ -342,6 +342,12 @@ export interface AudioChannel {
    * time (engine/voice/pacer.ts).
    */
   readonly outboundFrameMs?: number;
+  /**
+   * How far ahead of real time this carrier's audio is kept, in ms: 40 (the default when absent) up to 200, a
+   * multiple of 20. A longer cushion rides out longer stalls of our event loop without a gap in what the callee
+   * hears; a barge-in's `clear` drops it at the carrier all the same (engine/voice/pacer.ts).
+   */
+  readonly outboundLeadMs?: number;
   /** Marks the current end of the queued audio; resolves like `play` once the audio before it was heard or dropped. */
   mark(name: string): Promise<PlayResult>;
   /** Barge-in: drops the audio not yet heard (pending plays and marks resolve unplayed). Returns at most how many ms were dropped. */

@@ -54,6 +54,13 @@ const HANDED_OVER_CLOSE_MS = 5_000;
 export class MediaStreamAudioChannel implements AudioChannel, HandOverChannel {
   /** The pacer hands `send` 80 ms at a time: one `media` message each (TwilioMediaStream.send). */
   readonly outboundFrameMs = 80;
+  /**
+   * 120 ms ahead of real time (the pacer's default is 40): a loaded node's event loop stalls for tens of ms at a
+   * time, and with 80 ms messages a 40 ms cushion lets such a stall be heard as a gap (docs/performance.md §18).
+   * What it costs: up to 200 ms of the agent's audio in Twilio's buffer, which `clear()` drops on a barge-in and
+   * which plays on over a `pause()` (a possible interruption) until the carrier's buffer runs out.
+   */
+  readonly outboundLeadMs = 120;
   private stream: TwilioMediaStream | undefined;
   /** The call is being redirected elsewhere: a stream closing now is Twilio ending `<Connect>`, not the far end going. */
   private handingOver = false;

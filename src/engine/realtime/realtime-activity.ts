@@ -192,7 +192,7 @@ export class RealtimeActivity implements Activity {
 
   constructor(private readonly o: RealtimeActivityOptions) {
     const channel = o.channel;
-    this.out = (o.pacer ?? Pacer.shared()).output((frame) => this.sendFrame(frame), channel.outboundFrameMs);
+    this.out = (o.pacer ?? Pacer.shared()).output((frame) => this.sendFrame(frame), channel.outboundFrameMs, channel.outboundLeadMs);
     this.detector = new InterruptionDetector(o.turnTaking ?? DEFAULT_TURN_TAKING, {
       agentSpeaking: () => this.hasFloor(),
       pause: () => this.out.pause(),

@@ -123,7 +123,7 @@ export class AudioIO implements AgentIO {
     if (channel.transfer) this.transfer = (to, opts) => channel.transfer!(to, { ...opts, quiet: () => this.quiet() });
     this.language = o.language;
     this.pacer = o.pacer ?? Pacer.shared();
-    this.out = this.pacer.output((frame) => this.send(frame), channel.outboundFrameMs);
+    this.out = this.pacer.output((frame) => this.send(frame), channel.outboundFrameMs, channel.outboundLeadMs);
     this.detector = new InterruptionDetector(o.turnTaking, {
       agentSpeaking: () => !!this.clause,
       pause: () => this.pause(),

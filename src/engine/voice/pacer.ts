@@ -20,12 +20,15 @@ export const FRAME_BYTES = 160;
 /** μ-law bytes a millisecond (8 kHz). */
 const BYTES_PER_MS = FRAME_BYTES / FRAME_MS;
 /**
- * How far ahead of real time an output keeps its audio: a 40 ms cushion in the carrier against network jitter.
- * A frame goes when the cushion falls below it, so the carrier holds at least 20 ms (one tick) more than it
- * has played, and at most this plus one frame.
+ * How far ahead of real time an output keeps its audio by default: a 40 ms cushion in the carrier against
+ * network jitter and our own event loop's stalls. A frame goes when the cushion falls below it, so the carrier
+ * holds at least 20 ms (one tick) more than it has played, and at most this plus one frame.
+ * It is also every output's minimum: below it, a frame goes even if it is short (see `PacedOutput.due`).
  */
 export const LEAD_FRAMES = 2;
 const LEAD_BYTES = LEAD_FRAMES * FRAME_BYTES;
+/** The longest cushion an output may ask for (ms): what a barge-in's `clear` drops at the carrier, beside a frame. */
+export const MAX_LEAD_MS = 200;
 /** The longest frame an output may send (ms): 100 ms unheard in the carrier at most, beside the cushion. */
 export const MAX_FRAME_MS = 100;
 /** A timer that fires this many frames late catches up at most so far (the rest of the gap is lost). */
@@ -64,12 +67,13 @@ export class Pacer {
   /**
    * A call's outbound audio; `send` gets each frame as it is due. `frameMs` (a multiple of FRAME_MS up to
    * MAX_FRAME_MS, default FRAME_MS) is the audio in one frame: a carrier that takes longer messages gets fewer
-   * of them (Twilio: 80 ms, a quarter of the socket writes), each sent as soon as the cushion of LEAD_FRAMES ×
-   * FRAME_MS ahead of real time needs it.
+   * of them (Twilio: 80 ms, a quarter of the socket writes), each sent as soon as the cushion of `leadMs`
+   * (default LEAD_FRAMES × FRAME_MS, at most MAX_LEAD_MS) ahead of real time needs it.
    */
-  output(send: (frame: Uint8Array) => void, frameMs = FRAME_MS): PacedOutput {
+  output(send: (frame: Uint8Array) => void, frameMs = FRAME_MS, leadMs = LEAD_FRAMES * FRAME_MS): PacedOutput {
     if (!Number.isInteger(frameMs / FRAME_MS) || frameMs < FRAME_MS || frameMs > MAX_FRAME_MS) throw new RangeError(`frameMs must be a multiple of ${FRAME_MS} ms, at most ${MAX_FRAME_MS}`);
-    return new PacedOutput(this, send, (frameMs / FRAME_MS) * FRAME_BYTES);
+    if (!Number.isInteger(leadMs / FRAME_MS) || leadMs < LEAD_FRAMES * FRAME_MS || leadMs > MAX_LEAD_MS) throw new RangeError(`leadMs must be a multiple of ${FRAME_MS} ms from ${LEAD_FRAMES * FRAME_MS} to ${MAX_LEAD_MS}`);
+    return new PacedOutput(this, send, (frameMs / FRAME_MS) * FRAME_BYTES, (leadMs / FRAME_MS) * FRAME_BYTES);
   }
 
   /** How many outputs have audio waiting (bench, tests). */
@@ -133,6 +137,7 @@ export class PacedOutput {
     private readonly pacer: Pacer,
     private readonly send: (frame: Uint8Array) => void,
     private readonly frameBytes: number = FRAME_BYTES,
+    private readonly leadBytes: number = LEAD_BYTES,
   ) {}
 
   /** Queues audio; an output that was idle sends its lead at once (the first frame is not kept waiting). */
@@ -176,8 +181,32 @@ export class PacedOutput {
    */
   due(tick: number, lost: number): void {
     this.fromTick += lost;
-    const budget = (tick - this.fromTick) * FRAME_BYTES + LEAD_BYTES;
-    while (this.awake && this.sentBytes < budget) this.sendFrame();
+    this.fill((tick - this.fromTick) * FRAME_BYTES);
+  }
+
+  /**
+   * Sends frames until the carrier holds `leadBytes` beyond the `played` bytes of real time. Above the minimum
+   * cushion (LEAD_BYTES) only whole frames go: synthesis that streams in pieces shorter than a frame would
+   * otherwise top a long cushion up with a short message each time (more messages, more socket writes, for
+   * the same audio); the short rest waits for the next piece, or goes once the cushion is down to the minimum.
+   */
+  private fill(played: number): void {
+    while (this.awake && this.sentBytes < played + this.leadBytes) {
+      if (this.sentBytes >= played + LEAD_BYTES && this.onlyPartFrameQueued()) return;
+      this.sendFrame();
+    }
+  }
+
+  /** Less than a frame of audio is queued and no mark follows it: the synthesis has more to come. */
+  private onlyPartFrameQueued(): boolean {
+    let bytes = -this.offset;
+    for (const item of this.items) {
+      // A mark ends a clause: the frame before it is short by nature and goes now.
+      if (!('bytes' in item)) return false;
+      bytes += item.bytes.length;
+      if (bytes >= this.frameBytes) return false;
+    }
+    return bytes > 0;
   }
 
   /** @internal One frame (up to `frameBytes`, never past a mark), then any marks it reached. */
@@ -232,7 +261,7 @@ export class PacedOutput {
     // queue ran dry, are paced at real time instead of each going at once with a lead of its own.
     this.sentBytes = Math.max(0, Math.round((this.playsUntil - this.pacer.clock.now()) * BYTES_PER_MS));
     // The lead goes at once (the first frame is not kept waiting for a tick).
-    while (this.awake && this.sentBytes < LEAD_BYTES) this.sendFrame();
+    this.fill(0);
   }
 
   private stop(): void {

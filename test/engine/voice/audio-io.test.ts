@@ -123,6 +123,61 @@ describe('audio I/O: pacing and marks', () => {
     expect(() => pacer.output(() => undefined, 120)).toThrow(RangeError);
   });
 
+  it("a longer cushion (Twilio's 120 ms) rides out a 90 ms stall of the timer, in whole frames", () => {
+    let now = 0;
+    let tick: () => void = () => undefined;
+    const pacer = new Pacer({ now: () => now, every: (_ms, t) => ((tick = t), () => undefined) });
+    const gapsAt = (leadMs: number) => {
+      const sent: Array<{ at: number; bytes: number }> = [];
+      now = 0;
+      const out = pacer.output((f) => sent.push({ at: now, bytes: f.length }), 80, leadMs);
+      out.enqueue(new Uint8Array(8 * 1000));
+      out.enqueueMark(() => undefined);
+      // The timer on time to 400 ms, then nothing until 490 ms (the event loop busy), then on time again.
+      for (now = 20; now <= 1200; now += 10) if (now % 20 === 10 ? now === 490 : now < 400 || now > 490) tick();
+      out.clear();
+      // Twilio plays from its buffer: the first message on arrival, each later one after the one before.
+      let playsUntil = 0;
+      const gaps: number[] = [];
+      for (const s of sent) {
+        if (s.at > playsUntil && playsUntil > 0) gaps.push(s.at);
+        playsUntil = Math.max(playsUntil, s.at) + s.bytes / 8;
+      }
+      return { gaps, sizes: new Set(sent.slice(0, -1).map((s) => s.bytes)), total: sent.reduce((n, s) => n + s.bytes, 0) };
+    };
+    const long = gapsAt(120);
+    expect(long.gaps).toEqual([]);
+    expect(long.sizes).toEqual(new Set([640]));
+    expect(long.total).toBe(8000);
+    // The default 40 ms cushion is heard as a gap after the same stall.
+    expect(gapsAt(40).gaps).not.toEqual([]);
+    expect(() => pacer.output(() => undefined, 80, 30)).toThrow(RangeError);
+    expect(() => pacer.output(() => undefined, 80, 220)).toThrow(RangeError);
+  });
+
+  it('above the minimum cushion a short rest of synthesis waits for more audio, then goes before the carrier runs dry', () => {
+    const clock = new ManualClock();
+    const pacer = new Pacer(clock);
+    const sent: Array<{ at: number; bytes: number }> = [];
+    const out = pacer.output((f) => sent.push({ at: clock.now(), bytes: f.length }), 80, 120);
+    // 100 ms of audio: an 80 ms message at once; the 20 ms rest is not sent as a message of its own while the
+    // carrier holds more than 40 ms ...
+    out.enqueue(new Uint8Array(800));
+    expect(sent).toEqual([{ at: 0, bytes: 640 }]);
+    clock.advance(40);
+    expect(sent).toHaveLength(1);
+    // ... and goes once it holds less: 20 ms before the 80 ms sent have played out.
+    clock.advance(20);
+    expect(sent).toEqual([{ at: 0, bytes: 640 }, { at: 60, bytes: 160 }]);
+    // More synthesis in time is joined into whole messages.
+    out.enqueue(new Uint8Array(300));
+    out.enqueue(new Uint8Array(500));
+    clock.advance(20);
+    expect(sent[2]).toEqual({ at: 80, bytes: 640 });
+    clock.advance(200);
+    expect(sent.reduce((n, s) => n + s.bytes, 0)).toBe(1600);
+  });
+
   it('synthesis in pieces shorter than the lead, each arriving after the queue ran dry, is still paced at real time', () => {
     const clock = new ManualClock();
     const pacer = new Pacer(clock);
