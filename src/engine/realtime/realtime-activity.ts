@@ -298,6 +298,7 @@ export class RealtimeActivity implements Activity {
 
   /** One frame of the callee's: to the model, and through the detector. */
   private hear(rt: RealtimeConnection, frame: Uint8Array): void {
+    this.out.nudge();
     rt.appendAudio(frame);
     // The same cheap detector as the cascaded pipeline: how long the callee's sound has lasted, in their audio.
     const change = this.vad.push(frame);

@@ -273,6 +273,7 @@ export class AudioIO implements AgentIO {
 
   /** Every frame: the detector, then the speech-to-text. */
   private hear(frame: Uint8Array): void {
+    this.pacer.nudge();
     const change = this.vad.push(frame);
     if (this.vad.speaking) this.lastSoundAt = this.pacer.clock.now();
     this.stream.push(frame);

@@ -103,6 +103,15 @@ export class Pacer {
     return this.ticks;
   }
 
+  /**
+   * Ticks now if a tick is due and its timer has not fired yet. Called for every inbound frame: under load the
+   * event loop reads sockets in long runs (hundreds of calls' frames, one after another, in one poll phase)
+   * and a timer waits until the run ends; the audio out must not wait with it. One clock read when not due.
+   */
+  nudge(): void {
+    if (this.stopTimer && this.clock.now() - this.startedAt >= (this.ticks + 1) * FRAME_MS) this.tick();
+  }
+
   /** Sends each active output the frames due since the last tick (timers fire late under load: catch up). */
   private tick(): void {
     const due = Math.floor((this.clock.now() - this.startedAt) / FRAME_MS);
@@ -151,6 +160,11 @@ export class PacedOutput {
   enqueueMark(reached: () => void): void {
     this.items.push({ mark: reached });
     this.start();
+  }
+
+  /** An inbound frame arrived: the pacer ticks if a tick is due (`Pacer.nudge`). */
+  nudge(): void {
+    this.pacer.nudge();
   }
 
   /** Holds the audio (the callee may be interrupting): nothing is sent until `resume` or `clear`. */

@@ -178,6 +178,25 @@ describe('audio I/O: pacing and marks', () => {
     expect(sent.reduce((n, s) => n + s.bytes, 0)).toBe(1600);
   });
 
+  it('a frame heard while the timer waits (a long run of socket reads) sends the audio out that is due', async () => {
+    const { clock, channel, play } = setup();
+    play('Hello there.');
+    await settle();
+    expect(channel.sent).toHaveLength(2);
+    // 60 ms pass and the timer does not fire (the event loop is reading sockets): nothing more goes out ...
+    clock.t += 60;
+    expect(channel.sent).toHaveLength(2);
+    // ... until the next callee frame is heard: the three frames due since go out with it.
+    channel.inbox.push(QUIET);
+    await settle();
+    expect(channel.sent.map((s) => s.at)).toEqual([0, 0, 60, 60, 60]);
+    // Heard again before the next tick is due: nothing more.
+    clock.t += 10;
+    channel.inbox.push(QUIET);
+    await settle();
+    expect(channel.sent).toHaveLength(5);
+  });
+
   it('synthesis in pieces shorter than the lead, each arriving after the queue ran dry, is still paced at real time', () => {
     const clock = new ManualClock();
     const pacer = new Pacer(clock);
