@@ -2,8 +2,8 @@
  * Voice capacity (issue 10, "Done when"): how many audio calls one core carries. The built server
  * (`node dist/cli/main.js serve`, embedded store) runs pinned to core 0 (`taskset -c 0`); this process, the
  * load, pins itself to core 1 and plays everything the server talks to, over the real wires on loopback:
- * Twilio (REST + one Media Streams socket a call, all calls' 20 ms frames from ONE timer — ./lib/voice-capacity/
- * twilio-driver.ts), Deepgram live and ElevenLabs `ulaw_8000` (./lib/voice-capacity/speech-fakes.ts), and
+ * Twilio (REST + one Media Streams socket a call, all calls' 20 ms frames from ONE timer, each call's at a phase
+ * of its own within the 20 ms as independent streams arrive — ./lib/voice-capacity/twilio-driver.ts), Deepgram live and ElevenLabs `ulaw_8000` (./lib/voice-capacity/speech-fakes.ts), and
  * an OpenAI-compatible chat model (test/fakes/openai-chat.ts). Every call runs in audio mode (VOICE_MODE=audio,
  * `tts_provider: elevenlabs`): the callee says a phrase (test/fixtures/audio/greeting.ulaw), the speech-to-text
  * ends the turn after the server's endpointing, the model answers a short reply, its speech comes back as
@@ -15,7 +15,7 @@
  * lateness of an outbound frame (how long the callee's playout of a reply ran dry before it arrived, as
  * Twilio plays from a buffer — see twilio-driver.ts; the largest gap between arrivals is printed beside it),
  * missed turns, and this
- * process's own CPU and event-loop delay beside the server's. The ramp stops at the first level that breaks
+ * process's own CPU and event-loop delay (p99 and max) beside the server's. The ramp stops at the first level that breaks
  * the rule (p99 within 100 ms of the idle server's, no frame later than 20 ms, no turn missed). At
  * BENCH_ADDED_AT calls the fakes are switched to 0 ms for one window: "the time Switchboard adds", the
  * speech-to-text's final sent → the agent's first frame received, p50/p99.
@@ -42,6 +42,9 @@
  *   BENCH_THREAD_NICE a niceness (e.g. 10) given to every thread of the server but its main one (V8's compiler
  *                     and GC helpers, the embedded store's worker, libuv's pool), set again before each window:
  *                     whether the main thread's wait for its one core is what the turn latency's tail is made of
+ *   BENCH_IN_STEP=1   every call's frame in one burst each 20 ms instead of at its own phase: the worst case (a
+ *                     node sees its streams in step only if they all started together), and how this bench ran
+ *                     before 2026-12-04 (docs/performance.md §18)
  *   BENCH_TRACE=1     the server logs at debug, which adds a timeline line per turn (AgentActivity): in the
  *                     "fakes at 0 ms" window each turn's added time is split where it went — the final's way in
  *                     (fake's send → the server's activity heard it), the server's steps (turn start, the model's
@@ -106,6 +109,8 @@ interface Row {
   missed: number;
   driverCpuPct: number;
   driverLagP99: number;
+  /** The driver's longest event-loop delay (ms): a stall of its own that long is read as lateness of the server's. */
+  driverLagMax: number;
   /** RSS right after a full garbage collection (BENCH_HELD_MB). */
   heldRssMb?: number;
 }
@@ -140,7 +145,7 @@ async function main(): Promise<void> {
   if (PIN) execFileSync('taskset', ['-a', '-p', '-c', DRIVER_CORE, String(process.pid)], { stdio: 'ignore' });
   const latency: Latency = { ...REAL_TIME };
   const greeting = fixture('greeting.ulaw');
-  const driver = new TwilioDriver({ accountSid: ACCOUNT, authToken: TOKEN, phrase: greeting, quietMs: 600, replyTimeoutMs: REPLY_TIMEOUT_MS, spreadMs: 8000, ringMs: 2000 });
+  const driver = new TwilioDriver({ accountSid: ACCOUNT, authToken: TOKEN, phrase: greeting, quietMs: 600, replyTimeoutMs: REPLY_TIMEOUT_MS, spreadMs: 8000, ringMs: 2000, staggered: env.BENCH_IN_STEP !== '1' });
   await driver.start();
   const deepgram = await startDeepgram(latency, { text: PHRASE_TEXT, audioMs: greeting.length / 8 }, (idx, at) => driver.finalSent(idx, at));
   const eleven = await startElevenLabs(latency, fixture('menu.ulaw'));
@@ -448,6 +453,7 @@ async function measure(driver: TwilioDriver, pid: number, calls: number, seconds
     missed: w.missed,
     driverCpuPct: ((own.user + own.system) / 1e6 / wall) * 100,
     driverLagP99: lag.percentile(99) / 1e6,
+    driverLagMax: lag.max / 1e6,
   };
 }
 
@@ -476,13 +482,13 @@ function report(rows: Row[], added: { calls: number; turns: number; p50: number;
   if (!rows.length) return;
   const idle = rows[0];
   console.log(`\nVoice capacity: server on core ${PIN ? SERVER_CORE : '(not pinned)'}, driver on core ${PIN ? DRIVER_CORE : '(not pinned)'}, ${SECONDS} s measured per level, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
-  console.log('| live calls | turns | server CPU (% of a core) | % per call | server RSS (MB) | MB per call | turn p50 (ms) | turn p99 (ms) | max frame lateness (ms) | late frames | max arrival gap (ms) | missed turns | driver CPU (%) | driver loop delay p99 (ms) | carried |');
+  console.log('| live calls | turns | server CPU (% of a core) | % per call | server RSS (MB) | MB per call | turn p50 (ms) | turn p99 (ms) | max frame lateness (ms) | late frames | max arrival gap (ms) | missed turns | driver CPU (%) | driver loop delay p99 / max (ms) | carried |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const perCall = r.cpuPct / r.calls;
     const mb = r.calls > idle.calls ? (r.rssMb - idle.rssMb) / (r.calls - idle.calls) : NaN;
     const bound = r.driverCpuPct > DRIVER_BOUND_PCT ? ' (driver-bound)' : '';
-    console.log(`| ${r.calls} | ${r.turns} | ${f(r.cpuPct)} | ${f(perCall, 3)} | ${f(r.rssMb, 0)} | ${f(mb, 2)} | ${f(r.p50, 0)} | ${f(r.p99, 0)} | ${f(r.maxLate)} | ${r.lateGaps} | ${f(r.maxGap)} | ${r.missed} | ${f(r.driverCpuPct)}${bound} | ${f(r.driverLagP99)} | ${carries(r, idle) ? 'yes' : 'no'} |`);
+    console.log(`| ${r.calls} | ${r.turns} | ${f(r.cpuPct)} | ${f(perCall, 3)} | ${f(r.rssMb, 0)} | ${f(mb, 2)} | ${f(r.p50, 0)} | ${f(r.p99, 0)} | ${f(r.maxLate)} | ${r.lateGaps} | ${f(r.maxGap)} | ${r.missed} | ${f(r.driverCpuPct)}${bound} | ${f(r.driverLagP99)} / ${f(r.driverLagMax)} | ${carries(r, idle) ? 'yes' : 'no'} |`);
   }
   if (HELD) {
     console.log('\n| live calls | RSS after a full GC (MB) | held MB per call |');

@@ -32,6 +32,9 @@ const FRAME = 160;
 const FRAME_MS = 20;
 /** A late timer catches up at most this many frames (as Twilio would, the rest is lost). */
 const MAX_CATCH_UP = 10;
+/** Staggered: the timer's period (ms) and the phases a call may have within a frame (call i takes phase i % PHASES). */
+const PHASE_MS = 4;
+const PHASES = FRAME_MS / PHASE_MS;
 
 export interface DriverOptions {
   accountSid: string;
@@ -42,6 +45,12 @@ export interface DriverOptions {
   quietMs: number;
   /** No reply this long after the phrase: the turn is missed and the callee speaks again. */
   replyTimeoutMs: number;
+  /**
+   * Each call's frames at a phase of its own within the 20 ms (true), as independent streams arrive from
+   * Twilio, or every call's frame in one burst each 20 ms (false, the worst case: a node never sees all its
+   * streams in step unless they started together).
+   */
+  staggered: boolean;
   /** How long the phone rings before the callee answers. */
   ringMs: number;
   /** A call's first phrase starts up to this long after its stream (random), so calls do not speak in step. */
@@ -123,7 +132,7 @@ export class TwilioDriver {
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     this.t0 = performance.now();
-    this.timer = setInterval(() => this.tick(), FRAME_MS);
+    this.timer = setInterval(() => this.tick(), this.o.staggered ? PHASE_MS : FRAME_MS);
   }
 
   /** Calls with a started stream. */
@@ -156,14 +165,27 @@ export class TwilioDriver {
     await new Promise((r) => this.server.close(r));
   }
 
-  /** One timer for every call: each gets the frames due since the last tick. */
+  /**
+   * One timer for every call: each gets the frames due since the last tick. Staggered, a tick is a phase
+   * (4 ms): the calls of that phase get their frame, so a fifth of the calls send at a time.
+   */
   private tick(): void {
-    const due = Math.floor((performance.now() - this.t0) / FRAME_MS);
-    const owed = Math.min(due - this.ticks, MAX_CATCH_UP);
-    this.ticks = due;
     const now = performance.now();
-    for (let k = 0; k < owed; k++) {
-      for (const c of this.byIdx) if (c.ws && !c.over) this.frame(c, now);
+    if (!this.o.staggered) {
+      const due = Math.floor((now - this.t0) / FRAME_MS);
+      const owed = Math.min(due - this.ticks, MAX_CATCH_UP);
+      this.ticks = due;
+      for (let k = 0; k < owed; k++) for (const c of this.byIdx) if (c.ws && !c.over) this.frame(c, now);
+      return;
+    }
+    const due = Math.floor((now - this.t0) / PHASE_MS);
+    const from = Math.max(this.ticks + 1, due - MAX_CATCH_UP * PHASES + 1);
+    this.ticks = due;
+    for (let t = from; t <= due; t++) {
+      for (let i = t % PHASES; i < this.byIdx.length; i += PHASES) {
+        const c = this.byIdx[i];
+        if (c?.ws && !c.over) this.frame(c, now);
+      }
     }
   }
 
