@@ -18,6 +18,14 @@ describe('dashboard: organisation management under a session', () => {
   let browser: Browser;
   let page: Page;
   const nav = () => page.getByRole('navigation', { name: 'Main' });
+  /**
+   * Opens a page from the menu and waits for its heading: the page before may have a field of the same label
+   * (the API keys page has a Name too), which a fill racing the route change would fill instead.
+   */
+  const open = async (title: string) => {
+    await nav().getByRole('link', { name: title }).click();
+    await page.getByRole('heading', { level: 1, name: title, exact: true }).waitFor();
+  };
 
   beforeAll(async () => {
     ensureDashboardBuilt();
@@ -55,7 +63,7 @@ describe('dashboard: organisation management under a session', () => {
   });
 
   it('creates an API key (shown once), regenerates it, and revokes it', async () => {
-    await nav().getByRole('link', { name: 'API keys' }).click();
+    await open('API keys');
     await page.getByLabel('Key name').fill('CRM integration');
     await page.getByRole('button', { name: 'Create key' }).click();
     const secret = page.locator('code.secret');
@@ -77,13 +85,13 @@ describe('dashboard: organisation management under a session', () => {
   });
 
   it('makes an agent, adds a number assigned to it, then unassigns it', async () => {
-    await nav().getByRole('link', { name: 'Agents' }).click();
+    await open('Agents');
     await page.getByLabel('Name').fill('Front desk');
     await page.getByLabel('System prompt').fill('You answer calls for Bella Cucina.');
     await page.getByRole('button', { name: 'Create agent' }).click();
     await page.getByRole('cell', { name: 'Front desk', exact: true }).waitFor();
 
-    await nav().getByRole('link', { name: 'Phone numbers' }).click();
+    await open('Phone numbers');
     await page.getByLabel('Number', { exact: true }).fill('+15550170');
     await page.getByLabel('Agent', { exact: true }).selectOption({ label: 'Front desk' });
     await page.getByRole('button', { name: 'Add number' }).click();
@@ -102,7 +110,7 @@ describe('dashboard: organisation management under a session', () => {
   });
 
   it('invites a person, who accepts through the link and is signed in as themselves', async () => {
-    await nav().getByRole('link', { name: 'Organisation' }).click();
+    await open('Organisation');
     await page.getByLabel('Email').fill('sam@example.com');
     await page.getByLabel('Role').selectOption('member');
     await page.getByRole('button', { name: 'Invite' }).click();

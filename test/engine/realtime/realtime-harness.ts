@@ -198,11 +198,14 @@ export function realtimeRig(fake: FakeOpenAIRealtime, o: { hold?: boolean; sends
   const host = new FakeHost(o.brief ?? BRIEF);
   const events: SessionEvent[] = [];
   const usage = new UsageMeter();
+  const startedAt = new Date();
   const activity = new RealtimeActivity({
     callId: 'call_rt',
     channel,
     connect: () => RealtimeConnection.open({ apiKey: 'sk-test', baseUrl: fake.url }),
-    session: (brief) => realtimeSession(brief, 'cedar', REALTIME_DEFAULTS),
+    // The prompt's clock fixed at the call's start, as the app wires it (engine/realtime/wiring.ts): a test that
+    // crossed a minute otherwise saw a second `session.update` (the instructions say the time to the minute).
+    session: (brief) => realtimeSession(brief, 'cedar', REALTIME_DEFAULTS, startedAt),
     host,
     emit: (e) => events.push(e),
     usage,
