@@ -72,7 +72,10 @@ describe('audio I/O: a barge-in through the gated speech-to-text', () => {
     const result: { r?: PlayoutResult } = {};
     // A long clause (FrameTts: 20 ms of audio a character, about 7 s): the agent is still talking when the callee does.
     const clause = 'I can book a table for eight people tonight at seven, or at eight if you would rather come later. '.repeat(3).trim();
-    void io.playClause(clause, new AbortController().signal).then((r) => (result.r = r));
+    io.playClause(clause, new AbortController().signal).then(
+      (r) => (result.r = r),
+      () => undefined,
+    );
     await settle();
 
     // A second of the callee listening while the agent talks: the provider gets no audio (KeepAlive only).
