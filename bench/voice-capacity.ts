@@ -38,6 +38,8 @@
  *   BENCH_SERVER_MAIN dist/cli/main.js   the server build to run (a copy of another branch's dist/, to compare
  *                     two builds interleaved)
  *   BENCH_LOG_LEVEL   warn   the server's LOG_LEVEL
+ *   BENCH_SERVER_LOG  a file: everything the server writes goes there too (with BENCH_NODE_ARGS=--trace-gc,
+ *                     V8's line for each collection)
  *   BENCH_RAMP        all: every level runs even past one that breaks the rule (a loaded machine)
  *   BENCH_THREAD_NICE a niceness (e.g. 10) given to every thread of the server but its main one (V8's compiler
  *                     and GC helpers, the embedded store's worker, libuv's pool), set again before each window:
@@ -57,7 +59,7 @@
  * in test assertions.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import os from 'node:os';
 import path from 'node:path';
@@ -193,8 +195,11 @@ async function main(): Promise<void> {
   const output: string[] = [];
   const timelines = new Map<string, Timeline[]>();
   let partial = '';
+  // BENCH_SERVER_LOG: everything the server writes, kept in a file (with BENCH_NODE_ARGS=--trace-gc, its GC's own account).
+  const serverLog = env.BENCH_SERVER_LOG ? path.resolve(env.BENCH_SERVER_LOG) : undefined;
   const keep = (b: Buffer) => {
     const text = b.toString();
+    if (serverLog) appendFileSync(serverLog, text);
     output.push(text);
     if (output.length > 200) output.shift();
     if (TRACE) partial = readTimelines(partial + text, timelines);

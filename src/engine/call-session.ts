@@ -153,9 +153,15 @@ export class CallSession implements ActionHost {
   }
 
   brief(): AgentBrief {
-    const brief = buildBrief(this.req);
+    // Every turn asks for the brief; the request only changes as a whole (a PATCH, a language switch), so the
+    // brief made from it is kept until then: building it scans the task text for personal data (libphonenumber).
+    if (this.briefOf?.req !== this.req) this.briefOf = { req: this.req, brief: buildBrief(this.req) };
+    const brief = this.briefOf.brief;
     return this.roomLines.length ? { ...brief, roomTranscript: [...this.roomLines] } : brief;
   }
+
+  /** The brief made from the request as it was last asked for (see brief()). */
+  private briefOf: { req: CallRequest; brief: AgentBrief } | undefined;
 
   /** Takes ownership of the call and dials (or answers an inbound call). Returns once dialling has begun. */
   async start(): Promise<void> {
