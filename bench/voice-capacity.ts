@@ -20,13 +20,14 @@
  * BENCH_ADDED_AT calls the fakes are switched to 0 ms for one window: "the time Switchboard adds", the
  * speech-to-text's final sent → the agent's first frame received, p50/p99.
  *
- *   npm run bench:voice                                   (builds first; about 5 minutes)
+ *   npm run bench:voice                                   (builds first; about 6 minutes)
  *   BENCH_CALLS=1,50 BENCH_SECONDS=10 npm run bench:voice (a quick look)
  *
  * Environment (all optional):
  *   BENCH_CALLS       1,100,250,500,750,1000   live calls at each level (1 = the idle baseline, first)
  *   BENCH_SECONDS     20     measured seconds per level, after BENCH_WARMUP seconds (default 5)
  *   BENCH_ADDED_AT    100    the level where "the time Switchboard adds" is measured (fakes at 0 ms)
+ *   BENCH_ADDED_SECONDS 3 × BENCH_SECONDS   how long it is measured (≈ 900 turns at 100 calls: a steadier p99)
  *   BENCH_CPU_PROF    a folder: the server runs with --cpu-prof and writes its profile there on exit
  *   BENCH_NODE_ARGS   more flags for the server's node, space-separated (--max-semi-space-size=4,
  *                     --heapsnapshot-signal=SIGUSR2 …)
@@ -47,6 +48,9 @@
  *   BENCH_IN_STEP=1   every call's frame in one burst each 20 ms instead of at its own phase: the worst case (a
  *                     node sees its streams in step only if they all started together), and how this bench ran
  *                     before 2026-12-04 (docs/performance.md §18)
+ *   BENCH_STALLS=1    the server runs with ./lib/voice-capacity/stall-probe.mjs: each window's stalls of its main
+ *                     thread (no timer run for over 12 ms), how many overlap a pause of the garbage collector, and the
+ *                     collector's pauses (docs/performance.md §19)
  *   BENCH_TRACE=1     the server logs at debug, which adds a timeline line per turn (AgentActivity): in the
  *                     "fakes at 0 ms" window each turn's added time is split where it went — the final's way in
  *                     (fake's send → the server's activity heard it), the server's steps (turn start, the model's
@@ -80,9 +84,12 @@ const LEVELS = (env.BENCH_CALLS ?? '1,100,250,500,750,1000').split(',').map(Numb
 const SECONDS = Number(env.BENCH_SECONDS ?? 20);
 const WARMUP = Number(env.BENCH_WARMUP ?? 5);
 const ADDED_AT = Number(env.BENCH_ADDED_AT ?? 100);
+// The p99 of a 20 s window is its third-slowest turn of ≈ 300: one stall more or less moves it by tens of ms.
+const ADDED_SECONDS = Number(env.BENCH_ADDED_SECONDS ?? 3 * SECONDS);
 const PIN = env.BENCH_NO_PIN !== '1';
 const WHOLE_RAMP = env.BENCH_RAMP === 'all';
 const HELD = env.BENCH_HELD_MB === '1';
+const STALLS = env.BENCH_STALLS === '1';
 const SERVER_CORE = env.BENCH_SERVER_CORE ?? '0';
 const DRIVER_CORE = env.BENCH_DRIVER_CORE ?? '1';
 const TRACE = env.BENCH_TRACE === '1';
@@ -97,6 +104,15 @@ const fixture = (name: string) => readFileSync(path.join(ROOT, 'test/fixtures/au
 const REAL_TIME: Latency = { sttMs: 50, llmFirstMs: 300, llmPieceMs: 15, ttsFirstMs: 150, ttsSpeed: 2 };
 const ZERO: Latency = { sttMs: 0, llmFirstMs: 0, llmPieceMs: 0, ttsFirstMs: 0, ttsSpeed: 1 };
 const REPLY_TIMEOUT_MS = 10_000;
+
+/** The time Switchboard adds to a turn (fakes at 0 ms), ms. */
+interface Added {
+  calls: number;
+  turns: number;
+  p50: number;
+  p90: number;
+  p99: number;
+}
 
 interface Row {
   calls: number;
@@ -190,6 +206,13 @@ async function main(): Promise<void> {
   const extra = env.BENCH_NODE_ARGS ? env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : [];
   const inspectPort = HELD ? await freePort() : 0;
   if (HELD) extra.push(`--inspect=127.0.0.1:${inspectPort}`);
+  const stallFile = path.join(dataDir, 'stalls.jsonl');
+  if (STALLS) {
+    extra.push('--import', path.join(ROOT, 'bench/lib/voice-capacity/stall-probe.mjs'));
+    serverEnv.STALL_PROBE_FILE = stallFile;
+  }
+  /** Each measured window, in wall-clock ms: the stall probe's lines are summed over it. */
+  const spans: Span[] = [];
   const nodeArgs = [...profile, ...extra, MAIN, 'serve'];
   const server = PIN ? spawn('taskset', ['-c', SERVER_CORE, process.execPath, ...nodeArgs], { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, nodeArgs, { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
@@ -216,7 +239,7 @@ async function main(): Promise<void> {
   }
   const base = `http://127.0.0.1:${port}`;
   const rows: Row[] = [];
-  let added: { calls: number; turns: number; p50: number; p99: number } | undefined;
+  let added: Added | undefined;
   let stopped = '';
   let serverView = '';
   let idleCpuPct = NaN;
@@ -248,7 +271,9 @@ async function main(): Promise<void> {
       }
       if (THREAD_NICE !== undefined) niceHelperThreads(pid, THREAD_NICE);
       // The idle server's one call has few turns a window: it is watched three times as long.
+      const from = Date.now();
       const row = await measure(driver, pid, target, rows.length ? SECONDS : 3 * SECONDS, lag, () => llm.requests.splice(0));
+      spans.push({ label: `${target} calls`, from, to: Date.now() });
       // The bench measures μ-law from ElevenLabs; a server speaking through another synthesiser would measure that one.
       if (!eleven.requests) throw new Error('no call spoke through the ElevenLabs fake: the server chose another voice (speechFromConfig\'s voice rules)');
       if (HELD) row.heldRssMb = await heldRss(inspectPort, pid);
@@ -258,13 +283,15 @@ async function main(): Promise<void> {
         Object.assign(latency, ZERO);
         await sleep(WARMUP * 1000);
         const m0 = await turnMetrics(base);
-        const w = await windowOf(driver, 0, SECONDS);
+        const from = Date.now();
+        const w = await windowOf(driver, 0, ADDED_SECONDS);
+        spans.push({ label: `${target} calls, fakes at 0 ms`, from, to: Date.now() });
         const m1 = await turnMetrics(base);
         serverView = meansSince(m0, m1);
         Object.assign(latency, REAL_TIME);
         const a = w.addedMs.sort((x, y) => x - y);
-        added = { calls: target, turns: a.length, p50: pct(a, 50), p99: pct(a, 99) };
-        console.log(`  fakes at 0 ms, ${target} calls: final transcript → first frame p50 ${added.p50.toFixed(1)} ms, p99 ${added.p99.toFixed(1)} ms over ${added.turns} turns`);
+        added = { calls: target, turns: a.length, p50: pct(a, 50), p90: pct(a, 90), p99: pct(a, 99) };
+        console.log(`  fakes at 0 ms, ${target} calls: final transcript → first frame p50 ${added.p50.toFixed(1)} ms, p90 ${added.p90.toFixed(1)} ms, p99 ${added.p99.toFixed(1)} ms over ${added.turns} turns`);
         if (TRACE) {
           await sleep(2000); // a turn's line is written once its first clause was heard
           printTimelines(w, timelines);
@@ -285,11 +312,34 @@ async function main(): Promise<void> {
     await deepgram.close();
     await eleven.close();
     await llm.close();
+    if (STALLS) printStalls(stallFile, spans);
     rmSync(dataDir, { recursive: true, force: true });
   }
   report(rows, added, stopped);
   if (Number.isFinite(idleCpuPct)) console.log(`\nIdle node (no call, ${IDLE_SECONDS} s): server ${f(idleCpuPct, 2)} % of a core`);
   if (serverView) console.log(`\nThe server's own per-turn figures in that window (/metrics, means): ${serverView}`);
+}
+
+interface Span {
+  label: string;
+  from: number;
+  to: number;
+}
+
+/** The stall probe's account of each window (stall-probe.mjs writes a line every 10 s, times from the server's start). */
+function printStalls(file: string, spans: Span[]): void {
+  if (!existsSync(file)) return console.log('\n  the stall probe wrote nothing');
+  const lines = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { origin: number; at: number; stalls: Array<[number, number, number]>; gc: [number, number] });
+  console.log('\n  the server\'s main thread (BENCH_STALLS): gaps of its 2 ms timer over 12 ms, in each window');
+  console.log('  | window | stalls 12–20 ms | 20–40 ms | ≥ 40 ms | longest (ms) | with a GC pause in it | GC pauses (≈, the probe\'s 10 s lines) |');
+  console.log('  |---|---:|---:|---:|---:|---:|---|');
+  for (const w of spans) {
+    const stalls = lines.flatMap((l) => l.stalls.map(([s, ms, gc]) => ({ at: l.origin + s, ms, gc }))).filter((x) => x.at >= w.from && x.at < w.to);
+    const gcLines = lines.filter((l) => l.origin + l.at > w.from && l.origin + l.at - 10_000 < w.to);
+    const n = (lo: number, hi: number) => stalls.filter((x) => x.ms >= lo && x.ms < hi).length;
+    const gc = gcLines.reduce((sum, l) => [sum[0] + l.gc[0], sum[1] + l.gc[1]], [0, 0]);
+    console.log(`  | ${w.label} | ${n(12, 20)} | ${n(20, 40)} | ${n(40, Infinity)} | ${f(Math.max(0, ...stalls.map((x) => x.ms)))} | ${stalls.filter((x) => x.gc > 0).length} of ${stalls.length} | ${gc[0]} pauses, ${f(gc[1])} ms over ${gcLines.length * 10} s |`);
+  }
 }
 
 /** A turn's timeline as the server logged it (AgentActivity `timeline`): `at` ms since the epoch, the rest ms after it. */
@@ -483,7 +533,7 @@ function printRow(r: Row, idle: Row): void {
   console.log(`  ${r.calls} calls: ${r.turns} turns, server ${f(r.cpuPct)} % CPU, ${f(r.rssMb, 0)} MB, p50 ${f(r.p50, 0)} / p99 ${f(r.p99, 0)} ms, max late ${f(r.maxLate)} ms, driver ${f(r.driverCpuPct)} % CPU${carries(r, idle) ? '' : ' — breaks the rule'}`);
 }
 
-function report(rows: Row[], added: { calls: number; turns: number; p50: number; p99: number } | undefined, stopped: string): void {
+function report(rows: Row[], added: Added | undefined, stopped: string): void {
   if (!rows.length) return;
   const idle = rows[0];
   console.log(`\nVoice capacity: server on core ${PIN ? SERVER_CORE : '(not pinned)'}, driver on core ${PIN ? DRIVER_CORE : '(not pinned)'}, ${SECONDS} s measured per level, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
@@ -509,7 +559,7 @@ function report(rows: Row[], added: { calls: number; turns: number; p50: number;
   const mbTop = top.calls > idle.calls ? (top.rssMb - idle.rssMb) / (top.calls - idle.calls) : NaN;
   console.log(`| ≤ 0.3 MB per call | ${f(mbTop, 2)} MB at ${top.calls} calls |`);
   console.log(`| ≥ 600 calls on one core (p99 within 100 ms of idle ${f(idle.p99, 0)} ms, no frame > 20 ms late) | ${carried ? `${carried.calls} carried` : 'none carried'}${stopped ? `; ${stopped}` : ` (the largest level tried)`} |`);
-  console.log(`| ≤ 5 ms added at p99 (final transcript → first frame, fakes at 0 ms) | ${added ? `p50 ${f(added.p50)} / p99 ${f(added.p99)} ms at ${added.calls} calls (${added.turns} turns)` : `not measured (BENCH_CALLS has no ${ADDED_AT})`} |`);
+  console.log(`| ≤ 5 ms added at p99 (final transcript → first frame, fakes at 0 ms) | ${added ? `p50 ${f(added.p50)} / p90 ${f(added.p90)} / p99 ${f(added.p99)} ms at ${added.calls} calls (${added.turns} turns)` : `not measured (BENCH_CALLS has no ${ADDED_AT})`} |`);
 }
 
 main().catch((err: unknown) => {

@@ -1,0 +1,41 @@
+/**
+ * Loaded into the bench's server (`node --import`, BENCH_STALLS=1): how long its main thread goes without
+ * running a timer, and whether the garbage collector paused it meanwhile. A 2 ms interval timer notes every gap
+ * over 12 ms; the `gc` performance entries say when the collector paused the thread. Every 10 s one JSON line
+ * goes to the file named by STALL_PROBE_FILE: `{ origin, at, stalls: [[startMs, ms, gcMs]], gc: [count, ms] }` (`origin`
+ * the epoch ms of the server's start, the other times ms from it). Plain JavaScript: the server runs built code, with no TypeScript loader.
+ */
+import { appendFileSync } from 'node:fs';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { isMainThread } from 'node:worker_threads';
+
+const file = process.env.STALL_PROBE_FILE;
+if (isMainThread && file) {
+  const INTERVAL_MS = 2;
+  const STALL_MS = 12;
+  /** The collector's pauses of this thread: [start, duration] (ms). */
+  let pauses = [];
+  let stalls = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) pauses.push([e.startTime, e.duration]);
+  }).observe({ entryTypes: ['gc'] });
+  let last = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    if (now - last > STALL_MS) stalls.push([last, now - last]);
+    last = now;
+  }, INTERVAL_MS).unref();
+  setInterval(() => {
+    const gcIn = (from, ms) => pauses.reduce((sum, [s, d]) => sum + Math.max(0, Math.min(s + d, from + ms) - Math.max(s, from)), 0);
+    const round = (x) => Math.round(x * 10) / 10;
+    const line = {
+      origin: performance.timeOrigin,
+      at: round(performance.now()),
+      stalls: stalls.map(([s, ms]) => [round(s), round(ms), round(gcIn(s, ms))]),
+      gc: [pauses.length, round(pauses.reduce((sum, [, d]) => sum + d, 0))],
+    };
+    appendFileSync(file, `${JSON.stringify(line)}\n`);
+    stalls = [];
+    pauses = [];
+  }, 10_000).unref();
+}
