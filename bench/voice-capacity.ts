@@ -1,6 +1,7 @@
 /**
  * Voice capacity (issue 10, "Done when"): how many audio calls one core carries. The built server
- * (`node dist/cli/main.js serve`, embedded store) runs pinned to core 0 (`taskset -c 0`); this process, the
+ * (`node --single-threaded-gc dist/cli/main.js serve`, embedded store: a one-core node as docs/operations.md
+ * starts it) runs pinned to core 0 (`taskset -c 0`); this process, the
  * load, pins itself to core 1 and plays everything the server talks to, over the real wires on loopback:
  * Twilio (REST + one Media Streams socket a call, all calls' 20 ms frames from ONE timer, each call's at a phase
  * of its own within the 20 ms as independent streams arrive — ./lib/voice-capacity/twilio-driver.ts), Deepgram live and ElevenLabs `ulaw_8000` (./lib/voice-capacity/speech-fakes.ts), and
@@ -34,6 +35,9 @@
  *   BENCH_HELD_MB=1   after each level's window, a full garbage collection (through the server's inspector) and
  *                     its RSS then: what the calls hold, not garbage not yet collected (docs/performance.md §8)
  *   BENCH_SERVER_CORE 0, BENCH_DRIVER_CORE 1   the cores (taskset); BENCH_NO_PIN=1 pins nothing
+ *   BENCH_GC          the pinned server runs with --single-threaded-gc, as docs/operations.md advises for a node
+ *                     given one core; `parallel`: V8's default collector with its helper threads (every figure
+ *                     before docs/performance.md §19)
  *   BENCH_IDLE_SECONDS 15  before the first call: the server's CPU with no call at all (an idle node), over this
  *                     many seconds after BENCH_WARMUP seconds of rest; 0 skips it
  *   BENCH_SERVER_MAIN dist/cli/main.js   the server build to run (a copy of another branch's dist/, to compare
@@ -90,6 +94,10 @@ const PIN = env.BENCH_NO_PIN !== '1';
 const WHOLE_RAMP = env.BENCH_RAMP === 'all';
 const HELD = env.BENCH_HELD_MB === '1';
 const STALLS = env.BENCH_STALLS === '1';
+// A node given one core runs with V8's collector on its own thread, as docs/operations.md advises (its helper
+// threads would only take the core from the server's thread: docs/performance.md §19). BENCH_GC=parallel: V8's
+// default, as every figure before §19 ran.
+const GC_FLAGS = PIN && env.BENCH_GC !== 'parallel' ? ['--single-threaded-gc'] : [];
 const SERVER_CORE = env.BENCH_SERVER_CORE ?? '0';
 const DRIVER_CORE = env.BENCH_DRIVER_CORE ?? '1';
 const TRACE = env.BENCH_TRACE === '1';
@@ -213,7 +221,7 @@ async function main(): Promise<void> {
   }
   /** Each measured window, in wall-clock ms: the stall probe's lines are summed over it. */
   const spans: Span[] = [];
-  const nodeArgs = [...profile, ...extra, MAIN, 'serve'];
+  const nodeArgs = [...GC_FLAGS, ...profile, ...extra, MAIN, 'serve'];
   const server = PIN ? spawn('taskset', ['-c', SERVER_CORE, process.execPath, ...nodeArgs], { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, nodeArgs, { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const timelines = new Map<string, Timeline[]>();
@@ -536,7 +544,7 @@ function printRow(r: Row, idle: Row): void {
 function report(rows: Row[], added: Added | undefined, stopped: string): void {
   if (!rows.length) return;
   const idle = rows[0];
-  console.log(`\nVoice capacity: server on core ${PIN ? SERVER_CORE : '(not pinned)'}, driver on core ${PIN ? DRIVER_CORE : '(not pinned)'}, ${SECONDS} s measured per level, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  console.log(`\nVoice capacity: server on core ${PIN ? SERVER_CORE : '(not pinned)'}, driver on core ${PIN ? DRIVER_CORE : '(not pinned)'}, the server's collector ${GC_FLAGS.length ? 'on its thread (--single-threaded-gc)' : 'V8\'s default (helper threads)'}, ${SECONDS} s measured per level, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
   console.log('| live calls | turns | server CPU (% of a core) | % per call | server RSS (MB) | MB per call | turn p50 (ms) | turn p99 (ms) | max frame lateness (ms) | late frames | max arrival gap (ms) | missed turns | driver CPU (%) | driver loop delay p99 / max (ms) | carried |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { Command } from 'commander';
 import { loadConfig, type Config } from '../config/index.js';
 import type { Switchboard } from '../app.js';
@@ -47,6 +48,11 @@ export function serveCommand(hooks: ServeHooks = {}): Command {
         `  store: ${sb.store.kind}${sb.store.kind === 'pglite' ? ` in ${config.dataDir}` : ''} · bus: ${config.redisUrl ? 'redis' : 'in-process'} · carrier: ${sb.carrier.name} · brain: ${brainNote}`,
         `  API docs: ${url}/docs · started in ${Math.round(performance.now() - t0)} ms`,
       ];
+      const advice = oneCpuAdvice();
+      if (advice) {
+        lines.push('', `  ${advice}`);
+        sb.log.warn(advice);
+      }
       if (first && !first.key) {
         lines.push('', `  The first API key was sealed with another deployment key: make one with \`switchboard keys create --org ${first.org}\`.`);
       } else if (first) {
@@ -64,6 +70,16 @@ export function serveCommand(hooks: ServeHooks = {}): Command {
       stopOnSignals(sb);
       if (hooks.listening) background(sb.log, 'saving the code cache failed', hooks.listening(sb.log));
     });
+}
+
+/**
+ * What a node given one CPU (a container's limit, `taskset`) is told at start: V8's collector otherwise marks
+ * and scavenges on helper threads that only take the one core from the server's thread, which then waits
+ * tens of ms with calls' audio due (docs/performance.md §19). The flag cannot be set once the process runs.
+ */
+export function oneCpuAdvice(cpus = os.availableParallelism(), execArgv: readonly string[] = process.execArgv): string | undefined {
+  if (cpus > 1 || execArgv.includes('--single-threaded-gc')) return undefined;
+  return 'this node has one CPU: start it with `node --single-threaded-gc dist/cli/main.js serve` (docs/operations.md)';
 }
 
 /** SIGTERM or SIGINT: stop taking calls, let live ones finish (up to the grace), then exit. */

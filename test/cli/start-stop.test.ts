@@ -175,6 +175,22 @@ describe('start and stop', () => {
     expect(server.out.stderr).toBe('');
   }, 300_000);
 
+  it('a server given one CPU says how to start it so; one started so, or given more, does not', async () => {
+    const advice = /one CPU: start it with `node --single-threaded-gc dist\/cli\/main\.js serve`/;
+    const banner = async (cmd: string, args: string[]) => {
+      const port = await freePort();
+      const server = launch(cmd, args, serverEnv(tmp(), port));
+      await until(async () => /started in/.test(server.out.stdout), START_MS, 'the start banner');
+      server.child.kill('SIGTERM');
+      expect(await exitWithin(server.exited, 60_000)).toBe(0);
+      return server.out.stdout;
+    };
+    // taskset: the affinity a container's one CPU gives (os.availableParallelism reads it).
+    expect(await banner('taskset', ['-c', '0', process.execPath, MAIN, 'serve'])).toMatch(advice);
+    expect(await banner('taskset', ['-c', '0', process.execPath, '--single-threaded-gc', MAIN, 'serve'])).not.toMatch(advice);
+    if (os.availableParallelism() > 1) expect(await banner(process.execPath, [MAIN, 'serve'])).not.toMatch(advice);
+  }, 300_000);
+
   it('a server whose standard output has gone away still stops cleanly on SIGTERM', async () => {
     const dir = tmp();
     const port = await freePort();
