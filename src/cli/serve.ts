@@ -67,8 +67,9 @@ export function serveCommand(hooks: ServeHooks = {}): Command {
         );
         if (first.webhookSecret) lines.push('', `  Webhook signing secret: ${first.webhookSecret}`);
       }
-      process.stdout.write(lines.join('\n') + '\n\n');
+      // Before the banner: whoever starts the server may stop it as soon as it reads that it started.
       stopOnSignals(sb);
+      process.stdout.write(lines.join('\n') + '\n\n');
       if (hooks.listening) background(sb.log, 'saving the code cache failed', hooks.listening(sb.log));
     });
 }
