@@ -1,11 +1,10 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import { Command } from 'commander';
 import { loadConfig, type Config } from '../config/index.js';
 import type { Switchboard } from '../app.js';
 import { background } from '../lib/background.js';
 import { prewarmPglite } from '../store/index.js';
 import { installLastResort } from '../lib/last-resort.js';
+import { usableCpus } from '../lib/cpus.js';
 import type { Logger } from '../lib/logger.js';
 
 /** What the built CLI's launcher does at points of the server's start (src/cli/launch.ts). */
@@ -82,26 +81,6 @@ export function serveCommand(hooks: ServeHooks = {}): Command {
 export function oneCpuAdvice(cpus = usableCpus(), execArgv: readonly string[] = process.execArgv): string | undefined {
   if (cpus > 1 || execArgv.includes('--single-threaded-gc')) return undefined;
   return 'this node has one CPU: start it with `node --single-threaded-gc dist/cli/main.js serve` (docs/operations.md)';
-}
-
-/** The CPUs this process may use: its affinity (taskset, cpusets) and, if one is set, its cgroup's quota (`docker --cpus`). */
-export function usableCpus(cpuMax = readCgroupCpuMax()): number {
-  const quota = cpusFromCpuMax(cpuMax);
-  return Math.min(os.availableParallelism(), quota ?? Infinity);
-}
-
-/** cgroup v2 `cpu.max` ("<quota> <period>", or "max <period>" for none): whole CPUs the quota is worth, at least 1. */
-export function cpusFromCpuMax(text: string | undefined): number | undefined {
-  const m = /^(\d+) (\d+)$/.exec(text?.trim() ?? '');
-  return m ? Math.max(1, Math.floor(Number(m[1]) / Number(m[2]))) : undefined;
-}
-
-function readCgroupCpuMax(): string | undefined {
-  try {
-    return fs.readFileSync('/sys/fs/cgroup/cpu.max', 'utf8');
-  } catch {
-    return undefined; // cgroup v1, or not Linux: the affinity alone
-  }
 }
 
 /** SIGTERM or SIGINT: stop taking calls, let live ones finish (up to the grace), then exit. */

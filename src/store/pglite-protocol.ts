@@ -56,13 +56,20 @@ export interface PgliteConnection {
 }
 
 export type Request =
-  | { id: number; kind: 'open'; spec: PgliteSpec }
+  | { id: number; kind: 'open'; spec: PgliteSpec; nice?: number }
   | { id: number; kind: 'query'; sql: string; params?: readonly unknown[] }
   | { id: number; kind: 'dump' }
   | { id: number; kind: 'close' };
 
+/** What `open` answers: the thread as the operating system knows it (Linux; undefined elsewhere). */
+export interface OpenedThread {
+  threadId?: number;
+  /** Its niceness, after `open`'s `nice` was applied. */
+  nice?: number;
+}
+
 /** A dump travels as bytes (moved, not copied) and becomes a Blob again on arrival. */
-export type Reply = { id: number; ok: true; value: StatementResult | ArrayBuffer | undefined } | { id: number; ok: false; error: WireError };
+export type Reply = { id: number; ok: true; value: StatementResult | ArrayBuffer | OpenedThread | undefined } | { id: number; ok: false; error: WireError };
 
 export interface WireError {
   /** PostgreSQL's own error (PGlite's DatabaseError), rebuilt as `DatabaseError` below. */

@@ -16,6 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
   errorFromWire,
+  type OpenedThread,
   type PgliteConnection,
   type PgliteSpec,
   type Reply,
@@ -54,6 +55,7 @@ export class PgliteThread implements PgliteConnection {
   private lastId = 0;
   private stopped: StoreThreadStoppedError | undefined;
   private closing = false;
+  private opened: OpenedThread = {};
 
   /**
    * Starts the thread (it boots while the caller prepares `open`'s spec). `prepare`: it reads and compiles
@@ -78,9 +80,17 @@ export class PgliteThread implements PgliteConnection {
     this.thread.on('exit', (exitCode) => this.stop(new Error(`the thread exited with code ${exitCode}`)));
   }
 
-  /** Starts PGlite in the thread; resolves once it answers statements. */
-  async open(spec: PgliteSpec): Promise<void> {
-    await this.request({ kind: 'open', spec });
+  /**
+   * Starts PGlite in the thread; resolves once it answers statements. `nice` (0–19, Linux): the thread yields the
+   * CPU to the server's thread by that much (pglite.ts `storeThreadNice`).
+   */
+  async open(spec: PgliteSpec, nice?: number): Promise<void> {
+    this.opened = (await this.request({ kind: 'open', spec, ...(nice ? { nice } : {}) })) as OpenedThread;
+  }
+
+  /** The thread's id in the operating system and its niceness, once open (Linux; empty elsewhere). */
+  get osThread(): OpenedThread {
+    return this.opened;
   }
 
   query(sql: string, params?: readonly unknown[]): Promise<StatementResult> {

@@ -13,7 +13,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { bootTiering, openLocalPglite } from './pglite-local.js';
 import { compilePglite, type PgliteModules } from './pglite-modules.js';
-import { errorToWire, type PgliteConnection, type Reply, type Request, type StoreThreadData } from './pglite-protocol.js';
+import { errorToWire, type OpenedThread, type PgliteConnection, type Reply, type Request, type StoreThreadData } from './pglite-protocol.js';
+import { niceCurrentThread, osThreadId } from '../lib/thread-priority.js';
 
 const port = parentPort ?? notAWorker();
 
@@ -42,11 +43,13 @@ port.on('message', (request: Request) => {
 async function answer(request: Request): Promise<Reply> {
   switch (request.kind) {
     case 'open': {
+      // Before PGlite boots, so that the boot too leaves the core to the server's thread (pglite.ts `storeThreadNice`).
+      const nice = request.nice ? niceCurrentThread(request.nice) : undefined;
       // A spec that brings its own compiled modules (the server's thread compiled them) is taken as it is.
       const modules = prepared && !request.spec.pgliteWasmModule ? await prepared : {};
       db = await openLocalPglite({ ...modules, ...request.spec });
       ({ DatabaseError } = (await import('@electric-sql/pglite')).messages);
-      return { id: request.id, ok: true, value: undefined };
+      return { id: request.id, ok: true, value: { threadId: osThreadId(), nice } satisfies OpenedThread };
     }
     case 'query':
       return { id: request.id, ok: true, value: await opened().query(request.sql, request.params) };

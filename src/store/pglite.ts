@@ -10,6 +10,7 @@ import type { PgliteConnection, PgliteSpec } from './pglite-protocol.js';
 import { initdbModule, isEmptyDataDir, loadArrayTypes, loadTemplate, pgliteModules } from './pglite-template.js';
 import { PgliteThread } from './pglite-thread.js';
 import { fallbackLogger, type Logger } from '../lib/logger.js';
+import { usableCpus } from '../lib/cpus.js';
 
 export interface PgliteOpenOptions {
   dataDir?: string;
@@ -39,6 +40,24 @@ export function pgliteThreadMode(env: NodeJS.ProcessEnv = process.env): 'worker'
   const mode = env.PGLITE_THREAD ?? 'worker';
   if (mode !== 'worker' && mode !== 'main') throw new Error('PGLITE_THREAD must be worker or main');
   return mode;
+}
+
+/**
+ * The niceness of the store's thread on a node with one CPU (Linux): it yields the core to the server's thread.
+ *
+ * Why: on one core, a statement the server's thread posts wakes the store's thread, and the kernel runs the
+ * woken thread at once, ahead of the server's thread, in the middle of what that was doing — a call's turn,
+ * audio frames due — which then waits out the statement's WebAssembly work (docs/performance.md §20: at 250
+ * calls on one core the turn's tail and late frames). Niced, the store runs when the server's thread waits for
+ * its next event. It is not starved: a request that awaits a statement leaves the server's thread waiting, and
+ * at 10 it still gets about a tenth of a core the server's thread keeps busy (the kernel's weights, 110 : 1024).
+ * With more CPUs each thread has a core of its own, and nothing changes.
+ */
+export const STORE_THREAD_NICE = 10;
+
+/** The niceness the store's thread is given: STORE_THREAD_NICE on one CPU, else none (0). */
+export function storeThreadNice(cpus = usableCpus()): number {
+  return cpus > 1 ? 0 : STORE_THREAD_NICE;
 }
 
 let prewarmed: { dataDir: string; opened: Promise<OpenedPglite> } | undefined;
@@ -74,7 +93,7 @@ export async function openPglite(opts: PgliteOpenOptions): Promise<OpenedPglite>
     }
     const spec = opts.ownModules ? threadLoadsModules(opts) : await pgliteSpec(opts);
     const thread = await starting;
-    await thread.open(spec);
+    await thread.open(spec, storeThreadNice());
     return { connection: thread, thread: thread.thread, release };
   } catch (err) {
     // The error that matters is `err`: a thread that did start is ended quietly.

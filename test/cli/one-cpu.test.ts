@@ -5,7 +5,8 @@
  */
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { cpusFromCpuMax, oneCpuAdvice, usableCpus } from '../../src/cli/serve.js';
+import { oneCpuAdvice } from '../../src/cli/serve.js';
+import { cpusFromCpuMax, usableCpus } from '../../src/lib/cpus.js';
 
 describe('one CPU', () => {
   it("reads a cgroup's quota as whole CPUs, at least one; no quota is no limit", () => {

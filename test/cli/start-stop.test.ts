@@ -11,6 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../helpers/switchboard.js';
+import { threadNice, threadNices } from '../helpers/threads.js';
+import { STORE_THREAD_NICE } from '../../src/store/pglite.js';
 import { ensureBuilt } from '../helpers/built-cli.js';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -175,20 +177,33 @@ describe('start and stop', () => {
     expect(server.out.stderr).toBe('');
   }, 300_000);
 
-  it('a server given one CPU says how to start it so; one started so, or given more, does not', async () => {
+  it('a server given one CPU says how to start it so, and its store yields the core; one started so, or given more, does not', async () => {
     const advice = /one CPU: start it with `node --single-threaded-gc dist\/cli\/main\.js serve`/;
-    const banner = async (cmd: string, args: string[]) => {
+    const start = async (cmd: string, args: string[]) => {
       const port = await freePort();
       const server = launch(cmd, args, serverEnv(tmp(), port));
-      await until(async () => /started in/.test(server.out.stdout), START_MS, 'the start banner');
+      await until(async () => (await get(port, '/healthz')) === 200 && /started in/.test(server.out.stdout), START_MS, 'the start banner');
+      // The threads' niceness while it serves: the store's thread is niced on one CPU (src/store/pglite.ts).
+      const pid = server.child.pid!;
+      const own = threadNice(pid, pid);
+      const niced = threadNices(pid).filter((t) => t.nice !== own);
       server.child.kill('SIGTERM');
       expect(await exitWithin(server.exited, 60_000)).toBe(0);
-      return server.out.stdout;
+      return { stdout: server.out.stdout, niced };
     };
     // taskset: the affinity a container's one CPU gives (os.availableParallelism reads it).
-    expect(await banner('taskset', ['-c', '0', process.execPath, MAIN, 'serve'])).toMatch(advice);
-    expect(await banner('taskset', ['-c', '0', process.execPath, '--single-threaded-gc', MAIN, 'serve'])).not.toMatch(advice);
-    if (os.availableParallelism() > 1) expect(await banner(process.execPath, [MAIN, 'serve'])).not.toMatch(advice);
+    const one = await start('taskset', ['-c', '0', process.execPath, MAIN, 'serve']);
+    expect(one.stdout).toMatch(advice);
+    // One thread niced, and not the server's own (whose niceness the others are compared with).
+    expect(one.niced.map((t) => t.nice)).toEqual([STORE_THREAD_NICE]);
+    const flagged = await start('taskset', ['-c', '0', process.execPath, '--single-threaded-gc', MAIN, 'serve']);
+    expect(flagged.stdout).not.toMatch(advice);
+    expect(flagged.niced.map((t) => t.nice)).toEqual([STORE_THREAD_NICE]);
+    if (os.availableParallelism() > 1) {
+      const more = await start(process.execPath, [MAIN, 'serve']);
+      expect(more.stdout).not.toMatch(advice);
+      expect(more.niced).toEqual([]);
+    }
   }, 300_000);
 
   it('a server whose standard output has gone away still stops cleanly on SIGTERM', async () => {

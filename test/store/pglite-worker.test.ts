@@ -14,10 +14,11 @@ import { DataDirBusyError, inBackground, openStore, pgliteThreadMode, StoreHealt
 import { openLocalPglite, PGLITE_SHARED_BUFFERS } from '../../src/store/pglite-local.js';
 import { DatabaseError, type PgliteConnection } from '../../src/store/pglite-protocol.js';
 import { PgliteThread } from '../../src/store/pglite-thread.js';
-import { prewarmPglite } from '../../src/store/pglite.js';
+import { prewarmPglite, STORE_THREAD_NICE } from '../../src/store/pglite.js';
 import { pgliteModules } from '../../src/store/pglite-template.js';
 import { openTestPglite, pgliteTemplate } from '../helpers/backends.js';
 import { startSwitchboard } from '../helpers/switchboard.js';
+import { threadNice } from '../helpers/threads.js';
 
 const quiet = { error: () => {} };
 
@@ -162,6 +163,25 @@ describe('PGlite on its worker thread', () => {
     // the WebAssembly runs on it.
     expect(await ticksDuring(worker)).toBeGreaterThanOrEqual(5);
     expect(await ticksDuring(local)).toBeLessThanOrEqual(1);
+  });
+
+  it.runIf(process.platform === 'linux')('opened with a niceness, its thread alone yields the CPU (a one-CPU node); opened without, it does not', async () => {
+    const mine = threadNice(process.pid, process.pid);
+    const niced = await PgliteThread.start(quiet);
+    try {
+      await niced.open({ ...(await pgliteModules()), loadDataDir: pgliteTemplate() }, STORE_THREAD_NICE);
+      const { threadId, nice } = niced.osThread;
+      expect(threadId).toBeGreaterThan(0);
+      expect(threadId).not.toBe(process.pid);
+      expect(nice).toBe(Math.max(STORE_THREAD_NICE, mine));
+      expect(threadNice(process.pid, threadId!)).toBe(nice);
+      // This thread, and the store opened without a niceness, keep theirs.
+      expect(threadNice(process.pid, process.pid)).toBe(mine);
+      expect(threadNice(process.pid, worker.osThread.threadId!)).toBe(mine);
+      expect((await niced.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await niced.close();
+    }
   });
 });
 

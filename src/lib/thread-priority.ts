@@ -1,0 +1,38 @@
+/**
+ * The operating system's priority of one thread (not the process): for a thread of ours whose work may wait a
+ * few milliseconds while the server's own thread may not (the embedded store's, src/store/pglite-worker.ts).
+ *
+ * Linux gives each thread its own niceness: `setpriority(PRIO_PROCESS, tid)` — what `os.setPriority` calls —
+ * changes only the thread `tid`, and `/proc/thread-self` names the calling thread's id (Node has no call for
+ * it). Elsewhere nothing is changed.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** The calling thread's id in the operating system (Linux), undefined where it cannot be read. */
+export function osThreadId(): number | undefined {
+  try {
+    const tid = Number(path.basename(fs.readlinkSync('/proc/thread-self')));
+    return Number.isInteger(tid) && tid > 0 ? tid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Makes the calling thread at least `nice` nice (0–19: the higher, the more it yields the CPU to the others),
+ * leaving the process's other threads as they are. Never raises a thread's priority (that needs privileges).
+ * Returns the thread's niceness after it, undefined where threads cannot be told apart.
+ */
+export function niceCurrentThread(nice: number): number | undefined {
+  const tid = osThreadId();
+  if (tid === undefined) return undefined;
+  try {
+    const now = os.getPriority(tid);
+    if (now < nice) os.setPriority(tid, nice);
+    return os.getPriority(tid);
+  } catch {
+    return undefined;
+  }
+}
