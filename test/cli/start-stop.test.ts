@@ -195,10 +195,12 @@ describe('start and stop', () => {
     const one = await start('taskset', ['-c', '0', process.execPath, MAIN, 'serve']);
     expect(one.stdout).toMatch(advice);
     // One thread niced, and not the server's own (whose niceness the others are compared with).
-    expect(one.niced.map((t) => t.nice)).toEqual([STORE_THREAD_NICE]);
+    // (A test run that is itself niced that much or more leaves nothing to see.)
+    const storeNiced = os.getPriority() < STORE_THREAD_NICE ? [STORE_THREAD_NICE] : [];
+    expect(one.niced.map((t) => t.nice)).toEqual(storeNiced);
     const flagged = await start('taskset', ['-c', '0', process.execPath, '--single-threaded-gc', MAIN, 'serve']);
     expect(flagged.stdout).not.toMatch(advice);
-    expect(flagged.niced.map((t) => t.nice)).toEqual([STORE_THREAD_NICE]);
+    expect(flagged.niced.map((t) => t.nice)).toEqual(storeNiced);
     if (os.availableParallelism() > 1) {
       const more = await start(process.execPath, [MAIN, 'serve']);
       expect(more.stdout).not.toMatch(advice);

@@ -47,8 +47,9 @@ describe.runIf(process.platform === 'linux')('a thread of its own niceness', () 
   });
 
   it('never makes a thread less nice than it is', async () => {
+    const twelve = Math.max(12, os.getPriority(process.pid));
     const { results } = await niceInWorker([12, 5]);
-    expect(results).toEqual([12, 12]);
+    expect(results).toEqual([twelve, twelve]);
   });
 });
 
