@@ -3,18 +3,56 @@
  * whatever it reads, it reads as JSON.parse would; whatever it does not know, it leaves to JSON.parse.
  */
 import { describe, expect, it } from 'vitest';
-import { MediaMessages, newMediaFields, readMediaMessage } from '../../src/carriers/twilio/media-message.js';
+import { MediaMessages, hasStreamSid, newMediaFields, readMediaMessage } from '../../src/carriers/twilio/media-message.js';
 
 const PAYLOAD = Buffer.alloc(160, 0x7f).toString('base64');
 /** A media message exactly as Twilio sends it (protocols.md §4). */
 const TWILIO = `{"event":"media","sequenceNumber":"4","media":{"track":"inbound","chunk":"3","timestamp":"60","payload":"${PAYLOAD}"},"streamSid":"MZ123"}`;
 
+/** What the reader read from the message's bytes, with the streamSid it points at decoded (to compare). */
 function read(raw: string) {
+  const bytes = Buffer.from(raw);
   const f = newMediaFields();
-  return readMediaMessage(raw, f) ? { ...f } : undefined;
+  if (!readMediaMessage(bytes, f)) return undefined;
+  const { streamSidStart, streamSidEnd, ...rest } = f;
+  return { ...rest, streamSid: streamSidStart < 0 ? '' : bytes.toString('utf8', streamSidStart, streamSidEnd) };
 }
 
 describe('Twilio media messages without JSON.parse', () => {
+  it('reads the bytes as JSON.parse reads the text, with characters of several bytes around', () => {
+    const raw = `{"event":"media","streamSid":"MZ123","note":"héllo ✓ 😀","media":{"track":"inbound","chunk":"7","payload":"${PAYLOAD}","x":"ü"}}`;
+    const parsed = JSON.parse(raw);
+    expect(read(raw)).toEqual({ streamSid: parsed.streamSid, track: parsed.media.track, chunk: Number(parsed.media.chunk), payload: parsed.media.payload });
+    const other = read(raw.replace('"inbound"', '"ünbound"'));
+    expect(other?.track).toBe('ünbound');
+  });
+
+  it('reads a message where it lies in a larger read, and nothing beyond its end', () => {
+    const before = Buffer.from('\x81\xfe??');
+    const after = Buffer.from('"\\"}}');
+    const bytes = Buffer.concat([before, Buffer.from(TWILIO), after]);
+    const f = newMediaFields();
+    expect(readMediaMessage(bytes, f, before.length, bytes.length - after.length)).toBe(true);
+    expect({ track: f.track, chunk: f.chunk, payload: f.payload }).toEqual({ track: 'inbound', chunk: 3, payload: PAYLOAD });
+    expect(hasStreamSid(bytes, f, Buffer.from('MZ123'))).toBe(true);
+    // Cut short by its end: not a whole message, whatever follows in the read.
+    expect(readMediaMessage(bytes, f, before.length, bytes.length - after.length - 1)).toBe(false);
+    expect(readMediaMessage(bytes, f, before.length, before.length + 40)).toBe(false);
+  });
+
+  it('compares the streamSid in place: the same sid, another one, none', () => {
+    const f = newMediaFields();
+    const bytes = Buffer.from(TWILIO);
+    expect(readMediaMessage(bytes, f)).toBe(true);
+    expect(hasStreamSid(bytes, f, Buffer.from('MZ123'))).toBe(true);
+    expect(hasStreamSid(bytes, f, Buffer.from('MZ124'))).toBe(false);
+    expect(hasStreamSid(bytes, f, Buffer.from('MZ12'))).toBe(false);
+    const without = Buffer.from(TWILIO.replace(',"streamSid":"MZ123"', ''));
+    expect(readMediaMessage(without, f)).toBe(true);
+    expect(f.streamSidStart).toBe(-1);
+    expect(hasStreamSid(without, f, Buffer.from('MZ123'))).toBe(false);
+  });
+
   it('reads Twilio’s media message: track, chunk, payload and streamSid', () => {
     expect(read(TWILIO)).toEqual({ streamSid: 'MZ123', track: 'inbound', chunk: 3, payload: PAYLOAD });
   });

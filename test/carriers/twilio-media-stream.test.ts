@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { TwilioMediaStream, mediaStreamToken, isValidMediaStreamToken } from '../../src/carriers/twilio/media-stream.js';
 import { encodeMulaw } from '../../src/carriers/twilio/mulaw.js';
 import { FakeMediaStreamClient } from '../fakes/twilio/media-stream-client.js';
+import { closedAfterEach } from '../helpers/ws-servers.js';
 
 const SECRET = 'stream-secret';
 
@@ -15,14 +16,7 @@ function tone(ms: number, hz = 440): Buffer {
   return encodeMulaw(pcm);
 }
 
-let servers: WebSocketServer[] = [];
-afterEach(async () => {
-  for (const s of servers) {
-    for (const c of s.clients) c.terminate();
-    await new Promise((r) => s.close(r));
-  }
-  servers = [];
-});
+const servers = closedAfterEach();
 
 /** A local ws server hosting one TwilioMediaStream per connection. */
 async function host(startTimeoutMs?: number) {
@@ -30,17 +24,22 @@ async function host(startTimeoutMs?: number) {
   servers.push(wss);
   await new Promise<void>((r) => wss.once('listening', () => r()));
   const streams: TwilioMediaStream[] = [];
-  wss.on('connection', (socket) => streams.push(new TwilioMediaStream({ socket, secret: SECRET, startTimeoutMs })));
+  /** How many messages ws itself emitted on the server's socket (those not read off it directly). */
+  const wsMessages: string[] = [];
+  wss.on('connection', (socket) => {
+    socket.on('message', (data) => wsMessages.push(String(data)));
+    streams.push(new TwilioMediaStream({ socket, secret: SECRET, startTimeoutMs }));
+  });
   const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/media/ws`;
   const next = async () => {
     for (let i = 0; i < 200 && streams.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
     return streams[0];
   };
-  return { url, next };
+  return { url, next, wsMessages };
 }
 
 async function connected(opts: { holdMarks?: boolean; token?: string } = {}) {
-  const { url, next } = await host();
+  const { url, next, wsMessages } = await host();
   const client = await FakeMediaStreamClient.connect({
     url,
     holdMarks: opts.holdMarks,
@@ -48,7 +47,7 @@ async function connected(opts: { holdMarks?: boolean; token?: string } = {}) {
   });
   const stream = await next();
   client.start();
-  return { client, stream };
+  return { client, stream, wsMessages };
 }
 
 describe('Twilio Media Streams transport', () => {
@@ -80,6 +79,24 @@ describe('Twilio Media Streams transport', () => {
     expect(frames.every((f) => f.length === 160)).toBe(true);
     expect(Buffer.concat(frames).equals(audio)).toBe(true);
     expect(stream.isClosed).toBe(true);
+  });
+
+  it('after a verified start its frames are read off the socket before ws (docs/performance.md §21): media, dtmf and stop all arrive', async () => {
+    const { client, stream, wsMessages } = await connected();
+    await stream.ready;
+    expect(wsMessages.map((m) => JSON.parse(m).event)).toEqual(['connected', 'start']);
+    const digits: string[] = [];
+    stream.on('dtmf', (d) => digits.push(d));
+    const audio = tone(100);
+    client.speak(audio);
+    client.dtmf('5');
+    client.stop();
+    const frames: Buffer[] = [];
+    for await (const f of stream.frames()) frames.push(f);
+    expect(Buffer.concat(frames).equals(audio)).toBe(true);
+    expect(digits).toEqual(['5']);
+    expect(stream.isClosed).toBe(true);
+    expect(wsMessages).toHaveLength(2); // ws emitted none of them
   });
 
   it('a repeated chunk is dropped', async () => {

@@ -24,7 +24,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../lib/logger.js';
 import { AsyncQueue } from '../../lib/async-queue.js';
-import { MediaMessages, newMediaFields, readMediaMessage } from './media-message.js';
+import { readTextFramesDirectly } from '../../lib/ws-direct-text.js';
+import { MediaMessages, hasStreamSid, newMediaFields, readMediaMessage } from './media-message.js';
 
 /** μ-law bytes in 20 ms at 8 kHz. */
 export const FRAME_BYTES = 160;
@@ -136,6 +137,8 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
   private out: MediaMessages | undefined;
   /** The fields of the inbound `media` message being read (one object for the stream's life). */
   private readonly mediaFields = newMediaFields();
+  /** The started stream's sid as UTF-8 bytes: what each `media` message's is compared with, in place. */
+  private sidBytes: Buffer | undefined;
   /** Resolves with the verified start; rejects when the stream is refused or ends before it. */
   readonly ready: Promise<MediaStreamStart>;
   private settleReady!: { resolve: (s: MediaStreamStart) => void; reject: (e: Error) => void };
@@ -153,10 +156,30 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
 
   private readonly onSocketMessage = (data: unknown, isBinary: boolean) => {
     if (isBinary) return this.reject('binary frame');
-    const raw = String(data);
+    // ws passes a text message's bytes; a bridged socket (cluster.ts) passes text.
+    const bytes = Buffer.isBuffer(data) ? data : Buffer.from(String(data));
+    this.onText(bytes, 0, bytes.length);
+  };
+
+  /**
+   * A text message, `chunk[start, end)`: from ws, or read off the socket before ws once the stream has started
+   * (`onStart`). Most are `media`, in Twilio's flat shape: read where they lie, never decoded to text nor
+   * parsed (./media-message.ts).
+   */
+  private readonly onText = (chunk: Buffer, start: number, end: number) => {
+    if (this.closed) return;
+    const f = this.mediaFields;
+    const sid = this.sidBytes;
+    if (sid && readMediaMessage(chunk, f, start, end)) {
+      if (f.streamSidStart < 0 || hasStreamSid(chunk, f, sid)) this.onMedia(f.track ?? 'inbound', f.chunk, f.payload);
+      return;
+    }
+    const raw = chunk.toString('utf8', start, end);
     if (!this.info) this.early.push(raw);
     this.onMessage(raw);
   };
+  /** Gives the socket's frames back to ws (see `onStart`). */
+  private readsDirectly: (() => void) | undefined;
   private readonly onSocketClose = () => this.onClose();
   private readonly onSocketError = (err: Error) => this.o.log?.warn({ err }, 'media stream socket error');
 
@@ -169,6 +192,8 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
    * socket over (cluster.ts, bridging it to the node that carries the call) can replay them.
    */
   release(): string[] {
+    this.readsDirectly?.();
+    this.readsDirectly = undefined;
     this.o.socket.off('message', this.onSocketMessage);
     this.o.socket.off('close', this.onSocketClose);
     this.o.socket.off('error', this.onSocketError);
@@ -329,12 +354,6 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
 
   private onMessage(raw: string): void {
     if (this.closed) return;
-    // Most messages are `media`, in Twilio's flat shape: read without JSON.parse (./media-message.ts).
-    const f = this.mediaFields;
-    if (this.info && raw.includes('"media"') && readMediaMessage(raw, f)) {
-      if (f.streamSid && f.streamSid !== this.info.streamSid) return;
-      return this.onMedia(f.track ?? 'inbound', f.chunk, f.payload);
-    }
     let m: Record<string, unknown>;
     try {
       m = JSON.parse(raw) as Record<string, unknown>;
@@ -408,9 +427,13 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
       mediaFormat,
     };
     this.out = new MediaMessages(streamSid);
+    this.sidBytes = Buffer.from(streamSid);
     this.settleReady.resolve(this.info);
     this.emit('start', this.info);
-    if (!this.closed) this.early = [];
+    if (this.closed) return; // released to another owner (cluster.ts), or refused
+    this.early = [];
+    // From here on the frames are media, 50 a second: read off the socket before ws (../../lib/ws-direct-text.ts).
+    this.readsDirectly = readTextFramesDirectly(this.o.socket, this.onText);
   }
 
   private onMedia(track: unknown, chunk: number, payload: string): void {
