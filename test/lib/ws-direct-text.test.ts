@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import Fastify from 'fastify';
+import websocket from '@fastify/websocket';
 import { WebSocket, WebSocketServer } from 'ws';
 import { readTextFramesDirectly } from '../../src/lib/ws-direct-text.js';
 import { closedAfterEach } from '../helpers/ws-servers.js';
@@ -127,6 +129,28 @@ describe('readTextFramesDirectly', () => {
     client.send('net-3');
     await expect.poll(() => got.length).toBe(3);
     expect(got[2]).toEqual({ via: 'ws', data: 'net-3' });
+  });
+
+  it('takes the frames of a socket accepted as the server accepts Twilio’s (Fastify’s websocket plugin)', async () => {
+    const app = Fastify();
+    await app.register(websocket, { options: { maxPayload: 1024, perMessageDeflate: false } });
+    const got: string[] = [];
+    let installed = false;
+    app.get('/media/ws', { websocket: true }, (socket) => {
+      installed = !!readTextFramesDirectly(socket, (chunk, start, end) => got.push(chunk.toString('utf8', start, end)));
+      socket.on('message', (data) => got.push(`ws:${String(data)}`));
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const client = new WebSocket(`ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/media/ws`);
+      await once(client, 'open');
+      await expect.poll(() => installed).toBe(true);
+      client.send('{"event":"media"}');
+      await expect.poll(() => got).toEqual(['{"event":"media"}']);
+      client.terminate();
+    } finally {
+      await app.close();
+    }
   });
 
   it('does nothing to a socket that is not ws’s own (no TCP socket under it)', () => {
