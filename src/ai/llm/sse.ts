@@ -1,11 +1,14 @@
 /**
- * A small Server-Sent Events reader over `fetch`, shared by the LLM adapters. Both OpenAI-compatible servers and
- * Anthropic stream `text/event-stream`; the adapters differ only in what the `data` means.
+ * A small Server-Sent Events reader over `node:http(s)` (src/lib/http-post.ts says why not `fetch`), shared by
+ * the LLM adapters. Both OpenAI-compatible servers and Anthropic stream `text/event-stream`; the adapters differ
+ * only in what the `data` means.
  *
- * We use plain `fetch` rather than the official SDKs (`openai`, `@anthropic-ai/sdk`) because the SDKs bring
+ * We use plain HTTP rather than the official SDKs (`openai`, `@anthropic-ai/sdk`) because the SDKs bring
  * their own retries, timeouts and error classes; here one function classifies failures, one wrapper retries
  * (`retry.ts`), and the timeout is an idle timer that also catches a stream that stops sending.
  */
+import type http from 'node:http';
+import { headerOf, headersOf, post, textOf } from '../../lib/http-post.js';
 import { LlmError } from './llm.js';
 import { classifyHttpFailure, classifyNetworkError, llmError } from './classify.js';
 
@@ -123,41 +126,39 @@ export async function* postSse(opts: PostSseOptions, ctx: SseContext = {}): Asyn
     return classifyNetworkError(err, ctx.requestId);
   };
 
-  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let res: http.IncomingMessage | undefined;
+  let body: AsyncIterator<string> | undefined;
   /** The body was read to its end (or failed): nothing is left to drain. */
   let finished = false;
   try {
     arm();
-    let res: Response;
     try {
-      res = await fetch(opts.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...opts.headers },
-        body: JSON.stringify(opts.body),
-        signal: ctl.signal,
-      });
+      const headers = { 'content-type': 'application/json', accept: 'text/event-stream', ...opts.headers };
+      res = await post(opts.url, headers, JSON.stringify(opts.body), ctl.signal);
     } catch (err) {
       throw failure(err);
     }
-    ctx.requestId = res.headers.get(opts.requestIdHeader) ?? undefined;
-    if (!res.ok) {
+    ctx.requestId = headerOf(res, opts.requestIdHeader);
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status > 299) {
       let text = '';
       try {
-        text = await res.text();
+        text = await textOf(res);
       } catch (err) {
         if (signal?.aborted || timedOut) throw failure(err);
       }
-      throw classifyHttpFailure(res.status, res.headers, text, ctx.requestId);
+      finished = true;
+      throw classifyHttpFailure(status, headersOf(res), text, ctx.requestId);
     }
-    if (!res.body) throw llmError('bad_response', { status: res.status, requestId: ctx.requestId });
-    reader = res.body.getReader();
-    const decoder = new TextDecoder();
+    // Text, with characters split across reads joined; leaving the loop early keeps the body (drained below).
+    res.setEncoding('utf8');
+    body = res.iterator({ destroyOnReturn: false }) as AsyncIterator<string>;
     const parser = new SseParser();
     for (;;) {
       arm();
-      let r: Awaited<ReturnType<typeof reader.read>>;
+      let r: IteratorResult<string>;
       try {
-        r = await reader.read();
+        r = await body.next();
       } catch (err) {
         finished = true;
         throw failure(err);
@@ -165,22 +166,22 @@ export async function* postSse(opts: PostSseOptions, ctx: SseContext = {}): Asyn
       // The consumer may hold a chunk for long (speech is slow): only time the network, not the consumer.
       disarm();
       if (r.done) break;
-      for (const ev of parser.push(decoder.decode(r.value, { stream: true }))) yield ev;
+      for (const ev of parser.push(r.value)) yield ev;
     }
     finished = true;
     for (const ev of parser.end()) yield ev;
   } finally {
     disarm();
     signal?.removeEventListener('abort', onAbort);
-    if (reader && !finished && !signal?.aborted) {
+    if (res && !finished && !signal?.aborted) {
       // The consumer stopped early, most often at the stream's own last event (`[DONE]`, `message_stop`)
       // with the body's end still on its way: read that end, so that the connection goes back to the pool
       // instead of being cut — a new connection (a TLS handshake) for every turn otherwise.
-      drainThenRelease(reader, ctl).catch(() => undefined);
-    } else {
-      reader?.releaseLock();
+      await body?.return?.();
+      drainThenRelease(res);
+    } else if (res && !res.complete) {
       // Ends the HTTP request if we stop before the server does (abort, error).
-      ctl.abort();
+      res.destroy();
     }
   }
 }
@@ -188,15 +189,13 @@ export async function* postSse(opts: PostSseOptions, ctx: SseContext = {}): Asyn
 /** How long the end of a body the consumer left is waited for before the request is cut. */
 export const SSE_DRAIN_MS = 500;
 
-/** Reads what is left of a body, for at most SSE_DRAIN_MS; cuts the request if it has not ended by then. Never rejects. */
-async function drainThenRelease(reader: ReadableStreamDefaultReader<Uint8Array>, ctl: AbortController): Promise<void> {
-  const timer = setTimeout(() => ctl.abort(), SSE_DRAIN_MS);
-  try {
-    for (;;) if ((await reader.read()).done) break;
-  } catch {
-    // Cut (the timer) or failed: either way the request is over.
-  } finally {
-    clearTimeout(timer);
-    reader.releaseLock();
-  }
+/** Reads what is left of a body, for at most SSE_DRAIN_MS; cuts the request if it has not ended by then. */
+function drainThenRelease(res: http.IncomingMessage): void {
+  const timer = setTimeout(() => res.destroy(), SSE_DRAIN_MS);
+  const done = () => clearTimeout(timer);
+  res.once('end', done);
+  res.once('close', done);
+  // Cut (the timer) or failed: either way the request is over.
+  res.on('error', () => undefined);
+  res.resume();
 }

@@ -2,13 +2,10 @@
  * One streamed HTTP synthesis request, shared by the adapters that speak plain HTTP (ElevenLabs, Azure):
  * POST, then the response body's bytes as they arrive. A non-2xx answer or a network failure rejects with
  * a classified `TtsError`; an abort (barge-in) ends the iteration quietly and closes the connection.
- *
- * Over `node:http(s)` (the default agents keep connections alive) rather than `fetch`: a clause is a request,
- * and `fetch`'s WHATWG machinery (Request, Headers, a web stream read a promise at a time) cost 0.5–1 ms of
- * CPU more per request than this (`npx tsx bench/voice-http.ts`; docs/performance.md "Per-call CPU, third round").
+ * Over `node:http(s)`, not `fetch`: src/lib/http-post.ts says why.
  */
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import { headerOf, post as postRequest, textOf } from '../../lib/http-post.js';
 import { httpFailure, networkFailure } from './errors.js';
 import type { TtsProvider } from './tts.js';
 
@@ -28,7 +25,7 @@ export async function* postForAudio(post: AudioPost): AsyncGenerator<Uint8Array>
   if (signal.aborted) return;
   let res: http.IncomingMessage;
   try {
-    res = await send(post);
+    res = await postRequest(post.url, post.headers, post.body, signal);
   } catch (err) {
     if (signal.aborted) return;
     throw networkFailure(provider, err);
@@ -36,9 +33,8 @@ export async function* postForAudio(post: AudioPost): AsyncGenerator<Uint8Array>
   try {
     const status = res.statusCode ?? 0;
     if (status < 200 || status > 299) {
-      const id = post.requestIdHeader ? res.headers[post.requestIdHeader.toLowerCase()] : undefined;
       const text = await textOf(res).catch(() => '');
-      throw httpFailure(provider, status, text, Array.isArray(id) ? id[0] : id);
+      throw httpFailure(provider, status, text, post.requestIdHeader ? headerOf(res, post.requestIdHeader) : undefined);
     }
     try {
       for await (const chunk of res as AsyncIterable<Buffer>) if (chunk.length > 0) yield chunk;
@@ -50,23 +46,6 @@ export async function* postForAudio(post: AudioPost): AsyncGenerator<Uint8Array>
     // Left before the end (the consumer's `return`, an abort): the connection is cut, not left to drain.
     if (!res.complete) res.destroy();
   }
-}
-
-/** Sends the request; resolves with the response once its headers arrive. */
-function send(post: AudioPost): Promise<http.IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const url = new URL(post.url);
-    const headers = { ...post.headers, 'content-length': String(Buffer.byteLength(post.body)) };
-    const req = (url.protocol === 'https:' ? https : http).request(url, { method: 'POST', headers, signal: post.signal }, resolve);
-    req.on('error', reject);
-    req.end(post.body);
-  });
-}
-
-async function textOf(res: http.IncomingMessage): Promise<string> {
-  let text = '';
-  for await (const chunk of res as AsyncIterable<Buffer>) text += chunk.toString('utf8');
-  return text;
 }
 
 /**
