@@ -1,5 +1,5 @@
 import type { PgliteConnection } from './pglite-protocol.js';
-import { currentPriority } from './priority.js';
+import { currentPriority, readPriorities } from './priority.js';
 
 /**
  * After this many foreground checkouts in a row while background work waits, one background checkout goes
@@ -42,6 +42,7 @@ export function pgliteAsPool(db: PgliteConnection) {
   // that `runExclusive` holds, so a query issued by the holder waited for itself forever.
   const lock = new PriorityLock();
   const posted = new Slots(PIPELINE_DEPTH);
+  const stopReading = readPriorities();
   return {
     async connect() {
       const foreground = currentPriority() === 'foreground';
@@ -65,7 +66,10 @@ export function pgliteAsPool(db: PgliteConnection) {
         release: handOn,
       };
     },
-    end: () => db.close(),
+    end: () => {
+      stopReading();
+      return db.close();
+    },
   };
 }
 

@@ -46,6 +46,23 @@ describe('PriorityLock', () => {
   });
 });
 
+describe('the mark, with no embedded store open (a PostgreSQL node)', () => {
+  it('marks nothing, so Node runs no async hook for it; an open embedded store turns it on, closing it off', async () => {
+    const probe = () => inBackground(async () => {
+      await new Promise((r) => setTimeout(r, 1));
+      return currentPriority();
+    });
+    expect(await probe()).toBe('foreground');
+    const embedded = await openTestPglite();
+    try {
+      expect(await probe()).toBe('background');
+    } finally {
+      await embedded.close();
+    }
+    expect(await probe()).toBe('foreground');
+  });
+});
+
 describe('PGlite store priorities', () => {
   let store: Store;
   beforeAll(async () => {
