@@ -91,4 +91,19 @@ describe('Twilio media messages without JSON.parse', () => {
     expect(JSON.parse(out.media(PAYLOAD))).toEqual({ event: 'media', streamSid: 'MZ"odd', media: { payload: PAYLOAD } });
     expect(JSON.parse(out.mark('clause-1 "x"'))).toEqual({ event: 'mark', streamSid: 'MZ"odd', mark: { name: 'clause-1 "x"' } });
   });
+
+  it('builds the same messages as whole WebSocket text frames (header, then the text), short or long, any characters', () => {
+    /** The text of a server frame (unmasked, final, text), checking its header. */
+    const textOf = (frame: Buffer): string => {
+      expect(frame[0]).toBe(0x81);
+      const b1 = frame[1]!;
+      const [length, at] = b1 < 126 ? [b1, 2] : b1 === 126 ? [frame.readUInt16BE(2), 4] : [Number(frame.readBigUInt64BE(2)), 10];
+      expect(frame.length).toBe(at + length);
+      return frame.toString('utf8', at);
+    };
+    const out = new MediaMessages('MZ"odd');
+    const long = Buffer.alloc(640, 7).toString('base64');
+    for (const payload of [PAYLOAD, long, '']) expect(textOf(out.mediaFrame(payload))).toBe(out.media(payload));
+    for (const name of ['c-1', 'clause "é" 日本 🎧', 'n'.repeat(70_000)]) expect(textOf(out.markFrame(name))).toBe(out.mark(name));
+  });
 });

@@ -144,6 +144,14 @@ describe('Twilio Media Streams transport', () => {
   it('outbound audio goes out as media messages of up to 80 ms (640 bytes) with the streamSid; a mark resolves when echoed', async () => {
     const { client, stream } = await connected();
     await stream.ready;
+    // What goes through ws's own send: nothing, media and marks are written whole to the socket (src/lib/ws-direct-text.ts).
+    const socket = (stream as unknown as { o: { socket: { send(data: unknown, ...rest: unknown[]): void } } }).o.socket;
+    const viaWs: string[] = [];
+    const wsSend = socket.send.bind(socket);
+    socket.send = (data, ...rest) => {
+      viaWs.push(JSON.parse(String(data)).event);
+      wsSend(data, ...rest);
+    };
     const audio = tone(110); // 880 bytes: 640 + 240
     stream.send(audio);
     const result = await stream.mark('utt-1');
@@ -156,6 +164,7 @@ describe('Twilio Media Streams transport', () => {
     expect(stream.sentBytes).toBe(880);
     expect(stream.playedBytes).toBe(880);
     expect(stream.unplayedMs).toBe(0);
+    expect(viaWs).toEqual([]);
   });
 
   it('sendMarked: a media message and its progress mark leave in one socket write, and arrive as the two messages', async () => {

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import websocket from '@fastify/websocket';
 import { WebSocket, WebSocketServer } from 'ws';
-import { readTextFramesDirectly } from '../../src/lib/ws-direct-text.js';
+import { directFrameWriter, readTextFramesDirectly, textFrameHeaderLength, writeTextFrameHeader } from '../../src/lib/ws-direct-text.js';
 import { closedAfterEach } from '../helpers/ws-servers.js';
 
 type Got = { via: 'direct' | 'ws'; data: string; binary?: boolean };
@@ -131,6 +131,41 @@ describe('readTextFramesDirectly', () => {
     expect(got[2]).toEqual({ via: 'ws', data: 'net-3' });
   });
 
+  it('over the network, reads come straight to it (no data event): ws still answers pings and assembles fragments, in order', async () => {
+    const { client, server, got } = await connect();
+    const tcp = (server as unknown as { _socket: { on(e: 'data', l: () => void): void } })._socket;
+    let dataEvents = 0;
+    tcp.on('data', () => dataEvents++);
+    const pong = once(client, 'pong');
+    client.send('one');
+    client.ping();
+    client.send('frag-', { fin: false });
+    client.send('ment');
+    await pong;
+    await expect.poll(() => got.length).toBe(2);
+    client.send('two'); // once ws holds nothing, the next frame is read directly again
+    await expect.poll(() => got.length).toBe(3);
+    expect(got).toEqual([
+      { via: 'direct', data: 'one' },
+      { via: 'ws', data: 'frag-ment' },
+      { via: 'direct', data: 'two' },
+    ]);
+    expect(dataEvents).toBe(0);
+  });
+
+  it('sockets read at once each get their own messages, whole and in order (the read buffer is shared)', async () => {
+    const a = await connect();
+    const b = await connect();
+    const sent = Array.from({ length: 200 }, (_, i) => `message ${i} ${'x'.repeat(i * 3)}`);
+    for (const m of sent) {
+      a.client.send(`a ${m}`);
+      b.client.send(`b ${m}`);
+    }
+    await expect.poll(() => a.got.length + b.got.length).toBe(400);
+    expect(a.got.map((g) => g.data)).toEqual(sent.map((m) => `a ${m}`));
+    expect(b.got.map((g) => g.data)).toEqual(sent.map((m) => `b ${m}`));
+  });
+
   it('takes the frames of a socket accepted as the server accepts Twilio’s (Fastify’s websocket plugin)', async () => {
     const app = Fastify();
     await app.register(websocket, { options: { maxPayload: 1024, perMessageDeflate: false } });
@@ -156,5 +191,87 @@ describe('readTextFramesDirectly', () => {
   it('does nothing to a socket that is not ws’s own (no TCP socket under it)', () => {
     const fake = Object.assign(Object.create(WebSocket.prototype) as WebSocket, {});
     expect(readTextFramesDirectly(fake, () => undefined)).toBeUndefined();
+  });
+});
+
+/** A server frame as `MediaMessages.mediaFrame` builds one: header and text in one buffer. */
+function serverFrame(message: string): Buffer {
+  const payload = Buffer.from(message);
+  const at = textFrameHeaderLength(payload.length);
+  const out = Buffer.alloc(at + payload.length);
+  writeTextFrameHeader(out, payload.length);
+  payload.copy(out, at);
+  return out;
+}
+
+describe('directFrameWriter', () => {
+  async function pair(serverOptions: ConstructorParameters<typeof WebSocketServer>[0] = {}, clientOptions: ConstructorParameters<typeof WebSocket>[2] = {}) {
+    const wss = new WebSocketServer({ port: 0, ...serverOptions });
+    servers.push(wss);
+    await once(wss, 'listening');
+    const accepted = once(wss, 'connection') as Promise<[WebSocket]>;
+    const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, clientOptions);
+    const got: string[] = [];
+    client.on('message', (data) => got.push(String(data)));
+    await once(client, 'open');
+    const [server] = await accepted;
+    return { client, server, got };
+  }
+
+  it('writes whole frames the client reads as text, with 7-, 16- and 64-bit lengths, in order with ws.send', async () => {
+    const { server, got } = await pair();
+    const write = directFrameWriter(server);
+    expect(write).toBeTypeOf('function');
+    const long = 'x'.repeat(70_000);
+    expect(write!(serverFrame('short'))).toBe(true);
+    server.send('via ws');
+    expect(write!(serverFrame('m'.repeat(300)))).toBe(true);
+    expect(write!(serverFrame(long))).toBe(true);
+    server.send('last');
+    await expect.poll(() => got.length).toBe(5);
+    expect(got).toEqual(['short', 'via ws', 'm'.repeat(300), long, 'last']);
+  });
+
+  it('declines while ws holds messages back (a Blob being read), so nothing overtakes them; and once the socket closes', async () => {
+    const { server, client, got } = await pair();
+    const write = directFrameWriter(server)!;
+    server.send(new Blob(['from a blob']));
+    expect(write(serverFrame('after the blob'))).toBe(false);
+    server.send('after the blob');
+    await expect.poll(() => got).toEqual(['from a blob', 'after the blob']);
+    expect(write(serverFrame('now direct'))).toBe(true);
+    await expect.poll(() => got.length).toBe(3);
+    server.close();
+    expect(write(serverFrame('too late'))).toBe(false);
+    await once(client, 'close');
+    expect(got).toEqual(['from a blob', 'after the blob', 'now direct']);
+  });
+
+  it('is not there when the socket compresses (permessage-deflate), nor for a socket that is not ws’s own', async () => {
+    const { server } = await pair({ perMessageDeflate: true }, { perMessageDeflate: true });
+    expect(server.extensions).toContain('permessage-deflate');
+    expect(directFrameWriter(server)).toBeUndefined();
+    const fake = Object.assign(Object.create(WebSocket.prototype) as WebSocket, {});
+    expect(directFrameWriter(fake)).toBeUndefined();
+  });
+
+  it('takes a socket accepted as the server accepts Twilio’s (Fastify’s websocket plugin)', async () => {
+    const app = Fastify();
+    await app.register(websocket, { options: { maxPayload: 1024 } });
+    let written = false;
+    app.get('/media/ws', { websocket: true }, (socket) => {
+      written = directFrameWriter(socket)?.(serverFrame('{"event":"media"}')) ?? false;
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const client = new WebSocket(`ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/media/ws`);
+      const got: string[] = [];
+      client.on('message', (data) => got.push(String(data)));
+      await expect.poll(() => got).toEqual(['{"event":"media"}']);
+      expect(written).toBe(true);
+      client.terminate();
+    } finally {
+      await app.close();
+    }
   });
 });

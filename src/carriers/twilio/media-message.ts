@@ -13,6 +13,8 @@
  * escaped character falls back to the parser rather than being misread.
  */
 
+import { textFrameHeaderLength, writeTextFrameHeader } from '../../lib/ws-direct-text.js';
+
 /** The fields of an inbound `media` message that the stream uses. Reused between messages (no allocation). */
 export interface MediaFields {
   /** Where the `streamSid` value is in the message's bytes, [streamSidStart, streamSidEnd); both −1 when absent. */
@@ -231,20 +233,54 @@ function reader(raw: Buffer, start: number, end: number): Reader {
 export class MediaMessages {
   private readonly mediaHead: string;
   private readonly markHead: string;
+  /** The heads as bytes, for the frames. */
+  private readonly mediaHeadBytes: Buffer;
+  private readonly markHeadBytes: Buffer;
 
   constructor(streamSid: string) {
     const sid = JSON.stringify(streamSid);
     this.mediaHead = `{"event":"media","streamSid":${sid},"media":{"payload":"`;
     this.markHead = `{"event":"mark","streamSid":${sid},"mark":{"name":`;
+    this.mediaHeadBytes = Buffer.from(this.mediaHead);
+    this.markHeadBytes = Buffer.from(this.markHead);
   }
 
   /** A `media` message carrying `payload` (base64: nothing in it needs escaping). */
   media(payload: string): string {
-    return this.mediaHead + payload + '"}}';
+    return this.mediaHead + payload + MEDIA_TAIL;
   }
 
   /** A `mark` message named `name`. */
   mark(name: string): string {
-    return this.markHead + JSON.stringify(name) + '}}';
+    return this.markHead + JSON.stringify(name) + MARK_TAIL;
   }
+
+  /**
+   * `media(payload)` as a whole WebSocket text frame, header included, in one buffer (for
+   * ../../lib/ws-direct-text.ts's `directFrameWriter`): no string made for the message, no copy of it.
+   */
+  mediaFrame(payload: string): Buffer {
+    return textFrame(this.mediaHeadBytes, payload, payload.length, MEDIA_TAIL);
+  }
+
+  /** `mark(name)` as a whole WebSocket text frame (as `mediaFrame`). */
+  markFrame(name: string): Buffer {
+    const quoted = JSON.stringify(name);
+    return textFrame(this.markHeadBytes, quoted, Buffer.byteLength(quoted), MARK_TAIL);
+  }
+}
+
+const MEDIA_TAIL = '"}}';
+const MARK_TAIL = '}}';
+
+/** A server's text frame carrying `head`, then `middle` (`middleBytes` long in UTF-8), then the ASCII `tail`. */
+function textFrame(head: Buffer, middle: string, middleBytes: number, tail: string): Buffer {
+  const length = head.length + middleBytes + tail.length;
+  const at = textFrameHeaderLength(length);
+  const frame = Buffer.allocUnsafe(at + length);
+  writeTextFrameHeader(frame, length);
+  head.copy(frame, at);
+  frame.write(middle, at + head.length, middleBytes, 'utf8');
+  frame.write(tail, at + head.length + middleBytes, 'latin1');
+  return frame;
 }

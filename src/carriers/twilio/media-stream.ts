@@ -24,7 +24,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../lib/logger.js';
 import { AsyncQueue } from '../../lib/async-queue.js';
-import { readTextFramesDirectly } from '../../lib/ws-direct-text.js';
+import { directFrameWriter, readTextFramesDirectly, type DirectFrameWriter } from '../../lib/ws-direct-text.js';
 import { MediaMessages, hasStreamSid, newMediaFields, readMediaMessage } from './media-message.js';
 
 /** μ-law bytes in 20 ms at 8 kHz. */
@@ -180,6 +180,8 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
   };
   /** Gives the socket's frames back to ws (see `onStart`). */
   private readsDirectly: (() => void) | undefined;
+  /** Writes outbound `media` frames to the socket, bypassing ws's sender (see `onStart`). */
+  private writesDirectly: DirectFrameWriter | undefined;
   private readonly onSocketClose = () => this.onClose();
   private readonly onSocketError = (err: Error) => this.o.log?.warn({ err }, 'media stream socket error');
 
@@ -194,6 +196,7 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
   release(): string[] {
     this.readsDirectly?.();
     this.readsDirectly = undefined;
+    this.writesDirectly = undefined;
     this.o.socket.off('message', this.onSocketMessage);
     this.o.socket.off('close', this.onSocketClose);
     this.o.socket.off('error', this.onSocketError);
@@ -254,10 +257,12 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
     const sid = this.sendableSid();
     if (!sid) return;
     const out = this.out!;
+    const direct = this.writesDirectly;
     for (let i = 0; i < mulaw.length; i += OUTBOUND_MESSAGE_BYTES) {
-      const chunk = mulaw.subarray(i, i + OUTBOUND_MESSAGE_BYTES);
-      this.writeRaw(out.media(chunk.toString('base64')));
-      this.sent += chunk.length;
+      const end = Math.min(i + OUTBOUND_MESSAGE_BYTES, mulaw.length);
+      const payload = mulaw.toString('base64', i, end);
+      if (!direct?.(out.mediaFrame(payload))) this.writeRaw(out.media(payload));
+      this.sent += end - i;
     }
   }
 
@@ -292,7 +297,8 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
 
   private pushMark(name: string, resolve: (r: MarkResult) => void): void {
     this.marks.push({ name, at: this.sent, resolve });
-    this.writeRaw(this.out!.mark(name));
+    const out = this.out!;
+    if (!this.writesDirectly?.(out.markFrame(name))) this.writeRaw(out.mark(name));
   }
 
   /** Barge-in: Twilio drops the unplayed audio; pending marks resolve as not played. Returns the ms dropped (at most). */
@@ -432,8 +438,10 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
     this.emit('start', this.info);
     if (this.closed) return; // released to another owner (cluster.ts), or refused
     this.early = [];
-    // From here on the frames are media, 50 a second: read off the socket before ws (../../lib/ws-direct-text.ts).
+    // From here on the frames are media, 50 a second each way: read off the socket before ws, and the outbound
+    // media written to it whole (../../lib/ws-direct-text.ts).
     this.readsDirectly = readTextFramesDirectly(this.o.socket, this.onText);
+    this.writesDirectly = directFrameWriter(this.o.socket);
   }
 
   private onMedia(track: unknown, chunk: number, payload: string): void {
