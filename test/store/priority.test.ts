@@ -7,6 +7,13 @@ import { sql } from 'kysely';
 import { FOREGROUND_BURST, PriorityLock } from '../../src/store/pglite-pool.js';
 import { currentPriority, inBackground, type Store } from '../../src/store/index.js';
 import { openTestPglite } from '../helpers/backends.js';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 describe('PriorityLock', () => {
   it('hands the lock to a waiting foreground holder first, then the two lines take turns, each in arrival order', async () => {
@@ -48,18 +55,24 @@ describe('PriorityLock', () => {
 
 describe('the mark, with no embedded store open (a PostgreSQL node)', () => {
   it('marks nothing, so Node runs no async hook for it; an open embedded store turns it on, closing it off', async () => {
-    const probe = () => inBackground(async () => {
-      await new Promise((r) => setTimeout(r, 1));
-      return currentPriority();
-    });
-    expect(await probe()).toBe('foreground');
-    const embedded = await openTestPglite();
-    try {
-      expect(await probe()).toBe('background');
-    } finally {
-      await embedded.close();
-    }
-    expect(await probe()).toBe('foreground');
+    // A process of its own: here the test files share modules (isolate: false), and another file's embedded
+    // store may still be open.
+    const src = (f: string) => JSON.stringify(pathToFileURL(path.join(ROOT, 'src/store', f)).href);
+    const script = `
+      const { inBackground, currentPriority } = await import(${src('priority.ts')});
+      const { pgliteAsPool } = await import(${src('pglite-pool.ts')});
+      const probe = () => inBackground(async () => {
+        await new Promise((r) => setTimeout(r, 1));
+        return currentPriority();
+      });
+      const seen = [await probe()];
+      const pool = pgliteAsPool({ close: async () => undefined });
+      seen.push(await probe());
+      await pool.end();
+      seen.push(await probe());
+      console.log(JSON.stringify(seen));`;
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT });
+    expect(JSON.parse(stdout.trim())).toEqual(['foreground', 'background', 'foreground']);
   });
 });
 
