@@ -379,18 +379,28 @@ async function* one(text: string): AsyncGenerator<string> {
 async function* clauses(source: AsyncIterable<string>, signal: AbortSignal): AsyncGenerator<string> {
   const splitter = new SentenceSplitter();
   const it = source[Symbol.asyncIterator]();
-  const aborted = new Promise<'aborted'>((resolve) => {
-    if (signal.aborted) resolve('aborted');
-    else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
-  });
-  for (;;) {
-    const step = await Promise.race([it.next(), aborted]);
-    if (step === 'aborted') return;
-    if (step.done) break;
-    for (const s of splitter.push(step.value)) {
-      const text = speakable(s);
-      if (text) yield text;
+  // One listener for the whole reply wakes the step in flight. (Racing every piece against one long-lived
+  // "aborted" promise left a reaction on it per piece, all held until the reply ended.)
+  let wake: ((aborted: 'aborted') => void) | undefined;
+  const onAbort = () => wake?.('aborted');
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      if (signal.aborted) return;
+      const step = await new Promise<IteratorResult<string> | 'aborted'>((resolve, reject) => {
+        wake = resolve;
+        it.next().then(resolve, reject);
+      });
+      wake = undefined;
+      if (step === 'aborted') return;
+      if (step.done) break;
+      for (const s of splitter.push(step.value)) {
+        const text = speakable(s);
+        if (text) yield text;
+      }
     }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
   for (const s of splitter.flush()) {
     const text = speakable(s);
