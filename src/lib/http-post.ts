@@ -10,12 +10,28 @@
 import http from 'node:http';
 import https from 'node:https';
 
+/**
+ * How long a connection to a provider is kept once idle, for the next request. Node's default agents let it go
+ * after 5 s, less than a callee often talks between two of the agent's replies: the next turn's request to the
+ * model and the synthesis then opened a new connection — over the internet a TCP and a TLS handshake before its
+ * first byte. Providers keep idle connections for minutes; one that announces less (`Keep-Alive: timeout=N`) is
+ * followed, as Node's agent reads that header.
+ */
+export const IDLE_CONNECTION_MS = 60_000;
+
+const agents = {
+  http: new http.Agent({ keepAlive: true, timeout: IDLE_CONNECTION_MS }),
+  https: new https.Agent({ keepAlive: true, timeout: IDLE_CONNECTION_MS }),
+};
+
 /** Sends the request; resolves with the response once its headers arrive (an abort through `signal` rejects). */
 export function post(url: string, headers: Record<string, string>, body: string, signal?: AbortSignal): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
     const withLength = { ...headers, 'content-length': String(Buffer.byteLength(body)) };
-    const req = (target.protocol === 'https:' ? https : http).request(target, { method: 'POST', headers: withLength, signal }, resolve);
+    const secure = target.protocol === 'https:';
+    const options = { method: 'POST', headers: withLength, signal, agent: secure ? agents.https : agents.http };
+    const req = (secure ? https : http).request(target, options, resolve);
     req.on('error', reject);
     req.end(body);
   });

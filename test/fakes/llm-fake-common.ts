@@ -128,6 +128,9 @@ export async function startLlmFake<R extends FailureReply>(wire: Wire<R>, urlSuf
     res.end();
   }
 
+  // A provider keeps an idle connection for minutes; Node's default (5 s, announced in `Keep-Alive`) would have
+  // the client open a new one for each turn that follows a callee's longer pause.
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   let connections = 0;

@@ -167,6 +167,7 @@ export async function startElevenLabs(latency: Latency, voiceAudio: Buffer): Pro
     }
     res.end();
   };
+  server.keepAliveTimeout = 120_000; // as a provider keeps idle connections (Node's default: 5 s)
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   fake.close = async () => {
