@@ -25,6 +25,8 @@ const EXTERNAL = [
   'ioredis',
   'pg',
   'playwright-core',
+  // Loaded when OpenAI's speech is configured (src/lib/kept-fetch.ts), not parsed at every start.
+  'undici',
   // Only the sources (`.ts`, run by tsx) bundle the store's worker at run time (src/store/pglite-thread.ts).
   'esbuild',
 ];

@@ -128,6 +128,21 @@ describe.each(SUBJECTS)('$name text-to-speech (contract)', (s) => {
   });
 });
 
+describe('every text-to-speech', () => {
+  it('keeps its connection for the next reply after more than 5 s of quiet (the callee talking)', async () => {
+    // Node's fetch lets an idle connection go after 4 s and its http agents after 5 s: each turn's first clause
+    // would then open a new connection (a TCP and a TLS handshake to the provider before its first audio).
+    const each = await Promise.all(SUBJECTS.map(async (s) => ({ fake: await started(s), s })));
+    const tts = each.map(({ fake, s }) => ({ fake, s, tts: s.adapter(fake) }));
+    const speak = (text: string) => Promise.all(tts.map(({ s, tts }) => collect(tts.synthesize({ text, voice: s.voice, language: 'en', signal: new AbortController().signal }))));
+    await speak('Yes, Tuesday at ten.');
+    await new Promise((r) => setTimeout(r, 5_600));
+    const second = await speak('Thank you, goodbye.');
+    expect(second.every((a) => a.length > 1000)).toBe(true);
+    expect(tts.map(({ s, fake }) => [s.name, fake.connections])).toEqual(SUBJECTS.map((s) => [s.name, 1]));
+  }, 20_000);
+});
+
 describe('OpenAI speech', () => {
   it('asks for the call’s voice and model in 24 kHz PCM', async () => {
     const fake = await started(SUBJECTS[0]);

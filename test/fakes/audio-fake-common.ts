@@ -41,8 +41,17 @@ export interface AudioFake {
   release(): void;
   /** The next request is answered with this instead (once). */
   failNext(status: number, json: unknown): void;
+  /** TCP connections the clients opened so far (a kept connection serves many requests). */
+  readonly connections: number;
   close(): Promise<void>;
 }
+
+/**
+ * As the providers answer (behind their CDNs): the connection kept, no `Keep-Alive: timeout` announced — a header
+ * of our own here stops Node's server adding one, so a client falls back on its own idle timeout, as it would
+ * with the real service.
+ */
+const KEEP_ALIVE = { connection: 'keep-alive' };
 
 /** Starts a fake that answers each request with `route`'s reply. */
 export async function startAudioFake(route: (req: RecordedRequest) => FakeReply | Promise<FakeReply>): Promise<AudioFake> {
@@ -63,8 +72,12 @@ export async function startAudioFake(route: (req: RecordedRequest) => FakeReply 
     failNext(status, json) {
       nextFailure = { status, json };
     },
+    get connections() {
+      return connections;
+    },
     close: async () => undefined,
   };
+  let connections = 0;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
@@ -89,12 +102,12 @@ export async function startAudioFake(route: (req: RecordedRequest) => FakeReply 
     const reply: FakeReply = failure ?? (await route(rec));
     if ('json' in reply) {
       finished = true;
-      res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+      res.writeHead(reply.status, { 'content-type': 'application/json', ...KEEP_ALIVE, ...reply.headers });
       res.end(JSON.stringify(reply.json));
       return;
     }
     if (fake.latencyMs > 0) await sleep(fake.latencyMs);
-    res.writeHead(200, { 'content-type': reply.contentType, 'transfer-encoding': 'chunked', ...reply.headers });
+    res.writeHead(200, { 'content-type': reply.contentType, 'transfer-encoding': 'chunked', ...KEEP_ALIVE, ...reply.headers });
     for (let at = 0; at < reply.audio.length; at += fake.chunkBytes) {
       if (rec.closedEarly) return;
       const piece = reply.audio.subarray(at, at + fake.chunkBytes);
@@ -112,6 +125,9 @@ export async function startAudioFake(route: (req: RecordedRequest) => FakeReply 
       res.end(JSON.stringify({ error: String(err) }));
     });
   });
+  // Providers keep an idle connection for minutes (Node's default: 5 s).
+  server.keepAliveTimeout = 120_000;
+  server.on('connection', () => connections++);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   fake.close = () =>

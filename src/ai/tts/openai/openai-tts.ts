@@ -4,6 +4,7 @@
  * resampled to μ-law 8 kHz chunk by chunk (pcm-to-mulaw.ts).
  */
 import OpenAI from 'openai';
+import { keptAliveFetch } from '../../../lib/kept-fetch.js';
 import { TtsError, kindOfStatus, networkFailure } from '../errors.js';
 import { readBody } from '../http.js';
 import { pcmToMulaw } from '../pcm-to-mulaw.js';
@@ -33,8 +34,9 @@ export class OpenAiTts implements TextToSpeech {
   private readonly model: string;
 
   constructor(options: OpenAiTtsOptions) {
-    // No SDK retries: on a live call a late reply is worse than an error the pipeline can act on.
-    this.client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseUrl ?? OPENAI_TTS_DEFAULTS.baseUrl, maxRetries: 0 });
+    // No SDK retries: on a live call a late reply is worse than an error the pipeline can act on. Its connection is
+    // kept between turns (src/lib/kept-fetch.ts): Node's own fetch drops it after 4 s idle.
+    this.client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseUrl ?? OPENAI_TTS_DEFAULTS.baseUrl, maxRetries: 0, fetch: keptAliveFetch() });
     this.model = options.model ?? OPENAI_TTS_DEFAULTS.model;
   }
 
