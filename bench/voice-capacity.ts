@@ -15,8 +15,9 @@
  * latency p50/p99 (the callee's last sounding frame sent → the agent's first frame received), the largest
  * lateness of an outbound frame (how long the callee's playout of a reply ran dry before it arrived, as
  * Twilio plays from a buffer — see twilio-driver.ts; the largest gap between arrivals is printed beside it),
- * missed turns, and this
- * process's own CPU and event-loop delay (p99 and max) beside the server's. The ramp stops at the first level that breaks
+ * and in brackets the late frames read while this process's own loop was behind and the largest lateness of the
+ * others (a frame read after a stall of the driver's own may owe it some of its lateness: the rule still counts
+ * it), missed turns, and this process's own CPU and event-loop delay (p99 and max) beside the server's. The ramp stops at the first level that breaks
  * the rule (p99 within 100 ms of the idle server's, no frame later than 20 ms, no turn missed). At
  * BENCH_ADDED_AT calls the fakes are switched to 0 ms for one window: "the time Switchboard adds", the
  * speech-to-text's final sent → the agent's first frame received, p50/p99.
@@ -36,8 +37,10 @@
  *                     its RSS then: what the calls hold, not garbage not yet collected (docs/performance.md §8)
  *   BENCH_SERVER_CORE 0, BENCH_DRIVER_CORE 1   the cores (taskset); BENCH_NO_PIN=1 pins nothing
  *   BENCH_GC          the pinned server runs with --single-threaded-gc, as docs/operations.md advises for a node
- *                     given one core; `parallel`: V8's default collector with its helper threads (every figure
- *                     before docs/performance.md §19)
+ *                     given one core, and so does this process, the load, on its core (it starts itself again
+ *                     with the flag: §24); `parallel`: V8's default collector with its helper threads for both
+ *                     (every figure before docs/performance.md §19 for the server, before §24 for the load)
+ *   BENCH_DRIVER_GC   parallel: only the load keeps V8's default collector (its figures before §24)
  *   BENCH_IDLE_SECONDS 15  before the first call: the server's CPU with no call at all (an idle node), over this
  *                     many seconds after BENCH_WARMUP seconds of rest; 0 skips it
  *   BENCH_SERVER_MAIN dist/cli/main.js   the server build to run (a copy of another branch's dist/, to compare
@@ -132,6 +135,10 @@ interface Row {
   maxLate: number;
   maxGap: number;
   lateGaps: number;
+  /** Late frames read while this process's own loop was behind (the driver's stall may be part of their lateness). */
+  lateAfterOwnStall: number;
+  /** The largest lateness of a frame read with this process's loop on time. */
+  maxLateOwnClear: number;
   missed: number;
   driverCpuPct: number;
   driverLagP99: number;
@@ -512,6 +519,8 @@ async function measure(driver: TwilioDriver, pid: number, calls: number, seconds
     p99: pct(turns, 99),
     maxLate: w.maxLateMs,
     lateGaps: w.lateFrames,
+    lateAfterOwnStall: w.lateAfterOwnStall,
+    maxLateOwnClear: w.maxLateOwnClearMs,
     maxGap: w.maxGapMs,
     missed: w.missed,
     driverCpuPct: ((own.user + own.system) / 1e6 / wall) * 100,
@@ -545,13 +554,13 @@ function report(rows: Row[], added: Added | undefined, stopped: string): void {
   if (!rows.length) return;
   const idle = rows[0];
   console.log(`\nVoice capacity: server on core ${PIN ? SERVER_CORE : '(not pinned)'}, driver on core ${PIN ? DRIVER_CORE : '(not pinned)'}, the server's collector ${GC_FLAGS.length ? 'on its thread (--single-threaded-gc)' : 'V8\'s default (helper threads)'}, ${SECONDS} s measured per level, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
-  console.log('| live calls | turns | server CPU (% of a core) | % per call | server RSS (MB) | MB per call | turn p50 (ms) | turn p99 (ms) | max frame lateness (ms) | late frames | max arrival gap (ms) | missed turns | driver CPU (%) | driver loop delay p99 / max (ms) | carried |');
+  console.log('| live calls | turns | server CPU (% of a core) | % per call | server RSS (MB) | MB per call | turn p50 (ms) | turn p99 (ms) | max frame lateness (ms; read with the driver on time) | late frames (read after a stall of the driver\'s own) | max arrival gap (ms) | missed turns | driver CPU (%) | driver loop delay p99 / max (ms) | carried |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const perCall = r.cpuPct / r.calls;
     const mb = r.calls > idle.calls ? (r.rssMb - idle.rssMb) / (r.calls - idle.calls) : NaN;
     const bound = r.driverCpuPct > DRIVER_BOUND_PCT ? ' (driver-bound)' : '';
-    console.log(`| ${r.calls} | ${r.turns} | ${f(r.cpuPct)} | ${f(perCall, 3)} | ${f(r.rssMb, 0)} | ${f(mb, 2)} | ${f(r.p50, 0)} | ${f(r.p99, 0)} | ${f(r.maxLate)} | ${r.lateGaps} | ${f(r.maxGap)} | ${r.missed} | ${f(r.driverCpuPct)}${bound} | ${f(r.driverLagP99)} / ${f(r.driverLagMax)} | ${carries(r, idle) ? 'yes' : 'no'} |`);
+    console.log(`| ${r.calls} | ${r.turns} | ${f(r.cpuPct)} | ${f(perCall, 3)} | ${f(r.rssMb, 0)} | ${f(mb, 2)} | ${f(r.p50, 0)} | ${f(r.p99, 0)} | ${f(r.maxLate)} (${f(r.maxLateOwnClear)}) | ${r.lateGaps} (${r.lateAfterOwnStall}) | ${f(r.maxGap)} | ${r.missed} | ${f(r.driverCpuPct)}${bound} | ${f(r.driverLagP99)} / ${f(r.driverLagMax)} | ${carries(r, idle) ? 'yes' : 'no'} |`);
   }
   if (HELD) {
     console.log('\n| live calls | RSS after a full GC (MB) | held MB per call |');
@@ -570,7 +579,23 @@ function report(rows: Row[], added: Added | undefined, stopped: string): void {
   console.log(`| ≤ 5 ms added at p99 (final transcript → first frame, fakes at 0 ms) | ${added ? `p50 ${f(added.p50)} / p90 ${f(added.p90)} / p99 ${f(added.p99)} ms at ${added.calls} calls (${added.turns} turns)` : `not measured (BENCH_CALLS has no ${ADDED_AT})`} |`);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+/**
+ * The load runs with V8's collector on its own thread too, as its server does, when pinned to one core: the
+ * collector's helper threads would take that core from the driver's timer and reads, and a stall of the driver's
+ * reads as lateness of the server's frames (docs/performance.md §24). A flag V8 takes only at start: this process
+ * starts itself again with it (under tsx, its loader flags kept), passing on Ctrl-C and `timeout`'s SIGTERM.
+ */
+function restartedWithOwnGc(): boolean {
+  if (!GC_FLAGS.length || env.BENCH_DRIVER_GC === 'parallel' || process.execArgv.includes('--single-threaded-gc')) return false;
+  const child = spawn(process.execPath, [...GC_FLAGS, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  return true;
+}
+
+if (!restartedWithOwnGc()) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

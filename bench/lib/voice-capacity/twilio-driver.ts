@@ -35,6 +35,8 @@ const MAX_CATCH_UP = 10;
 /** Staggered: the timer's period (ms) and the phases a call may have within a frame (call i takes phase i % PHASES). */
 const PHASE_MS = 4;
 const PHASES = FRAME_MS / PHASE_MS;
+/** This process's timer overdue by more than this (ms) when a late frame is read: the driver stalled too. */
+const OWN_STALL_MS = 10;
 
 export interface DriverOptions {
   accountSid: string;
@@ -69,6 +71,13 @@ export interface Window {
   maxLateMs: number;
   /** Frames of replies that arrived after the playout had run dry, counted. */
   lateFrames: number;
+  /**
+   * Of those, the ones read when this process's own timer was overdue by more than OWN_STALL_MS: its event loop
+   * had been busy (or descheduled) while they waited, so some of their lateness may be the driver's, not the server's.
+   */
+  lateAfterOwnStall: number;
+  /** The largest lateness among the late frames read with this process's loop on time (the server's alone). */
+  maxLateOwnClearMs: number;
   /** Largest gap between two arrivals of one reply beyond the audio of the message before (jitter; not heard when buffered). */
   maxGapMs: number;
   framesOut: number;
@@ -113,6 +122,8 @@ export class TwilioDriver {
   private timer: NodeJS.Timeout | undefined;
   private t0 = 0;
   private ticks = 0;
+  /** When the timer last ran (performance.now()). */
+  private lastTickAt = 0;
   private w: Window = emptyWindow();
   /** Calls whose socket closed without the driver ending them, or that never got one: why, counted. */
   readonly lostWhy = new Map<string, number>();
@@ -171,6 +182,7 @@ export class TwilioDriver {
    */
   private tick(): void {
     const now = performance.now();
+    this.lastTickAt = now;
     if (!this.o.staggered) {
       const due = Math.floor((now - this.t0) / FRAME_MS);
       const owed = Math.min(due - this.ticks, MAX_CATCH_UP);
@@ -243,6 +255,9 @@ export class TwilioDriver {
       if (late >= 1) {
         this.w.lateFrames++;
         if (late > this.w.maxLateMs) this.w.maxLateMs = late;
+        const period = this.o.staggered ? PHASE_MS : FRAME_MS;
+        if (now - this.lastTickAt > period + OWN_STALL_MS) this.w.lateAfterOwnStall++;
+        else if (late > this.w.maxLateOwnClearMs) this.w.maxLateOwnClearMs = late;
       }
     } else if (c.state === 'speaking') {
       // The agent talks over the callee (it started before the phrase was over): not a turn of this bench.
@@ -369,7 +384,7 @@ export class TwilioDriver {
 }
 
 function emptyWindow(): Window {
-  return { turnMs: [], addedMs: [], addedTurns: [], maxLateMs: 0, lateFrames: 0, maxGapMs: 0, framesOut: 0, missed: 0 };
+  return { turnMs: [], addedMs: [], addedTurns: [], maxLateMs: 0, lateFrames: 0, lateAfterOwnStall: 0, maxLateOwnClearMs: 0, maxGapMs: 0, framesOut: 0, missed: 0 };
 }
 
 function mediaMessage(streamSid: string, seq: number, chunk: number, payload: string): string {
