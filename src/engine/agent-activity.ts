@@ -14,6 +14,7 @@ import { ev, type AgentState, type SessionEvent, type SpeechSource, type UserSta
 import { Conversation } from './conversation.js';
 import { SpeechHandle } from './speech-handle.js';
 import { SentenceSplitter, speakable } from '../ai/agent/sentences.js';
+import { TextStream } from '../lib/text-stream.js';
 import type { Logger } from '../lib/logger.js';
 import type { TurnLatency } from '../metrics/index.js';
 
@@ -402,6 +403,8 @@ async function* clauses(source: AsyncIterable<string>, signal: AbortSignal): Asy
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
+  // A reply broken off mid-clause (its model failed or stalled) ends with its last whole clause, not a fragment.
+  if (source instanceof TextStream && source.isBrokenOff) return;
   for (const s of splitter.flush()) {
     const text = speakable(s);
     if (text) yield text;

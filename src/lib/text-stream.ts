@@ -13,6 +13,7 @@ export class TextStream implements AsyncIterable<string> {
   private readonly parts: string[] = [];
   private chars = 0;
   private ended = false;
+  private brokenOff = false;
   private wake: (() => void) | undefined;
 
   constructor(private readonly maxChars = 64_000) {}
@@ -31,8 +32,21 @@ export class TextStream implements AsyncIterable<string> {
     this.wake?.();
   }
 
+  /**
+   * The producer broke off (its source failed mid-reply): no more text, and a reader that cuts the text into
+   * clauses drops an unfinished last one rather than say a fragment ("I'll che").
+   */
+  breakOff(): void {
+    this.brokenOff = true;
+    this.end();
+  }
+
   get isEnded(): boolean {
     return this.ended;
+  }
+
+  get isBrokenOff(): boolean {
+    return this.brokenOff;
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<string> {

@@ -6,6 +6,7 @@ import { buildBrief } from '../../src/engine/brief.js';
 import { SentenceSplitter, speakable } from '../../src/ai/agent/sentences.js';
 import { canonicalStartCall } from '../../src/core/calls/request.js';
 import { VirtualClock } from '../../src/lib/clock.js';
+import { TextStream } from '../../src/lib/text-stream.js';
 import { ScriptedLlm, reply, text, toolCall, type Reply } from './helpers/scripted-llm.js';
 
 function brief(over: Partial<AgentBrief> = {}): AgentBrief {
@@ -50,6 +51,8 @@ class Driver {
           if (typeof text === 'string') return said(text);
           const splitter = new SentenceSplitter();
           for await (const delta of text) for (const s of splitter.push(delta)) if (speakable(s)) said(speakable(s));
+          // As the engine's clause stream: a reply broken off mid-clause ends with its last whole clause.
+          if (text instanceof TextStream && text.isBrokenOff) return;
           for (const s of splitter.flush()) if (speakable(s)) said(speakable(s));
         });
         result = { ok: true, playout: speaking.then(() => ({ heard: '', interrupted: false })) };
@@ -317,6 +320,52 @@ describe('LLM brain (tools)', () => {
     await new Promise((r) => setImmediate(r));
     clock.advance(5000);
     expect(await turn).toEqual([{ type: 'say', text: 'Sorry, could you repeat that?' }]);
+    expect(d.llm.requests[0].aborted).toBe(true);
+  });
+});
+
+describe('LLM brain: a model that stalls in its reply', () => {
+  const stalled = (after: Reply, opts: Partial<LlmBrainOptions> = {}) => {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 1), Infinity);
+    return { clock, d: driver([after, text('Yes, Friday at seven works.')], brief(), { clock, stallTimeoutMs: 5000, ...opts }).opened() };
+  };
+
+  it('ends the reply with what was said once the stream has been silent too long, and answers the next words', async () => {
+    // The stream's connection stays open (the model's client would wait 30 s): the line must not stay silent.
+    const { clock, d } = stalled([...text('Sure, let me check that for you. I'), 'hang']);
+    const turn = d.speech('Can you hold on a second?');
+    await new Promise((r) => setImmediate(r));
+    clock.advance(4999);
+    await new Promise((r) => setImmediate(r));
+    expect(d.llm.requests[0].aborted).toBe(false);
+    clock.advance(1);
+    // What was said stays, not the fragment after it; no "could you repeat that?": the model did answer, it stopped short.
+    expect(await turn).toEqual([{ type: 'say', text: 'Sure, let me check that for you.' }]);
+    expect(d.llm.requests[0].aborted).toBe(true);
+    expect(await d.speech('Is Friday at seven free?')).toEqual([{ type: 'say', text: 'Yes, Friday at seven works.' }]);
+  }, 10_000);
+
+  it('does not count the time an action of the reply takes (a key press, a transfer ringing) as the model\'s', async () => {
+    const { clock, d } = stalled(reply('One moment.', toolCall('press_keys', { digits: '2' }), 'I pressed two.'));
+    const acts = await d.input({ type: 'speech', text: 'For bookings press 2.' }, new AbortController().signal, (a) => {
+      if (a.type === 'press') clock.advance(60_000); // the engine takes a minute over the action
+    });
+    expect(acts).toEqual([{ type: 'say', text: 'One moment.' }, { type: 'press', digits: '2' }, { type: 'say', text: 'I pressed two.' }]);
+    expect(d.llm.requests[0].aborted).toBe(false);
+  });
+
+  it('keeps waiting when the stall timeout is off (0)', async () => {
+    const { clock, d } = stalled([...text('Sure.'), 'hang'], { stallTimeoutMs: 0 });
+    let settled = false;
+    const hangUp = new AbortController();
+    const turn = d.input({ type: 'speech', text: 'Hello?' }, hangUp.signal).finally(() => (settled = true));
+    await new Promise((r) => setImmediate(r));
+    clock.advance(600_000);
+    await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(false);
+    expect(d.llm.requests[0].aborted).toBe(false);
+    hangUp.abort(); // the call ends: the turn with it
+    await turn;
     expect(d.llm.requests[0].aborted).toBe(true);
   });
 });

@@ -47,6 +47,12 @@ export interface LlmBrainOptions {
   machineSilenceMs?: number;
   /** A model that has produced nothing this long after a request is abandoned (a failed turn). Default 10 000 ms; 0 = none. */
   firstOutputTimeoutMs?: number;
+  /**
+   * A model that has begun its reply and then writes nothing more for this long while the brain waits for it: the
+   * request is abandoned and the reply ends with what was said (the callee then speaks), where the model's client
+   * would wait for its idle timeout (LLM_TIMEOUT_MS, 30 s) — dead air on a live line. Default 10 000 ms; 0 = none.
+   */
+  stallTimeoutMs?: number;
   temperature?: number;
   maxTokens?: number;
 }
@@ -226,7 +232,7 @@ class LlmSession implements BrainSession {
     const onAbort = () => ctl.abort(ctx.signal.reason);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     await this.heard(); // the model sees what was heard of its last words
-    const deadline = this.deadline(ctl);
+    const deadline = this.watchdog(ctl);
 
     const req: LlmRequest = {
       messages: this.messages(ctx),
@@ -268,7 +274,7 @@ class LlmSession implements BrainSession {
           r.aborted = true;
           return r;
         }
-        deadline.met();
+        deadline.output();
         if (chunk.type === 'text') {
           const pieces = inline ? parser.push(chunk.text) : [{ type: 'text' as const, text: chunk.text }];
           for (const p of pieces) {
@@ -296,6 +302,7 @@ class LlmSession implements BrainSession {
           msg.content = done.result;
           if (r.ended) return r;
         }
+        deadline.waiting();
       }
       for (const p of inline ? parser.flush() : []) {
         if (p.type === 'text') yield* speak(p.text);
@@ -309,7 +316,10 @@ class LlmSession implements BrainSession {
       if (deadline.expired()) r.failed = true;
     } catch (err) {
       if (ctx.signal.aborted) r.aborted = true;
-      else r.failed = true;
+      else {
+        r.failed = true;
+        speech?.breakOff(); // what the model wrote of its unfinished clause is not said
+      }
       void err; // classified by the adapter; a failed turn is handled the same whatever the cause
     } finally {
       endSpeech();
@@ -384,7 +394,7 @@ class LlmSession implements BrainSession {
     const ctl = new AbortController();
     const onAbort = () => ctl.abort(ctx.signal.reason);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
-    const deadline = this.deadline(ctl);
+    const deadline = this.watchdog(ctl);
     try {
       const parser = new InlineCommandParser(); // commands in a voicemail are dropped, never spoken
       const splitter = new SentenceSplitter();
@@ -394,12 +404,14 @@ class LlmSession implements BrainSession {
       };
       for await (const chunk of this.o.llm.stream({ messages: this.messages(ctx), signal: ctl.signal, maxTokens: this.o.maxTokens })) {
         if (ctx.signal.aborted) return;
-        deadline.met();
-        if (chunk.type !== 'text') continue;
-        for (const a of out(parser.push(chunk.text), false)) {
-          said = true;
-          yield a;
+        deadline.output();
+        if (chunk.type === 'text') {
+          for (const a of out(parser.push(chunk.text), false)) {
+            said = true;
+            yield a;
+          }
         }
+        deadline.waiting();
       }
       for (const a of out(parser.flush(), true)) {
         said = true;
@@ -423,21 +435,59 @@ class LlmSession implements BrainSession {
 
   // ---- time ------------------------------------------------------------------------------------
 
-  /** Aborts the request when the model has produced nothing within `firstOutputTimeoutMs`. */
-  private deadline(ctl: AbortController): Deadline {
-    const ms = this.o.firstOutputTimeoutMs ?? 10_000;
-    const timer = new AbortController();
+  /**
+   * Aborts the request when the model keeps the line silent: nothing within `firstOutputTimeoutMs` of the request,
+   * or, once it has begun, nothing more for `stallTimeoutMs` while the brain waits for it. The time the brain spends
+   * on what the model asked for (a transfer ringing, a key press) is not the model's. One timer a request, set again
+   * only when it fires (a timer per piece would be hundreds a second on a busy node).
+   */
+  private watchdog(ctl: AbortController): Watchdog {
+    const limit = (ms: number | undefined) => (ms !== undefined && ms > 0 && Number.isFinite(ms) ? ms : Infinity);
+    const first = limit(this.o.firstOutputTimeoutMs ?? 10_000);
+    const stall = limit(this.o.stallTimeoutMs ?? 10_000);
+    let began = false;
+    let waitingSince: number | undefined = this.clock.now();
     let expired = false;
-    if (ms > 0 && Number.isFinite(ms)) {
-      this.clock
-        .sleep(ms, timer.signal)
-        .then(() => {
-          expired = true;
-          ctl.abort(new Error('no output from the model in time'));
-        })
-        .catch(() => {});
-    }
-    return { met: () => timer.abort(ROUTINE_ABORT), expired: () => expired, cancel: () => timer.abort(ROUTINE_ABORT) };
+    let cancelled = false;
+    let timer: AbortController | undefined;
+    let dueAt = Infinity;
+    const arm = (ms: number) => {
+      timer?.abort(ROUTINE_ABORT);
+      timer = undefined;
+      dueAt = Infinity;
+      if (ms === Infinity || cancelled) return;
+      const t = (timer = new AbortController());
+      dueAt = this.clock.now() + ms;
+      this.clock.sleep(ms, t.signal).then(() => check(t), () => {});
+    };
+    const check = (t: AbortController) => {
+      if (t !== timer) return;
+      timer = undefined;
+      dueAt = Infinity;
+      if (waitingSince === undefined) return; // the brain is busy: `waiting()` sets the timer again
+      const ms = began ? stall : first;
+      const idle = this.clock.now() - waitingSince;
+      if (idle < ms) return arm(ms - idle);
+      expired = true;
+      ctl.abort(new Error(began ? 'the model stalled in its reply' : 'no output from the model in time'));
+    };
+    arm(first);
+    return {
+      output: () => {
+        began = true;
+        waitingSince = undefined;
+      },
+      waiting: () => {
+        const now = this.clock.now();
+        waitingSince = now;
+        if (began && dueAt > now + stall) arm(stall);
+      },
+      expired: () => expired,
+      cancel: () => {
+        cancelled = true;
+        arm(Infinity);
+      },
+    };
   }
 
   /** Until the speech said so far was heard (or cut): only then does the history hold it. */
@@ -511,9 +561,11 @@ export function mergeMessages(list: ChatMessage[]): ChatMessage[] {
   return out;
 }
 
-interface Deadline {
-  /** The model produced something: the deadline no longer applies. */
-  met(): void;
+interface Watchdog {
+  /** A piece of the reply came: the brain works on it (its time is not the model's). */
+  output(): void;
+  /** The brain waits for the model's next piece. */
+  waiting(): void;
   expired(): boolean;
   cancel(): void;
 }

@@ -4,8 +4,11 @@
  */
 import type { ChatMessage, Llm, LlmChunk, LlmRequest, ToolSpec } from '../../../src/ai/llm/llm.js';
 
-/** One reply: chunks to stream, an error to throw, or `hang` (no output until the request is aborted). */
-export type Reply = LlmChunk[] | Error | 'hang';
+/**
+ * One reply: chunks to stream, an error to throw, or `hang` (no output until the request is aborted) — also
+ * after some chunks (a stream that stalls mid-reply, its connection still open).
+ */
+export type Reply = Array<LlmChunk | 'hang'> | Error | 'hang';
 
 export interface RecordedRequest {
   messages: ChatMessage[];
@@ -20,6 +23,14 @@ function abortError(): Error {
   const e = new Error('aborted');
   e.name = 'AbortError';
   return e;
+}
+
+/** Rejects once `signal` is aborted (never without one). */
+function untilAborted(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    if (signal?.aborted) return reject(abortError());
+    signal?.addEventListener('abort', () => reject(abortError()), { once: true });
+  });
 }
 
 export class ScriptedLlm implements Llm {
@@ -48,16 +59,11 @@ export class ScriptedLlm implements Llm {
     const reply = this.script.shift() ?? [{ type: 'done', finishReason: 'stop' }];
     try {
       if (reply instanceof Error) throw reply;
-      if (reply === 'hang') {
-        await new Promise<void>((_, reject) => {
-          if (req.signal?.aborted) return reject(abortError());
-          req.signal?.addEventListener('abort', () => reject(abortError()), { once: true });
-        });
-        return;
-      }
+      if (reply === 'hang') return await untilAborted(req.signal);
       for (const chunk of reply) {
         await Promise.resolve();
         if (req.signal?.aborted) throw abortError();
+        if (chunk === 'hang') return await untilAborted(req.signal);
         this.chunksSent++;
         yield chunk;
       }
