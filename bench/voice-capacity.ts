@@ -17,7 +17,8 @@
  * Twilio plays from a buffer — see twilio-driver.ts; the largest gap between arrivals is printed beside it),
  * and in brackets the late frames read while this process's own loop was behind and the largest lateness of the
  * others (a frame read after a stall of the driver's own may owe it some of its lateness: the rule still counts
- * it), missed turns, and this process's own CPU and event-loop delay (p99 and max) beside the server's. The ramp stops at the first level that breaks
+ * it), missed turns, and this process's own CPU and event-loop delay (p99 and max) beside the server's, and the host's
+ * speed before and after (a fixed piece of work timed on the server's core: runs compare only when it does). The ramp stops at the first level that breaks
  * the rule (p99 within 100 ms of the idle server's, no frame later than 20 ms, no turn missed). At
  * BENCH_ADDED_AT calls the fakes are switched to 0 ms for one window: "the time Switchboard adds", the
  * speech-to-text's final sent → the agent's first frame received, p50/p99.
@@ -217,6 +218,7 @@ async function main(): Promise<void> {
     ...(env.BENCH_DATABASE_URL ? { DATABASE_URL: env.BENCH_DATABASE_URL, DATABASE_SCHEMA: `bench_voice_${process.pid}`, CREDENTIALS_KEY: 'ab'.repeat(32) } : {}),
   };
   const key = execFileSync(process.execPath, [MAIN, 'keys', 'create', '--org', 'bench', '--credits', '1000000000'], { env: serverEnv }).toString().trim();
+  const referenceBefore = referenceWorkMs();
   const profile = env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(env.BENCH_CPU_PROF)}`] : [];
   const extra = env.BENCH_NODE_ARGS ? env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : [];
   const inspectPort = HELD ? await freePort() : 0;
@@ -331,8 +333,22 @@ async function main(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
   }
   report(rows, added, stopped);
+  console.log(`\nThe host's speed (the reference work on the server's core, CPU ms; less is faster): ${f(referenceBefore)} before the ramp, ${f(referenceWorkMs())} after it`);
   if (Number.isFinite(idleCpuPct)) console.log(`\nIdle node (no call, ${IDLE_SECONDS} s): server ${f(idleCpuPct, 2)} % of a core`);
   if (serverView) console.log(`\nThe server's own per-turn figures in that window (/metrics, means): ${serverView}`);
+}
+
+/**
+ * The host's speed now: a fixed piece of work like the server's per frame (a Media Streams message made, parsed and
+ * its payload decoded, 100,000 times) timed in a process of its own on the server's core, its CPU time in ms. A
+ * shared host's speed moves by up to 2× within the hour (docs/performance.md §24): two runs compare only when this
+ * figure does.
+ */
+function referenceWorkMs(): number {
+  const work = `const t=process.cpuUsage();let n=0;const b=Buffer.alloc(160,7);for(let i=0;i<100000;i++){const m=JSON.stringify({event:'media',sequenceNumber:String(i),media:{payload:b.toString('base64')}});n+=Buffer.from(JSON.parse(m).media.payload,'base64').length}const u=process.cpuUsage(t);console.log((u.user+u.system)/1000,n)`;
+  const args = [process.execPath, '-e', work];
+  const out = PIN ? execFileSync('taskset', ['-c', SERVER_CORE, ...args]) : execFileSync(args[0], args.slice(1));
+  return Number(out.toString().split(' ')[0]);
 }
 
 interface Span {
