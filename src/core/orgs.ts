@@ -179,6 +179,22 @@ export class Orgs {
     return { key, view: await this.getKey(orgId, newKeyId) };
   }
 
+  /**
+   * Whether the key `keyId` of `orgId` is still live: what a short-lived token issued under a key asks when it is
+   * used (a revoked key's tokens die with it).
+   */
+  async keyLive(orgId: string, keyId: string): Promise<boolean> {
+    if (!isUuid(keyId)) return false;
+    const row = await this.db
+      .selectFrom('api_keys')
+      .select('id')
+      .where('org_id', '=', orgId)
+      .where('id', '=', keyId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** The key's id and owner, for a key that authenticates (sign-in), else null. */
   async keyRecord(key: string): Promise<{ id: string; orgId: string; userId: string | null } | null> {
     if (!key.startsWith(KEY_PREFIX) || key.length > 200) return null;

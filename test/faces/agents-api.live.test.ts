@@ -28,7 +28,10 @@ for (const backend of BACKENDS) {
       const ws = new WebSocket(url);
       const messages: any[] = [];
       const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
-      const status = new Promise<number>((r) => ws.on('unexpected-response', (_req, res) => r(res.statusCode ?? 0)));
+      const status = new Promise<number>((r) => {
+        ws.on('unexpected-response', (_req, res) => r(res.statusCode ?? 0));
+        ws.on('open', () => r(101)); // upgraded
+      });
       ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
       return { ws, messages, closed, status };
     }
@@ -57,6 +60,15 @@ for (const backend of BACKENDS) {
       c.ws.send('not json');
       await until(async () => c.messages.some((m) => m.type === 'error' && m.error), 5000, 'error message');
       c.ws.close();
+    });
+
+    it('a token issued under a key that has since been revoked → 401 (the key\'s tokens die with it)', async () => {
+      const callId = await startCall();
+      const key = await t.sb.core.orgs.createKey(t.orgId, 'live viewer');
+      const token = (await t.sb.app.inject({ method: 'GET', url: `/api/v1/calls/${callId}/live`, headers: { authorization: `Bearer ${key}` } })).json().data.temp_token;
+      const keyId = (await t.sb.core.orgs.keyRecord(key))!.id;
+      await t.sb.core.orgs.revokeKeyById(t.orgId, keyId);
+      expect(await collect(`${base}/ws/calls/${callId}?session_token=${encodeURIComponent(token)}`).status).toBe(401);
     });
 
     it('a bad token, a token for another call, or no credentials → 401 before the upgrade', async () => {

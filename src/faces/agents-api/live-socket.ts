@@ -49,7 +49,8 @@ export const agentsLiveSocket: FastifyPluginAsync<FaceOptions> = async (app, { c
         let orgId: string | undefined;
         if (typeof token === 'string' && token) {
           const claims = core.secrets.verifyToken(token);
-          if (claims && claims.p === 'live' && claims.c === req.params.id) orgId = String(claims.o);
+          const keyLive = claims?.k === undefined || (await core.orgs.keyLive(String(claims.o), String(claims.k)));
+          if (claims && claims.p === 'live' && claims.c === req.params.id && keyLive) orgId = String(claims.o);
         } else if (typeof key === 'string' && key) {
           orgId = (await core.orgs.authenticate(key))?.id;
         } else {

@@ -106,7 +106,9 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
     const call = await core.calls.find(req.org.id, req.params.id);
     const base = core.config.publicUrl.replace(/^http/, 'ws');
     const url = `${base}/ws/calls/${call.id}`;
-    const token = core.secrets.signToken({ c: call.id, o: req.org.id, p: 'live' }, SESSION_TOKEN_TTL_SECONDS);
+    // The key it was issued under (`k`) is checked when the token is used: revoking the key revokes its tokens.
+    const claims = { c: call.id, o: req.org.id, p: 'live', ...(req.org.keyId ? { k: req.org.keyId } : {}) };
+    const token = core.secrets.signToken(claims, SESSION_TOKEN_TTL_SECONDS);
     return ok(req, {
       websocket_url: url,
       call_id: call.id,
