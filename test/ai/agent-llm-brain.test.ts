@@ -345,6 +345,21 @@ describe('LLM brain: a model that stalls in its reply', () => {
     expect(await d.speech('Is Friday at seven free?')).toEqual([{ type: 'say', text: 'Yes, Friday at seven works.' }]);
   }, 10_000);
 
+  it('breaks the reply off the same when the stalled stream ends quietly on the abort instead of failing', async () => {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 1), Infinity);
+    const llm = new ScriptedLlm();
+    // An adapter whose stream, once aborted, just ends (no error): what it wrote of its last clause is not said either.
+    llm.stream = async function* (req) {
+      yield { type: 'text', text: 'Sure, let me check that for you. I' };
+      await new Promise<void>((r) => req.signal?.addEventListener('abort', () => r(), { once: true }));
+    };
+    const d = new Driver(llm, brief(), { clock, stallTimeoutMs: 5000 }).opened();
+    const turn = d.speech('Can you hold on a second?');
+    await new Promise((r) => setImmediate(r));
+    clock.advance(5000);
+    expect(await turn).toEqual([{ type: 'say', text: 'Sure, let me check that for you.' }]);
+  }, 10_000);
+
   it('does not count the time an action of the reply takes (a key press, a transfer ringing) as the model\'s', async () => {
     const { clock, d } = stalled(reply('One moment.', toolCall('press_keys', { digits: '2' }), 'I pressed two.'));
     const acts = await d.input({ type: 'speech', text: 'For bookings press 2.' }, new AbortController().signal, (a) => {

@@ -312,8 +312,12 @@ class LlmSession implements BrainSession {
           if (r.ended) return r;
         }
       }
+      if (deadline.expired()) {
+        // A stream that ends quietly when aborted (rather than throwing): the reply was broken off all the same.
+        r.failed = true;
+        speech?.breakOff();
+      }
       endSpeech();
-      if (deadline.expired()) r.failed = true;
     } catch (err) {
       if (ctx.signal.aborted) r.aborted = true;
       else {
