@@ -13,7 +13,7 @@ import type { AgentIO, PlayoutResult, UserInput } from './io/io.js';
 import { ev, type AgentState, type SessionEvent, type SpeechSource, type UserState } from './events.js';
 import { Conversation } from './conversation.js';
 import { SpeechHandle } from './speech-handle.js';
-import { SentenceSplitter, speakable } from '../ai/agent/sentences.js';
+import { SentenceSplitter, endsMidSentence, speakable } from '../ai/agent/sentences.js';
 import { TextStream } from '../lib/text-stream.js';
 import type { Logger } from '../lib/logger.js';
 import type { TurnLatency } from '../metrics/index.js';
@@ -303,8 +303,14 @@ export class AgentActivity implements Activity {
 
   /** Plays one handle, clause by clause; what was heard enters the conversation. Never rejects. */
   private async play(handle: SpeechHandle, text: string | AsyncIterable<string>, turn: TurnState | undefined): Promise<void> {
-    const source = (typeof text === 'string' ? one(text) : clauses(text, handle.signal))[Symbol.asyncIterator]();
+    const source = (typeof text === 'string' ? one(text) : clauses(text, handle.signal, this.o.io.capabilities.synthesises))[Symbol.asyncIterator]();
     let finished = false;
+    // What was heard of a sentence said in pieces (a first clause, then the rest): the transcript gets it whole.
+    let sentence = '';
+    const lineHeard = () => {
+      if (sentence) this.conv.addItem('agent', sentence, handle.source);
+      sentence = '';
+    };
     try {
       for (let step = await source.next(); !step.done; ) {
         const clause = step.value;
@@ -326,8 +332,9 @@ export class AgentActivity implements Activity {
         const heard = r.done ? clause : r.heard.trim();
         if (heard) {
           handle.addHeard(heard);
-          this.conv.addItem('agent', heard, handle.source);
+          sentence = sentence ? `${sentence} ${heard}` : heard;
         }
+        if (!r.done || !endsMidSentence(clause)) lineHeard();
         if (!r.done) {
           handle.interrupt();
           break;
@@ -343,6 +350,7 @@ export class AgentActivity implements Activity {
     } finally {
       // Cut short: the text source is let go (a streamed reply stops being read).
       if (!finished) source.return?.(undefined).catch(() => undefined);
+      lineHeard();
       this.texts.delete(handle);
       const r = handle.finish(false);
       this.speech.splice(this.speech.indexOf(handle), 1);
@@ -374,11 +382,12 @@ async function* one(text: string): AsyncGenerator<string> {
 }
 
 /**
- * Streaming text cut into speakable clauses as they complete, so the first is said while the rest is
- * still being written. Stops waiting for more text as soon as `signal` aborts.
+ * Streaming text cut into speakable pieces as they complete, so the first is said while the rest is still
+ * being written: sentences, and with `firstClause` (an I/O that synthesises) the reply's first clause before
+ * its sentence is complete. Stops waiting for more text as soon as `signal` aborts.
  */
-async function* clauses(source: AsyncIterable<string>, signal: AbortSignal): AsyncGenerator<string> {
-  const splitter = new SentenceSplitter();
+async function* clauses(source: AsyncIterable<string>, signal: AbortSignal, firstClause: boolean): AsyncGenerator<string> {
+  const splitter = new SentenceSplitter({ firstClause });
   const it = source[Symbol.asyncIterator]();
   // One listener for the whole reply wakes the step in flight. (Racing every piece against one long-lived
   // "aborted" promise left a reaction on it per piece, all held until the reply ended.)

@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { SentenceSplitter, speakable } from '../../src/ai/agent/index.js';
+import { SentenceSplitter, endsMidSentence, speakable } from '../../src/ai/agent/index.js';
 
-function split(chunks: string[]): { early: string[][]; all: string[] } {
-  const s = new SentenceSplitter();
+function split(chunks: string[], options: { firstClause?: boolean } = {}): { early: string[][]; all: string[] } {
+  const s = new SentenceSplitter(options);
   const early = chunks.map((c) => s.push(c));
   return { early, all: [...early.flat(), ...s.flush()] };
 }
@@ -30,6 +30,27 @@ describe('sentence splitter', () => {
 
   it('keeps closing quotes and repeated marks with the sentence', () => {
     expect(split(['He said "yes." Really?! Wait...', ' ok']).all).toEqual(['He said "yes."', 'Really?!', 'Wait...', 'ok']);
+  });
+
+  it('with firstClause, lets the first clause go before its sentence ends, and only the first', () => {
+    const r = split(['Sure, I can', ' move it, yes. Then, ', 'Tuesday. Bye'], { firstClause: true });
+    expect(r.early).toEqual([['Sure,'], ['I can move it, yes.'], ['Then, Tuesday.']]);
+    expect(split(['Hello; this is Alex: about the booking.'], { firstClause: true }).all).toEqual(['Hello;', 'this is Alex: about the booking.']);
+    expect(split(['Tuesday – at seven.'], { firstClause: true }).all).toEqual(['Tuesday –', 'at seven.']);
+    // A sentence that ends first takes the turn of the clause: later commas are inside sentences.
+    expect(split(['Yes. Well, fine.'], { firstClause: true }).all).toEqual(['Yes.', 'Well, fine.']);
+    // Without the option a comma never ends a piece.
+    expect(split(['Sure, I can move it.']).all).toEqual(['Sure, I can move it.']);
+  });
+
+  it('with firstClause, keeps numbers and very short openers whole', () => {
+    expect(split(['It is 1,', '000 kronor, yes.'], { firstClause: true }).all).toEqual(['It is 1,000 kronor,', 'yes.']);
+    expect(split(['Hi, this is Alex.'], { firstClause: true }).all).toEqual(['Hi, this is Alex.']);
+    expect(split(['Sure,'], { firstClause: true }).early).toEqual([[]]); // the end of a chunk is not yet a clause
+  });
+
+  it('tells a clause from a sentence', () => {
+    expect(['Sure,', 'Hello;', 'Tuesday –', 'Fine.', 'Why?', 'Line'].map(endsMidSentence)).toEqual([true, true, true, false, false, false]);
   });
 
   it('treats a line break as an end and ignores empty pieces', () => {

@@ -21,7 +21,7 @@ export {
   type InlineCommandName,
   type InlinePiece,
 } from './inline-commands.js';
-export { SentenceSplitter, speakable } from './sentences.js';
+export { SentenceSplitter, endsMidSentence, speakable } from './sentences.js';
 export { LlmBrain, mergeMessages, MAX_FAILED_TURNS, type LlmBrainOptions } from './llm-brain.js';
 export { fallbackLines, type FallbackLines } from './phrases.js';
 export {

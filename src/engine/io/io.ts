@@ -40,6 +40,12 @@ export type PlayoutResult = SayResult & { audio?: { firstFrameMs: number; ttsFir
 export interface IOCapabilities {
   /** Reports interim transcripts and `speech_ended` (audio pipelines). */
   interimTranscripts: boolean;
+  /**
+   * Turns text into audio itself (the cascaded pipeline): a streamed reply's first clause ("Sure,") is handed
+   * over as soon as the model has written it, so its synthesis starts before the sentence is complete. Where
+   * the far end takes text (the simulated network's people, ConversationRelay), whole sentences go.
+   */
+  synthesises: boolean;
 }
 
 export interface AgentIO {

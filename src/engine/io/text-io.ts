@@ -7,7 +7,7 @@ import type { CalleeInput, VoiceChannel } from '../../carriers/carrier.js';
 import type { AgentIO, IOCapabilities, PlayoutResult, UserInput } from './io.js';
 
 export class TextIO implements AgentIO {
-  readonly capabilities: IOCapabilities = { interimTranscripts: false };
+  readonly capabilities: IOCapabilities = { interimTranscripts: false, synthesises: false };
   readonly transfer?: AgentIO['transfer'];
   readonly setLanguage?: AgentIO['setLanguage'];
 

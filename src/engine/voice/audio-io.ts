@@ -92,7 +92,7 @@ interface Clause {
 }
 
 export class AudioIO implements AgentIO {
-  readonly capabilities: IOCapabilities = { interimTranscripts: true };
+  readonly capabilities: IOCapabilities = { interimTranscripts: true, synthesises: true };
   private listener: ((input: UserInput) => void) | undefined;
   private early: UserInput[] = [];
   private readonly vad = new EnergyVad();

@@ -13,6 +13,7 @@ import { OK, type AgentBrief } from '../../../src/engine/brain.js';
 import type { SessionEvent } from '../../../src/engine/events.js';
 import type { TurnLatency } from '../../../src/metrics/index.js';
 import { Writable } from 'node:stream';
+import { TextStream } from '../../../src/lib/text-stream.js';
 import { createLogger, fallbackLogger, type Logger } from '../../../src/lib/logger.js';
 import { ScriptedBrain, line, type Script } from '../session-harness.js';
 import { FrameTts, LOUD, ManualClock, QUIET, RecordingChannel, ScriptedStt, settle } from './doubles.js';
@@ -21,11 +22,12 @@ function run(script: Script, log: Logger = fallbackLogger()) {
   const clock = new ManualClock();
   const channel = new RecordingChannel(clock);
   const stt = new ScriptedStt();
+  const tts = new FrameTts();
   const io = new AudioIO({
     callId: 'call_1',
     channel,
     stt,
-    tts: new FrameTts(),
+    tts,
     voice: () => ({ provider: 'espeak', voice: 'en-us' }),
     language: 'en',
     turnTaking: DEFAULT_TURN_TAKING,
@@ -57,7 +59,7 @@ function run(script: Script, log: Logger = fallbackLogger()) {
       await pass(20);
     }
   };
-  return { clock, channel, stt, activity, events, figures, pass, callee, lines: () => events.map(line) };
+  return { clock, channel, stt, tts, activity, events, figures, pass, callee, lines: () => events.map(line) };
 }
 
 describe('agent activity over audio: exact event sequences', () => {
@@ -102,6 +104,46 @@ describe('agent activity over audio: exact event sequences', () => {
     expect(r.figures).toHaveLength(1);
     expect(r.figures[0]).toMatchObject({ tts_first_byte_ms: expect.any(Number), stt_final_ms: expect.any(Number) });
     expect(r.figures[0].first_audio_playback_ms).not.toBeNull();
+  });
+
+  it('a streamed reply: its first clause is synthesised and played while the model writes on; the transcript gets the sentence whole', async () => {
+    const text = new TextStream();
+    const r = run((input) => (input.type === 'answered' ? [{ type: 'say', text }] : undefined));
+    r.activity.start('human');
+    text.push('Sure, I can');
+    await r.pass(200);
+    // Before the model wrote the rest of the sentence, its first clause was synthesised and heard.
+    expect(r.tts.requests.map((q) => q.text)).toEqual(['Sure,']);
+    expect(r.channel.playedText).toBe('Sure,');
+    text.push(' move it to Tuesday, at seven. Bye');
+    text.end();
+    await r.pass(1200);
+    // Later sentences go whole (they are synthesised while the one before plays).
+    expect(r.tts.requests.map((q) => q.text)).toEqual(['Sure,', 'I can move it to Tuesday, at seven.', 'Bye']);
+    expect(r.channel.playedText).toBe('Sure,I can move it to Tuesday, at seven.Bye');
+    expect(r.lines()).toEqual([
+      'agent: initializing -> listening',
+      'agent: listening -> thinking',
+      'speech 1 created (brain)',
+      'agent: thinking -> speaking',
+      'item agent: "Sure, I can move it to Tuesday, at seven."',
+      'item agent: "Bye"',
+      'speech 1 done: "Sure, I can move it to Tuesday, at seven. Bye"',
+      'agent: speaking -> thinking',
+      'agent: thinking -> listening',
+    ]);
+  });
+
+  it('a streamed reply cut after its first clause: the transcript keeps the clause that was heard', async () => {
+    const text = new TextStream();
+    const r = run((input) => (input.type === 'answered' ? [{ type: 'say', text }] : undefined));
+    r.activity.start('human');
+    text.push('Certainly, I will');
+    await r.pass(300);
+    expect(r.channel.playedText).toBe('Certainly,');
+    r.activity.close();
+    await r.pass(100);
+    expect(r.lines().filter((l) => l.startsWith('item agent') || l.startsWith('speech 1'))).toEqual(['speech 1 created (brain)', 'item agent: "Certainly,"', 'speech 1 interrupted: "Certainly,"']);
   });
 
   it('an audio barge-in: audio cleared, the speech cut where it was heard, the turn dropped, the callee’s words the next turn', async () => {
