@@ -31,6 +31,11 @@ export interface TtsRequest {
   voice: VoiceChoice;
   /** BCP 47-ish language code of the call. */
   language: string;
+  /**
+   * What was said just before, in the same sentence (a reply's first clause, synthesised on its own): given to
+   * providers that can carry its intonation on (ElevenLabs' `previous_text`); the others ignore it.
+   */
+  previousText?: string;
   /** Aborting stops the synthesis (barge-in): the iteration ends and the connection is released. */
   signal: AbortSignal;
 }

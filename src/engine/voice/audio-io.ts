@@ -29,6 +29,7 @@ import { EnergyVad } from './vad.js';
 import { InterruptionDetector, interruptingWords, type TurnTaking } from './interruptions.js';
 import { Pacer, type PacedOutput } from './pacer.js';
 import { heardPart } from './heard.js';
+import { endsMidSentence } from '../../ai/agent/sentences.js';
 
 export interface AudioIOOptions {
   callId: string;
@@ -107,6 +108,8 @@ export class AudioIO implements AgentIO {
   private clause: Clause | undefined;
   /** The next clause's synthesis, started early (`prepareClause`). */
   private prepared: Synthesis | undefined;
+  /** The last synthesis started, and for which speech (its signal): the next clause of a sentence follows it. */
+  private lastStarted: { text: string; signal: AbortSignal } | undefined;
   private paused = false;
   private marks = 0;
   /** Finals of the utterance so far (the turn's transcript, once it ends). */
@@ -145,7 +148,7 @@ export class AudioIO implements AgentIO {
   playClause(text: string, signal: AbortSignal): Promise<PlayoutResult> {
     if (signal.aborted || this.closed || this.holding) return Promise.resolve({ done: false, heard: '' });
     const startedAt = this.pacer.clock.now();
-    const synthesis = this.preparedFor(text) ?? this.startSynthesis(text);
+    const synthesis = this.preparedFor(text) ?? this.startSynthesis(text, signal);
     if (this.prepared && this.prepared !== synthesis) this.prepared.ctl.abort(ROUTINE_ABORT);
     this.prepared = undefined;
     let over!: () => void;
@@ -182,7 +185,7 @@ export class AudioIO implements AgentIO {
   prepareClause(text: string, signal: AbortSignal): void {
     if (this.closed || this.holding || signal.aborted || this.preparedFor(text)) return;
     this.prepared?.ctl.abort(ROUTINE_ABORT);
-    const synthesis = (this.prepared = this.startSynthesis(text));
+    const synthesis = (this.prepared = this.startSynthesis(text, signal));
     signal.addEventListener('abort', () => synthesis.ctl.abort(ROUTINE_ABORT), { once: true, signal: synthesis.ctl.signal });
   }
 
@@ -329,14 +332,20 @@ export class AudioIO implements AgentIO {
 
   // ---- the agent's side --------------------------------------------------------------------------
 
-  /** Starts synthesising `text` into a buffer the clause plays from. */
-  private startSynthesis(text: string): Synthesis {
+  /**
+   * Starts synthesising `text` (a clause of the speech `signal` belongs to) into a buffer the clause plays from.
+   * The rest of a sentence whose first clause went on its own is given that clause, for its intonation.
+   */
+  private startSynthesis(text: string, signal: AbortSignal): Synthesis {
     this.ttsCharacters += text.length;
+    const before = this.lastStarted;
+    const previousText = before && before.signal === signal && endsMidSentence(before.text) ? before.text : undefined;
+    this.lastStarted = { text, signal };
     const synthesis: Synthesis = { text, ctl: new AbortController(), chunks: new AsyncQueue<Uint8Array>({ limit: 100_000, overflow: 'fail' }) };
     const { ctl, chunks } = synthesis;
     const run = async () => {
       try {
-        for await (const chunk of this.o.tts.synthesize({ text, voice: this.o.voice(this.language), language: this.language, signal: ctl.signal })) {
+        for await (const chunk of this.o.tts.synthesize({ text, voice: this.o.voice(this.language), language: this.language, signal: ctl.signal, ...(previousText ? { previousText } : {}) })) {
           if (ctl.signal.aborted) break;
           synthesis.firstByteAt ??= this.pacer.clock.now();
           chunks.push(chunk);

@@ -120,6 +120,8 @@ describe('agent activity over audio: exact event sequences', () => {
     await r.pass(1200);
     // Later sentences go whole (they are synthesised while the one before plays).
     expect(r.tts.requests.map((q) => q.text)).toEqual(['Sure,', 'I can move it to Tuesday, at seven.', 'Bye']);
+    // The rest of the first sentence is given its first clause (for its intonation); the next sentence is not.
+    expect(r.tts.requests.map((q) => q.previousText)).toEqual([undefined, 'Sure,', undefined]);
     expect(r.channel.playedText).toBe('Sure,I can move it to Tuesday, at seven.Bye');
     expect(r.lines()).toEqual([
       'agent: initializing -> listening',

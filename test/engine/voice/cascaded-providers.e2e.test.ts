@@ -267,7 +267,11 @@ describe('cascaded calls against the provider fakes over Twilio Media Streams', 
     await shortCall(SWEDISH, { language: 'sv', elevenLabsVoice: '21m00Tcm4TlvDq8ikWAM', elevenLabsModel: 'eleven_multilingual_v2' });
     // The reply's first clause is synthesised on its own (its audio starts before the sentence is written), then the rest.
     const req = elevenlabs.received.find((r) => r.json?.text === 'Hello,')!;
-    expect(elevenlabs.received.some((r) => r.json?.text === 'this is a short call.' && r.path === req.path)).toBe(true);
+    const rest = elevenlabs.received.find((r) => r.json?.text === 'this is a short call.')!;
+    expect(rest.path).toBe(req.path);
+    // The rest of the sentence carries on from its first clause's intonation.
+    expect(rest.json.previous_text).toBe('Hello,');
+    expect(req.json).not.toHaveProperty('previous_text');
     expect(req.path).toBe('/v1/text-to-speech/21m00Tcm4TlvDq8ikWAM/stream');
     expect(req.query.get('output_format')).toBe('ulaw_8000');
     expect(req.json.model_id).toBe('eleven_multilingual_v2');

@@ -64,7 +64,7 @@ export class ElevenLabsTts implements TextToSpeech {
       provider: 'elevenlabs',
       url,
       headers: { 'xi-api-key': this.options.apiKey, 'content-type': 'application/json', accept: 'audio/basic' },
-      body: JSON.stringify(elevenLabsBody(req.text, req.voice, req.language, this.model)),
+      body: JSON.stringify({ ...elevenLabsBody(req.text, req.voice, req.language, this.model), ...(req.previousText ? { previous_text: req.previousText } : {}) }),
       signal: req.signal,
       requestIdHeader: 'request-id',
     });
