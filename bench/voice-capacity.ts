@@ -46,6 +46,9 @@
  *                     many seconds after BENCH_WARMUP seconds of rest; 0 skips it
  *   BENCH_SERVER_MAIN dist/cli/main.js   the server build to run (a copy of another branch's dist/, to compare
  *                     two builds interleaved)
+ *   BENCH_SERVER      null: instead of Switchboard, ./lib/voice-capacity/null-server.mjs — the same wires (Twilio,
+ *                     Deepgram, the model, ElevenLabs) and nothing between them: what the host itself costs a turn
+ *                     and a call, the floor under Switchboard's figures on the same host (docs/performance.md §25)
  *   BENCH_LOG_LEVEL   warn   the server's LOG_LEVEL
  *   BENCH_SERVER_LOG  a file: everything the server writes goes there too (with BENCH_NODE_ARGS=--trace-gc,
  *                     V8's line for each collection)
@@ -87,6 +90,10 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // BENCH_SERVER_MAIN: another build of the server (e.g. a copy of main's dist/), to compare two builds
 // interleaved on a loaded machine with the same load and fakes.
 const MAIN = env.BENCH_SERVER_MAIN ? path.resolve(env.BENCH_SERVER_MAIN) : path.join(ROOT, 'dist/cli/main.js');
+if (env.BENCH_SERVER !== undefined && env.BENCH_SERVER !== 'null') throw new Error(`BENCH_SERVER: ${env.BENCH_SERVER} is not \`null\` (unset: Switchboard)`);
+/** The null server instead of Switchboard (BENCH_SERVER=null): the host's own floor. */
+const NULL_SERVER = env.BENCH_SERVER === 'null';
+const NULL_MAIN = path.join(ROOT, 'bench/lib/voice-capacity/null-server.mjs');
 const IDLE_SECONDS = Number(env.BENCH_IDLE_SECONDS ?? 15);
 const LEVELS = (env.BENCH_CALLS ?? '1,100,250,500,750,1000').split(',').map(Number);
 const SECONDS = Number(env.BENCH_SECONDS ?? 20);
@@ -175,7 +182,7 @@ function pct(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(MAIN)) throw new Error('dist/ is missing: run `npm run build` (npm run bench:voice does)');
+  if (!NULL_SERVER && !existsSync(MAIN)) throw new Error('dist/ is missing: run `npm run build` (npm run bench:voice does)');
   if (PIN) execFileSync('taskset', ['-a', '-p', '-c', DRIVER_CORE, String(process.pid)], { stdio: 'ignore' });
   const latency: Latency = { ...REAL_TIME };
   const greeting = fixture('greeting.ulaw');
@@ -217,7 +224,7 @@ async function main(): Promise<void> {
     // store's share of the server's thread from the rest.
     ...(env.BENCH_DATABASE_URL ? { DATABASE_URL: env.BENCH_DATABASE_URL, DATABASE_SCHEMA: `bench_voice_${process.pid}`, CREDENTIALS_KEY: 'ab'.repeat(32) } : {}),
   };
-  const key = execFileSync(process.execPath, [MAIN, 'keys', 'create', '--org', 'bench', '--credits', '1000000000'], { env: serverEnv }).toString().trim();
+  const key = NULL_SERVER ? 'none' : execFileSync(process.execPath, [MAIN, 'keys', 'create', '--org', 'bench', '--credits', '1000000000'], { env: serverEnv }).toString().trim();
   const referenceBefore = referenceWorkMs();
   const profile = env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(env.BENCH_CPU_PROF)}`] : [];
   const extra = env.BENCH_NODE_ARGS ? env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : [];
@@ -230,7 +237,7 @@ async function main(): Promise<void> {
   }
   /** Each measured window, in wall-clock ms: the stall probe's lines are summed over it. */
   const spans: Span[] = [];
-  const nodeArgs = [...GC_FLAGS, ...profile, ...extra, MAIN, 'serve'];
+  const nodeArgs = [...GC_FLAGS, ...profile, ...extra, ...(NULL_SERVER ? [NULL_MAIN] : [MAIN, 'serve'])];
   const server = PIN ? spawn('taskset', ['-c', SERVER_CORE, process.execPath, ...nodeArgs], { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, nodeArgs, { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const timelines = new Map<string, Timeline[]>();
@@ -304,12 +311,12 @@ async function main(): Promise<void> {
         const w = await windowOf(driver, 0, ADDED_SECONDS);
         spans.push({ label: `${target} calls, fakes at 0 ms`, from, to: Date.now() });
         const m1 = await turnMetrics(base);
-        serverView = meansSince(m0, m1);
+        if (!NULL_SERVER) serverView = meansSince(m0, m1);
         Object.assign(latency, REAL_TIME);
         const a = w.addedMs.sort((x, y) => x - y);
         added = { calls: target, turns: a.length, p50: pct(a, 50), p90: pct(a, 90), p99: pct(a, 99) };
         console.log(`  fakes at 0 ms, ${target} calls: final transcript → first frame p50 ${added.p50.toFixed(1)} ms, p90 ${added.p90.toFixed(1)} ms, p99 ${added.p99.toFixed(1)} ms over ${added.turns} turns`);
-        if (TRACE) {
+        if (TRACE && !NULL_SERVER) {
           await sleep(2000); // a turn's line is written once its first clause was heard
           printTimelines(w, timelines);
           console.log(`  the server's thread in that window (prom-client): event-loop delay max ${f((m1.get('nodejs_eventloop_lag_max_seconds') ?? NaN) * 1000)} ms, p99 ${f((m1.get('nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000)} ms; ${gcSince(m0, m1)}`);
@@ -569,6 +576,7 @@ function printRow(r: Row, idle: Row): void {
 function report(rows: Row[], added: Added | undefined, stopped: string): void {
   if (!rows.length) return;
   const idle = rows[0];
+  if (NULL_SERVER) console.log('\nThe NULL SERVER (BENCH_SERVER=null), not Switchboard: the same wires and nothing between them (./lib/voice-capacity/null-server.mjs)');
   console.log(`\nVoice capacity: server on core ${PIN ? SERVER_CORE : '(not pinned)'}, driver on core ${PIN ? DRIVER_CORE : '(not pinned)'}, the server's collector ${GC_FLAGS.length ? 'on its thread (--single-threaded-gc)' : 'V8\'s default (helper threads)'}, ${SECONDS} s measured per level, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
   console.log('| live calls | turns | server CPU (% of a core) | % per call | server RSS (MB) | MB per call | turn p50 (ms) | turn p99 (ms) | max frame lateness (ms; read with the driver on time) | late frames (read after a stall of the driver\'s own) | max arrival gap (ms) | missed turns | driver CPU (%) | driver loop delay p99 / max (ms) | carried |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
