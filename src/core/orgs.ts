@@ -46,7 +46,7 @@ export interface OrgsOptions {
    * number (core/numbers.ts), so an agent can call from the start.
    */
   simulatedNetwork?: boolean;
-  /** How long an authenticated key is remembered (default 1 s; see `cache`). */
+  /** How long an authenticated key, or a refused one, is remembered (default 1 s; see `cache`, `refused`). */
   cacheMs?: number;
 }
 
@@ -57,6 +57,12 @@ export class Orgs {
    * with no invalidation message to lose.
    */
   private readonly cache = new Map<string, { org: Org; until: number }>();
+  /**
+   * Keys refused recently (hash → until), for as long: a client retrying with a revoked or mistyped key costs
+   * one lookup a second, not one a request. A map of its own, so a flood of made-up keys cannot push the good
+   * ones out of `cache`. A key cannot be refused before it exists (keys are random), so this hides nothing.
+   */
+  private readonly refused = new Map<string, number>();
   /** The pending first key (see `pendingFirstKey`): its first use ends the pending record. */
   private firstKeyId: string | undefined;
 
@@ -287,6 +293,7 @@ export class Orgs {
     const now = Date.now();
     const hit = this.cache.get(hash);
     if (hit && hit.until > now) return hit.org;
+    if ((this.refused.get(hash) ?? 0) > now) return null;
     const row = await this.db
       .selectFrom('api_keys')
       .innerJoin('orgs', 'orgs.id', 'api_keys.org_id')
@@ -294,7 +301,11 @@ export class Orgs {
       .where('api_keys.hash', '=', hash)
       .where('api_keys.revoked_at', 'is', null)
       .executeTakeFirst();
-    if (!row) return null;
+    if (!row) {
+      if (this.refused.size > 10_000) this.refused.clear();
+      this.refused.set(hash, now + this.cacheMs);
+      return null;
+    }
     if (row.key_id === this.firstKeyId) await this.firstKeyUsed(row.key_id);
     const org: Org = { id: row.id, name: row.name, keyId: row.key_id };
     if (this.cache.size > 10_000) this.cache.clear();
