@@ -62,6 +62,16 @@ function run(script: Script, log: Logger = fallbackLogger()) {
   return { clock, channel, stt, tts, activity, events, figures, pass, callee, lines: () => events.map(line) };
 }
 
+/** The call answered with a reply the model is still writing: `first` written, then `ms` of the clock passed. */
+async function streamedReply(first: string, ms: number) {
+  const text = new TextStream();
+  const r = run((input) => (input.type === 'answered' ? [{ type: 'say', text }] : undefined));
+  r.activity.start('human');
+  text.push(first);
+  await r.pass(ms);
+  return { r, text };
+}
+
 describe('agent activity over audio: exact event sequences', () => {
   it('an audio turn: the callee speaks, the final transcript makes a turn, the answer is played to its mark', async () => {
     const r = run((input) => {
@@ -107,11 +117,7 @@ describe('agent activity over audio: exact event sequences', () => {
   });
 
   it('a streamed reply: its first clause is synthesised and played while the model writes on; the transcript gets the sentence whole', async () => {
-    const text = new TextStream();
-    const r = run((input) => (input.type === 'answered' ? [{ type: 'say', text }] : undefined));
-    r.activity.start('human');
-    text.push('Sure, I can');
-    await r.pass(200);
+    const { r, text } = await streamedReply('Sure, I can', 200);
     // Before the model wrote the rest of the sentence, its first clause was synthesised and heard.
     expect(r.tts.requests.map((q) => q.text)).toEqual(['Sure,']);
     expect(r.channel.playedText).toBe('Sure,');
@@ -137,11 +143,7 @@ describe('agent activity over audio: exact event sequences', () => {
   });
 
   it('a streamed reply cut after its first clause: the transcript keeps the clause that was heard', async () => {
-    const text = new TextStream();
-    const r = run((input) => (input.type === 'answered' ? [{ type: 'say', text }] : undefined));
-    r.activity.start('human');
-    text.push('Certainly, I will');
-    await r.pass(300);
+    const { r } = await streamedReply('Certainly, I will', 300);
     expect(r.channel.playedText).toBe('Certainly,');
     r.activity.close();
     await r.pass(100);
