@@ -339,7 +339,8 @@ export class AgentActivity implements Activity {
           handle.interrupt();
           break;
         }
-        if (this.yieldAfterClause) this.cut();
+        // A line waiting for its turn lets the agent end the sentence it began (a first clause said on its own).
+        if (this.yieldAfterClause && !endsMidSentence(clause)) this.cut();
         step = await following;
         finished = !!step.done;
       }

@@ -150,6 +150,21 @@ describe('agent activity over audio: exact event sequences', () => {
     expect(r.lines().filter((l) => l.startsWith('item agent') || l.startsWith('speech 1'))).toEqual(['speech 1 created (brain)', 'item agent: "Certainly,"', 'speech 1 interrupted: "Certainly,"']);
   });
 
+  it('a line that waits for the agent to finish (giveWay after_clause) lets it end the sentence its first clause began', async () => {
+    // The line comes while the first clause ("Certainly," 200 ms of audio here) is still playing.
+    const { r, text } = await streamedReply('Certainly, I can', 60);
+    expect(r.channel.playedText).toBe('Certa');
+    let gaveWay = false;
+    const waiting = r.activity.giveWay('after_clause').then(() => (gaveWay = true));
+    text.push(' move it to Tuesday. And then some more.');
+    text.end();
+    await r.pass(1500);
+    await waiting;
+    expect(gaveWay).toBe(true);
+    expect(r.channel.playedText).toBe('Certainly,I can move it to Tuesday.');
+    expect(r.lines().filter((l) => l.startsWith('item agent'))).toEqual(['item agent: "Certainly, I can move it to Tuesday."']);
+  });
+
   it('an audio barge-in: audio cleared, the speech cut where it was heard, the turn dropped, the callee’s words the next turn', async () => {
     const LONG = 'I am calling to book a table for eight people tonight at seven in the garden room.';
     const r = run((input) => {
