@@ -20,7 +20,7 @@ export interface VoiceChoice {
   /** Azure: `mstts:express-as` style and role. */
   style?: string;
   role?: string;
-  /** Azure: `mstts:backgroundaudio` under the whole reply. */
+  /** Azure: `mstts:backgroundaudio` under the speech of each request (a sentence, or a reply's first clause). */
   backgroundAudio?: { src: string; volume?: number; fadeInMs?: number; fadeOutMs?: number };
   /** ElevenLabs: 002's `voice_settings` (an agent's), in ElevenLabs' own terms. */
   settings?: { stability?: number; similarityBoost?: number; style?: number; useSpeakerBoost?: boolean; speed?: number };

@@ -1,6 +1,7 @@
 /**
  * The SSML document Azure speaks (protocols.md §10): the voice, its `mstts:express-as` style and role, and
- * `mstts:backgroundaudio` that Azure mixes under the whole reply itself.
+ * `mstts:backgroundaudio` that Azure mixes under the document's speech itself (one document a request: a
+ * sentence, or a reply's first clause).
  */
 import type { VoiceChoice } from '../tts.js';
 
