@@ -303,7 +303,10 @@ export class AgentActivity implements Activity {
 
   /** Plays one handle, clause by clause; what was heard enters the conversation. Never rejects. */
   private async play(handle: SpeechHandle, text: string | AsyncIterable<string>, turn: TurnState | undefined): Promise<void> {
-    const source = (typeof text === 'string' ? one(text) : clauses(text, handle.signal, this.o.io.capabilities.synthesises))[Symbol.asyncIterator]();
+    // On an I/O that synthesises, a streamed reply's first clause goes before its sentence is complete.
+    const firstClause = typeof text !== 'string' && this.o.io.capabilities.synthesises;
+    const source = (typeof text === 'string' ? one(text) : clauses(text, handle.signal, firstClause))[Symbol.asyncIterator]();
+    let firstPiece = true;
     let finished = false;
     // What was heard of a sentence said in pieces (a first clause, then the rest): the transcript gets it whole.
     let sentence = '';
@@ -334,13 +337,16 @@ export class AgentActivity implements Activity {
           handle.addHeard(heard);
           sentence = sentence ? `${sentence} ${heard}` : heard;
         }
-        if (!r.done || !endsMidSentence(clause)) lineHeard();
+        // Only the first piece can be a clause whose sentence goes on (later ones are whole sentences or lines).
+        const midSentence = firstClause && firstPiece && endsMidSentence(clause);
+        firstPiece = false;
+        if (!r.done || !midSentence) lineHeard();
         if (!r.done) {
           handle.interrupt();
           break;
         }
         // A line waiting for its turn lets the agent end the sentence it began (a first clause said on its own).
-        if (this.yieldAfterClause && !endsMidSentence(clause)) this.cut();
+        if (this.yieldAfterClause && !midSentence) this.cut();
         step = await following;
         finished = !!step.done;
       }

@@ -142,6 +142,14 @@ describe('agent activity over audio: exact event sequences', () => {
     ]);
   });
 
+  it('only a first clause waits for its sentence: a later line that ends in a colon is a line of its own', async () => {
+    const { r, text } = await streamedReply('Sure. Here are the times:\n', 100);
+    text.push('Seven. Eight.');
+    text.end();
+    await r.pass(1500);
+    expect(r.lines().filter((l) => l.startsWith('item agent'))).toEqual(['item agent: "Sure."', 'item agent: "Here are the times:"', 'item agent: "Seven."', 'item agent: "Eight."']);
+  });
+
   it('a streamed reply cut after its first clause: the transcript keeps the clause that was heard', async () => {
     const { r } = await streamedReply('Certainly, I will', 300);
     expect(r.channel.playedText).toBe('Certainly,');
