@@ -66,7 +66,9 @@
  *                     "fakes at 0 ms" window each turn's added time is split where it went — the final's way in
  *                     (fake's send → the server's activity heard it), the server's steps (turn start, the model's
  *                     first output, the first clause, the first frame handed to the carrier), and the frame's way
- *                     out (handed over → received here) — printed as percentiles and the slowest turns
+ *                     out (handed over → received here) — printed as percentiles and the slowest turns; with
+ *                     BENCH_STALLS=1 as well, beside each turn the collector's pauses and the server's timer gaps over
+ *                     4 ms within it, and how often the slowest tenth met each against the rest (§26)
  *
  * The fakes' "real time": Deepgram answers 50 ms after the server's endpointing (VOICE_ENDPOINTING_MS, default
  * 500) of silence; the model's first token after 300 ms, then a 4-character piece every 15 ms; ElevenLabs'
@@ -317,8 +319,9 @@ async function main(): Promise<void> {
         added = { calls: target, turns: a.length, p50: pct(a, 50), p90: pct(a, 90), p99: pct(a, 99) };
         console.log(`  fakes at 0 ms, ${target} calls: final transcript → first frame p50 ${added.p50.toFixed(1)} ms, p90 ${added.p90.toFixed(1)} ms, p99 ${added.p99.toFixed(1)} ms over ${added.turns} turns`);
         if (TRACE && !NULL_SERVER) {
-          await sleep(2000); // a turn's line is written once its first clause was heard
-          printTimelines(w, timelines);
+          // A turn's line is written once its first clause was heard; the stall probe writes every 10 s.
+          await sleep(STALLS ? 10_500 : 2000);
+          printTimelines(w, timelines, STALLS ? probeEvents(stallFile) : undefined);
           console.log(`  the server's thread in that window (prom-client): event-loop delay max ${f((m1.get('nodejs_eventloop_lag_max_seconds') ?? NaN) * 1000)} ms, p99 ${f((m1.get('nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000)} ms; ${gcSince(m0, m1)}`);
         }
         await sleep(WARMUP * 1000);
@@ -407,12 +410,16 @@ function readTimelines(text: string, into: Map<string, Timeline[]>): string {
  * Each turn of the window split where its time went: the driver's final sent → the server heard it ("in"),
  * the server's steps, and its first frame handed to the carrier → received by the driver ("out").
  */
-function printTimelines(w: Window, timelines: Map<string, Timeline[]>): void {
+function printTimelines(w: Window, timelines: Map<string, Timeline[]>, probe?: ProbeEvents): void {
   const rows: Array<Record<string, number>> = [];
   for (const t of w.addedTurns) {
     const s = timelines.get(t.callId)?.find((l) => l.at >= t.finalAt - 5 && l.at <= t.frameAt);
     if (!s || s.firstFrame === null) continue;
+    // With the stall probe: how much of the turn the collector paused the server's thread, and how much of it
+    // the thread's 2 ms timer was late by more than 4 ms (busy or paused: the turn's hops waited).
+    const within: Record<string, number> = probe ? { gc: overlapMs(probe.pauses, t.finalAt, t.frameAt), gaps: overlapMs(probe.gaps, t.finalAt, t.frameAt) } : {};
     rows.push({
+      ...within,
       added: t.frameAt - t.finalAt,
       in: s.at - t.finalAt,
       turnStart: s.turnStart ?? NaN,
@@ -423,7 +430,8 @@ function printTimelines(w: Window, timelines: Map<string, Timeline[]>): void {
     });
   }
   console.log(`\n  where the added time went (BENCH_TRACE), ${rows.length} of ${w.addedTurns.length} turns matched to the server's timeline; ms after the final was sent, except "in"/"out":`);
-  const cols = ['added', 'in', 'turnStart', 'firstOutput', 'firstClause', 'firstFrame', 'out'];
+  const cols = ['added', 'in', 'turnStart', 'firstOutput', 'firstClause', 'firstFrame', 'out', ...(probe ? ['gc', 'gaps'] : [])];
+  if (probe) console.log('  (gc: the collector\'s pauses of the server\'s thread within the turn; gaps: its 2 ms timer late by over 4 ms within it — the stall probe)');
   console.log(`  | | ${cols.join(' | ')} |`);
   console.log(`  |---|${cols.map(() => '---:').join('|')}|`);
   for (const p of [50, 90, 99, 100]) {
@@ -431,6 +439,36 @@ function printTimelines(w: Window, timelines: Map<string, Timeline[]>): void {
   }
   console.log('  the slowest turns:');
   for (const r of rows.sort((a, b) => b.added - a.added).slice(0, 8)) console.log(`  | | ${cols.map((c) => f(r[c])).join(' | ')} |`);
+  if (!probe) return;
+  // The slowest tenth against the rest: is the tail the collector's, the thread's other work, or neither?
+  const slow = rows.slice(0, Math.max(1, Math.round(rows.length / 10)));
+  const rest = rows.slice(slow.length);
+  const share = (rs: typeof rows, c: string) => `${f((100 * rs.filter((r) => r[c] > 0).length) / Math.max(1, rs.length))} % (mean ${f(rs.reduce((sum, r) => sum + r[c], 0) / Math.max(1, rs.length))} ms)`;
+  console.log(`  the slowest tenth (${slow.length} turns): a GC pause in ${share(slow, 'gc')}, a gap in ${share(slow, 'gaps')}; the rest: ${share(rest, 'gc')}, ${share(rest, 'gaps')}`);
+}
+
+/** The stall probe's every collector pause and timer gap, on the wall clock (epoch ms): [start, ms]. */
+interface ProbeEvents {
+  pauses: Array<[number, number]>;
+  gaps: Array<[number, number]>;
+}
+
+function probeEvents(file: string): ProbeEvents {
+  const out: ProbeEvents = { pauses: [], gaps: [] };
+  if (!existsSync(file)) return out;
+  for (const line of readFileSync(file, 'utf8').trim().split('\n').filter(Boolean)) {
+    const l = JSON.parse(line) as { origin: number; pauses?: Array<[number, number]>; gaps?: Array<[number, number]> };
+    for (const [s, ms] of l.pauses ?? []) out.pauses.push([l.origin + s, ms]);
+    for (const [s, ms] of l.gaps ?? []) out.gaps.push([l.origin + s, ms]);
+  }
+  return out;
+}
+
+/** How many ms of the spans fall within [from, to]. */
+function overlapMs(spans: Array<[number, number]>, from: number, to: number): number {
+  let ms = 0;
+  for (const [s, d] of spans) ms += Math.max(0, Math.min(s + d, to) - Math.max(s, from));
+  return ms;
 }
 
 const TURN_METRICS = ['stt_final_ms', 'transcript_to_gpt_ms', 'gpt_first_token_ms', 'tts_first_byte_ms', 'first_audio_playback_ms'];

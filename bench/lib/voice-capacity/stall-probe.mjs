@@ -2,8 +2,11 @@
  * Loaded into the bench's server (`node --import`, BENCH_STALLS=1): how long its main thread goes without
  * running a timer, and whether the garbage collector paused it meanwhile. A 2 ms interval timer notes every gap
  * over 12 ms; the `gc` performance entries say when the collector paused the thread. Every 10 s one JSON line
- * goes to the file named by STALL_PROBE_FILE: `{ origin, at, stalls: [[startMs, ms, gcMs]], gc: [count, ms] }` (`origin`
- * the epoch ms of the server's start, the other times ms from it). Plain JavaScript: the server runs built code, with no TypeScript loader.
+ * goes to the file named by STALL_PROBE_FILE: `{ origin, at, stalls: [[startMs, ms, gcMs]], gc: [count, ms],
+ * gaps: [[startMs, ms]], pauses: [[startMs, ms, kind]] }` (`origin` the epoch ms of the server's start, the other
+ * times ms from it; `gaps` every gap of the timer over 4 ms and `pauses` every pause of the collector, which the
+ * bench sets beside each turn with BENCH_TRACE; `kind` is V8's: 1 a scavenge, 2 a mark-compact's pause, 4 an
+ * incremental marking step, 8 weak callbacks). Plain JavaScript: the server runs built code, with no TypeScript loader.
  */
 import { appendFileSync } from 'node:fs';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
@@ -13,16 +16,19 @@ const file = process.env.STALL_PROBE_FILE;
 if (isMainThread && file) {
   const INTERVAL_MS = 2;
   const STALL_MS = 12;
-  /** The collector's pauses of this thread: [start, duration] (ms). */
+  const GAP_MS = 4;
+  /** The collector's pauses of this thread: [start, duration, kind] (ms). */
   let pauses = [];
   let stalls = [];
+  let gaps = [];
   new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) pauses.push([e.startTime, e.duration]);
+    for (const e of list.getEntries()) pauses.push([e.startTime, e.duration, e.detail?.kind ?? 0]);
   }).observe({ entryTypes: ['gc'] });
   let last = performance.now();
   setInterval(() => {
     const now = performance.now();
     if (now - last > STALL_MS) stalls.push([last, now - last]);
+    if (now - last > GAP_MS) gaps.push([last, now - last]);
     last = now;
   }, INTERVAL_MS).unref();
   setInterval(() => {
@@ -33,9 +39,12 @@ if (isMainThread && file) {
       at: round(performance.now()),
       stalls: stalls.map(([s, ms]) => [round(s), round(ms), round(gcIn(s, ms))]),
       gc: [pauses.length, round(pauses.reduce((sum, [, d]) => sum + d, 0))],
+      gaps: gaps.map(([s, ms]) => [round(s), round(ms)]),
+      pauses: pauses.map(([s, ms, kind]) => [round(s), round(ms), kind]),
     };
     appendFileSync(file, `${JSON.stringify(line)}\n`);
     stalls = [];
+    gaps = [];
     pauses = [];
   }, 10_000).unref();
 }
