@@ -147,6 +147,7 @@ export function createCore(d: CoreDeps): Core {
     checkWebhookUrl: (url) => checkWebhookUrl(url, { production }),
     wakeTasks: d.wakeTasks,
   });
+  const orgs = new Orgs(d.db, { simulatedNetwork: d.carrierName === 'sim' });
   const recordings = new Recordings({
     db: d.db,
     log: d.log,
@@ -156,8 +157,8 @@ export function createCore(d: CoreDeps): Core {
     fetch: d.fetchRecording,
     carrierName: d.carrierName,
     wakeJobs: d.wakeJobs,
+    keyLive: (orgId, keyId) => orgs.keyLive(orgId, keyId),
   });
-  const orgs = new Orgs(d.db, { simulatedNetwork: d.carrierName === 'sim' });
   const users = new Users(d.db, orgs);
   const hour = 3_600_000;
   return {

@@ -138,6 +138,33 @@ for (const backend of BACKENDS) {
       expect(bad.json().error).toMatch(/format/);
     }, 120_000);
 
+    it('a URL handed to an API key stops playing once that key is revoked, on every face; URLs of other keys still play', async () => {
+      const other = await t.sb.core.orgs.createKey(t.orgId);
+      const otherAuth = { authorization: `Bearer ${other}` };
+      const get = async (url: string) => (await t.sb.app.inject({ method: 'GET', url, headers: otherAuth })).json();
+      const urls = [
+        (await get(`/v1/calls/${call.sid}/recording`)).recording_url,
+        (await get(`/v1/calls/${call.sid}`)).recordingUrl,
+        (await get(`/api/v1/calls/${call.id}/recording`)).data.recording_url,
+        (await get(`/api/public/v1/calls/${call.id}/recording`)).data.recording_url,
+        (await get(`/api/public/v1/calls/${call.id}`)).data.recording_url,
+        (await get('/api/public/v1/calls')).data.find((c: any) => c.id === call.id).recording_url,
+      ];
+      const mine = (await recordingOf(t, call.sid)).recording_url;
+      const play = async (url: string) => (await t.sb.app.inject({ method: 'GET', url: pathOf(url) })).statusCode;
+      for (const url of urls) expect(await play(url), url).toBe(200);
+
+      const id = (await t.sb.core.orgs.listKeys(t.orgId)).find((k) => other.startsWith(k.prefix) && !k.revoked_at)!.id;
+      await t.sb.core.orgs.revokeKeyById(t.orgId, id);
+      for (const url of urls) {
+        const r = await t.sb.app.inject({ method: 'GET', url: pathOf(url) });
+        expect(r.statusCode, url).toBe(403);
+        expect(r.json().error).toMatch(/revoked/);
+      }
+      // The key the rest of this file uses was not revoked: its URL plays as before.
+      expect(await play(mine)).toBe(200);
+    }, 120_000);
+
     it('a call made without record has no recording (404 on every face)', async () => {
       const c = await recordedCall(t, { phone_number: '+15550104', task: 'Tell Maria that the plumber comes on Friday at 9', language: 'en' });
       const auth = authOf(t);

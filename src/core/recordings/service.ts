@@ -2,8 +2,8 @@
  * Call recordings: taken by the carrier when a call asks for one (`record: true`, Truedy's
  * `recording_enabled`), fetched once the carrier has it ready (a durable job: the simulated network renders
  * its audio, Twilio's media is downloaded), kept as WAV and MP3 in the recording storage, and handed out
- * through signed, expiring URLs (`/v1/recordings/<sid>.<ext>?token=`). Deleting a call deletes its
- * recording; RECORDING_RETENTION_DAYS deletes old ones.
+ * through signed, expiring URLs (`/v1/recordings/<sid>.<ext>?token=`); a URL handed to an API key stops
+ * working when that key is revoked. Deleting a call deletes its recording; RECORDING_RETENTION_DAYS deletes old ones.
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -66,6 +66,8 @@ export interface RecordingsOptions {
   fetch?: FetchRecording;
   carrierName: string;
   wakeJobs?: () => void;
+  /** Whether an org's API key is still live (`Orgs.keyLive`): a URL issued under a revoked key is refused. */
+  keyLive?: (orgId: string, keyId: string) => Promise<boolean>;
 }
 
 /** Attempts of a fetch job: Twilio may need a while after the call before the media is there. */
@@ -163,22 +165,23 @@ export class Recordings {
     return rec;
   }
 
-  /** Signed URLs (MP3) of the ready recordings among `callIds`, by call id (call listings). */
-  async urlsFor(callIds: string[]): Promise<Map<string, string>> {
+  /** Signed URLs (MP3) of the ready recordings among `callIds`, by call id (call listings); `keyId` as `signedUrl`. */
+  async urlsFor(callIds: string[], keyId?: string): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     if (callIds.length === 0) return out;
     const rows = await this.o.db.selectFrom('recordings').selectAll().where('call_id', 'in', callIds).where('status', '=', 'ready').execute();
-    for (const r of rows) out.set(r.call_id, this.signedUrl(r, 'mp3').url);
+    for (const r of rows) out.set(r.call_id, this.signedUrl(r, 'mp3', keyId).url);
     return out;
   }
 
   /**
    * The signed URL of a recording file: `/v1/recordings/<sid>.<ext>?token=`, good for RECORDING_URL_TTL_SECONDS.
-   * The token names the recording and the format: it opens nothing else.
+   * The token names the recording and the format: it opens nothing else. `keyId`, the API key the URL is handed
+   * to: revoking the key revokes the URL, as it does the key's other tokens (a leaked key's URLs die with it).
    */
-  signedUrl(rec: Pick<RecordingRow, 'sid'>, format: RecordingFormat): { url: string; expiresAt: Date } {
+  signedUrl(rec: Pick<RecordingRow, 'sid'>, format: RecordingFormat, keyId?: string): { url: string; expiresAt: Date } {
     const ttl = this.o.config.recordings.urlTtlSeconds;
-    const token = this.o.secrets.signToken({ use: 'recording', rec: rec.sid, fmt: format }, ttl);
+    const token = this.o.secrets.signToken({ use: 'recording', rec: rec.sid, fmt: format, ...(keyId ? { k: keyId } : {}) }, ttl);
     const expiresAt = new Date((Math.floor(Date.now() / 1000) + ttl) * 1000);
     return { url: `${this.o.config.publicUrl}/v1/recordings/${rec.sid}.${format}?token=${encodeURIComponent(token)}`, expiresAt };
   }
@@ -191,7 +194,15 @@ export class Recordings {
     }
     const rec = await this.o.db.selectFrom('recordings').selectAll().where('sid', '=', sid).executeTakeFirst();
     if (!rec || rec.status !== 'ready') throw recordingNotFound();
+    if (claims.k !== undefined && !(await this.issuingKeyLive(rec.org_id, claims.k))) {
+      throw new SwitchboardError('SB_ERR_FORBIDDEN', 'The API key this recording URL was issued to has been revoked');
+    }
     return this.media(rec, format);
+  }
+
+  private async issuingKeyLive(orgId: string, keyId: unknown): Promise<boolean> {
+    if (typeof keyId !== 'string') return false;
+    return this.o.keyLive ? this.o.keyLive(orgId, keyId) : true;
   }
 
   /** A call's recording file, for routes authenticated by key (002's `/recording/stream`). */

@@ -82,7 +82,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
       const call = await core.calls.find(req.org.id, req.params.id);
       const rec = await core.recordings.forCall(req.org.id, call.id);
       const format = req.query.format ?? 'mp3';
-      const { url, expiresAt } = core.recordings.signedUrl(rec, format);
+      const { url, expiresAt } = core.recordings.signedUrl(rec, format, req.org.keyId);
       return ok(req, {
         call_id: call.id,
         recording_url: url,

@@ -73,7 +73,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
     async (req) => {
       // The call's details in one statement (the store's cost is per statement).
       const { call, transcript, question, keys, recording, turns } = await core.calls.details(req.org.id, req.params.callId);
-      const recordingUrl = recording ? core.recordings.signedUrl(recording, 'mp3').url : undefined;
+      const recordingUrl = recording ? core.recordings.signedUrl(recording, 'mp3', req.org.keyId).url : undefined;
       return { ...callView(call, transcript, recordingUrl, keys.map(keysItem)), operator_question: question, latency: latencyView(turns) };
     },
   );

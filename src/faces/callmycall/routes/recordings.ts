@@ -36,7 +36,7 @@ export const recordingRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (ap
       const format: RecordingFormat = req.query.format ?? 'mp3';
       const call = await core.calls.find(req.org.id, req.params.callSid);
       const rec = await core.recordings.forCall(req.org.id, call.id);
-      const { url, expiresAt } = core.recordings.signedUrl(rec, format);
+      const { url, expiresAt } = core.recordings.signedUrl(rec, format, req.org.keyId);
       return { recording_url: url, expires_at: expiresAt.toISOString(), url, mime: format === 'mp3' ? 'audio/mpeg' : 'audio/wav' };
     },
   );

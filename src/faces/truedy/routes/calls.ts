@@ -70,7 +70,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
       limit: q.limit,
       offset: q.offset,
     });
-    const recordings = await core.recordings.urlsFor(r.items.map((c) => c.id));
+    const recordings = await core.recordings.urlsFor(r.items.map((c) => c.id), req.org.keyId);
     return {
       data: r.items.map((c) => callView(c, recordings.get(c.id))),
       pagination: { total: r.total, limit: r.limit, offset: r.offset, has_more: r.offset + r.items.length < r.total },
@@ -80,7 +80,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
 
   app.get('/calls/:call_id', { schema: { summary: 'Get a call', tags, params: CallIdParams } }, async (req) => {
     const call = await core.calls.find(req.org.id, req.params.call_id);
-    const recordings = await core.recordings.urlsFor([call.id]);
+    const recordings = await core.recordings.urlsFor([call.id], req.org.keyId);
     return ok(req, callView(call, recordings.get(call.id)));
   });
 
@@ -193,7 +193,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<FaceOptions> = async (app, { 
   app.get('/calls/:call_id/recording', { schema: { summary: 'Recording URL (404 when there is none)', tags, params: CallIdParams } }, async (req) => {
     const call = await core.calls.find(req.org.id, req.params.call_id);
     const rec = await core.recordings.forCall(req.org.id, call.id);
-    return ok(req, { recording_url: core.recordings.signedUrl(rec, 'mp3').url });
+    return ok(req, { recording_url: core.recordings.signedUrl(rec, 'mp3', req.org.keyId).url });
   });
 
   app.get('/calls/:call_id/transcript', { schema: { summary: 'Transcript and summary (404 until available)', tags, params: CallIdParams } }, async (req) => {
