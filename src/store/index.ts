@@ -219,6 +219,22 @@ async function openEmbedded(opts: StoreOptions): Promise<OpenedPool> {
   };
 }
 
+/**
+ * PostgreSQL's codes for a catalog that changed under a read of it: a schema dropped (3F000), a table or a column
+ * added or dropped (42P01, 42703) by another client at that moment.
+ */
+const CATALOG_RACE_CODES = new Set(['3F000', '42P01', '42703']);
+
+/**
+ * Whether a migration run failed only because another client changed the catalog while Kysely read it: its check
+ * for its bookkeeping table reads the catalog of every schema, so a schema dropped or a table altered elsewhere
+ * at that moment (parallel test runs, another tenant migrating its own schema) fails it. Nothing was migrated
+ * then (no results): trying again is safe.
+ */
+export function isCatalogRace(error: unknown, results: readonly unknown[] | undefined): boolean {
+  return !results?.length && CATALOG_RACE_CODES.has(String((error as { code?: unknown } | null)?.code));
+}
+
 /** Brings the schema up to date; `schema` keeps Kysely's own bookkeeping tables in that schema too. */
 export async function migrate(db: Db, schema?: string): Promise<void> {
   if (await isCurrent(db, schema)) return;
@@ -226,10 +242,7 @@ export async function migrate(db: Db, schema?: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const { error, results } = await migrator.migrateToLatest();
     if (!error) return;
-    // Kysely's check for its bookkeeping table reads the catalog of every schema; a schema another client
-    // drops at that moment (parallel test runs, another tenant) fails it with 3F000 "schema does not
-    // exist". Nothing was migrated then: trying again is safe.
-    if (attempt < 5 && (error as { code?: string }).code === '3F000' && !results?.length) continue;
+    if (attempt < 5 && isCatalogRace(error, results)) continue;
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`migration ${failed?.migrationName ?? '?'} failed`, { cause: error });
   }
