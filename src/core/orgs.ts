@@ -13,7 +13,7 @@ import { addSimulatedNumber } from './numbers.js';
 export interface Org {
   id: string;
   name: string;
-  /** The API key the request was authenticated with (a calendar is connected per key). */
+  /** The API key the request was authenticated with, or the one its dashboard session signed in with (a calendar is connected per key; recording URLs and live tokens die with it). */
   keyId?: string;
 }
 

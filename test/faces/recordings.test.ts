@@ -165,6 +165,24 @@ for (const backend of BACKENDS) {
       expect(await play(mine)).toBe(200);
     }, 120_000);
 
+    it('a URL shown to a dashboard session dies with the key the session signed in with', async () => {
+      await recordingOf(t, call.sid); // ready
+      const key = await t.sb.core.orgs.createKey(t.orgId);
+      const signIn = await t.sb.app.inject({ method: 'POST', url: '/auth/session', payload: { api_key: key } });
+      expect(signIn.statusCode, signIn.body).toBe(200);
+      const cookie = `sb_session=${/sb_session=([^;]+)/.exec(String(signIn.headers['set-cookie']))![1]}`;
+      const shown = await t.sb.app.inject({ method: 'GET', url: `/v1/calls/${call.sid}/recording`, headers: { cookie } });
+      expect(shown.statusCode, shown.body).toBe(200);
+      const url = pathOf(shown.json().recording_url);
+      expect((await t.sb.app.inject({ method: 'GET', url })).statusCode).toBe(200);
+
+      const id = (await t.sb.core.orgs.listKeys(t.orgId)).find((k) => key.startsWith(k.prefix) && !k.revoked_at)!.id;
+      await t.sb.core.orgs.revokeKeyById(t.orgId, id);
+      const r = await t.sb.app.inject({ method: 'GET', url });
+      expect(r.statusCode).toBe(403);
+      expect(r.json().error).toMatch(/revoked/);
+    }, 120_000);
+
     it('a call made without record has no recording (404 on every face)', async () => {
       const c = await recordedCall(t, { phone_number: '+15550104', task: 'Tell Maria that the plumber comes on Friday at 9', language: 'en' });
       const auth = authOf(t);

@@ -6,12 +6,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Db, OrgRow, UserRow } from '../../store/index.js';
-import { hashKey, type Orgs } from '../orgs.js';
+import { hashKey, type Org, type Orgs } from '../orgs.js';
 import type { Users } from './users.js';
 
 /** Who a session's requests act as. */
 export interface SessionAuth {
-  org: { id: string; name: string };
+  org: Org;
   user: UserRow;
   keyId: string;
   /** The key's hash: the session shares its key's rate-limit budget. */
@@ -67,7 +67,8 @@ export class DashboardSessions {
       .executeTakeFirst();
     if (!row) return null;
     const { key_id, csrf_token, expires_at, hash, org_name, ...user } = row;
-    return { org: { id: user.org_id, name: org_name }, user, keyId: key_id, keyHash: hash, csrfToken: csrf_token, expiresAt: new Date(expires_at) };
+    // The org as its key would see it: what is issued under the session (recording URLs, live tokens) dies with that key.
+    return { org: { id: user.org_id, name: org_name, keyId: key_id }, user, keyId: key_id, keyHash: hash, csrfToken: csrf_token, expiresAt: new Date(expires_at) };
   }
 
   /** Ends a session (sign-out); expired ones go with it. */
