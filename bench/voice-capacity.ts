@@ -81,6 +81,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import WebSocket from 'ws';
 import { freePort } from '../scripts/cluster/nodes.js';
 import { startOpenAiChatFake } from '../test/fakes/openai-chat.js';
@@ -222,9 +223,19 @@ async function main(): Promise<void> {
     LLM_BASE_URL: llm.url,
     LLM_API_KEY: 'bench-llm-key',
     LLM_MODEL: 'gpt-4o-mini',
-    // BENCH_DATABASE_URL: PostgreSQL instead of the embedded store (with a schema of its own), to tell the
+    // BENCH_DATABASE_URL: PostgreSQL instead of the embedded store (with a schema of its own, dropped at the end), to tell the
     // store's share of the server's thread from the rest.
     ...(env.BENCH_DATABASE_URL ? { DATABASE_URL: env.BENCH_DATABASE_URL, DATABASE_SCHEMA: `bench_voice_${process.pid}`, CREDENTIALS_KEY: 'ab'.repeat(32) } : {}),
+  };
+  /** The run's schema on PostgreSQL is dropped when the run ends, as the other benches' are. */
+  const dropSchema = async () => {
+    if (!env.BENCH_DATABASE_URL) return;
+    const c = new pg.Client({ connectionString: env.BENCH_DATABASE_URL });
+    // A connection lost while idle is an 'error' event: without a listener it would end the run.
+    c.on('error', (err) => console.warn('database client error', err.message));
+    await c.connect();
+    await c.query(`drop schema if exists ${serverEnv.DATABASE_SCHEMA} cascade`);
+    await c.end();
   };
   const key = NULL_SERVER ? 'none' : execFileSync(process.execPath, [MAIN, 'keys', 'create', '--org', 'bench', '--credits', '1000000000'], { env: serverEnv }).toString().trim();
   const referenceBefore = referenceWorkMs();
@@ -260,7 +271,7 @@ async function main(): Promise<void> {
     process.once(sig, () => {
       server.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
-      process.exit(130);
+      dropSchema().then(() => process.exit(130), () => process.exit(130));
     });
   }
   const base = `http://127.0.0.1:${port}`;
@@ -341,6 +352,7 @@ async function main(): Promise<void> {
     await llm.close();
     if (STALLS) printStalls(stallFile, spans);
     rmSync(dataDir, { recursive: true, force: true });
+    await dropSchema();
   }
   report(rows, added, stopped);
   console.log(`\nThe host's speed (the reference work on the server's core, CPU ms; less is faster): ${f(referenceBefore)} before the ramp, ${f(referenceWorkMs())} after it`);
