@@ -14,6 +14,8 @@
  *   BENCH_TIME_SCALE     50      SIM_TIME_SCALE of the simulated network
  *   BENCH_PHONE          +15550100  number called (Bella Cucina: a short, successful call)
  *   BENCH_WORKERS        1       autocannon worker threads (0 = the load generator shares the server's thread)
+ *   BENCH_THREAD_NICE    a niceness given to every thread but the main one once the store is open, as a server
+ *                        pinned to one CPU gives 19 (under `taskset -c 0`: what that costs the API's throughput)
  *   BENCH_MODES          dialled,stored  dialled = every started call is dialled and run by the engine on
  *                        the same process and database (the real figure); stored = the call is stored as
  *                        `queued` but not handed to the dialer (the request path alone, for comparison)
@@ -28,6 +30,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { createSwitchboard, type Switchboard } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
+import { niceOtherThreads } from '../src/lib/thread-priority.js';
 
 const env = process.env;
 const STORES = (env.BENCH_STORES ?? 'pglite,postgres').split(',').map((s) => s.trim()).filter(Boolean);
@@ -38,6 +41,7 @@ const WARMUP = Number(env.BENCH_WARMUP ?? 2);
 const TIME_SCALE = env.BENCH_TIME_SCALE ?? '50';
 const PHONE = env.BENCH_PHONE ?? '+15550100';
 const WORKERS = Number(env.BENCH_WORKERS ?? 1);
+const THREAD_NICE = env.BENCH_THREAD_NICE === undefined ? undefined : Number(env.BENCH_THREAD_NICE);
 const MODES = (env.BENCH_MODES ?? 'dialled,stored').split(',').map((s) => s.trim()).filter(Boolean);
 for (const m of MODES) if (m !== 'dialled' && m !== 'stored') throw new Error(`BENCH_MODES: unknown mode ${m} (dialled | stored)`);
 const BODY = JSON.stringify({ phone_number: PHONE, task: 'Confirm my booking for Tuesday, reference AB123', language: 'en' });
@@ -122,6 +126,8 @@ async function runStore(store: string, mode: string): Promise<Row | null> {
   const built = await build(store);
   if (!built) return null;
   const { sb, cleanup } = built;
+  // As a server pinned to one CPU does itself once it listens (src/cli/serve.ts): its other threads yield the core.
+  if (THREAD_NICE !== undefined) niceOtherThreads(THREAD_NICE);
   try {
     const { org } = await sb.core.orgs.ensure('bench', { credits: 1_000_000_000 });
     const key = await sb.core.orgs.createKey(org.id, 'bench');

@@ -37,11 +37,12 @@
  *   BENCH_HELD_MB=1   after each level's window, a full garbage collection (through the server's inspector) and
  *                     its RSS then: what the calls hold, not garbage not yet collected (docs/performance.md §8)
  *   BENCH_SERVER_CORE 0, BENCH_DRIVER_CORE 1   the cores (taskset); BENCH_NO_PIN=1 pins nothing
- *   BENCH_GC          the pinned server runs with --single-threaded-gc, as docs/operations.md advises for a node
- *                     given one core, and so does this process, the load, on its core (it starts itself again
- *                     with the flag: §24); `parallel`: V8's default collector with its helper threads for both
- *                     (every figure before docs/performance.md §19 for the server, before §24 for the load)
- *   BENCH_DRIVER_GC   parallel: only the load keeps V8's default collector (its figures before §24)
+ *   BENCH_GC          the pinned server runs as `npm start` runs it: on one core it nices its helper threads
+ *                     (V8's collector marks on them) so that they yield the core to its own (docs/performance.md
+ *                     §27); `single`: with --single-threaded-gc instead, as §19–§26 ran it (and docs/operations.md
+ *                     advised until §27)
+ *   BENCH_DRIVER_GC   this process, the load, runs with --single-threaded-gc on its core (it starts itself again
+ *                     with the flag: §24); `parallel`: V8's default collector (its figures before §24)
  *   BENCH_IDLE_SECONDS 15  before the first call: the server's CPU with no call at all (an idle node), over this
  *                     many seconds after BENCH_WARMUP seconds of rest; 0 skips it
  *   BENCH_SERVER_MAIN dist/cli/main.js   the server build to run (a copy of another branch's dist/, to compare
@@ -108,10 +109,12 @@ const PIN = env.BENCH_NO_PIN !== '1';
 const WHOLE_RAMP = env.BENCH_RAMP === 'all';
 const HELD = env.BENCH_HELD_MB === '1';
 const STALLS = env.BENCH_STALLS === '1';
-// A node given one core runs with V8's collector on its own thread, as docs/operations.md advises (its helper
-// threads would only take the core from the server's thread: docs/performance.md §19). BENCH_GC=parallel: V8's
-// default, as every figure before §19 ran.
-const GC_FLAGS = PIN && env.BENCH_GC !== 'parallel' ? ['--single-threaded-gc'] : [];
+// The server pinned to one core runs as `npm start` would run it: its helper threads then yield the core to its
+// own (src/cli/serve.ts, docs/performance.md §27). BENCH_GC=single: with V8's collector on the server's thread
+// (`--single-threaded-gc`, the bench's default from §19 to §26).
+const SERVER_GC_FLAGS = PIN && env.BENCH_GC === 'single' ? ['--single-threaded-gc'] : [];
+// The load, on the other core, runs with its collector on its own thread (§24): BENCH_DRIVER_GC=parallel does not.
+const DRIVER_GC_FLAGS = PIN && env.BENCH_DRIVER_GC !== 'parallel' ? ['--single-threaded-gc'] : [];
 const SERVER_CORE = env.BENCH_SERVER_CORE ?? '0';
 const DRIVER_CORE = env.BENCH_DRIVER_CORE ?? '1';
 const TRACE = env.BENCH_TRACE === '1';
@@ -250,7 +253,7 @@ async function main(): Promise<void> {
   }
   /** Each measured window, in wall-clock ms: the stall probe's lines are summed over it. */
   const spans: Span[] = [];
-  const nodeArgs = [...GC_FLAGS, ...profile, ...extra, ...(NULL_SERVER ? [NULL_MAIN] : [MAIN, 'serve'])];
+  const nodeArgs = [...SERVER_GC_FLAGS, ...profile, ...extra, ...(NULL_SERVER ? [NULL_MAIN] : [MAIN, 'serve'])];
   const server = PIN ? spawn('taskset', ['-c', SERVER_CORE, process.execPath, ...nodeArgs], { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, nodeArgs, { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const timelines = new Map<string, Timeline[]>();
@@ -627,7 +630,7 @@ function report(rows: Row[], added: Added | undefined, stopped: string): void {
   if (!rows.length) return;
   const idle = rows[0];
   if (NULL_SERVER) console.log('\nThe NULL SERVER (BENCH_SERVER=null), not Switchboard: the same wires and nothing between them (./lib/voice-capacity/null-server.mjs)');
-  console.log(`\nVoice capacity: server on core ${PIN ? SERVER_CORE : '(not pinned)'}, driver on core ${PIN ? DRIVER_CORE : '(not pinned)'}, the server's collector ${GC_FLAGS.length ? 'on its thread (--single-threaded-gc)' : 'V8\'s default (helper threads)'}, ${SECONDS} s measured per level, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  console.log(`\nVoice capacity: server on core ${PIN ? SERVER_CORE : '(not pinned)'}, driver on core ${PIN ? DRIVER_CORE : '(not pinned)'}, the server's collector ${SERVER_GC_FLAGS.length ? 'on its thread (--single-threaded-gc)' : 'on helper threads (niced by the server on one core)'}, ${SECONDS} s measured per level, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
   console.log('| live calls | turns | server CPU (% of a core) | % per call | server RSS (MB) | MB per call | turn p50 (ms) | turn p99 (ms) | max frame lateness (ms; read with the driver on time) | late frames (read after a stall of the driver\'s own) | max arrival gap (ms) | missed turns | driver CPU (%) | driver loop delay p99 / max (ms) | carried |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
@@ -660,8 +663,8 @@ function report(rows: Row[], added: Added | undefined, stopped: string): void {
  * starts itself again with it (under tsx, its loader flags kept), passing on Ctrl-C and `timeout`'s SIGTERM.
  */
 function restartedWithOwnGc(): boolean {
-  if (!GC_FLAGS.length || env.BENCH_DRIVER_GC === 'parallel' || process.execArgv.includes('--single-threaded-gc')) return false;
-  const child = spawn(process.execPath, [...GC_FLAGS, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  if (!DRIVER_GC_FLAGS.length || process.execArgv.includes('--single-threaded-gc')) return false;
+  const child = spawn(process.execPath, [...DRIVER_GC_FLAGS, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
   return true;

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { Command } from 'commander';
 import { loadConfig, type Config } from '../config/index.js';
 import type { Switchboard } from '../app.js';
@@ -5,6 +6,7 @@ import { background } from '../lib/background.js';
 import { prewarmPglite } from '../store/index.js';
 import { installLastResort } from '../lib/last-resort.js';
 import { usableCpus } from '../lib/cpus.js';
+import { niceOtherThreads } from '../lib/thread-priority.js';
 import type { Logger } from '../lib/logger.js';
 
 /** What the built CLI's launcher does at points of the server's start (src/cli/launch.ts). */
@@ -53,6 +55,7 @@ export function serveCommand(hooks: ServeHooks = {}): Command {
         lines.push('', `  ${advice}`);
         sb.log.warn(advice);
       }
+      if (yieldsHelperThreads()) keepHelperThreadsNiced(sb.log);
       if (first && !first.key) {
         lines.push('', `  The first API key was sealed with another deployment key: make one with \`switchboard keys create --org ${first.org}\`.`);
       } else if (first) {
@@ -74,13 +77,36 @@ export function serveCommand(hooks: ServeHooks = {}): Command {
 }
 
 /**
- * What a node given one CPU (a container's limit, `taskset`) is told at start: V8's collector otherwise marks
- * and scavenges on helper threads that only take the one core from the server's thread, which then waits
- * tens of ms with calls' audio due (docs/performance.md §19). The flag cannot be set once the process runs.
+ * What a node limited to one CPU by a quota (`docker --cpus=1`) while it may run on more is told at start: V8's
+ * collector otherwise marks and scavenges on helper threads beside the server's thread, the process spends its
+ * quota early in each period and all its threads are stopped for the rest of it (docs/performance.md §19). The
+ * flag cannot be set once the process runs. A node whose affinity is one CPU yields instead (below).
  */
-export function oneCpuAdvice(cpus = usableCpus(), execArgv: readonly string[] = process.execArgv): string | undefined {
-  if (cpus > 1 || execArgv.includes('--single-threaded-gc')) return undefined;
+export function oneCpuAdvice(cpus = usableCpus(), execArgv: readonly string[] = process.execArgv, affinity = os.availableParallelism()): string | undefined {
+  if (cpus > 1 || affinity === 1 || execArgv.includes('--single-threaded-gc')) return undefined;
   return 'this node has one CPU: start it with `node --single-threaded-gc dist/cli/main.js serve` (docs/operations.md)';
+}
+
+/**
+ * Whether the server's other threads yield the one CPU it may run on (its affinity: `taskset`, a cpuset) to its
+ * own: V8's collector then marks on its helper threads while the server's thread waits for its next event, not
+ * in the middle of a call's turn — the time a turn waits on a loaded node has a shorter tail than with the
+ * collector on the server's thread (`--single-threaded-gc`, which keeps that way: docs/performance.md §27).
+ */
+export function yieldsHelperThreads(affinity = os.availableParallelism(), execArgv: readonly string[] = process.execArgv): boolean {
+  return affinity === 1 && !execArgv.includes('--single-threaded-gc');
+}
+
+/** The lowest priority: such a thread runs when the server's thread does not want the CPU. */
+const HELPER_THREAD_NICE = 19;
+/** libuv's pool starts its threads at its first use, worker threads at theirs: they are niced at the next round. */
+const RENICE_MS = 5_000;
+
+function keepHelperThreadsNiced(log: Logger): void {
+  const renice = () => niceOtherThreads(HELPER_THREAD_NICE);
+  const threads = renice();
+  log.info({ threads, nice: HELPER_THREAD_NICE }, 'one CPU: the helper threads yield it to the server\'s thread');
+  setInterval(renice, RENICE_MS).unref();
 }
 
 /** SIGTERM or SIGINT: stop taking calls, let live ones finish (up to the grace), then exit. */

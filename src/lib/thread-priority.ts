@@ -1,6 +1,7 @@
 /**
  * The operating system's priority of one thread (not the process): for a thread of ours whose work may wait a
- * few milliseconds while the server's own thread may not (the embedded store's, src/store/pglite-worker.ts).
+ * few milliseconds while the server's own thread may not (the embedded store's, src/store/pglite-worker.ts), and
+ * for all of them at once on a node pinned to one CPU (src/cli/serve.ts).
  *
  * Linux gives each thread its own niceness: `setpriority(PRIO_PROCESS, tid)` — what `os.setPriority` calls —
  * changes only the thread `tid`, and `/proc/thread-self` names the calling thread's id (Node has no call for
@@ -35,4 +36,32 @@ export function niceCurrentThread(nice: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Makes every thread of this process but its main one at least `nice` nice: V8's compiler and collector helpers,
+ * libuv's pool, worker threads (the embedded store's). A thread started afterwards keeps the default: call it
+ * again. Returns how many threads it changed; 0 where threads cannot be listed (not Linux).
+ */
+export function niceOtherThreads(nice: number): number {
+  let tids: number[];
+  try {
+    tids = fs.readdirSync('/proc/self/task').map(Number);
+  } catch {
+    return 0;
+  }
+  let changed = 0;
+  for (const tid of tids) {
+    // The main thread's id is the process's (Linux: the thread group's leader).
+    if (tid === process.pid) continue;
+    try {
+      if (os.getPriority(tid) < nice) {
+        os.setPriority(tid, nice);
+        changed++;
+      }
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return changed;
 }

@@ -1,11 +1,12 @@
 /**
- * Whether a server is told to start with `--single-threaded-gc` (src/cli/serve.ts): it counts the CPUs it may
- * use from its affinity and its cgroup's quota, and says it only on one CPU and only when not started so.
+ * Whether a server is told to start with `--single-threaded-gc`, or nices its helper threads itself (src/cli/serve.ts):
+ * it counts the CPUs it may use from its affinity and its cgroup's quota; pinned to one CPU it yields, limited to
+ * one by a quota alone it says to use the flag; neither when started with the flag.
  * test/cli/start-stop.test.ts sees the banner of real servers under `taskset`.
  */
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { oneCpuAdvice } from '../../src/cli/serve.js';
+import { oneCpuAdvice, yieldsHelperThreads } from '../../src/cli/serve.js';
 import { cpusFromCpuMax, usableCpus } from '../../src/lib/cpus.js';
 
 describe('one CPU', () => {
@@ -25,9 +26,18 @@ describe('one CPU', () => {
     expect(usableCpus(undefined)).toBe(os.availableParallelism());
   });
 
-  it('advises the flag on one CPU, unless the server was started with it; never on more', () => {
-    expect(oneCpuAdvice(1, [])).toMatch(/node --single-threaded-gc dist\/cli\/main\.js serve/);
-    expect(oneCpuAdvice(1, ['--single-threaded-gc'])).toBeUndefined();
-    expect(oneCpuAdvice(2, [])).toBeUndefined();
+  it('advises the flag on one CPU of a quota while more may run it, unless the server was started with it; never on more', () => {
+    // A quota of one CPU on a machine of two (docker --cpus=1).
+    expect(oneCpuAdvice(1, [], 2)).toMatch(/node --single-threaded-gc dist\/cli\/main\.js serve/);
+    expect(oneCpuAdvice(1, ['--single-threaded-gc'], 2)).toBeUndefined();
+    expect(oneCpuAdvice(2, [], 2)).toBeUndefined();
+    // Pinned to one CPU (taskset, a cpuset): no advice, the helper threads yield instead.
+    expect(oneCpuAdvice(1, [], 1)).toBeUndefined();
+  });
+
+  it('the helper threads yield on a node pinned to one CPU, unless it was started with the flag; never on more', () => {
+    expect(yieldsHelperThreads(1, [])).toBe(true);
+    expect(yieldsHelperThreads(1, ['--single-threaded-gc'])).toBe(false);
+    expect(yieldsHelperThreads(2, [])).toBe(false);
   });
 });
