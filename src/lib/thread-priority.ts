@@ -39,23 +39,28 @@ export function niceCurrentThread(nice: number): number | undefined {
 }
 
 /**
- * Makes every thread of this process but its main one at least `nice` nice: V8's compiler and collector helpers,
- * libuv's pool, worker threads (the embedded store's). A thread started afterwards keeps the default: call it
- * again. Returns how many threads it changed; 0 where threads cannot be listed (not Linux).
+ * Makes every thread of this process but its main one at least `nice` nice — V8's compiler and collector helpers,
+ * libuv's pool — except a thread that set its own niceness (the embedded store's, which keeps 10: at 19 it would
+ * get ≈ 1.5 % of a core the server's thread keeps busy, and it measured no better: docs/performance.md §27). A
+ * thread started afterwards keeps the default: call it again. Returns how many threads it changed; 0 where
+ * threads cannot be listed (not Linux).
  */
 export function niceOtherThreads(nice: number): number {
   let tids: number[];
+  let base: number;
   try {
     tids = fs.readdirSync('/proc/self/task').map(Number);
+    // The main thread's id is the process's (Linux: the thread group's leader); the others start at its niceness.
+    base = os.getPriority(process.pid);
   } catch {
     return 0;
   }
   let changed = 0;
   for (const tid of tids) {
-    // The main thread's id is the process's (Linux: the thread group's leader).
     if (tid === process.pid) continue;
     try {
-      if (os.getPriority(tid) < nice) {
+      const now = os.getPriority(tid);
+      if (now === base && now < nice) {
         os.setPriority(tid, nice);
         changed++;
       }

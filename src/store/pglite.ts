@@ -52,7 +52,7 @@ export function pgliteThreadMode(env: NodeJS.ProcessEnv = process.env): 'worker'
  * its next event. It is not starved: a request that awaits a statement leaves the server's thread waiting, and
  * at 10 it still gets about a tenth of a core the server's thread keeps busy (the kernel's weights, 110 : 1024).
  * With more CPUs each thread has a core of its own, and nothing changes. A server pinned to one CPU and started
- * without `--single-threaded-gc` then lowers it to 19 with every other helper thread (src/cli/serve.ts, §27).
+ * without `--single-threaded-gc` lowers its other helper threads to 19 and leaves this one at 10 (src/cli/serve.ts, §27).
  */
 export const STORE_THREAD_NICE = 10;
 

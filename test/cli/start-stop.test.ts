@@ -177,7 +177,7 @@ describe('start and stop', () => {
     expect(server.out.stderr).toBe('');
   }, 300_000);
 
-  it('a server pinned to one CPU has its other threads yield it; started with --single-threaded-gc only its store yields; given more, nothing', async () => {
+  it('a server pinned to one CPU has its other threads yield it (the store\'s at 10, the rest at 19); started with --single-threaded-gc only its store yields; given more, nothing', async () => {
     const advice = /one CPU: start it with/;
     // The test run's own niceness, which a server inherits (a run niced that much or more leaves nothing to see).
     const base = os.getPriority();
@@ -195,13 +195,15 @@ describe('start and stop', () => {
       return { stdout: server.out.stdout, own, others };
     };
     // taskset: the affinity a container's one CPU gives (os.availableParallelism reads it). Every thread but the
-    // server's own at 19: V8's helpers, libuv's pool, the store's.
+    // server's own at 19 (V8's helpers, libuv's pool), the store's at the 10 it set itself.
     const lowest = Math.max(base, 19);
-    const one = await start('taskset', ['-c', '0', process.execPath, MAIN, 'serve'], (others) => others.every((t) => t.nice === lowest));
+    const store = Math.max(base, STORE_THREAD_NICE);
+    const yielded = (others: { nice: number }[]) => others.filter((t) => t.nice !== lowest).map((t) => t.nice);
+    const one = await start('taskset', ['-c', '0', process.execPath, MAIN, 'serve'], (others) => yielded(others).length <= 1);
     expect(one.stdout).not.toMatch(advice);
     expect(one.own).toBe(base);
     expect(one.others.length).toBeGreaterThan(3);
-    expect(one.others.filter((t) => t.nice !== lowest)).toEqual([]);
+    expect(yielded(one.others)).toEqual(store === lowest ? [] : [store]);
     // With the flag the collector works on the server's thread, and only the store's thread yields, at 10.
     const storeNiced = base < STORE_THREAD_NICE ? [STORE_THREAD_NICE] : [];
     const niced = (others: { nice: number }[]) => others.filter((t) => t.nice !== base).map((t) => t.nice);
