@@ -283,72 +283,85 @@ async function main(): Promise<void> {
   let stopped = '';
   let serverView = '';
   let idleCpuPct = NaN;
+  // A server that dies during the run (a crash, a V8 flag it cannot take) ends the bench with its last words,
+  // rather than leaving the load waiting for calls nothing will answer.
+  let ending = false;
+  const died = new Promise<never>((_, reject) =>
+    server.once('exit', (code, signal) => {
+      if (!ending) reject(new Error(`the server exited (${signal ?? `code ${code}`}) during the run: ${output.join('').slice(-2000)}`));
+    }),
+  );
+  died.catch(() => undefined); // raced below; an exit after the run is ours
   try {
-    await healthy(base, server, output);
-    const pid = server.pid!;
-    if (IDLE_SECONDS > 0) {
-      await sleep(WARMUP * 1000);
-      const c0 = cpuSeconds(pid);
-      await sleep(IDLE_SECONDS * 1000);
-      idleCpuPct = ((cpuSeconds(pid) - c0) / IDLE_SECONDS) * 100;
-      console.log(`  no call (idle node): server ${f(idleCpuPct, 2)} % CPU over ${IDLE_SECONDS} s`);
-    }
-    let started = 0;
-    const lag = monitorEventLoopDelay({ resolution: 10 });
-    lag.enable();
-    for (const target of LEVELS) {
-      if (target > started) {
-        await startCalls(base, key, started, target - started);
-        started = target;
-      }
-      const filled = await waitFor(() => driver.live >= target, 60_000 + target * 200, () => '').then(() => true, () => false);
-      if (!filled) {
-        // The server could not bring the calls up in time: that is where the ramp ends (the table so far is printed).
-        const short = `only ${driver.live} of ${target} calls got a media stream in time (lost: ${JSON.stringify([...driver.lostWhy])})`;
-        stopped = stopped ? `${stopped}; ${short}` : short;
-        if (!rows.length) throw new Error(`${short}; server said: ${output.join('').slice(-1500)}`);
-        break;
-      }
-      if (THREAD_NICE !== undefined) niceHelperThreads(pid, THREAD_NICE);
-      // The idle server's one call has few turns a window: it is watched three times as long.
-      const from = Date.now();
-      const row = await measure(driver, pid, target, rows.length ? SECONDS : 3 * SECONDS, lag, () => llm.requests.splice(0));
-      spans.push({ label: `${target} calls`, from, to: Date.now() });
-      // The bench measures μ-law from ElevenLabs; a server speaking through another synthesiser would measure that one.
-      if (!eleven.requests) throw new Error('no call spoke through the ElevenLabs fake: the server chose another voice (speechFromConfig\'s voice rules)');
-      if (HELD) row.heldRssMb = await heldRss(inspectPort, pid);
-      rows.push(row);
-      printRow(row, rows[0]);
-      if (target === ADDED_AT) {
-        Object.assign(latency, ZERO);
+    const run = async (): Promise<void> => {
+      await healthy(base, server, output);
+      const pid = server.pid!;
+      if (IDLE_SECONDS > 0) {
         await sleep(WARMUP * 1000);
-        const m0 = await turnMetrics(base);
-        const from = Date.now();
-        const w = await windowOf(driver, 0, ADDED_SECONDS);
-        spans.push({ label: `${target} calls, fakes at 0 ms`, from, to: Date.now() });
-        const m1 = await turnMetrics(base);
-        if (!NULL_SERVER) serverView = meansSince(m0, m1);
-        Object.assign(latency, REAL_TIME);
-        const a = w.addedMs.sort((x, y) => x - y);
-        added = { calls: target, turns: a.length, p50: pct(a, 50), p90: pct(a, 90), p99: pct(a, 99) };
-        console.log(`  fakes at 0 ms, ${target} calls: final transcript → first frame p50 ${added.p50.toFixed(1)} ms, p90 ${added.p90.toFixed(1)} ms, p99 ${added.p99.toFixed(1)} ms over ${added.turns} turns`);
-        if (TRACE && !NULL_SERVER) {
-          // A turn's line is written once its first clause was heard; the stall probe writes every 10 s.
-          await sleep(STALLS ? 10_500 : 2000);
-          printTimelines(w, timelines, STALLS ? probeEvents(stallFile) : undefined);
-          console.log(`  the server's thread in that window (prom-client): event-loop delay max ${f((m1.get('nodejs_eventloop_lag_max_seconds') ?? NaN) * 1000)} ms, p99 ${f((m1.get('nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000)} ms; ${gcSince(m0, m1)}`);
+        const c0 = cpuSeconds(pid);
+        await sleep(IDLE_SECONDS * 1000);
+        idleCpuPct = ((cpuSeconds(pid) - c0) / IDLE_SECONDS) * 100;
+        console.log(`  no call (idle node): server ${f(idleCpuPct, 2)} % CPU over ${IDLE_SECONDS} s`);
+      }
+      let started = 0;
+      const lag = monitorEventLoopDelay({ resolution: 10 });
+      lag.enable();
+      for (const target of LEVELS) {
+        if (target > started) {
+          await startCalls(base, key, started, target - started);
+          started = target;
         }
-        await sleep(WARMUP * 1000);
+        const filled = await waitFor(() => driver.live >= target, 60_000 + target * 200, () => '').then(() => true, () => false);
+        if (!filled) {
+          // The server could not bring the calls up in time: that is where the ramp ends (the table so far is printed).
+          const short = `only ${driver.live} of ${target} calls got a media stream in time (lost: ${JSON.stringify([...driver.lostWhy])})`;
+          stopped = stopped ? `${stopped}; ${short}` : short;
+          if (!rows.length) throw new Error(`${short}; server said: ${output.join('').slice(-1500)}`);
+          break;
+        }
+        if (THREAD_NICE !== undefined) niceHelperThreads(pid, THREAD_NICE);
+        // The idle server's one call has few turns a window: it is watched three times as long.
+        const from = Date.now();
+        const row = await measure(driver, pid, target, rows.length ? SECONDS : 3 * SECONDS, lag, () => llm.requests.splice(0));
+        spans.push({ label: `${target} calls`, from, to: Date.now() });
+        // The bench measures μ-law from ElevenLabs; a server speaking through another synthesiser would measure that one.
+        if (!eleven.requests) throw new Error('no call spoke through the ElevenLabs fake: the server chose another voice (speechFromConfig\'s voice rules)');
+        if (HELD) row.heldRssMb = await heldRss(inspectPort, pid);
+        rows.push(row);
+        printRow(row, rows[0]);
+        if (target === ADDED_AT) {
+          Object.assign(latency, ZERO);
+          await sleep(WARMUP * 1000);
+          const m0 = await turnMetrics(base);
+          const from = Date.now();
+          const w = await windowOf(driver, 0, ADDED_SECONDS);
+          spans.push({ label: `${target} calls, fakes at 0 ms`, from, to: Date.now() });
+          const m1 = await turnMetrics(base);
+          if (!NULL_SERVER) serverView = meansSince(m0, m1);
+          Object.assign(latency, REAL_TIME);
+          const a = w.addedMs.sort((x, y) => x - y);
+          added = { calls: target, turns: a.length, p50: pct(a, 50), p90: pct(a, 90), p99: pct(a, 99) };
+          console.log(`  fakes at 0 ms, ${target} calls: final transcript → first frame p50 ${added.p50.toFixed(1)} ms, p90 ${added.p90.toFixed(1)} ms, p99 ${added.p99.toFixed(1)} ms over ${added.turns} turns`);
+          if (TRACE && !NULL_SERVER) {
+            // A turn's line is written once its first clause was heard; the stall probe writes every 10 s.
+            await sleep(STALLS ? 10_500 : 2000);
+            printTimelines(w, timelines, STALLS ? probeEvents(stallFile) : undefined);
+            console.log(`  the server's thread in that window (prom-client): event-loop delay max ${f((m1.get('nodejs_eventloop_lag_max_seconds') ?? NaN) * 1000)} ms, p99 ${f((m1.get('nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000)} ms; ${gcSince(m0, m1)}`);
+          }
+          await sleep(WARMUP * 1000);
+        }
+        // The idle row is the baseline: its own late frames are reported, but the ramp goes on from it.
+        if (rows.length > 1 && !carries(row, rows[0]) && !stopped) {
+          stopped = `${target} calls broke the rule: ${why(row, rows[0])}`;
+          if (!WHOLE_RAMP) break;
+        }
       }
-      // The idle row is the baseline: its own late frames are reported, but the ramp goes on from it.
-      if (rows.length > 1 && !carries(row, rows[0]) && !stopped) {
-        stopped = `${target} calls broke the rule: ${why(row, rows[0])}`;
-        if (!WHOLE_RAMP) break;
-      }
-    }
+    };
+    await Promise.race([run(), died]);
   } finally {
+    ending = true;
     server.kill('SIGTERM');
-    await new Promise((r) => (server.exitCode !== null ? r(null) : server.once('exit', r)));
+    await new Promise((r) => (hasExited(server) ? r(null) : server.once('exit', r)));
     await driver.close();
     await deepgram.close();
     await eleven.close();
@@ -516,9 +529,14 @@ function gcSince(a: Map<string, number>, b: Map<string, number>): string {
     .join(', ');
 }
 
+/** Whether the child has ended — by a signal too (a V8 check that failed), which leaves `exitCode` null. */
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
 async function healthy(base: string, server: ChildProcess, output: string[]): Promise<void> {
   await waitFor(async () => {
-    if (server.exitCode !== null) throw new Error(`the server exited: ${output.join('').slice(-2000)}`);
+    if (hasExited(server)) throw new Error(`the server exited: ${output.join('').slice(-2000)}`);
     return fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
   }, 60_000, () => `the server did not answer /healthz: ${output.join('').slice(-2000)}`);
 }
@@ -673,6 +691,6 @@ function restartedWithOwnGc(): boolean {
 if (!restartedWithOwnGc()) {
   main().catch((err: unknown) => {
     console.error(err);
-    process.exitCode = 1;
+    process.exit(1); // a run cut short (the server died) still has the load's timers pending
   });
 }

@@ -5,8 +5,8 @@
  * goes to the file named by STALL_PROBE_FILE: `{ origin, at, stalls: [[startMs, ms, gcMs]], gc: [count, ms],
  * gaps: [[startMs, ms]], pauses: [[startMs, ms, kind]] }` (`origin` the epoch ms of the server's start, the other
  * times ms from it; `gaps` every gap of the timer over 4 ms and `pauses` every pause of the collector, which the
- * bench sets beside each turn with BENCH_TRACE; `kind` is V8's: 1 a scavenge, 2 a mark-compact's pause, 4 an
- * incremental marking step, 8 weak callbacks). Plain JavaScript: the server runs built code, with no TypeScript loader.
+ * bench sets beside each turn with BENCH_TRACE; `kind` is Node's `perf_hooks.constants`: 1 a scavenge, 4 a
+ * mark-compact's pause, 8 an incremental marking step, 16 weak callbacks). Plain JavaScript: the server runs built code, with no TypeScript loader.
  */
 import { appendFileSync } from 'node:fs';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
