@@ -17,7 +17,7 @@ import { routeInbound } from './core/calls/inbound.js';
 import { newWebhookSecret } from './core/orgs.js';
 import { registerWebhookDelivery } from './core/webhooks/index.js';
 import { JobRunner } from './jobs/runner.js';
-import { inBackground, startStore, StoreHealth, type OpeningStore, type Store } from './store/index.js';
+import { startStore, StoreHealth, type OpeningStore, type Store } from './store/index.js';
 import { RealClock, type Clock } from './lib/clock.js';
 import { background } from './lib/background.js';
 import { createLogger, type Logger } from './lib/logger.js';
@@ -205,13 +205,13 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     checkDestination: carrier.checkDestination?.bind(carrier),
     userOnCall: carrier.capabilities.userOnCall && carrier.startUserOnCall ? { threeWay: carrier.capabilities.userOnCallThreeWay === true } : undefined,
     verifyCallerId: carrier.capabilities.callerIdVerification && carrier.verifyCallerId ? carrier.verifyCallerId.bind(carrier) : undefined,
-    wakeJobs: () => inBackground(() => {
+    wakeJobs: () => {
       jobs.wake();
       recordingJobs.wake();
-    }),
-    wakeWebhooks: () => inBackground(() => jobs.wake()),
-    wakeDials: () => inBackground(() => dialJobs.wake()),
-    wakeTasks: (at) => inBackground(() => taskJobs.wake(at)),
+    },
+    wakeWebhooks: () => jobs.wake(),
+    wakeDials: () => dialJobs.wake(),
+    wakeTasks: (at) => taskJobs.wake(at),
     summarize: llm
       ? (i) => summarizeCall(llm, { brief: buildBrief(i.request), transcript: i.transcript, goalCompleted: i.goalCompleted })
       : undefined,
@@ -246,14 +246,13 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     speechToSpeech: config.speech.engine === 'realtime' && config.speech.openai ? { ...config.speech.openai, settings: config.speech.realtime, turnTaking: config.speech.turnTaking } : undefined,
     maxConcurrent: config.maxConcurrentCalls,
     routeInbound: (from, to) => routeInbound(core, from, to),
-    onLineFree: () => inBackground(() => dialJobs.wake()),
+    onLineFree: () => dialJobs.wake(),
   });
   dialJobs.register(DIAL_JOB, (payload: DialJob) => dialer.dialJob(payload));
-  // Carrying calls and running jobs is background work on the store: API requests go first (store/priority.ts).
-  core.calls.setLauncher({ reserve: () => dialer.take(1) === 1, release: () => dialer.give(1), launch: (job) => inBackground(() => dialJobs.runNow(job)) });
+  core.calls.setLauncher({ reserve: () => dialer.take(1) === 1, release: () => dialer.give(1), launch: (job) => dialJobs.runNow(job) });
   const leases = new NodeLeases({ db, calls: core.calls, log, nodeId: config.nodeId, ...config.nodeLease, onLapsed: () => dialer.dropClosed() });
   // Calls that ring our numbers are answered by their agents (carriers that deliver them).
-  if (carrier.capabilities.inbound && carrier.onInbound) carrier.onInbound((c) => inBackground(() => background(log, 'inbound call failed', () => dialer.acceptInbound(c))));
+  if (carrier.capabilities.inbound && carrier.onInbound) carrier.onInbound((c) => background(log, 'inbound call failed', () => dialer.acceptInbound(c)));
 
   const rateLimitRedis = config.redisUrl ? await rateLimitClient(config.redisUrl, log) : undefined;
   const storeHealth = new StoreHealth(db);
@@ -286,10 +285,10 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
 
   // The lease first: a node claims nothing (calls, jobs) before it holds one. With the embedded store this
   // process is the only node, so calls left live by the previous one are closed now (`server_restarted`).
-  await inBackground(() => leases.start({ alone: store.kind === 'pglite' }));
+  await leases.start({ alone: store.kind === 'pglite' });
   const runners = [jobs, dialJobs, taskJobs, recordingJobs];
   const firstPoll = o.firstJobPoll !== 'after-listen';
-  for (const runner of runners) await inBackground(() => runner.start({ firstPoll }));
+  for (const runner of runners) await runner.start({ firstPoll });
   core.recordings.startRetention();
   log.info({ brain: brain.name, carrier: carrier.name, store: store.kind, bus: config.redisUrl ? 'redis' : 'memory' }, 'switchboard ready');
 
@@ -335,7 +334,7 @@ export async function createSwitchboard(config: Config, o: SwitchboardOverrides 
     },
     async listen() {
       const url = await app.listen({ port: config.port, host: config.host });
-      if (!firstPoll) for (const runner of runners) inBackground(() => runner.wake());
+      if (!firstPoll) for (const runner of runners) runner.wake();
       return url;
     },
     async shutdown() {

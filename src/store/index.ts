@@ -25,7 +25,6 @@ export * from './schema.js';
 export { DataDirBusyError } from './lock.js';
 export { prewarmPglite, pgliteThreadMode } from './pglite.js';
 export { StoreThreadStoppedError } from './pglite-thread.js';
-export { inBackground, inForeground, currentPriority, type StorePriority } from './priority.js';
 export { StoreHealth, type StoreState } from './health.js';
 export { isConnectionLoss, retryOnConnectionLoss } from './retry.js';
 

@@ -1,13 +1,11 @@
 import type { PgliteConnection } from './pglite-protocol.js';
-import { currentPriority, readPriorities } from './priority.js';
 
 /**
- * After this many foreground checkouts in a row while background work waits, one background checkout goes
- * first. One: while both lines wait, they take turns. A foreground holder that arrives when nobody waits
- * still goes at once, and never waits behind more than one background statement; but the calls' writes
- * (and the session clocks that wait for them) get half the connection under any flood of API requests.
- * With 8 here, a warm process answering ≈ 1,000 reads a second left the calls one turn in nine, and
- * not one of 200 live calls reached its end in 15 s (docs/performance.md §9): a callee hears silence.
+ * After this many reads in a row while writes wait, one write goes first. One: while both lines wait, they
+ * take turns. A read that arrives when nobody waits still goes at once, and never waits behind more than one
+ * write; but the calls' writes (and the session clocks that wait for them) get half the connection under any
+ * flood of API reads. With 8 here, a warm process answering ≈ 1,000 reads a second left the calls one turn in
+ * nine, and not one of 200 live calls reached its end in 15 s (docs/performance.md §9): a callee hears silence.
  */
 export const FOREGROUND_BURST = 1;
 
@@ -16,37 +14,42 @@ export const FOREGROUND_BURST = 1;
  * already on its thread, so it goes from one to the next without waiting for the server's thread to read the
  * answer, hand the lock on and post again (with one at a time the store's thread sat idle more than half of
  * the bench's window while clients waited; with this, 1.6–2× the reads a second on a lightly loaded machine,
- * no difference on a saturated one: docs/performance.md §11, "API reads under call load"). More would let background
- * statements pile up on the thread, past the priority lock, in front of a later API read.
+ * no difference on a saturated one: docs/performance.md §11, "API reads under call load"). More would let writes
+ * pile up on the thread, past the priority lock, in front of a later read.
  */
 export const PIPELINE_DEPTH = 2;
 
 /**
  * Makes one PGlite instance (on its worker thread, or on this one: pglite.ts) look like a `pg` pool of one
  * connection, so that Kysely's own PostgresDialect (and so the same SQL, migrations and tests) serves both
- * stores. The lock stays on the server's thread, where the priorities of the work are known.
- * We write this small adapter ourselves because the published Kysely PGlite dialects do not yet support
- * PGlite 0.5. PGlite is a single connection: `connect()` hands it out to one holder at a time, which keeps
- * one request's transaction from interleaving with another's. Waiting holders are served foreground first
- * (see priority.ts): with hundreds of live calls the engine's writes would otherwise form a queue that
- * every API statement joins at its end. Within one priority, the order is first come, first served.
+ * stores. We write this small adapter ourselves because the published Kysely PGlite dialects do not yet
+ * support PGlite 0.5. PGlite is a single connection: one holder at a time has it, which keeps one request's
+ * transaction from interleaving with another's.
+ *
+ * **Reads first.** Waiting holders are served by what they ask: a read (a `select` outside a transaction) goes
+ * before waiting writes and transactions (at most FOREGROUND_BURST reads in a row while writes wait). With
+ * hundreds of live calls their writes would otherwise form a queue that every API read joins at its end
+ * (issue 11: API reads under 100 ms at p99 while the node carries 200 calls). The statement itself says which
+ * line it joins, so nothing has to mark the work it comes from: an earlier mark that followed the engine's
+ * work through every promise (`AsyncLocalStorage`) turned on Node's async hooks for every promise of the
+ * process — 6.5 % of what a node carrying 100 audio calls allocates, ≈ 1 ms of its turns' p99
+ * (docs/performance.md §29). Within one line, the order is first come, first served.
  *
  * A holder outside a transaction hands the lock on as soon as its statement is posted, not when it is
  * answered: PGlite runs statements in the order they arrive, and a statement outside a transaction needs
  * nothing of the connection's state, so the next holder's statement may queue right behind it (at most
- * PIPELINE_DEPTH unanswered). A transaction (`begin` / `start transaction`) keeps the lock until its holder
- * releases the connection, as before: nobody else's statement reaches PGlite between its own.
+ * PIPELINE_DEPTH unanswered). A transaction (`begin` / `start transaction`) keeps the lock from its first
+ * statement until its holder releases the connection: nobody else's statement reaches PGlite between its own.
  */
 export function pgliteAsPool(db: PgliteConnection) {
   // Our own lock, not PGlite's `runExclusive`: in PGlite 0.5 `query`/`exec` take the same internal mutex
   // that `runExclusive` holds, so a query issued by the holder waited for itself forever.
   const lock = new PriorityLock();
   const posted = new Slots(PIPELINE_DEPTH);
-  const stopReading = readPriorities();
   return {
+    /** A checkout takes nothing yet: each statement waits its turn in the line its kind says (above). */
     async connect() {
-      const foreground = currentPriority() === 'foreground';
-      let held: (() => void) | undefined = await lock.acquire(foreground);
+      let held: (() => void) | undefined;
       let inTransaction = false;
       const handOn = () => {
         held?.();
@@ -54,9 +57,9 @@ export function pgliteAsPool(db: PgliteConnection) {
       };
       return {
         async query(sql: string, params?: readonly unknown[]) {
-          // A holder that handed the lock on after an earlier statement waits its turn again (Kysely sends one
-          // statement per checkout outside transactions, but a caller of `db.connection()` may send more).
-          held ??= await lock.acquire(foreground);
+          // Kysely sends one statement per checkout outside transactions, but a caller of `db.connection()`
+          // may send more: each waits its turn again.
+          held ??= await lock.acquire(READ.test(sql));
           await posted.take();
           const answer = db.query(sql, params).finally(() => posted.give());
           if (BEGINS_TRANSACTION.test(sql)) inTransaction = true;
@@ -66,12 +69,16 @@ export function pgliteAsPool(db: PgliteConnection) {
         release: handOn,
       };
     },
-    end: () => {
-      stopReading();
-      return db.close();
-    },
+    end: () => db.close(),
   };
 }
+
+/**
+ * A read, for the lock's first line: a plain `select`. Anything else — a write, `with` (Kysely's CTEs here
+ * all write), `begin` — waits in the second. Inside a transaction the lock is already held, so the rule does
+ * not apply there.
+ */
+const READ = /^\s*select\b/i;
 
 /** How Kysely's PostgreSQL driver opens a transaction (`begin`, or `start transaction …` with settings). */
 const BEGINS_TRANSACTION = /^\s*(begin|start\s+transaction)\b/i;
@@ -102,8 +109,9 @@ class Slots {
 }
 
 /**
- * A lock with two waiting lines, foreground before background (at most FOREGROUND_BURST foreground turns
- * in a row while background waits). A plain array per line: both stay short, bounded by the callers.
+ * A lock with two waiting lines, foreground (the store's reads) before background (its writes and
+ * transactions), at most FOREGROUND_BURST foreground turns in a row while background waits. A plain array
+ * per line: both stay short, bounded by the callers.
  */
 export class PriorityLock {
   private held = false;
@@ -139,7 +147,7 @@ export class PriorityLock {
   private next(): void {
     if (this.foreground.length > 0 && !this.backgroundDue()) this.grantForeground();
     // A background turn waits for the event loop to read what has arrived (setImmediate runs after I/O), so
-    // that requests waiting on their sockets join the foreground line first. (PGlite on this thread answers
+    // that API reads waiting on their sockets join the foreground line first. (PGlite on this thread answers
     // through promises only: back-to-back background statements would otherwise run as one long chain of
     // microtasks. On its worker the answers are messages, but a burst of them may be read in one go.)
     else if (this.background.length > 0) setImmediate(() => this.dispatch());

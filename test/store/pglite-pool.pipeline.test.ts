@@ -6,7 +6,6 @@
 import { describe, expect, it } from 'vitest';
 import { PIPELINE_DEPTH, pgliteAsPool } from '../../src/store/pglite-pool.js';
 import type { PgliteConnection, StatementResult } from '../../src/store/pglite-protocol.js';
-import { inBackground } from '../../src/store/index.js';
 
 /** A connection that records each statement as it is posted and answers only when told. */
 function heldConnection() {
@@ -84,7 +83,7 @@ describe('PGlite pool pipelining', () => {
     await other;
   });
 
-  it('still serves a waiting API statement before waiting background ones, which cannot pile up on the thread', async () => {
+  it('still serves a waiting read before waiting writes, which cannot pile up on the thread', async () => {
     const { connection, posted, answer } = heldConnection();
     const pool = pgliteAsPool(connection);
     // A transaction holds the connection while background writes and then an API read queue up.
@@ -93,18 +92,18 @@ describe('PGlite pool pipelining', () => {
     await settle();
     answer();
     await begun;
-    const writes = inBackground(() => Promise.all(['w1', 'w2', 'w3'].map((s) => statement(pool, s))));
-    const read = statement(pool, 'read');
+    const writes = Promise.all(['insert 1', 'insert 2', 'insert 3'].map((s) => statement(pool, s)));
+    const read = statement(pool, 'select 1');
     await settle();
     trx.release();
     await settle();
     // The read goes first; the lines then take turns, and no more than PIPELINE_DEPTH are posted unanswered.
-    expect(posted).toEqual(['begin', 'read', 'w1'].slice(0, 1 + PIPELINE_DEPTH));
+    expect(posted).toEqual(['begin', 'select 1', 'insert 1'].slice(0, 1 + PIPELINE_DEPTH));
     for (let i = 0; i < 4; i++) {
       answer();
       await settle();
     }
     await Promise.all([writes, read]);
-    expect(posted).toEqual(['begin', 'read', 'w1', 'w2', 'w3']);
+    expect(posted).toEqual(['begin', 'select 1', 'insert 1', 'insert 2', 'insert 3']);
   });
 });

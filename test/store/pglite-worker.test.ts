@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { messages } from '@electric-sql/pglite';
-import { DataDirBusyError, inBackground, openStore, pgliteThreadMode, StoreHealth, type Store } from '../../src/store/index.js';
+import { DataDirBusyError, openStore, pgliteThreadMode, StoreHealth, type Store } from '../../src/store/index.js';
 import { openLocalPglite, PGLITE_SHARED_BUFFERS } from '../../src/store/pglite-local.js';
 import { DatabaseError, type PgliteConnection } from '../../src/store/pglite-protocol.js';
 import { PgliteThread } from '../../src/store/pglite-thread.js';
@@ -225,12 +225,14 @@ describe('the embedded store on its worker (Kysely, the pool)', () => {
     await started;
     const others = Promise.all([
       sql`insert into turns (who) values ('other')`.execute(store.db),
-      inBackground(() => sql`insert into turns (who) values ('other')`.execute(store.db)),
+      sql<{ n: number }>`select count(*)::int as n from turns`.execute(store.db),
       sql`insert into turns (who) values ('other')`.execute(store.db),
     ]);
-    await Promise.all([holder, others]);
+    const [, [, read]] = await Promise.all([holder, others]);
     const order = await sql<{ who: string }>`select who from turns order by id`.execute(store.db);
-    expect(order.rows.map((r) => r.who)).toEqual(['tx 1', 'tx 2', 'tx 3', 'other', 'other', 'other']);
+    expect(order.rows.map((r) => r.who)).toEqual(['tx 1', 'tx 2', 'tx 3', 'other', 'other']);
+    // The read waited for the commit, then went before the writes asked for ahead of it (reads first).
+    expect(read.rows[0].n).toBe(3);
   });
 });
 

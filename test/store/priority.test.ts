@@ -1,19 +1,12 @@
 /**
- * The embedded store's single connection serves API (foreground) statements before queued background
- * work (the engine's writes), without starving the background. Asserts order, never time.
+ * The embedded store's single connection serves reads (an API's `GET`s) before queued writes and
+ * transactions (the calls' records), without starving the writes. Asserts order, never time.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { FOREGROUND_BURST, PriorityLock } from '../../src/store/pglite-pool.js';
-import { currentPriority, inBackground, type Store } from '../../src/store/index.js';
+import type { Store } from '../../src/store/index.js';
 import { openTestPglite } from '../helpers/backends.js';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 describe('PriorityLock', () => {
   it('hands the lock to a waiting foreground holder first, then the two lines take turns, each in arrival order', async () => {
@@ -53,30 +46,7 @@ describe('PriorityLock', () => {
   });
 });
 
-describe('the mark, with no embedded store open (a PostgreSQL node)', () => {
-  it('marks nothing, so Node runs no async hook for it; an open embedded store turns it on, closing it off', async () => {
-    // A process of its own: here the test files share modules (isolate: false), and another file's embedded
-    // store may still be open.
-    const src = (f: string) => JSON.stringify(pathToFileURL(path.join(ROOT, 'src/store', f)).href);
-    const script = `
-      const { inBackground, currentPriority } = await import(${src('priority.ts')});
-      const { pgliteAsPool } = await import(${src('pglite-pool.ts')});
-      const probe = () => inBackground(async () => {
-        await new Promise((r) => setTimeout(r, 1));
-        return currentPriority();
-      });
-      const seen = [await probe()];
-      const pool = pgliteAsPool({ close: async () => undefined });
-      seen.push(await probe());
-      await pool.end();
-      seen.push(await probe());
-      console.log(JSON.stringify(seen));`;
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT });
-    expect(JSON.parse(stdout.trim())).toEqual(['foreground', 'background', 'foreground']);
-  });
-});
-
-describe('PGlite store priorities', () => {
+describe('PGlite store: reads first', () => {
   let store: Store;
   beforeAll(async () => {
     store = await openTestPglite();
@@ -84,31 +54,19 @@ describe('PGlite store priorities', () => {
   });
   afterAll(() => store.close());
 
-  it('carries the background mark through promises and timers started inside it', async () => {
-    expect(currentPriority()).toBe('foreground');
-    const seen = await inBackground(async () => {
-      await new Promise((r) => setTimeout(r, 1));
-      return new Promise<string>((r) => setImmediate(() => r(currentPriority())));
-    });
-    expect(seen).toBe('background');
-    expect(currentPriority()).toBe('foreground');
-  });
-
-  it('runs an API read before engine writes that were queued ahead of it', async () => {
+  it('runs a read before writes that were queued ahead of it', async () => {
     // Hold the only connection, as a long engine transaction would.
     let unblock!: () => void;
     const gate = new Promise<void>((r) => (unblock = r));
     let held!: () => void;
     const holding = new Promise<void>((r) => (held = r));
-    const holder = inBackground(() =>
-      store.db.transaction().execute(async (trx) => {
-        await sql`select 1`.execute(trx);
-        held();
-        await gate;
-      }),
-    );
+    const holder = store.db.transaction().execute(async (trx) => {
+      await sql`select 1`.execute(trx);
+      held();
+      await gate;
+    });
     await holding;
-    const writes = inBackground(() => Promise.all([1, 2, 3].map((n) => sql`insert into prio_probe (n) values (${n})`.execute(store.db))));
+    const writes = Promise.all([1, 2, 3].map((n) => sql`insert into prio_probe (n) values (${n})`.execute(store.db)));
     const read = sql<{ n: number }>`select count(*)::int as n from prio_probe`.execute(store.db);
     // Let the write and the read reach the lock's lines before the holder lets go.
     await new Promise((r) => setImmediate(r));
@@ -119,5 +77,37 @@ describe('PGlite store priorities', () => {
     expect(seen).toBe(0); // the read went first although the writes were asked for before it
     const after = await sql<{ n: number }>`select count(*)::int as n from prio_probe`.execute(store.db);
     expect(after.rows[0].n).toBe(3);
+  });
+
+  it('queues a transaction, and a write given as a CTE, with the writes: a read asked for after them goes first', async () => {
+    const count = async () => (await sql<{ n: number }>`select count(*)::int as n from prio_probe`.execute(store.db)).rows[0].n;
+    const before = await count();
+    let unblock!: () => void;
+    const gate = new Promise<void>((r) => (unblock = r));
+    let held!: () => void;
+    const holding = new Promise<void>((r) => (held = r));
+    const holder = store.db.transaction().execute(async (trx) => {
+      await sql`select 1`.execute(trx);
+      held();
+      await gate;
+    });
+    await holding;
+    const order: string[] = [];
+    const tx = store.db.transaction().execute(async (trx) => {
+      await sql`insert into prio_probe (n) values (10)`.execute(trx);
+      order.push('transaction');
+    });
+    const cte = sql`with w as (insert into prio_probe (n) values (20) returning n) select n from w`.execute(store.db).then(() => order.push('cte'));
+    const read = sql<{ n: number }>`select count(*)::int as n from prio_probe`.execute(store.db).then((r) => {
+      order.push('read');
+      return r.rows[0].n;
+    });
+    await new Promise((r) => setImmediate(r));
+    unblock();
+    await Promise.all([holder, tx, cte]);
+    expect(await read).toBe(before); // neither write had run
+    expect(order[0]).toBe('read');
+    expect(await count()).toBe(before + 2);
+    expect(order.slice(1).sort()).toEqual(['cte', 'transaction']);
   });
 });
