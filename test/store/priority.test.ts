@@ -54,60 +54,58 @@ describe('PGlite store: reads first', () => {
   });
   afterAll(() => store.close());
 
-  it('runs a read before writes that were queued ahead of it', async () => {
-    // Hold the only connection, as a long engine transaction would.
-    let unblock!: () => void;
-    const gate = new Promise<void>((r) => (unblock = r));
+  const count = async () => (await sql<{ n: number }>`select count(*)::int as n from prio_probe`.execute(store.db)).rows[0].n;
+
+  /** Holds the only connection, as a long engine transaction would, until `release()`; `done` once it let go. */
+  async function holdConnection(): Promise<{ release: () => void; done: Promise<void> }> {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
     let held!: () => void;
     const holding = new Promise<void>((r) => (held = r));
-    const holder = store.db.transaction().execute(async (trx) => {
+    const done = store.db.transaction().execute(async (trx) => {
       await sql`select 1`.execute(trx);
       held();
       await gate;
     });
     await holding;
+    return { release, done };
+  }
+
+  /** Lets the statements asked for reach the lock's lines before the holder lets go. */
+  const queued = () => new Promise((r) => setImmediate(r));
+
+  it('runs a read before writes that were queued ahead of it', async () => {
+    const holder = await holdConnection();
     const writes = Promise.all([1, 2, 3].map((n) => sql`insert into prio_probe (n) values (${n})`.execute(store.db)));
-    const read = sql<{ n: number }>`select count(*)::int as n from prio_probe`.execute(store.db);
-    // Let the write and the read reach the lock's lines before the holder lets go.
-    await new Promise((r) => setImmediate(r));
-    unblock();
-    await holder;
-    const seen = (await read).rows[0].n;
+    const read = count();
+    await queued();
+    holder.release();
+    await holder.done;
+    const seen = await read;
     await writes;
     expect(seen).toBe(0); // the read went first although the writes were asked for before it
-    const after = await sql<{ n: number }>`select count(*)::int as n from prio_probe`.execute(store.db);
-    expect(after.rows[0].n).toBe(3);
+    expect(await count()).toBe(3);
   });
 
   it('queues a transaction, and a write given as a CTE, with the writes: a read asked for after them goes first', async () => {
-    const count = async () => (await sql<{ n: number }>`select count(*)::int as n from prio_probe`.execute(store.db)).rows[0].n;
     const before = await count();
-    let unblock!: () => void;
-    const gate = new Promise<void>((r) => (unblock = r));
-    let held!: () => void;
-    const holding = new Promise<void>((r) => (held = r));
-    const holder = store.db.transaction().execute(async (trx) => {
-      await sql`select 1`.execute(trx);
-      held();
-      await gate;
-    });
-    await holding;
+    const holder = await holdConnection();
     const order: string[] = [];
     const tx = store.db.transaction().execute(async (trx) => {
       await sql`insert into prio_probe (n) values (10)`.execute(trx);
       order.push('transaction');
     });
     const cte = sql`with w as (insert into prio_probe (n) values (20) returning n) select n from w`.execute(store.db).then(() => order.push('cte'));
-    const read = sql<{ n: number }>`select count(*)::int as n from prio_probe`.execute(store.db).then((r) => {
+    const read = count().then((n) => {
       order.push('read');
-      return r.rows[0].n;
+      return n;
     });
-    await new Promise((r) => setImmediate(r));
-    unblock();
-    await Promise.all([holder, tx, cte]);
+    await queued();
+    holder.release();
+    await Promise.all([holder.done, tx, cte]);
     expect(await read).toBe(before); // neither write had run
     expect(order[0]).toBe('read');
-    expect(await count()).toBe(before + 2);
     expect(order.slice(1).sort()).toEqual(['cte', 'transaction']);
+    expect(await count()).toBe(before + 2);
   });
 });
