@@ -278,6 +278,14 @@ export interface VoiceChannel {
    * callee spoke over it or `signal` aborted, with the part that was actually heard.
    */
   say(text: string, signal?: AbortSignal): Promise<SayResult>;
+  /**
+   * Carriers that take a reply as streamed text (ConversationRelay): `text` goes to the far end now, as the
+   * next part of the reply being spoken, to be said after what is already queued — no gap while it waits for
+   * the part before it to be heard. The `say(text)` that follows for it sends nothing more and resolves once
+   * it was heard. `endReply` closes the reply (a `say` not prepared is a whole reply on its own).
+   */
+  prepareSay?(text: string, signal: AbortSignal): void;
+  endReply?(): void;
   sendDigits(digits: string): Promise<void>;
   /** Ends the call from our side. */
   hangup(): Promise<void>;

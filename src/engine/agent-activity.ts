@@ -355,8 +355,11 @@ export class AgentActivity implements Activity {
       this.o.emit(ev.error('speech', err));
       handle.interrupt();
     } finally {
-      // Cut short: the text source is let go (a streamed reply stops being read).
-      if (!finished) source.return?.(undefined).catch(() => undefined);
+      // Cut short: the text source is let go (a streamed reply stops being read), and the reply is closed.
+      if (!finished) {
+        source.return?.(undefined).catch(() => undefined);
+        this.o.io.endReply?.();
+      }
       lineHeard();
       this.texts.delete(handle);
       const r = handle.finish(false);
@@ -370,11 +373,12 @@ export class AgentActivity implements Activity {
 
   /**
    * While a clause of `handle` plays: the I/O is told what will be said next, the handle's next clause, or,
-   * after its last, the next queued speech when it is plain text.
+   * after its last, that the reply is complete and what the next queued speech is when it is plain text.
    */
   private prepareNext(handle: SpeechHandle, next: IteratorResult<string>): void {
     if (handle.interrupted || this.closed) return;
     if (!next.done) return this.o.io.prepareClause!(next.value, handle.signal);
+    this.o.io.endReply?.();
     const after = this.speech[this.speech.indexOf(handle) + 1];
     const text = after && this.texts.get(after);
     if (typeof text === 'string' && text.trim() && !after.interrupted) this.o.io.prepareClause!(text, after.signal);

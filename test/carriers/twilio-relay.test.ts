@@ -60,6 +60,51 @@ describe('ConversationRelay channel', () => {
     expect(inputs).toEqual([{ type: 'speech_started' }]);
   });
 
+  it('a reply streamed in parts: each is sent as it is prepared, the next starting with a space; endReply closes it once', async () => {
+    const { socket, ch } = channel(20);
+    const ctl = new AbortController();
+    ch.prepareSay!('Sure, Tuesday works.', ctl.signal);
+    const first = ch.say('Sure, Tuesday works.', ctl.signal);
+    ch.prepareSay!('See you then.', ctl.signal);
+    // Preparing what is already prepared and not yet said sends nothing again.
+    ch.prepareSay!('See you then.', ctl.signal);
+    ch.endReply!();
+    ch.endReply!();
+    const texts = () => socket.sent.filter((m) => m.type === 'text');
+    // Both parts went before the first was said.
+    expect(texts().map((m) => m.token).join('')).toBe('Sure, Tuesday works. See you then.');
+    expect(texts().map((m) => m.last)).toEqual([false, false, false, false, false, false, true]);
+    expect(texts().at(-1)).toMatchObject({ token: '', last: true });
+    // Each is said in turn, and the say of a part sent ahead sends nothing more.
+    expect(await first).toEqual({ done: true });
+    expect(await ch.say('See you then.', ctl.signal)).toEqual({ done: true });
+    expect(texts()).toHaveLength(7);
+    expect(ch.synthesisedCharacters).toBe('Sure, Tuesday works.'.length + 'See you then.'.length);
+    // A say not prepared is a reply of its own, closed by its last word.
+    await ch.say('Bye.');
+    expect(texts().slice(7)).toMatchObject([{ token: 'Bye.', last: true }]);
+  });
+
+  it('an interrupt in a later part: what was heard of it, counted over the whole reply or over the part; the parts not yet said are dropped', async () => {
+    for (const utterance of ['Sure, Tuesday works. See you', 'See you']) {
+      const { socket, ch, inputs } = channel(20);
+      const ctl = new AbortController();
+      ch.prepareSay!('Sure, Tuesday works.', ctl.signal);
+      ch.prepareSay!('See you then.', ctl.signal);
+      ch.prepareSay!('Goodbye.', ctl.signal);
+      // The first part was heard, and the second is being said.
+      expect(await ch.say('Sure, Tuesday works.', ctl.signal)).toEqual({ done: true });
+      const second = ch.say('See you then.', ctl.signal);
+      socket.twilio({ type: 'interrupt', utteranceUntilInterrupt: utterance, durationUntilInterruptMs: '1900' });
+      expect(await second).toEqual({ done: false, heard: 'See you' });
+      expect(inputs).toEqual([{ type: 'speech_started' }]);
+      // Twilio dropped the rest of the reply: the third part is not said, and its say sends nothing.
+      const sent = socket.sent.length;
+      expect(await ch.say('Goodbye.', ctl.signal)).toEqual({ done: false, heard: '' });
+      expect(socket.sent).toHaveLength(sent);
+    }
+  });
+
   it('final prompts become speech (partials ignored), dtmf becomes dtmf, error is only logged', () => {
     const { socket, inputs } = channel();
     socket.twilio({ type: 'prompt', voicePrompt: 'I need to', lang: 'en-US', last: false });

@@ -1,7 +1,7 @@
 /**
  * A VoiceChannel over one Twilio ConversationRelay WebSocket (protocols.md §5). Twilio does speech
- * recognition and synthesis; this side exchanges text. Out: `text` tokens (the last one `last: true`),
- * `sendDigits`, `end`. In: `prompt` (final ones become `speech`), `interrupt` (`speech_started`, and the
+ * recognition and synthesis; this side exchanges text. Out: `text` tokens (a reply streamed a clause at a time
+ * as the model writes it, `last: true` at its end), `sendDigits`, `end`. In: `prompt` (final ones become `speech`), `interrupt` (`speech_started`, and the
  * say under way resolves with what was heard), `dtmf`, `error`; the socket closing is the far end hanging up.
  *
  * The same path also speaks 004's own dialect (FACES.md: told apart by the key, `event` instead of `type`),
@@ -48,9 +48,23 @@ export interface ConversationRelayOptions {
 /** How long after `end` Twilio has to close the session before the call is hung up over REST. */
 const END_GRACE_MS = 5_000;
 
+/** A part of a reply sent to Twilio, and when (by the speaking pace) Twilio says it. */
+interface Piece {
+  text: string;
+  /** The words of its reply sent before it. */
+  before: string;
+  endsAt: number;
+  /** Twilio dropped it unsaid: the callee interrupted the reply before it. */
+  dropped: boolean;
+}
+
 interface SayUnderway {
+  piece: Piece;
   resolve: (r: SayResult) => void;
 }
+
+/** Text as Twilio reports it back: words and single spaces. */
+const words = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 export class ConversationRelayChannel implements VoiceChannel, HandOverChannel {
   private listener: ((input: CalleeInput) => void) | undefined;
@@ -67,6 +81,16 @@ export class ConversationRelayChannel implements VoiceChannel, HandOverChannel {
 
   constructor(private readonly o: ConversationRelayOptions) {
     this.lang = o.lang;
+    if (o.dialect !== 'phony') {
+      this.prepareSay = (text, signal) => {
+        if (!this.closed && !signal.aborted && !this.unsaid(text)) this.speak(text, false);
+      };
+      this.endReply = () => {
+        if (!this.replyOpen) return;
+        this.replyOpen = false;
+        this.send({ type: 'text', token: '', last: true, lang: this.lang, interruptible: true });
+      };
+    }
     o.socket.on('message', (data) => this.onMessage(String(data)));
     o.socket.on('close', () => this.onClose());
     o.socket.on('error', (err) => o.log.warn({ err }, 'conversation relay socket error'));
@@ -94,34 +118,101 @@ export class ConversationRelayChannel implements VoiceChannel, HandOverChannel {
     else this.early.push(input);
   }
 
+  /**
+   * Says `text`: the part `prepareSay` sent ahead, or else a whole reply of its own (a reply still open is closed
+   * first). Resolves once Twilio has said it by the speaking pace, or with what was heard when the callee
+   * interrupted.
+   */
   async say(text: string, signal?: AbortSignal): Promise<SayResult> {
     if (this.closed) return { done: false, heard: '' };
     this.current?.resolve({ done: false, heard: '' });
-    this.synthesisedCharacters += text.length;
-    // Tokens streamed as words; the last one closes the turn.
-    if (this.phony) this.send({ event: 'assistant_reply', text });
-    else {
-      const words = text.split(/(?<=\s)/).filter((w) => w !== '');
-      words.forEach((token, i) => this.send({ type: 'text', token, last: i === words.length - 1, lang: this.lang, interruptible: true }));
+    let piece = this.unsaid(text);
+    if (piece) {
+      this.pieces.splice(this.pieces.indexOf(piece), 1);
+    } else {
+      this.endReply?.();
+      piece = this.speak(text, true);
     }
-    const wps = this.o.wordsPerSecond ?? 2.7;
-    const ms = Math.max(1, (text.split(/\s+/).filter(Boolean).length / wps) * 1000);
+    if (piece.dropped) return { done: false, heard: '' };
+    const mine = piece;
     return new Promise<SayResult>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
-      const mine: SayUnderway = {
+      const underway: SayUnderway = {
+        piece: mine,
         resolve: (r) => {
-          if (this.current === mine) this.current = undefined;
+          if (this.current === underway) this.current = undefined;
           clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
           resolve(r);
         },
       };
-      const onAbort = () => mine.resolve({ done: false, heard: '' });
-      this.current = mine;
-      timer = setTimeout(() => mine.resolve({ done: true }), ms);
+      const onAbort = () => underway.resolve({ done: false, heard: '' });
+      this.current = underway;
+      timer = setTimeout(() => underway.resolve({ done: true }), Math.max(0, mine.endsAt - performance.now()));
       if (signal?.aborted) onAbort();
       else signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /**
+   * ConversationRelay takes a reply as streamed tokens, said as they come, with `last: true` at its end
+   * (protocols.md §5): the next part goes now, so Twilio says it right after the one before instead of once
+   * that one was judged heard (a gap of its synthesis at every sentence). Preparing a text already prepared
+   * and not yet said does nothing. 004's dialect sends a whole reply a message (`say` alone).
+   */
+  readonly prepareSay?: (text: string, signal: AbortSignal) => void;
+  /** Closes the reply being streamed: an empty token with `last: true`, as Twilio's own samples end one. */
+  readonly endReply?: () => void;
+
+  /** Parts of the open reply sent ahead whose `say` has not come yet, in order. */
+  private pieces: Piece[] = [];
+  private replyOpen = false;
+  /** The words of the open reply sent so far. */
+  private replyText = '';
+  /** When Twilio will have said everything sent so far, by the speaking pace (performance.now()). */
+  private speakingUntil = 0;
+
+  /** The part sent ahead with this text whose `say` has not come yet. */
+  private unsaid(text: string): Piece | undefined {
+    return this.pieces.find((p) => p.text === text);
+  }
+
+  /** Sends `text` as the next part of the reply (`closes`: its last part) and times when it will have been said. */
+  private speak(text: string, closes: boolean): Piece {
+    // A new reply: parts of earlier ones still waiting for a `say` will not get one (dropped, or let go).
+    if (!this.replyOpen) {
+      this.replyText = '';
+      this.pieces = [];
+    }
+    const before = this.replyText;
+    this.synthesisedCharacters += text.length;
+    if (this.phony) this.send({ event: 'assistant_reply', text });
+    else {
+      // Tokens streamed as words; a part after another starts with a space, so its first word is not run on.
+      const tokens = text.split(/(?<=\s)/).filter((w) => w !== '');
+      if (before && tokens.length) tokens[0] = ` ${tokens[0]}`;
+      tokens.forEach((token, i) => this.send({ type: 'text', token, last: closes && i === tokens.length - 1, lang: this.lang, interruptible: true }));
+    }
+    this.replyOpen = !closes;
+    this.replyText = closes ? '' : words(`${before} ${text}`);
+    const wps = this.o.wordsPerSecond ?? 2.7;
+    const ms = Math.max(1, (text.split(/\s+/).filter(Boolean).length / wps) * 1000);
+    const endsAt = Math.max(performance.now(), this.speakingUntil) + ms;
+    this.speakingUntil = endsAt;
+    const piece: Piece = { text, before, endsAt, dropped: false };
+    if (!closes) this.pieces.push(piece);
+    return piece;
+  }
+
+  /**
+   * What was heard of `piece` when Twilio reports `utterance` at an interrupt. Whether Twilio counts the words
+   * of the whole reply or of the last text alone is not documented: both are recognised, by the parts before.
+   */
+  private heardOf(piece: Piece, utterance: string): string {
+    const said = words(utterance);
+    const before = piece.before;
+    if (said.startsWith(before)) return said.slice(before.length).trim();
+    return words(piece.text).startsWith(said) ? said : '';
   }
 
   /** ConversationRelay's `language` message: Twilio's voice and recognition switch; later text tokens carry it. */
@@ -224,8 +315,12 @@ export class ConversationRelayChannel implements VoiceChannel, HandOverChannel {
         break;
       }
       case 'interrupt': {
-        const heard = typeof m.utteranceUntilInterrupt === 'string' ? m.utteranceUntilInterrupt : '';
-        this.current?.resolve({ done: false, heard });
+        const utterance = typeof m.utteranceUntilInterrupt === 'string' ? m.utteranceUntilInterrupt : '';
+        // Twilio stops the reply: what it had not said yet is dropped, and nothing is queued on it any more.
+        for (const p of this.pieces) p.dropped = true;
+        this.speakingUntil = performance.now();
+        const underway = this.current;
+        underway?.resolve({ done: false, heard: this.heardOf(underway.piece, utterance) });
         this.input({ type: 'speech_started' });
         break;
       }

@@ -62,6 +62,11 @@ export interface AgentIO {
    * synthesising it now, so the next `playClause(text)` has no wait. Absent where speech needs no preparing.
    */
   prepareClause?(text: string, signal: AbortSignal): void;
+  /**
+   * The reply being played has no more clauses (its text ended, or it was cut short): an I/O whose far end
+   * takes a reply as streamed text closes it (ConversationRelay's `last: true`). Absent where clauses stand alone.
+   */
+  endReply?(): void;
   sendDigits(digits: string): Promise<void>;
   hangup(): Promise<void>;
   /** Hands the callee over to `to`; absent where the line cannot transfer. */

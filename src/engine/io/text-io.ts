@@ -1,7 +1,8 @@
 /**
  * `AgentIO` over a text-mode `VoiceChannel`: the carrier (the simulated network, Twilio ConversationRelay)
  * recognises and synthesises speech and exchanges text. Its callee inputs become user events; a clause is
- * one `say`.
+ * one `say`. Where the carrier takes a reply as streamed text (ConversationRelay), each clause is sent as soon
+ * as it is written — the next one while this one is said — and the reply is closed when its text ends.
  */
 import type { CalleeInput, VoiceChannel } from '../../carriers/carrier.js';
 import type { AgentIO, IOCapabilities, PlayoutResult, UserInput } from './io.js';
@@ -10,8 +11,14 @@ export class TextIO implements AgentIO {
   readonly capabilities: IOCapabilities = { interimTranscripts: false, synthesises: false };
   readonly transfer?: AgentIO['transfer'];
   readonly setLanguage?: AgentIO['setLanguage'];
+  readonly prepareClause?: AgentIO['prepareClause'];
+  readonly endReply?: AgentIO['endReply'];
 
   constructor(private readonly channel: VoiceChannel) {
+    if (channel.prepareSay && channel.endReply) {
+      this.prepareClause = (text, signal) => channel.prepareSay!(text, signal);
+      this.endReply = () => channel.endReply!();
+    }
     if (channel.transfer) this.transfer = (to, opts) => channel.transfer!(to, opts);
     if (channel.setLanguage) this.setLanguage = (language) => channel.setLanguage!(language);
   }
@@ -21,6 +28,8 @@ export class TextIO implements AgentIO {
   }
 
   playClause(text: string, signal: AbortSignal): Promise<PlayoutResult> {
+    // A streamed reply's clause goes as part of it (sent already when it was prepared), not as a reply of its own.
+    this.channel.prepareSay?.(text, signal);
     return this.channel.say(text, signal);
   }
 
