@@ -303,8 +303,8 @@ export class AgentActivity implements Activity {
 
   /** Plays one handle, clause by clause; what was heard enters the conversation. Never rejects. */
   private async play(handle: SpeechHandle, text: string | AsyncIterable<string>, turn: TurnState | undefined): Promise<void> {
-    // On an I/O that synthesises, a streamed reply's first clause goes before its sentence is complete.
-    const firstClause = typeof text !== 'string' && this.o.io.capabilities.synthesises;
+    // Where the I/O takes it, a streamed reply's first clause goes before its sentence is complete.
+    const firstClause = typeof text !== 'string' && this.o.io.capabilities.earlyFirstClause;
     const source = (typeof text === 'string' ? one(text) : clauses(text, handle.signal, firstClause))[Symbol.asyncIterator]();
     let firstPiece = true;
     let finished = false;
@@ -394,7 +394,7 @@ async function* one(text: string): AsyncGenerator<string> {
 
 /**
  * Streaming text cut into speakable pieces as they complete, so the first is said while the rest is still
- * being written: sentences, and with `firstClause` (an I/O that synthesises) the reply's first clause before
+ * being written: sentences, and with `firstClause` (an I/O that takes it early) the reply's first clause before
  * its sentence is complete. Stops waiting for more text as soon as `signal` aborts.
  */
 async function* clauses(source: AsyncIterable<string>, signal: AbortSignal, firstClause: boolean): AsyncGenerator<string> {

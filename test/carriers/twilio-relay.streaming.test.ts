@@ -1,9 +1,11 @@
 /**
  * ConversationRelay takes a reply as streamed text (protocols.md §5): a model's reply of two sentences goes to
- * Twilio as one reply — the second sentence sent while the first is still being said, `last: true` once, at its
- * end — instead of a reply per sentence, each sent only once the one before was judged heard (a pause of
- * Twilio's synthesis between them, and a "turn" per sentence on Twilio's side).
+ * Twilio as one reply — its first clause as soon as the model has written it, the second sentence while the
+ * first is still being said, `last: true` once, at its end — instead of a reply per whole sentence, each sent
+ * only once the one before was judged heard (a pause of Twilio's synthesis between them, and a "turn" per
+ * sentence on Twilio's side).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwilioSwitchboard, v1Calls, type TwilioSwitchboard } from './twilio-harness.js';
 import { FakeTwilio } from '../fakes/twilio/fake-twilio.js';
@@ -13,8 +15,15 @@ import { TextStream } from '../../src/lib/text-stream.js';
 const ACCOUNT = 'AC' + 'fedcba9876543210'.repeat(2);
 const TOKEN = 'test-auth-token-streaming';
 const CALLEE = '+15551230101';
-const FIRST = 'Hi, this is Alex calling about my booking.';
+const FIRST = 'Sure thing, this is Alex calling about my booking.';
 const REST = 'Is it still on for Tuesday?';
+
+let fake: FakeTwilio;
+/** The words Twilio has received of the agent's replies so far. */
+const textSent = () =>
+  [...fake.calls.values()].flatMap((c) => c.relayIn).filter((m) => m.type === 'text').map((m) => String(m.token)).join('');
+/** Whether Twilio had the first clause before the model wrote the rest of its sentence. */
+let firstClauseEarly = false;
 
 const brain = new ScriptedBrain((input) => {
   if (input.type !== 'speech') return undefined;
@@ -22,9 +31,11 @@ const brain = new ScriptedBrain((input) => {
     return (async function* () {
       const text = new TextStream();
       yield { type: 'say', text } as const;
-      // The model writes its reply in pieces, the second sentence right after the first.
-      text.push('Hi, this is Alex ');
-      text.push('calling about my booking. Is it');
+      // The model writes its first clause, and (for up to 2 s) nothing more until Twilio has it.
+      text.push('Sure thing, ');
+      for (let waited = 0; waited < 2000 && !textSent().includes('Sure thing,'); waited += 10) await sleep(10);
+      firstClauseEarly = textSent() === 'Sure thing,';
+      text.push('this is Alex calling about my booking. Is it');
       text.push(' still on for Tuesday?');
       text.end();
     })();
@@ -33,12 +44,9 @@ const brain = new ScriptedBrain((input) => {
 });
 
 describe('ConversationRelay: a reply streamed as one', () => {
-  let fake: FakeTwilio;
   let s: TwilioSwitchboard;
   /** What Twilio had received of the reply when the session counted its first sentence as heard. */
   let sentWhenFirstHeard: string | undefined;
-  const textSent = () =>
-    [...fake.calls.values()].flatMap((c) => c.relayIn).filter((m) => m.type === 'text').map((m) => String(m.token)).join('');
 
   beforeAll(async () => {
     fake = new FakeTwilio(ACCOUNT, TOKEN, {
@@ -59,10 +67,11 @@ describe('ConversationRelay: a reply streamed as one', () => {
     await fake?.close();
   });
 
-  it('sends the second sentence while the first is said, and closes the reply once with last: true', async () => {
+  it('sends the first clause at once and the second sentence while the first is said, and closes the reply once with last: true', async () => {
     const { start, ended } = v1Calls(() => s.t);
     const c = await ended(await start(CALLEE, { task: 'Confirm my booking' }));
     expect(c.status).toBe('completed');
+    expect(firstClauseEarly).toBe(true);
     // Twilio had the whole reply before the first sentence was over.
     expect(sentWhenFirstHeard).toBe(`${FIRST} ${REST}`);
     const call = [...fake.calls.values()].find((x) => x.to === CALLEE)!;

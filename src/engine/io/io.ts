@@ -41,11 +41,12 @@ export interface IOCapabilities {
   /** Reports interim transcripts and `speech_ended` (audio pipelines). */
   interimTranscripts: boolean;
   /**
-   * Turns text into audio itself (the cascaded pipeline): a streamed reply's first clause ("Sure,") is handed
-   * over as soon as the model has written it, so its synthesis starts before the sentence is complete. Where
-   * the far end takes text (the simulated network's people, ConversationRelay), whole sentences go.
+   * A streamed reply's first clause ("Sure,") is handed over as soon as the model has written it, so its speech
+   * starts before the sentence is complete: the cascaded pipeline's synthesis, and a far end that takes a reply
+   * as streamed text (ConversationRelay). Where the far end takes whole texts (the simulated network's
+   * people), whole sentences go.
    */
-  synthesises: boolean;
+  earlyFirstClause: boolean;
 }
 
 export interface AgentIO {

@@ -2,20 +2,23 @@
  * `AgentIO` over a text-mode `VoiceChannel`: the carrier (the simulated network, Twilio ConversationRelay)
  * recognises and synthesises speech and exchanges text. Its callee inputs become user events; a clause is
  * one `say`. Where the carrier takes a reply as streamed text (ConversationRelay), each clause is sent as soon
- * as it is written — the next one while this one is said — and the reply is closed when its text ends.
+ * as it is written — the reply's first clause before its sentence is complete, the next one while this one is
+ * said — and the reply is closed when its text ends.
  */
 import type { CalleeInput, VoiceChannel } from '../../carriers/carrier.js';
 import type { AgentIO, IOCapabilities, PlayoutResult, UserInput } from './io.js';
 
 export class TextIO implements AgentIO {
-  readonly capabilities: IOCapabilities = { interimTranscripts: false, synthesises: false };
+  readonly capabilities: IOCapabilities;
   readonly transfer?: AgentIO['transfer'];
   readonly setLanguage?: AgentIO['setLanguage'];
   readonly prepareClause?: AgentIO['prepareClause'];
   readonly endReply?: AgentIO['endReply'];
 
   constructor(private readonly channel: VoiceChannel) {
-    if (channel.prepareSay && channel.endReply) {
+    const streams = !!(channel.prepareSay && channel.endReply);
+    this.capabilities = { interimTranscripts: false, earlyFirstClause: streams };
+    if (streams) {
       this.prepareClause = (text, signal) => channel.prepareSay!(text, signal);
       this.endReply = () => channel.endReply!();
     }

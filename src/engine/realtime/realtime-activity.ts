@@ -201,7 +201,7 @@ export class RealtimeActivity implements Activity {
       ended: () => undefined, // the server's speech_stopped says when the callee's sound ended
     });
     this.line = {
-      capabilities: { interimTranscripts: false, synthesises: false },
+      capabilities: { interimTranscripts: false, earlyFirstClause: false },
       onInput: () => undefined,
       playClause: (text, signal) => this.playLine(text, signal),
       sendDigits: (digits) => channel.sendDigits(digits),

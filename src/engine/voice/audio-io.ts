@@ -93,7 +93,7 @@ interface Clause {
 }
 
 export class AudioIO implements AgentIO {
-  readonly capabilities: IOCapabilities = { interimTranscripts: true, synthesises: true };
+  readonly capabilities: IOCapabilities = { interimTranscripts: true, earlyFirstClause: true };
   private listener: ((input: UserInput) => void) | undefined;
   private early: UserInput[] = [];
   private readonly vad = new EnergyVad();
