@@ -210,9 +210,13 @@ export class ConversationRelayChannel implements VoiceChannel, HandOverChannel {
    */
   private heardOf(piece: Piece, utterance: string): string {
     const said = words(utterance);
-    const before = piece.before;
-    if (said.startsWith(before)) return said.slice(before.length).trim();
-    return words(piece.text).startsWith(said) ? said : '';
+    const own = words(piece.text);
+    if (said.startsWith(piece.before)) {
+      const rest = said.slice(piece.before.length).trim();
+      // Twilio was further on than the pace judged (into the part after this one): this one was heard whole.
+      return rest.startsWith(own) ? own : rest;
+    }
+    return own.startsWith(said) ? said : '';
   }
 
   /** ConversationRelay's `language` message: Twilio's voice and recognition switch; later text tokens carry it. */
