@@ -61,8 +61,9 @@
  *                     node sees its streams in step only if they all started together), and how this bench ran
  *                     before 2026-12-04 (docs/performance.md §18)
  *   BENCH_STALLS=1    the server runs with ./lib/voice-capacity/stall-probe.mjs: each window's stalls of its main
- *                     thread (no timer run for over 12 ms), how many overlap a pause of the garbage collector, and the
- *                     collector's pauses (docs/performance.md §19)
+ *                     thread (no timer run for over 12 ms), how many overlap a pause of the garbage collector, the
+ *                     collector's pauses (docs/performance.md §19), and its time inside `postMessage` to the store's
+ *                     thread (§30)
  *   BENCH_TRACE=1     the server logs at debug, which adds a timeline line per turn (AgentActivity): in the
  *                     "fakes at 0 ms" window each turn's added time is split where it went — the final's way in
  *                     (fake's send → the server's activity heard it), the server's steps (turn start, the model's
@@ -398,16 +399,17 @@ interface Span {
 /** The stall probe's account of each window (stall-probe.mjs writes a line every 10 s, times from the server's start). */
 function printStalls(file: string, spans: Span[]): void {
   if (!existsSync(file)) return console.log('\n  the stall probe wrote nothing');
-  const lines = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { origin: number; at: number; stalls: Array<[number, number, number]>; gc: [number, number] });
+  const lines = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { origin: number; at: number; stalls: Array<[number, number, number]>; gc: [number, number]; posts?: [number, number, number, number] });
   console.log('\n  the server\'s main thread (BENCH_STALLS): gaps of its 2 ms timer over 12 ms, in each window');
-  console.log('  | window | stalls 12–20 ms | 20–40 ms | ≥ 40 ms | longest (ms) | with a GC pause in it | GC pauses (≈, the probe\'s 10 s lines) |');
-  console.log('  |---|---:|---:|---:|---:|---:|---|');
+  console.log('  | window | stalls 12–20 ms | 20–40 ms | ≥ 40 ms | longest (ms) | with a GC pause in it | GC pauses (≈, the probe\'s 10 s lines) | posts to the store\'s thread: over 100 µs of all, longest, total (ms) |');
+  console.log('  |---|---:|---:|---:|---:|---:|---|---|');
   for (const w of spans) {
     const stalls = lines.flatMap((l) => l.stalls.map(([s, ms, gc]) => ({ at: l.origin + s, ms, gc }))).filter((x) => x.at >= w.from && x.at < w.to);
     const gcLines = lines.filter((l) => l.origin + l.at > w.from && l.origin + l.at - 10_000 < w.to);
     const n = (lo: number, hi: number) => stalls.filter((x) => x.ms >= lo && x.ms < hi).length;
     const gc = gcLines.reduce((sum, l) => [sum[0] + l.gc[0], sum[1] + l.gc[1]], [0, 0]);
-    console.log(`  | ${w.label} | ${n(12, 20)} | ${n(20, 40)} | ${n(40, Infinity)} | ${f(Math.max(0, ...stalls.map((x) => x.ms)))} | ${stalls.filter((x) => x.gc > 0).length} of ${stalls.length} | ${gc[0]} pauses, ${f(gc[1])} ms over ${gcLines.length * 10} s |`);
+    const posts = gcLines.reduce((sum, l) => (l.posts ? [sum[0] + l.posts[0], sum[1] + l.posts[1], Math.max(sum[2], l.posts[2]), sum[3] + l.posts[3]] : sum), [0, 0, 0, 0]);
+    console.log(`  | ${w.label} | ${n(12, 20)} | ${n(20, 40)} | ${n(40, Infinity)} | ${f(Math.max(0, ...stalls.map((x) => x.ms)))} | ${stalls.filter((x) => x.gc > 0).length} of ${stalls.length} | ${gc[0]} pauses, ${f(gc[1])} ms over ${gcLines.length * 10} s | ${posts[1]} of ${posts[0]}, ${f(posts[2])}, ${f(posts[3])} |`);
   }
 }
 

@@ -6,11 +6,14 @@
  * gaps: [[startMs, ms]], pauses: [[startMs, ms, kind]] }` (`origin` the epoch ms of the server's start, the other
  * times ms from it; `gaps` every gap of the timer over 4 ms and `pauses` every pause of the collector, which the
  * bench sets beside each turn with BENCH_TRACE; `kind` is Node's `perf_hooks.constants`: 1 a scavenge, 4 a
- * mark-compact's pause, 8 an incremental marking step, 16 weak callbacks). Plain JavaScript: the server runs built code, with no TypeScript loader.
+ * mark-compact's pause, 8 an incremental marking step, 16 weak callbacks), and `posts: [count, over100us, longestMs,
+ * totalMs]`: how long the thread spent in each `postMessage` to a worker thread (the embedded store's) — a post
+ * wakes that thread, and where the kernel lets it take the core at once the server's thread waits out its
+ * statement inside the call (docs/performance.md §30). Plain JavaScript: the server runs built code, with no TypeScript loader.
  */
 import { appendFileSync } from 'node:fs';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
-import { isMainThread } from 'node:worker_threads';
+import { Worker, isMainThread } from 'node:worker_threads';
 
 const file = process.env.STALL_PROBE_FILE;
 if (isMainThread && file) {
@@ -21,6 +24,18 @@ if (isMainThread && file) {
   let pauses = [];
   let stalls = [];
   let gaps = [];
+  /** Posts to worker threads: [count, over 100 µs, longest, total] (ms). */
+  let posts = [0, 0, 0, 0];
+  const post = Worker.prototype.postMessage;
+  Worker.prototype.postMessage = function timedPost(...args) {
+    const start = performance.now();
+    try {
+      return post.apply(this, args);
+    } finally {
+      const ms = performance.now() - start;
+      posts = [posts[0] + 1, posts[1] + (ms > 0.1 ? 1 : 0), Math.max(posts[2], ms), posts[3] + ms];
+    }
+  };
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) pauses.push([e.startTime, e.duration, e.detail?.kind ?? 0]);
   }).observe({ entryTypes: ['gc'] });
@@ -41,10 +56,12 @@ if (isMainThread && file) {
       gc: [pauses.length, round(pauses.reduce((sum, [, d]) => sum + d, 0))],
       gaps: gaps.map(([s, ms]) => [round(s), round(ms)]),
       pauses: pauses.map(([s, ms, kind]) => [round(s), round(ms), kind]),
+      posts: [posts[0], posts[1], round(posts[2]), round(posts[3])],
     };
     appendFileSync(file, `${JSON.stringify(line)}\n`);
     stalls = [];
     gaps = [];
     pauses = [];
+    posts = [0, 0, 0, 0];
   }, 10_000).unref();
 }
