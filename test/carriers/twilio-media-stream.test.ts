@@ -130,6 +130,29 @@ describe('Twilio Media Streams transport', () => {
     expect(firsts).toEqual([1, 2, 3, 4, 6]);
   });
 
+  it('messages that are not Twilio\'s (JSON null, arrays, numbers, fields of the wrong type) are ignored, before and after start: the stream goes on', async () => {
+    const { client, stream } = await connected();
+    const hostile = ['null', '[]', '1', '"media"', 'true', '{"event":null}', '{"event":"media"}', '{"event":"media","media":null}', '{"event":"media","media":{"payload":5}}', '{"event":"media","media":[]}', '{"event":"dtmf","dtmf":"5"}', '{"event":"dtmf","dtmf":null}', '{"event":"mark","mark":null}', '{"event":"mark"}', '{"event":"start","start":null}', '{"event":"connected"'];
+    // Before the start (the fake has sent `connected` only once start() is called: these go after it, before `start`
+    // is read on a new socket below) and after it.
+    const { url, next } = await host();
+    const early = await FakeMediaStreamClient.connect({ url, customParameters: { callId: 'call_9', token: mediaStreamToken(SECRET, 'call_9') } });
+    const earlyStream = await next();
+    for (const raw of hostile.filter((m) => !m.includes('"event"'))) early.socket.send(raw);
+    early.start();
+    expect((await earlyStream.ready).callId).toBe('call_9');
+    await stream.ready;
+    const payload = (b: number) => Buffer.alloc(160, b).toString('base64');
+    client.send({ event: 'media', streamSid: client.streamSid, media: { track: 'inbound', chunk: '1', payload: payload(1) } });
+    for (const raw of hostile) client.socket.send(raw);
+    client.send({ event: 'media', streamSid: client.streamSid, media: { track: 'inbound', chunk: '2', payload: payload(2) } });
+    client.stop();
+    const firsts: number[] = [];
+    for await (const f of stream.frames()) firsts.push(f[0]);
+    expect(firsts).toEqual([1, 2]);
+    expect((await client.closed).code).toBe(1000); // closed by our side at `stop`, not for a bad message
+  });
+
   it('dtmf arrives as an event', async () => {
     const { client, stream } = await connected();
     await stream.ready;

@@ -43,6 +43,21 @@ function channel(wordsPerSecond = 1000) {
 
 describe('ConversationRelay channel', () => {
 
+  it('messages of neither shape (JSON null, arrays, fields of the wrong type) are ignored in both dialects; the next good one is heard', async () => {
+    const hostile = ['null', '[]', '7', '"prompt"', 'not json', '{"type":null}', '{"type":"prompt","voicePrompt":5}', '{"type":"prompt","voicePrompt":null,"last":true}', '{"type":"dtmf","digit":5}', '{"type":"interrupt","utteranceUntilInterrupt":null}', '{"event":"transcript","transcript":null}', '{"event":"transcript","transcript":"hi"}', '{"event":"transcript","transcript":{"text":5}}', '{"event":"dtmf","dtmf":[]}', '{"event":null}'];
+    for (const dialect of ['conversation-relay', 'phony'] as const) {
+      const socket = new FakeSocket();
+      const ch = new ConversationRelayChannel({ socket: socket as unknown as WebSocket, dialect, lang: 'en-US', wordsPerSecond: 1000, log: createLogger('silent'), hangupCall: async () => undefined });
+      const inputs: CalleeInput[] = [];
+      ch.onInput((i) => inputs.push(i));
+      // An interrupt of nothing under way still says the callee spoke: only the prompt below carries words.
+      for (const raw of hostile) socket.emit('message', Buffer.from(raw));
+      socket.twilio(dialect === 'phony' ? { event: 'transcript', transcript: { text: 'Hello?', final: true } } : { type: 'prompt', voicePrompt: 'Hello?', last: true });
+      expect(inputs.filter((i) => i.type !== 'speech_started'), dialect).toEqual([{ type: 'speech', text: 'Hello?' }]);
+      expect(socket.readyState, dialect).toBe(1);
+    }
+  });
+
   it('say streams text tokens, the last one with last:true, and resolves done', async () => {
     const { socket, ch } = channel();
     expect(await ch.say('Hello there, John.')).toEqual({ done: true });

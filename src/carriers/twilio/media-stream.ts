@@ -366,6 +366,8 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
     } catch {
       return;
     }
+    // Not a message (JSON null, a number, an array): read no field of it.
+    if (m === null || typeof m !== 'object' || Array.isArray(m)) return;
     if (m.event === 'connected') return;
     if (m.event === 'start') return this.onStart(m);
     if (!this.info) return this.reject(`${String(m.event)} before start`);
