@@ -13,7 +13,7 @@
  *   rt.send({ type: 'session.update', session: { type: 'realtime', … } });
  */
 import { WebSocket } from 'ws';
-import { classifyHttpFailure, classifyNetworkError, classifyStreamError } from '../llm/classify.js';
+import { classifyHttpFailure, classifyNetworkError, classifyStreamError, llmError } from '../llm/classify.js';
 import type { RealtimeClientEvent, RealtimeModel, RealtimeServerEvent } from './protocol.js';
 
 export interface RealtimeOptions {
@@ -95,7 +95,16 @@ export class RealtimeConnection {
       } catch {
         return; // an unreadable frame is skipped, not fatal
       }
-      if (typeof event?.type === 'string') this.listener?.(event);
+      if (typeof event?.type !== 'string') return;
+      try {
+        this.listener?.(event);
+      } catch (err) {
+        // An event of a shape the listener could not read (a field missing, or of another type): what the model
+        // is doing is no longer known, so the connection fails, as a dropped one does; the error must not
+        // escape the socket's listener, where it would end the process.
+        ws.terminate();
+        this.end(llmError('bad_response', { cause: err }));
+      }
     });
     ws.on('close', (code) => this.end(code === 1000 || code === 1005 ? undefined : classifyStreamError({ error: { message: `closed with code ${code}` } })));
   }
@@ -108,7 +117,7 @@ export class RealtimeConnection {
     return new RealtimeConnection(ws, o.connectTimeoutMs ?? 10_000);
   }
 
-  /** Receives every server event, in order (one listener). Must not throw. */
+  /** Receives every server event, in order (one listener). If it throws (an event it could not read), the connection fails (`bad_response`). */
   onEvent(listener: (e: RealtimeServerEvent) => void): void {
     this.listener = listener;
   }

@@ -223,6 +223,32 @@ describe('realtime activity (OpenAI Realtime over an audio channel)', () => {
     }
   });
 
+  it('a server event the engine cannot read (a field missing, or of another type) ends the call as llm_error, not the process', async () => {
+    const odd = new FakeOpenAIRealtime({ apiKey: 'sk-test' });
+    await odd.start();
+    try {
+      for (const event of [
+        { type: 'response.created' },
+        { type: 'response.output_audio.delta', response_id: 'resp_x', item_id: 'item_x', delta: 5 },
+        { type: 'conversation.item.input_audio_transcription.completed', item_id: 'item_y', transcript: null },
+        { type: 'response.done' },
+        { type: 'error', error: null },
+      ]) {
+        const r = (rig = realtimeRig(odd));
+        r.activity.start('human');
+        await waitFor(() => r.conn()?.received.some((e) => e.type === 'session.update'), 'the session');
+        odd.sendRaw(JSON.stringify(event));
+        await waitFor(() => r.host.actions.length === 1, `the call to be ended after ${event.type}`);
+        expect(r.host.actions[0]).toEqual({ type: 'end', goalCompleted: false, reason: 'llm_error' });
+        expect(r.lines()).toContain('error in realtime: model provider sent an unreadable response');
+        r.activity.close();
+        rig = undefined;
+      }
+    } finally {
+      await odd.close();
+    }
+  });
+
   it('a transfer asked while a reply is being heard waits for its end (no clear), and no reply plays after it', async () => {
     fake.transcripts = ['Hello, who is this?', 'Hello?'];
     fake.script = (t) => (t.heard ? { say: WORDS } : undefined);

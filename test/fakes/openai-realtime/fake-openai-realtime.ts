@@ -144,6 +144,11 @@ export class FakeOpenAIRealtime {
     for (const r of this.resumes.splice(0)) r();
   }
 
+  /** Sends `text` as it is to every open connection: a server event of a shape the client must survive. */
+  sendRaw(text: string): void {
+    for (const ws of this.wss.clients) if (ws.readyState === ws.OPEN) ws.send(text);
+  }
+
   /** The client events of every connection, in order. */
   received(type?: string): Array<Record<string, any>> {
     return this.connections.flatMap((c) => c.received).filter((e) => !type || e.type === type);
