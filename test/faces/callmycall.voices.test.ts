@@ -117,4 +117,13 @@ describe('POST /v1/elevenlabs/voices', () => {
     expect(r.statusCode).toBe(502);
     expect(r.json().error).toMatch(/ElevenLabs/);
   });
+
+  it('an answer from ElevenLabs with no voice in it (JSON null, no voice_id) is a 502 naming ElevenLabs, not a 500', async () => {
+    for (const answer of [null, {}, { voice_id: 7 }]) {
+      eleven.failNext(200, answer);
+      const r = await post(t, { name: 'V' }, [{ name: 'a.wav', type: 'audio/wav', data: wav(200) }]);
+      expect(r.statusCode, JSON.stringify(answer)).toBe(502);
+      expect(r.json().error, JSON.stringify(answer)).toMatch(/ElevenLabs/);
+    }
+  });
 });

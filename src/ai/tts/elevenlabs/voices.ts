@@ -34,12 +34,12 @@ export async function addElevenLabsVoice(account: { apiKey: string; baseUrl?: st
   }
   const text = await res.text().catch(() => '');
   if (!res.ok) throw httpFailure('elevenlabs', res.status, text, res.headers.get('request-id') ?? undefined);
-  let body: { voice_id?: unknown; requires_verification?: unknown };
+  let body: { voice_id?: unknown; requires_verification?: unknown } | null;
   try {
     body = JSON.parse(text) as typeof body;
   } catch (err) {
     throw networkFailure('elevenlabs', err);
   }
-  if (typeof body.voice_id !== 'string') throw httpFailure('elevenlabs', 502, 'no voice_id in the answer');
+  if (typeof body?.voice_id !== 'string') throw httpFailure('elevenlabs', 502, 'no voice_id in the answer');
   return { voiceId: body.voice_id, requiresVerification: body.requires_verification === true };
 }
