@@ -418,8 +418,11 @@ export class RealtimeActivity implements Activity {
         return this.onSpeechStarted(e.item_id);
       case 'input_audio_buffer.speech_stopped':
         return this.onSpeechStopped(e.item_id);
+      // Text fields of another type are skipped here: they are read later, by paths (a mark's echo, a cut)
+      // that the connection's guard does not cover.
       case 'conversation.item.input_audio_transcription.delta':
-        return this.onTranscriptDelta(e.item_id, e.delta);
+        if (typeof e.delta === 'string') this.onTranscriptDelta(e.item_id, e.delta);
+        return;
       case 'conversation.item.input_audio_transcription.completed':
         return this.onTranscript(e.item_id, e.transcript, e.usage);
       case 'conversation.item.input_audio_transcription.failed':
@@ -431,10 +434,10 @@ export class RealtimeActivity implements Activity {
       case 'response.output_audio.delta':
         return this.onAudio(e.response_id, e.item_id, e.delta);
       case 'response.output_audio_transcript.delta':
-        this.item(e.response_id, e.item_id).transcript += e.delta;
+        if (typeof e.delta === 'string') this.item(e.response_id, e.item_id).transcript += e.delta;
         return;
       case 'response.output_audio_transcript.done':
-        this.item(e.response_id, e.item_id).transcript = e.transcript;
+        if (typeof e.transcript === 'string') this.item(e.response_id, e.item_id).transcript = e.transcript;
         return;
       case 'response.function_call_arguments.done':
         if (this.active?.id === e.response_id) this.active.calls.push({ callId: e.call_id, name: e.name, arguments: e.arguments });

@@ -223,6 +223,25 @@ describe('realtime activity (OpenAI Realtime over an audio channel)', () => {
     }
   });
 
+  it('text fields of another type (a transcript of null, a delta of a number) are ignored: a cut reply keeps the words the deltas gave', async () => {
+    fake.transcripts = ['Hello?', 'Sorry, wait'];
+    fake.script = (t) => (t.n === 0 ? { say: WORDS, audio: tone(1000), pauseAfterDeltas: 4 } : undefined);
+    const r = (rig = realtimeRig(fake, { hold: true, sends: true }));
+    r.activity.start('human');
+    r.channel.speak(utter(300));
+    await waitFor(() => r.channel.queuedBytes === 3200, 'four deltas queued on the line');
+    const delta = r.conn()!.sent.find((e) => e.type === 'response.output_audio_transcript.delta')!;
+    const ids = { response_id: delta.response_id, item_id: delta.item_id, output_index: 0, content_index: 0 };
+    fake.sendRaw(JSON.stringify({ type: 'response.output_audio_transcript.delta', ...ids, delta: 5 }));
+    fake.sendRaw(JSON.stringify({ type: 'response.output_audio_transcript.done', ...ids, transcript: null }));
+    r.channel.playOut(10);
+    await waitFor(() => r.channel.heard.length === 1600, 'two deltas heard');
+    r.channel.speak(utter(800));
+    await waitFor(() => r.events.some((e) => e.type === 'speech_done'), 'the reply to be cut');
+    expect(r.lines()).toContain('item agent: "one two"');
+    await waitFor(() => r.activity.history.some((t) => t.text === 'Sorry, wait'), 'the second utterance');
+  });
+
   it('a server event the engine cannot read (a field missing, or of another type) ends the call as llm_error, not the process', async () => {
     const odd = new FakeOpenAIRealtime({ apiKey: 'sk-test' });
     await odd.start();
