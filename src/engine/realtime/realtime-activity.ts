@@ -440,7 +440,11 @@ export class RealtimeActivity implements Activity {
         if (typeof e.transcript === 'string') this.item(e.response_id, e.item_id).transcript = e.transcript;
         return;
       case 'response.function_call_arguments.done':
-        if (this.active?.id === e.response_id) this.active.calls.push({ callId: e.call_id, name: e.name, arguments: e.arguments });
+        // Arguments as an object (as some servers send a whole call) are read as its JSON; anything else that is
+        // not text reaches the tool as such, which refuses it to the model (not JSON, not an object).
+        if (this.active?.id === e.response_id && typeof e.name === 'string') {
+          this.active.calls.push({ callId: String(e.call_id), name: e.name, arguments: typeof e.arguments === 'string' ? e.arguments : JSON.stringify(e.arguments ?? null) });
+        }
         return;
       case 'response.done':
         return this.onResponseDone(e.response);

@@ -242,6 +242,21 @@ describe('realtime activity (OpenAI Realtime over an audio channel)', () => {
     await waitFor(() => r.activity.history.some((t) => t.text === 'Sorry, wait'), 'the second utterance');
   });
 
+  it('a function call whose arguments are not text (null) is refused to the model, which hears why; the call goes on', async () => {
+    fake.transcripts = ['Hello?'];
+    fake.script = (t) => (t.n === 0 ? { say: WORDS, audio: tone(1000), pauseAfterDeltas: 2 } : undefined);
+    const r = (rig = realtimeRig(fake));
+    r.activity.start('human');
+    r.channel.speak(utter(300));
+    await waitFor(() => r.conn()?.sent.some((e) => e.type === 'response.output_audio_transcript.delta'), 'the reply under way');
+    const delta = r.conn()!.sent.find((e) => e.type === 'response.output_audio_transcript.delta')!;
+    fake.sendRaw(JSON.stringify({ type: 'response.function_call_arguments.done', response_id: delta.response_id, item_id: 'item_fc', output_index: 1, call_id: 'call_odd', name: 'press_keys', arguments: null }));
+    fake.resume();
+    const out = await waitFor(() => r.conn()!.received.find((e) => e.type === 'conversation.item.create' && e.item?.call_id === 'call_odd'), 'the call\'s output');
+    expect(JSON.parse(out.item.output)).toEqual({ ok: false, error: 'the arguments must be a JSON object' });
+    expect(r.host.actions).toEqual([]);
+  });
+
   it('a server event the engine cannot read (a field missing, or of another type) ends the call as llm_error, not the process', async () => {
     const odd = new FakeOpenAIRealtime({ apiKey: 'sk-test' });
     await odd.start();
