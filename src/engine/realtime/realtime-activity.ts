@@ -424,7 +424,7 @@ export class RealtimeActivity implements Activity {
         if (typeof e.delta === 'string') this.onTranscriptDelta(e.item_id, e.delta);
         return;
       case 'conversation.item.input_audio_transcription.completed':
-        return this.onTranscript(e.item_id, e.transcript, e.usage);
+        return this.onTranscript(e.item_id, typeof e.transcript === 'string' ? e.transcript : '', e.usage);
       case 'conversation.item.input_audio_transcription.failed':
         // No words will come: the utterance is decided on what is known (no words: not an interruption).
         this.o.log.warn({ callId: this.o.callId, code: e.error?.code }, 'realtime transcription failed');
